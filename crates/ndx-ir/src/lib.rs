@@ -1,0 +1,8 @@
+//! ndx IR: the typed fused-kernel graph, scheduling onto loop nests, type promotion and
+//! broadcasting rules, and a reference evaluator that defines what every operation means.
+#![deny(missing_docs)]
+
+pub mod kernel;
+pub mod loops;
+
+pub use kernel::{BinaryOp, Handle, Kernel, Node, Op, Output, ReduceOp, UnaryOp, VerifyError};
