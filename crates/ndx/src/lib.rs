@@ -1,23 +1,147 @@
 //! ndx: compile NumPy-style array programs to native code, and embed the JIT in a host.
 //!
-//! API SKETCH (being implemented): the signatures below are the contract other parts of the
-//! project code against.
+//! A [`Session`] holds named values and runs `.ndx` source: each statement's elementwise and
+//! broadcast work (plus a trailing reduction) fuses into one kernel compiled with Cranelift and
+//! cached by structure, so intermediates are never allocated.
+//!
+//! ```
+//! let mut s = ndx::Session::new();
+//! s.set("x", ndx::Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap());
+//! s.run("let y = exp(x) / sum(exp(x))").unwrap();
+//! let y: Vec<f32> = s.get("y").unwrap().to_vec().unwrap();
+//! assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+//! ```
 #![deny(missing_docs)]
 
-pub use ndx_runtime::{DType, Scalar};
+mod args;
+mod builtins;
+mod check;
+mod error;
+mod eval;
+mod exec;
+mod index;
+mod interp;
+mod lazy;
+mod reduce;
+pub mod repl;
+mod value;
+
+pub use builtins::builtin_names;
+pub use ndx_runtime::{Array, DType, Element, Scalar};
 pub use ndx_syntax::{Diagnostic, SourceMap};
 
+use interp::{Interp, Sink};
+use ndx_syntax::ast::StmtKind;
+use std::marker::PhantomData;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use value::Val;
 
-/// A value bound to a name in a session.
+/// A value bound to a name in a session, as a host sees it.
 #[derive(Clone, Debug)]
 pub enum Value {
-    /// A scalar (weak scalars, such as literals and shape entries, are plain numbers too).
+    /// An array (0-d arrays are strong scalars, such as the result of `sum(x)`).
+    Array(Array),
+    /// A plain number: a literal, a shape entry, a loop counter (NEP 50 "weak" scalars).
     Scalar(Scalar),
     /// A string.
     Str(String),
-    /// A tuple of values (shapes, axis lists).
+    /// A tuple (shapes, axis lists).
     Tuple(Vec<Value>),
+    /// A dtype.
+    DType(DType),
+    /// No value (the result of `print(...)`).
+    None,
+}
+
+impl Value {
+    /// The value as an array (plain numbers become 0-d arrays).
+    pub fn to_array(&self) -> Option<Array> {
+        match self {
+            Value::Array(a) => Some(a.clone()),
+            Value::Scalar(s) => Some(Array::scalar(*s)),
+            _ => None,
+        }
+    }
+
+    /// The elements in C order, when this is an array or number of element type `T`.
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>, Error> {
+        let a = self.to_array().ok_or_else(|| Error::plain("E0001", "value is not an array"))?;
+        a.to_vec::<T>().map_err(|e| Error::plain("E0300", &e.to_string()))
+    }
+
+    fn from_val(v: Val) -> Value {
+        match v {
+            Val::Array(a) => Value::Array(a),
+            Val::Weak { value, .. } => Value::Scalar(value),
+            Val::Str(s) => Value::Str(s),
+            Val::Tuple(items) => Value::Tuple(items.into_iter().map(Value::from_val).collect()),
+            Val::DType(d) => Value::DType(d),
+            Val::None | Val::Lazy(_) => Value::None,
+        }
+    }
+
+    fn into_val(self) -> Val {
+        match self {
+            Value::Array(a) => Val::Array(a),
+            Value::Scalar(s) => Val::Weak { value: s, lit: false },
+            Value::Str(s) => Val::Str(s),
+            Value::Tuple(items) => Val::Tuple(items.into_iter().map(Value::into_val).collect()),
+            Value::DType(d) => Val::DType(d),
+            Value::None => Val::None,
+        }
+    }
+}
+
+impl From<Array> for Value {
+    fn from(a: Array) -> Value {
+        Value::Array(a)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Scalar(Scalar::F64(v))
+    }
+}
+
+impl From<f32> for Value {
+    /// An `f32` from a host is a strong 0-d array, as NumPy's `np.float32`.
+    fn from(v: f32) -> Value {
+        Value::Array(Array::scalar(Scalar::F32(v)))
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Scalar(Scalar::I64(v))
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Array(a) if a.ndim() == 0 => match a.item() {
+                Ok(s) => f.write_str(&ndx_runtime::format_scalar(s)),
+                Err(e) => write!(f, "<{e}>"),
+            },
+            Value::Array(a) => write!(f, "{a}"),
+            Value::Scalar(s) => f.write_str(&ndx_runtime::format_scalar(*s)),
+            Value::Str(s) => f.write_str(s),
+            Value::Tuple(items) => {
+                let parts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+                if parts.len() == 1 {
+                    write!(f, "({},)", parts[0])
+                } else {
+                    write!(f, "({})", parts.join(", "))
+                }
+            }
+            Value::DType(d) => f.write_str(d.name()),
+            Value::None => f.write_str("None"),
+        }
+    }
 }
 
 /// An error with its diagnostic, rendered against the source it came from.
@@ -28,6 +152,12 @@ pub struct Error {
 }
 
 impl Error {
+    fn plain(code: &str, message: &str) -> Error {
+        let diagnostic = Diagnostic::error(code, message);
+        let rendered = format!("error[{code}]: {message}");
+        Error { diagnostic, rendered }
+    }
+
     /// The diagnostic data (code, message, labels, notes).
     pub fn diagnostic(&self) -> &Diagnostic {
         &self.diagnostic
@@ -47,36 +177,194 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Seconds on a monotonic clock (the origin is the first call in the process).
+pub(crate) fn clock_seconds() -> f64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
 /// An interpreter and JIT for ndx programs, holding named values.
-#[derive(Default)]
-pub struct Session {}
+pub struct Session {
+    interp: Interp,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+/// A host buffer lent to a session: while it lives, the session reads and writes the host's
+/// memory directly; when it is dropped, every view of it in the session stops working (using
+/// one is an error, never a dangling read).
+pub struct Loan<'a> {
+    alive: Arc<AtomicBool>,
+    _borrow: PhantomData<&'a mut [u8]>,
+}
+
+impl Drop for Loan<'_> {
+    fn drop(&mut self) {
+        self.alive.store(false, Ordering::SeqCst);
+    }
+}
 
 impl Session {
     /// A new session with no values.
     pub fn new() -> Session {
-        Session {}
+        Session { interp: Interp::new() }
+    }
+
+    fn error(&self, d: Diagnostic) -> Error {
+        let rendered = self.interp.sources.render(&d);
+        Error { diagnostic: d, rendered }
+    }
+
+    /// Binds a value to a name in the global scope.
+    pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        if let Some(g) = self.interp.scopes.first_mut() {
+            g.insert(name.to_string(), value.into().into_val());
+        }
+    }
+
+    /// The value bound to a name in the global scope.
+    pub fn get(&self, name: &str) -> Result<Value, Error> {
+        match self.interp.scopes.first().and_then(|g| g.get(name)) {
+            Some(v) => Ok(Value::from_val(v.clone())),
+            None => Err(Error::plain("E0101", &format!("unknown name `{name}`"))),
+        }
+    }
+
+    /// The names bound in the global scope, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.interp.scopes.first().map(|g| g.keys().cloned().collect()).unwrap_or_default();
+        v.extend(self.interp.fns.keys().cloned());
+        v.sort();
+        v
+    }
+
+    /// Lends a host slice to the session as an array named `name`, without a copy. Writes in
+    /// the script go to the host's memory. The loan ends when the returned [`Loan`] drops.
+    pub fn lend<'a, T: Element>(&mut self, name: &str, data: &'a mut [T], shape: &[usize]) -> Result<Loan<'a>, Error> {
+        let alive = Arc::new(AtomicBool::new(true));
+        let itemsize = std::mem::size_of::<T>() as isize;
+        let mut strides = vec![0isize; shape.len()];
+        let mut acc = itemsize;
+        for (s, n) in strides.iter_mut().zip(shape).rev() {
+            *s = acc;
+            acc = acc.saturating_mul(*n as isize);
+        }
+        let len = std::mem::size_of_val(data);
+        // SAFETY: the slice is borrowed mutably for 'a by the returned Loan, which revokes the
+        // array (the `alive` flag) before the borrow ends; the runtime checks the flag on every
+        // access and validates that all elements lie inside `len` bytes.
+        let a = unsafe {
+            Array::from_raw_parts(data.as_mut_ptr().cast::<u8>(), len, T::DTYPE, shape, &strides, true, alive.clone())
+        }
+        .map_err(|e| Error::plain("E0300", &e.to_string()))?;
+        self.set(name, a);
+        Ok(Loan { alive, _borrow: PhantomData })
     }
 
     /// Runs source text; returns the value of a trailing expression statement, if any.
-    pub fn run(&mut self, _src: &str) -> Result<Option<Value>, Error> {
-        Err(Error { diagnostic: Diagnostic::bug("not yet"), rendered: "not yet".into() })
+    pub fn run(&mut self, src: &str) -> Result<Option<Value>, Error> {
+        let file = self.interp.sources.add("<input>", src);
+        let program = ndx_syntax::parse(file, src).map_err(|d| self.error(d))?;
+        let r = self.interp.run_program(&program.stmts);
+        r.map(|v| v.map(Value::from_val)).map_err(|d| self.error(d))
     }
 
     /// Runs a script file (`include` paths are relative to it).
-    pub fn run_file(&mut self, _path: &Path) -> Result<(), Error> {
-        Err(Error { diagnostic: Diagnostic::bug("not yet"), rendered: "not yet".into() })
+    pub fn run_file(&mut self, path: &Path) -> Result<(), Error> {
+        let (file, program) = self.load(path)?;
+        let _ = file;
+        let r = self.interp.run_program(&program.stmts);
+        r.map(|_| ()).map_err(|d| self.error(d))
     }
 
-    /// Parses and type-checks a file without running it.
-    pub fn check_file(&mut self, _path: &Path) -> Result<(), Error> {
-        Err(Error { diagnostic: Diagnostic::bug("not yet"), rendered: "not yet".into() })
+    fn load(&mut self, path: &Path) -> Result<(ndx_syntax::FileId, ndx_syntax::ast::Program), Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::plain("E0502", &format!("cannot read `{}`: {e}", path.display())))?;
+        let file = self.interp.sources.add(path.display().to_string(), text.clone());
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.interp.dirs.insert(file, dir);
+        let program = ndx_syntax::parse(file, &text).map_err(|d| self.error(d))?;
+        Ok((file, program))
+    }
+
+    /// Parses and type-checks a file without running it: syntax, `fn` signatures and `kernel`
+    /// bodies (array shapes are only known when the script runs).
+    pub fn check_file(&mut self, path: &Path) -> Result<(), Error> {
+        let (_, program) = self.load(path)?;
+        for s in &program.stmts {
+            let r = match &s.kind {
+                StmtKind::Fn(f) => check::check_fn(f, &self.interp),
+                StmtKind::Kernel(k) => check::check_kernel(k),
+                _ => Ok(()),
+            };
+            r.map_err(|d| self.error(d))?;
+        }
+        Ok(())
+    }
+
+    /// Defines the functions in `src` and returns a handle to the last one.
+    pub fn compile(&mut self, src: &str) -> Result<Function, Error> {
+        let file = self.interp.sources.add("<compile>", src);
+        let program = ndx_syntax::parse(file, src).map_err(|d| self.error(d))?;
+        let name = program.stmts.iter().rev().find_map(|s| match &s.kind {
+            StmtKind::Fn(f) => Some(f.name.name.clone()),
+            _ => None,
+        });
+        let Some(name) = name else {
+            return Err(Error::plain("E0604", "compile() expects source defining a `fn`"));
+        };
+        self.interp.run_program(&program.stmts).map_err(|d| self.error(d))?;
+        Ok(Function { name })
+    }
+
+    /// Calls a defined `fn` with host values and returns its materialised result.
+    pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
+        let Some(f) = self.interp.fns.get(name).cloned() else {
+            return Err(Error::plain("E0101", &format!("unknown function `{name}`")));
+        };
+        let span = f.name.span;
+        let vals = args.iter().map(|v| (v.clone().into_val(), span)).collect();
+        let r = self.interp.call_fn(&f, vals, span).and_then(|v| self.interp.settle(v));
+        r.map(Value::from_val).map_err(|d| self.error(d))
     }
 
     /// Sends `print` output to an internal buffer instead of stdout (for tests and hosts).
-    pub fn capture_output(&mut self) {}
+    pub fn capture_output(&mut self) {
+        self.interp.sink = Sink::Buffer(String::new());
+    }
 
     /// Takes what `print` wrote since capture began.
     pub fn take_output(&mut self) -> String {
-        String::new()
+        match &mut self.interp.sink {
+            Sink::Buffer(b) => std::mem::take(b),
+            Sink::Stdout => String::new(),
+        }
+    }
+
+    /// How many kernels were compiled, and how many calls hit the cache.
+    pub fn kernel_stats(&self) -> (usize, usize) {
+        self.interp.exec.stats().map_or((0, 0), |s| (s.compiled, s.hits))
+    }
+}
+
+/// A compiled `fn`, callable from the host.
+#[derive(Clone, Debug)]
+pub struct Function {
+    name: String,
+}
+
+impl Function {
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Calls the function in `session` with host values.
+    pub fn call(&self, session: &mut Session, args: &[Value]) -> Result<Value, Error> {
+        session.call(&self.name, args)
     }
 }

@@ -1,0 +1,120 @@
+//! Running lazy expressions: turning a [`Lazy`] into a kernel, compiling it (cached by
+//! structure) and calling it on the arrays it reads and writes.
+//!
+//! This is where fusion pays off: `materialize` allocates only the final value, `write_into`
+//! writes straight into a destination view, and `reduce` computes a map-reduce in one pass.
+
+use crate::error::{runtime_err, Diag};
+use crate::lazy::{self, Lazy};
+use ndx_codegen::{Jit, RawArray};
+use ndx_ir::kernel::ReduceOp;
+use ndx_ir::shape::broadcast_strides;
+use ndx_runtime::{Array, DType};
+use ndx_syntax::Diagnostic;
+
+/// Owns the JIT and its kernel cache.
+#[derive(Default)]
+pub(crate) struct Exec {
+    jit: Option<Jit>,
+}
+
+impl Exec {
+    fn jit(&mut self) -> Result<&mut Jit, Diag> {
+        if self.jit.is_none() {
+            let jit = Jit::new().map_err(|e| Diagnostic::bug(format!("cannot start the JIT: {e}")))?;
+            self.jit = Some(jit);
+        }
+        self.jit.as_mut().ok_or_else(|| Diagnostic::bug("JIT missing"))
+    }
+
+    /// Compilation statistics of the kernel cache.
+    pub(crate) fn stats(&self) -> Option<ndx_codegen::Stats> {
+        self.jit.as_ref().map(|j| j.stats())
+    }
+
+    /// Computes `v` into a new C-contiguous array.
+    pub(crate) fn materialize(&mut self, v: &Lazy) -> Result<Array, Diag> {
+        if let Some(a) = v.as_leaf() {
+            return Ok(a.clone());
+        }
+        let out = Array::zeros(v.dtype(), v.shape()).map_err(runtime_err)?;
+        self.run(&[(v, None)], v.shape(), &[], &[out.clone()])?;
+        Ok(out)
+    }
+
+    /// Writes `v` (broadcast to `out`'s shape, cast to its dtype) into the view `out`.
+    pub(crate) fn write_into(&mut self, v: &Lazy, out: &Array) -> Result<(), Diag> {
+        if !out.is_writable() {
+            return Err(Diagnostic::error("E0310", "assignment destination is read-only"));
+        }
+        let shape = out.shape().to_vec();
+        if broadcast_strides(v.shape(), &vec![0; v.shape().len()], &shape).is_none() {
+            return Err(Diagnostic::error(
+                "E0203",
+                format!(
+                    "could not broadcast a value of shape {} into a destination of shape {}",
+                    ndx_ir::shape::format_shape(v.shape()),
+                    ndx_ir::shape::format_shape(&shape)
+                ),
+            ));
+        }
+        let v = v.cast(out.dtype());
+        if v.reads_memory_of(out) && !v.safe_in_place(out) {
+            // An overlapping, shifted read (`a[1:] = a[:-1]`): compute into a temporary first.
+            let tmp = Array::zeros(v.dtype(), v.shape()).map_err(runtime_err)?;
+            self.run(&[(&v, None)], v.shape(), &[], &[tmp.clone()])?;
+            return out.assign(&tmp).map_err(runtime_err);
+        }
+        self.run(&[(&v, None)], &shape, &[], &[out.clone()])
+    }
+
+    /// Reduces `v` over the axes where `reduced` is true with `op`, into a new array whose
+    /// shape drops those axes. The dtype is the value's (i64 for argmin/argmax).
+    pub(crate) fn reduce(&mut self, v: &Lazy, op: ReduceOp, reduced: &[bool]) -> Result<Array, Diag> {
+        let kept: Vec<usize> =
+            v.shape().iter().zip(reduced).filter(|(_, r)| !**r).map(|(s, _)| *s).collect();
+        let dtype = match op {
+            ReduceOp::ArgMin | ReduceOp::ArgMax => DType::I64,
+            _ => v.dtype(),
+        };
+        let out = Array::zeros(dtype, &kept).map_err(runtime_err)?;
+        self.run(&[(v, Some(op))], &v.shape().to_vec(), reduced, &[out.clone()])?;
+        Ok(out)
+    }
+
+    /// Builds, compiles and calls one kernel over the iteration space `shape`. Each output's
+    /// shape is `shape` without the reduced axes.
+    fn run(
+        &mut self,
+        outputs: &[(&Lazy, Option<ReduceOp>)],
+        shape: &[usize],
+        reduced: &[bool],
+        outs: &[Array],
+    ) -> Result<(), Diag> {
+        let built = lazy::build(outputs);
+        let mut raw = Vec::with_capacity(built.inputs.len() + outs.len());
+        for a in &built.inputs {
+            let strides = broadcast_strides(a.shape(), a.strides(), shape).ok_or_else(|| {
+                Diagnostic::bug(format!("input of shape {:?} does not broadcast to {shape:?}", a.shape()))
+            })?;
+            raw.push(RawArray { ptr: a.ptr().map_err(runtime_err)? as usize, strides, dtype: a.dtype() });
+        }
+        for o in outs {
+            let mut strides = Vec::with_capacity(shape.len());
+            let mut k = 0;
+            for axis in 0..shape.len() {
+                if reduced.get(axis).copied().unwrap_or(false) {
+                    strides.push(0);
+                } else {
+                    strides.push(o.strides().get(k).copied().unwrap_or(0));
+                    k += 1;
+                }
+            }
+            raw.push(RawArray { ptr: o.ptr().map_err(runtime_err)? as usize, strides, dtype: o.dtype() });
+        }
+        let reduced_full: Vec<bool> = (0..shape.len()).map(|i| reduced.get(i).copied().unwrap_or(false)).collect();
+        let jit = self.jit()?;
+        jit.execute(&built.kernel, shape, &reduced_full, &raw)
+            .map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))
+    }
+}

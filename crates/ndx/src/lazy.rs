@@ -1,0 +1,264 @@
+//! Lazy fused expressions: the graph a statement builds before anything is computed.
+//!
+//! Elementwise and broadcast operations on arrays do not run when they are evaluated: they
+//! build a [`Lazy`] DAG whose leaves are materialised arrays (or views) and constants. When a
+//! value must exist in memory (a `let` binds it, it is printed, a non-fusible builtin needs it)
+//! or a reduction consumes it, the whole DAG becomes one [`Kernel`] and runs once, so
+//! intermediates are never allocated.
+//!
+//! Invariants: every node's `shape` is the broadcast of its children's shapes; operands of a
+//! binary node share a dtype (the constructors insert casts), as `ndx_ir::kernel` requires.
+//! Views of a lazy value (slices, transposes, `newaxis`) are pushed down to the leaves
+//! ([`Lazy::map_leaves`]), so they fold into strided accesses.
+
+use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
+use ndx_ir::shape::broadcast_strides;
+use ndx_runtime::{Array, DType, Scalar};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A lazy elementwise expression.
+#[derive(Clone, Debug)]
+pub(crate) struct Lazy {
+    node: Arc<LNode>,
+}
+
+#[derive(Debug)]
+struct LNode {
+    kind: LKind,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+#[derive(Debug)]
+enum LKind {
+    Leaf(Array),
+    Const(Scalar),
+    Unary(UnaryOp, Arc<LNode>),
+    Binary(BinaryOp, Arc<LNode>, Arc<LNode>),
+    Select(Arc<LNode>, Arc<LNode>, Arc<LNode>),
+    Cast(Arc<LNode>),
+}
+
+impl Lazy {
+    /// A leaf reading a materialised array.
+    pub(crate) fn leaf(a: Array) -> Lazy {
+        let (dtype, shape) = (a.dtype(), a.shape().to_vec());
+        Lazy { node: Arc::new(LNode { kind: LKind::Leaf(a), dtype, shape }) }
+    }
+
+    /// A constant compiled into the kernel.
+    pub(crate) fn constant(s: Scalar) -> Lazy {
+        Lazy { node: Arc::new(LNode { kind: LKind::Const(s), dtype: s.dtype(), shape: Vec::new() }) }
+    }
+
+    /// The result dtype.
+    pub(crate) fn dtype(&self) -> DType {
+        self.node.dtype
+    }
+
+    /// The result shape.
+    pub(crate) fn shape(&self) -> &[usize] {
+        &self.node.shape
+    }
+
+    /// The leaf array, when this expression is just a read of one array.
+    pub(crate) fn as_leaf(&self) -> Option<&Array> {
+        match &self.node.kind {
+            LKind::Leaf(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Conversion to `dtype` (a no-op when already of that dtype).
+    pub(crate) fn cast(&self, dtype: DType) -> Lazy {
+        if self.dtype() == dtype {
+            return self.clone();
+        }
+        if let LKind::Const(s) = self.node.kind {
+            return Lazy::constant(s.cast(dtype));
+        }
+        let shape = self.node.shape.clone();
+        Lazy { node: Arc::new(LNode { kind: LKind::Cast(self.node.clone()), dtype, shape }) }
+    }
+
+    /// An elementwise unary operation (the operand already has the right dtype).
+    pub(crate) fn unary(op: UnaryOp, a: &Lazy) -> Lazy {
+        let dtype = op.result_dtype(a.dtype());
+        let shape = a.node.shape.clone();
+        Lazy { node: Arc::new(LNode { kind: LKind::Unary(op, a.node.clone()), dtype, shape }) }
+    }
+
+    /// An elementwise binary operation on operands of one dtype, with a broadcast `shape`.
+    pub(crate) fn binary(op: BinaryOp, a: &Lazy, b: &Lazy, shape: Vec<usize>) -> Lazy {
+        let dtype = op.result_dtype(a.dtype());
+        let kind = LKind::Binary(op, a.node.clone(), b.node.clone());
+        Lazy { node: Arc::new(LNode { kind, dtype, shape }) }
+    }
+
+    /// `where(c, a, b)` with `c` bool and `a`, `b` of one dtype, with a broadcast `shape`.
+    pub(crate) fn select(c: &Lazy, a: &Lazy, b: &Lazy, shape: Vec<usize>) -> Lazy {
+        let dtype = a.dtype();
+        let kind = LKind::Select(c.node.clone(), a.node.clone(), b.node.clone());
+        Lazy { node: Arc::new(LNode { kind, dtype, shape }) }
+    }
+
+    /// Applies a view operation to the whole expression by applying it to every leaf after
+    /// broadcasting the leaf to the expression's shape. `f` maps an array of this expression's
+    /// shape to the viewed array; `shape` is the viewed shape.
+    pub(crate) fn map_leaves<E>(
+        &self,
+        f: &mut dyn FnMut(&Array) -> Result<Array, E>,
+        shape: &[usize],
+        to_err: &dyn Fn(ndx_runtime::RuntimeError) -> E,
+    ) -> Result<Lazy, E> {
+        let mut memo: HashMap<*const LNode, Arc<LNode>> = HashMap::new();
+        let full = self.node.shape.clone();
+        let node = map_node(&self.node, &full, shape, f, to_err, &mut memo)?;
+        Ok(Lazy { node })
+    }
+
+    /// True when some leaf shares memory with `a`.
+    pub(crate) fn reads_memory_of(&self, a: &Array) -> bool {
+        let mut found = false;
+        visit_leaves(&self.node, &mut |l| found |= l.shares_memory(a));
+        found
+    }
+
+    /// True when every leaf that shares memory with `out` reads it at exactly the positions
+    /// `out` is written (same start and same strides after broadcasting), so computing in
+    /// place is safe.
+    pub(crate) fn safe_in_place(&self, out: &Array) -> bool {
+        let mut safe = true;
+        let shape = out.shape().to_vec();
+        visit_leaves(&self.node, &mut |l| {
+            if l.shares_memory(out) {
+                let same_ptr = matches!((l.ptr(), out.ptr()), (Ok(p), Ok(q)) if p == q);
+                let strides = broadcast_strides(l.shape(), l.strides(), &shape);
+                safe &= same_ptr && l.dtype() == out.dtype() && strides.as_deref() == Some(out.strides());
+            }
+        });
+        safe
+    }
+}
+
+fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
+    match &n.kind {
+        LKind::Leaf(a) => f(a),
+        LKind::Const(_) => {}
+        LKind::Unary(_, a) | LKind::Cast(a) => visit_leaves(a, f),
+        LKind::Binary(_, a, b) => {
+            visit_leaves(a, f);
+            visit_leaves(b, f);
+        }
+        LKind::Select(c, a, b) => {
+            visit_leaves(c, f);
+            visit_leaves(a, f);
+            visit_leaves(b, f);
+        }
+    }
+}
+
+fn map_node<E>(
+    n: &Arc<LNode>,
+    full: &[usize],
+    shape: &[usize],
+    f: &mut dyn FnMut(&Array) -> Result<Array, E>,
+    to_err: &dyn Fn(ndx_runtime::RuntimeError) -> E,
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+) -> Result<Arc<LNode>, E> {
+    if let Some(done) = memo.get(&Arc::as_ptr(n)) {
+        return Ok(done.clone());
+    }
+    let mut child = |c: &Arc<LNode>| map_node(c, full, shape, f, to_err, memo);
+    let kind = match &n.kind {
+        LKind::Const(_) => return Ok(n.clone()),
+        LKind::Leaf(a) => {
+            let b = a.broadcast_to(full).map_err(to_err)?;
+            LKind::Leaf(f(&b)?)
+        }
+        LKind::Unary(op, a) => LKind::Unary(*op, child(a)?),
+        LKind::Cast(a) => LKind::Cast(child(a)?),
+        LKind::Binary(op, a, b) => {
+            let a = child(a)?;
+            LKind::Binary(*op, a, child(b)?)
+        }
+        LKind::Select(c, a, b) => {
+            let c = child(c)?;
+            let a = child(a)?;
+            LKind::Select(c, a, child(b)?)
+        }
+    };
+    let out = Arc::new(LNode { kind, dtype: n.dtype, shape: shape.to_vec() });
+    memo.insert(Arc::as_ptr(n), out.clone());
+    Ok(out)
+}
+
+/// A kernel built from lazy expressions, with the arrays it reads.
+pub(crate) struct Built {
+    /// The fused kernel.
+    pub kernel: Kernel,
+    /// The input arrays, in kernel input order (each of its own shape: broadcast by the caller).
+    pub inputs: Vec<Array>,
+}
+
+/// Builds one kernel computing `outputs` (each optionally reduced).
+pub(crate) fn build(outputs: &[(&Lazy, Option<ReduceOp>)]) -> Built {
+    let mut b = Builder { kernel: Kernel::new(), inputs: Vec::new(), memo: HashMap::new() };
+    for (lazy, reduce) in outputs {
+        let value = b.node(&lazy.node);
+        b.kernel.outputs.push(Output { value, reduce: *reduce });
+    }
+    Built { kernel: b.kernel, inputs: b.inputs }
+}
+
+struct Builder {
+    kernel: Kernel,
+    inputs: Vec<Array>,
+    memo: HashMap<*const LNode, Handle>,
+}
+
+impl Builder {
+    fn node(&mut self, n: &Arc<LNode>) -> Handle {
+        if let Some(h) = self.memo.get(&Arc::as_ptr(n)) {
+            return *h;
+        }
+        let op = match &n.kind {
+            LKind::Leaf(a) => {
+                let k = self.input(a);
+                Op::Input(k)
+            }
+            LKind::Const(s) => Op::Const(*s),
+            LKind::Unary(op, a) => Op::Unary(*op, self.node(a)),
+            LKind::Cast(a) => Op::Cast(self.node(a)),
+            LKind::Binary(op, a, b) => {
+                let a = self.node(a);
+                Op::Binary(*op, a, self.node(b))
+            }
+            LKind::Select(c, a, b) => {
+                let c = self.node(c);
+                let a = self.node(a);
+                Op::Select(c, a, self.node(b))
+            }
+        };
+        let h = self.kernel.push(op, n.dtype);
+        self.memo.insert(Arc::as_ptr(n), h);
+        h
+    }
+
+    /// The input index of a leaf, reusing one input for the same view read twice.
+    fn input(&mut self, a: &Array) -> u32 {
+        let same = |b: &Array| {
+            b.dtype() == a.dtype()
+                && b.shape() == a.shape()
+                && b.strides() == a.strides()
+                && matches!((a.ptr(), b.ptr()), (Ok(p), Ok(q)) if p == q)
+        };
+        if let Some(k) = self.inputs.iter().position(same) {
+            return k as u32;
+        }
+        self.inputs.push(a.clone());
+        self.kernel.inputs.push(a.dtype());
+        (self.inputs.len() - 1) as u32
+    }
+}

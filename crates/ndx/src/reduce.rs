@@ -1,0 +1,136 @@
+//! Reductions (`sum prod mean var std min max argmin argmax any all`) with `axis=` and
+//! `keepdims=`, each fused with the elementwise expression it consumes.
+//!
+//! Result dtypes are NumPy's (LANGUAGE.md section 2): `sum`/`prod` of bool and narrow ints are
+//! i64; `mean`/`var`/`std` of ints are f64. `mean` is a fused sum followed by a scale; `var` is
+//! two fused passes (the mean, then the sum of squared deviations), so no temporary of the
+//! input's size is ever allocated.
+
+use crate::args::Bound;
+use crate::error::{err_at, At, Diag};
+use crate::interp::Interp;
+use crate::lazy::Lazy;
+use crate::value::Val;
+use ndx_ir::kernel::{BinaryOp, ReduceOp, UnaryOp};
+use ndx_ir::shape::normalize_axis;
+use ndx_runtime::{Array, DType, Scalar};
+use ndx_syntax::Span;
+
+impl Interp {
+    /// A reduction without `ddof`.
+    pub(crate) fn reduction(&mut self, name: &str, b: &Bound, _unused: Option<f64>) -> Result<Val, Diag> {
+        self.reduce_impl(name, b, 2, 0.0)
+    }
+
+    /// `var` or `std` with `ddof`.
+    pub(crate) fn reduction_with_ddof(&mut self, name: &str, b: &Bound, ddof: f64) -> Result<Val, Diag> {
+        self.reduce_impl(name, b, 3, ddof)
+    }
+
+    fn reduce_impl(&mut self, name: &str, b: &Bound, keep_slot: usize, ddof: f64) -> Result<Val, Diag> {
+        let span = b.span();
+        let (v, vs) = b.req(0)?;
+        let x = self.lazy_of(&v, vs, name)?;
+        let ndim = x.shape().len();
+        let mut reduced = vec![false; ndim];
+        match b.opt(1) {
+            None => reduced.iter_mut().for_each(|r| *r = true),
+            Some((a, asp)) => {
+                if matches!(a, Val::Tuple(_)) && matches!(name, "argmin" | "argmax") {
+                    return Err(err_at("E0240", asp, format!("`{name}` takes a single axis")));
+                }
+                for k in self.as_axes(&a, asp)? {
+                    let n = normalize_axis(k, ndim).ok_or_else(|| {
+                        err_at("E0232", asp, format!("axis {k} is out of bounds for an array of dimension {ndim}"))
+                    })?;
+                    if reduced[n] {
+                        return Err(err_at("E0241", asp, format!("axis {k} is repeated")));
+                    }
+                    reduced[n] = true;
+                }
+            }
+        }
+        let keepdims = match b.opt(keep_slot) {
+            Some((k, ks)) => self.truth(k, ks)?,
+            None => false,
+        };
+        let count: usize = x.shape().iter().zip(&reduced).filter(|(_, r)| **r).map(|(s, _)| *s).product();
+        let kept_shape: Vec<usize> =
+            x.shape().iter().zip(&reduced).map(|(s, r)| if *r { 1 } else { *s }).collect();
+        let shape_out = |a: Array| -> Result<Array, Diag> {
+            if keepdims {
+                let dims: Vec<i64> = kept_shape.iter().map(|&s| s as i64).collect();
+                a.reshape(&dims).at(span)
+            } else {
+                Ok(a)
+            }
+        };
+        let op = match name {
+            "sum" => ReduceOp::Sum,
+            "prod" => ReduceOp::Prod,
+            "min" => ReduceOp::Min,
+            "max" => ReduceOp::Max,
+            "argmin" => ReduceOp::ArgMin,
+            "argmax" => ReduceOp::ArgMax,
+            "any" => ReduceOp::Any,
+            "all" => ReduceOp::All,
+            _ => {
+                return self.moments(name, &x, &reduced, count, ddof, shape_out, span);
+            }
+        };
+        if count == 0 && matches!(op, ReduceOp::Min | ReduceOp::Max | ReduceOp::ArgMin | ReduceOp::ArgMax) {
+            return Err(err_at("E0242", span, format!("`{name}` of an empty array has no identity")));
+        }
+        let x = match op {
+            ReduceOp::Sum | ReduceOp::Prod => x.cast(sum_dtype(x.dtype())),
+            ReduceOp::Any | ReduceOp::All => x.cast(DType::Bool),
+            _ => x,
+        };
+        let r = self.exec.reduce(&x, op, &reduced).at(span)?;
+        Ok(Val::Array(shape_out(r)?))
+    }
+
+    /// `mean`, `var` and `std`.
+    #[allow(clippy::too_many_arguments)]
+    fn moments(
+        &mut self,
+        name: &str,
+        x: &Lazy,
+        reduced: &[bool],
+        count: usize,
+        ddof: f64,
+        shape_out: impl Fn(Array) -> Result<Array, Diag>,
+        span: Span,
+    ) -> Result<Val, Diag> {
+        let dt = if x.dtype().is_float() { x.dtype() } else { DType::F64 };
+        let x = x.cast(dt);
+        let sum = self.exec.reduce(&x, ReduceOp::Sum, reduced).at(span)?;
+        let n = Lazy::constant(Scalar::F64(count as f64).cast(dt));
+        let mean = Lazy::binary(BinaryOp::Div, &Lazy::leaf(sum.clone()), &n, sum.shape().to_vec());
+        if name == "mean" {
+            let m = self.exec.materialize(&mean).at(span)?;
+            return Ok(Val::Array(shape_out(m)?));
+        }
+        // Deviations from a keepdims mean broadcast against the input.
+        let keep: Vec<i64> = x.shape().iter().zip(reduced).map(|(s, r)| if *r { 1 } else { *s as i64 }).collect();
+        let m = self.exec.materialize(&mean).at(span)?.reshape(&keep).at(span)?;
+        let d = Lazy::binary(BinaryOp::Sub, &x, &Lazy::leaf(m), x.shape().to_vec());
+        let sq = Lazy::binary(BinaryOp::Mul, &d, &d, x.shape().to_vec());
+        let ss = self.exec.reduce(&sq, ReduceOp::Sum, reduced).at(span)?;
+        let denom = Lazy::constant(Scalar::F64(count as f64 - ddof).cast(dt));
+        let mut var = Lazy::binary(BinaryOp::Div, &Lazy::leaf(ss.clone()), &denom, ss.shape().to_vec());
+        if name == "std" {
+            var = Lazy::unary(UnaryOp::Sqrt, &var);
+        }
+        let r = self.exec.materialize(&var).at(span)?;
+        Ok(Val::Array(shape_out(r)?))
+    }
+}
+
+/// The accumulator dtype of `sum`/`prod`: i64 for bool and narrow ints.
+fn sum_dtype(d: DType) -> DType {
+    match d {
+        DType::Bool | DType::I32 => DType::I64,
+        other => other,
+    }
+}
