@@ -13,7 +13,7 @@ use ndx_ir::shape::broadcast_shapes;
 use ndx_runtime::{npy, ops, Array, DType, MapMode, Order, Scalar};
 use ndx_syntax::ast::{Arg, Expr, ExprKind};
 use ndx_syntax::Span;
-use std::path::Path;
+use std::path::PathBuf;
 
 /// Elementwise functions of one float argument (ints and bools compute in f64).
 const FLOAT_FNS: &[(&str, UnaryOp)] = &[
@@ -594,26 +594,26 @@ impl Interp {
             "load" => {
                 let b = a.bind(&["file", "mmap"])?;
                 let (p, ps) = b.req(0)?;
-                let path = as_str(&p, ps)?;
+                let path = self.resolve_path(&as_str(&p, ps)?, ps);
                 let mmap = match b.opt(1) {
                     Some((v, vs)) => self.truth(v, vs)?,
                     None => false,
                 };
-                Ok(Val::Array(npy::load_npy(Path::new(&path), mmap).at(span)?))
+                Ok(Val::Array(npy::load_npy(&path, mmap).at(span)?))
             }
             "save" => {
                 let b = a.bind(&["file", "arr"])?;
                 let (p, ps) = b.req(0)?;
-                let path = as_str(&p, ps)?;
+                let path = self.resolve_path(&as_str(&p, ps)?, ps);
                 let (v, vs) = b.req(1)?;
                 let arr = self.as_array(&v, vs)?;
-                npy::save_npy(Path::new(&path), &arr).at(span)?;
+                npy::save_npy(&path, &arr).at(span)?;
                 Ok(Val::None)
             }
             "memmap" => {
                 let b = a.bind(&["filename", "dtype", "shape", "mode"])?;
                 let (p, ps) = b.req(0)?;
-                let path = as_str(&p, ps)?;
+                let path = self.resolve_path(&as_str(&p, ps)?, ps);
                 let (d, ds) = b.req(1)?;
                 let d = as_dtype(&d, ds)?;
                 let (s, ss) = b.req(2)?;
@@ -629,7 +629,7 @@ impl Interp {
                         }
                     },
                 };
-                Ok(Val::Array(npy::memmap(Path::new(&path), d, &shape, mode).at(span)?))
+                Ok(Val::Array(npy::memmap(&path, d, &shape, mode).at(span)?))
             }
             "threads" => {
                 let b = a.bind(&["n"])?;
@@ -660,6 +660,15 @@ impl Interp {
             }
             "range" | "prange" => Err(err_at("E0403", span, format!("`{name}(...)` can only be used in a `for` loop"))),
             _ => Err(err_at("E0101", span, format!("unknown function `{name}`"))),
+        }
+    }
+
+    /// A file path as written in source: relative paths resolve against the directory of the
+    /// script that contains the call (the working directory for REPL and host input).
+    fn resolve_path(&self, path: &str, span: Span) -> PathBuf {
+        match self.dirs.get(&span.file) {
+            Some(dir) => dir.join(path),
+            None => PathBuf::from(path),
         }
     }
 
