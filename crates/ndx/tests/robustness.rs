@@ -1,0 +1,60 @@
+//! Nothing a user writes may panic: random programs built from the language's tokens and
+//! random calls of every builtin with random arguments either run or fail with a diagnostic.
+
+use proptest::prelude::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+const TOKENS: &[&str] = &[
+    "let", "x", "y", "=", "+", "-", "*", "/", "//", "%", "**", "(", ")", "[", "]", "{", "}", ",", ":",
+    "...", "newaxis", "1", "0", "-1", "2.5", "1e308", "\"s\"", "true", "sum", "reshape", "arange", "zeros",
+    "if", "while", "for", "in", "range", "fn", "f", "kernel", "return", "\n", ";", ".", "T", "shape", "axis",
+    "keepdims", "where", "print", "a", "@", "~", "not", "and", "or", "<", "==", "&", "|", "^",
+];
+
+const BUILTINS: &[&str] = &[
+    "sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "cumsum", "cumprod",
+    "reshape", "transpose", "swapaxes", "expand_dims", "squeeze", "broadcast_to", "ravel", "concatenate",
+    "stack", "copy", "sort", "argsort", "median", "percentile", "zeros", "ones", "full", "arange",
+    "linspace", "eye", "rand", "randn", "uniform", "normal", "permutation", "where", "clip", "minimum",
+    "sqrt", "exp", "log", "abs", "round", "astype", "f32", "i32", "load", "save", "memmap", "shares_memory",
+    "einsum", "matmul", "print", "threads", "seed",
+];
+
+const ARGS: &[&str] = &[
+    "a", "b", "m", "0", "-1", "3", "-7", "2.5", "(2, 3)", "(0,)", "()", "(1, -1)", "[a, b]", "[1, 2, 3]",
+    "axis=0", "axis=5", "axis=(0, 1)", "keepdims=true", "dtype=f32", "dtype=i32", "\"/tmp/ndx_robustness.npy\"", "ddof=1",
+    "mmap=true", "nan", "1e300", "99999999999",
+];
+
+fn run(src: &str) {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut s = ndx::Session::new();
+        s.capture_output();
+        let setup = "let a = reshape(arange(6.0), (2, 3))\nlet b = arange(3)\nlet m = a > 2.0";
+        if let Err(e) = s.run(setup) {
+            panic!("setup failed: {e}");
+        }
+        if let Err(e) = s.run(src) {
+            // Every error renders.
+            let _ = e.render();
+        }
+    }));
+    assert!(result.is_ok(), "panicked on:\n{src}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn token_soup_never_panics(toks in prop::collection::vec(prop::sample::select(TOKENS), 0..30)) {
+        run(&toks.join(" "));
+    }
+
+    #[test]
+    fn builtin_calls_never_panic(
+        f in prop::sample::select(BUILTINS),
+        args in prop::collection::vec(prop::sample::select(ARGS), 0..4),
+    ) {
+        run(&format!("let r = {f}({})\nprint(r)", args.join(", ")));
+    }
+}
