@@ -1,1 +1,271 @@
-//! stub
+//! ndx code generation: a scheduled loop nest ([`ndx_ir::loops::Nest`]) to native code through
+//! Cranelift, with a kernel cache keyed by the nest's structure.
+//!
+//! [`Jit`] owns one `JITModule` built for the host ISA (so vector code uses AVX/FMA when the
+//! CPU has them) and the cache. [`Jit::compile`] turns a nest into a [`Compiled`] function
+//! pointer with the calling convention of [`ndx_ir::loops`]; [`Jit::execute`] schedules,
+//! compiles (or hits the cache) and calls a kernel on raw arrays.
+//!
+//! Invariants: generated code never traps (integer division is guarded, float-to-int casts
+//! saturate, every load and store is at an address the caller vouched for), and computes what
+//! `ndx_ir::eval` computes: bit for bit on ints and bools, and on floats except for the order
+//! of reductions. Compiled code lives as long as the process (the module's memory is never
+//! freed), so a [`Compiled`] stays valid after its [`Jit`] is dropped.
+#![deny(missing_docs)]
+
+mod host;
+mod lower;
+mod scalar;
+mod schedule;
+mod simd;
+
+use cranelift_codegen::ir::{types, AbiParam};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module, ModuleError};
+use ndx_ir::kernel::Kernel;
+use ndx_ir::loops::Nest;
+use ndx_runtime::DType;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Why code generation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    /// The kernel uses an operation or dtype combination codegen does not implement.
+    #[error("not supported by the code generator: {0}")]
+    Unsupported(String),
+    /// The arguments of [`Jit::execute`] do not describe the kernel's arrays.
+    #[error("invalid kernel arguments: {0}")]
+    Arguments(String),
+    /// The compiled kernel returned a non-zero error code.
+    #[error("kernel failed with error code {0}")]
+    Kernel(i32),
+    /// A bug in ndx: invalid IR, a verifier failure or a Cranelift error.
+    #[error("internal error in the code generator (please report this as a bug): {0}")]
+    Internal(String),
+}
+
+impl From<ModuleError> for CodegenError {
+    fn from(e: ModuleError) -> Self {
+        CodegenError::Internal(format!("{e:?}"))
+    }
+}
+
+/// Compilation statistics of a [`Jit`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Nests compiled (cache misses).
+    pub compiled: usize,
+    /// Cache hits.
+    pub hits: usize,
+    /// Total time spent compiling.
+    pub compile_time: Duration,
+}
+
+/// The signature of every compiled nest (see [`ndx_ir::loops`]).
+type KernelFn = unsafe extern "C" fn(*const i64) -> i32;
+
+/// A compiled nest: a function pointer into JIT memory, valid for the life of the process.
+#[derive(Clone, Copy, Debug)]
+pub struct Compiled {
+    func: KernelFn,
+    words: usize,
+    vectorized: bool,
+}
+
+impl Compiled {
+    /// Calls the kernel with `launch_words` ([`ndx_ir::loops::Launch::words`]). Returns 0 on
+    /// success, an error code otherwise (-1 when the number of words is wrong).
+    ///
+    /// # Safety
+    /// The pointers and strides in `launch_words` must describe memory that is valid for every
+    /// element the nest reads and writes, of the dtypes of the nest it was compiled from; an
+    /// output must either be exactly an input (same pointer and strides) or not overlap any
+    /// input.
+    pub unsafe fn call(&self, launch_words: &[i64]) -> i32 {
+        if launch_words.len() != self.words {
+            return -1;
+        }
+        // SAFETY: the function was compiled for this word layout; the caller vouches for the
+        // memory the words describe.
+        unsafe { (self.func)(launch_words.as_ptr()) }
+    }
+
+    /// True when the inner loop was compiled to vector code.
+    pub fn is_vectorized(&self) -> bool {
+        self.vectorized
+    }
+}
+
+/// An array as [`Jit::execute`] sees it: a data pointer (at the element with index 0 on every
+/// axis), byte strides per iteration axis (0 where it broadcasts) and the dtype.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawArray {
+    /// Address of the element at index 0.
+    pub ptr: usize,
+    /// Byte stride per axis of the iteration space.
+    pub strides: Vec<isize>,
+    /// Element type.
+    pub dtype: DType,
+}
+
+/// The JIT compiler and its kernel cache.
+pub struct Jit {
+    module: JITModule,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    host_ids: HashMap<&'static str, FuncId>,
+    cache: HashMap<String, Compiled>,
+    stats: Stats,
+}
+
+impl Jit {
+    /// A JIT for the host CPU, with the math library registered.
+    pub fn new() -> Result<Jit, CodegenError> {
+        let mut flags = settings::builder();
+        let set = |f: &mut settings::Builder, k: &str, v: &str| {
+            f.set(k, v).map_err(|e| CodegenError::Internal(format!("setting {k}={v}: {e}")))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        let isa_builder = cranelift_native::builder()
+            .map_err(|e| CodegenError::Unsupported(format!("this CPU is not supported by Cranelift: {e}")))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CodegenError::Internal(format!("building the host ISA: {e}")))?;
+        let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        let fns = host::host_functions();
+        for f in &fns {
+            jb.symbol(f.name, f.addr);
+        }
+        let mut module = JITModule::new(jb);
+        let mut host_ids = HashMap::new();
+        for f in &fns {
+            let mut sig = module.make_signature();
+            sig.params.extend(f.params.iter().map(|t| AbiParam::new(*t)));
+            sig.returns.push(AbiParam::new(f.ret));
+            let id = module.declare_function(f.name, Linkage::Import, &sig)?;
+            host_ids.insert(f.name, id);
+        }
+        Ok(Jit {
+            ctx: module.make_context(),
+            module,
+            fctx: FunctionBuilderContext::new(),
+            host_ids,
+            cache: HashMap::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Compilation statistics so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Compiles `nest`, or returns the cached function for a nest with the same key.
+    pub fn compile(&mut self, nest: &Nest) -> Result<Compiled, CodegenError> {
+        let key = schedule::key(nest);
+        if let Some(c) = self.cache.get(&key) {
+            self.stats.hits += 1;
+            return Ok(*c);
+        }
+        let start = Instant::now();
+        let compiled = match self.compile_uncached(nest, true) {
+            Ok(c) => c,
+            // Perhaps a vector form Cranelift cannot lower on this CPU: try scalar code, and
+            // report the first error if that fails too.
+            Err(e) => self.compile_uncached(nest, false).map_err(|_| e)?,
+        };
+        self.stats.compiled += 1;
+        self.stats.compile_time += start.elapsed();
+        self.cache.insert(key, compiled);
+        Ok(compiled)
+    }
+
+    fn compile_uncached(&mut self, nest: &Nest, allow_simd: bool) -> Result<Compiled, CodegenError> {
+        let narrays = nest.kernel.inputs.len() + nest.kernel.outputs.len();
+        if nest.inner.len() != narrays {
+            return Err(CodegenError::Internal(format!(
+                "nest has {} inner classes for {narrays} arrays",
+                nest.inner.len()
+            )));
+        }
+        let mut sig = self.module.make_signature();
+        sig.params.push(AbiParam::new(types::I64));
+        sig.returns.push(AbiParam::new(types::I32));
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = sig.clone();
+        let id = self.module.declare_anonymous_function(&sig)?;
+        let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+        let host = scalar::Host { module: &mut self.module, ids: &self.host_ids, refs: HashMap::new() };
+        let mut l = lower::Lowering::new(b, host, nest, None);
+        if allow_simd {
+            l.plan = simd::plan(nest, &l.needed);
+        }
+        let vectorized = l.plan.is_some();
+        let result = l.run();
+        if let Err(e) = result {
+            self.module.clear_context(&mut self.ctx);
+            return Err(e);
+        }
+        let defined = self.module.define_function(id, &mut self.ctx);
+        self.module.clear_context(&mut self.ctx);
+        defined?;
+        self.module.finalize_definitions()?;
+        let ptr = self.module.get_finalized_function(id);
+        // SAFETY: the function was built with exactly this signature: one pointer-sized
+        // integer parameter and an i32 result, in the platform's C calling convention.
+        let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
+        Ok(Compiled { func, words: nest.rank + narrays * (1 + nest.rank), vectorized })
+    }
+
+    /// Runs `kernel` over the iteration space `shape` on `arrays` (inputs, then outputs, each
+    /// with one byte stride per axis of `shape`; outputs have stride 0 on the axes where
+    /// `reduced` is true).
+    ///
+    /// # Safety contract
+    /// This function is safe to call only in the sense that it checks everything it can: the
+    /// counts and dtypes of the arrays and the lengths of their strides. It cannot check the
+    /// pointers: each `ptr` plus its strides must stay inside a live allocation of its dtype for
+    /// every index of `shape`, and outputs must be exactly an input or not overlap any.
+    pub fn execute(&mut self, kernel: &Kernel, shape: &[usize], reduced: &[bool], arrays: &[RawArray]) -> Result<(), CodegenError> {
+        kernel.verify().map_err(|e| CodegenError::Internal(e.to_string()))?;
+        let n = kernel.inputs.len() + kernel.outputs.len();
+        if arrays.len() != n {
+            return Err(CodegenError::Arguments(format!("the kernel takes {n} arrays, got {}", arrays.len())));
+        }
+        if reduced.len() != shape.len() {
+            return Err(CodegenError::Arguments(format!(
+                "{} reduced flags for a {}-dimensional iteration space",
+                reduced.len(),
+                shape.len()
+            )));
+        }
+        let dtypes = kernel.inputs.iter().copied().chain(kernel.outputs.iter().map(|o| o.dtype(kernel)));
+        for (k, (a, d)) in arrays.iter().zip(dtypes).enumerate() {
+            if a.dtype != d {
+                return Err(CodegenError::Arguments(format!("array {k} is {}, the kernel wants {d}", a.dtype)));
+            }
+            if a.strides.len() != shape.len() {
+                return Err(CodegenError::Arguments(format!(
+                    "array {k} has {} strides for {} axes",
+                    a.strides.len(),
+                    shape.len()
+                )));
+            }
+        }
+        let (nest, launch) = schedule::schedule(kernel, shape, reduced, arrays)?;
+        let compiled = self.compile(&nest)?;
+        let words = launch.words();
+        // SAFETY: the caller of `execute` vouches for the pointers and strides (see above);
+        // the schedule only permutes and merges axes of the same memory.
+        let code = unsafe { compiled.call(&words) };
+        if code != 0 {
+            return Err(CodegenError::Kernel(code));
+        }
+        Ok(())
+    }
+}
