@@ -200,8 +200,10 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
             |s, first, p| {
                 if first {
                     pre = s.load_inputs(p, &inv);
+                    Ok(())
+                } else {
+                    s.point(p, &pre)
                 }
-                s.point(p, &pre)
             },
         )
     }

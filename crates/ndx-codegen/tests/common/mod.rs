@@ -76,3 +76,10 @@ pub fn c_strides(shape: &[usize]) -> Vec<isize> {
 pub fn jit() -> Jit {
     Jit::new().expect("JIT for the host")
 }
+
+/// A mutable raw array whose element 0 is at `v[offset]`.
+pub fn raw_at_mut<T>(v: &mut [T], offset: usize, d: DType, elem_strides: &[isize]) -> RawArray {
+    let mut r = raw_mut(v, d, elem_strides);
+    r.ptr += offset * std::mem::size_of::<T>();
+    r
+}
