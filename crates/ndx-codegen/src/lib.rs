@@ -127,12 +127,22 @@ impl Jit {
     pub fn new() -> Result<Jit, CodegenError> {
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| {
-            f.set(k, v).map_err(|e| CodegenError::Internal(format!("setting {k}={v}: {e}")))
+            f.set(k, v)
+                .map_err(|e| CodegenError::Internal(format!("setting {k}={v}: {e}")))
         };
         set(&mut flags, "opt_level", "speed")?;
-        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
-        let isa_builder = cranelift_native::builder()
-            .map_err(|e| CodegenError::Unsupported(format!("this CPU is not supported by Cranelift: {e}")))?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        let isa_builder = cranelift_native::builder().map_err(|e| {
+            CodegenError::Unsupported(format!("this CPU is not supported by Cranelift: {e}"))
+        })?;
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CodegenError::Internal(format!("building the host ISA: {e}")))?;
@@ -145,7 +155,8 @@ impl Jit {
         let mut host_ids = HashMap::new();
         for f in &fns {
             let mut sig = module.make_signature();
-            sig.params.extend(f.params.iter().map(|t| AbiParam::new(*t)));
+            sig.params
+                .extend(f.params.iter().map(|t| AbiParam::new(*t)));
             sig.returns.push(AbiParam::new(f.ret));
             let id = module.declare_function(f.name, Linkage::Import, &sig)?;
             host_ids.insert(f.name, id);
@@ -185,7 +196,11 @@ impl Jit {
         Ok(compiled)
     }
 
-    fn compile_uncached(&mut self, nest: &Nest, allow_simd: bool) -> Result<Compiled, CodegenError> {
+    fn compile_uncached(
+        &mut self,
+        nest: &Nest,
+        allow_simd: bool,
+    ) -> Result<Compiled, CodegenError> {
         let narrays = nest.kernel.inputs.len() + nest.kernel.outputs.len();
         if nest.inner.len() != narrays {
             return Err(CodegenError::Internal(format!(
@@ -200,7 +215,11 @@ impl Jit {
         self.ctx.func.signature = sig.clone();
         let id = self.module.declare_anonymous_function(&sig)?;
         let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-        let host = scalar::Host { module: &mut self.module, ids: &self.host_ids, refs: HashMap::new() };
+        let host = scalar::Host {
+            module: &mut self.module,
+            ids: &self.host_ids,
+            refs: HashMap::new(),
+        };
         let mut l = lower::Lowering::new(b, host, nest, None);
         if allow_simd {
             l.plan = simd::plan(nest, &l.needed);
@@ -211,7 +230,17 @@ impl Jit {
             self.module.clear_context(&mut self.ctx);
             return Err(e);
         }
+        let dump = std::env::var_os("NDX_DUMP_CLIF").is_some();
+        if dump {
+            self.ctx.set_disasm(true);
+            eprintln!("{}", self.ctx.func.display());
+        }
         let defined = self.module.define_function(id, &mut self.ctx);
+        if dump {
+            if let Some(code) = self.ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+                eprintln!("{code}");
+            }
+        }
         self.module.clear_context(&mut self.ctx);
         defined?;
         self.module.finalize_definitions()?;
@@ -219,7 +248,11 @@ impl Jit {
         // SAFETY: the function was built with exactly this signature: one pointer-sized
         // integer parameter and an i32 result, in the platform's C calling convention.
         let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
-        Ok(Compiled { func, words: nest.rank + narrays * (1 + nest.rank), vectorized })
+        Ok(Compiled {
+            func,
+            words: nest.rank + narrays * (1 + nest.rank),
+            vectorized,
+        })
     }
 
     /// Runs `kernel` over the iteration space `shape` on `arrays` (inputs, then outputs, each
@@ -231,11 +264,22 @@ impl Jit {
     /// counts and dtypes of the arrays and the lengths of their strides. It cannot check the
     /// pointers: each `ptr` plus its strides must stay inside a live allocation of its dtype for
     /// every index of `shape`, and outputs must be exactly an input or not overlap any.
-    pub fn execute(&mut self, kernel: &Kernel, shape: &[usize], reduced: &[bool], arrays: &[RawArray]) -> Result<(), CodegenError> {
-        kernel.verify().map_err(|e| CodegenError::Internal(e.to_string()))?;
+    pub fn execute(
+        &mut self,
+        kernel: &Kernel,
+        shape: &[usize],
+        reduced: &[bool],
+        arrays: &[RawArray],
+    ) -> Result<(), CodegenError> {
+        kernel
+            .verify()
+            .map_err(|e| CodegenError::Internal(e.to_string()))?;
         let n = kernel.inputs.len() + kernel.outputs.len();
         if arrays.len() != n {
-            return Err(CodegenError::Arguments(format!("the kernel takes {n} arrays, got {}", arrays.len())));
+            return Err(CodegenError::Arguments(format!(
+                "the kernel takes {n} arrays, got {}",
+                arrays.len()
+            )));
         }
         if reduced.len() != shape.len() {
             return Err(CodegenError::Arguments(format!(
@@ -244,10 +288,17 @@ impl Jit {
                 shape.len()
             )));
         }
-        let dtypes = kernel.inputs.iter().copied().chain(kernel.outputs.iter().map(|o| o.dtype(kernel)));
+        let dtypes = kernel
+            .inputs
+            .iter()
+            .copied()
+            .chain(kernel.outputs.iter().map(|o| o.dtype(kernel)));
         for (k, (a, d)) in arrays.iter().zip(dtypes).enumerate() {
             if a.dtype != d {
-                return Err(CodegenError::Arguments(format!("array {k} is {}, the kernel wants {d}", a.dtype)));
+                return Err(CodegenError::Arguments(format!(
+                    "array {k} is {}, the kernel wants {d}",
+                    a.dtype
+                )));
             }
             if a.strides.len() != shape.len() {
                 return Err(CodegenError::Arguments(format!(

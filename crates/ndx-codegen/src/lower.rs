@@ -118,7 +118,10 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
         let k = &self.nest.kernel;
         match k.inputs.get(a) {
             Some(d) => *d,
-            None => k.outputs.get(a - k.inputs.len()).map_or(DType::I64, |o| o.dtype(k)),
+            None => k
+                .outputs
+                .get(a - k.inputs.len())
+                .map_or(DType::I64, |o| o.dtype(k)),
         }
     }
 
@@ -128,9 +131,14 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
         self.b.append_block_params_for_function_params(entry);
         self.b.switch_to_block(entry);
         let words = self.b.block_params(entry)[0];
-        let wflags = MemFlagsData::new().with_notrap().with_readonly().with_can_move();
+        let wflags = MemFlagsData::new()
+            .with_notrap()
+            .with_readonly()
+            .with_can_move();
         let rank = self.nest.rank;
-        let word = |b: &mut FunctionBuilder, i: usize| b.ins().load(types::I64, wflags, words, (8 * i) as i32);
+        let word = |b: &mut FunctionBuilder, i: usize| {
+            b.ins().load(types::I64, wflags, words, (8 * i) as i32)
+        };
         for d in 0..rank {
             let v = word(&mut self.b, d);
             self.shape.push(v);
@@ -162,15 +170,23 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
         if at_reduce {
             self.init_accs()?;
         }
+        // With nothing reduced, a reducing kernel needs its accumulators around each point.
+        let point_level = self.reducing() && self.nest.reduce_from >= rank;
         if d == rank {
             self.point(&ptrs, &[])?;
-        } else if d + 1 == rank && self.plan.is_some() {
+        } else if d + 1 == rank && !point_level && self.plan.is_some() {
             simd::inner_loop(self, &ptrs)?;
-        } else if d + 1 == rank {
+        } else if d + 1 == rank && !point_level {
             self.scalar_inner(&ptrs)?;
         } else {
             let n = self.shape[d];
-            self.axis_loop(d, n, &ptrs, |s, first, p| if first { Ok(()) } else { s.level(d + 1, p.to_vec()) })?;
+            self.axis_loop(d, n, &ptrs, |s, first, p| {
+                if first {
+                    Ok(())
+                } else {
+                    s.level(d + 1, p.to_vec())
+                }
+            })?;
         }
         if at_reduce {
             self.store_accs(&ptrs)?;
@@ -183,8 +199,18 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
     pub fn invariant_inputs(&self) -> Vec<bool> {
         let k = &self.nest.kernel;
         let ni = k.inputs.len();
-        let out_fixed = !self.reducing() && self.nest.inner.iter().skip(ni).any(|c| *c == Inner::Broadcast);
-        (0..ni).map(|a| self.used[a] && !out_fixed && self.nest.inner.get(a) == Some(&Inner::Broadcast)).collect()
+        let out_fixed = !self.reducing()
+            && self
+                .nest
+                .inner
+                .iter()
+                .skip(ni)
+                .any(|c| *c == Inner::Broadcast);
+        (0..ni)
+            .map(|a| {
+                self.used[a] && !out_fixed && self.nest.inner.get(a) == Some(&Inner::Broadcast)
+            })
+            .collect()
     }
 
     /// The innermost loop, scalar, with broadcast inputs loaded once before it.
@@ -193,19 +219,14 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
         let n = self.shape[d];
         let inv = self.invariant_inputs();
         let mut pre: Vec<Option<Value>> = Vec::new();
-        self.axis_loop(
-            d,
-            n,
-            ptrs,
-            |s, first, p| {
-                if first {
-                    pre = s.load_inputs(p, &inv);
-                    Ok(())
-                } else {
-                    s.point(p, &pre)
-                }
-            },
-        )
+        self.axis_loop(d, n, ptrs, |s, first, p| {
+            if first {
+                pre = s.load_inputs(p, &inv);
+                Ok(())
+            } else {
+                s.point(p, &pre)
+            }
+        })
     }
 
     /// Loads inputs selected by `which` at `ptrs` (scalar).
@@ -236,7 +257,10 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
         let head = self.b.create_block();
         let exit = self.b.create_block();
         let i = self.b.declare_var(types::I64);
-        let pv: Vec<Variable> = ptrs.iter().map(|_| self.b.declare_var(types::I64)).collect();
+        let pv: Vec<Variable> = ptrs
+            .iter()
+            .map(|_| self.b.declare_var(types::I64))
+            .collect();
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.def_var(i, zero);
         for (v, p) in pv.iter().zip(ptrs) {
@@ -257,7 +281,16 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
 
     /// Advances the index and pointers of axis `d` and branches back to `head` while `i < n`.
     #[allow(clippy::too_many_arguments)]
-    fn latch(&mut self, d: usize, i: Variable, pv: &[Variable], p: &[Value], n: Value, head: Block, exit: Block) {
+    fn latch(
+        &mut self,
+        d: usize,
+        i: Variable,
+        pv: &[Variable],
+        p: &[Value],
+        n: Value,
+        head: Block,
+        exit: Block,
+    ) {
         let iv = self.b.use_var(i);
         let i1 = self.b.ins().iadd_imm_s(iv, 1);
         self.b.def_var(i, i1);
@@ -271,7 +304,13 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
 
     /// Scalar loop over the remaining `i..n` of the innermost axis, pointers in `pv`, index in
     /// `i` (used by the vector path for its tail).
-    pub fn tail_loop(&mut self, i: Variable, pv: &[Variable], n: Value, pre: &[Option<Value>]) -> Result<(), CodegenError> {
+    pub fn tail_loop(
+        &mut self,
+        i: Variable,
+        pv: &[Variable],
+        n: Value,
+        pre: &[Option<Value>],
+    ) -> Result<(), CodegenError> {
         let d = self.nest.rank - 1;
         let head = self.b.create_block();
         let exit = self.b.create_block();
@@ -287,7 +326,11 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
     }
 
     /// Evaluates the needed nodes at one point (scalar), `pre` holding inputs already loaded.
-    fn values(&mut self, ptrs: &[Value], pre: &[Option<Value>]) -> Result<Vec<Option<Value>>, CodegenError> {
+    fn values(
+        &mut self,
+        ptrs: &[Value],
+        pre: &[Option<Value>],
+    ) -> Result<Vec<Option<Value>>, CodegenError> {
         let k = &self.nest.kernel;
         let mut loaded: Vec<Option<Value>> = vec![None; k.inputs.len()];
         let mut vals: Vec<Option<Value>> = vec![None; k.nodes.len()];
@@ -296,12 +339,17 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
                 continue;
             }
             let get = |h: &ndx_ir::Handle| {
-                vals[h.index()].ok_or_else(|| CodegenError::Internal(format!("node {i} uses an unevaluated node")))
+                vals[h.index()].ok_or_else(|| {
+                    CodegenError::Internal(format!("node {i} uses an unevaluated node"))
+                })
             };
             let v = match &node.op {
                 Op::Input(j) => {
                     let j = *j as usize;
-                    match (pre.get(j).copied().flatten(), loaded.get(j).copied().flatten()) {
+                    match (
+                        pre.get(j).copied().flatten(),
+                        loaded.get(j).copied().flatten(),
+                    ) {
                         (Some(v), _) | (None, Some(v)) => v,
                         (None, None) => {
                             let p = *ptrs
@@ -367,7 +415,9 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
         self.accs.clear();
         let mut any_arg = false;
         for out in &k.outputs {
-            let op = out.reduce.ok_or_else(|| CodegenError::Internal("mixed reduced outputs".into()))?;
+            let op = out
+                .reduce
+                .ok_or_else(|| CodegenError::Internal("mixed reduced outputs".into()))?;
             let dtype = k.dtype(out.value);
             let ty = clif_type(dtype);
             let acc = self.b.declare_var(ty);
@@ -383,7 +433,13 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
             } else {
                 None
             };
-            self.accs.push(Acc { op, dtype, acc, idx, vec: Vec::new() });
+            self.accs.push(Acc {
+                op,
+                dtype,
+                acc,
+                idx,
+                vec: Vec::new(),
+            });
         }
         self.flat = None;
         if any_arg {
@@ -452,8 +508,16 @@ pub(crate) fn identity(op: ReduceOp, d: DType) -> Scalar {
         DType::Bool => Scalar::Bool(!low),
         DType::I32 => Scalar::I32(if low { i32::MIN } else { i32::MAX }),
         DType::I64 => Scalar::I64(if low { i64::MIN } else { i64::MAX }),
-        DType::F32 => Scalar::F32(if low { f32::NEG_INFINITY } else { f32::INFINITY }),
-        DType::F64 => Scalar::F64(if low { f64::NEG_INFINITY } else { f64::INFINITY }),
+        DType::F32 => Scalar::F32(if low {
+            f32::NEG_INFINITY
+        } else {
+            f32::INFINITY
+        }),
+        DType::F64 => Scalar::F64(if low {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
     }
 }
 
@@ -470,7 +534,13 @@ fn zero_or_one(d: DType, one: bool) -> Scalar {
 
 /// `acc op v` for the non-arg reductions (scalar or vector operands alike, except float
 /// min/max which need a vector-aware select: see [`simd`]).
-pub(crate) fn combine_values(b: &mut FunctionBuilder, op: ReduceOp, d: DType, a: Value, v: Value) -> Value {
+pub(crate) fn combine_values(
+    b: &mut FunctionBuilder,
+    op: ReduceOp,
+    d: DType,
+    a: Value,
+    v: Value,
+) -> Value {
     use ReduceOp as R;
     let float = d.is_float();
     match op {
@@ -493,7 +563,11 @@ pub(crate) fn combine_values(b: &mut FunctionBuilder, op: ReduceOp, d: DType, a:
 fn arg_better(b: &mut FunctionBuilder, max: bool, d: DType, v: Value, best: Value) -> Value {
     use cranelift_codegen::ir::condcodes::FloatCC;
     if d.is_float() {
-        let cc = if max { FloatCC::GreaterThan } else { FloatCC::LessThan };
+        let cc = if max {
+            FloatCC::GreaterThan
+        } else {
+            FloatCC::LessThan
+        };
         let better = b.ins().fcmp(cc, v, best);
         let v_nan = b.ins().fcmp(FloatCC::Unordered, v, v);
         let best_ok = b.ins().fcmp(FloatCC::Ordered, best, best);

@@ -59,14 +59,18 @@ pub(crate) struct Host<'m> {
 
 impl Host<'_> {
     /// Calls host function `name` (see [`crate::host`]) on `args`.
-    pub fn call(&mut self, b: &mut FunctionBuilder, name: &'static str, args: &[Value]) -> Result<Value, CodegenError> {
+    pub fn call(
+        &mut self,
+        b: &mut FunctionBuilder,
+        name: &'static str,
+        args: &[Value],
+    ) -> Result<Value, CodegenError> {
         let fref = match self.refs.get(name) {
             Some(f) => *f,
             None => {
-                let id = self
-                    .ids
-                    .get(name)
-                    .ok_or_else(|| CodegenError::Internal(format!("host function {name} is not registered")))?;
+                let id = self.ids.get(name).ok_or_else(|| {
+                    CodegenError::Internal(format!("host function {name} is not registered"))
+                })?;
                 let f = self.module.declare_func_in_func(*id, b.func);
                 self.refs.insert(name, f);
                 f
@@ -191,7 +195,11 @@ pub(crate) fn float_const(b: &mut FunctionBuilder, d: DType, v: f64) -> Value {
 /// NaN-propagating float minimum/maximum: NumPy `minimum`/`maximum`.
 pub(crate) fn float_minmax(b: &mut FunctionBuilder, max: bool, x: Value, y: Value) -> Value {
     // x < y ? x : y, with NaN in either operand giving that NaN (x's first).
-    let cc = if max { FloatCC::GreaterThanOrEqual } else { FloatCC::LessThanOrEqual };
+    let cc = if max {
+        FloatCC::GreaterThanOrEqual
+    } else {
+        FloatCC::LessThanOrEqual
+    };
     let pick_x = b.ins().fcmp(cc, x, y);
     let x_nan = b.ins().fcmp(FloatCC::Unordered, x, x);
     let pick_x = b.ins().bor(pick_x, x_nan);
@@ -236,7 +244,9 @@ pub(crate) fn binary(
             };
             host.call(b, name, &[x, y])?
         }
-        B::FloorDiv | B::Mod if d != DType::Bool => int_floordiv_mod(b, ty, op == B::FloorDiv, x, y),
+        B::FloorDiv | B::Mod if d != DType::Bool => {
+            int_floordiv_mod(b, ty, op == B::FloorDiv, x, y)
+        }
         B::Pow => {
             let name = match d {
                 DType::F32 => "ndx_pow_f32",
@@ -247,7 +257,15 @@ pub(crate) fn binary(
             };
             host.call(b, name, &[x, y])?
         }
-        B::Arctan2 if float => host.call(b, if f32 { "ndx_atan2_f32" } else { "ndx_atan2_f64" }, &[x, y])?,
+        B::Arctan2 if float => host.call(
+            b,
+            if f32 {
+                "ndx_atan2_f32"
+            } else {
+                "ndx_atan2_f64"
+            },
+            &[x, y],
+        )?,
         B::Min | B::Max if float => float_minmax(b, op == B::Max, x, y),
         B::Min => b.ins().smin(x, y),
         B::Max => b.ins().smax(x, y),
@@ -260,7 +278,13 @@ pub(crate) fn binary(
 }
 
 /// A comparison: `i8` 0/1.
-pub(crate) fn compare(b: &mut FunctionBuilder, op: BinaryOp, d: DType, x: Value, y: Value) -> Value {
+pub(crate) fn compare(
+    b: &mut FunctionBuilder,
+    op: BinaryOp,
+    d: DType,
+    x: Value,
+    y: Value,
+) -> Value {
     use BinaryOp as B;
     if d.is_float() {
         let cc = match op {
@@ -292,7 +316,13 @@ pub(crate) fn compare(b: &mut FunctionBuilder, op: BinaryOp, d: DType, x: Value,
 
 /// Python floor division or modulo of integers, without any trapping instruction: a divisor
 /// of 0 gives 0, and -1 (where `MIN / -1` would fault) gives `wrapping_neg(x)` and 0.
-fn int_floordiv_mod(b: &mut FunctionBuilder, ty: Type, floordiv: bool, x: Value, y: Value) -> Value {
+fn int_floordiv_mod(
+    b: &mut FunctionBuilder,
+    ty: Type,
+    floordiv: bool,
+    x: Value,
+    y: Value,
+) -> Value {
     let zero = iconst(b, ty, 0);
     let one = iconst(b, ty, 1);
     let minus_one = iconst(b, ty, -1);

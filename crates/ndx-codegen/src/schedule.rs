@@ -21,9 +21,15 @@ pub(crate) fn schedule(
     arrays: &[RawArray],
 ) -> Result<(Nest, Launch), CodegenError> {
     let mut order: Vec<usize> = (0..shape.len()).filter(|&a| !reduced[a]).collect();
-    let reduce_from = if kernel.reduces() { order.len() } else { shape.len() };
+    let reduce_from = if kernel.reduces() {
+        order.len()
+    } else {
+        shape.len()
+    };
     if !kernel.reduces() && reduced.iter().any(|r| *r) {
-        return Err(CodegenError::Arguments("reduced axes given for a kernel that does not reduce".into()));
+        return Err(CodegenError::Arguments(
+            "reduced axes given for a kernel that does not reduce".into(),
+        ));
     }
     order.extend((0..shape.len()).filter(|&a| reduced[a]));
     let rank = shape.len();
@@ -36,11 +42,19 @@ pub(crate) fn schedule(
             Some(_) => Inner::Strided,
         })
         .collect();
-    let nest = Nest { kernel: kernel.clone(), rank, reduce_from, inner };
+    let nest = Nest {
+        kernel: kernel.clone(),
+        rank,
+        reduce_from,
+        inner,
+    };
     let launch = Launch {
         shape: order.iter().map(|&a| shape[a]).collect(),
         ptrs: arrays.iter().map(|a| a.ptr).collect(),
-        strides: arrays.iter().map(|a| order.iter().map(|&ax| a.strides[ax]).collect()).collect(),
+        strides: arrays
+            .iter()
+            .map(|a| order.iter().map(|&ax| a.strides[ax]).collect())
+            .collect(),
     };
     Ok((nest, launch))
 }

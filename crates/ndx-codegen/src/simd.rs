@@ -35,7 +35,7 @@ pub(crate) fn plan(nest: &Nest, needed: &[bool]) -> Option<Plan> {
     if nest.rank == 0 {
         return None;
     }
-    if nest.inner.iter().any(|c| *c == Inner::Strided) {
+    if nest.inner.contains(&Inner::Strided) {
         return None;
     }
     let reduces = k.reduces();
@@ -44,10 +44,20 @@ pub(crate) fn plan(nest: &Nest, needed: &[bool]) -> Option<Plan> {
         if nest.reduce_from >= nest.rank {
             return None;
         }
-        if !k.outputs.iter().all(|o| matches!(o.reduce, Some(ReduceOp::Sum | ReduceOp::Min | ReduceOp::Max))) {
+        if !k.outputs.iter().all(|o| {
+            matches!(
+                o.reduce,
+                Some(ReduceOp::Sum | ReduceOp::Min | ReduceOp::Max)
+            )
+        }) {
             return None;
         }
-    } else if nest.inner.iter().skip(k.inputs.len()).any(|c| *c != Inner::Contiguous) {
+    } else if nest
+        .inner
+        .iter()
+        .skip(k.inputs.len())
+        .any(|c| *c != Inner::Contiguous)
+    {
         return None;
     }
     let mut width = None;
@@ -86,16 +96,26 @@ pub(crate) fn plan(nest: &Nest, needed: &[bool]) -> Option<Plan> {
         }
     }
     let width = width? as u8;
-    Some(Plan { width, lanes: 16 / width, unroll: if reduces { 2 } else { 1 } })
+    Some(Plan {
+        width,
+        lanes: 16 / width,
+        unroll: if reduces { 2 } else { 1 },
+    })
 }
 
 fn vector_unary(op: UnaryOp, d: DType) -> bool {
     use UnaryOp as U;
     match d {
         DType::F32 | DType::F64 => {
-            matches!(op, U::Neg | U::Abs | U::Sqrt | U::Floor | U::Ceil | U::Trunc | U::Round | U::IsNan)
+            matches!(
+                op,
+                U::Neg | U::Abs | U::Sqrt | U::Floor | U::Ceil | U::Trunc | U::Round | U::IsNan
+            )
         }
-        DType::I32 | DType::I64 => matches!(op, U::Neg | U::Not | U::Floor | U::Ceil | U::Trunc | U::Round),
+        DType::I32 | DType::I64 => matches!(
+            op,
+            U::Neg | U::Not | U::Floor | U::Ceil | U::Trunc | U::Round
+        ),
         DType::Bool => op == U::Not,
     }
 }
@@ -106,9 +126,14 @@ fn vector_binary(op: BinaryOp, d: DType) -> bool {
         return d != DType::Bool;
     }
     match d {
-        DType::F32 | DType::F64 => matches!(op, B::Add | B::Sub | B::Mul | B::Div | B::Min | B::Max),
+        DType::F32 | DType::F64 => {
+            matches!(op, B::Add | B::Sub | B::Mul | B::Div | B::Min | B::Max)
+        }
         DType::I32 | DType::I64 => {
-            matches!(op, B::Add | B::Sub | B::Mul | B::BitAnd | B::BitOr | B::BitXor | B::Min | B::Max)
+            matches!(
+                op,
+                B::Add | B::Sub | B::Mul | B::BitAnd | B::BitOr | B::BitXor | B::Min | B::Max
+            )
         }
         DType::Bool => matches!(op, B::BitAnd | B::BitOr | B::BitXor),
     }
@@ -149,7 +174,9 @@ pub(crate) fn fold_vector_accs(l: &mut Lowering, plan: Plan) -> Result<(), Codeg
     for a in 0..l.accs.len() {
         let (op, dtype) = (l.accs[a].op, l.accs[a].dtype);
         let vars = std::mem::take(&mut l.accs[a].vec);
-        let Some((first, rest)) = vars.split_first() else { continue };
+        let Some((first, rest)) = vars.split_first() else {
+            continue;
+        };
         let mut t = l.b.use_var(*first);
         for v in rest {
             let x = l.b.use_var(*v);
@@ -166,16 +193,29 @@ pub(crate) fn fold_vector_accs(l: &mut Lowering, plan: Plan) -> Result<(), Codeg
 }
 
 /// `acc op v` on vectors.
-fn vcombine(b: &mut FunctionBuilder, plan: Plan, op: ReduceOp, d: DType, a: Value, v: Value) -> Value {
+fn vcombine(
+    b: &mut FunctionBuilder,
+    plan: Plan,
+    op: ReduceOp,
+    d: DType,
+    a: Value,
+    v: Value,
+) -> Value {
     match op {
-        ReduceOp::Min | ReduceOp::Max if d.is_float() => vminmax(b, plan, d, op == ReduceOp::Max, a, v),
+        ReduceOp::Min | ReduceOp::Max if d.is_float() => {
+            vminmax(b, plan, d, op == ReduceOp::Max, a, v)
+        }
         _ => combine_values(b, op, d, a, v),
     }
 }
 
 /// NaN-propagating vector minimum/maximum, lane by lane as [`scalar::float_minmax`].
 fn vminmax(b: &mut FunctionBuilder, plan: Plan, d: DType, max: bool, x: Value, y: Value) -> Value {
-    let cc = if max { FloatCC::GreaterThanOrEqual } else { FloatCC::LessThanOrEqual };
+    let cc = if max {
+        FloatCC::GreaterThanOrEqual
+    } else {
+        FloatCC::LessThanOrEqual
+    };
     let pick_x = b.ins().fcmp(cc, x, y);
     let x_nan = b.ins().fcmp(FloatCC::Unordered, x, x);
     let m = b.ins().bor(pick_x, x_nan);
@@ -194,7 +234,9 @@ fn as_type(b: &mut FunctionBuilder, vt: Type, m: Value) -> Value {
 
 /// The innermost loop as vectors of `plan.lanes` plus a scalar tail.
 pub(crate) fn inner_loop(l: &mut Lowering, ptrs: &[Value]) -> Result<(), CodegenError> {
-    let plan = l.plan.ok_or_else(|| CodegenError::Internal("vector loop without a plan".into()))?;
+    let plan = l
+        .plan
+        .ok_or_else(|| CodegenError::Internal("vector loop without a plan".into()))?;
     let d = l.nest.rank - 1;
     let n = l.shape[d];
     let step = i64::from(plan.lanes) * i64::from(plan.unroll);
@@ -237,7 +279,11 @@ pub(crate) fn inner_loop(l: &mut Lowering, ptrs: &[Value]) -> Result<(), Codegen
         let vals = vvalues(l, plan, &p, off, &vpre)?;
         for o in 0..l.nest.kernel.outputs.len() {
             let h = l.nest.kernel.outputs[o].value.index();
-            let v = vals.get(h).copied().flatten().ok_or_else(|| CodegenError::Internal("output not evaluated".into()))?;
+            let v = vals
+                .get(h)
+                .copied()
+                .flatten()
+                .ok_or_else(|| CodegenError::Internal("output not evaluated".into()))?;
             if let Some(acc) = l.accs.get(o).filter(|a| !a.vec.is_empty()) {
                 let (op, dtype, var) = (acc.op, acc.dtype, acc.vec[usize::from(j) % acc.vec.len()]);
                 let a = l.b.use_var(var);
@@ -283,17 +329,23 @@ fn vvalues(
             continue;
         }
         let get = |h: &ndx_ir::Handle| {
-            vals[h.index()].ok_or_else(|| CodegenError::Internal(format!("node {i} uses an unevaluated node")))
+            vals[h.index()]
+                .ok_or_else(|| CodegenError::Internal(format!("node {i} uses an unevaluated node")))
         };
         let vt = vtype(plan, node.dtype);
         let b = &mut l.b;
         let v = match &node.op {
             Op::Input(j) => {
                 let j = *j as usize;
-                match (vpre.get(j).copied().flatten(), loaded.get(j).copied().flatten()) {
+                match (
+                    vpre.get(j).copied().flatten(),
+                    loaded.get(j).copied().flatten(),
+                ) {
                     (Some(v), _) | (None, Some(v)) => v,
                     (None, None) => {
-                        let p = *ptrs.get(j).ok_or_else(|| CodegenError::Internal(format!("no input {j}")))?;
+                        let p = *ptrs
+                            .get(j)
+                            .ok_or_else(|| CodegenError::Internal(format!("no input {j}")))?;
                         let v = if l.nest.inner.get(j) == Some(&Inner::Broadcast) {
                             let s = b.ins().load(clif_type(node.dtype), data_flags(), p, 0);
                             b.ins().splat(vt, s)
@@ -336,7 +388,12 @@ fn vvalues(
                     _ if from == node.dtype => x,
                     (false, true) => b.ins().fcvt_from_sint(vt, x),
                     (true, false) => b.ins().fcvt_to_sint_sat(vt, x),
-                    _ => return Err(CodegenError::Internal(format!("vector cast {from} to {}", node.dtype))),
+                    _ => {
+                        return Err(CodegenError::Internal(format!(
+                            "vector cast {from} to {}",
+                            node.dtype
+                        )))
+                    }
                 }
             }
         };
@@ -360,11 +417,22 @@ fn vunary(b: &mut FunctionBuilder, op: UnaryOp, d: DType, x: Value) -> Result<Va
         U::Round if float => b.ins().nearest(x),
         U::Floor | U::Ceil | U::Trunc | U::Round if !float => x,
         U::IsNan if float => b.ins().fcmp(FloatCC::Unordered, x, x),
-        _ => return Err(CodegenError::Internal(format!("no vector form of {op:?} on {d}"))),
+        _ => {
+            return Err(CodegenError::Internal(format!(
+                "no vector form of {op:?} on {d}"
+            )))
+        }
     })
 }
 
-fn vbinary(b: &mut FunctionBuilder, plan: Plan, op: BinaryOp, d: DType, x: Value, y: Value) -> Result<Value, CodegenError> {
+fn vbinary(
+    b: &mut FunctionBuilder,
+    plan: Plan,
+    op: BinaryOp,
+    d: DType,
+    x: Value,
+    y: Value,
+) -> Result<Value, CodegenError> {
     use BinaryOp as B;
     if op.is_comparison() {
         return Ok(scalar::compare(b, op, d, x, y));
@@ -384,6 +452,10 @@ fn vbinary(b: &mut FunctionBuilder, plan: Plan, op: BinaryOp, d: DType, x: Value
         B::BitAnd => b.ins().band(x, y),
         B::BitOr => b.ins().bor(x, y),
         B::BitXor => b.ins().bxor(x, y),
-        _ => return Err(CodegenError::Internal(format!("no vector form of {op:?} on {d}"))),
+        _ => {
+            return Err(CodegenError::Internal(format!(
+                "no vector form of {op:?} on {d}"
+            )))
+        }
     })
 }

@@ -24,10 +24,18 @@ fn axpy_f32_all_lengths() {
         let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 3.0).collect();
         let y: Vec<f32> = (0..n).map(|i| 1.0 / (i as f32 + 1.0)).collect();
         let mut out = vec![f32::NAN; n];
-        let arrays = [raw(&x, DType::F32, &[1]), raw(&y, DType::F32, &[1]), raw_mut(&mut out, DType::F32, &[1])];
+        let arrays = [
+            raw(&x, DType::F32, &[1]),
+            raw(&y, DType::F32, &[1]),
+            raw_mut(&mut out, DType::F32, &[1]),
+        ];
         jit.execute(&k.0, &[n], &[false], &arrays).unwrap();
         for i in 0..n {
-            assert_eq!(out[i].to_bits(), (2.5f32 * x[i] + y[i]).to_bits(), "n={n} i={i}");
+            assert_eq!(
+                out[i].to_bits(),
+                (2.5f32 * x[i] + y[i]).to_bits(),
+                "n={n} i={i}"
+            );
         }
     }
     let st = jit.stats();
@@ -47,8 +55,13 @@ fn bias_add_broadcast_rows() {
     let xs: Vec<f32> = (0..m * n).map(|i| i as f32).collect();
     let bs: Vec<f32> = (0..n).map(|j| 100.0 * j as f32).collect();
     let mut out = vec![0f32; m * n];
-    let arrays = [raw(&xs, DType::F32, &[7, 1]), raw(&bs, DType::F32, &[0, 1]), raw_mut(&mut out, DType::F32, &[7, 1])];
-    jit.execute(&k.0, &[m, n], &[false, false], &arrays).unwrap();
+    let arrays = [
+        raw(&xs, DType::F32, &[7, 1]),
+        raw(&bs, DType::F32, &[0, 1]),
+        raw_mut(&mut out, DType::F32, &[7, 1]),
+    ];
+    jit.execute(&k.0, &[m, n], &[false, false], &arrays)
+        .unwrap();
     for i in 0..m {
         for j in 0..n {
             assert_eq!(out[i * n + j], xs[i * n + j] + bs[j]);
@@ -57,8 +70,13 @@ fn bias_add_broadcast_rows() {
     // A scalar broadcast along the inner axis (bias per row).
     let mut out2 = vec![0f32; m * n];
     let rows: Vec<f32> = vec![1.0, 2.0, 3.0];
-    let arrays = [raw(&xs, DType::F32, &[7, 1]), raw(&rows, DType::F32, &[1, 0]), raw_mut(&mut out2, DType::F32, &[7, 1])];
-    jit.execute(&k.0, &[m, n], &[false, false], &arrays).unwrap();
+    let arrays = [
+        raw(&xs, DType::F32, &[7, 1]),
+        raw(&rows, DType::F32, &[1, 0]),
+        raw_mut(&mut out2, DType::F32, &[7, 1]),
+    ];
+    jit.execute(&k.0, &[m, n], &[false, false], &arrays)
+        .unwrap();
     for i in 0..m {
         for j in 0..n {
             assert_eq!(out2[i * n + j], xs[i * n + j] + rows[i]);
@@ -79,8 +97,13 @@ fn transposed_and_negative_strides() {
     // y is x transposed: shape (n, m) in memory, read with strides (1, n).
     let ys: Vec<f64> = (0..m * n).map(|i| i as f64 * 0.25).collect();
     let mut out = vec![0f64; m * n];
-    let arrays = [raw(&xs, DType::F64, &[5, 1]), raw(&ys, DType::F64, &[1, 4]), raw_mut(&mut out, DType::F64, &[5, 1])];
-    jit.execute(&k.0, &[m, n], &[false, false], &arrays).unwrap();
+    let arrays = [
+        raw(&xs, DType::F64, &[5, 1]),
+        raw(&ys, DType::F64, &[1, 4]),
+        raw_mut(&mut out, DType::F64, &[5, 1]),
+    ];
+    jit.execute(&k.0, &[m, n], &[false, false], &arrays)
+        .unwrap();
     for i in 0..m {
         for j in 0..n {
             assert_eq!(out[i * n + j], xs[i * n + j] - ys[j * m + i]);
@@ -91,7 +114,11 @@ fn transposed_and_negative_strides() {
     let a: Vec<f64> = (0..len).map(|i| i as f64).collect();
     let b: Vec<f64> = (0..len).map(|i| (i * 3) as f64).collect();
     let mut o = vec![0f64; len];
-    let arrays = [raw_at(&a, len - 1, DType::F64, &[-1]), raw(&b, DType::F64, &[1]), raw_at_mut(&mut o, len - 1, DType::F64, &[-1])];
+    let arrays = [
+        raw_at(&a, len - 1, DType::F64, &[-1]),
+        raw(&b, DType::F64, &[1]),
+        raw_at_mut(&mut o, len - 1, DType::F64, &[-1]),
+    ];
     jit.execute(&k.0, &[len], &[false], &arrays).unwrap();
     for i in 0..len {
         // o[len-1-i] = a[len-1-i] - b[i]
@@ -109,13 +136,32 @@ fn int_floordiv_mod_never_trap() {
     let r = k.bin(B::Mod, x, y);
     k.out(q);
     k.out(r);
-    let pairs = [(7i64, 2i64), (-7, 2), (7, -2), (-7, -2), (5, 0), (0, 0), (i64::MIN, -1), (i64::MIN, 1), (i64::MAX, -1), (6, 3), (-6, 3), (i64::MIN, 0)];
+    let pairs = [
+        (7i64, 2i64),
+        (-7, 2),
+        (7, -2),
+        (-7, -2),
+        (5, 0),
+        (0, 0),
+        (i64::MIN, -1),
+        (i64::MIN, 1),
+        (i64::MAX, -1),
+        (6, 3),
+        (-6, 3),
+        (i64::MIN, 0),
+    ];
     let xs: Vec<i64> = pairs.iter().map(|p| p.0).collect();
     let ys: Vec<i64> = pairs.iter().map(|p| p.1).collect();
     let mut qs = vec![99i64; pairs.len()];
     let mut rs = vec![99i64; pairs.len()];
-    let arrays = [raw(&xs, DType::I64, &[1]), raw(&ys, DType::I64, &[1]), raw_mut(&mut qs, DType::I64, &[1]), raw_mut(&mut rs, DType::I64, &[1])];
-    jit.execute(&k.0, &[pairs.len()], &[false], &arrays).unwrap();
+    let arrays = [
+        raw(&xs, DType::I64, &[1]),
+        raw(&ys, DType::I64, &[1]),
+        raw_mut(&mut qs, DType::I64, &[1]),
+        raw_mut(&mut rs, DType::I64, &[1]),
+    ];
+    jit.execute(&k.0, &[pairs.len()], &[false], &arrays)
+        .unwrap();
     let expect_q = [3, -4, -4, 3, 0, 0, i64::MIN, i64::MIN, -i64::MAX, 2, -2, 0];
     let expect_r = [1, 1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
     assert_eq!(qs, expect_q);
@@ -133,7 +179,12 @@ fn int_floordiv_mod_never_trap() {
     let ys: Vec<i32> = vec![-1, 0, -3, 4];
     let mut qs = vec![0i32; 4];
     let mut rs = vec![0i32; 4];
-    let arrays = [raw(&xs, DType::I32, &[1]), raw(&ys, DType::I32, &[1]), raw_mut(&mut qs, DType::I32, &[1]), raw_mut(&mut rs, DType::I32, &[1])];
+    let arrays = [
+        raw(&xs, DType::I32, &[1]),
+        raw(&ys, DType::I32, &[1]),
+        raw_mut(&mut qs, DType::I32, &[1]),
+        raw_mut(&mut rs, DType::I32, &[1]),
+    ];
     jit.execute(&k.0, &[4], &[false], &arrays).unwrap();
     assert_eq!(qs, [i32::MIN, 0, -3, 2]);
     assert_eq!(rs, [0, 0, -2, 1]);
@@ -150,12 +201,28 @@ fn float_to_int_casts_saturate() {
     k.out(a);
     k.out(b);
     k.out(c);
-    let xs = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e20, -1e20, -2.7, 2.7, 0.0, -0.0, 3e9];
+    let xs = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e20,
+        -1e20,
+        -2.7,
+        2.7,
+        0.0,
+        -0.0,
+        3e9,
+    ];
     let n = xs.len();
     let mut a = vec![7i32; n];
     let mut b = vec![7i64; n];
     let mut c = vec![7u8; n];
-    let arrays = [raw(&xs, DType::F32, &[1]), raw_mut(&mut a, DType::I32, &[1]), raw_mut(&mut b, DType::I64, &[1]), raw_mut(&mut c, DType::Bool, &[1])];
+    let arrays = [
+        raw(&xs, DType::F32, &[1]),
+        raw_mut(&mut a, DType::I32, &[1]),
+        raw_mut(&mut b, DType::I64, &[1]),
+        raw_mut(&mut c, DType::Bool, &[1]),
+    ];
     jit.execute(&k.0, &[n], &[false], &arrays).unwrap();
     for i in 0..n {
         assert_eq!(a[i], xs[i] as i32, "{}", xs[i]);
@@ -177,7 +244,12 @@ fn float_to_int_casts_saturate() {
     let mut f = vec![0f64; n];
     let mut i = vec![0i32; n];
     let mut back = vec![0f32; n];
-    let arrays = [raw(&xs, DType::I64, &[1]), raw_mut(&mut f, DType::F64, &[1]), raw_mut(&mut i, DType::I32, &[1]), raw_mut(&mut back, DType::F32, &[1])];
+    let arrays = [
+        raw(&xs, DType::I64, &[1]),
+        raw_mut(&mut f, DType::F64, &[1]),
+        raw_mut(&mut i, DType::I32, &[1]),
+        raw_mut(&mut back, DType::F32, &[1]),
+    ];
     jit.execute(&k.0, &[n], &[false], &arrays).unwrap();
     for j in 0..n {
         assert_eq!(f[j], xs[j] as f64);
@@ -205,7 +277,13 @@ fn compare_select_minmax() {
     let ys = [2.0f32, 4.0, 1.0, f32::NAN, -1.0, 7.0, 0.25, f32::NAN, -9.0];
     let n = xs.len();
     let (mut s, mut mn, mut mx) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-    let arrays = [raw(&xs, DType::F32, &[1]), raw(&ys, DType::F32, &[1]), raw_mut(&mut s, DType::F32, &[1]), raw_mut(&mut mn, DType::F32, &[1]), raw_mut(&mut mx, DType::F32, &[1])];
+    let arrays = [
+        raw(&xs, DType::F32, &[1]),
+        raw(&ys, DType::F32, &[1]),
+        raw_mut(&mut s, DType::F32, &[1]),
+        raw_mut(&mut mn, DType::F32, &[1]),
+        raw_mut(&mut mx, DType::F32, &[1]),
+    ];
     jit.execute(&k.0, &[n], &[false], &arrays).unwrap();
     for i in 0..n {
         let (a, b) = (xs[i], ys[i]);
@@ -223,7 +301,8 @@ fn compare_select_minmax() {
 #[test]
 fn math_functions_match_rust() {
     let mut jit = jit();
-    let ops: [(U, fn(f64) -> f64); 12] = [
+    type F = fn(f64) -> f64;
+    let ops: [(U, F); 12] = [
         (U::Exp, f64::exp),
         (U::Log, f64::ln),
         (U::Sin, f64::sin),
@@ -237,18 +316,35 @@ fn math_functions_match_rust() {
         (U::Floor, f64::floor),
         (U::Round, f64::round_ties_even),
     ];
-    let xs: Vec<f64> = vec![-2.5, -0.5, 0.0, 0.5, 1.5, 2.5, 10.0, f64::NAN, f64::INFINITY];
+    let xs: Vec<f64> = vec![
+        -2.5,
+        -0.5,
+        0.0,
+        0.5,
+        1.5,
+        2.5,
+        10.0,
+        f64::NAN,
+        f64::INFINITY,
+    ];
     for (op, f) in ops {
         let mut k = K::new();
         let x = k.input(DType::F64);
         let r = k.un(op, x);
         k.out(r);
         let mut out = vec![0f64; xs.len()];
-        let arrays = [raw(&xs, DType::F64, &[1]), raw_mut(&mut out, DType::F64, &[1])];
+        let arrays = [
+            raw(&xs, DType::F64, &[1]),
+            raw_mut(&mut out, DType::F64, &[1]),
+        ];
         jit.execute(&k.0, &[xs.len()], &[false], &arrays).unwrap();
         for (i, x) in xs.iter().enumerate() {
             let e = f(*x);
-            assert!(out[i].to_bits() == e.to_bits() || (out[i].is_nan() && e.is_nan()), "{op:?}({x}) = {} not {e}", out[i]);
+            assert!(
+                out[i].to_bits() == e.to_bits() || (out[i].is_nan() && e.is_nan()),
+                "{op:?}({x}) = {} not {e}",
+                out[i]
+            );
         }
     }
     // f32 exp, pow and atan2 through host calls.
@@ -264,7 +360,13 @@ fn math_functions_match_rust() {
     let xs = [0.5f32, 2.0, -1.0, 3.0];
     let ys = [2.0f32, 0.5, 3.0, -2.0];
     let (mut eo, mut po, mut ao) = (vec![0f32; 4], vec![0f32; 4], vec![0f32; 4]);
-    let arrays = [raw(&xs, DType::F32, &[1]), raw(&ys, DType::F32, &[1]), raw_mut(&mut eo, DType::F32, &[1]), raw_mut(&mut po, DType::F32, &[1]), raw_mut(&mut ao, DType::F32, &[1])];
+    let arrays = [
+        raw(&xs, DType::F32, &[1]),
+        raw(&ys, DType::F32, &[1]),
+        raw_mut(&mut eo, DType::F32, &[1]),
+        raw_mut(&mut po, DType::F32, &[1]),
+        raw_mut(&mut ao, DType::F32, &[1]),
+    ];
     jit.execute(&k.0, &[4], &[false], &arrays).unwrap();
     for i in 0..4 {
         assert_eq!(eo[i], xs[i].exp());
@@ -281,11 +383,23 @@ fn rank0_and_int_pow() {
     let y = k.input(DType::I64);
     let p = k.bin(B::Pow, x, y);
     k.out(p);
-    for (a, b, e) in [(3i64, 4i64, 81i64), (2, 63, i64::MIN), (2, -1, 0), (-1, -3, -1), (1, -5, 1), (-1, -4, 1), (3, 41, 3i64.wrapping_pow(41))] {
+    for (a, b, e) in [
+        (3i64, 4i64, 81i64),
+        (2, 63, i64::MIN),
+        (2, -1, 0),
+        (-1, -3, -1),
+        (1, -5, 1),
+        (-1, -4, 1),
+        (3, 41, 3i64.wrapping_pow(41)),
+    ] {
         let xs = [a];
         let ys = [b];
         let mut o = [0i64];
-        let arrays = [raw(&xs, DType::I64, &[]), raw(&ys, DType::I64, &[]), raw_mut(&mut o, DType::I64, &[])];
+        let arrays = [
+            raw(&xs, DType::I64, &[]),
+            raw(&ys, DType::I64, &[]),
+            raw_mut(&mut o, DType::I64, &[]),
+        ];
         jit.execute(&k.0, &[], &[], &arrays).unwrap();
         assert_eq!(o[0], e, "{a} ** {b}");
     }

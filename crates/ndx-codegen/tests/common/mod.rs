@@ -36,23 +36,37 @@ impl K {
         self.0.push(Op::Select(c, a, b), d)
     }
     pub fn out(&mut self, v: Handle) {
-        self.0.outputs.push(Output { value: v, reduce: None });
+        self.0.outputs.push(Output {
+            value: v,
+            reduce: None,
+        });
     }
     pub fn reduce(&mut self, v: Handle, r: ReduceOp) {
-        self.0.outputs.push(Output { value: v, reduce: Some(r) });
+        self.0.outputs.push(Output {
+            value: v,
+            reduce: Some(r),
+        });
     }
 }
 
 /// A raw array over a slice with element strides.
 pub fn raw<T>(v: &[T], d: DType, elem_strides: &[isize]) -> RawArray {
     let size = std::mem::size_of::<T>() as isize;
-    RawArray { ptr: v.as_ptr() as usize, strides: elem_strides.iter().map(|s| s * size).collect(), dtype: d }
+    RawArray {
+        ptr: v.as_ptr() as usize,
+        strides: elem_strides.iter().map(|s| s * size).collect(),
+        dtype: d,
+    }
 }
 
 /// A raw array over a mutable slice (an output).
 pub fn raw_mut<T>(v: &mut [T], d: DType, elem_strides: &[isize]) -> RawArray {
     let size = std::mem::size_of::<T>() as isize;
-    RawArray { ptr: v.as_mut_ptr() as usize, strides: elem_strides.iter().map(|s| s * size).collect(), dtype: d }
+    RawArray {
+        ptr: v.as_mut_ptr() as usize,
+        strides: elem_strides.iter().map(|s| s * size).collect(),
+        dtype: d,
+    }
 }
 
 /// A raw array whose element 0 is at `v[offset]`.
