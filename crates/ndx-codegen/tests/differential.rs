@@ -33,7 +33,15 @@ fn to(k: &mut K, h: Handle, d: DType) -> Handle {
 
 fn build(c: &mut Choices, ninputs: usize) -> (K, Vec<Handle>) {
     let mut k = K::new();
-    let mut vals: Vec<Handle> = (0..ninputs).map(|_| k.input(DTYPES[c.pick(5)])).collect();
+    // Half the cases use one dtype for every input, so that vector loops are exercised.
+    let uniform = if c.pick(2) == 0 {
+        Some(DTYPES[1 + c.pick(4)])
+    } else {
+        None
+    };
+    let mut vals: Vec<Handle> = (0..ninputs)
+        .map(|_| k.input(uniform.unwrap_or_else(|| DTYPES[c.pick(5)])))
+        .collect();
     let nops = 1 + c.pick(6);
     for _ in 0..nops {
         let a = vals[c.pick(vals.len())];
