@@ -8,6 +8,7 @@
 //! symbol registration ([`crate::Jit::new`]) and the lowering read.
 
 use cranelift_codegen::ir::{types, Type};
+use ndx_ir::eval;
 
 /// One host function: its symbol name, address, parameter types and result type.
 pub(crate) struct HostFn {
@@ -57,18 +58,18 @@ unary_fns! {
     ndx_erf_f32, ndx_erf_f64, |x| erf(x);
 }
 
-/// `erf` for both float widths (musl's, through the `libm` crate).
+/// `erf` for both float widths, as the reference evaluator defines it.
 trait Erf {
     fn erf_value(self) -> Self;
 }
 impl Erf for f32 {
     fn erf_value(self) -> f32 {
-        libm::erff(self)
+        eval::erf_f32(self)
     }
 }
 impl Erf for f64 {
     fn erf_value(self) -> f64 {
-        libm::erf(self)
+        eval::erf_f64(self)
     }
 }
 fn erf<T: Erf>(x: T) -> T {
@@ -88,111 +89,25 @@ extern "C" fn ndx_pow_f64(a: f64, b: f64) -> f64 {
     a.powf(b)
 }
 
-/// NumPy's `divmod` on floats (`npy_divmod`): the floor quotient and the modulo with the
-/// divisor's sign.
-fn float_divmod(a: f64, b: f64) -> (f64, f64) {
-    let m = a % b;
-    if b == 0.0 {
-        return (a / b, m);
-    }
-    let mut div = (a - m) / b;
-    let mut m = m;
-    if m != 0.0 {
-        if (b < 0.0) != (m < 0.0) {
-            m += b;
-            div -= 1.0;
-        }
-    } else {
-        m = 0.0f64.copysign(b);
-    }
-    let q = if div != 0.0 {
-        let f = div.floor();
-        if div - f > 0.5 {
-            f + 1.0
-        } else {
-            f
-        }
-    } else {
-        0.0f64.copysign(a / b)
-    };
-    (q, m)
-}
-
-/// `divmod` in f32, with the same steps in f32 arithmetic.
-fn float_divmod32(a: f32, b: f32) -> (f32, f32) {
-    let m = a % b;
-    if b == 0.0 {
-        return (a / b, m);
-    }
-    let mut div = (a - m) / b;
-    let mut m = m;
-    if m != 0.0 {
-        if (b < 0.0) != (m < 0.0) {
-            m += b;
-            div -= 1.0;
-        }
-    } else {
-        m = 0.0f32.copysign(b);
-    }
-    let q = if div != 0.0 {
-        let f = div.floor();
-        if div - f > 0.5 {
-            f + 1.0
-        } else {
-            f
-        }
-    } else {
-        0.0f32.copysign(a / b)
-    };
-    (q, m)
-}
-
 extern "C" fn ndx_floordiv_f32(a: f32, b: f32) -> f32 {
-    float_divmod32(a, b).0
+    eval::float_divmod32(a, b).0
 }
 extern "C" fn ndx_floordiv_f64(a: f64, b: f64) -> f64 {
-    float_divmod(a, b).0
+    eval::float_divmod(a, b).0
 }
 extern "C" fn ndx_mod_f32(a: f32, b: f32) -> f32 {
-    float_divmod32(a, b).1
+    eval::float_divmod32(a, b).1
 }
 extern "C" fn ndx_mod_f64(a: f64, b: f64) -> f64 {
-    float_divmod(a, b).1
-}
-
-/// Integer power with wrapping multiplication; a negative exponent gives 0 unless the base
-/// is 1 or -1.
-fn ipow(base: i64, exp: i64) -> i64 {
-    if exp < 0 {
-        return match base {
-            1 => 1,
-            -1 => {
-                if exp & 1 == 0 {
-                    1
-                } else {
-                    -1
-                }
-            }
-            _ => 0,
-        };
-    }
-    let (mut r, mut b, mut e) = (1i64, base, exp);
-    while e > 0 {
-        if e & 1 == 1 {
-            r = r.wrapping_mul(b);
-        }
-        b = b.wrapping_mul(b);
-        e >>= 1;
-    }
-    r
+    eval::float_divmod(a, b).1
 }
 
 extern "C" fn ndx_ipow_i32(a: i32, b: i32) -> i32 {
     // Wrapping products modulo 2^64 truncate to the products modulo 2^32.
-    ipow(i64::from(a), i64::from(b)) as i32
+    eval::ipow(i64::from(a), i64::from(b)) as i32
 }
 extern "C" fn ndx_ipow_i64(a: i64, b: i64) -> i64 {
-    ipow(a, b)
+    eval::ipow(a, b)
 }
 
 const F32_1: &[Type] = &[types::F32];

@@ -16,7 +16,6 @@
 mod host;
 mod lower;
 mod scalar;
-mod schedule;
 mod simd;
 
 use cranelift_codegen::ir::{types, AbiParam};
@@ -26,7 +25,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError};
 use ndx_ir::kernel::Kernel;
-use ndx_ir::loops::Nest;
+use ndx_ir::loops::{schedule, ArrayLayout, Nest};
 use ndx_runtime::DType;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -178,7 +177,7 @@ impl Jit {
 
     /// Compiles `nest`, or returns the cached function for a nest with the same key.
     pub fn compile(&mut self, nest: &Nest) -> Result<Compiled, CodegenError> {
-        let key = schedule::key(nest);
+        let key = nest.key();
         if let Some(c) = self.cache.get(&key) {
             self.stats.hits += 1;
             return Ok(*c);
@@ -308,7 +307,16 @@ impl Jit {
                 )));
             }
         }
-        let (nest, launch) = schedule::schedule(kernel, shape, reduced, arrays)?;
+        let layouts: Vec<ArrayLayout> = arrays
+            .iter()
+            .map(|a| ArrayLayout {
+                ptr: a.ptr,
+                strides: &a.strides,
+                itemsize: a.dtype.size(),
+            })
+            .collect();
+        let (nest, launch) = schedule(kernel, shape, reduced, &layouts)
+            .map_err(|e| CodegenError::Internal(e.to_string()))?;
         let compiled = self.compile(&nest)?;
         let words = launch.words();
         // SAFETY: the caller of `execute` vouches for the pointers and strides (see above);

@@ -222,7 +222,11 @@ pub struct VerifyError(pub String);
 impl Kernel {
     /// An empty kernel.
     pub fn new() -> Kernel {
-        Kernel { nodes: Vec::new(), inputs: Vec::new(), outputs: Vec::new() }
+        Kernel {
+            nodes: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
     }
 
     /// Appends a node and returns its handle.
@@ -254,12 +258,21 @@ impl Kernel {
             match &node.op {
                 Op::Input(k) => match self.inputs.get(*k as usize) {
                     Some(d) if *d == node.dtype => {}
-                    Some(d) => return err(format!("node {i}: input {k} is {d}, node is {}", node.dtype)),
+                    Some(d) => {
+                        return err(format!(
+                            "node {i}: input {k} is {d}, node is {}",
+                            node.dtype
+                        ))
+                    }
                     None => return err(format!("node {i}: no input {k}")),
                 },
                 Op::Const(s) => {
                     if s.dtype() != node.dtype {
-                        return err(format!("node {i}: constant of {} in {} node", s.dtype(), node.dtype));
+                        return err(format!(
+                            "node {i}: constant of {} in {} node",
+                            s.dtype(),
+                            node.dtype
+                        ));
                     }
                 }
                 Op::Unary(op, a) => {
@@ -271,13 +284,19 @@ impl Kernel {
                 Op::Binary(op, a, b) => {
                     let (a, b) = (operand(a)?, operand(b)?);
                     if a != b || op.result_dtype(a) != node.dtype {
-                        return err(format!("node {i}: {op:?} of {a}, {b} is not {}", node.dtype));
+                        return err(format!(
+                            "node {i}: {op:?} of {a}, {b} is not {}",
+                            node.dtype
+                        ));
                     }
                 }
                 Op::Select(c, a, b) => {
                     let (c, a, b) = (operand(c)?, operand(a)?, operand(b)?);
                     if c != DType::Bool || a != node.dtype || b != node.dtype {
-                        return err(format!("node {i}: select({c}, {a}, {b}) in {} node", node.dtype));
+                        return err(format!(
+                            "node {i}: select({c}, {a}, {b}) in {} node",
+                            node.dtype
+                        ));
                     }
                 }
                 Op::Cast(a) => {

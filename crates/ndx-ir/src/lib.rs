@@ -2,7 +2,10 @@
 //! broadcasting rules, and a reference evaluator that defines what every operation means.
 #![deny(missing_docs)]
 
+pub mod eval;
 pub mod kernel;
 pub mod loops;
+pub mod promote;
+pub mod shape;
 
 pub use kernel::{BinaryOp, Handle, Kernel, Node, Op, Output, ReduceOp, UnaryOp, VerifyError};
