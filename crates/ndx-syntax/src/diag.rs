@@ -66,13 +66,24 @@ impl Diagnostic {
 
     /// Adds the primary label.
     pub fn with_primary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.insert(0, Label { span, message: message.into(), primary: true });
+        self.labels.insert(
+            0,
+            Label {
+                span,
+                message: message.into(),
+                primary: true,
+            },
+        );
         self
     }
 
     /// Adds a secondary label.
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label { span, message: message.into(), primary: false });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            primary: false,
+        });
         self
     }
 
@@ -108,7 +119,9 @@ impl SourceMap {
 
     /// The display name of a file.
     pub fn name(&self, id: FileId) -> &str {
-        self.files.get(id.0 as usize).map_or("<unknown>", |f| f.0.as_str())
+        self.files
+            .get(id.0 as usize)
+            .map_or("<unknown>", |f| f.0.as_str())
     }
 
     /// The text of a file.
@@ -124,5 +137,72 @@ impl SourceMap {
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)
+    }
+}
+
+impl SourceMap {
+    /// Draws a diagnostic for a person: `error[CODE]: message`, then `file:line:col`, the
+    /// source line with carets under the span, labels and notes. Never fails: spans outside
+    /// the known sources are clamped or dropped.
+    pub fn render(&self, d: &Diagnostic) -> String {
+        use codespan_reporting::diagnostic as cs;
+        use codespan_reporting::files::SimpleFiles;
+        use codespan_reporting::term::{self, termcolor::NoColor};
+
+        let mut files = SimpleFiles::new();
+        for (name, text) in &self.files {
+            files.add(name.as_str(), text.as_str());
+        }
+        let labels = d
+            .labels
+            .iter()
+            .filter_map(|l| {
+                let (name, text) = self.files.get(l.span.file.0 as usize)?;
+                let _ = name;
+                let len = text.len();
+                let mut start = (l.span.start as usize).min(len);
+                let mut end = (l.span.end as usize).clamp(start, len);
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                let style = if l.primary {
+                    cs::LabelStyle::Primary
+                } else {
+                    cs::LabelStyle::Secondary
+                };
+                Some(
+                    cs::Label::new(style, l.span.file.0 as usize, start..end)
+                        .with_message(l.message.clone()),
+                )
+            })
+            .collect();
+        let (severity, message) = match d.severity {
+            Severity::Error => (cs::Severity::Error, d.message.clone()),
+            Severity::Bug => (
+                cs::Severity::Bug,
+                format!("internal compiler error: {}", d.message),
+            ),
+        };
+        let diag = cs::Diagnostic::new(severity)
+            .with_code(d.code.clone())
+            .with_message(message)
+            .with_labels(labels)
+            .with_notes(d.notes.clone());
+        let mut out = NoColor::new(Vec::<u8>::new());
+        let config = term::Config::default();
+        if term::emit(&mut out, &config, &files, &diag).is_err() {
+            let mut s = format!("error[{}]: {}", d.code, d.message);
+            for n in &d.notes {
+                s.push_str("\n  = ");
+                s.push_str(n);
+            }
+            return s;
+        }
+        String::from_utf8_lossy(&out.into_inner())
+            .trim_end()
+            .to_string()
     }
 }

@@ -3,7 +3,11 @@
 
 pub mod ast;
 pub mod diag;
+pub mod lexer;
+mod parser;
 pub mod span;
 
 pub use diag::{Diagnostic, Label, Severity, SourceMap};
+pub use lexer::is_incomplete;
+pub use parser::parse;
 pub use span::{FileId, Span};
