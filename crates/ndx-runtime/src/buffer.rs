@@ -1,0 +1,142 @@
+//! Buffers: the memory arrays view. Owned buffers are 64-byte aligned and zeroed; a buffer may
+//! also be a memory-mapped file or memory lent by a host.
+//!
+//! Invariant: `ptr..ptr+len` stays valid for the buffer's lifetime, except for lent memory,
+//! whose validity is the `alive` flag (checked by [`Buffer::base`]).
+
+use crate::error::{Result, RuntimeError};
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Alignment of owned buffers, in bytes.
+pub const ALIGN: usize = 64;
+
+/// Largest buffer ndx allocates (16 GiB): past it, an allocation is an error, not an abort.
+pub const MAX_BYTES: usize = 16 << 30;
+
+/// Storage shared by arrays.
+pub struct Buffer {
+    ptr: *mut u8,
+    len: usize,
+    kind: Kind,
+}
+
+enum Kind {
+    Owned(Layout),
+    MappedRo(#[allow(dead_code)] memmap2::Mmap),
+    MappedRw(#[allow(dead_code)] memmap2::MmapMut),
+    Lent {
+        writable: bool,
+        alive: Arc<AtomicBool>,
+    },
+}
+
+// SAFETY: a buffer is plain memory; ndx, like NumPy, lets views write through raw pointers and
+// leaves ordering of concurrent writes to the program (fused kernels run on one thread).
+unsafe impl Send for Buffer {}
+// SAFETY: as above.
+unsafe impl Sync for Buffer {}
+
+impl Buffer {
+    /// A zeroed, 64-byte-aligned buffer of `len` bytes.
+    pub fn zeroed(len: usize) -> Result<Buffer> {
+        if len > MAX_BYTES {
+            return Err(RuntimeError::TooLarge(format!(
+                "{len} bytes requested, the limit is {MAX_BYTES}"
+            )));
+        }
+        let layout = Layout::from_size_align(len.max(ALIGN), ALIGN)
+            .map_err(|e| RuntimeError::TooLarge(e.to_string()))?;
+        // SAFETY: the layout has non-zero size.
+        let ptr = unsafe { alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(RuntimeError::TooLarge(format!(
+                "out of memory allocating {len} bytes"
+            )));
+        }
+        Ok(Buffer {
+            ptr,
+            len,
+            kind: Kind::Owned(layout),
+        })
+    }
+
+    /// A read-only memory map.
+    pub fn mapped(map: memmap2::Mmap) -> Buffer {
+        let ptr = map.as_ptr().cast_mut();
+        let len = map.len();
+        Buffer {
+            ptr,
+            len,
+            kind: Kind::MappedRo(map),
+        }
+    }
+
+    /// A writable memory map.
+    pub fn mapped_mut(mut map: memmap2::MmapMut) -> Buffer {
+        let ptr = map.as_mut_ptr();
+        let len = map.len();
+        Buffer {
+            ptr,
+            len,
+            kind: Kind::MappedRw(map),
+        }
+    }
+
+    /// Memory lent by a host.
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must stay valid while `alive` is true.
+    pub unsafe fn lent(ptr: *mut u8, len: usize, writable: bool, alive: Arc<AtomicBool>) -> Buffer {
+        Buffer {
+            ptr,
+            len,
+            kind: Kind::Lent { writable, alive },
+        }
+    }
+
+    /// The start of the memory, or an error if a loan ended.
+    pub fn base(&self) -> Result<*mut u8> {
+        match &self.kind {
+            Kind::Lent { alive, .. } if !alive.load(Ordering::SeqCst) => {
+                Err(RuntimeError::LoanEnded)
+            }
+            _ => Ok(self.ptr),
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for a zero-length buffer.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether writes are allowed.
+    pub fn writable(&self) -> bool {
+        match &self.kind {
+            Kind::Owned(_) | Kind::MappedRw(_) => true,
+            Kind::MappedRo(_) => false,
+            Kind::Lent { writable, .. } => *writable,
+        }
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if let Kind::Owned(layout) = self.kind {
+            // SAFETY: allocated in `zeroed` with this layout.
+            unsafe { dealloc(self.ptr, layout) };
+        }
+    }
+}
+
+impl std::fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Buffer({} bytes)", self.len)
+    }
+}
