@@ -10,6 +10,7 @@ pub mod element;
 pub mod error;
 pub mod format;
 pub mod npy;
+pub mod ops;
 pub mod view;
 
 pub use array::{Array, Order};

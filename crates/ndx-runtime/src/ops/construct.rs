@@ -1,0 +1,77 @@
+//! `arange`, `linspace`, `eye`.
+
+use crate::array::Array;
+use crate::dtype::{DType, Scalar};
+use crate::error::{Result, RuntimeError};
+
+/// Longest sequence a constructor makes.
+const MAX_LEN: f64 = (1u64 << 31) as f64;
+
+/// `np.arange(start, stop, step, dtype)`: `ceil((stop - start) / step)` values.
+pub fn arange(start: Scalar, stop: Scalar, step: Scalar, dtype: DType) -> Result<Array> {
+    let ints = [start, stop, step].iter().all(|s| !s.dtype().is_float());
+    if ints {
+        let (a, b, s) = (start.to_i64(), stop.to_i64(), step.to_i64());
+        if s == 0 {
+            return Err(RuntimeError::Invalid(
+                "arange: step must not be zero".into(),
+            ));
+        }
+        let span = (i128::from(b) - i128::from(a)) as f64;
+        let n = (span / s as f64).ceil().max(0.0);
+        if n > MAX_LEN {
+            return Err(RuntimeError::TooLarge(format!("arange of {n} elements")));
+        }
+        let vals: Vec<Scalar> = (0..n as i64)
+            .map(|i| Scalar::I64(a.wrapping_add(i.wrapping_mul(s))).cast(dtype))
+            .collect();
+        return Array::from_scalars(dtype, &vals, &[vals.len()]);
+    }
+    let (a, b, s) = (start.to_f64(), stop.to_f64(), step.to_f64());
+    if s == 0.0 || !s.is_finite() || !a.is_finite() || !b.is_finite() {
+        return Err(RuntimeError::Invalid(
+            "arange: start, stop and step must be finite and step non-zero".into(),
+        ));
+    }
+    let n = ((b - a) / s).ceil().max(0.0);
+    if n > MAX_LEN {
+        return Err(RuntimeError::TooLarge(format!("arange of {n} elements")));
+    }
+    let vals: Vec<Scalar> = (0..n as usize)
+        .map(|i| Scalar::F64(a + i as f64 * s).cast(dtype))
+        .collect();
+    Array::from_scalars(dtype, &vals, &[vals.len()])
+}
+
+/// `np.linspace(start, stop, num, endpoint, dtype)`.
+pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType) -> Result<Array> {
+    if num as f64 > MAX_LEN {
+        return Err(RuntimeError::TooLarge(format!(
+            "linspace of {num} elements"
+        )));
+    }
+    let div = if endpoint { num.saturating_sub(1) } else { num };
+    let step = if div > 0 {
+        (stop - start) / div as f64
+    } else {
+        0.0
+    };
+    let mut vals: Vec<Scalar> = (0..num)
+        .map(|i| Scalar::F64(start + i as f64 * step))
+        .collect();
+    if endpoint && num > 1 {
+        vals[num - 1] = Scalar::F64(stop);
+    }
+    let vals: Vec<Scalar> = vals.into_iter().map(|v| v.cast(dtype)).collect();
+    Array::from_scalars(dtype, &vals, &[num])
+}
+
+/// `np.eye(n, m, dtype)`: ones on the diagonal.
+pub fn eye(n: usize, m: Option<usize>, dtype: DType) -> Result<Array> {
+    let m = m.unwrap_or(n);
+    let a = Array::zeros(dtype, &[n, m])?;
+    for i in 0..n.min(m) {
+        a.set(&[i, i], Scalar::I64(1))?;
+    }
+    Ok(a)
+}

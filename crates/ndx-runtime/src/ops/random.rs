@@ -1,0 +1,104 @@
+//! Reproducible random numbers: one PCG64 stream per session, reseeded by `seed(n)`.
+
+use crate::array::{checked_size, Array};
+use crate::dtype::{DType, Scalar};
+use crate::error::{Result, RuntimeError};
+use rand::seq::SliceRandom;
+use rand::{Rng as _, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use rand_pcg::Pcg64;
+
+/// A seeded random stream.
+#[derive(Clone, Debug)]
+pub struct Rng {
+    gen: Pcg64,
+}
+
+fn float_dtype(dtype: DType) -> Result<()> {
+    if dtype.is_float() {
+        Ok(())
+    } else {
+        Err(RuntimeError::Invalid(format!(
+            "random floats need dtype f32 or f64, not {dtype}"
+        )))
+    }
+}
+
+impl Rng {
+    /// A stream determined by `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng {
+            gen: Pcg64::seed_from_u64(seed),
+        }
+    }
+
+    fn fill(
+        &mut self,
+        shape: &[usize],
+        dtype: DType,
+        mut f: impl FnMut(&mut Pcg64) -> f64,
+    ) -> Result<Array> {
+        float_dtype(dtype)?;
+        let n = checked_size(shape, dtype.size())?;
+        let vals: Vec<Scalar> = (0..n)
+            .map(|_| Scalar::F64(f(&mut self.gen)).cast(dtype))
+            .collect();
+        Array::from_scalars(dtype, &vals, shape)
+    }
+
+    /// `rand(shape)`: uniform on [0, 1).
+    pub fn rand(&mut self, shape: &[usize], dtype: DType) -> Result<Array> {
+        // Cast to f32 can round up to 1.0; keep the half-open interval.
+        self.fill(shape, dtype, |g| g.random::<f64>())
+            .and_then(|a| clamp_below_one(a, dtype))
+    }
+
+    /// `randn(shape)`: standard normal.
+    pub fn randn(&mut self, shape: &[usize], dtype: DType) -> Result<Array> {
+        self.fill(shape, dtype, |g| StandardNormal.sample(g))
+    }
+
+    /// `uniform(lo, hi, shape)`.
+    pub fn uniform(&mut self, lo: f64, hi: f64, shape: &[usize], dtype: DType) -> Result<Array> {
+        if !(lo.is_finite() && hi.is_finite()) {
+            return Err(RuntimeError::Invalid(
+                "uniform: bounds must be finite".into(),
+            ));
+        }
+        self.fill(shape, dtype, |g| lo + (hi - lo) * g.random::<f64>())
+    }
+
+    /// `normal(mean, std, shape)`.
+    pub fn normal(&mut self, mean: f64, std: f64, shape: &[usize], dtype: DType) -> Result<Array> {
+        if std.is_nan() || std < 0.0 {
+            return Err(RuntimeError::Invalid(format!(
+                "normal: scale must be non-negative, got {std}"
+            )));
+        }
+        self.fill(shape, dtype, |g| {
+            let z: f64 = StandardNormal.sample(g);
+            mean + std * z
+        })
+    }
+
+    /// `permutation(n)`: a random order of `0..n` (i64).
+    pub fn permutation(&mut self, n: usize) -> Result<Array> {
+        checked_size(&[n], 8)?;
+        let mut v: Vec<i64> = (0..n as i64).collect();
+        v.shuffle(&mut self.gen);
+        Array::from_vec(v, &[n])
+    }
+}
+
+fn clamp_below_one(a: Array, dtype: DType) -> Result<Array> {
+    if dtype == DType::F32 {
+        let below = Scalar::F32(1.0f32 - f32::EPSILON / 2.0);
+        let vals: Vec<Scalar> = a
+            .to_scalars()?
+            .into_iter()
+            .map(|v| if v.to_f64() >= 1.0 { below } else { v })
+            .collect();
+        return Array::from_scalars(dtype, &vals, a.shape());
+    }
+    Ok(a)
+}
