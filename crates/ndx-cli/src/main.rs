@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "ndx", version, about = "Compile and run NumPy-style array programs")]
+#[command(
+    name = "ndx",
+    version,
+    about = "Compile and run NumPy-style array programs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -67,7 +71,10 @@ fn repl() -> ExitCode {
         // A missing history file is normal on first use.
         let _ = editor.load_history(h);
     }
-    println!("ndx {} — :help for help, :quit to leave", env!("CARGO_PKG_VERSION"));
+    println!(
+        "ndx {} — :help for help, :quit to leave",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut repl = Repl::new();
     loop {
         let prompt = if repl.is_continuing() { "... " } else { ">>> " };

@@ -226,7 +226,9 @@ impl Jit {
         let vectorized = l.plan.is_some();
         let result = l.run();
         if let Err(e) = result {
+            // The builder was dropped unfinished: start the next function from clean state.
             self.module.clear_context(&mut self.ctx);
+            self.fctx = FunctionBuilderContext::new();
             return Err(e);
         }
         let dump = std::env::var_os("NDX_DUMP_CLIF").is_some();

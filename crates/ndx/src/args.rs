@@ -33,7 +33,12 @@ impl Args {
             return Err(err_at(
                 "E0701",
                 extra,
-                format!("`{}` takes at most {} positional argument(s) but {} were given", self.name, params.len(), self.pos.len()),
+                format!(
+                    "`{}` takes at most {} positional argument(s) but {} were given",
+                    self.name,
+                    params.len(),
+                    self.pos.len()
+                ),
             )
             .with_note(signature(&self.name, params)));
         }
@@ -43,15 +48,28 @@ impl Args {
         }
         for (k, kspan, v, vspan) in &self.kw {
             let Some(i) = params.iter().position(|p| p == k) else {
-                return Err(err_at("E0702", *kspan, format!("`{}` has no parameter `{k}`", self.name))
-                    .with_note(signature(&self.name, params)));
+                return Err(err_at(
+                    "E0702",
+                    *kspan,
+                    format!("`{}` has no parameter `{k}`", self.name),
+                )
+                .with_note(signature(&self.name, params)));
             };
             if slots[i].is_some() {
-                return Err(err_at("E0703", *kspan, format!("argument `{k}` of `{}` given twice", self.name)));
+                return Err(err_at(
+                    "E0703",
+                    *kspan,
+                    format!("argument `{k}` of `{}` given twice", self.name),
+                ));
             }
             slots[i] = Some((v.clone(), *vspan));
         }
-        Ok(Bound { name: self.name.clone(), span: self.span, params, slots })
+        Ok(Bound {
+            name: self.name.clone(),
+            span: self.span,
+            params,
+            slots,
+        })
     }
 }
 
@@ -62,8 +80,12 @@ impl Bound {
             Some(v) => Ok(v),
             None => {
                 let p = self.params.get(i).copied().unwrap_or("?");
-                Err(err_at("E0704", self.span, format!("`{}` is missing its argument `{p}`", self.name))
-                    .with_note(signature(&self.name, self.params)))
+                Err(err_at(
+                    "E0704",
+                    self.span,
+                    format!("`{}` is missing its argument `{p}`", self.name),
+                )
+                .with_note(signature(&self.name, self.params)))
             }
         }
     }

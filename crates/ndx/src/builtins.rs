@@ -50,17 +50,81 @@ const KEEP_FNS: &[(&str, UnaryOp)] = &[
 
 /// Every builtin name other than the elementwise tables above.
 const OTHER: &[&str] = &[
-    "isnan", "isinf", "isfinite", "minimum", "maximum", "min", "max", "clip", "pow", "arctan2", "where",
-    "astype", "sum", "prod", "mean", "var", "std", "argmin", "argmax", "any", "all", "cumsum", "cumprod",
-    "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "seed", "rand", "randn",
-    "uniform", "normal", "permutation", "reshape", "transpose", "swapaxes", "expand_dims", "squeeze",
-    "broadcast_to", "ravel", "concatenate", "stack", "copy", "ascontiguousarray", "asfortranarray",
-    "shares_memory", "sort", "argsort", "median", "percentile", "load", "save", "memmap", "threads", "clock",
-    "print", "range", "prange",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "minimum",
+    "maximum",
+    "min",
+    "max",
+    "clip",
+    "pow",
+    "arctan2",
+    "where",
+    "astype",
+    "sum",
+    "prod",
+    "mean",
+    "var",
+    "std",
+    "argmin",
+    "argmax",
+    "any",
+    "all",
+    "cumsum",
+    "cumprod",
+    "zeros",
+    "ones",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "arange",
+    "linspace",
+    "eye",
+    "seed",
+    "rand",
+    "randn",
+    "uniform",
+    "normal",
+    "permutation",
+    "reshape",
+    "transpose",
+    "swapaxes",
+    "expand_dims",
+    "squeeze",
+    "broadcast_to",
+    "ravel",
+    "concatenate",
+    "stack",
+    "copy",
+    "ascontiguousarray",
+    "asfortranarray",
+    "shares_memory",
+    "sort",
+    "argsort",
+    "median",
+    "percentile",
+    "load",
+    "save",
+    "memmap",
+    "threads",
+    "clock",
+    "print",
+    "range",
+    "prange",
 ];
 
 /// The contraction family: a separate issue.
-const CONTRACTIONS: &[&str] = &["einsum", "einsum_path", "matmul", "dot", "outer", "inner", "tensordot", "trace"];
+const CONTRACTIONS: &[&str] = &[
+    "einsum",
+    "einsum_path",
+    "matmul",
+    "dot",
+    "outer",
+    "inner",
+    "tensordot",
+    "trace",
+];
 
 /// True for every builtin function name.
 pub(crate) fn is_builtin(name: &str) -> bool {
@@ -83,10 +147,19 @@ impl Interp {
     /// Evaluates a call expression.
     pub(crate) fn call(&mut self, callee: &Expr, args: &[Arg], span: Span) -> Result<Val, Diag> {
         let ExprKind::Name(name) = &callee.kind else {
-            return Err(err_at("E0705", callee.span, "only named functions can be called"));
+            return Err(err_at(
+                "E0705",
+                callee.span,
+                "only named functions can be called",
+            ));
         };
         let list_of_arrays = name == "concatenate" || name == "stack";
-        let mut a = Args { name: name.clone(), span, pos: Vec::new(), kw: Vec::new() };
+        let mut a = Args {
+            name: name.clone(),
+            span,
+            pos: Vec::new(),
+            kw: Vec::new(),
+        };
         for arg in args {
             let v = match (&arg.value.kind, list_of_arrays) {
                 // `concatenate([a, b])`: the brackets are a list of arrays, not an array literal.
@@ -106,7 +179,11 @@ impl Interp {
         }
         if let Some(f) = self.fns.get(name).cloned() {
             if let Some((k, ks, _, _)) = a.kw.first() {
-                return Err(err_at("E0702", *ks, format!("`{name}` takes no keyword arguments (got `{k}`)")));
+                return Err(err_at(
+                    "E0702",
+                    *ks,
+                    format!("`{name}` takes no keyword arguments (got `{k}`)"),
+                ));
             }
             return self.call_fn(&f, a.pos, span);
         }
@@ -127,7 +204,11 @@ impl Interp {
             let b = a.bind(&["x"])?;
             let (v, vs) = b.req(0)?;
             let t = self.numeric(&v, vs, name)?;
-            let dtype = if t.dtype.is_float() { t.dtype } else { DType::F64 };
+            let dtype = if t.dtype.is_float() {
+                t.dtype
+            } else {
+                DType::F64
+            };
             return self.apply_unary(*op, v, dtype, false);
         }
         if let Some((_, op)) = KEEP_FNS.iter().find(|(n, _)| *n == name) {
@@ -149,7 +230,9 @@ impl Interp {
             return Err(err_at(
                 "E0901",
                 span,
-                format!("`{name}` is not yet supported: the contraction family is not implemented yet"),
+                format!(
+                    "`{name}` is not yet supported: the contraction family is not implemented yet"
+                ),
             ));
         }
         match name {
@@ -209,7 +292,11 @@ impl Interp {
                 let (v, vs) = b.req(0)?;
                 let arr = self.as_array(&v, vs)?;
                 let axis = self.opt_axis(&b, 1)?;
-                let r = if name == "cumsum" { ops::cumsum(&arr, axis) } else { ops::cumprod(&arr, axis) };
+                let r = if name == "cumsum" {
+                    ops::cumsum(&arr, axis)
+                } else {
+                    ops::cumprod(&arr, axis)
+                };
                 Ok(Val::Array(r.at(span)?))
             }
             _ => self.builtin_more(name, a),
@@ -217,7 +304,13 @@ impl Interp {
     }
 
     fn numeric(&self, v: &Val, span: Span, name: &str) -> Result<Ty, Diag> {
-        v.ty().ok_or_else(|| err_at("E0208", span, format!("`{name}` expects an array or a number, not a {}", v.kind())))
+        v.ty().ok_or_else(|| {
+            err_at(
+                "E0208",
+                span,
+                format!("`{name}` expects an array or a number, not a {}", v.kind()),
+            )
+        })
     }
 
     fn binary_fn(&mut self, name: &str, b: &Bound) -> Result<Val, Diag> {
@@ -239,7 +332,10 @@ impl Interp {
         };
         let mut common = promote(tx, ty);
         if op == BinaryOp::Arctan2 && !common.dtype.is_float() {
-            common = Ty { dtype: DType::F64, weak: common.weak };
+            common = Ty {
+                dtype: DType::F64,
+                weak: common.weak,
+            };
         }
         if op == BinaryOp::Pow {
             return self.apply_binary(op, &x, &y, common.dtype, common.weak, span);
@@ -258,7 +354,13 @@ impl Interp {
         let shapes = [c.shape(), x.shape(), y.shape()].map(|s| s.unwrap_or_default());
         let shape = broadcast_shapes(&shapes[0], &shapes[1])
             .and_then(|s| broadcast_shapes(&s, &shapes[2]))
-            .map_err(|e| err_at("E0201", b.span(), format!("operands could not be broadcast together: {e}")))?;
+            .map_err(|e| {
+                err_at(
+                    "E0201",
+                    b.span(),
+                    format!("operands could not be broadcast together: {e}"),
+                )
+            })?;
         let lc = self.to_lazy(&c, DType::Bool);
         let lx = self.to_lazy(&x, dtype);
         let ly = self.to_lazy(&y, dtype);
@@ -270,7 +372,11 @@ impl Interp {
         match &v {
             Val::Weak { value, .. } => Ok(Val::Array(Array::scalar(value.cast(d)))),
             Val::Array(_) | Val::Lazy(_) => Ok(Val::Lazy(self.to_lazy(&v, d))),
-            other => Err(err_at("E0208", span, format!("cannot convert a {} to {d}", other.kind()))),
+            other => Err(err_at(
+                "E0208",
+                span,
+                format!("cannot convert a {} to {d}", other.kind()),
+            )),
         }
     }
 
@@ -291,7 +397,9 @@ impl Interp {
         let mut out = Vec::with_capacity(items.len());
         for it in &items {
             let n = self.as_int(it, span)?;
-            out.push(usize::try_from(n).map_err(|_| err_at("E0230", span, format!("negative dimension {n} in a shape")))?);
+            out.push(usize::try_from(n).map_err(|_| {
+                err_at("E0230", span, format!("negative dimension {n} in a shape"))
+            })?);
         }
         Ok(out)
     }
@@ -320,7 +428,9 @@ impl Interp {
                 let shape = self.as_shape(&v, vs)?;
                 let d = self.opt_dtype(&b, 1, DType::F64)?;
                 let fill = if name == "ones" { 1 } else { 0 };
-                Ok(Val::Array(Array::full(&shape, Scalar::I64(fill).cast(d)).at(span)?))
+                Ok(Val::Array(
+                    Array::full(&shape, Scalar::I64(fill).cast(d)).at(span)?,
+                ))
             }
             "full" => {
                 let b = a.bind(&["shape", "fill_value", "dtype"])?;
@@ -340,7 +450,9 @@ impl Interp {
                 let shape = v.shape().unwrap_or_default();
                 let d = self.opt_dtype(&b, 1, t.dtype)?;
                 let fill = if name == "ones_like" { 1 } else { 0 };
-                Ok(Val::Array(Array::full(&shape, Scalar::I64(fill).cast(d)).at(span)?))
+                Ok(Val::Array(
+                    Array::full(&shape, Scalar::I64(fill).cast(d)).at(span)?,
+                ))
             }
             "arange" => self.arange(a),
             "linspace" => {
@@ -351,7 +463,13 @@ impl Interp {
                 let num = match b.opt(2) {
                     Some((v, vs)) => {
                         let n = self.as_int(&v, vs)?;
-                        usize::try_from(n).map_err(|_| err_at("E0231", vs, format!("number of samples, {n}, must be non-negative")))?
+                        usize::try_from(n).map_err(|_| {
+                            err_at(
+                                "E0231",
+                                vs,
+                                format!("number of samples, {n}, must be non-negative"),
+                            )
+                        })?
                     }
                     None => 50,
                 };
@@ -360,7 +478,9 @@ impl Interp {
                     None => true,
                 };
                 let d = self.opt_dtype(&b, 4, DType::F64)?;
-                Ok(Val::Array(ops::linspace(start, stop, num, endpoint, d).at(span)?))
+                Ok(Val::Array(
+                    ops::linspace(start, stop, num, endpoint, d).at(span)?,
+                ))
             }
             "eye" => {
                 let b = a.bind(&["N", "M", "dtype"])?;
@@ -387,12 +507,19 @@ impl Interp {
                     None => Vec::new(),
                 };
                 let d = self.opt_dtype(&b, 1, DType::F64)?;
-                let r = if name == "rand" { self.rng.rand(&shape, d) } else { self.rng.randn(&shape, d) };
+                let r = if name == "rand" {
+                    self.rng.rand(&shape, d)
+                } else {
+                    self.rng.randn(&shape, d)
+                };
                 Ok(Val::Array(r.at(span)?))
             }
             "uniform" | "normal" => {
-                let params: &'static [&'static str] =
-                    if name == "uniform" { &["low", "high", "shape", "dtype"] } else { &["loc", "scale", "shape", "dtype"] };
+                let params: &'static [&'static str] = if name == "uniform" {
+                    &["low", "high", "shape", "dtype"]
+                } else {
+                    &["loc", "scale", "shape", "dtype"]
+                };
                 let b = a.bind(params)?;
                 let (x, xs) = b.req(0)?;
                 let (y, ys) = b.req(1)?;
@@ -402,7 +529,11 @@ impl Interp {
                     None => Vec::new(),
                 };
                 let d = self.opt_dtype(&b, 3, DType::F64)?;
-                let r = if name == "uniform" { self.rng.uniform(x, y, &shape, d) } else { self.rng.normal(x, y, &shape, d) };
+                let r = if name == "uniform" {
+                    self.rng.uniform(x, y, &shape, d)
+                } else {
+                    self.rng.normal(x, y, &shape, d)
+                };
                 Ok(Val::Array(r.at(span)?))
             }
             "permutation" => {
@@ -430,15 +561,33 @@ impl Interp {
             let t = self.numeric(v, *s, "arange")?;
             ty = Some(ty.map_or(t, |p| promote(p, t)));
         }
-        let default = ty.map_or(DType::I64, |t| if t.dtype == DType::Bool { DType::I64 } else { t.dtype });
+        let default = ty.map_or(DType::I64, |t| {
+            if t.dtype == DType::Bool {
+                DType::I64
+            } else {
+                t.dtype
+            }
+        });
         let d = self.opt_dtype(&b, 3, default)?;
         let mut scalars = Vec::new();
         for (v, s) in &nums {
             let x = self.as_array(v, *s)?.item().at(*s)?;
-            scalars.push(if default.is_float() { Scalar::F64(x.to_f64()) } else { Scalar::I64(x.to_i64()) });
+            scalars.push(if default.is_float() {
+                Scalar::F64(x.to_f64())
+            } else {
+                Scalar::I64(x.to_i64())
+            });
         }
-        let zero = if default.is_float() { Scalar::F64(0.0) } else { Scalar::I64(0) };
-        let one = if default.is_float() { Scalar::F64(1.0) } else { Scalar::I64(1) };
+        let zero = if default.is_float() {
+            Scalar::F64(0.0)
+        } else {
+            Scalar::I64(0)
+        };
+        let one = if default.is_float() {
+            Scalar::F64(1.0)
+        } else {
+            Scalar::I64(1)
+        };
         let (start, stop, step) = match scalars.as_slice() {
             [stop] => (zero, *stop, one),
             [start, stop] => (*start, *stop, one),
@@ -468,8 +617,15 @@ impl Interp {
                         let nd = v.shape().unwrap_or_default().len();
                         let mut out = Vec::new();
                         for k in ax {
-                            let n = ndx_ir::shape::normalize_axis(k, nd)
-                                .ok_or_else(|| err_at("E0232", xs, format!("axis {k} is out of bounds for an array of dimension {nd}")))?;
+                            let n = ndx_ir::shape::normalize_axis(k, nd).ok_or_else(|| {
+                                err_at(
+                                    "E0232",
+                                    xs,
+                                    format!(
+                                        "axis {k} is out of bounds for an array of dimension {nd}"
+                                    ),
+                                )
+                            })?;
                             out.push(n);
                         }
                         Some(out)
@@ -497,7 +653,12 @@ impl Interp {
                 let b = a.bind(&["a", "axis"])?;
                 let (v, _) = b.req(0)?;
                 let axes = match b.opt(1) {
-                    Some((x, xs)) => Some(self.as_axes(&x, xs)?.into_iter().map(|k| k as isize).collect::<Vec<_>>()),
+                    Some((x, xs)) => Some(
+                        self.as_axes(&x, xs)?
+                            .into_iter()
+                            .map(|k| k as isize)
+                            .collect::<Vec<_>>(),
+                    ),
                     None => None,
                 };
                 self.view_op(v, span, &mut |a| a.squeeze(axes.as_deref()))
@@ -521,8 +682,15 @@ impl Interp {
                     return Ok(Val::Array(self.exec.materialize(l).at(vs)?));
                 }
                 let arr = self.as_array(&v, vs)?;
-                let order = if name == "asfortranarray" { Order::F } else { Order::C };
-                if name != "copy" && ((order == Order::C && arr.is_c_contiguous()) || (order == Order::F && arr.is_f_contiguous())) {
+                let order = if name == "asfortranarray" {
+                    Order::F
+                } else {
+                    Order::C
+                };
+                if name != "copy"
+                    && ((order == Order::C && arr.is_c_contiguous())
+                        || (order == Order::F && arr.is_f_contiguous()))
+                {
                     return Ok(Val::Array(arr));
                 }
                 Ok(Val::Array(arr.copy(order).at(span)?))
@@ -531,7 +699,11 @@ impl Interp {
                 let b = a.bind(&["arrays", "axis"])?;
                 let (v, vs) = b.req(0)?;
                 let Val::Tuple(items) = v else {
-                    return Err(err_at("E0233", vs, format!("`{name}` takes a list of arrays: {name}([a, b], axis=0)")));
+                    return Err(err_at(
+                        "E0233",
+                        vs,
+                        format!("`{name}` takes a list of arrays: {name}([a, b], axis=0)"),
+                    ));
                 };
                 let mut ty: Option<Ty> = None;
                 for it in &items {
@@ -544,7 +716,11 @@ impl Interp {
                     arrays.push(self.as_array(it, vs)?.astype(d).at(vs)?);
                 }
                 let axis = self.opt_axis(&b, 1)?.unwrap_or(0);
-                let r = if name == "concatenate" { ops::concatenate(&arrays, axis) } else { ops::stack(&arrays, axis) };
+                let r = if name == "concatenate" {
+                    ops::concatenate(&arrays, axis)
+                } else {
+                    ops::stack(&arrays, axis)
+                };
                 Ok(Val::Array(r.at(span)?))
             }
             "shares_memory" => {
@@ -559,7 +735,11 @@ impl Interp {
                 let (v, vs) = b.req(0)?;
                 let arr = self.as_array(&v, vs)?;
                 let axis = self.opt_axis(&b, 1)?.unwrap_or(-1);
-                let r = if name == "sort" { ops::sort(&arr, axis) } else { ops::argsort(&arr, axis) };
+                let r = if name == "sort" {
+                    ops::sort(&arr, axis)
+                } else {
+                    ops::argsort(&arr, axis)
+                };
                 Ok(Val::Array(r.at(span)?))
             }
             "median" => {
@@ -620,14 +800,16 @@ impl Interp {
                 let shape = self.as_shape(&s, ss)?;
                 let mode = match b.opt(3) {
                     None => MapMode::ReadOnly,
-                    Some((m, ms)) => match as_str(&m, ms)?.as_str() {
-                        "r" => MapMode::ReadOnly,
-                        "r+" => MapMode::ReadWrite,
-                        "w+" => MapMode::Create,
-                        other => {
-                            return Err(err_at("E0234", ms, format!("unknown memmap mode \"{other}\": use \"r\", \"r+\" or \"w+\"")));
+                    Some((m, ms)) => {
+                        match as_str(&m, ms)?.as_str() {
+                            "r" => MapMode::ReadOnly,
+                            "r+" => MapMode::ReadWrite,
+                            "w+" => MapMode::Create,
+                            other => {
+                                return Err(err_at("E0234", ms, format!("unknown memmap mode \"{other}\": use \"r\", \"r+\" or \"w+\"")));
+                            }
                         }
-                    },
+                    }
                 };
                 Ok(Val::Array(npy::memmap(&path, d, &shape, mode).at(span)?))
             }
@@ -636,7 +818,11 @@ impl Interp {
                 let (v, vs) = b.req(0)?;
                 let n = self.as_int(&v, vs)?;
                 if n < 1 {
-                    return Err(err_at("E0235", vs, format!("threads(n) needs n >= 1, got {n}")));
+                    return Err(err_at(
+                        "E0235",
+                        vs,
+                        format!("threads(n) needs n >= 1, got {n}"),
+                    ));
                 }
                 self.threads = n as usize;
                 Ok(Val::None)
@@ -647,7 +833,11 @@ impl Interp {
             }
             "print" => {
                 if let Some((k, ks, _, _)) = a.kw.first() {
-                    return Err(err_at("E0702", *ks, format!("`print` has no parameter `{k}`")));
+                    return Err(err_at(
+                        "E0702",
+                        *ks,
+                        format!("`print` has no parameter `{k}`"),
+                    ));
                 }
                 let mut parts = Vec::with_capacity(a.pos.len());
                 for (v, vs) in &a.pos {
@@ -658,7 +848,11 @@ impl Interp {
                 self.write_out(&line);
                 Ok(Val::None)
             }
-            "range" | "prange" => Err(err_at("E0403", span, format!("`{name}(...)` can only be used in a `for` loop"))),
+            "range" | "prange" => Err(err_at(
+                "E0403",
+                span,
+                format!("`{name}(...)` can only be used in a `for` loop"),
+            )),
             _ => Err(err_at("E0101", span, format!("unknown function `{name}`"))),
         }
     }
@@ -703,13 +897,24 @@ impl Interp {
 pub(crate) fn as_dtype(v: &Val, span: Span) -> Result<DType, Diag> {
     match v {
         Val::DType(d) => Ok(*d),
-        other => Err(err_at("E0236", span, format!("expected a dtype (bool, i32, i64, f32, f64), found a {}", other.kind()))),
+        other => Err(err_at(
+            "E0236",
+            span,
+            format!(
+                "expected a dtype (bool, i32, i64, f32, f64), found a {}",
+                other.kind()
+            ),
+        )),
     }
 }
 
 fn as_str(v: &Val, span: Span) -> Result<String, Diag> {
     match v {
         Val::Str(s) => Ok(s.clone()),
-        other => Err(err_at("E0237", span, format!("expected a string, found a {}", other.kind()))),
+        other => Err(err_at(
+            "E0237",
+            span,
+            format!("expected a string, found a {}", other.kind()),
+        )),
     }
 }

@@ -29,7 +29,13 @@ pub(crate) trait At<T> {
 
 impl<T> At<T> for Result<T, Diag> {
     fn at(self, span: Span) -> Result<T, Diag> {
-        self.map_err(|d| if d.labels.is_empty() { d.with_primary(span, "") } else { d })
+        self.map_err(|d| {
+            if d.labels.is_empty() {
+                d.with_primary(span, "")
+            } else {
+                d
+            }
+        })
     }
 }
 

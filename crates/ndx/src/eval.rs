@@ -19,12 +19,25 @@ impl Interp {
     /// Evaluates an expression. Array results may be lazy.
     pub(crate) fn eval(&mut self, e: &Expr) -> Result<Val, Diag> {
         match &e.kind {
-            ExprKind::Int(v) => Ok(Val::Weak { value: Scalar::I64(*v), lit: true }),
-            ExprKind::Float(v) => Ok(Val::Weak { value: Scalar::F64(*v), lit: true }),
-            ExprKind::Bool(v) => Ok(Val::Weak { value: Scalar::Bool(*v), lit: true }),
+            ExprKind::Int(v) => Ok(Val::Weak {
+                value: Scalar::I64(*v),
+                lit: true,
+            }),
+            ExprKind::Float(v) => Ok(Val::Weak {
+                value: Scalar::F64(*v),
+                lit: true,
+            }),
+            ExprKind::Bool(v) => Ok(Val::Weak {
+                value: Scalar::Bool(*v),
+                lit: true,
+            }),
             ExprKind::Str(s) => Ok(Val::Str(s.clone())),
             ExprKind::Name(n) => self.name(n, e.span),
-            ExprKind::Newaxis => Err(err_at("E0207", e.span, "`newaxis` can only appear inside an index")),
+            ExprKind::Newaxis => Err(err_at(
+                "E0207",
+                e.span,
+                "`newaxis` can only appear inside an index",
+            )),
             ExprKind::Unary(op, a) => {
                 let v = self.eval(a)?;
                 self.unary(*op, v, e.span)
@@ -79,19 +92,34 @@ impl Interp {
             return Ok(Val::DType(d));
         }
         if n == "pi" {
-            return Ok(Val::Weak { value: Scalar::F64(std::f64::consts::PI), lit: true });
+            return Ok(Val::Weak {
+                value: Scalar::F64(std::f64::consts::PI),
+                lit: true,
+            });
         }
         if n == "e" {
-            return Ok(Val::Weak { value: Scalar::F64(std::f64::consts::E), lit: true });
+            return Ok(Val::Weak {
+                value: Scalar::F64(std::f64::consts::E),
+                lit: true,
+            });
         }
         if n == "inf" {
-            return Ok(Val::Weak { value: Scalar::F64(f64::INFINITY), lit: true });
+            return Ok(Val::Weak {
+                value: Scalar::F64(f64::INFINITY),
+                lit: true,
+            });
         }
         if n == "nan" {
-            return Ok(Val::Weak { value: Scalar::F64(f64::NAN), lit: true });
+            return Ok(Val::Weak {
+                value: Scalar::F64(f64::NAN),
+                lit: true,
+            });
         }
         let mut d = err_at("E0101", span, format!("unknown name `{n}`"));
-        if self.fns.contains_key(n) || self.kernels.contains_key(n) || crate::builtins::is_builtin(n) {
+        if self.fns.contains_key(n)
+            || self.kernels.contains_key(n)
+            || crate::builtins::is_builtin(n)
+        {
             d = d.with_note(format!("`{n}` is a function: call it with `{n}(...)`"));
         }
         Err(d)
@@ -114,23 +142,36 @@ impl Interp {
     pub(crate) fn lazy_of(&self, v: &Val, span: Span, what: &str) -> Result<Lazy, Diag> {
         match v.ty() {
             Some(t) => Ok(self.to_lazy(v, weak_default(t))),
-            None => Err(err_at("E0208", span, format!("{what} expects an array or a number, not a {}", v.kind()))),
+            None => Err(err_at(
+                "E0208",
+                span,
+                format!("{what} expects an array or a number, not a {}", v.kind()),
+            )),
         }
     }
 
     /// Applies a unary operator.
     pub(crate) fn unary(&mut self, op: UnOp, v: Val, span: Span) -> Result<Val, Diag> {
         let Some(t) = v.ty() else {
-            return Err(err_at("E0208", span, format!("unary operator cannot be applied to a {}", v.kind())));
+            return Err(err_at(
+                "E0208",
+                span,
+                format!("unary operator cannot be applied to a {}", v.kind()),
+            ));
         };
         let (irop, dtype) = match op {
             UnOp::Pos => return Ok(v),
             UnOp::Neg if t.dtype == DType::Bool => {
-                return Err(err_at("E0209", span, "cannot negate a bool value").with_note("use `not x` or `~x`"));
+                return Err(err_at("E0209", span, "cannot negate a bool value")
+                    .with_note("use `not x` or `~x`"));
             }
             UnOp::Neg => (UnaryOp::Neg, t.dtype),
             UnOp::Invert if t.dtype.is_float() => {
-                return Err(err_at("E0209", span, format!("`~` is not defined for {}", t.dtype)));
+                return Err(err_at(
+                    "E0209",
+                    span,
+                    format!("`~` is not defined for {}", t.dtype),
+                ));
             }
             UnOp::Invert => (UnaryOp::Not, t.dtype),
             UnOp::Not => (UnaryOp::Not, DType::Bool),
@@ -139,7 +180,13 @@ impl Interp {
     }
 
     /// Applies an elementwise unary op to `v` cast to `dtype`; weak scalars fold.
-    pub(crate) fn apply_unary(&mut self, op: UnaryOp, v: Val, dtype: DType, keep_weak: bool) -> Result<Val, Diag> {
+    pub(crate) fn apply_unary(
+        &mut self,
+        op: UnaryOp,
+        v: Val,
+        dtype: DType,
+        keep_weak: bool,
+    ) -> Result<Val, Diag> {
         if let Val::Weak { value, lit } = v {
             let r = ndx_ir::eval::unary(op, value.cast(dtype));
             if keep_weak {
@@ -186,11 +233,24 @@ impl Interp {
             return Err(err_at(
                 "E0208",
                 span,
-                format!("operator `{}` cannot be applied to a {}", op.symbol(), bad.kind()),
+                format!(
+                    "operator `{}` cannot be applied to a {}",
+                    op.symbol(),
+                    bad.kind()
+                ),
             ));
         };
         let (ta, tb) = if matches!(op, BinOp::And | BinOp::Or) {
-            (Ty { dtype: DType::Bool, weak: ta.weak }, Ty { dtype: DType::Bool, weak: tb.weak })
+            (
+                Ty {
+                    dtype: DType::Bool,
+                    weak: ta.weak,
+                },
+                Ty {
+                    dtype: DType::Bool,
+                    weak: tb.weak,
+                },
+            )
         } else {
             (ta, tb)
         };
@@ -198,9 +258,29 @@ impl Interp {
         if irop == BinaryOp::Div {
             common = true_divide_type(common);
         }
+        if common.dtype == DType::Bool && irop == BinaryOp::Sub {
+            return Err(
+                err_at("E0209", span, "`-` is not supported for bool values")
+                    .with_note("use `^` or `!=` for exclusive or"),
+            );
+        }
+        if common.dtype == DType::Bool
+            && matches!(irop, BinaryOp::FloorDiv | BinaryOp::Mod | BinaryOp::Pow)
+        {
+            // NumPy computes these in int8; ndx has no int8 and uses i64.
+            common = Ty {
+                dtype: DType::I64,
+                weak: common.weak,
+            };
+        }
         let dtype = weak_default(common);
-        if matches!(irop, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor) && dtype.is_float() {
-            return Err(err_at("E0209", span, format!("operator `{}` is not defined for {dtype}", op.symbol())));
+        if matches!(irop, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor) && dtype.is_float()
+        {
+            return Err(err_at(
+                "E0209",
+                span,
+                format!("operator `{}` is not defined for {dtype}", op.symbol()),
+            ));
         }
         self.apply_binary(irop, &a, &b, dtype, common.weak, span)
     }
@@ -218,13 +298,20 @@ impl Interp {
         if let (Val::Weak { value: x, lit: la }, Val::Weak { value: y, lit: lb }) = (a, b) {
             let r = ndx_ir::eval::binary(op, x.cast(dtype), y.cast(dtype));
             if weak {
-                return Ok(Val::Weak { value: r, lit: *la && *lb });
+                return Ok(Val::Weak {
+                    value: r,
+                    lit: *la && *lb,
+                });
             }
             return Ok(Val::Array(Array::scalar(r)));
         }
         let (sa, sb) = (a.shape().unwrap_or_default(), b.shape().unwrap_or_default());
         let shape = broadcast_shapes(&sa, &sb).map_err(|e| {
-            err_at("E0201", span, format!("operands could not be broadcast together: {e}"))
+            err_at(
+                "E0201",
+                span,
+                format!("operands could not be broadcast together: {e}"),
+            )
         })?;
         let la = self.to_lazy(a, dtype);
         let lb = self.to_lazy(b, dtype);
@@ -253,14 +340,21 @@ impl Interp {
                 let a = self.exec.materialize(&l).at(span)?;
                 self.truth(Val::Array(a), span)
             }
-            other => Err(err_at("E0210", span, format!("a {} cannot be used as a condition", other.kind()))),
+            other => Err(err_at(
+                "E0210",
+                span,
+                format!("a {} cannot be used as a condition", other.kind()),
+            )),
         }
     }
 
     /// An integer from a weak int or an integer 0-d array.
     pub(crate) fn as_int(&mut self, v: &Val, span: Span) -> Result<i64, Diag> {
         match v {
-            Val::Weak { value: s @ (Scalar::I64(_) | Scalar::I32(_) | Scalar::Bool(_)), .. } => Ok(s.to_i64()),
+            Val::Weak {
+                value: s @ (Scalar::I64(_) | Scalar::I32(_) | Scalar::Bool(_)),
+                ..
+            } => Ok(s.to_i64()),
             Val::Array(a) if a.size() == 1 && (a.dtype().is_int() || a.dtype() == DType::Bool) => {
                 Ok(a.item().at(span)?.to_i64())
             }
@@ -268,7 +362,11 @@ impl Interp {
                 let a = self.exec.materialize(l).at(span)?;
                 Ok(a.item().at(span)?.to_i64())
             }
-            other => Err(err_at("E0211", span, format!("expected an integer, found a {}", other.kind()))),
+            other => Err(err_at(
+                "E0211",
+                span,
+                format!("expected an integer, found a {}", other.kind()),
+            )),
         }
     }
 
@@ -281,7 +379,11 @@ impl Interp {
                 let a = self.exec.materialize(l).at(span)?;
                 Ok(a.item().at(span)?.to_f64())
             }
-            other => Err(err_at("E0211", span, format!("expected a number, found a {}", other.kind()))),
+            other => Err(err_at(
+                "E0211",
+                span,
+                format!("expected a number, found a {}", other.kind()),
+            )),
         }
     }
 
@@ -290,27 +392,41 @@ impl Interp {
         match v {
             Val::Array(a) => Ok(a.clone()),
             Val::Lazy(l) => self.exec.materialize(l).at(span),
-            Val::Weak { value, .. } => Ok(Array::scalar(value.cast(weak_default(Ty { dtype: value.dtype(), weak: true })))),
-            Val::Tuple(_) => {
-                Err(err_at("E0211", span, "expected an array, found a tuple").with_note("write a list: [1, 2, 3]"))
-            }
-            other => Err(err_at("E0211", span, format!("expected an array, found a {}", other.kind()))),
+            Val::Weak { value, .. } => Ok(Array::scalar(value.cast(weak_default(Ty {
+                dtype: value.dtype(),
+                weak: true,
+            })))),
+            Val::Tuple(_) => Err(err_at("E0211", span, "expected an array, found a tuple")
+                .with_note("write a list: [1, 2, 3]")),
+            other => Err(err_at(
+                "E0211",
+                span,
+                format!("expected an array, found a {}", other.kind()),
+            )),
         }
     }
 
     fn attr(&mut self, b: Val, name: &str, span: Span) -> Result<Val, Diag> {
         let Some(shape) = b.shape() else {
-            return Err(err_at("E0212", span, format!("a {} has no attribute `{name}`", b.kind())));
+            return Err(err_at(
+                "E0212",
+                span,
+                format!("a {} has no attribute `{name}`", b.kind()),
+            ));
         };
         match name {
-            "shape" => Ok(Val::Tuple(shape.iter().map(|&s| Val::int(s as i64)).collect())),
+            "shape" => Ok(Val::Tuple(
+                shape.iter().map(|&s| Val::int(s as i64)).collect(),
+            )),
             "ndim" => Ok(Val::int(shape.len() as i64)),
             "size" => Ok(Val::int(shape.iter().product::<usize>() as i64)),
             "dtype" => Ok(Val::DType(b.ty().map_or(DType::F64, weak_default))),
             "T" => self.view_op(b, span, &mut |a| a.transpose(None)),
             "strides" => {
                 let a = self.as_array(&b, span)?;
-                Ok(Val::Tuple(a.strides().iter().map(|&s| Val::int(s as i64)).collect()))
+                Ok(Val::Tuple(
+                    a.strides().iter().map(|&s| Val::int(s as i64)).collect(),
+                ))
             }
             _ => Err(err_at("E0212", span, format!("unknown attribute `{name}`"))
                 .with_note("arrays have: T, shape, ndim, dtype, size, strides")),
@@ -329,17 +445,26 @@ impl Interp {
             Val::Array(a) => Ok(Val::Array(f(&a).at(span)?)),
             Val::Lazy(l) => {
                 // Find the viewed shape by applying the view to a zero-stride probe.
-                let probe = Array::zeros(DType::Bool, &[]).at(span)?.broadcast_to(l.shape()).at(span)?;
+                let probe = Array::zeros(DType::Bool, &[])
+                    .at(span)?
+                    .broadcast_to(l.shape())
+                    .at(span)?;
                 let shape = f(&probe).at(span)?.shape().to_vec();
                 let mut g = |a: &Array| f(a).map_err(crate::error::runtime_err);
-                let mapped = l.map_leaves(&mut g, &shape, &crate::error::runtime_err).at(span)?;
+                let mapped = l
+                    .map_leaves(&mut g, &shape, &crate::error::runtime_err)
+                    .at(span)?;
                 Ok(Val::Lazy(mapped))
             }
             Val::Weak { .. } => {
                 let a = self.as_array(&v, span)?;
                 Ok(Val::Array(f(&a).at(span)?))
             }
-            other => Err(err_at("E0211", span, format!("expected an array, found a {}", other.kind()))),
+            other => Err(err_at(
+                "E0211",
+                span,
+                format!("expected an array, found a {}", other.kind()),
+            )),
         }
     }
 
@@ -350,13 +475,21 @@ impl Interp {
         self.flatten_list(items, span, 0, &mut shape, &mut flat)?;
         let mut ty: Option<Ty> = None;
         for (v, _) in &flat {
-            let t = v.ty().unwrap_or(Ty { dtype: DType::F64, weak: true });
+            let t = v.ty().unwrap_or(Ty {
+                dtype: DType::F64,
+                weak: true,
+            });
             ty = Some(match ty {
                 None => t,
                 Some(p) => promote(p, t),
             });
         }
-        let dtype = ty.map_or(DType::F64, |t| weak_default(Ty { dtype: t.dtype, weak: true }));
+        let dtype = ty.map_or(DType::F64, |t| {
+            weak_default(Ty {
+                dtype: t.dtype,
+                weak: true,
+            })
+        });
         let mut scalars = Vec::with_capacity(flat.len());
         for (v, sp) in &flat {
             let s = match v {
@@ -368,7 +501,9 @@ impl Interp {
             };
             scalars.push(s.cast(dtype));
         }
-        Ok(Val::Array(Array::from_scalars(dtype, &scalars, &shape).at(span)?))
+        Ok(Val::Array(
+            Array::from_scalars(dtype, &scalars, &shape).at(span)?,
+        ))
     }
 
     fn flatten_list(
@@ -385,19 +520,35 @@ impl Interp {
             return Err(err_at(
                 "E0213",
                 span,
-                format!("ragged array literal: expected {} elements at depth {depth}, found {}", shape[depth], items.len()),
+                format!(
+                    "ragged array literal: expected {} elements at depth {depth}, found {}",
+                    shape[depth],
+                    items.len()
+                ),
             ));
         }
-        let nested = items.first().is_some_and(|i| matches!(i.kind, ExprKind::List(_)));
+        let nested = items
+            .first()
+            .is_some_and(|i| matches!(i.kind, ExprKind::List(_)));
         for it in items {
             match (&it.kind, nested) {
-                (ExprKind::List(sub), true) => self.flatten_list(sub, it.span, depth + 1, shape, flat)?,
+                (ExprKind::List(sub), true) => {
+                    self.flatten_list(sub, it.span, depth + 1, shape, flat)?
+                }
                 (ExprKind::List(_), false) | (_, true) => {
-                    return Err(err_at("E0213", it.span, "ragged array literal: nesting depths differ"));
+                    return Err(err_at(
+                        "E0213",
+                        it.span,
+                        "ragged array literal: nesting depths differ",
+                    ));
                 }
                 (_, false) => {
                     if depth + 1 < shape.len() {
-                        return Err(err_at("E0213", it.span, "ragged array literal: nesting depths differ"));
+                        return Err(err_at(
+                            "E0213",
+                            it.span,
+                            "ragged array literal: nesting depths differ",
+                        ));
                     }
                     let v = self.eval(it)?;
                     match &v {
@@ -408,7 +559,10 @@ impl Interp {
                             return Err(err_at(
                                 "E0213",
                                 it.span,
-                                format!("array literal elements must be numbers, found a {}", other.kind()),
+                                format!(
+                                    "array literal elements must be numbers, found a {}",
+                                    other.kind()
+                                ),
                             ));
                         }
                     }

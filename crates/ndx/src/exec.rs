@@ -21,10 +21,13 @@ pub(crate) struct Exec {
 impl Exec {
     fn jit(&mut self) -> Result<&mut Jit, Diag> {
         if self.jit.is_none() {
-            let jit = Jit::new().map_err(|e| Diagnostic::bug(format!("cannot start the JIT: {e}")))?;
+            let jit =
+                Jit::new().map_err(|e| Diagnostic::bug(format!("cannot start the JIT: {e}")))?;
             self.jit = Some(jit);
         }
-        self.jit.as_mut().ok_or_else(|| Diagnostic::bug("JIT missing"))
+        self.jit
+            .as_mut()
+            .ok_or_else(|| Diagnostic::bug("JIT missing"))
     }
 
     /// Compilation statistics of the kernel cache.
@@ -45,7 +48,10 @@ impl Exec {
     /// Writes `v` (broadcast to `out`'s shape, cast to its dtype) into the view `out`.
     pub(crate) fn write_into(&mut self, v: &Lazy, out: &Array) -> Result<(), Diag> {
         if !out.is_writable() {
-            return Err(Diagnostic::error("E0310", "assignment destination is read-only"));
+            return Err(Diagnostic::error(
+                "E0310",
+                "assignment destination is read-only",
+            ));
         }
         let shape = out.shape().to_vec();
         if broadcast_strides(v.shape(), &vec![0; v.shape().len()], &shape).is_none() {
@@ -70,15 +76,30 @@ impl Exec {
 
     /// Reduces `v` over the axes where `reduced` is true with `op`, into a new array whose
     /// shape drops those axes. The dtype is the value's (i64 for argmin/argmax).
-    pub(crate) fn reduce(&mut self, v: &Lazy, op: ReduceOp, reduced: &[bool]) -> Result<Array, Diag> {
-        let kept: Vec<usize> =
-            v.shape().iter().zip(reduced).filter(|(_, r)| !**r).map(|(s, _)| *s).collect();
+    pub(crate) fn reduce(
+        &mut self,
+        v: &Lazy,
+        op: ReduceOp,
+        reduced: &[bool],
+    ) -> Result<Array, Diag> {
+        let kept: Vec<usize> = v
+            .shape()
+            .iter()
+            .zip(reduced)
+            .filter(|(_, r)| !**r)
+            .map(|(s, _)| *s)
+            .collect();
         let dtype = match op {
             ReduceOp::ArgMin | ReduceOp::ArgMax => DType::I64,
             _ => v.dtype(),
         };
         let out = Array::zeros(dtype, &kept).map_err(runtime_err)?;
-        self.run(&[(v, Some(op))], &v.shape().to_vec(), reduced, &[out.clone()])?;
+        self.run(
+            &[(v, Some(op))],
+            &v.shape().to_vec(),
+            reduced,
+            &[out.clone()],
+        )?;
         Ok(out)
     }
 
@@ -95,9 +116,16 @@ impl Exec {
         let mut raw = Vec::with_capacity(built.inputs.len() + outs.len());
         for a in &built.inputs {
             let strides = broadcast_strides(a.shape(), a.strides(), shape).ok_or_else(|| {
-                Diagnostic::bug(format!("input of shape {:?} does not broadcast to {shape:?}", a.shape()))
+                Diagnostic::bug(format!(
+                    "input of shape {:?} does not broadcast to {shape:?}",
+                    a.shape()
+                ))
             })?;
-            raw.push(RawArray { ptr: a.ptr().map_err(runtime_err)? as usize, strides, dtype: a.dtype() });
+            raw.push(RawArray {
+                ptr: a.ptr().map_err(runtime_err)? as usize,
+                strides,
+                dtype: a.dtype(),
+            });
         }
         for o in outs {
             let mut strides = Vec::with_capacity(shape.len());
@@ -110,9 +138,15 @@ impl Exec {
                     k += 1;
                 }
             }
-            raw.push(RawArray { ptr: o.ptr().map_err(runtime_err)? as usize, strides, dtype: o.dtype() });
+            raw.push(RawArray {
+                ptr: o.ptr().map_err(runtime_err)? as usize,
+                strides,
+                dtype: o.dtype(),
+            });
         }
-        let reduced_full: Vec<bool> = (0..shape.len()).map(|i| reduced.get(i).copied().unwrap_or(false)).collect();
+        let reduced_full: Vec<bool> = (0..shape.len())
+            .map(|i| reduced.get(i).copied().unwrap_or(false))
+            .collect();
         let jit = self.jit()?;
         jit.execute(&built.kernel, shape, &reduced_full, &raw)
             .map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))

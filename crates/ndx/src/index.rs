@@ -62,7 +62,12 @@ impl Interp {
     }
 
     /// `base[items]`.
-    pub(crate) fn index(&mut self, base: Val, items: &[IndexItem], span: Span) -> Result<Val, Diag> {
+    pub(crate) fn index(
+        &mut self,
+        base: Val,
+        items: &[IndexItem],
+        span: Span,
+    ) -> Result<Val, Diag> {
         if let Val::Tuple(vs) = &base {
             let [IndexItem::Expr(e)] = items else {
                 return Err(err_at("E0221", span, "a tuple takes one integer index"));
@@ -73,7 +78,11 @@ impl Interp {
             let k = if i < 0 { i + n } else { i };
             return match usize::try_from(k).ok().and_then(|k| vs.get(k)) {
                 Some(v) => Ok(v.clone()),
-                None => Err(err_at("E0222", e.span, format!("tuple index {i} is out of range for a tuple of length {n}"))),
+                None => Err(err_at(
+                    "E0222",
+                    e.span,
+                    format!("tuple index {i} is out of range for a tuple of length {n}"),
+                )),
             };
         }
         let items = self.index_items(items)?;
@@ -93,9 +102,19 @@ impl Interp {
     }
 
     /// `dest[items] = rhs`.
-    pub(crate) fn assign_index(&mut self, dest: &Array, items: &[IndexItem], rhs: Val, span: Span) -> Result<(), Diag> {
+    pub(crate) fn assign_index(
+        &mut self,
+        dest: &Array,
+        items: &[IndexItem],
+        rhs: Val,
+        span: Span,
+    ) -> Result<(), Diag> {
         if !rhs.is_arraylike() {
-            return Err(err_at("E0223", span, format!("cannot assign a {} into an array", rhs.kind())));
+            return Err(err_at(
+                "E0223",
+                span,
+                format!("cannot assign a {} into an array", rhs.kind()),
+            ));
         }
         if !dest.is_writable() {
             return Err(err_at("E0310", span, "assignment destination is read-only"));
@@ -123,25 +142,48 @@ impl Interp {
 
 enum Split {
     Basic(Vec<IndexSpec>),
-    Ints { before: Vec<IndexSpec>, idx: (Array, Span) },
+    Ints {
+        before: Vec<IndexSpec>,
+        idx: (Array, Span),
+    },
     Mask((Array, Span)),
 }
 
 fn split_advanced(items: Vec<Item>, span: Span) -> Result<Split, Diag> {
-    let n_adv = items.iter().filter(|i| !matches!(i, Item::Basic(_))).count();
+    let n_adv = items
+        .iter()
+        .filter(|i| !matches!(i, Item::Basic(_)))
+        .count();
     if n_adv == 0 {
-        let specs = items.into_iter().filter_map(|i| if let Item::Basic(s) = i { Some(s) } else { None }).collect();
+        let specs = items
+            .into_iter()
+            .filter_map(|i| {
+                if let Item::Basic(s) = i {
+                    Some(s)
+                } else {
+                    None
+                }
+            })
+            .collect();
         return Ok(Split::Basic(specs));
     }
     if n_adv > 1 {
-        return Err(err_at("E0224", span, "only one index array or mask per indexing expression is supported"));
+        return Err(err_at(
+            "E0224",
+            span,
+            "only one index array or mask per indexing expression is supported",
+        ));
     }
     let n = items.len();
     let mut before = Vec::new();
     for (k, it) in items.into_iter().enumerate() {
         match it {
             Item::Basic(IndexSpec::Ellipsis) => {
-                return Err(err_at("E0224", span, "`...` cannot be combined with an index array or mask"));
+                return Err(err_at(
+                    "E0224",
+                    span,
+                    "`...` cannot be combined with an index array or mask",
+                ));
             }
             Item::Basic(s) => before.push(s),
             Item::Mask(m, sp) => {
@@ -154,7 +196,10 @@ fn split_advanced(items: Vec<Item>, span: Span) -> Result<Split, Diag> {
                 if k + 1 != n {
                     return Err(err_at("E0224", sp, "an index array must be the last index"));
                 }
-                return Ok(Split::Ints { before, idx: (a, sp) });
+                return Ok(Split::Ints {
+                    before,
+                    idx: (a, sp),
+                });
             }
         }
     }
@@ -163,5 +208,8 @@ fn split_advanced(items: Vec<Item>, span: Span) -> Result<Split, Diag> {
 
 /// The axis of the basic-indexed view that an index array following `before` selects along.
 fn advanced_axis(before: &[IndexSpec]) -> usize {
-    before.iter().filter(|s| !matches!(s, IndexSpec::Int(_))).count()
+    before
+        .iter()
+        .filter(|s| !matches!(s, IndexSpec::Int(_)))
+        .count()
 }

@@ -94,7 +94,10 @@ impl Interp {
 
     /// Looks a name up through the visible scopes.
     pub(crate) fn lookup(&self, name: &str) -> Option<&Val> {
-        let visible = self.scopes[self.frame_base..].iter().rev().chain(self.scopes[..1].iter());
+        let visible = self.scopes[self.frame_base..]
+            .iter()
+            .rev()
+            .chain(self.scopes[..1].iter());
         for scope in visible {
             if let Some(v) = scope.get(name) {
                 return Some(v);
@@ -105,7 +108,10 @@ impl Interp {
 
     fn lookup_mut(&mut self, name: &str) -> Option<&mut Val> {
         let base = self.frame_base;
-        let idx = (base..self.scopes.len()).rev().chain(std::iter::once(0)).find(|&i| self.scopes[i].contains_key(name))?;
+        let idx = (base..self.scopes.len())
+            .rev()
+            .chain(std::iter::once(0))
+            .find(|&i| self.scopes[i].contains_key(name))?;
         self.scopes[idx].get_mut(name)
     }
 
@@ -145,7 +151,9 @@ impl Interp {
                 Flow::Break(sp) | Flow::Continue(sp) => {
                     return Err(err_at("E0401", sp, "`break` or `continue` outside a loop"));
                 }
-                Flow::Return(_, sp) => return Err(err_at("E0402", sp, "`return` outside a function")),
+                Flow::Return(_, sp) => {
+                    return Err(err_at("E0402", sp, "`return` outside a function"))
+                }
             }
         }
         Ok(last.filter(|v| !matches!(v, Val::None)))
@@ -243,7 +251,8 @@ impl Interp {
             }
             StmtKind::Kernel(k) => {
                 crate::check::check_kernel(k)?;
-                self.kernels.insert(k.name.name.clone(), Arc::new(k.clone()));
+                self.kernels
+                    .insert(k.name.name.clone(), Arc::new(k.clone()));
             }
             StmtKind::Include(path) => self.include(path, s.span)?,
         }
@@ -288,7 +297,11 @@ impl Interp {
     /// Evaluates `range(...)`/`prange(...)` into start, stop, step.
     fn range_args(&mut self, iter: &Expr) -> Result<(i64, i64, i64), Diag> {
         let ExprKind::Call { callee, args } = &iter.kind else {
-            return Err(err_at("E0403", iter.span, "a `for` loop iterates over `range(...)` or `prange(...)`"));
+            return Err(err_at(
+                "E0403",
+                iter.span,
+                "a `for` loop iterates over `range(...)` or `prange(...)`",
+            ));
         };
         let is_range = matches!(&callee.kind, ExprKind::Name(n) if n == "range" || n == "prange");
         if !is_range || args.iter().any(|a| a.name.is_some()) || args.is_empty() || args.len() > 3 {
@@ -315,12 +328,22 @@ impl Interp {
         Ok((start, stop, step))
     }
 
-    fn assign(&mut self, target: &Expr, op: Option<ndx_syntax::ast::BinOp>, value: &Expr, span: Span) -> Result<(), Diag> {
+    fn assign(
+        &mut self,
+        target: &Expr,
+        op: Option<ndx_syntax::ast::BinOp>,
+        value: &Expr,
+        span: Span,
+    ) -> Result<(), Diag> {
         match &target.kind {
             ExprKind::Name(name) => {
                 let Some(current) = self.lookup(name).cloned() else {
-                    return Err(err_at("E0102", target.span, format!("cannot assign to `{name}`: it was never bound"))
-                        .with_note("use `let` to introduce a new name"));
+                    return Err(err_at(
+                        "E0102",
+                        target.span,
+                        format!("cannot assign to `{name}`: it was never bound"),
+                    )
+                    .with_note("use `let` to introduce a new name"));
                 };
                 let rhs = self.eval(value)?;
                 let new = match op {
@@ -361,18 +384,31 @@ impl Interp {
                 };
                 self.assign_index(&dest, items, rhs, span)
             }
-            _ => Err(err_at("E0206", target.span, "can only assign to a name or an indexed array")),
+            _ => Err(err_at(
+                "E0206",
+                target.span,
+                "can only assign to a name or an indexed array",
+            )),
         }
     }
 
     fn include(&mut self, path: &str, span: Span) -> Result<(), Diag> {
-        let dir = self.dirs.get(&span.file).cloned().unwrap_or_else(|| PathBuf::from("."));
+        let dir = self
+            .dirs
+            .get(&span.file)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
         let full = dir.join(path);
         if self.including.contains(&full) {
             return Err(err_at("E0501", span, format!("`{path}` includes itself")));
         }
-        let text = std::fs::read_to_string(&full)
-            .map_err(|e| err_at("E0502", span, format!("cannot read `{}`: {e}", full.display())))?;
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            err_at(
+                "E0502",
+                span,
+                format!("cannot read `{}`: {e}", full.display()),
+            )
+        })?;
         let file = self.sources.add(full.display().to_string(), text.clone());
         if let Some(parent) = full.parent() {
             self.dirs.insert(file, parent.to_path_buf());
@@ -386,17 +422,31 @@ impl Interp {
 
     /// Calls a user `fn`: binds parameters (checking annotations), evaluates the body in a
     /// fresh frame, and returns its (possibly lazy) result.
-    pub(crate) fn call_fn(&mut self, f: &FnDef, args: Vec<(Val, Span)>, span: Span) -> Result<Val, Diag> {
+    pub(crate) fn call_fn(
+        &mut self,
+        f: &FnDef,
+        args: Vec<(Val, Span)>,
+        span: Span,
+    ) -> Result<Val, Diag> {
         if args.len() != f.params.len() {
             return Err(err_at(
                 "E0601",
                 span,
-                format!("`{}` takes {} argument(s) but {} were given", f.name.name, f.params.len(), args.len()),
+                format!(
+                    "`{}` takes {} argument(s) but {} were given",
+                    f.name.name,
+                    f.params.len(),
+                    args.len()
+                ),
             )
             .with_secondary(f.name.span, "defined here"));
         }
         if self.depth >= MAX_CALL_DEPTH {
-            return Err(err_at("E0602", span, "too many nested calls (is a function calling itself?)"));
+            return Err(err_at(
+                "E0602",
+                span,
+                "too many nested calls (is a function calling itself?)",
+            ));
         }
         let mut frame = HashMap::new();
         let mut sizes: HashMap<String, usize> = HashMap::new();
@@ -440,15 +490,29 @@ impl Interp {
                         Flow::Normal => {}
                         Flow::Return(Some(v), _) => return Ok(v),
                         Flow::Return(None, sp) => {
-                            return Err(err_at("E0603", sp, format!("`{}` must return a value", f.name.name)));
+                            return Err(err_at(
+                                "E0603",
+                                sp,
+                                format!("`{}` must return a value", f.name.name),
+                            ));
                         }
                         Flow::Break(sp) | Flow::Continue(sp) => {
-                            return Err(err_at("E0401", sp, "`break` or `continue` outside a loop"));
+                            return Err(err_at(
+                                "E0401",
+                                sp,
+                                "`break` or `continue` outside a loop",
+                            ));
                         }
                     }
                 }
-                Err(Diagnostic::error("E0603", format!("`{}` has no result expression", f.name.name))
-                    .with_primary(b.span, "the last statement of a function body must be an expression"))
+                Err(Diagnostic::error(
+                    "E0603",
+                    format!("`{}` has no result expression", f.name.name),
+                )
+                .with_primary(
+                    b.span,
+                    "the last statement of a function body must be an expression",
+                ))
             }
         }
     }

@@ -44,12 +44,24 @@ impl Lazy {
     /// A leaf reading a materialised array.
     pub(crate) fn leaf(a: Array) -> Lazy {
         let (dtype, shape) = (a.dtype(), a.shape().to_vec());
-        Lazy { node: Arc::new(LNode { kind: LKind::Leaf(a), dtype, shape }) }
+        Lazy {
+            node: Arc::new(LNode {
+                kind: LKind::Leaf(a),
+                dtype,
+                shape,
+            }),
+        }
     }
 
     /// A constant compiled into the kernel.
     pub(crate) fn constant(s: Scalar) -> Lazy {
-        Lazy { node: Arc::new(LNode { kind: LKind::Const(s), dtype: s.dtype(), shape: Vec::new() }) }
+        Lazy {
+            node: Arc::new(LNode {
+                kind: LKind::Const(s),
+                dtype: s.dtype(),
+                shape: Vec::new(),
+            }),
+        }
     }
 
     /// The result dtype.
@@ -79,28 +91,44 @@ impl Lazy {
             return Lazy::constant(s.cast(dtype));
         }
         let shape = self.node.shape.clone();
-        Lazy { node: Arc::new(LNode { kind: LKind::Cast(self.node.clone()), dtype, shape }) }
+        Lazy {
+            node: Arc::new(LNode {
+                kind: LKind::Cast(self.node.clone()),
+                dtype,
+                shape,
+            }),
+        }
     }
 
     /// An elementwise unary operation (the operand already has the right dtype).
     pub(crate) fn unary(op: UnaryOp, a: &Lazy) -> Lazy {
         let dtype = op.result_dtype(a.dtype());
         let shape = a.node.shape.clone();
-        Lazy { node: Arc::new(LNode { kind: LKind::Unary(op, a.node.clone()), dtype, shape }) }
+        Lazy {
+            node: Arc::new(LNode {
+                kind: LKind::Unary(op, a.node.clone()),
+                dtype,
+                shape,
+            }),
+        }
     }
 
     /// An elementwise binary operation on operands of one dtype, with a broadcast `shape`.
     pub(crate) fn binary(op: BinaryOp, a: &Lazy, b: &Lazy, shape: Vec<usize>) -> Lazy {
         let dtype = op.result_dtype(a.dtype());
         let kind = LKind::Binary(op, a.node.clone(), b.node.clone());
-        Lazy { node: Arc::new(LNode { kind, dtype, shape }) }
+        Lazy {
+            node: Arc::new(LNode { kind, dtype, shape }),
+        }
     }
 
     /// `where(c, a, b)` with `c` bool and `a`, `b` of one dtype, with a broadcast `shape`.
     pub(crate) fn select(c: &Lazy, a: &Lazy, b: &Lazy, shape: Vec<usize>) -> Lazy {
         let dtype = a.dtype();
         let kind = LKind::Select(c.node.clone(), a.node.clone(), b.node.clone());
-        Lazy { node: Arc::new(LNode { kind, dtype, shape }) }
+        Lazy {
+            node: Arc::new(LNode { kind, dtype, shape }),
+        }
     }
 
     /// Applies a view operation to the whole expression by applying it to every leaf after
@@ -135,7 +163,9 @@ impl Lazy {
             if l.shares_memory(out) {
                 let same_ptr = matches!((l.ptr(), out.ptr()), (Ok(p), Ok(q)) if p == q);
                 let strides = broadcast_strides(l.shape(), l.strides(), &shape);
-                safe &= same_ptr && l.dtype() == out.dtype() && strides.as_deref() == Some(out.strides());
+                safe &= same_ptr
+                    && l.dtype() == out.dtype()
+                    && strides.as_deref() == Some(out.strides());
             }
         });
         safe
@@ -189,7 +219,11 @@ fn map_node<E>(
             LKind::Select(c, a, child(b)?)
         }
     };
-    let out = Arc::new(LNode { kind, dtype: n.dtype, shape: shape.to_vec() });
+    let out = Arc::new(LNode {
+        kind,
+        dtype: n.dtype,
+        shape: shape.to_vec(),
+    });
     memo.insert(Arc::as_ptr(n), out.clone());
     Ok(out)
 }
@@ -204,12 +238,22 @@ pub(crate) struct Built {
 
 /// Builds one kernel computing `outputs` (each optionally reduced).
 pub(crate) fn build(outputs: &[(&Lazy, Option<ReduceOp>)]) -> Built {
-    let mut b = Builder { kernel: Kernel::new(), inputs: Vec::new(), memo: HashMap::new() };
+    let mut b = Builder {
+        kernel: Kernel::new(),
+        inputs: Vec::new(),
+        memo: HashMap::new(),
+    };
     for (lazy, reduce) in outputs {
         let value = b.node(&lazy.node);
-        b.kernel.outputs.push(Output { value, reduce: *reduce });
+        b.kernel.outputs.push(Output {
+            value,
+            reduce: *reduce,
+        });
     }
-    Built { kernel: b.kernel, inputs: b.inputs }
+    Built {
+        kernel: b.kernel,
+        inputs: b.inputs,
+    }
 }
 
 struct Builder {

@@ -68,8 +68,11 @@ impl Value {
 
     /// The elements in C order, when this is an array or number of element type `T`.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>, Error> {
-        let a = self.to_array().ok_or_else(|| Error::plain("E0001", "value is not an array"))?;
-        a.to_vec::<T>().map_err(|e| Error::plain("E0300", &e.to_string()))
+        let a = self
+            .to_array()
+            .ok_or_else(|| Error::plain("E0001", "value is not an array"))?;
+        a.to_vec::<T>()
+            .map_err(|e| Error::plain("E0300", &e.to_string()))
     }
 
     fn from_val(v: Val) -> Value {
@@ -86,7 +89,10 @@ impl Value {
     fn into_val(self) -> Val {
         match self {
             Value::Array(a) => Val::Array(a),
-            Value::Scalar(s) => Val::Weak { value: s, lit: false },
+            Value::Scalar(s) => Val::Weak {
+                value: s,
+                lit: false,
+            },
             Value::Str(s) => Val::Str(s),
             Value::Tuple(items) => Val::Tuple(items.into_iter().map(Value::into_val).collect()),
             Value::DType(d) => Val::DType(d),
@@ -155,7 +161,10 @@ impl Error {
     fn plain(code: &str, message: &str) -> Error {
         let diagnostic = Diagnostic::error(code, message);
         let rendered = format!("error[{code}]: {message}");
-        Error { diagnostic, rendered }
+        Error {
+            diagnostic,
+            rendered,
+        }
     }
 
     /// The diagnostic data (code, message, labels, notes).
@@ -211,12 +220,17 @@ impl Drop for Loan<'_> {
 impl Session {
     /// A new session with no values.
     pub fn new() -> Session {
-        Session { interp: Interp::new() }
+        Session {
+            interp: Interp::new(),
+        }
     }
 
     fn error(&self, d: Diagnostic) -> Error {
         let rendered = self.interp.sources.render(&d);
-        Error { diagnostic: d, rendered }
+        Error {
+            diagnostic: d,
+            rendered,
+        }
     }
 
     /// Binds a value to a name in the global scope.
@@ -236,7 +250,12 @@ impl Session {
 
     /// The names bound in the global scope, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.interp.scopes.first().map(|g| g.keys().cloned().collect()).unwrap_or_default();
+        let mut v: Vec<String> = self
+            .interp
+            .scopes
+            .first()
+            .map(|g| g.keys().cloned().collect())
+            .unwrap_or_default();
         v.extend(self.interp.fns.keys().cloned());
         v.sort();
         v
@@ -244,7 +263,12 @@ impl Session {
 
     /// Lends a host slice to the session as an array named `name`, without a copy. Writes in
     /// the script go to the host's memory. The loan ends when the returned [`Loan`] drops.
-    pub fn lend<'a, T: Element>(&mut self, name: &str, data: &'a mut [T], shape: &[usize]) -> Result<Loan<'a>, Error> {
+    pub fn lend<'a, T: Element>(
+        &mut self,
+        name: &str,
+        data: &'a mut [T],
+        shape: &[usize],
+    ) -> Result<Loan<'a>, Error> {
         let alive = Arc::new(AtomicBool::new(true));
         let itemsize = std::mem::size_of::<T>() as isize;
         let mut strides = vec![0isize; shape.len()];
@@ -258,11 +282,22 @@ impl Session {
         // array (the `alive` flag) before the borrow ends; the runtime checks the flag on every
         // access and validates that all elements lie inside `len` bytes.
         let a = unsafe {
-            Array::from_raw_parts(data.as_mut_ptr().cast::<u8>(), len, T::DTYPE, shape, &strides, true, alive.clone())
+            Array::from_raw_parts(
+                data.as_mut_ptr().cast::<u8>(),
+                len,
+                T::DTYPE,
+                shape,
+                &strides,
+                true,
+                alive.clone(),
+            )
         }
         .map_err(|e| Error::plain("E0300", &e.to_string()))?;
         self.set(name, a);
-        Ok(Loan { alive, _borrow: PhantomData })
+        Ok(Loan {
+            alive,
+            _borrow: PhantomData,
+        })
     }
 
     /// Runs source text; returns the value of a trailing expression statement, if any.
@@ -281,10 +316,17 @@ impl Session {
         r.map(|_| ()).map_err(|d| self.error(d))
     }
 
-    fn load(&mut self, path: &Path) -> Result<(ndx_syntax::FileId, ndx_syntax::ast::Program), Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::plain("E0502", &format!("cannot read `{}`: {e}", path.display())))?;
-        let file = self.interp.sources.add(path.display().to_string(), text.clone());
+    fn load(
+        &mut self,
+        path: &Path,
+    ) -> Result<(ndx_syntax::FileId, ndx_syntax::ast::Program), Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::plain("E0502", &format!("cannot read `{}`: {e}", path.display()))
+        })?;
+        let file = self
+            .interp
+            .sources
+            .add(path.display().to_string(), text.clone());
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.interp.dirs.insert(file, dir);
         let program = ndx_syntax::parse(file, &text).map_err(|d| self.error(d))?;
@@ -315,9 +357,14 @@ impl Session {
             _ => None,
         });
         let Some(name) = name else {
-            return Err(Error::plain("E0604", "compile() expects source defining a `fn`"));
+            return Err(Error::plain(
+                "E0604",
+                "compile() expects source defining a `fn`",
+            ));
         };
-        self.interp.run_program(&program.stmts).map_err(|d| self.error(d))?;
+        self.interp
+            .run_program(&program.stmts)
+            .map_err(|d| self.error(d))?;
         Ok(Function { name })
     }
 
@@ -328,7 +375,10 @@ impl Session {
         };
         let span = f.name.span;
         let vals = args.iter().map(|v| (v.clone().into_val(), span)).collect();
-        let r = self.interp.call_fn(&f, vals, span).and_then(|v| self.interp.settle(v));
+        let r = self
+            .interp
+            .call_fn(&f, vals, span)
+            .and_then(|v| self.interp.settle(v));
         r.map(Value::from_val).map_err(|d| self.error(d))
     }
 
@@ -347,7 +397,10 @@ impl Session {
 
     /// How many kernels were compiled, and how many calls hit the cache.
     pub fn kernel_stats(&self) -> (usize, usize) {
-        self.interp.exec.stats().map_or((0, 0), |s| (s.compiled, s.hits))
+        self.interp
+            .exec
+            .stats()
+            .map_or((0, 0), |s| (s.compiled, s.hits))
     }
 }
 

@@ -18,16 +18,32 @@ use ndx_syntax::Span;
 
 impl Interp {
     /// A reduction without `ddof`.
-    pub(crate) fn reduction(&mut self, name: &str, b: &Bound, _unused: Option<f64>) -> Result<Val, Diag> {
+    pub(crate) fn reduction(
+        &mut self,
+        name: &str,
+        b: &Bound,
+        _unused: Option<f64>,
+    ) -> Result<Val, Diag> {
         self.reduce_impl(name, b, 2, 0.0)
     }
 
     /// `var` or `std` with `ddof`.
-    pub(crate) fn reduction_with_ddof(&mut self, name: &str, b: &Bound, ddof: f64) -> Result<Val, Diag> {
+    pub(crate) fn reduction_with_ddof(
+        &mut self,
+        name: &str,
+        b: &Bound,
+        ddof: f64,
+    ) -> Result<Val, Diag> {
         self.reduce_impl(name, b, 3, ddof)
     }
 
-    fn reduce_impl(&mut self, name: &str, b: &Bound, keep_slot: usize, ddof: f64) -> Result<Val, Diag> {
+    fn reduce_impl(
+        &mut self,
+        name: &str,
+        b: &Bound,
+        keep_slot: usize,
+        ddof: f64,
+    ) -> Result<Val, Diag> {
         let span = b.span();
         let (v, vs) = b.req(0)?;
         let x = self.lazy_of(&v, vs, name)?;
@@ -37,11 +53,19 @@ impl Interp {
             None => reduced.iter_mut().for_each(|r| *r = true),
             Some((a, asp)) => {
                 if matches!(a, Val::Tuple(_)) && matches!(name, "argmin" | "argmax") {
-                    return Err(err_at("E0240", asp, format!("`{name}` takes a single axis")));
+                    return Err(err_at(
+                        "E0240",
+                        asp,
+                        format!("`{name}` takes a single axis"),
+                    ));
                 }
                 for k in self.as_axes(&a, asp)? {
                     let n = normalize_axis(k, ndim).ok_or_else(|| {
-                        err_at("E0232", asp, format!("axis {k} is out of bounds for an array of dimension {ndim}"))
+                        err_at(
+                            "E0232",
+                            asp,
+                            format!("axis {k} is out of bounds for an array of dimension {ndim}"),
+                        )
                     })?;
                     if reduced[n] {
                         return Err(err_at("E0241", asp, format!("axis {k} is repeated")));
@@ -54,9 +78,19 @@ impl Interp {
             Some((k, ks)) => self.truth(k, ks)?,
             None => false,
         };
-        let count: usize = x.shape().iter().zip(&reduced).filter(|(_, r)| **r).map(|(s, _)| *s).product();
-        let kept_shape: Vec<usize> =
-            x.shape().iter().zip(&reduced).map(|(s, r)| if *r { 1 } else { *s }).collect();
+        let count: usize = x
+            .shape()
+            .iter()
+            .zip(&reduced)
+            .filter(|(_, r)| **r)
+            .map(|(s, _)| *s)
+            .product();
+        let kept_shape: Vec<usize> = x
+            .shape()
+            .iter()
+            .zip(&reduced)
+            .map(|(s, r)| if *r { 1 } else { *s })
+            .collect();
         let shape_out = |a: Array| -> Result<Array, Diag> {
             if keepdims {
                 let dims: Vec<i64> = kept_shape.iter().map(|&s| s as i64).collect();
@@ -78,8 +112,17 @@ impl Interp {
                 return self.moments(name, &x, &reduced, count, ddof, shape_out, span);
             }
         };
-        if count == 0 && matches!(op, ReduceOp::Min | ReduceOp::Max | ReduceOp::ArgMin | ReduceOp::ArgMax) {
-            return Err(err_at("E0242", span, format!("`{name}` of an empty array has no identity")));
+        if count == 0
+            && matches!(
+                op,
+                ReduceOp::Min | ReduceOp::Max | ReduceOp::ArgMin | ReduceOp::ArgMax
+            )
+        {
+            return Err(err_at(
+                "E0242",
+                span,
+                format!("`{name}` of an empty array has no identity"),
+            ));
         }
         let x = match op {
             ReduceOp::Sum | ReduceOp::Prod => x.cast(sum_dtype(x.dtype())),
@@ -102,23 +145,47 @@ impl Interp {
         shape_out: impl Fn(Array) -> Result<Array, Diag>,
         span: Span,
     ) -> Result<Val, Diag> {
-        let dt = if x.dtype().is_float() { x.dtype() } else { DType::F64 };
+        let dt = if x.dtype().is_float() {
+            x.dtype()
+        } else {
+            DType::F64
+        };
         let x = x.cast(dt);
         let sum = self.exec.reduce(&x, ReduceOp::Sum, reduced).at(span)?;
         let n = Lazy::constant(Scalar::F64(count as f64).cast(dt));
-        let mean = Lazy::binary(BinaryOp::Div, &Lazy::leaf(sum.clone()), &n, sum.shape().to_vec());
+        let mean = Lazy::binary(
+            BinaryOp::Div,
+            &Lazy::leaf(sum.clone()),
+            &n,
+            sum.shape().to_vec(),
+        );
         if name == "mean" {
             let m = self.exec.materialize(&mean).at(span)?;
             return Ok(Val::Array(shape_out(m)?));
         }
         // Deviations from a keepdims mean broadcast against the input.
-        let keep: Vec<i64> = x.shape().iter().zip(reduced).map(|(s, r)| if *r { 1 } else { *s as i64 }).collect();
-        let m = self.exec.materialize(&mean).at(span)?.reshape(&keep).at(span)?;
+        let keep: Vec<i64> = x
+            .shape()
+            .iter()
+            .zip(reduced)
+            .map(|(s, r)| if *r { 1 } else { *s as i64 })
+            .collect();
+        let m = self
+            .exec
+            .materialize(&mean)
+            .at(span)?
+            .reshape(&keep)
+            .at(span)?;
         let d = Lazy::binary(BinaryOp::Sub, &x, &Lazy::leaf(m), x.shape().to_vec());
         let sq = Lazy::binary(BinaryOp::Mul, &d, &d, x.shape().to_vec());
         let ss = self.exec.reduce(&sq, ReduceOp::Sum, reduced).at(span)?;
         let denom = Lazy::constant(Scalar::F64(count as f64 - ddof).cast(dt));
-        let mut var = Lazy::binary(BinaryOp::Div, &Lazy::leaf(ss.clone()), &denom, ss.shape().to_vec());
+        let mut var = Lazy::binary(
+            BinaryOp::Div,
+            &Lazy::leaf(ss.clone()),
+            &denom,
+            ss.shape().to_vec(),
+        );
         if name == "std" {
             var = Lazy::unary(UnaryOp::Sqrt, &var);
         }

@@ -46,7 +46,10 @@ impl Repl {
     pub fn new() -> Repl {
         let mut session = Session::new();
         session.capture_output();
-        Repl { session, pending: String::new() }
+        Repl {
+            session,
+            pending: String::new(),
+        }
     }
 
     /// The session (to inspect values).

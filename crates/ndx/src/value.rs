@@ -33,17 +33,26 @@ pub(crate) enum Val {
 impl Val {
     /// A non-literal weak integer.
     pub(crate) fn int(v: i64) -> Val {
-        Val::Weak { value: Scalar::I64(v), lit: false }
+        Val::Weak {
+            value: Scalar::I64(v),
+            lit: false,
+        }
     }
 
     /// A non-literal weak float.
     pub(crate) fn float(v: f64) -> Val {
-        Val::Weak { value: Scalar::F64(v), lit: false }
+        Val::Weak {
+            value: Scalar::F64(v),
+            lit: false,
+        }
     }
 
     /// A non-literal weak bool.
     pub(crate) fn bool(v: bool) -> Val {
-        Val::Weak { value: Scalar::Bool(v), lit: false }
+        Val::Weak {
+            value: Scalar::Bool(v),
+            lit: false,
+        }
     }
 
     /// What kind of value this is, for error messages.
@@ -67,9 +76,18 @@ impl Val {
     /// The array type (dtype and weakness) for promotion, when this is array-like.
     pub(crate) fn ty(&self) -> Option<Ty> {
         match self {
-            Val::Array(a) => Some(Ty { dtype: a.dtype(), weak: false }),
-            Val::Lazy(l) => Some(Ty { dtype: l.dtype(), weak: false }),
-            Val::Weak { value, .. } => Some(Ty { dtype: value.dtype(), weak: true }),
+            Val::Array(a) => Some(Ty {
+                dtype: a.dtype(),
+                weak: false,
+            }),
+            Val::Lazy(l) => Some(Ty {
+                dtype: l.dtype(),
+                weak: false,
+            }),
+            Val::Weak { value, .. } => Some(Ty {
+                dtype: value.dtype(),
+                weak: true,
+            }),
             _ => None,
         }
     }

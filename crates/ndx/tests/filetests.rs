@@ -16,7 +16,9 @@ fn root() -> PathBuf {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -87,16 +89,26 @@ fn run_one(path: &Path) -> Option<String> {
             }
             None
         }
-        (Ok(()), false) => Some(format!("expected an error containing {:?}, but the script succeeded", expect.errors)),
+        (Ok(()), false) => Some(format!(
+            "expected an error containing {:?}, but the script succeeded",
+            expect.errors
+        )),
         (Err(e), true) => Some(format!("unexpected error:\n{}", e.render())),
         (Err(e), false) => {
             let rendered = e.render();
-            let missing: Vec<&String> = expect.errors.iter().filter(|f| !rendered.contains(f.as_str())).collect();
+            let missing: Vec<&String> = expect
+                .errors
+                .iter()
+                .filter(|f| !rendered.contains(f.as_str()))
+                .collect();
             if !missing.is_empty() {
                 return Some(format!("the error lacks {missing:?}:\n{rendered}"));
             }
             if actual != expect.output {
-                return Some(format!("output before the error differs\n--- expected\n{}\n--- actual\n{out}", expect.output.join("\n")));
+                return Some(format!(
+                    "output before the error differs\n--- expected\n{}\n--- actual\n{out}",
+                    expect.output.join("\n")
+                ));
             }
             None
         }
@@ -113,7 +125,13 @@ fn run_dir(dir: &str) {
             failures.push(format!("{}: {msg}", f.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} scripts failed:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} scripts failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
