@@ -309,7 +309,7 @@ impl Array {
             .ok_or_else(bad)?;
         let mut dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&u) = unknown.first() {
-            if known == 0 || size % known != 0 {
+            if known == 0 || !size.is_multiple_of(known) {
                 return Err(bad());
             }
             dims[u] = size / known;

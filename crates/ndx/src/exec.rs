@@ -41,7 +41,7 @@ impl Exec {
             return Ok(a.clone());
         }
         let out = Array::zeros(v.dtype(), v.shape()).map_err(runtime_err)?;
-        self.run(&[(v, None)], v.shape(), &[], &[out.clone()])?;
+        self.run(&[(v, None)], v.shape(), &[], std::slice::from_ref(&out))?;
         Ok(out)
     }
 
@@ -68,10 +68,10 @@ impl Exec {
         if v.reads_memory_of(out) && !v.safe_in_place(out) {
             // An overlapping, shifted read (`a[1:] = a[:-1]`): compute into a temporary first.
             let tmp = Array::zeros(v.dtype(), v.shape()).map_err(runtime_err)?;
-            self.run(&[(&v, None)], v.shape(), &[], &[tmp.clone()])?;
+            self.run(&[(&v, None)], v.shape(), &[], std::slice::from_ref(&tmp))?;
             return out.assign(&tmp).map_err(runtime_err);
         }
-        self.run(&[(&v, None)], &shape, &[], &[out.clone()])
+        self.run(&[(&v, None)], &shape, &[], std::slice::from_ref(out))
     }
 
     /// Reduces `v` over the axes where `reduced` is true with `op`, into a new array whose
@@ -96,9 +96,9 @@ impl Exec {
         let out = Array::zeros(dtype, &kept).map_err(runtime_err)?;
         self.run(
             &[(v, Some(op))],
-            &v.shape().to_vec(),
+            v.shape(),
             reduced,
-            &[out.clone()],
+            std::slice::from_ref(&out),
         )?;
         Ok(out)
     }

@@ -153,13 +153,13 @@ impl std::fmt::Display for Value {
 /// An error with its diagnostic, rendered against the source it came from.
 #[derive(Clone, Debug)]
 pub struct Error {
-    diagnostic: Diagnostic,
+    diagnostic: Box<Diagnostic>,
     rendered: String,
 }
 
 impl Error {
     fn plain(code: &str, message: &str) -> Error {
-        let diagnostic = Diagnostic::error(code, message);
+        let diagnostic = Box::new(Diagnostic::error(code, message));
         let rendered = format!("error[{code}]: {message}");
         Error {
             diagnostic,
@@ -228,7 +228,7 @@ impl Session {
     fn error(&self, d: Diagnostic) -> Error {
         let rendered = self.interp.sources.render(&d);
         Error {
-            diagnostic: d,
+            diagnostic: Box::new(d),
             rendered,
         }
     }

@@ -36,13 +36,8 @@ fn map_lanes(
     let moved = a.swapaxes(axis as isize, last as isize)?.copy(Order::C)?;
     let n = a.shape()[axis];
     let vals = moved.to_scalars()?;
-    let lanes = if n == 0 { moved.size() } else { vals.len() / n };
     let mut res = Vec::new();
-    let lanes = if n == 0 {
-        moved.shape()[..last].iter().product()
-    } else {
-        lanes
-    };
+    let lanes: usize = moved.shape()[..last].iter().product();
     for k in 0..lanes {
         let lane = if n == 0 {
             Vec::new()
