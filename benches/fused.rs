@@ -35,11 +35,21 @@ fn axpy(c: &mut Criterion) {
     g.sample_size(20);
     let src: Vec<f32> = (0..N).map(|i| i as f32).collect();
     let mut dst = vec![0f32; N];
-    g.bench_function("memcpy", |b| b.iter(|| dst.copy_from_slice(black_box(&src))));
-    let mut s = session_with(&[("x", f32s(N, 0.5)), ("y2", f32s(N, 0.25)), ("y", f32s(N, 0.0))]);
+    g.bench_function("memcpy", |b| {
+        b.iter(|| dst.copy_from_slice(black_box(&src)))
+    });
+    let mut s = session_with(&[
+        ("x", f32s(N, 0.5)),
+        ("y2", f32s(N, 0.25)),
+        ("y", f32s(N, 0.0)),
+    ]);
     run(&mut s, "y[:] = 2.5 * x + y2");
-    g.bench_function("ndx_into_existing", |b| b.iter(|| run(&mut s, "y[:] = 2.5 * x + y2")));
-    g.bench_function("ndx_new_binding", |b| b.iter(|| run(&mut s, "y = 2.5 * x + y2")));
+    g.bench_function("ndx_into_existing", |b| {
+        b.iter(|| run(&mut s, "y[:] = 2.5 * x + y2"))
+    });
+    g.bench_function("ndx_new_binding", |b| {
+        b.iter(|| run(&mut s, "y = 2.5 * x + y2"))
+    });
     g.finish();
 }
 
@@ -60,7 +70,9 @@ fn outer_sum(c: &mut Criterion) {
     let mut g = c.benchmark_group("outer_sum_10000_f32");
     g.sample_size(10);
     let mut s = session_with(&[("a", f32s(10_000, 0.001)), ("b", f32s(10_000, 0.002))]);
-    g.bench_function("ndx", |bn| bn.iter(|| run(&mut s, "let s = sum(a[:, newaxis] * b[newaxis, :])")));
+    g.bench_function("ndx", |bn| {
+        bn.iter(|| run(&mut s, "let s = sum(a[:, newaxis] * b[newaxis, :])"))
+    });
     g.finish();
 }
 
