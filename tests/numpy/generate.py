@@ -1,0 +1,336 @@
+"""Generates the expected values of the NumPy conformance suite.
+
+Each function below is the NumPy twin of tests/numpy/cases/<name>.ndx, line for line; every
+`r_` value it returns is saved as tests/numpy/expected/<name>/<var>.npy with the dtype NumPy 2
+gives. The Rust test crates/ndx/tests/numpy_conformance.rs runs each .ndx script and compares.
+
+Regenerate (needs numpy and scipy; the tests themselves need no Python):
+    python3 -m venv /tmp/np && /tmp/np/bin/pip install numpy scipy
+    /tmp/np/bin/python tests/numpy/generate.py
+"""
+
+import os
+import shutil
+
+import numpy as np
+from scipy.special import erf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+i32, i64, f32, f64 = np.int32, np.int64, np.float32, np.float64
+
+
+def arith_promotion():
+    xi32 = np.arange(-4, 5).astype(i32)
+    xi64 = np.arange(-4, 5)
+    xf32 = np.linspace(-2.0, 2.0, 9).astype(f32)
+    xf64 = np.linspace(-2.0, 2.0, 9)
+    xb = xi64 > 0
+    return dict(
+        r_i32_lit=xi32 + 1,
+        r_i32_flit=xi32 * 1.5,
+        r_f32_lit=xf32 * 2.0,
+        r_i32_i64=xi32 + xi64,
+        r_i32_f32=xi32 + xf32,
+        r_i64_f32=xi64 * xf32,
+        r_f32_f64=xf32 - xf64,
+        r_b_i32=xb + xi32,
+        r_bb=xb + xb,
+        r_truediv=xi64 / 3,
+        r_floordiv=xi64 // 3,
+        r_mod=xi64 % 3,
+        r_floordiv_neg=xi64 // -3,
+        r_mod_neg=xi64 % -3,
+        r_fmod=xf64 % 0.75,
+        r_ffloordiv=xf64 // 0.75,
+        r_pow_f=xf64**2.0,
+        r_pow_i=xi64**2,
+        r_neg=-xi32,
+        r_cmp=xf32 < 0.5,
+        r_eq=xi64 == 2,
+        r_and=(xi64 > -2) & (xi64 < 3),
+        r_or=(xi64 < -2) | (xi64 > 3),
+        r_xor=(xi64 > 0) ^ (xi64 > 2),
+        r_not=~xb,
+        r_bitand=xi64 & 6,
+        r_invert=~xi32,
+        r_logical=np.logical_and(xi64 > -2, xi64 < 3),
+    )
+
+
+def int_div_zero():
+    a = np.arange(-3, 4)
+    z = np.zeros(7, dtype=i64)
+    return dict(
+        r_fd=a // z,
+        r_md=a % z,
+        r_fd32=a.astype(i32) // z.astype(i32),
+        r_f=a.astype(f64) / 0.0,
+    )
+
+
+def math_f64():
+    x = np.linspace(-0.9, 0.9, 7)
+    p = np.linspace(0.5, 4.0, 8)
+    return dict(
+        r_abs=np.abs(x),
+        r_sign=np.sign(x),
+        r_sqrt=np.sqrt(p),
+        r_cbrt=np.cbrt(x),
+        r_exp=np.exp(x),
+        r_exp2=np.exp2(x),
+        r_expm1=np.expm1(x),
+        r_log=np.log(p),
+        r_log2=np.log2(p),
+        r_log10=np.log10(p),
+        r_log1p=np.log1p(x),
+        r_sin=np.sin(x),
+        r_cos=np.cos(x),
+        r_tan=np.tan(x),
+        r_arcsin=np.arcsin(x),
+        r_arccos=np.arccos(x),
+        r_arctan=np.arctan(x),
+        r_arctan2=np.arctan2(x, 0.5),
+        r_sinh=np.sinh(x),
+        r_cosh=np.cosh(x),
+        r_tanh=np.tanh(x),
+        r_erf=erf(x),
+        r_floor=np.floor(x * 3.0),
+        r_ceil=np.ceil(x * 3.0),
+        r_round=np.round(np.array([0.5, 1.5, 2.5, -0.5, -1.5, 0.49])),
+        r_trunc=np.trunc(x * 3.0),
+        r_min=np.minimum(x, 0.1),
+        r_max=np.maximum(x, 0.1),
+        r_clip=np.clip(x, -0.5, 0.5),
+        r_pow=np.power(p, 0.5),
+        r_where=np.where(x > 0.0, x, -1.0),
+    )
+
+
+def math_f32():
+    x = np.linspace(-0.9, 0.9, 7).astype(f32)
+    p = np.linspace(0.5, 4.0, 8).astype(f32)
+    return dict(
+        r_sqrt=np.sqrt(p),
+        r_exp=np.exp(x),
+        r_log=np.log(p),
+        r_sin=np.sin(x),
+        r_tanh=np.tanh(x),
+        r_erf=erf(x).astype(f32),
+        r_gelu=0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3))),
+        r_int_sqrt=np.sqrt(np.arange(5)),
+    )
+
+
+def special_values():
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0])
+    with np.errstate(all="ignore"):
+        return dict(
+            r_isnan=np.isnan(x),
+            r_isinf=np.isinf(x),
+            r_isfinite=np.isfinite(x),
+            r_min=np.minimum(x, 0.5),
+            r_max=np.maximum(x, 0.5),
+            r_exp=np.exp(x),
+            r_sign=np.sign(x),
+            r_sum=np.sum(x),
+            r_max_red=np.max(x),
+            r_argmax=np.argmax(x),
+            r_argmin=np.argmin(np.array([3.0, np.nan, 1.0])),
+            r_cast=np.array([1.9, -1.9, 0.5]).astype(i32),
+        )
+
+
+def reductions():
+    a = (np.arange(24).astype(f64) * 0.5 - 3.0).reshape(2, 3, 4)
+    ai = np.arange(24).reshape(2, 3, 4)
+    return dict(
+        r_sum=np.sum(a),
+        r_sum0=np.sum(a, axis=0),
+        r_sum_neg=np.sum(a, axis=-1),
+        r_sum_tuple=np.sum(a, axis=(0, 2)),
+        r_sum_keep=np.sum(a, axis=1, keepdims=True),
+        r_prod=np.prod(a[0, :, :2] + 4.0, axis=1),
+        r_mean=np.mean(a, axis=1),
+        r_mean_int=np.mean(ai),
+        r_var=np.var(a, axis=2),
+        r_std=np.std(a),
+        r_std_ddof=np.std(a, axis=0, ddof=1),
+        r_min=np.min(a, axis=1),
+        r_max=np.max(a),
+        r_argmin=np.argmin(a),
+        r_argmax1=np.argmax(a, axis=1),
+        r_any=np.any(a > 8.0, axis=2),
+        r_all=np.all(a > -3.5),
+        r_sum_i32=np.sum(ai.astype(i32)),
+        r_sum_bool=np.sum(ai > 10),
+        r_cumsum=np.cumsum(ai, axis=1),
+        r_cumprod=np.cumprod(a[0, 0, :] + 4.0),
+        r_cumsum_flat=np.cumsum(ai),
+        r_outer=np.sum(a[0, 0, :][:, None] * a[1, 2, :][None, :]),
+    )
+
+
+def indexing():
+    a = np.arange(20).reshape(4, 5)
+    b = a.copy()
+    b[1:3, :] = 0
+    c = a.copy()
+    v = c[::2]
+    v[0] = 100
+    d = a.copy().astype(f64)
+    d += 0.5
+    d[0, :] *= 2.0
+    e = a.copy()
+    e[e > 12] = -1
+    f = a.copy()
+    f[[0, 2]] = 7
+    return dict(
+        r_row=a[1],
+        r_col=a[:, 2],
+        r_rev=a[::-1, ::2],
+        r_step=a[1:4:2, -1],
+        r_newaxis=a[:, None, 0],
+        r_ellipsis=a[..., 1],
+        r_scalar=a[2, 3],
+        r_b=b,
+        r_c=c,
+        r_d=d,
+        r_take=a[np.array([3, 0, -1])],
+        r_take_col=a[:, [4, 0]],
+        r_mask=a[a % 3 == 0],
+        r_e=e,
+        r_f=f,
+    )
+
+
+def shapes():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    return dict(
+        r_reshape=a.reshape(4, -1),
+        r_t=a.T,
+        r_transpose=np.transpose(a, (1, 0, 2)),
+        r_swap=np.swapaxes(a, 0, 2),
+        r_expand=np.expand_dims(a[0], 1),
+        r_squeeze=np.squeeze(a.reshape(1, 2, 1, 12)),
+        r_bcast=np.broadcast_to(np.arange(4), (3, 4)),
+        r_ravel=np.ravel(a.T),
+        r_cat0=np.concatenate([a, a], axis=0),
+        r_cat1=np.concatenate([a[0], a[1].astype(i64)], axis=1),
+        r_stack=np.stack([np.arange(3), np.arange(3) * 2], axis=1),
+        r_contig=np.ascontiguousarray(a.T),
+        r_fortran=np.asfortranarray(a),
+        r_shares=np.shares_memory(a, a.T),
+        r_shares_copy=np.shares_memory(a, a.copy()),
+        r_shape0=np.int64(a.shape[0] * 10),
+        r_bias=np.arange(12.0).reshape(3, 4) + np.array([10.0, 20.0, 30.0, 40.0]),
+        r_bcast3=np.arange(3).reshape(3, 1) * np.arange(4) + np.arange(2).reshape(2, 1, 1),
+    )
+
+
+def constructors():
+    return dict(
+        r_zeros=np.zeros((2, 3)),
+        r_ones_i32=np.ones(4, dtype=i32),
+        r_full=np.full((2, 2), 7),
+        r_full_f=np.full(3, 2.5, dtype=f32),
+        r_zl=np.zeros_like(np.arange(3)),
+        r_ol=np.ones_like(np.linspace(0.0, 1.0, 3), dtype=f32),
+        r_arange=np.arange(5),
+        r_arange2=np.arange(2, 11, 3),
+        r_arange_f=np.arange(0.0, 1.0, 0.25),
+        r_arange_neg=np.arange(5, 0, -2),
+        r_linspace=np.linspace(0.0, 1.0, 5),
+        r_linspace_f32=np.linspace(-1.0, 1.0, 4, dtype=f32),
+        r_eye=np.eye(3),
+        r_eye_i=np.eye(2, dtype=i64),
+        r_list=np.array([[1, 2], [3, 4]]),
+        r_list_f=np.array([1, 2.5]),
+        r_list_b=np.array([True, False]),
+    )
+
+
+def sorting():
+    a = np.array([[3.0, 1.0, 2.0, 9.0], [7.0, 5.0, 5.0, 0.0], [4.0, 8.0, 6.0, 1.0]])
+    return dict(
+        r_sort=np.sort(a),
+        r_sort0=np.sort(a, axis=0),
+        r_argsort=np.argsort(a, axis=1, kind="stable"),
+        r_median=np.median(a),
+        r_median0=np.median(a, axis=0),
+        r_pct=np.percentile(a, 30.0),
+        r_pct1=np.percentile(a, 75.0, axis=1),
+        r_pcts=np.percentile(a, [10.0, 50.0, 90.0]),
+        r_sort_nan=np.sort(np.array([2.0, np.nan, 1.0, -1.0])),
+        r_sort_i=np.sort(np.array([5, -2, 9, 0])),
+    )
+
+
+def functions():
+    def axpy(a, x, y):
+        return f32(a) * x + y
+
+    def sq(x):
+        return x * x
+
+    def softmax(x):
+        m = np.max(x, axis=-1, keepdims=True)
+        e = np.exp(x - m)
+        return e / np.sum(e, axis=-1, keepdims=True)
+
+    x = np.linspace(0.0, 1.0, 5).astype(f32)
+    return dict(
+        r_axpy=axpy(2.0, x, x),
+        r_sq_i=sq(np.arange(4)),
+        r_sq_f=sq(x),
+        r_softmax=softmax(np.linspace(-1.0, 2.0, 6).reshape(2, 3)),
+    )
+
+
+def control_flow():
+    acc = np.zeros(4)
+    for i in range(5):
+        acc = acc + np.arange(4) * i
+    y = np.ones(3)
+    k = 0
+    while k < 4:
+        if k % 2 == 0:
+            y = y * 2.0
+        else:
+            y = y + 1.0
+        k += 1
+    z = np.zeros(6, dtype=i64)
+    for j in range(6, 0, -2):
+        z[j - 1] = j
+    return dict(r_acc=acc, r_y=y, r_k=np.int64(k), r_z=z)
+
+
+CASES = [
+    arith_promotion,
+    int_div_zero,
+    math_f64,
+    math_f32,
+    special_values,
+    reductions,
+    indexing,
+    shapes,
+    constructors,
+    sorting,
+    functions,
+    control_flow,
+]
+
+
+def main():
+    out_root = os.path.join(HERE, "expected")
+    shutil.rmtree(out_root, ignore_errors=True)
+    with np.errstate(all="ignore"):
+        for case in CASES:
+            d = os.path.join(out_root, case.__name__)
+            os.makedirs(d)
+            for name, value in case().items():
+                np.save(os.path.join(d, name + ".npy"), np.asarray(value))
+    print(f"wrote {len(CASES)} cases to {out_root}")
+
+
+if __name__ == "__main__":
+    main()
