@@ -872,7 +872,10 @@ impl Interp {
             Val::Str(s) => s.clone(),
             Val::Weak { value, .. } => ndx_runtime::format_scalar(*value),
             Val::Array(a) if a.ndim() == 0 => ndx_runtime::format_scalar(a.item().at(span)?),
-            Val::Array(a) => a.to_string(),
+            Val::Array(a) => {
+                a.ptr().at(span)?;
+                a.to_string()
+            }
             Val::Lazy(l) => {
                 let a = self.exec.materialize(l).at(span)?;
                 return self.format_val(&Val::Array(a), span);

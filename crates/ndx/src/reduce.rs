@@ -13,7 +13,7 @@ use crate::lazy::Lazy;
 use crate::value::Val;
 use ndx_ir::kernel::{BinaryOp, ReduceOp, UnaryOp};
 use ndx_ir::shape::normalize_axis;
-use ndx_runtime::{Array, DType, Scalar};
+use ndx_runtime::{Array, DType, IndexSpec, Scalar};
 use ndx_syntax::Span;
 
 impl Interp {
@@ -129,7 +129,11 @@ impl Interp {
             ReduceOp::Any | ReduceOp::All => x.cast(DType::Bool),
             _ => x,
         };
-        let r = self.exec.reduce(&x, op, &reduced).at(span)?;
+        let r = if op == ReduceOp::Sum {
+            self.sum(&x, &reduced, span)?
+        } else {
+            self.exec.reduce(&x, op, &reduced).at(span)?
+        };
         Ok(Val::Array(shape_out(r)?))
     }
 
@@ -151,7 +155,7 @@ impl Interp {
             DType::F64
         };
         let x = x.cast(dt);
-        let sum = self.exec.reduce(&x, ReduceOp::Sum, reduced).at(span)?;
+        let sum = self.sum(&x, reduced, span)?;
         let n = Lazy::constant(Scalar::F64(count as f64).cast(dt));
         let mean = Lazy::binary(
             BinaryOp::Div,
@@ -178,7 +182,7 @@ impl Interp {
             .at(span)?;
         let d = Lazy::binary(BinaryOp::Sub, &x, &Lazy::leaf(m), x.shape().to_vec());
         let sq = Lazy::binary(BinaryOp::Mul, &d, &d, x.shape().to_vec());
-        let ss = self.exec.reduce(&sq, ReduceOp::Sum, reduced).at(span)?;
+        let ss = self.sum(&sq, reduced, span)?;
         let denom = Lazy::constant(Scalar::F64(count as f64 - ddof).cast(dt));
         let mut var = Lazy::binary(
             BinaryOp::Div,
@@ -191,6 +195,109 @@ impl Interp {
         }
         let r = self.exec.materialize(&var).at(span)?;
         Ok(Val::Array(shape_out(r)?))
+    }
+}
+
+/// Float sums over more elements than this are blocked (see [`Interp::sum`]).
+const BLOCK: usize = 256;
+
+impl Interp {
+    /// A sum over the `reduced` axes. Float sums over long extents are blocked so their error
+    /// stays near NumPy's pairwise summation: the longest reduced axis is split into blocks
+    /// of [`BLOCK`] elements (recursively, until a block is small), each block is summed in the value's dtype (vectorised), and the
+    /// block sums (and the remainder) are added in `f64`. Integer sums are exact as they are.
+    pub(crate) fn sum(&mut self, x: &Lazy, reduced: &[bool], span: Span) -> Result<Array, Diag> {
+        let count: usize = x
+            .shape()
+            .iter()
+            .zip(reduced)
+            .filter(|(_, r)| **r)
+            .map(|(s, _)| *s)
+            .product();
+        let longest = (0..reduced.len())
+            .filter(|&a| reduced[a])
+            .max_by_key(|&a| x.shape()[a]);
+        let (Some(ax), true) = (longest, x.dtype().is_float() && count > 4 * BLOCK) else {
+            return self.exec.reduce(x, ReduceOp::Sum, reduced).at(span);
+        };
+        let n = x.shape()[ax];
+        // The block axis sits among the kept axes at the position of the kept axes before it.
+        let pos = (0..ax).filter(|&a| !reduced[a]).count();
+        if n <= BLOCK {
+            // Short axis: keep it whole in the first stage (sum the other reduced axes), then
+            // add its `n` partial sums in f64.
+            let mut mask = reduced.to_vec();
+            mask[ax] = false;
+            let partial = self.sum(x, &mask, span)?;
+            let mut m2 = vec![false; partial.ndim()];
+            m2[pos] = true;
+            let total = self
+                .exec
+                .reduce(&Lazy::leaf(partial).cast(DType::F64), ReduceOp::Sum, &m2)
+                .at(span)?;
+            return self
+                .exec
+                .materialize(&Lazy::leaf(total).cast(x.dtype()))
+                .at(span);
+        }
+        let (nb, tail) = (n / BLOCK, n % BLOCK);
+        let full = |start: Option<i64>, stop: Option<i64>| {
+            let mut items = vec![
+                IndexSpec::Slice {
+                    start: None,
+                    stop: None,
+                    step: None
+                };
+                reduced.len()
+            ];
+            items[ax] = IndexSpec::Slice {
+                start,
+                stop,
+                step: None,
+            };
+            items
+        };
+        // Blocks: [.., nb * BLOCK, ..] viewed as [.., nb, BLOCK, ..]; the block axis is kept.
+        let head = full(None, Some((nb * BLOCK) as i64));
+        let mut split: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
+        split[ax] = nb as i64;
+        split.insert(ax + 1, BLOCK as i64);
+        let blocks = self.view_op(Val::Lazy(x.clone()), span, &mut |a| {
+            a.index(&head)?.reshape(&split)
+        })?;
+        let Val::Lazy(blocks) = blocks else {
+            return self.exec.reduce(x, ReduceOp::Sum, reduced).at(span);
+        };
+        let mut mask = reduced.to_vec();
+        mask[ax] = false;
+        mask.insert(ax + 1, true);
+        // Recursion splits another reduced axis while a block still holds too many elements.
+        let partial = self.sum(&blocks, &mask, span)?;
+        let mut m2 = vec![false; partial.ndim()];
+        m2[pos] = true;
+        let mut total = self
+            .exec
+            .reduce(&Lazy::leaf(partial).cast(DType::F64), ReduceOp::Sum, &m2)
+            .at(span)?;
+        if tail > 0 {
+            let rest = full(Some((nb * BLOCK) as i64), None);
+            if let Val::Lazy(t) =
+                self.view_op(Val::Lazy(x.clone()), span, &mut |a| a.index(&rest))?
+            {
+                let t = self.sum(&t, reduced, span)?;
+                let shape = total.shape().to_vec();
+                let both = Lazy::binary(
+                    BinaryOp::Add,
+                    &Lazy::leaf(total),
+                    &Lazy::leaf(t).cast(DType::F64),
+                    shape,
+                );
+                total = self.exec.materialize(&both).at(span)?;
+            }
+        }
+        self.exec
+            .materialize(&Lazy::leaf(total).cast(x.dtype()))
+            .at(span)
     }
 }
 

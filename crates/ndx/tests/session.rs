@@ -1,0 +1,123 @@
+//! The embedding API: values in and out, lent host memory, compiled functions, the kernel
+//! cache, and the REPL logic without a terminal.
+
+use ndx::repl::{Repl, Reply};
+use ndx::{Array, Session, Value};
+
+#[test]
+fn set_run_get() {
+    let mut s = Session::new();
+    s.set("x", Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap());
+    s.run("let y = exp(x) / sum(exp(x))").unwrap();
+    let y: Vec<f32> = s.get("y").unwrap().to_vec().unwrap();
+    let e: Vec<f32> = [1.0f32, 2.0, 3.0].iter().map(|v| v.exp()).collect();
+    let total: f32 = e.iter().sum();
+    for (a, b) in y.iter().zip(&e) {
+        assert!((a - b / total).abs() < 1e-6);
+    }
+    assert!(matches!(
+        s.run("1 + 2").unwrap(),
+        Some(Value::Scalar(ndx::Scalar::I64(3)))
+    ));
+    assert!(s.get("nope").is_err());
+}
+
+#[test]
+fn lent_memory_is_written_in_place_and_revoked() {
+    let mut s = Session::new();
+    let mut buf = vec![0.0f64; 4];
+    {
+        let _loan = s.lend("out", &mut buf, &[2, 2]).unwrap();
+        s.run("out[:, :] = reshape(arange(4) * 0.5, (2, 2))")
+            .unwrap();
+        s.run("let v = out[1]").unwrap();
+    }
+    assert_eq!(buf, vec![0.0, 0.5, 1.0, 1.5]);
+    // The loan ended: using the array (or a view of it) is an error, not a dangling read.
+    let err = s.run("print(v)").unwrap_err();
+    assert!(err.render().contains("loan"), "{}", err.render());
+    assert!(s.run("out[0, 0] = 1.0").is_err());
+}
+
+#[test]
+fn compile_and_call_a_function() {
+    let mut s = Session::new();
+    let f = s
+        .compile("fn axpy(a: f32, x: f32[n], y: f32[n]) -> f32[n] = a * x + y")
+        .unwrap();
+    let x = Value::Array(Array::from_vec(vec![1.0f32, 2.0], &[2]).unwrap());
+    let out = f
+        .call(
+            &mut s,
+            &[Value::Scalar(ndx::Scalar::F64(2.0)), x.clone(), x],
+        )
+        .unwrap();
+    assert_eq!(out.to_vec::<f32>().unwrap(), vec![3.0, 6.0]);
+    // Shape names must agree.
+    let y = Value::Array(Array::from_vec(vec![1.0f32; 3], &[3]).unwrap());
+    let z = Value::Array(Array::from_vec(vec![1.0f32; 2], &[2]).unwrap());
+    let err = f.call(&mut s, &[Value::from(1.0f32), y, z]).unwrap_err();
+    assert!(err.render().contains("size `n`"), "{}", err.render());
+}
+
+#[test]
+fn a_loop_over_changing_sizes_compiles_each_kernel_once() {
+    let mut s = Session::new();
+    s.run("for n in range(1, 40) {\n let x = arange(n, dtype=f32)\n let y = 2.5 * x + 1.0\n let t = sum(y * y)\n}").unwrap();
+    let (compiled, hits) = s.kernel_stats();
+    // arange is not a kernel; the elementwise statement and the reduction are, plus the
+    // rank-0 forms used when n == 1.
+    assert!(compiled <= 4, "compiled {compiled} kernels");
+    assert!(hits >= 70, "only {hits} cache hits");
+}
+
+#[test]
+fn fused_outer_product_sum_allocates_no_temporary() {
+    // 20000 x 20000 f32 would be 1.6 GB if materialised; the fused kernel needs none of it.
+    let mut s = Session::new();
+    s.run("let a = ones(20000, dtype=f32)\nlet b = ones(20000, dtype=f32) * 0.5\nlet r = sum(a[:, newaxis] * b[newaxis, :])").unwrap();
+    let r = s
+        .get("r")
+        .unwrap()
+        .to_array()
+        .unwrap()
+        .item()
+        .unwrap()
+        .to_f64();
+    assert!((r - 2.0e8).abs() / 2.0e8 < 1e-3, "{r}");
+}
+
+#[test]
+fn repl_logic() {
+    let mut r = Repl::new();
+    assert_eq!(r.feed("let x = arange(3)"), Reply::Output(String::new()));
+    assert_eq!(r.feed("x * 2"), Reply::Output("[0 2 4]".into()));
+    assert_eq!(r.feed("fn f(a) {"), Reply::More);
+    assert_eq!(r.feed("  a + 1"), Reply::More);
+    assert_eq!(r.feed("}"), Reply::Output(String::new()));
+    assert_eq!(r.feed("f(x)"), Reply::Output("[1 2 3]".into()));
+    assert_eq!(
+        r.feed("print(1, 2.5, true)"),
+        Reply::Output("1 2.5 true".into())
+    );
+    match r.feed("x + [1, 2]") {
+        Reply::Error(e) => assert!(e.contains("<input>:1:1") && e.contains("E0201"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(r.feed(":help"), Reply::Output(h) if h.contains(":quit")));
+    assert_eq!(r.feed(":quit"), Reply::Quit);
+}
+
+#[test]
+fn long_float_sums_stay_accurate() {
+    // Sequential f32 accumulation of 0.1 stalls far below the true sum; blocked summation
+    // must land within a few ULP-scale relative error, as NumPy's pairwise sum does.
+    let mut s = Session::new();
+    s.run("let x = full(3000001, 0.1, dtype=f32)\nlet t = sum(x)\nlet m = mean(reshape(x[1:], (1000, 3000)))\nlet u = std(x)").unwrap();
+    let t = s.get("t").unwrap().to_vec::<f32>().unwrap()[0] as f64;
+    assert!((t - 300000.1).abs() / 300000.1 < 2e-6, "{t}");
+    let m = s.get("m").unwrap().to_vec::<f32>().unwrap()[0] as f64;
+    assert!((m - 0.1).abs() < 1e-6, "{m}");
+    let u = s.get("u").unwrap().to_vec::<f32>().unwrap()[0] as f64;
+    assert!(u.abs() < 1e-6, "{u}");
+}
