@@ -11,19 +11,21 @@ const THRESHOLD: usize = 1000;
 const EDGE: usize = 3;
 const LINE_WIDTH: usize = 75;
 
-/// A scalar as `print` shows it: `0.625`, `42`, `1.0`, `1e-05`, `nan`, `true`.
+/// A scalar as `print` shows it (NumPy's `str` of a scalar): `0.625`, `42`, `1.0`, `1e-05`,
+/// `3e+06` for an f32, `nan`, and bools as `true`/`false`.
 pub fn format_scalar(value: Scalar) -> String {
     match value {
         Scalar::Bool(b) => b.to_string(),
         Scalar::I32(v) => v.to_string(),
         Scalar::I64(v) => v.to_string(),
-        Scalar::F32(v) => py_repr(f64::from(v), &v.to_string(), &format!("{v:e}")),
-        Scalar::F64(v) => py_repr(v, &v.to_string(), &format!("{v:e}")),
+        // NumPy prints f32 scalars positionally below 1e6 and f64 ones below 1e16.
+        Scalar::F32(v) => py_repr(f64::from(v), &v.to_string(), &format!("{v:e}"), 6),
+        Scalar::F64(v) => py_repr(v, &v.to_string(), &format!("{v:e}"), 16),
     }
 }
 
 /// Python's float repr from Rust's shortest positional and scientific forms.
-fn py_repr(v: f64, positional: &str, scientific: &str) -> String {
+fn py_repr(v: f64, positional: &str, scientific: &str, max_exp: i32) -> String {
     if v.is_nan() {
         return "nan".into();
     }
@@ -31,7 +33,7 @@ fn py_repr(v: f64, positional: &str, scientific: &str) -> String {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     let (mant, exp) = split_exp(scientific);
-    if v == 0.0 || (-4..16).contains(&exp) {
+    if v == 0.0 || (-4..max_exp).contains(&exp) {
         if positional.contains('.') {
             positional.to_string()
         } else {
