@@ -693,7 +693,15 @@ impl Interp {
                 {
                     return Ok(Val::Array(arr));
                 }
-                Ok(Val::Array(arr.copy(order).at(span)?))
+                // The copy runs as a compiled kernel (strided read, contiguous write).
+                let out = if order == Order::F {
+                    let rev: Vec<usize> = arr.shape().iter().rev().copied().collect();
+                    Array::zeros(arr.dtype(), &rev).at(span)?.transpose(None).at(span)?
+                } else {
+                    Array::zeros(arr.dtype(), arr.shape()).at(span)?
+                };
+                self.exec.write_into(&Lazy::leaf(arr), &out).at(span)?;
+                Ok(Val::Array(out))
             }
             "concatenate" | "stack" => {
                 let b = a.bind(&["arrays", "axis"])?;
