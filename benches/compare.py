@@ -144,7 +144,7 @@ def peers():
     res["memcpy"] = {"NumPy": median_time(lambda: np.copyto(y, x), 20)}
     res["axpy"] = {
         "NumPy": median_time(lambda: np.add(np.multiply(f32(2.5), x, out=y), y2, out=y), 20),
-        "numexpr": median_time(lambda: ne.evaluate("2.5 * x + y2", out=y, casting="same_kind"), 20),
+        "numexpr": median_time(lambda: ne.evaluate("2.5 * x + y2", local_dict={"x": x, "y2": y2}, out=y, casting="same_kind"), 20),
         "Numba": median_time(lambda: nb_axpy(x, y2, y), 20),
     }
     res["axpy_alloc"] = {"NumPy": median_time(lambda: 2.5 * x + y2, 20)}
@@ -156,7 +156,7 @@ def peers():
     }
     res["gelu"] = {
         "NumPy": median_time(lambda: 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x * x * x))), 5),
-        "numexpr": median_time(lambda: ne.evaluate("0.5 * x * (1.0 + tanh(0.7978845608 * (x + 0.044715 * x * x * x)))"), 5),
+        "numexpr": median_time(lambda: ne.evaluate("0.5 * x * (1.0 + tanh(0.7978845608 * (x + 0.044715 * x * x * x)))", local_dict={"x": x}), 5),
         "Numba": median_time(lambda: nb_gelu(x, y), 5),
     }
     res["softmax"] = {"NumPy": median_time(lambda: softmax(xs), 5)}

@@ -696,7 +696,10 @@ impl Interp {
                 // The copy runs as a compiled kernel (strided read, contiguous write).
                 let out = if order == Order::F {
                     let rev: Vec<usize> = arr.shape().iter().rev().copied().collect();
-                    Array::zeros(arr.dtype(), &rev).at(span)?.transpose(None).at(span)?
+                    Array::zeros(arr.dtype(), &rev)
+                        .at(span)?
+                        .transpose(None)
+                        .at(span)?
                 } else {
                     Array::zeros(arr.dtype(), arr.shape()).at(span)?
                 };
