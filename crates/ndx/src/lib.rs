@@ -262,7 +262,18 @@ impl Session {
     }
 
     /// Lends a host slice to the session as an array named `name`, without a copy. Writes in
-    /// the script go to the host's memory. The loan ends when the returned [`Loan`] drops.
+    /// the script go to the host's memory. The loan ends when the returned [`Loan`] drops;
+    /// after that, using the array (or a view of it) in the session is an error.
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// let mut buf = vec![0.0f64; 4];
+    /// let loan = s.lend("out", &mut buf, &[4]).unwrap();
+    /// s.run("out[:] = arange(4) * 0.5").unwrap();
+    /// drop(loan);
+    /// assert_eq!(buf, [0.0, 0.5, 1.0, 1.5]);
+    /// assert!(s.run("print(out)").is_err());
+    /// ```
     pub fn lend<'a, T: Element>(
         &mut self,
         name: &str,
@@ -349,6 +360,15 @@ impl Session {
     }
 
     /// Defines the functions in `src` and returns a handle to the last one.
+    ///
+    /// ```
+    /// use ndx::{Array, Session, Value};
+    /// let mut s = Session::new();
+    /// let f = s.compile("fn axpy(a: f32, x: f32[n], y: f32[n]) -> f32[n] = a * x + y").unwrap();
+    /// let x = Value::from(Array::from_vec(vec![1.0f32, 2.0], &[2]).unwrap());
+    /// let out = f.call(&mut s, &[Value::from(2.0f32), x.clone(), x]).unwrap();
+    /// assert_eq!(out.to_vec::<f32>().unwrap(), vec![3.0, 6.0]);
+    /// ```
     pub fn compile(&mut self, src: &str) -> Result<Function, Error> {
         let file = self.interp.sources.add("<compile>", src);
         let program = ndx_syntax::parse(file, src).map_err(|d| self.error(d))?;
