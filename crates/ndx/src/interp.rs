@@ -246,7 +246,7 @@ impl Interp {
                 return Ok(Flow::Return(v, s.span));
             }
             StmtKind::Fn(f) => {
-                crate::check::check_fn(f, self)?;
+                crate::check::check_fn(f)?;
                 self.fns.insert(f.name.name.clone(), Arc::new(f.clone()));
             }
             StmtKind::Kernel(k) => {

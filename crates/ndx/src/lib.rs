@@ -344,18 +344,12 @@ impl Session {
         Ok((file, program))
     }
 
-    /// Parses and type-checks a file without running it: syntax, `fn` signatures and `kernel`
-    /// bodies (array shapes are only known when the script runs).
+    /// Parses and checks a file without running it: syntax, that every name is bound before
+    /// use, `fn` signatures and `kernel` bodies (array shapes and dtypes of script values are
+    /// only known when the script runs).
     pub fn check_file(&mut self, path: &Path) -> Result<(), Error> {
         let (_, program) = self.load(path)?;
-        for s in &program.stmts {
-            let r = match &s.kind {
-                StmtKind::Fn(f) => check::check_fn(f, &self.interp),
-                StmtKind::Kernel(k) => check::check_kernel(k),
-                _ => Ok(()),
-            };
-            r.map_err(|d| self.error(d))?;
-        }
+        check::check_program(&program.stmts).map_err(|d| self.error(d))?;
         Ok(())
     }
 
