@@ -75,6 +75,20 @@ impl Array {
         })
     }
 
+    /// A new C-contiguous array whose elements are unspecified: for results that a kernel
+    /// writes completely before anything reads them. Large ones may reuse freed memory.
+    pub fn empty(dtype: DType, shape: &[usize]) -> Result<Array> {
+        let n = checked_size(shape, dtype.size())?;
+        let buffer = Arc::new(Buffer::dirty(n * dtype.size())?);
+        Ok(Array {
+            buffer,
+            dtype,
+            shape: shape.to_vec(),
+            strides: c_strides(shape, dtype.size()),
+            offset: 0,
+        })
+    }
+
     /// A new array filled with `value` (of `value`'s dtype).
     pub fn full(shape: &[usize], value: Scalar) -> Result<Array> {
         let a = Array::zeros(value.dtype(), shape)?;

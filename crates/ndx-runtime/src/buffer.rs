@@ -3,17 +3,35 @@
 //!
 //! Invariant: `ptr..ptr+len` stays valid for the buffer's lifetime, except for lent memory,
 //! whose validity is the `alive` flag (checked by [`Buffer::base`]).
+//!
+//! Large anonymous buffers return to a small pool when dropped, keyed by their exact page
+//! count and capped at [`POOL_CAP`] bytes, so a statement repeated in a loop reuses memory
+//! instead of mapping (and faulting in) fresh pages each time. Only [`Buffer::dirty`] takes
+//! from the pool: its contents are whatever the last user left, which is sound for outputs
+//! that a kernel overwrites completely; [`Buffer::zeroed`] always maps fresh zero pages.
 
 use crate::error::{Result, RuntimeError};
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Alignment of owned buffers, in bytes.
 pub const ALIGN: usize = 64;
 
 /// Buffers from this size up are anonymous memory maps.
 const LARGE: usize = 1 << 20;
+
+/// Most bytes the pool of freed large buffers keeps; beyond it, memory returns to the OS.
+pub const POOL_CAP: usize = 512 << 20;
+
+static POOL: Mutex<Vec<memmap2::MmapMut>> = Mutex::new(Vec::new());
+
+/// How many large buffers were mapped fresh from the OS (for tests and diagnostics).
+static FRESH_MAPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn pages(len: usize) -> usize {
+    len.div_ceil(4096)
+}
 
 /// Largest buffer ndx allocates (16 GiB): past it, an allocation is an error, not an abort.
 pub const MAX_BYTES: usize = 16 << 30;
@@ -29,6 +47,8 @@ enum Kind {
     Owned(Layout),
     MappedRo(#[allow(dead_code)] memmap2::Mmap),
     MappedRw(#[allow(dead_code)] memmap2::MmapMut),
+    /// An anonymous map owned by ndx; `None` only while being returned to the pool.
+    Anon(Option<memmap2::MmapMut>),
     Lent {
         writable: bool,
         alive: Arc<AtomicBool>,
@@ -54,6 +74,7 @@ impl Buffer {
             )));
         }
         if len >= LARGE {
+            FRESH_MAPS.fetch_add(1, Ordering::Relaxed);
             let map = memmap2::MmapMut::map_anon(len)
                 .map_err(|e| RuntimeError::TooLarge(format!("cannot map {len} bytes: {e}")))?;
             #[cfg(target_os = "linux")]
@@ -61,7 +82,12 @@ impl Buffer {
                 // Only a hint: fewer TLB misses and page faults on big arrays.
                 let _ = map.advise(memmap2::Advice::HugePage);
             }
-            return Ok(Buffer::mapped_mut(map));
+            let ptr = map.as_ptr().cast_mut();
+            return Ok(Buffer {
+                ptr,
+                len,
+                kind: Kind::Anon(Some(map)),
+            });
         }
         let layout = Layout::from_size_align(len.max(ALIGN), ALIGN)
             .map_err(|e| RuntimeError::TooLarge(e.to_string()))?;
@@ -77,6 +103,39 @@ impl Buffer {
             len,
             kind: Kind::Owned(layout),
         })
+    }
+
+    /// A buffer of `len` bytes whose contents are unspecified (but initialised): a recycled
+    /// large buffer when the pool has one of the same page count, else a zeroed one. For
+    /// outputs that are written completely before they are read.
+    pub fn dirty(len: usize) -> Result<Buffer> {
+        if len >= LARGE {
+            let reused = POOL.lock().ok().and_then(|mut pool| {
+                let i = pool.iter().position(|m| pages(m.len()) == pages(len))?;
+                Some(pool.swap_remove(i))
+            });
+            if let Some(map) = reused {
+                let ptr = map.as_ptr().cast_mut();
+                return Ok(Buffer {
+                    ptr,
+                    len,
+                    kind: Kind::Anon(Some(map)),
+                });
+            }
+        }
+        Buffer::zeroed(len)
+    }
+
+    /// How many large buffers have been mapped fresh from the OS so far in this process.
+    pub fn fresh_maps() -> usize {
+        FRESH_MAPS.load(Ordering::Relaxed)
+    }
+
+    /// How many bytes the pool of freed buffers holds now.
+    pub fn pooled_bytes() -> usize {
+        POOL.lock()
+            .map(|p| p.iter().map(|m| m.len()).sum())
+            .unwrap_or(0)
     }
 
     /// A read-only memory map.
@@ -136,7 +195,7 @@ impl Buffer {
     /// Whether writes are allowed.
     pub fn writable(&self) -> bool {
         match &self.kind {
-            Kind::Owned(_) | Kind::MappedRw(_) => true,
+            Kind::Owned(_) | Kind::MappedRw(_) | Kind::Anon(_) => true,
             Kind::MappedRo(_) => false,
             Kind::Lent { writable, .. } => *writable,
         }
@@ -145,9 +204,20 @@ impl Buffer {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        if let Kind::Owned(layout) = self.kind {
-            // SAFETY: allocated in `zeroed` with this layout.
-            unsafe { dealloc(self.ptr, layout) };
+        match &mut self.kind {
+            Kind::Owned(layout) => {
+                // SAFETY: allocated in `zeroed` with this layout.
+                unsafe { dealloc(self.ptr, *layout) };
+            }
+            Kind::Anon(map) => {
+                if let (Some(map), Ok(mut pool)) = (map.take(), POOL.lock()) {
+                    let held: usize = pool.iter().map(|m| m.len()).sum();
+                    if held + map.len() <= POOL_CAP {
+                        pool.push(map);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

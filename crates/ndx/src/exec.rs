@@ -40,7 +40,7 @@ impl Exec {
         if let Some(a) = v.as_leaf() {
             return Ok(a.clone());
         }
-        let out = Array::zeros(v.dtype(), v.shape()).map_err(runtime_err)?;
+        let out = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
         self.run(&[(v, None)], v.shape(), &[], std::slice::from_ref(&out))?;
         Ok(out)
     }
@@ -67,7 +67,7 @@ impl Exec {
         let v = v.cast(out.dtype());
         if v.reads_memory_of(out) && !v.safe_in_place(out) {
             // An overlapping, shifted read (`a[1:] = a[:-1]`): compute into a temporary first.
-            let tmp = Array::zeros(v.dtype(), v.shape()).map_err(runtime_err)?;
+            let tmp = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
             self.run(&[(&v, None)], v.shape(), &[], std::slice::from_ref(&tmp))?;
             return out.assign(&tmp).map_err(runtime_err);
         }
@@ -93,7 +93,7 @@ impl Exec {
             ReduceOp::ArgMin | ReduceOp::ArgMax => DType::I64,
             _ => v.dtype(),
         };
-        let out = Array::zeros(dtype, &kept).map_err(runtime_err)?;
+        let out = Array::empty(dtype, &kept).map_err(runtime_err)?;
         self.run(
             &[(v, Some(op))],
             v.shape(),

@@ -1,0 +1,21 @@
+//! A statement repeated in a loop reuses freed buffers instead of mapping fresh memory each
+//! time (its own test binary, so no other test allocates concurrently).
+
+use ndx::Session;
+use ndx_runtime::Buffer;
+
+#[test]
+fn a_loop_of_y_equals_f_x_maps_memory_a_bounded_number_of_times() {
+    let mut s = Session::new();
+    s.run("let x = ones(2000000, dtype=f32)\nlet y = 2.5 * x + 1.0")
+        .unwrap();
+    let before = Buffer::fresh_maps();
+    s.run("for i in range(50) {\n    y = 2.5 * x + y\n}")
+        .unwrap();
+    let fresh = Buffer::fresh_maps() - before;
+    // The new value is computed while the old one is still bound: two buffers alternate.
+    assert!(fresh <= 2, "{fresh} fresh maps for 50 iterations");
+    let y = s.get("y").unwrap().to_vec::<f32>().unwrap();
+    assert!(y.iter().all(|v| *v == 3.5 + 50.0 * 2.5), "{}", y[0]);
+    assert!(Buffer::pooled_bytes() <= ndx_runtime::buffer::POOL_CAP);
+}
