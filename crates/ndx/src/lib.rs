@@ -24,6 +24,7 @@ mod interp;
 mod lazy;
 mod reduce;
 pub mod repl;
+mod resolve;
 mod value;
 
 pub use builtins::builtin_names;
@@ -349,7 +350,7 @@ impl Session {
     /// only known when the script runs).
     pub fn check_file(&mut self, path: &Path) -> Result<(), Error> {
         let (_, program) = self.load(path)?;
-        check::check_program(&program.stmts).map_err(|d| self.error(d))?;
+        resolve::check_program(&program.stmts).map_err(|d| self.error(d))?;
         Ok(())
     }
 
