@@ -7,7 +7,11 @@
 //! [`Tok::Sep`]. Leading and trailing separators are dropped.
 //!
 //! Error codes: E0110 unexpected character, E0111 unterminated string, E0112 bad escape,
-//! E0113 integer literal too large, E0114 malformed number.
+//! E0113 integer literal too large, E0114 malformed number, E0115 nesting too deep.
+//!
+//! Nesting is bounded ([`MAX_DEPTH`] brackets and braces, [`MAX_OPERATORS`] operators in one
+//! statement) so that no later stage, all of which walk the tree recursively, can exhaust the
+//! stack: a program past the bound is a located error, not a crash.
 
 use crate::diag::Diagnostic;
 use crate::span::{FileId, Span};
@@ -190,6 +194,12 @@ impl Tok {
     }
 }
 
+/// Deepest bracket and brace nesting accepted.
+pub const MAX_DEPTH: usize = 64;
+
+/// Most operators accepted in one statement (each may add a level to the syntax tree).
+pub const MAX_OPERATORS: usize = 256;
+
 /// A token with its byte range.
 pub type Spanned = (usize, Tok, usize);
 
@@ -249,7 +259,48 @@ pub fn tokenize(file: FileId, src: &str) -> Result<Vec<Spanned>, Diagnostic> {
         };
         raw.push((r.start, tok, r.end));
     }
-    Ok(filter_newlines(raw))
+    let toks = filter_newlines(raw);
+    check_nesting(file, &toks)?;
+    Ok(toks)
+}
+
+/// Rejects programs nested deeper than the limits above.
+fn check_nesting(file: FileId, toks: &[Spanned]) -> Result<(), Diagnostic> {
+    let mut depth = 0usize;
+    let mut ops = 0usize;
+    for (l, t, r) in toks {
+        match t {
+            Tok::LParen | Tok::LBracket | Tok::LBrace => {
+                depth += 1;
+                if *t == Tok::LBrace {
+                    ops = 0;
+                }
+                if depth > MAX_DEPTH {
+                    return Err(Diagnostic::error(
+                        "E0115",
+                        format!("brackets nested more than {MAX_DEPTH} deep"),
+                    )
+                    .with_primary(Span::new(file, *l, *r), "too deep")
+                    .with_note("split the expression with `let` bindings"));
+                }
+            }
+            Tok::RParen | Tok::RBracket | Tok::RBrace => depth = depth.saturating_sub(1),
+            Tok::Sep => ops = 0,
+            t if t.continues() && !matches!(t, Tok::Comma | Tok::Colon) => {
+                ops += 1;
+                if ops > MAX_OPERATORS {
+                    return Err(Diagnostic::error(
+                        "E0115",
+                        format!("more than {MAX_OPERATORS} operators in one statement"),
+                    )
+                    .with_primary(Span::new(file, *l, *r), "too long")
+                    .with_note("split the expression with `let` bindings"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Keeps only the separators that end statements.

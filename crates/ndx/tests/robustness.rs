@@ -133,3 +133,27 @@ proptest! {
         run(&format!("let r = {f}({})\nprint(r)", args.join(", ")));
     }
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    // At the limits, programs run (on a test thread's small stack, in a debug build)...
+    let ok = format!(
+        "let a = 1.0\nlet b = {}\nlet c = {}1.0{}",
+        vec!["a"; 250].join(" + "),
+        "(".repeat(60),
+        ")".repeat(60)
+    );
+    let mut s = ndx::Session::new();
+    s.run(&ok).unwrap();
+    // ...and past them they are located errors.
+    for src in [
+        format!("let b = {}", vec!["1.0"; 20000].join(" + ")),
+        format!("let b = {}1{}", "(".repeat(5000), ")".repeat(5000)),
+        format!("let b = {}1{}", "[".repeat(5000), "]".repeat(5000)),
+        format!("let b = 1{}", ".T".repeat(5000)),
+        format!("let b = {}1.0", "-".repeat(5000)),
+    ] {
+        let err = ndx::Session::new().run(&src).unwrap_err();
+        assert!(err.render().contains("E0115"), "{}", err.render());
+    }
+}
