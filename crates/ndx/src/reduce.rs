@@ -201,10 +201,15 @@ impl Interp {
 /// Float sums over more elements than this are blocked (see [`Interp::sum`]).
 const BLOCK: usize = 256;
 
+/// Most elements in one array of partial sums (so blocked sums need O(1) extra memory).
+const PARTIAL_CAP: usize = 1 << 16;
+
 impl Interp {
     /// A sum over the `reduced` axes. Float sums over long extents are blocked so their error
     /// stays near NumPy's pairwise summation: the longest reduced axis is split into blocks
-    /// of [`BLOCK`] elements (recursively, until a block is small), each block is summed in the value's dtype (vectorised), and the
+    /// of [`BLOCK`] elements (recursively, until a block is small; longer blocks when the partial
+    /// sums would exceed [`PARTIAL_CAP`] elements), each block is summed in the value's dtype
+    /// (vectorised), and the
     /// block sums (and the remainder) are added in `f64`. Integer sums are exact as they are.
     pub(crate) fn sum(&mut self, x: &Lazy, reduced: &[bool], span: Span) -> Result<Array, Diag> {
         let count: usize = x
@@ -221,9 +226,22 @@ impl Interp {
             return self.exec.reduce(x, ReduceOp::Sum, reduced).at(span);
         };
         let n = x.shape()[ax];
+        let kept: usize = x
+            .shape()
+            .iter()
+            .zip(reduced)
+            .filter(|(_, r)| !**r)
+            .map(|(s, _)| *s)
+            .product();
         // The block axis sits among the kept axes at the position of the kept axes before it.
         let pos = (0..ax).filter(|&a| !reduced[a]).count();
-        if n <= BLOCK {
+        // Blocks are BLOCK long unless that would make the array of partial sums larger than
+        // PARTIAL_CAP: extra memory stays bounded by a constant, whatever the input size.
+        let block = BLOCK.max((kept.saturating_mul(n)).div_ceil(PARTIAL_CAP));
+        if n <= block {
+            if kept.saturating_mul(n) > PARTIAL_CAP {
+                return self.exec.reduce(x, ReduceOp::Sum, reduced).at(span);
+            }
             // Short axis: keep it whole in the first stage (sum the other reduced axes), then
             // add its `n` partial sums in f64.
             let mut mask = reduced.to_vec();
@@ -240,7 +258,7 @@ impl Interp {
                 .materialize(&Lazy::leaf(total).cast(x.dtype()))
                 .at(span);
         }
-        let (nb, tail) = (n / BLOCK, n % BLOCK);
+        let (nb, tail) = (n / block, n % block);
         let full = |start: Option<i64>, stop: Option<i64>| {
             let mut items = vec![
                 IndexSpec::Slice {
@@ -257,11 +275,11 @@ impl Interp {
             };
             items
         };
-        // Blocks: [.., nb * BLOCK, ..] viewed as [.., nb, BLOCK, ..]; the block axis is kept.
-        let head = full(None, Some((nb * BLOCK) as i64));
+        // Blocks: [.., nb * block, ..] viewed as [.., nb, block, ..]; the block axis is kept.
+        let head = full(None, Some((nb * block) as i64));
         let mut split: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
         split[ax] = nb as i64;
-        split.insert(ax + 1, BLOCK as i64);
+        split.insert(ax + 1, block as i64);
         let blocks = self.view_op(Val::Lazy(x.clone()), span, &mut |a| {
             a.index(&head)?.reshape(&split)
         })?;
@@ -280,7 +298,7 @@ impl Interp {
             .reduce(&Lazy::leaf(partial).cast(DType::F64), ReduceOp::Sum, &m2)
             .at(span)?;
         if tail > 0 {
-            let rest = full(Some((nb * BLOCK) as i64), None);
+            let rest = full(Some((nb * block) as i64), None);
             if let Val::Lazy(t) =
                 self.view_op(Val::Lazy(x.clone()), span, &mut |a| a.index(&rest))?
             {
