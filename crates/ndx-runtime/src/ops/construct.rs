@@ -22,10 +22,9 @@ pub fn arange(start: Scalar, stop: Scalar, step: Scalar, dtype: DType) -> Result
         if n > MAX_LEN {
             return Err(RuntimeError::TooLarge(format!("arange of {n} elements")));
         }
-        let vals: Vec<Scalar> = (0..n as i64)
-            .map(|i| Scalar::I64(a.wrapping_add(i.wrapping_mul(s))).cast(dtype))
-            .collect();
-        return Array::from_scalars(dtype, &vals, &[vals.len()]);
+        return filled(dtype, n as usize, |i| {
+            Scalar::I64(a.wrapping_add((i as i64).wrapping_mul(s)))
+        });
     }
     let (a, b, s) = (start.to_f64(), stop.to_f64(), step.to_f64());
     if s == 0.0 || !s.is_finite() || !a.is_finite() || !b.is_finite() {
@@ -37,10 +36,7 @@ pub fn arange(start: Scalar, stop: Scalar, step: Scalar, dtype: DType) -> Result
     if n > MAX_LEN {
         return Err(RuntimeError::TooLarge(format!("arange of {n} elements")));
     }
-    let vals: Vec<Scalar> = (0..n as usize)
-        .map(|i| Scalar::F64(a + i as f64 * s).cast(dtype))
-        .collect();
-    Array::from_scalars(dtype, &vals, &[vals.len()])
+    filled(dtype, n as usize, |i| Scalar::F64(a + i as f64 * s))
 }
 
 /// `np.linspace(start, stop, num, endpoint, dtype)`.
@@ -56,14 +52,13 @@ pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType)
     } else {
         0.0
     };
-    let mut vals: Vec<Scalar> = (0..num)
-        .map(|i| Scalar::F64(start + i as f64 * step))
-        .collect();
-    if endpoint && num > 1 {
-        vals[num - 1] = Scalar::F64(stop);
-    }
-    let vals: Vec<Scalar> = vals.into_iter().map(|v| v.cast(dtype)).collect();
-    Array::from_scalars(dtype, &vals, &[num])
+    filled(dtype, num, |i| {
+        if endpoint && num > 1 && i == num - 1 {
+            Scalar::F64(stop)
+        } else {
+            Scalar::F64(start + i as f64 * step)
+        }
+    })
 }
 
 /// `np.eye(n, m, dtype)`: ones on the diagonal.
@@ -72,6 +67,16 @@ pub fn eye(n: usize, m: Option<usize>, dtype: DType) -> Result<Array> {
     let a = Array::zeros(dtype, &[n, m])?;
     for i in 0..n.min(m) {
         a.set(&[i, i], Scalar::I64(1))?;
+    }
+    Ok(a)
+}
+
+/// A new 1-D array of `n` elements computed by `f` (cast to `dtype`), written in place.
+pub(crate) fn filled(dtype: DType, n: usize, mut f: impl FnMut(usize) -> Scalar) -> Result<Array> {
+    let a = Array::zeros(dtype, &[n])?;
+    let size = dtype.size() as isize;
+    for i in 0..n {
+        a.write(i as isize * size, f(i));
     }
     Ok(a)
 }

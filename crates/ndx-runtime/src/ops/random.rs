@@ -40,10 +40,9 @@ impl Rng {
     ) -> Result<Array> {
         float_dtype(dtype)?;
         let n = checked_size(shape, dtype.size())?;
-        let vals: Vec<Scalar> = (0..n)
-            .map(|_| Scalar::F64(f(&mut self.gen)).cast(dtype))
-            .collect();
-        Array::from_scalars(dtype, &vals, shape)
+        let flat = super::construct::filled(dtype, n, |_| Scalar::F64(f(&mut self.gen)))?;
+        let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        flat.reshape(&dims)
     }
 
     /// `rand(shape)`: uniform on [0, 1).
@@ -93,12 +92,11 @@ impl Rng {
 fn clamp_below_one(a: Array, dtype: DType) -> Result<Array> {
     if dtype == DType::F32 {
         let below = Scalar::F32(1.0f32 - f32::EPSILON / 2.0);
-        let vals: Vec<Scalar> = a
-            .to_scalars()?
-            .into_iter()
-            .map(|v| if v.to_f64() >= 1.0 { below } else { v })
-            .collect();
-        return Array::from_scalars(dtype, &vals, a.shape());
+        a.for_each_offset(|o| {
+            if a.read(o).to_f64() >= 1.0 {
+                a.write(o, below);
+            }
+        });
     }
     Ok(a)
 }
