@@ -304,6 +304,39 @@ def control_flow():
     return dict(r_acc=acc, r_y=y, r_k=np.int64(k), r_z=z)
 
 
+def dtypes_mixed():
+    xi = np.array([-3, 0, 2, 7], dtype=i32)
+    xf = np.array([0.5, -1.5, 2.25, 4.0], dtype=f32)
+    xb = np.array([True, False, True, True])
+    return dict(
+        r_where_mixed=np.where(xb, xi, xf),
+        r_clip_int=np.clip(xi, -1, 3),
+        r_min_mixed=np.minimum(xi, xf),
+        r_abs_int=np.abs(xi),
+        r_sign_int=np.sign(xi),
+        r_sum_i32=np.sum(xi),
+        r_prod_i32=np.prod(xi + 4),
+        r_mean_bool=np.mean(xb),
+        r_max_i32=np.max(xi),
+        r_any_int=np.any(xi),
+        r_all_f=np.all(xf),
+        r_cmp_mixed=xi < xf,
+        r_cast_f_i=xf.astype(i64),
+        r_cast_b=xi.astype(bool),
+        r_pow_mixed=xf**2,
+        r_truediv_i32=xi / np.array([1, 2, 3, 4], dtype=i32),
+        r_cumprod_int=np.cumprod(xi + 4),
+        r_floor_int=np.floor(xi),
+        r_round_f32=np.round(xf),
+        r_sqrt_f32=np.sqrt(np.abs(xf)),
+        r_idx_f32=xf[[3, 0]],
+        r_mask_i32=xi[xb],
+        r_argmax_i32=np.argmax(xi),
+        r_std_i32=np.std(xi),
+        r_var_f32=np.var(xf),
+    )
+
+
 CASES = [
     arith_promotion,
     int_div_zero,
@@ -317,6 +350,7 @@ CASES = [
     sorting,
     functions,
     control_flow,
+    dtypes_mixed,
 ]
 
 
