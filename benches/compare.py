@@ -148,6 +148,8 @@ def peers():
         "Numba": median_time(lambda: nb_axpy(x, y2, y), 20),
     }
     res["axpy_alloc"] = {"NumPy": median_time(lambda: 2.5 * x + y2, 20)}
+    # ndx on two threads against the same single-threaded peers (issue 3's scaling target).
+    res["axpy_2threads"] = dict(res["axpy"])
     res["bias_add"] = {"NumPy": median_time(lambda: np.add(xb, bb, out=yb), 20)}
     res["outer_sum"] = {
         "NumPy": median_time(lambda: np.sum(a1[:, None] * b1[None, :]), 5),

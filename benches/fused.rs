@@ -10,6 +10,8 @@ const N: usize = 10_000_000;
 
 fn session_with(vars: &[(&str, Array)]) -> Session {
     let mut s = Session::new();
+    // Single-threaded, to compare with a single-threaded memcpy.
+    run(&mut s, "threads(1)");
     for (k, v) in vars {
         s.set(k, v.clone());
     }

@@ -15,6 +15,7 @@
 
 mod host;
 mod lower;
+mod parallel;
 mod scalar;
 mod simd;
 
@@ -119,6 +120,8 @@ pub struct Jit {
     host_ids: HashMap<&'static str, FuncId>,
     cache: HashMap<String, Compiled>,
     stats: Stats,
+    threads: usize,
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl Jit {
@@ -167,7 +170,25 @@ impl Jit {
             host_ids,
             cache: HashMap::new(),
             stats: Stats::default(),
+            threads: 1,
+            pool: None,
         })
+    }
+
+    /// Sets how many threads large kernels use (at least 1). Kernels whose outermost loop is
+    /// not reduced and that cover enough elements are split over that many workers; results
+    /// do not depend on the count.
+    pub fn set_threads(&mut self, n: usize) {
+        let n = n.max(1);
+        if n != self.threads {
+            self.threads = n;
+            self.pool = None;
+        }
+    }
+
+    /// The thread count set with [`Jit::set_threads`].
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Compilation statistics so far.
@@ -320,6 +341,29 @@ impl Jit {
         let (nest, launch) = schedule(kernel, shape, reduced, &layouts)
             .map_err(|e| CodegenError::Internal(e.to_string()))?;
         let compiled = self.compile(&nest)?;
+        if let Some(parts) = parallel::split(&nest, &launch, self.threads) {
+            if self.pool.is_none() {
+                self.pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(self.threads)
+                    .build()
+                    .ok();
+            }
+            if let Some(pool) = &self.pool {
+                let codes: Vec<i32> = pool.install(|| {
+                    use rayon::prelude::*;
+                    parts
+                        .par_iter()
+                        // SAFETY: as below; each part covers a disjoint range of the outermost,
+                        // unreduced axis, so no two threads write the same output element.
+                        .map(|l| unsafe { compiled.call(&l.words()) })
+                        .collect()
+                });
+                return match codes.into_iter().find(|c| *c != 0) {
+                    Some(c) => Err(CodegenError::Kernel(c)),
+                    None => Ok(()),
+                };
+            }
+        }
         let words = launch.words();
         // SAFETY: the caller of `execute` vouches for the pointers and strides (see above);
         // the schedule only permutes and merges axes of the same memory.

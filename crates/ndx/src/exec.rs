@@ -16,18 +16,28 @@ use ndx_syntax::Diagnostic;
 #[derive(Default)]
 pub(crate) struct Exec {
     jit: Option<Jit>,
+    threads: usize,
 }
 
 impl Exec {
     fn jit(&mut self) -> Result<&mut Jit, Diag> {
         if self.jit.is_none() {
-            let jit =
+            let mut jit =
                 Jit::new().map_err(|e| Diagnostic::bug(format!("cannot start the JIT: {e}")))?;
+            jit.set_threads(self.threads);
             self.jit = Some(jit);
         }
         self.jit
             .as_mut()
             .ok_or_else(|| Diagnostic::bug("JIT missing"))
+    }
+
+    /// Sets the worker count for large kernels.
+    pub(crate) fn set_threads(&mut self, n: usize) {
+        self.threads = n.max(1);
+        if let Some(j) = &mut self.jit {
+            j.set_threads(self.threads);
+        }
     }
 
     /// Compilation statistics of the kernel cache.

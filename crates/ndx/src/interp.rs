@@ -74,12 +74,15 @@ pub(crate) struct Interp {
 
 impl Interp {
     pub(crate) fn new() -> Interp {
+        let threads = default_threads();
+        let mut exec = Exec::default();
+        exec.set_threads(threads);
         Interp {
             scopes: vec![HashMap::new()],
             frame_base: 0,
             fns: HashMap::new(),
             kernels: HashMap::new(),
-            exec: Exec::default(),
+            exec,
             rng: Rng::new(0),
             sink: Sink::Stdout,
             sources: SourceMap::new(),
@@ -88,7 +91,7 @@ impl Interp {
             depth: 0,
             in_fn: 0,
             loops: 0,
-            threads: default_threads(),
+            threads,
         }
     }
 

@@ -252,6 +252,7 @@ impl Interp {
                     ));
                 }
                 self.threads = n as usize;
+                self.exec.set_threads(self.threads);
                 Ok(Val::None)
             }
             "clock" => {
