@@ -341,7 +341,19 @@ impl Jit {
         let (nest, launch) = schedule(kernel, shape, reduced, &layouts)
             .map_err(|e| CodegenError::Internal(e.to_string()))?;
         let compiled = self.compile(&nest)?;
-        if let Some(parts) = parallel::split(&nest, &launch, self.threads) {
+        let pieces = parallel::tiles(&nest, &launch)
+            .or_else(|| parallel::split(&nest, &launch, self.threads));
+        if let Some(parts) = pieces {
+            if self.threads < 2 {
+                for l in &parts {
+                    // SAFETY: as below; tiles cover disjoint output ranges of the same launch.
+                    let code = unsafe { compiled.call(&l.words()) };
+                    if code != 0 {
+                        return Err(CodegenError::Kernel(code));
+                    }
+                }
+                return Ok(());
+            }
             if self.pool.is_none() {
                 self.pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(self.threads)

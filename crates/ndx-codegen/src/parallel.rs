@@ -38,3 +38,41 @@ pub(crate) fn split(nest: &Nest, launch: &Launch, parts: usize) -> Option<Vec<La
     }
     Some(out)
 }
+
+/// Edge of a square tile for transposing copies, in elements.
+const TILE: usize = 64;
+
+/// Tiles of a rank-2 elementwise launch in which some input walks its memory along the outer
+/// loop (a transpose): run tile by tile, both the strided reads and the contiguous writes stay
+/// within a few cache lines and pages at a time, instead of one stride-sized jump per element.
+/// `None` when the launch is not of that kind or too small to gain.
+pub(crate) fn tiles(nest: &Nest, launch: &Launch) -> Option<Vec<Launch>> {
+    use ndx_ir::loops::Inner;
+    if nest.rank != 2 || nest.kernel.reduces() {
+        return None;
+    }
+    let (n0, n1) = (launch.shape[0], launch.shape[1]);
+    if n0 < 2 * TILE || n1 < 2 * TILE {
+        return None;
+    }
+    let ni = nest.kernel.inputs.len();
+    let transposed = (0..ni).any(|a| {
+        let size = nest.kernel.inputs[a].size() as isize;
+        nest.inner[a] == Inner::Strided && launch.strides[a][0].abs() == size
+    });
+    if !transposed {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n0.div_ceil(TILE) * n1.div_ceil(TILE));
+    for i0 in (0..n0).step_by(TILE) {
+        for j0 in (0..n1).step_by(TILE) {
+            let mut l = launch.clone();
+            l.shape = vec![TILE.min(n0 - i0), TILE.min(n1 - j0)];
+            for (p, s) in l.ptrs.iter_mut().zip(&launch.strides) {
+                *p = (*p as isize + i0 as isize * s[0] + j0 as isize * s[1]) as usize;
+            }
+            out.push(l);
+        }
+    }
+    Some(out)
+}

@@ -121,3 +121,26 @@ fn long_float_sums_stay_accurate() {
     let u = s.get("u").unwrap().to_vec::<f32>().unwrap()[0] as f64;
     assert!(u.abs() < 1e-6, "{u}");
 }
+
+#[test]
+fn transposed_copies_are_tiled_and_exact() {
+    for threads in [1, 2] {
+        let mut s = Session::new();
+        s.run(&format!("threads({threads})\nlet a = reshape(f32(arange(300 * 257)), (300, 257))\nlet t = ascontiguousarray(a.T)\nlet u = a.T * 2.0 + 1.0\nlet f = asfortranarray(a)")).unwrap();
+        let t = s.get("t").unwrap().to_vec::<f32>().unwrap();
+        let u = s.get("u").unwrap().to_vec::<f32>().unwrap();
+        for i in 0..257 {
+            for j in 0..300 {
+                let v = (j * 257 + i) as f32;
+                assert_eq!(t[i * 300 + j], v);
+                assert_eq!(u[i * 300 + j], v * 2.0 + 1.0);
+            }
+        }
+        let f = s.get("f").unwrap().to_array().unwrap();
+        assert!(f.is_f_contiguous());
+        assert_eq!(
+            f.get(&[299, 256]).unwrap(),
+            ndx::Scalar::F32((299 * 257 + 256) as f32)
+        );
+    }
+}
