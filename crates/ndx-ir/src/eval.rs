@@ -14,7 +14,7 @@
 
 use crate::kernel::{BinaryOp, Kernel, Op, ReduceOp, UnaryOp};
 use crate::loops::{Launch, Nest};
-use ndx_runtime::{DType, Scalar};
+use ndx_runtime::{Array, DType, Scalar};
 
 /// `erf` in f32 (musl's `erff`).
 pub fn erf_f32(x: f32) -> f32 {
@@ -408,28 +408,7 @@ pub unsafe fn evaluate(nest: &Nest, launch: &Launch) -> i32 {
         }
         p as usize
     };
-    let each = |shape: &[usize], f: &mut dyn FnMut(&[usize])| {
-        if shape.contains(&0) {
-            return;
-        }
-        let mut idx = vec![0usize; shape.len()];
-        loop {
-            f(&idx);
-            let mut ax = shape.len();
-            loop {
-                if ax == 0 {
-                    return;
-                }
-                ax -= 1;
-                idx[ax] += 1;
-                if idx[ax] < shape[ax] {
-                    break;
-                }
-                idx[ax] = 0;
-            }
-        }
-    };
-    each(&outer, &mut |o: &[usize]| {
+    Array::for_each_index(&outer, |o: &[usize]| {
         let mut acc: Vec<Scalar> = k
             .outputs
             .iter()
@@ -438,7 +417,7 @@ pub unsafe fn evaluate(nest: &Nest, launch: &Launch) -> i32 {
             .collect();
         let mut best: Vec<Option<Scalar>> = vec![None; k.outputs.len()];
         let mut flat = 0i64;
-        each(&inner, &mut |r: &[usize]| {
+        Array::for_each_index(&inner, |r: &[usize]| {
             let full: Vec<usize> = o.iter().chain(r).copied().collect();
             let ins: Vec<Scalar> = (0..ni)
                 .map(|a| {

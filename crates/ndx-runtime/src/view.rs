@@ -26,17 +26,6 @@ pub enum IndexSpec {
     Ellipsis,
 }
 
-fn axis_index(axis: isize, ndim: usize) -> Result<usize> {
-    let n = ndim as isize;
-    let a = if axis < 0 { axis + n } else { axis };
-    if a < 0 || a >= n {
-        return Err(RuntimeError::Invalid(format!(
-            "axis {axis} is out of bounds for an array of dimension {ndim}"
-        )));
-    }
-    Ok(a as usize)
-}
-
 /// Python's `slice.indices`: the first index, the step and the count.
 fn slice_range(
     start: Option<i64>,
@@ -194,7 +183,10 @@ impl Array {
 
     /// Swaps two axes.
     pub fn swapaxes(&self, a: isize, b: isize) -> Result<Array> {
-        let (a, b) = (axis_index(a, self.ndim())?, axis_index(b, self.ndim())?);
+        let (a, b) = (
+            crate::ops::norm_axis(a, self.ndim())?,
+            crate::ops::norm_axis(b, self.ndim())?,
+        );
         let mut perm: Vec<usize> = (0..self.ndim()).collect();
         perm.swap(a, b);
         self.transpose(Some(&perm))
@@ -202,7 +194,7 @@ impl Array {
 
     /// Inserts an axis of length 1 at `axis` (of the result).
     pub fn expand_dims(&self, axis: isize) -> Result<Array> {
-        let ax = axis_index(axis, self.ndim() + 1)?;
+        let ax = crate::ops::norm_axis(axis, self.ndim() + 1)?;
         let mut a = self.clone();
         a.shape.insert(ax, 1);
         a.strides.insert(ax, 0);
@@ -216,7 +208,7 @@ impl Array {
             Some(list) => {
                 let mut d = vec![false; self.ndim()];
                 for &ax in list {
-                    let k = axis_index(ax, self.ndim())?;
+                    let k = crate::ops::norm_axis(ax, self.ndim())?;
                     if self.shape[k] != 1 {
                         return Err(RuntimeError::Invalid(format!(
                             "cannot select an axis to squeeze out which has size not equal to one (axis {ax} has size {})",
