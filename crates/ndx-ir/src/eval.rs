@@ -553,4 +553,83 @@ mod tests {
         );
         assert_eq!(unary(UnaryOp::Sign, Scalar::I32(-5)), Scalar::I32(-1));
     }
+
+    fn launch_of(shape: &[usize], arrays: &[(usize, Vec<isize>)]) -> Launch {
+        Launch {
+            shape: shape.to_vec(),
+            ptrs: arrays.iter().map(|a| a.0).collect(),
+            strides: arrays.iter().map(|a| a.1.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn evaluate_runs_nests_with_broadcasts_and_reductions() {
+        use crate::kernel::{Op, Output};
+        use crate::loops::{Inner, Nest};
+        // out[i, j] = a[i, j] + b[j] over (2, 3) i32.
+        let mut k = Kernel::new();
+        k.inputs = vec![DType::I32, DType::I32];
+        let a = k.push(Op::Input(0), DType::I32);
+        let b = k.push(Op::Input(1), DType::I32);
+        let s = k.push(Op::Binary(B::Add, a, b), DType::I32);
+        k.outputs.push(Output {
+            value: s,
+            reduce: None,
+        });
+        let av = [1i32, 2, 3, 4, 5, 6];
+        let bv = [10i32, 20, 30];
+        let mut out = [0i32; 6];
+        let nest = Nest {
+            kernel: k,
+            rank: 2,
+            reduce_from: 2,
+            inner: vec![Inner::Contiguous; 3],
+        };
+        let l = launch_of(
+            &[2, 3],
+            &[
+                (av.as_ptr() as usize, vec![12, 4]),
+                (bv.as_ptr() as usize, vec![0, 4]),
+                (out.as_mut_ptr() as usize, vec![12, 4]),
+            ],
+        );
+        // SAFETY: every address the launch describes lies in the arrays above.
+        assert_eq!(unsafe { evaluate(&nest, &l) }, 0);
+        assert_eq!(out, [11, 22, 33, 14, 25, 36]);
+
+        // argmax over the inner axis of [[1, nan, 3], [2, 5, 4]]: the first NaN wins.
+        let mut k = Kernel::new();
+        k.inputs = vec![DType::F64];
+        let x = k.push(Op::Input(0), DType::F64);
+        k.outputs.push(Output {
+            value: x,
+            reduce: Some(ReduceOp::ArgMax),
+        });
+        k.outputs.push(Output {
+            value: x,
+            reduce: Some(ReduceOp::Sum),
+        });
+        let xv = [1.0f64, f64::NAN, 3.0, 2.0, 5.0, 4.0];
+        let mut am = [0i64; 2];
+        let mut sm = [0f64; 2];
+        let nest = Nest {
+            kernel: k,
+            rank: 2,
+            reduce_from: 1,
+            inner: vec![Inner::Contiguous, Inner::Broadcast, Inner::Broadcast],
+        };
+        let l = launch_of(
+            &[2, 3],
+            &[
+                (xv.as_ptr() as usize, vec![24, 8]),
+                (am.as_mut_ptr() as usize, vec![8, 0]),
+                (sm.as_mut_ptr() as usize, vec![8, 0]),
+            ],
+        );
+        // SAFETY: as above.
+        assert_eq!(unsafe { evaluate(&nest, &l) }, 0);
+        assert_eq!(am, [1, 1]);
+        assert!(sm[0].is_nan());
+        assert_eq!(sm[1], 11.0);
+    }
 }
