@@ -133,7 +133,8 @@ pub fn mask_select(a: &Array, mask: &Array) -> Result<Array> {
     Array::from_scalars(a.dtype(), &sel, &[sel.len()])
 }
 
-/// `a[mask] = src`: `src` has one element (broadcast) or one per selected element.
+/// `a[mask] = src` (NumPy's boolean-mask assignment): `src` is 0-d or 1-D with one element
+/// (broadcast) or 1-D with one element per selected position; values are cast to `dst`'s dtype.
 pub fn mask_assign(dst: &Array, mask: &Array, src: &Array) -> Result<()> {
     if !dst.is_writable() {
         return Err(RuntimeError::ReadOnly);
@@ -142,10 +143,10 @@ pub fn mask_assign(dst: &Array, mask: &Array, src: &Array) -> Result<()> {
     let keep = mask.to_scalars()?;
     let count = keep.iter().filter(|m| m.to_bool()).count();
     let vals = src.to_scalars()?;
-    if vals.len() != 1 && vals.len() != count {
+    if src.ndim() > 1 || (vals.len() != 1 && vals.len() != count) {
         return Err(RuntimeError::Shape(format!(
-            "cannot assign {} values to the {count} elements the mask selects",
-            vals.len()
+            "cannot assign an array of shape {} to the {count} elements the mask selects",
+            fmt_shape(src.shape())
         )));
     }
     let mut k = 0;

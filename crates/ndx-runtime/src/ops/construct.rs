@@ -39,7 +39,8 @@ pub fn arange(start: Scalar, stop: Scalar, step: Scalar, dtype: DType) -> Result
     filled(dtype, n as usize, |i| Scalar::F64(a + i as f64 * s))
 }
 
-/// `np.linspace(start, stop, num, endpoint, dtype)`.
+/// `np.linspace(start, stop, num, endpoint, dtype)`: `start + i * step`, the last value
+/// exactly `stop` when `endpoint`; integer dtypes take the floor, as NumPy does.
 pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType) -> Result<Array> {
     if num as f64 > MAX_LEN {
         return Err(RuntimeError::TooLarge(format!(
@@ -52,12 +53,14 @@ pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType)
     } else {
         0.0
     };
+    let floor = !dtype.is_float();
     filled(dtype, num, |i| {
-        if endpoint && num > 1 && i == num - 1 {
-            Scalar::F64(stop)
+        let v = if endpoint && num > 1 && i == num - 1 {
+            stop
         } else {
-            Scalar::F64(start + i as f64 * step)
-        }
+            start + i as f64 * step
+        };
+        Scalar::F64(if floor { v.floor() } else { v })
     })
 }
 

@@ -1,156 +1,258 @@
-//! `sort`, `argsort`, `median`, `percentile`: along one axis (or the flattened array), NaNs
-//! sorting last as in NumPy.
+//! `sort`, `argsort`, `median`, `percentile`: along one axis (or the flattened array).
+//!
+//! Every function moves the working axis last, copies the data out as one typed C-order
+//! vector of lanes, works lane by lane, and moves the axis back. NaNs sort last (NumPy's
+//! order) and make a lane's median or percentile NaN.
 
-use super::norm_axis;
+use super::{norm_axis, typed_array, typed_vec};
 use crate::array::{Array, Order};
-use crate::dtype::{DType, Scalar};
+use crate::dtype::DType;
+use crate::element::Element;
 use crate::error::{Result, RuntimeError};
 use std::cmp::Ordering;
 
-/// NumPy's sort order: numbers ascending, NaN last.
-fn order(a: &Scalar, b: &Scalar) -> Ordering {
-    match (a, b) {
-        (Scalar::F32(_) | Scalar::F64(_), _) | (_, Scalar::F32(_) | Scalar::F64(_)) => {
-            let (x, y) = (a.to_f64(), b.to_f64());
-            match (x.is_nan(), y.is_nan()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                _ => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+/// An element type with NumPy's sort order.
+trait Key: Element {
+    /// Ascending, NaN after every number.
+    fn order(&self, other: &Self) -> Ordering;
+    /// The value as `f64` for statistics.
+    fn as_f64(self) -> f64;
+}
+
+macro_rules! int_key {
+    ($($t:ty),*) => {$(
+        impl Key for $t {
+            fn order(&self, other: &Self) -> Ordering {
+                self.cmp(other)
+            }
+            fn as_f64(self) -> f64 {
+                self.to_scalar().to_f64()
             }
         }
-        _ => a.to_i64().cmp(&b.to_i64()),
-    }
+    )*};
+}
+int_key!(bool, i32, i64);
+
+macro_rules! float_key {
+    ($($t:ty),*) => {$(
+        impl Key for $t {
+            fn order(&self, other: &Self) -> Ordering {
+                match (self.is_nan(), other.is_nan()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    _ => self.partial_cmp(other).unwrap_or(Ordering::Equal),
+                }
+            }
+            fn as_f64(self) -> f64 {
+                f64::from(self)
+            }
+        }
+    )*};
+}
+float_key!(f32, f64);
+
+/// Calls `$f::<T>($args)` with `T` the Rust type of dtype `$d`.
+macro_rules! dispatch {
+    ($d:expr, $f:ident ( $($arg:expr),* )) => {
+        match $d {
+            DType::Bool => $f::<bool>($($arg),*),
+            DType::I32 => $f::<i32>($($arg),*),
+            DType::I64 => $f::<i64>($($arg),*),
+            DType::F32 => $f::<f32>($($arg),*),
+            DType::F64 => $f::<f64>($($arg),*),
+        }
+    };
 }
 
-/// Applies `f` to every lane along `axis`, producing lanes of length `out_len` and dtype
-/// `out`; the result has `axis` replaced by `out_len` (removed when `out_len` is `None`).
-fn map_lanes(
-    a: &Array,
-    axis: usize,
-    out: DType,
-    out_len: Option<usize>,
-    mut f: impl FnMut(Vec<Scalar>) -> Result<Vec<Scalar>>,
-) -> Result<Array> {
+/// The lanes along `axis` as one C-order vector, and the shape with `axis` moved last.
+fn lanes<T: Key>(a: &Array, axis: usize) -> Result<(Vec<T>, Vec<usize>)> {
     let last = a.ndim() - 1;
-    let moved = a.swapaxes(axis as isize, last as isize)?.copy(Order::C)?;
-    let n = a.shape()[axis];
-    let vals = moved.to_scalars()?;
-    let mut res = Vec::new();
-    let lanes: usize = moved.shape()[..last].iter().product();
-    for k in 0..lanes {
-        let lane = if n == 0 {
-            Vec::new()
-        } else {
-            vals[k * n..(k + 1) * n].to_vec()
-        };
-        res.extend(f(lane)?);
-    }
-    let mut shape = moved.shape().to_vec();
-    match out_len {
-        Some(m) => {
-            shape[last] = m;
-            let r = Array::from_scalars(out, &res, &shape)?;
-            r.swapaxes(axis as isize, last as isize)?.copy(Order::C)
-        }
-        None => {
-            shape.pop();
-            Array::from_scalars(out, &res, &shape)
-        }
-    }
+    let moved = a.swapaxes(axis as isize, last as isize)?;
+    Ok((typed_vec::<T>(&moved)?, moved.shape().to_vec()))
 }
 
-/// `np.sort(a, axis)`.
+/// An array of lanes in the moved layout, with the last axis put back at `axis`.
+fn unmove<T: Element>(data: &[T], shape: &[usize], axis: usize) -> Result<Array> {
+    let r = typed_array(data, shape)?;
+    let last = shape.len() - 1;
+    if axis == last {
+        return Ok(r);
+    }
+    r.swapaxes(axis as isize, last as isize)?.copy(Order::C)
+}
+
+fn check_sortable(a: &Array, axis: isize, what: &str) -> Result<usize> {
+    if a.ndim() == 0 {
+        return Err(RuntimeError::Invalid(format!(
+            "cannot {what} a 0-d array along an axis"
+        )));
+    }
+    norm_axis(axis, a.ndim())
+}
+
+fn sort_t<T: Key>(a: &Array, axis: usize) -> Result<Array> {
+    let (mut v, shape) = lanes::<T>(a, axis)?;
+    let n = shape[shape.len() - 1];
+    if n > 1 {
+        for lane in v.chunks_mut(n) {
+            lane.sort_unstable_by(T::order);
+        }
+    }
+    unmove(&v, &shape, axis)
+}
+
+/// `np.sort(a, axis)`: a sorted copy; NaNs last.
 pub fn sort(a: &Array, axis: isize) -> Result<Array> {
-    if a.ndim() == 0 {
-        return Err(RuntimeError::Invalid(
-            "cannot sort a 0-d array along an axis".into(),
-        ));
-    }
-    let ax = norm_axis(axis, a.ndim())?;
-    map_lanes(a, ax, a.dtype(), Some(a.shape()[ax]), |mut v| {
-        v.sort_by(order);
-        Ok(v)
-    })
+    let ax = check_sortable(a, axis, "sort")?;
+    dispatch!(a.dtype(), sort_t(a, ax))
 }
 
-/// `np.argsort(a, axis, kind="stable")`: i64 indices.
+fn argsort_t<T: Key>(a: &Array, axis: usize) -> Result<Array> {
+    let (v, shape) = lanes::<T>(a, axis)?;
+    let n = shape[shape.len() - 1];
+    let mut out: Vec<i64> = Vec::with_capacity(v.len());
+    if n > 0 {
+        let mut idx: Vec<usize> = Vec::with_capacity(n);
+        for lane in v.chunks(n) {
+            idx.clear();
+            idx.extend(0..n);
+            idx.sort_by(|&i, &j| match (lane.get(i), lane.get(j)) {
+                (Some(x), Some(y)) => x.order(y),
+                _ => Ordering::Equal,
+            });
+            out.extend(idx.iter().map(|&i| i as i64));
+        }
+    }
+    unmove(&out, &shape, axis)
+}
+
+/// `np.argsort(a, axis, kind="stable")`: i64 indices that sort each lane; equal values
+/// keep their order, NaNs last.
 pub fn argsort(a: &Array, axis: isize) -> Result<Array> {
-    if a.ndim() == 0 {
-        return Err(RuntimeError::Invalid(
-            "cannot argsort a 0-d array along an axis".into(),
-        ));
-    }
-    let ax = norm_axis(axis, a.ndim())?;
-    map_lanes(a, ax, DType::I64, Some(a.shape()[ax]), |v| {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&i, &j| order(&v[i], &v[j]));
-        Ok(idx.into_iter().map(|i| Scalar::I64(i as i64)).collect())
-    })
-}
-
-fn stat_dtype(d: DType) -> DType {
-    if d.is_float() {
-        d
-    } else {
-        DType::F64
-    }
+    let ax = check_sortable(a, axis, "argsort")?;
+    dispatch!(a.dtype(), argsort_t(a, ax))
 }
 
 /// The data and axis for a statistic: the flattened array for `axis = None`.
 fn prepare(a: &Array, axis: Option<isize>) -> Result<(Array, usize)> {
     match axis {
-        None => Ok((a.ravel()?.reshape(&[-1])?, 0)),
+        None => Ok((a.reshape(&[-1])?, 0)),
         Some(ax) => {
             if a.ndim() == 0 {
-                return Err(RuntimeError::Invalid("axis given for a 0-d array".into()));
+                return Err(RuntimeError::Invalid(format!(
+                    "axis {ax} is out of bounds for an array of dimension 0"
+                )));
             }
             Ok((a.clone(), norm_axis(ax, a.ndim())?))
         }
     }
 }
 
-fn sorted_f64(v: Vec<Scalar>) -> Result<Vec<f64>> {
-    if v.is_empty() {
-        return Err(RuntimeError::Invalid(
-            "cannot compute a statistic of an empty array".into(),
-        ));
-    }
-    let mut x: Vec<f64> = v.iter().map(|s| s.to_f64()).collect();
-    x.sort_by(|a, b| order(&Scalar::F64(*a), &Scalar::F64(*b)));
-    Ok(x)
-}
+/// A statistic of one lane (reordered freely), appending its results.
+type LaneStat<'a> = dyn Fn(&mut [f64], &mut Vec<f64>) -> Result<()> + 'a;
 
-/// `np.median(a, axis)`: the mean of the middle values; NaN when the lane has a NaN.
-pub fn median(a: &Array, axis: Option<isize>) -> Result<Array> {
+/// Applies `stat` to every lane along the axis (as f64 values); `stat` returns `per_lane`
+/// results. The result has shape `[per_lane] + reduced` (or just `reduced` when `lead` is
+/// false), in `a`'s float dtype (f64 for bools and ints).
+fn stats_t<T: Key>(
+    a: &Array,
+    axis: Option<isize>,
+    per_lane: usize,
+    lead: bool,
+    stat: &LaneStat,
+) -> Result<Array> {
     let (data, ax) = prepare(a, axis)?;
-    let d = stat_dtype(a.dtype());
-    map_lanes(&data, ax, d, None, |v| {
-        let x = sorted_f64(v)?;
-        let n = x.len();
-        if x[n - 1].is_nan() {
-            return Ok(vec![Scalar::F64(f64::NAN)]);
+    let (v, mut shape) = lanes::<T>(&data, ax)?;
+    let n = shape.pop().unwrap_or(0);
+    let count: usize = shape.iter().product();
+    // Results lane-major: lane k's values at k * per_lane ...
+    let mut res: Vec<f64> = Vec::with_capacity(count * per_lane);
+    let mut lane: Vec<f64> = Vec::with_capacity(n);
+    for k in 0..count {
+        lane.clear();
+        lane.extend(v.iter().skip(k * n).take(n).map(|&x| x.as_f64()));
+        let before = res.len();
+        stat(&mut lane, &mut res)?;
+        if res.len() != before + per_lane {
+            return Err(RuntimeError::Invalid(
+                "internal error: a statistic returned the wrong number of values".into(),
+            ));
         }
-        let m = if n % 2 == 1 {
-            x[n / 2]
-        } else {
-            (x[n / 2 - 1] + x[n / 2]) / 2.0
-        };
-        Ok(vec![Scalar::F64(m)])
-    })
+    }
+    // ... then q-major for the leading axis.
+    let ordered: Vec<f64> = if lead && per_lane > 1 {
+        (0..per_lane)
+            .flat_map(|q| (0..count).map(move |k| (k, q)))
+            .map(|(k, q)| res.get(k * per_lane + q).copied().unwrap_or(f64::NAN))
+            .collect()
+    } else {
+        res
+    };
+    let mut out_shape = Vec::with_capacity(shape.len() + 1);
+    if lead {
+        out_shape.push(per_lane);
+    }
+    out_shape.extend(shape);
+    if a.dtype() == DType::F32 {
+        let f: Vec<f32> = ordered.iter().map(|&x| x as f32).collect();
+        typed_array(&f, &out_shape)
+    } else {
+        typed_array(&ordered, &out_shape)
+    }
 }
 
-/// NumPy's linear-method percentile of a sorted lane.
-fn lerp_percentile(x: &[f64], q: f64) -> f64 {
-    let n = x.len();
-    if x[n - 1].is_nan() {
+/// Whether `x` holds a NaN.
+fn has_nan(x: &[f64]) -> bool {
+    x.iter().any(|v| v.is_nan())
+}
+
+/// The `k`-th smallest of `x` (no NaNs, `k < x.len()`), partially reordering `x`.
+fn select(x: &mut [f64], k: usize) -> f64 {
+    if k >= x.len() {
         return f64::NAN;
     }
+    let (_, v, _) = x.select_nth_unstable_by(k, f64::total_cmp);
+    *v
+}
+
+/// The smallest of `x[k..]` after `select(x, k - 1)` put everything from `k` on above it.
+fn min_from(x: &[f64], k: usize) -> f64 {
+    x.iter().skip(k).copied().fold(f64::INFINITY, f64::min)
+}
+
+fn median_lane(x: &mut [f64], out: &mut Vec<f64>) -> Result<()> {
+    let n = x.len();
+    if n == 0 || has_nan(x) {
+        out.push(f64::NAN);
+        return Ok(());
+    }
+    let hi = select(x, n / 2);
+    let m = if n % 2 == 1 {
+        hi
+    } else {
+        let lo = select(&mut x[..n / 2], n / 2 - 1);
+        (lo + hi) / 2.0
+    };
+    out.push(m);
+    Ok(())
+}
+
+/// `np.median(a, axis)`: the middle value (mean of the two middle values for even
+/// lengths); NaN when the lane has a NaN or is empty. f64 for bools and ints, else `a`'s
+/// dtype. `axis = None` reduces everything to a 0-d array.
+pub fn median(a: &Array, axis: Option<isize>) -> Result<Array> {
+    dispatch!(a.dtype(), stats_t(a, axis, 1, false, &median_lane))
+}
+
+/// NumPy's linear-method percentile (`q` in [0, 100]) of a lane without NaNs.
+fn linear(x: &mut [f64], q: f64) -> f64 {
+    let n = x.len();
     let pos = q / 100.0 * (n - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
+    let lo = (pos.floor() as usize).min(n - 1);
     let t = pos - lo as f64;
-    let (a, b) = (x[lo], x[hi]);
+    let a = select(x, lo);
+    let b = if lo + 1 < n { min_from(x, lo + 1) } else { a };
     let diff = b - a;
     if t >= 0.5 {
         b - diff * (1.0 - t)
@@ -169,25 +271,33 @@ fn check_q(q: f64) -> Result<()> {
     }
 }
 
-/// `np.percentile(a, q, axis)` for one `q` (linear method): the reduced shape.
-pub fn percentile(a: &Array, q: f64, axis: Option<isize>) -> Result<Array> {
-    check_q(q)?;
-    let (data, ax) = prepare(a, axis)?;
-    map_lanes(&data, ax, stat_dtype(a.dtype()), None, |v| {
-        Ok(vec![Scalar::F64(lerp_percentile(&sorted_f64(v)?, q))])
-    })
+fn percentile_lanes(a: &Array, q: &[f64], axis: Option<isize>, lead: bool) -> Result<Array> {
+    for &qi in q {
+        check_q(qi)?;
+    }
+    let stat = |x: &mut [f64], out: &mut Vec<f64>| -> Result<()> {
+        if x.is_empty() {
+            return Err(RuntimeError::Invalid(
+                "cannot compute a percentile of an empty array".into(),
+            ));
+        }
+        let nan = has_nan(x);
+        out.extend(
+            q.iter()
+                .map(|&qi| if nan { f64::NAN } else { linear(x, qi) }),
+        );
+        Ok(())
+    };
+    dispatch!(a.dtype(), stats_t(a, axis, q.len(), lead, &stat))
 }
 
-/// `np.percentile(a, [q...], axis)`: a leading axis of `len(q)`.
+/// `np.percentile(a, q, axis)` with the default linear method, for one `q` in [0, 100]:
+/// the reduced shape, f64 for bools and ints, else `a`'s dtype; NaN where a lane has a NaN.
+pub fn percentile(a: &Array, q: f64, axis: Option<isize>) -> Result<Array> {
+    percentile_lanes(a, &[q], axis, false)
+}
+
+/// `np.percentile(a, [q...], axis)`: like [`percentile`] with a leading axis of `len(q)`.
 pub fn percentiles(a: &Array, q: &[f64], axis: Option<isize>) -> Result<Array> {
-    let parts: Vec<Array> = q
-        .iter()
-        .map(|&qi| percentile(a, qi, axis))
-        .collect::<Result<_>>()?;
-    if parts.is_empty() {
-        return Err(RuntimeError::Invalid(
-            "percentile needs at least one q".into(),
-        ));
-    }
-    super::stack(&parts, 0)
+    percentile_lanes(a, q, axis, true)
 }
