@@ -169,3 +169,25 @@ fn mask_assign_errors() {
     assert!(err.unwrap_err().to_string().contains("read-only"));
     assert_eq!(i(&ro), vec![1, 2, 3]);
 }
+
+#[test]
+fn take_assign_with_a_2d_index_and_an_overlapping_source() {
+    let d = m(&[0, 1, 2, 3, 4], &[5]);
+    // d[[[0, 1], [3, 4]]] = [[10, 11], [13, 14]]
+    take_assign(
+        &d,
+        &m(&[0, 1, 3, 4], &[2, 2]),
+        0,
+        &m(&[10, 11, 13, 14], &[2, 2]),
+    )
+    .unwrap();
+    assert_eq!(i(&d), vec![10, 11, 2, 13, 14]);
+    // d[[4, 3, 2, 1, 0]] = d reverses it even though source and destination are one buffer.
+    take_assign(&d, &m(&[4, 3, 2, 1, 0], &[5]), 0, &d).unwrap();
+    assert_eq!(i(&d), vec![14, 13, 2, 11, 10]);
+    // Repeated indices: the last value wins.
+    take_assign(&d, &m(&[1, 1], &[2]), 0, &m(&[7, 8], &[2])).unwrap();
+    assert_eq!(i(&d), vec![14, 8, 2, 11, 10]);
+    let err = take_assign(&d, &m(&[0, 1], &[2]), 0, &m(&[1, 2, 3], &[3])).unwrap_err();
+    assert!(err.to_string().contains("(3,)"), "{err}");
+}

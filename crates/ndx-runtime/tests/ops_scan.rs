@@ -91,3 +91,32 @@ fn scans_of_empty_and_0d_arrays_and_errors() {
     assert!(err.contains("axis 2"), "{err}");
     assert!(cumprod(&a, Some(-3)).is_err());
 }
+
+#[test]
+fn scans_match_a_reference_on_a_3d_view() {
+    let base = Array::from_vec(
+        (0..60).map(|k| (k % 7) as f64 - 2.0).collect::<Vec<_>>(),
+        &[3, 4, 5],
+    )
+    .unwrap();
+    let t = base.transpose(Some(&[2, 0, 1])).unwrap(); // shape (5, 3, 4), not contiguous
+    let r = cumsum(&t, Some(1)).unwrap();
+    let p = cumprod(&t, Some(-1)).unwrap();
+    assert_eq!(r.shape(), &[5, 3, 4]);
+    for a in 0..5 {
+        for c in 0..4 {
+            let mut acc = 0.0;
+            for b in 0..3 {
+                acc += t.get(&[a, b, c]).unwrap().to_f64();
+                assert_eq!(r.get(&[a, b, c]).unwrap().to_f64(), acc);
+            }
+        }
+        for b in 0..3 {
+            let mut acc = 1.0;
+            for c in 0..4 {
+                acc *= t.get(&[a, b, c]).unwrap().to_f64();
+                assert_eq!(p.get(&[a, b, c]).unwrap().to_f64(), acc);
+            }
+        }
+    }
+}

@@ -191,3 +191,34 @@ fn percentiles_leading_axis_nan_and_errors() {
     assert!(percentile(&b, 50.0, Some(2)).is_err());
     assert_eq!(percentiles(&b, &[], Some(0)).unwrap().shape(), &[0, 3]);
 }
+
+#[test]
+fn sort_and_statistics_match_a_reference_on_3d_data() {
+    // 4 x 50 x 3 pseudo-random values with repeats; sort along the middle axis.
+    let vals: Vec<f64> = (0..600u64)
+        .map(|k| ((k * 7919 + 13) % 97) as f64 - 40.0)
+        .collect();
+    let a = Array::from_vec(vals.clone(), &[4, 50, 3]).unwrap();
+    let s = sort(&a, 1).unwrap();
+    let p = argsort(&a, -2).unwrap();
+    let med = median(&a, Some(1)).unwrap();
+    let q = percentiles(&a, &[10.0, 90.0], Some(1)).unwrap();
+    assert_eq!(q.shape(), &[2, 4, 3]);
+    for o in 0..4 {
+        for c in 0..3 {
+            let mut lane: Vec<f64> = (0..50).map(|k| vals[o * 150 + k * 3 + c]).collect();
+            let mut order: Vec<usize> = (0..50).collect();
+            order.sort_by(|&x, &y| lane[x].partial_cmp(&lane[y]).unwrap());
+            lane.sort_by(|x, y| x.partial_cmp(y).unwrap());
+            for k in 0..50 {
+                assert_eq!(s.get(&[o, k, c]).unwrap().to_f64(), lane[k]);
+                assert_eq!(p.get(&[o, k, c]).unwrap().to_i64(), order[k] as i64);
+            }
+            let want = (lane[24] + lane[25]) / 2.0;
+            assert_eq!(med.get(&[o, c]).unwrap().to_f64(), want);
+            // q = 10: position 4.9 -> lane[4] + 0.9 * (lane[5] - lane[4]), NumPy's t >= 0.5 form.
+            let w10 = lane[5] - (lane[5] - lane[4]) * (1.0 - (0.1 * 49.0 - 4.0));
+            assert_eq!(q.get(&[0, o, c]).unwrap().to_f64(), w10);
+        }
+    }
+}

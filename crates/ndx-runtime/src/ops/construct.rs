@@ -1,4 +1,5 @@
-//! `arange`, `linspace`, `eye`.
+//! `arange`, `linspace`, `eye`: new C-contiguous arrays, at most 2^31 elements for the
+//! 1-D sequences.
 
 use crate::array::Array;
 use crate::dtype::{DType, Scalar};
@@ -7,7 +8,9 @@ use crate::error::{Result, RuntimeError};
 /// Longest sequence a constructor makes.
 const MAX_LEN: f64 = (1u64 << 31) as f64;
 
-/// `np.arange(start, stop, step, dtype)`: `ceil((stop - start) / step)` values.
+/// `np.arange(start, stop, step, dtype)`: `ceil((stop - start) / step)` values
+/// `start + i * step` (exact integer arithmetic when all three are integers); step 0, non-finite
+/// bounds and more than 2^31 values are errors.
 pub fn arange(start: Scalar, stop: Scalar, step: Scalar, dtype: DType) -> Result<Array> {
     let ints = [start, stop, step].iter().all(|s| !s.dtype().is_float());
     if ints {
@@ -64,7 +67,7 @@ pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType)
     })
 }
 
-/// `np.eye(n, m, dtype)`: ones on the diagonal.
+/// `np.eye(n, m, dtype)`: an `n x m` (`n x n` without `m`) array with ones on the diagonal.
 pub fn eye(n: usize, m: Option<usize>, dtype: DType) -> Result<Array> {
     let m = m.unwrap_or(n);
     let a = Array::zeros(dtype, &[n, m])?;

@@ -5,7 +5,8 @@ use crate::array::{fmt_shape, Array};
 use crate::error::{Result, RuntimeError};
 use crate::view::IndexSpec;
 
-/// `np.concatenate(arrays, axis)`: all inputs share a dtype (the caller promotes).
+/// `np.concatenate(arrays, axis)`: joins along an existing axis; all inputs share a dtype
+/// (the caller promotes) and every other axis length.
 pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
     let first = arrays
         .first()
@@ -38,7 +39,9 @@ pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
                 fmt_shape(a.shape())
             )));
         }
-        total += a.shape()[ax];
+        total = total
+            .checked_add(a.shape()[ax])
+            .ok_or_else(|| RuntimeError::TooLarge("the concatenated axis is too long".into()))?;
     }
     let mut shape = first.shape().to_vec();
     shape[ax] = total;
@@ -65,7 +68,8 @@ pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
     Ok(out)
 }
 
-/// `np.stack(arrays, axis)`: a new axis; all inputs share a shape and dtype.
+/// `np.stack(arrays, axis)`: joins along a new axis at `axis` (which may be `ndim`, or
+/// negative); all inputs share a shape and dtype.
 pub fn stack(arrays: &[Array], axis: isize) -> Result<Array> {
     let first = arrays
         .first()

@@ -2,6 +2,19 @@
 //! statistics, advanced indexing, and scans. Each follows the NumPy function of the same
 //! name; arguments that NumPy would reject are errors, never panics.
 
+/// Calls `$f::<T>($args)` with `T` the Rust type of dtype `$d`.
+macro_rules! dispatch {
+    ($d:expr, $f:ident ( $($arg:expr),* )) => {
+        match $d {
+            DType::Bool => $f::<bool>($($arg),*),
+            DType::I32 => $f::<i32>($($arg),*),
+            DType::I64 => $f::<i64>($($arg),*),
+            DType::F32 => $f::<f32>($($arg),*),
+            DType::F64 => $f::<f64>($($arg),*),
+        }
+    };
+}
+
 mod advanced;
 mod construct;
 mod join;
@@ -43,7 +56,7 @@ pub(crate) fn typed_vec<T: Element>(a: &Array) -> Result<Vec<T>> {
             T::DTYPE
         )));
     }
-    let n = a.size();
+    let n = crate::array::checked_size(a.shape(), a.itemsize())?;
     if n == 0 {
         return Ok(Vec::new());
     }

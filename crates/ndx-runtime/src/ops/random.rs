@@ -1,4 +1,6 @@
 //! Reproducible random numbers: one PCG64 stream per session, reseeded by `seed(n)`.
+//! A stream's output depends only on its seed and the sequence of calls; floats are drawn as
+//! f64 and cast, `rand` stays strictly below 1 after the cast to f32.
 
 use crate::array::{checked_size, Array};
 use crate::dtype::{DType, Scalar};
@@ -8,7 +10,7 @@ use rand::{Rng as _, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rand_pcg::Pcg64;
 
-/// A seeded random stream.
+/// A seeded random stream (the session state behind NumPy's `np.random.seed` and friends).
 #[derive(Clone, Debug)]
 pub struct Rng {
     gen: Pcg64,
@@ -25,7 +27,7 @@ fn float_dtype(dtype: DType) -> Result<()> {
 }
 
 impl Rng {
-    /// A stream determined by `seed`.
+    /// A stream determined by `seed` (`np.random.seed(seed)`).
     pub fn new(seed: u64) -> Rng {
         Rng {
             gen: Pcg64::seed_from_u64(seed),
@@ -45,19 +47,19 @@ impl Rng {
         flat.reshape(&dims)
     }
 
-    /// `rand(shape)`: uniform on [0, 1).
+    /// `np.random.rand(*shape)`: uniform on [0, 1); dtype f32 or f64.
     pub fn rand(&mut self, shape: &[usize], dtype: DType) -> Result<Array> {
         // Cast to f32 can round up to 1.0; keep the half-open interval.
         self.fill(shape, dtype, |g| g.random::<f64>())
             .and_then(|a| clamp_below_one(a, dtype))
     }
 
-    /// `randn(shape)`: standard normal.
+    /// `np.random.randn(*shape)`: standard normal; dtype f32 or f64.
     pub fn randn(&mut self, shape: &[usize], dtype: DType) -> Result<Array> {
         self.fill(shape, dtype, |g| StandardNormal.sample(g))
     }
 
-    /// `uniform(lo, hi, shape)`.
+    /// `np.random.uniform(lo, hi, shape)`: uniform on [lo, hi); finite bounds, dtype f32 or f64.
     pub fn uniform(&mut self, lo: f64, hi: f64, shape: &[usize], dtype: DType) -> Result<Array> {
         if !(lo.is_finite() && hi.is_finite()) {
             return Err(RuntimeError::Invalid(
@@ -67,7 +69,7 @@ impl Rng {
         self.fill(shape, dtype, |g| lo + (hi - lo) * g.random::<f64>())
     }
 
-    /// `normal(mean, std, shape)`.
+    /// `np.random.normal(mean, std, shape)`: `std` must be non-negative; dtype f32 or f64.
     pub fn normal(&mut self, mean: f64, std: f64, shape: &[usize], dtype: DType) -> Result<Array> {
         if std.is_nan() || std < 0.0 {
             return Err(RuntimeError::Invalid(format!(
@@ -80,7 +82,7 @@ impl Rng {
         })
     }
 
-    /// `permutation(n)`: a random order of `0..n` (i64).
+    /// `np.random.permutation(n)`: a random order of `0..n` (i64), Fisher-Yates.
     pub fn permutation(&mut self, n: usize) -> Result<Array> {
         checked_size(&[n], 8)?;
         let mut v: Vec<i64> = (0..n as i64).collect();

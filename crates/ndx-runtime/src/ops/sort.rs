@@ -52,19 +52,6 @@ macro_rules! float_key {
 }
 float_key!(f32, f64);
 
-/// Calls `$f::<T>($args)` with `T` the Rust type of dtype `$d`.
-macro_rules! dispatch {
-    ($d:expr, $f:ident ( $($arg:expr),* )) => {
-        match $d {
-            DType::Bool => $f::<bool>($($arg),*),
-            DType::I32 => $f::<i32>($($arg),*),
-            DType::I64 => $f::<i64>($($arg),*),
-            DType::F32 => $f::<f32>($($arg),*),
-            DType::F64 => $f::<f64>($($arg),*),
-        }
-    };
-}
-
 /// The lanes along `axis` as one C-order vector, and the shape with `axis` moved last.
 fn lanes<T: Key>(a: &Array, axis: usize) -> Result<(Vec<T>, Vec<usize>)> {
     let last = a.ndim() - 1;
