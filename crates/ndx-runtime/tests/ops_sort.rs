@@ -222,3 +222,21 @@ fn sort_and_statistics_match_a_reference_on_3d_data() {
         }
     }
 }
+
+#[test]
+fn signed_zeros_infinities_and_f32_nans() {
+    // -0.0 and 0.0 are equal: stable argsort keeps their order; sort keeps both values.
+    let z = fl(&[0.0, -0.0, f64::NEG_INFINITY, f64::INFINITY, -0.0], &[5]);
+    assert_eq!(i(&argsort(&z, 0).unwrap()), vec![2, 0, 1, 4, 3]);
+    let s = sort(&z, 0).unwrap().to_vec::<f64>().unwrap();
+    assert_eq!(s, vec![f64::NEG_INFINITY, 0.0, 0.0, 0.0, f64::INFINITY]);
+    assert_eq!(s.iter().filter(|x| x.is_sign_negative()).count(), 3);
+    let g = Array::from_vec(vec![f32::NAN, 3.0, f32::MIN, f32::NAN, -1.5], &[5]).unwrap();
+    assert_eq!(i(&argsort(&g, 0).unwrap()), vec![2, 4, 1, 0, 3]);
+    let s = sort(&g, 0).unwrap().to_vec::<f32>().unwrap();
+    assert_eq!(&s[..3], &[f32::MIN, -1.5, 3.0]);
+    assert!(s[3].is_nan() && s[4].is_nan());
+    let big = m(&[i64::MAX, i64::MIN, 0, -1], &[4]);
+    assert_eq!(i(&sort(&big, 0).unwrap()), vec![i64::MIN, -1, 0, i64::MAX]);
+    assert_eq!(i(&argsort(&big, 0).unwrap()), vec![1, 3, 2, 0]);
+}

@@ -1,8 +1,10 @@
 //! `arange`, `linspace`, `eye`: new C-contiguous arrays, at most 2^31 elements for the
 //! 1-D sequences.
 
+use super::typed_new;
 use crate::array::Array;
 use crate::dtype::{DType, Scalar};
+use crate::element::Element;
 use crate::error::{Result, RuntimeError};
 
 /// Longest sequence a constructor makes.
@@ -78,11 +80,14 @@ pub fn eye(n: usize, m: Option<usize>, dtype: DType) -> Result<Array> {
 }
 
 /// A new 1-D array of `n` elements computed by `f` (cast to `dtype`), written in place.
-pub(crate) fn filled(dtype: DType, n: usize, mut f: impl FnMut(usize) -> Scalar) -> Result<Array> {
-    let a = Array::zeros(dtype, &[n])?;
-    let size = dtype.size() as isize;
-    for i in 0..n {
-        a.write(i as isize * size, f(i));
-    }
-    Ok(a)
+pub(crate) fn filled(dtype: DType, n: usize, f: impl FnMut(usize) -> Scalar) -> Result<Array> {
+    dispatch!(dtype, filled_t(n, f))
+}
+
+fn filled_t<T: Element>(n: usize, mut f: impl FnMut(usize) -> Scalar) -> Result<Array> {
+    typed_new::<T>(&[n], |s| {
+        for (i, x) in s.iter_mut().enumerate() {
+            x.write(T::from_scalar(f(i)));
+        }
+    })
 }

@@ -29,10 +29,11 @@ pub use random::Rng;
 pub use scan::{cumprod, cumsum};
 pub use sort::{argsort, median, percentile, percentiles, sort};
 
-use crate::array::{Array, Order};
+use crate::array::Array;
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Result, RuntimeError};
+use std::mem::MaybeUninit;
 
 /// A possibly negative axis as an index into `ndim` axes.
 pub(crate) fn norm_axis(axis: isize, ndim: usize) -> Result<usize> {
@@ -47,7 +48,7 @@ pub(crate) fn norm_axis(axis: isize, ndim: usize) -> Result<usize> {
 }
 
 /// The elements of `a` in C order as `T` (`a`'s dtype must be `T`'s). Contiguous numeric
-/// data is copied out in one block; other layouts go through a C-order copy first.
+/// data is copied out in one block; other layouts are gathered at their strides.
 pub(crate) fn typed_vec<T: Element>(a: &Array) -> Result<Vec<T>> {
     if T::DTYPE != a.dtype() {
         return Err(RuntimeError::Invalid(format!(
@@ -64,20 +65,22 @@ pub(crate) fn typed_vec<T: Element>(a: &Array) -> Result<Vec<T>> {
     if T::DTYPE == DType::Bool || cfg!(target_endian = "big") {
         return a.to_vec();
     }
-    let c = if a.is_c_contiguous() {
-        a.clone()
-    } else {
-        a.copy(Order::C)?
-    };
-    let p = c.ptr()?;
-    if !(p as usize).is_multiple_of(std::mem::align_of::<T>()) {
-        return c.to_vec();
+    let p = a.ptr()?;
+    if a.is_c_contiguous() && (p as usize).is_multiple_of(std::mem::align_of::<T>()) {
+        // SAFETY: `a` is C-contiguous with `n` elements of `T`'s dtype starting at `p` (the
+        // extent invariant keeps them inside its buffer, which `a` keeps alive here), `p` is
+        // aligned, and every bit pattern is a valid i32/i64/f32/f64 (little-endian layout).
+        let s = unsafe { std::slice::from_raw_parts(p as *const T, n) };
+        return Ok(s.to_vec());
     }
-    // SAFETY: `c` is C-contiguous with `n` elements of `T`'s dtype starting at `p` (the extent
-    // invariant keeps them inside its buffer, which `c` keeps alive here), `p` is aligned, and
-    // every bit pattern is a valid i32/i64/f32/f64 in the buffer's little-endian layout.
-    let s = unsafe { std::slice::from_raw_parts(p as *const T, n) };
-    Ok(s.to_vec())
+    // Any other layout: gather element by element at the view's byte offsets.
+    let mut out = Vec::with_capacity(n);
+    a.for_each_offset(|off| {
+        // SAFETY: `off` is the byte offset of an element of `a` from `p`, inside its buffer
+        // by the extent invariant; the read is unaligned-safe and any bits are a valid `T`.
+        out.push(unsafe { std::ptr::read_unaligned(p.offset(off) as *const T) });
+    });
+    Ok(out)
 }
 
 /// A new C-contiguous array of `T`'s dtype holding `data` (which must fill `shape`).
@@ -103,5 +106,33 @@ pub(crate) fn typed_array<T: Element>(data: &[T], shape: &[usize]) -> Result<Arr
     unsafe {
         std::ptr::copy_nonoverlapping(data.as_ptr() as *const u8, p, std::mem::size_of_val(data))
     };
+    Ok(out)
+}
+
+/// A new C-contiguous array of `T`'s dtype and `shape` whose elements `fill` writes in
+/// place (no intermediate vector); `fill` must write every element.
+pub(crate) fn typed_new<T: Element>(
+    shape: &[usize],
+    fill: impl FnOnce(&mut [MaybeUninit<T>]),
+) -> Result<Array> {
+    // `empty` may reuse freed memory: much cheaper than fresh zeroed pages for big arrays.
+    let out = Array::empty(T::DTYPE, shape)?;
+    let n = out.size();
+    if n == 0 {
+        return Ok(out);
+    }
+    let p = out.ptr()?;
+    if cfg!(target_endian = "big") || !(p as usize).is_multiple_of(std::mem::align_of::<T>()) {
+        let zero = T::from_scalar(crate::dtype::Scalar::Bool(false));
+        let mut v = vec![MaybeUninit::new(zero); n];
+        fill(&mut v);
+        // SAFETY: every element was initialised to `zero` above and `fill` only writes values.
+        let v: Vec<T> = v.into_iter().map(|x| unsafe { x.assume_init() }).collect();
+        return typed_array(&v, shape);
+    }
+    // SAFETY: `out` is new, so nothing else refers to its buffer; it is C-contiguous with room
+    // for `n` aligned elements of `T` from `p`, seen as possibly uninitialised slots.
+    let s = unsafe { std::slice::from_raw_parts_mut(p as *mut MaybeUninit<T>, n) };
+    fill(s);
     Ok(out)
 }

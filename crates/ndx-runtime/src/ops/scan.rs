@@ -1,9 +1,9 @@
 //! `cumsum` and `cumprod` with NumPy's dtypes: i64 for bool and ints (wrapping on
-//! overflow), floats keep theirs. The scan axis is moved last and the data copied out as
-//! one typed C-order vector, scanned lane by lane, and moved back.
+//! overflow), floats keep theirs. The data is copied out as one typed C-order vector and
+//! scanned in place along the axis, a contiguous row at a time.
 
 use super::{norm_axis, typed_array, typed_vec};
-use crate::array::{Array, Order};
+use crate::array::Array;
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::Result;
@@ -38,25 +38,29 @@ macro_rules! float_acc {
 float_acc!(f32, f64);
 
 fn scan_t<T: Acc>(data: &Array, ax: usize, prod: bool) -> Result<Array> {
-    let last = data.ndim() - 1;
-    let moved = data.swapaxes(ax as isize, last as isize)?;
-    let shape = moved.shape().to_vec();
-    let mut v = typed_vec::<T>(&moved.astype(T::DTYPE)?)?;
-    let n = shape[last];
-    if n > 1 {
-        for lane in v.chunks_mut(n) {
-            let mut acc = lane[0];
-            for x in lane.iter_mut().skip(1) {
-                acc = if prod { acc.mul(*x) } else { acc.add(*x) };
-                *x = acc;
+    // A C-order copy in the result dtype, scanned in place: along `ax`, row `j` of each
+    // outer block accumulates row `j - 1` (`inner` contiguous elements at a time).
+    let shape = data.shape().to_vec();
+    let mut v = if data.dtype() == T::DTYPE {
+        typed_vec::<T>(data)?
+    } else {
+        typed_vec::<T>(&data.astype(T::DTYPE)?)?
+    };
+    let n = shape.get(ax).copied().unwrap_or(1);
+    let inner: usize = shape.iter().skip(ax + 1).product();
+    let block = n * inner;
+    if n > 1 && inner > 0 {
+        for b in v.chunks_mut(block) {
+            for j in 1..n {
+                let (done, rest) = b.split_at_mut(j * inner);
+                let prev = &done[(j - 1) * inner..];
+                for (x, &p) in rest.iter_mut().take(inner).zip(prev) {
+                    *x = if prod { p.mul(*x) } else { p.add(*x) };
+                }
             }
         }
     }
-    let r = typed_array(&v, &shape)?;
-    if ax == last {
-        return Ok(r);
-    }
-    r.swapaxes(ax as isize, last as isize)?.copy(Order::C)
+    typed_array(&v, &shape)
 }
 
 fn scan(a: &Array, axis: Option<isize>, prod: bool) -> Result<Array> {

@@ -9,21 +9,40 @@ use crate::array::{Array, Order};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Result, RuntimeError};
-use std::cmp::Ordering;
 
-/// An element type with NumPy's sort order.
+/// An element type with NumPy's sort order, through order-preserving `u64` keys (sorting
+/// plain integers is much faster than sorting with a NaN-aware comparison).
 trait Key: Element {
-    /// Ascending, NaN after every number.
-    fn order(&self, other: &Self) -> Ordering;
+    /// Whether the value is NaN (sorted last, outside the keys).
+    fn nan(self) -> bool;
+    /// A key whose unsigned order is the value order (for floats `-0.0` before `0.0`, a
+    /// valid order among equal values); the value is `from_key(key(x))` exactly.
+    fn key(self) -> u64;
+    /// The value of a key made by `key`.
+    fn from_key(k: u64) -> Self;
+    /// A key for stable argsort: equal values (`-0.0` and `0.0`, all NaNs) share a key and
+    /// NaNs get the largest.
+    fn stable_key(self) -> u64;
     /// The value as `f64` for statistics.
     fn as_f64(self) -> f64;
 }
 
+const SIGN: u64 = 1 << 63;
+
 macro_rules! int_key {
     ($($t:ty),*) => {$(
         impl Key for $t {
-            fn order(&self, other: &Self) -> Ordering {
-                self.cmp(other)
+            fn nan(self) -> bool {
+                false
+            }
+            fn key(self) -> u64 {
+                (i64::from(self) as u64) ^ SIGN
+            }
+            fn from_key(k: u64) -> Self {
+                <$t>::try_from((k ^ SIGN) as i64).unwrap_or_default()
+            }
+            fn stable_key(self) -> u64 {
+                self.key()
             }
             fn as_f64(self) -> f64 {
                 self.to_scalar().to_f64()
@@ -31,17 +50,59 @@ macro_rules! int_key {
         }
     )*};
 }
-int_key!(bool, i32, i64);
+int_key!(i32, i64);
+
+impl Key for bool {
+    fn nan(self) -> bool {
+        false
+    }
+    fn key(self) -> u64 {
+        u64::from(self)
+    }
+    fn from_key(k: u64) -> Self {
+        k != 0
+    }
+    fn stable_key(self) -> u64 {
+        u64::from(self)
+    }
+    fn as_f64(self) -> f64 {
+        f64::from(u8::from(self))
+    }
+}
+
+/// The order-preserving key of a non-NaN `f64`.
+fn f64_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b & SIGN != 0 {
+        !b
+    } else {
+        b | SIGN
+    }
+}
+
+fn f64_from_key(k: u64) -> f64 {
+    f64::from_bits(if k & SIGN != 0 { k ^ SIGN } else { !k })
+}
 
 macro_rules! float_key {
     ($($t:ty),*) => {$(
         impl Key for $t {
-            fn order(&self, other: &Self) -> Ordering {
-                match (self.is_nan(), other.is_nan()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => Ordering::Greater,
-                    (false, true) => Ordering::Less,
-                    _ => self.partial_cmp(other).unwrap_or(Ordering::Equal),
+            fn nan(self) -> bool {
+                self.is_nan()
+            }
+            fn key(self) -> u64 {
+                f64_key(f64::from(self))
+            }
+            fn from_key(k: u64) -> Self {
+                // Exact: the key was made from a value of this type.
+                f64_from_key(k) as $t
+            }
+            fn stable_key(self) -> u64 {
+                if self.is_nan() {
+                    u64::MAX
+                } else {
+                    // `x + 0.0` turns -0.0 into 0.0 so the two compare equal, as in NumPy.
+                    f64_key(f64::from(self) + 0.0)
                 }
             }
             fn as_f64(self) -> f64 {
@@ -82,8 +143,25 @@ fn sort_t<T: Key>(a: &Array, axis: usize) -> Result<Array> {
     let (mut v, shape) = lanes::<T>(a, axis)?;
     let n = shape[shape.len() - 1];
     if n > 1 {
+        let (mut keys, mut nans) = (Vec::with_capacity(n), Vec::new());
         for lane in v.chunks_mut(n) {
-            lane.sort_unstable_by(T::order);
+            keys.clear();
+            nans.clear();
+            for &x in lane.iter() {
+                if x.nan() {
+                    nans.push(x);
+                } else {
+                    keys.push(x.key());
+                }
+            }
+            keys.sort_unstable();
+            let sorted = keys
+                .iter()
+                .map(|&k| T::from_key(k))
+                .chain(nans.iter().copied());
+            for (dst, x) in lane.iter_mut().zip(sorted) {
+                *dst = x;
+            }
         }
     }
     unmove(&v, &shape, axis)
@@ -100,15 +178,13 @@ fn argsort_t<T: Key>(a: &Array, axis: usize) -> Result<Array> {
     let n = shape[shape.len() - 1];
     let mut out: Vec<i64> = Vec::with_capacity(v.len());
     if n > 0 {
-        let mut idx: Vec<usize> = Vec::with_capacity(n);
+        // (key, position) pairs: the position breaks ties, so an unstable sort is stable.
+        let mut pairs: Vec<(u64, u64)> = Vec::with_capacity(n);
         for lane in v.chunks(n) {
-            idx.clear();
-            idx.extend(0..n);
-            idx.sort_by(|&i, &j| match (lane.get(i), lane.get(j)) {
-                (Some(x), Some(y)) => x.order(y),
-                _ => Ordering::Equal,
-            });
-            out.extend(idx.iter().map(|&i| i as i64));
+            pairs.clear();
+            pairs.extend(lane.iter().zip(0u64..).map(|(&x, i)| (x.stable_key(), i)));
+            pairs.sort_unstable();
+            out.extend(pairs.iter().map(|&(_, i)| i as i64));
         }
     }
     unmove(&out, &shape, axis)
