@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod host;
+mod kcode;
 mod lower;
 mod parallel;
 mod scalar;
@@ -29,6 +30,8 @@ use ndx_ir::kernel::Kernel;
 use ndx_ir::loops::{schedule, ArrayLayout, Nest};
 use ndx_runtime::DType;
 use std::collections::HashMap;
+
+pub use kcode::{scalar_bits, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
 use std::time::{Duration, Instant};
 
 /// Why code generation failed.
@@ -153,6 +156,7 @@ impl Jit {
         for f in &fns {
             jb.symbol(f.name, f.addr);
         }
+        jb.symbol(kcode::PRANGE_SYMBOL, kcode::ndx_prange as *const u8);
         let mut module = JITModule::new(jb);
         let mut host_ids = HashMap::new();
         for f in &fns {
@@ -163,6 +167,11 @@ impl Jit {
             let id = module.declare_function(f.name, Linkage::Import, &sig)?;
             host_ids.insert(f.name, id);
         }
+        let mut sig = module.make_signature();
+        sig.params.extend([AbiParam::new(types::I64); 4]);
+        sig.returns.push(AbiParam::new(types::I32));
+        let id = module.declare_function(kcode::PRANGE_SYMBOL, Linkage::Import, &sig)?;
+        host_ids.insert(kcode::PRANGE_SYMBOL, id);
         Ok(Jit {
             ctx: module.make_context(),
             module,

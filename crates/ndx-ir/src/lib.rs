@@ -4,6 +4,7 @@
 
 pub mod eval;
 pub mod kernel;
+pub mod kir;
 pub mod loops;
 pub mod promote;
 pub mod shape;

@@ -20,7 +20,7 @@ pub(crate) struct Exec {
 }
 
 impl Exec {
-    fn jit(&mut self) -> Result<&mut Jit, Diag> {
+    pub(crate) fn jit(&mut self) -> Result<&mut Jit, Diag> {
         if self.jit.is_none() {
             let mut jit =
                 Jit::new().map_err(|e| Diagnostic::bug(format!("cannot start the JIT: {e}")))?;

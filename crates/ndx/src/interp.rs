@@ -70,6 +70,8 @@ pub(crate) struct Interp {
     pub loops: usize,
     /// Worker threads requested with `threads(n)`.
     pub threads: usize,
+    /// Compiled kernels.
+    pub kcache: crate::kernels::KernelCache,
 }
 
 impl Interp {
@@ -92,6 +94,7 @@ impl Interp {
             in_fn: 0,
             loops: 0,
             threads,
+            kcache: crate::kernels::KernelCache::new(),
         }
     }
 
@@ -251,11 +254,13 @@ impl Interp {
             StmtKind::Fn(f) => {
                 crate::check::check_fn(f)?;
                 self.fns.insert(f.name.name.clone(), Arc::new(f.clone()));
+                self.kcache.generation += 1;
             }
             StmtKind::Kernel(k) => {
                 crate::check::check_kernel(k)?;
                 self.kernels
                     .insert(k.name.name.clone(), Arc::new(k.clone()));
+                self.kcache.generation += 1;
             }
             StmtKind::Include(path) => self.include(path, s.span)?,
         }

@@ -21,6 +21,7 @@ mod eval;
 mod exec;
 mod index;
 mod interp;
+mod kernels;
 mod lazy;
 mod reduce;
 pub mod repl;

@@ -34,6 +34,12 @@ impl Rng {
         }
     }
 
+    /// The next 64 random bits (seeds for kernels' counter-based streams).
+    pub fn next_u64(&mut self) -> u64 {
+        use rand::RngCore;
+        self.gen.next_u64()
+    }
+
     fn fill(
         &mut self,
         shape: &[usize],

@@ -129,6 +129,19 @@ const CONTRACTIONS: &[&str] = &[
     "trace",
 ];
 
+/// The elementwise float function called `name`.
+pub(crate) fn float_fn(name: &str) -> Option<UnaryOp> {
+    FLOAT_FNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, op)| *op)
+}
+
+/// The dtype-keeping elementwise function called `name`.
+pub(crate) fn keep_fn(name: &str) -> Option<UnaryOp> {
+    KEEP_FNS.iter().find(|(n, _)| *n == name).map(|(_, op)| *op)
+}
+
 /// True for every builtin function name.
 pub(crate) fn is_builtin(name: &str) -> bool {
     FLOAT_FNS.iter().chain(KEEP_FNS).any(|(n, _)| *n == name)
@@ -190,13 +203,8 @@ impl Interp {
             }
             return self.call_fn(&f, a.pos, span);
         }
-        if let Some(k) = self.kernels.get(name) {
-            return Err(err_at(
-                "E0902",
-                span,
-                format!("calling kernel `{name}` is not yet supported: kernel compilation is not implemented yet"),
-            )
-            .with_secondary(k.name.span, "kernel defined here"));
+        if let Some(k) = self.kernels.get(name).cloned() {
+            return self.call_kernel(&k, a);
         }
         self.builtin(name, a)
     }
