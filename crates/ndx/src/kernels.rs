@@ -376,7 +376,7 @@ impl Lower<'_> {
                 r?;
                 out.push(KStmt::While(c, b));
             }
-            StmtKind::For { var, iter, body } => self.for_loop(var, iter, body, s.span, out)?,
+            StmtKind::For { var, iter, body } => self.for_loop(var, iter, body, out)?,
             StmtKind::Break | StmtKind::Continue => {
                 let word = if matches!(s.kind, StmtKind::Break) {
                     "break"
@@ -503,24 +503,25 @@ impl Lower<'_> {
                     )
                     .with_note("introduce it with `let`"));
                 };
-                let local =
-                    match bind {
-                        Bind::Local(l) => l,
-                        Bind::Array(_) => return Err(err_at(
+                let local = match bind {
+                    Bind::Local(l) => l,
+                    Bind::Array(_) => {
+                        return Err(err_at(
                             "E0813",
                             target.span,
                             format!(
                                 "cannot rebind array `{n}`; assign elements with `{n}[i] = ...`"
                             ),
-                        )),
-                        Bind::Dim(..) | Bind::Const(..) => {
-                            return Err(err_at(
-                                "E0813",
-                                target.span,
-                                format!("`{n}` is a size or a constant and cannot be assigned"),
-                            ))
-                        }
-                    };
+                        ))
+                    }
+                    Bind::Dim(..) | Bind::Const(..) => {
+                        return Err(err_at(
+                            "E0813",
+                            target.span,
+                            format!("`{n}` is a size or a constant and cannot be assigned"),
+                        ))
+                    }
+                };
                 let d = self
                     .locals
                     .get(local as usize)
@@ -652,7 +653,6 @@ impl Lower<'_> {
         var: &ndx_syntax::ast::Ident,
         iter: &Expr,
         body: &Block,
-        span: Span,
         out: &mut Vec<KStmt>,
     ) -> Result<(), Diag> {
         let (fname, args) = match &iter.kind {
@@ -739,7 +739,7 @@ impl Lower<'_> {
                             .unwrap_or_else(|| "a local".into());
                         return Err(err_at(
                             "E0831",
-                            span,
+                            p.span,
                             format!("`{name}` is read inside this prange loop while it is being reduced, so the read races"),
                         )
                         .with_note("a reduction variable may appear only in its own updates (`s += e`); use its value after the loop"));
@@ -958,39 +958,39 @@ impl Lower<'_> {
                     "`newaxis` is not allowed in a kernel",
                 ))
             }
-            ExprKind::Name(n) => {
-                match self.lookup(n) {
-                    Some((Bind::Local(l), _)) => T::strong(KExpr {
-                        kind: KExprKind::Local(l),
-                        dtype: self.locals.get(l as usize).copied().unwrap_or(DType::I64),
-                    }),
-                    Some((Bind::Dim(array, axis), _)) => weak(KExpr {
-                        kind: KExprKind::Dim { array, axis },
-                        dtype: DType::I64,
-                    }),
-                    Some((Bind::Const(s, w), _)) => konst(s, w),
-                    Some((Bind::Array(_), _)) => return Err(err_at(
+            ExprKind::Name(n) => match self.lookup(n) {
+                Some((Bind::Local(l), _)) => T::strong(KExpr {
+                    kind: KExprKind::Local(l),
+                    dtype: self.locals.get(l as usize).copied().unwrap_or(DType::I64),
+                }),
+                Some((Bind::Dim(array, axis), _)) => weak(KExpr {
+                    kind: KExprKind::Dim { array, axis },
+                    dtype: DType::I64,
+                }),
+                Some((Bind::Const(s, w), _)) => konst(s, w),
+                Some((Bind::Array(_), _)) => {
+                    return Err(err_at(
                         "E0818",
                         e.span,
                         format!(
                             "`{n}` is an array: kernel code is scalar, index it element by element"
                         ),
-                    )),
-                    None => match n.as_str() {
-                        "pi" => konst(Scalar::F64(std::f64::consts::PI), true),
-                        "e" => konst(Scalar::F64(std::f64::consts::E), true),
-                        "inf" => konst(Scalar::F64(f64::INFINITY), true),
-                        "nan" => konst(Scalar::F64(f64::NAN), true),
-                        _ => {
-                            return Err(err_at(
-                                "E0101",
-                                e.span,
-                                format!("unknown name `{n}` in kernel `{}`", self.frame()?.name),
-                            ))
-                        }
-                    },
+                    ))
                 }
-            }
+                None => match n.as_str() {
+                    "pi" => konst(Scalar::F64(std::f64::consts::PI), true),
+                    "e" => konst(Scalar::F64(std::f64::consts::E), true),
+                    "inf" => konst(Scalar::F64(f64::INFINITY), true),
+                    "nan" => konst(Scalar::F64(f64::NAN), true),
+                    _ => {
+                        return Err(err_at(
+                            "E0101",
+                            e.span,
+                            format!("unknown name `{n}` in kernel `{}`", self.frame()?.name),
+                        ))
+                    }
+                },
+            },
             ExprKind::Unary(op, a) => {
                 let v = self.expr(a)?;
                 self.unary(*op, v, e.span)?
