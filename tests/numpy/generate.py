@@ -337,6 +337,46 @@ def dtypes_mixed():
     )
 
 
+def kernels():
+    h, w, max_iter = 60, 90, 50
+    x0, x1, y0, y1 = -2.25, 0.75, -1.0, 1.0
+    j = np.arange(w, dtype=f64)
+    i = np.arange(h, dtype=f64)
+    cx = (x0 + (x1 - x0) * j / f64(w))[np.newaxis, :] + np.zeros((h, 1))
+    cy = (y0 + (y1 - y0) * i / f64(h))[:, np.newaxis] + np.zeros((1, w))
+    zx = np.zeros((h, w))
+    zy = np.zeros((h, w))
+    n = np.zeros((h, w), dtype=i32)
+    for _ in range(max_iter):
+        live = zx * zx + zy * zy <= 4.0
+        t = zx * zx - zy * zy + cx
+        zy = np.where(live, 2.0 * zx * zy + cy, zy)
+        zx = np.where(live, t, zx)
+        n += live
+    u = np.zeros((32, 32))
+    u[12:20, 12:20] = 100.0
+    v = u.copy()
+
+    def diffuse(u, v, alpha):
+        c = u[1:-1, 1:-1]
+        v[1:-1, 1:-1] = c + alpha * (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:] - 4.0 * c)
+
+    for _ in range(30):
+        diffuse(u, v, 0.2)
+        diffuse(v, u, 0.2)
+    k = np.arange(100000)
+    x = ((k * k * 7919 + k) % 1013).astype(f64) / 10.0 - 0.5
+    hist = np.histogram(x, bins=20, range=(0.0, 100.0))[0].astype(i64)
+    a = np.sin(np.arange(50) * 0.3).astype(f32)
+    scan = np.cumsum(a, dtype=f32)
+    ar = np.arange(12345)
+    isum = np.int64(np.sum(ar * ar % 7))
+    b = (np.arange(48) * 0.5).reshape(6, 8)
+    view = b.T[::2, 1:5]
+    rowsums = np.array([sum(view[r, c] * (c + 1) for c in range(view.shape[1])) for r in range(view.shape[0])])
+    return dict(r_mandelbrot=n, r_heat=u, r_hist=hist, r_scan=scan, r_isum=isum, r_rowsums=rowsums)
+
+
 CASES = [
     arith_promotion,
     int_div_zero,
@@ -351,6 +391,7 @@ CASES = [
     functions,
     control_flow,
     dtypes_mixed,
+    kernels,
 ]
 
 

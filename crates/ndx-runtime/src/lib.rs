@@ -9,6 +9,7 @@ pub mod dtype;
 pub mod element;
 pub mod error;
 pub mod format;
+pub mod image;
 pub mod npy;
 pub mod ops;
 pub mod view;

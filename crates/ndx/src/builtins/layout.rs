@@ -217,6 +217,15 @@ impl Interp {
                 npy::save_npy(&path, &arr).at(span)?;
                 Ok(Val::None)
             }
+            "save_png" => {
+                let b = a.bind(&["file", "arr"])?;
+                let (p, ps) = b.req(0)?;
+                let path = self.resolve_path(&as_str(&p, ps)?, ps);
+                let (v, vs) = b.req(1)?;
+                let arr = self.as_array(&v, vs)?;
+                ndx_runtime::image::save_png(&path, &arr).at(span)?;
+                Ok(Val::None)
+            }
             "memmap" => {
                 let b = a.bind(&["filename", "dtype", "shape", "mode"])?;
                 let (p, ps) = b.req(0)?;

@@ -78,6 +78,7 @@ const OTHER: &[&str] = &[
     "cumprod",
     "zeros",
     "ones",
+    "save_png",
     "full",
     "zeros_like",
     "ones_like",
