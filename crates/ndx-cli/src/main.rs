@@ -27,6 +27,10 @@ enum Command {
     Run {
         /// The `.ndx` file.
         file: PathBuf,
+        /// Compile `kernel` element accesses without bounds checks (an out-of-range index is
+        /// then undefined behaviour).
+        #[arg(long)]
+        no_bounds_checks: bool,
     },
     /// Parse and type-check a script without running it.
     Check {
@@ -38,7 +42,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Run { file }) => finish(ndx::Session::new().run_file(&file)),
+        Some(Command::Run {
+            file,
+            no_bounds_checks,
+        }) => {
+            let mut s = ndx::Session::new();
+            s.set_bounds_checks(!no_bounds_checks);
+            finish(s.run_file(&file))
+        }
         Some(Command::Check { file }) => finish(ndx::Session::new().check_file(&file)),
         None => repl(),
     }

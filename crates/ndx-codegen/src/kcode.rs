@@ -998,7 +998,7 @@ impl crate::Jit {
         let start = std::time::Instant::now();
         let r = self.compile_kernel_uncached(f, opts);
         if r.is_err() {
-            cranelift_module::Module::clear_context(&mut self.module, &mut self.ctx);
+            cranelift_module::Module::clear_context(&self.module, &mut self.ctx);
             self.fctx = cranelift_frontend::FunctionBuilderContext::new();
         }
         self.stats.compiled += 1;

@@ -182,12 +182,15 @@ fn kind_rank(d: DType) -> u8 {
     }
 }
 
+/// A lowered kernel: its IR, failure sites, parameter descriptions and array names.
+type Lowered = (KFunc, Vec<Site>, Vec<ParamInfo>, Vec<String>);
+
 /// Lowers kernel `def` against the currently defined functions and kernels.
 fn lower_kernel(
     def: &KernelDef,
     fns: &HashMap<String, Arc<FnDef>>,
     kernels: &HashMap<String, Arc<KernelDef>>,
-) -> Result<(KFunc, Vec<Site>, Vec<ParamInfo>, Vec<String>), Diag> {
+) -> Result<Lowered, Diag> {
     let mut l = Lower {
         fns,
         kernels,
@@ -1288,19 +1291,14 @@ impl Lower<'_> {
             } else {
                 DType::F64
             };
-            return Ok(T {
-                e: fold_unary(op, d, v.e.cast(d)),
-                weak: v.weak,
-            });
+            // NumPy functions return NumPy scalars, which are strong (NEP 50).
+            return Ok(T::strong(fold_unary(op, d, v.e.cast(d))));
         }
         if let Some(op) = crate::builtins::keep_fn(name) {
             arity(1)?;
             let v = self.expr(&args[0].value)?;
             let d = v.e.dtype;
-            return Ok(T {
-                e: fold_unary(op, d, v.e),
-                weak: v.weak,
-            });
+            return Ok(T::strong(fold_unary(op, d, v.e)));
         }
         match name.as_str() {
             "rand" | "randn" => {
@@ -1343,7 +1341,7 @@ impl Lower<'_> {
                 if op == BinaryOp::Pow && t.dtype == DType::Bool {
                     t.dtype = DType::I64;
                 }
-                Ok(self.binop(op, t, x.e, y.e, span))
+                Ok(T::strong(self.binop(op, t, x.e, y.e, span).e))
             }
             "clip" => {
                 arity(3)?;
@@ -1352,7 +1350,7 @@ impl Lower<'_> {
                 let hi = self.expr(&args[2].value)?;
                 let t = promote(promote(x.ty(), lo.ty()), hi.ty());
                 let m = self.binop(BinaryOp::Max, t, x.e, lo.e, span);
-                Ok(self.binop(BinaryOp::Min, t, m.e, hi.e, span))
+                Ok(T::strong(self.binop(BinaryOp::Min, t, m.e, hi.e, span).e))
             }
             "where" => {
                 arity(3)?;
@@ -1369,7 +1367,7 @@ impl Lower<'_> {
                         ),
                         dtype: t.dtype,
                     },
-                    weak: t.weak,
+                    weak: false,
                 })
             }
             "range" | "prange" => Err(err_at(

@@ -370,22 +370,52 @@ impl Session {
         let program = ndx_syntax::parse(file, src).map_err(|d| self.error(d))?;
         let name = program.stmts.iter().rev().find_map(|s| match &s.kind {
             StmtKind::Fn(f) => Some(f.name.name.clone()),
+            StmtKind::Kernel(k) => Some(k.name.name.clone()),
             _ => None,
         });
         let Some(name) = name else {
             return Err(Error::plain(
                 "E0604",
-                "compile() expects source defining a `fn`",
+                "compile() expects source defining a `fn` or a `kernel`",
             ));
         };
         self.interp
             .run_program(&program.stmts)
             .map_err(|d| self.error(d))?;
+        if let Some(k) = self.interp.kernels.get(&name).cloned() {
+            // Compile now, so type errors surface here rather than at the first call.
+            self.interp.compiled_kernel(&k).map_err(|d| self.error(d))?;
+        }
         Ok(Function { name })
     }
 
-    /// Calls a defined `fn` with host values and returns its materialised result.
+    /// Calls a defined `fn` or kernel with host values and returns its materialised result
+    /// (a kernel that returns nothing gives an empty `Value::None`). A kernel writes its array
+    /// arguments in place: arrays share memory with the host's values.
+    ///
+    /// ```
+    /// use ndx::{Array, Session, Value};
+    /// let mut s = Session::new();
+    /// s.run("kernel scale(a: f64[n], k: f64) { for i in range(n) { a[i] = a[i] * k } }").unwrap();
+    /// let a = Array::from_vec(vec![1.0f64, 2.0, 3.0], &[3]).unwrap();
+    /// s.call("scale", &[Value::from(a.clone()), Value::from(10.0f64)]).unwrap();
+    /// assert_eq!(a.to_vec::<f64>().unwrap(), vec![10.0, 20.0, 30.0]);
+    /// ```
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
+        if let Some(k) = self.interp.kernels.get(name).cloned() {
+            let span = k.name.span;
+            let a = crate::args::Args {
+                name: name.to_string(),
+                span,
+                pos: args.iter().map(|v| (v.clone().into_val(), span)).collect(),
+                kw: Vec::new(),
+            };
+            let r = self
+                .interp
+                .call_kernel(&k, a)
+                .and_then(|v| self.interp.settle(v));
+            return r.map(Value::from_val).map_err(|d| self.error(d));
+        }
         let Some(f) = self.interp.fns.get(name).cloned() else {
             return Err(Error::plain("E0101", &format!("unknown function `{name}`")));
         };
@@ -409,6 +439,14 @@ impl Session {
             Sink::Buffer(b) => std::mem::take(b),
             Sink::Stdout => String::new(),
         }
+    }
+
+    /// Turns the bounds checks of `kernel` element accesses on (the default) or off. With
+    /// checks off an out-of-range index is undefined behaviour, as in Numba's default mode:
+    /// use it only for code whose indices are known good, to measure or to squeeze the last
+    /// few percent. Kernels compiled earlier are recompiled at their next call.
+    pub fn set_bounds_checks(&mut self, on: bool) {
+        self.interp.kcache.bounds_checks = on;
     }
 
     /// How many kernels were compiled, and how many calls hit the cache.
