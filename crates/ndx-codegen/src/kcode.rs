@@ -519,13 +519,12 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
                 self.expr(e)?;
             }
             KStmt::If(c, t, e) => {
-                let c = self.expr(c)?;
                 let (tb, eb, merge) = (
                     self.b.create_block(),
                     self.b.create_block(),
                     self.b.create_block(),
                 );
-                self.b.ins().brif(c, tb, &[], eb, &[]);
+                self.branch(c, tb, eb)?;
                 self.b.switch_to_block(tb);
                 self.stmts(t)?;
                 self.b.ins().jump(merge, &[]);
@@ -540,16 +539,14 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
                     self.b.create_block(),
                     self.b.create_block(),
                 );
-                let cv = self.expr(c)?;
-                self.b.ins().brif(cv, bb, &[], exit, &[]);
+                self.branch(c, bb, exit)?;
                 self.b.switch_to_block(bb);
                 self.loops.push((latch, exit));
                 self.stmts(body)?;
                 self.loops.pop();
                 self.b.ins().jump(latch, &[]);
                 self.b.switch_to_block(latch);
-                let cv = self.expr(c)?;
-                self.b.ins().brif(cv, bb, &[], exit, &[]);
+                self.branch(c, bb, exit)?;
                 self.b.switch_to_block(exit);
             }
             KStmt::For(fl) => match &fl.parallel {
@@ -597,12 +594,54 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         Ok(())
     }
 
+    /// Branches on a condition without materialising it: `and`, `or` and `not` become
+    /// control flow, so a compare feeds its branch directly. Ends the current block.
+    fn branch(&mut self, c: &'k KExpr, yes: Block, no: Block) -> Result<(), CodegenError> {
+        match &c.kind {
+            KExprKind::And(x, y) => {
+                let mid = self.b.create_block();
+                self.branch(x, mid, no)?;
+                self.b.switch_to_block(mid);
+                self.branch(y, yes, no)
+            }
+            KExprKind::Or(x, y) => {
+                let mid = self.b.create_block();
+                self.branch(x, yes, mid)?;
+                self.b.switch_to_block(mid);
+                self.branch(y, yes, no)
+            }
+            KExprKind::Unary(ndx_ir::kernel::UnaryOp::Not, x) if x.dtype == DType::Bool => {
+                self.branch(x, no, yes)
+            }
+            _ => {
+                let v = self.expr(c)?;
+                self.b.ins().brif(v, yes, &[], no, &[]);
+                Ok(())
+            }
+        }
+    }
+
     /// `(start, step, n)` of a counted loop, after the zero-step check.
     fn trip(&mut self, fl: &'k KFor) -> Result<(Value, Value, Value), CodegenError> {
         let start = self.expr(&fl.start)?;
         let stop = self.expr(&fl.stop)?;
         let step = self.expr(&fl.step)?;
         let zero = self.b.ins().iconst(types::I64, 0);
+        if let KExprKind::Const(Scalar::I64(c)) = fl.step.kind {
+            if c > 0 {
+                // A constant positive step: n = max(stop - start, 0) / step, rounded up.
+                let diff = self.b.ins().isub(stop, start);
+                let pos = self.b.ins().icmp(IntCC::SignedGreaterThan, diff, zero);
+                let n = if c == 1 {
+                    diff
+                } else {
+                    let d = self.b.ins().iadd_imm_s(diff, c - 1);
+                    self.b.ins().sdiv_imm_s(d, c)
+                };
+                let n = self.b.ins().select(pos, n, zero);
+                return Ok((start, step, n));
+            }
+        }
         let ok = self.b.ins().icmp(IntCC::NotEqual, step, zero);
         self.check(ok, FaultKind::ZeroStep, fl.site, zero, 0);
         // n = ceil((stop - start) / step) when positive, else 0; `step` is non-zero and the
