@@ -4,6 +4,7 @@ same run, single-threaded. Writes a markdown table of medians and ratios to
 benches/results.md (copy the table into BENCHMARKS.md when recording numbers).
 
     python3 benches/compare.py            # builds nothing: run `cargo build --release -p ndx-cli` first
+    python3 benches/compare.py kernels    # only the kernel workloads (issue 5): loops vs Numba
 
 Creates benches/.venv (numpy, numexpr, numba) on first use and re-runs itself inside it.
 """
@@ -18,7 +19,7 @@ ROOT = os.path.dirname(HERE)
 VENV = os.path.join(HERE, ".venv")
 PY = os.path.join(VENV, "bin", "python")
 
-THREAD_VARS = ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS"]
+THREAD_VARS = ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"]
 
 
 def ensure_venv():
@@ -31,6 +32,8 @@ def ensure_venv():
     env = dict(os.environ, NDX_BENCH_CHILD="1")
     for v in THREAD_VARS:
         env[v] = "1"
+    # Numba runs single-threaded (numba.set_num_threads(1)) except in the 2-thread prange rows.
+    env["NUMBA_NUM_THREADS"] = "2"
     # Older OpenBLAS builds need these on some CPUs; they slow a current NumPy, so the
     # benchmark child runs without them (tests and CI keep them).
     env.pop("OPENBLAS_CORETYPE", None)
@@ -172,6 +175,125 @@ def peers():
     return res, compile_times
 
 
+MANDEL = (-2.0, 1.0, -1.5, 1.5, 100)
+
+
+def kernel_peers():
+    """Issue 5's workloads: explicit loops against Numba's @njit, and NumPy's vectorised form."""
+    import numpy as np
+    import numba
+
+    numba.set_num_threads(1)
+
+    @numba.njit
+    def nb_mandel(out, x0, x1, y0, y1, max_iter):
+        h, w = out.shape
+        for i in range(h):
+            for j in range(w):
+                cx = x0 + (x1 - x0) * j / w
+                cy = y0 + (y1 - y0) * i / h
+                zx = 0.0
+                zy = 0.0
+                n = 0
+                while n < max_iter and zx * zx + zy * zy <= 4.0:
+                    t = zx * zx - zy * zy + cx
+                    zy = 2.0 * zx * zy + cy
+                    zx = t
+                    n += 1
+                out[i, j] = n
+
+    @numba.njit(parallel=True)
+    def nb_mandel_par(out, x0, x1, y0, y1, max_iter):
+        h, w = out.shape
+        for i in numba.prange(h):
+            for j in range(w):
+                cx = x0 + (x1 - x0) * j / w
+                cy = y0 + (y1 - y0) * i / h
+                zx = 0.0
+                zy = 0.0
+                n = 0
+                while n < max_iter and zx * zx + zy * zy <= 4.0:
+                    t = zx * zx - zy * zy + cx
+                    zy = 2.0 * zx * zy + cy
+                    zx = t
+                    n += 1
+                out[i, j] = n
+
+    def np_mandel(h, w, x0, x1, y0, y1, max_iter):
+        cx = (x0 + (x1 - x0) * np.arange(w) / w)[None, :]
+        cy = (y0 + (y1 - y0) * np.arange(h) / h)[:, None]
+        c = cx + 1j * cy
+        z = np.zeros((h, w), dtype=complex)
+        n = np.zeros((h, w), dtype=np.int32)
+        for _ in range(max_iter):
+            live = np.abs(z) <= 2.0
+            z[live] = z[live] * z[live] + c[live]
+            n += live
+        return n
+
+    @numba.njit
+    def nb_pi(n):
+        inside = 0
+        for _ in range(n):
+            x = np.random.random()
+            y = np.random.random()
+            if x * x + y * y <= 1.0:
+                inside += 1
+        return 4.0 * inside / n
+
+    rng = np.random.default_rng(0)
+
+    def np_pi(n):
+        x = rng.random(n)
+        y = rng.random(n)
+        return 4.0 * np.count_nonzero(x * x + y * y <= 1.0) / n
+
+    img = np.zeros((1000, 1000), dtype=np.int32)
+    compile_times = {}
+    t0 = time.perf_counter()
+    nb_mandel(img, *MANDEL)
+    compile_times["mandelbrot"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nb_pi(10)
+    compile_times["mc_pi"] = time.perf_counter() - t0
+    res = {}
+    mandel = median_time(lambda: nb_mandel(img, *MANDEL), 7)
+    res["mandelbrot"] = {"NumPy": median_time(lambda: np_mandel(1000, 1000, *MANDEL), 3), "Numba": mandel}
+    res["mandelbrot_nocheck"] = {"Numba": mandel}
+    numba.set_num_threads(2)
+    nb_mandel_par(img, *MANDEL)
+    res["mandelbrot_2threads"] = {"Numba": median_time(lambda: nb_mandel_par(img, *MANDEL), 7)}
+    numba.set_num_threads(1)
+    res["mc_pi"] = {"NumPy": median_time(lambda: np_pi(10_000_000), 5), "Numba": median_time(lambda: nb_pi(10_000_000), 5)}
+    res["kernel_compile"] = {"Numba": compile_times["mandelbrot"]}
+    res["cold_start"] = cold_starts()
+    return res, compile_times
+
+
+def wall(cmd, reps=7):
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        ts.append(time.perf_counter() - t0)
+    ts.sort()
+    return ts[len(ts) // 2]
+
+
+def cold_starts():
+    """Whole-process time of a 100x100 mandelbrot: Python importing NumPy and running the
+    vectorised version, and Python with Numba compiling and running the loop (ndx's own row
+    times `ndx run benches/ndx/mandelbrot_cold.ndx`)."""
+    np_src = "import numpy as np\nz=np.zeros((100,100),complex)\nc=(np.linspace(-2,1,100)[None,:]+1j*np.linspace(-1.5,1.5,100)[:,None])\nn=np.zeros((100,100),np.int32)\nfor _ in range(100):\n    m=np.abs(z)<=2\n    z[m]=z[m]*z[m]+c[m]\n    n+=m\nprint(n.sum())"
+    nb_src = (
+        "import numba, numpy as np\n@numba.njit\ndef f(out):\n    for i in range(100):\n        for j in range(100):\n"
+        "            cx=-2.0+3.0*j/100; cy=-1.5+3.0*i/100; zx=0.0; zy=0.0; n=0\n"
+        "            while n<100 and zx*zx+zy*zy<=4.0:\n                t=zx*zx-zy*zy+cx; zy=2.0*zx*zy+cy; zx=t; n+=1\n"
+        "            out[i,j]=n\no=np.zeros((100,100),np.int32)\nf(o)\nprint(o.sum())"
+    )
+    return {"NumPy": wall([sys.executable, "-c", np_src]), "Numba": wall([sys.executable, "-c", nb_src], 3)}
+
+
 def ndx_times(names):
     exe = os.path.join(ROOT, "target", "release", "ndx")
     out = {}
@@ -180,10 +302,16 @@ def ndx_times(names):
         if not os.path.exists(exe):
             out[name] = "not built"
             continue
-        if not os.path.exists(script):
+        if not os.path.exists(script) and name != "cold_start":
             out[name] = "no script"
             continue
-        p = subprocess.run([exe, "run", script], capture_output=True, text=True)
+        if name == "cold_start":
+            out[name] = wall([exe, "run", os.path.join(HERE, "ndx", "mandelbrot_cold.ndx")])
+            continue
+        with open(script) as f:
+            first = f.readline()
+        flags = first.split(":", 1)[1].split() if first.startswith("# ndx-flags:") else []
+        p = subprocess.run([exe, "run"] + flags + [script], capture_output=True, text=True)
         value = None
         for line in p.stdout.splitlines():
             parts = line.split()
@@ -214,7 +342,13 @@ def main():
     ensure_venv()
     import numpy as np
 
-    res, compile_times = peers()
+    if sys.argv[1:] == ["kernels"]:
+        res, compile_times = kernel_peers()
+    else:
+        res, compile_times = peers()
+        kres, kcompile = kernel_peers()
+        res.update(kres)
+        compile_times.update(kcompile)
     nd = ndx_times(list(res))
     cols = ["NumPy", "numexpr", "Numba"]
     lines = [
