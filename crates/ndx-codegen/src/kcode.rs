@@ -327,8 +327,7 @@ pub(crate) struct FnLower<'k, 'f, 'm> {
     ptrs: Vec<Value>,
     dims: Vec<Vec<Value>>,
     strides: Vec<Vec<Value>>,
-    rng_key: Variable,
-    rng_ctr: Variable,
+    rng_state: Variable,
     /// (continue target, exit) of the enclosing loops.
     loops: Vec<(Block, Block)>,
     rets: Vec<RetTarget>,
@@ -369,8 +368,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         for _ in 0..4 {
             b.append_block_param(fault, types::I64);
         }
-        let rng_key = b.declare_var(types::I64);
-        let rng_ctr = b.declare_var(types::I64);
+        let rng_state = b.declare_var(types::I64);
         let mut l = FnLower {
             b,
             host,
@@ -382,8 +380,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
             ptrs: Vec::new(),
             dims: Vec::new(),
             strides: Vec::new(),
-            rng_key,
-            rng_ctr,
+            rng_state,
             loops: Vec::new(),
             rets: Vec::new(),
             fault,
@@ -395,9 +392,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
             l.b.ins()
                 .load(types::I64, word_flags(), ctx, (8 * CTX_SEED) as i32);
         let key = l.mix(seed);
-        l.b.def_var(l.rng_key, key);
-        let zero = l.b.ins().iconst(types::I64, 0);
-        l.b.def_var(l.rng_ctr, zero);
+        l.b.def_var(l.rng_state, key);
         (l, extra_vals)
     }
 
@@ -517,6 +512,26 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
             }
             KStmt::Eval(e) => {
                 self.expr(e)?;
+            }
+            KStmt::If(c, t, e) if speculable(t) && speculable(e) => {
+                // If-conversion: both sides only set locals to cheap, total values, so compute
+                // them and select (a branch on random data mispredicts often).
+                let cv = self.expr(c)?;
+                for (side, stmts) in [(true, t), (false, e)] {
+                    for st in stmts {
+                        if let KStmt::Set(l, x) = st {
+                            let var = self.var(*l)?;
+                            let old = self.b.use_var(var);
+                            let new = self.expr(x)?;
+                            let v = if side {
+                                self.b.ins().select(cv, new, old)
+                            } else {
+                                self.b.ins().select(cv, old, new)
+                            };
+                            self.b.def_var(var, v);
+                        }
+                    }
+                }
             }
             KStmt::If(c, t, e) => {
                 let (tb, eb, merge) = (
@@ -960,11 +975,19 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         })
     }
 
-    /// SplitMix64's finalizer.
+    /// SplitMix64's output function: one step of its Weyl sequence from `x`, then the mix.
     fn mix(&mut self, x: Value) -> Value {
+        let g = self
+            .b
+            .ins()
+            .iconst(types::I64, 0x9E37_79B9_7F4A_7C15u64 as i64);
+        let z = self.b.ins().iadd(x, g);
+        self.finalize(z)
+    }
+
+    /// SplitMix64's finalizer (a bijection of 64-bit words).
+    fn finalize(&mut self, z: Value) -> Value {
         let b = &mut self.b;
-        let g = b.ins().iconst(types::I64, 0x9E37_79B9_7F4A_7C15u64 as i64);
-        let z = b.ins().iadd(x, g);
         let s = b.ins().ushr_imm_u(z, 30);
         let z = b.ins().bxor(z, s);
         let m1 = b.ins().iconst(types::I64, 0xBF58_476D_1CE4_E5B9u64 as i64);
@@ -977,19 +1000,18 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         b.ins().bxor(z, s)
     }
 
-    /// The next 64 random bits: SplitMix64 over the stream's counter.
+    /// The next 64 random bits: SplitMix64, whose state after `k` draws is
+    /// `key + k * golden` (so each stream is counter-based: its draws depend only on the key
+    /// and the count).
     fn next_random(&mut self) -> Value {
-        let key = self.b.use_var(self.rng_key);
-        let ctr = self.b.use_var(self.rng_ctr);
-        let c1 = self.b.ins().iadd_imm_s(ctr, 1);
-        self.b.def_var(self.rng_ctr, c1);
+        let state = self.b.use_var(self.rng_state);
         let g = self
             .b
             .ins()
             .iconst(types::I64, 0x9E37_79B9_7F4A_7C15u64 as i64);
-        let w = self.b.ins().imul(ctr, g);
-        let x = self.b.ins().iadd(key, w);
-        self.mix(x)
+        let next = self.b.ins().iadd(state, g);
+        self.b.def_var(self.rng_state, next);
+        self.finalize(next)
     }
 
     /// The top 53 bits as an f64 in `[0, 1)`, or `(0, 1]` when `open_zero`.
@@ -1000,10 +1022,48 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         } else {
             top
         };
-        let f = self.b.ins().fcvt_from_uint(types::F64, top);
+        // Below 2^53, so the signed conversion (one instruction on x86) is exact.
+        let f = self.b.ins().fcvt_from_sint(types::F64, top);
         let scale = self.b.ins().f64const(1.0 / (1u64 << 53) as f64);
         self.b.ins().fmul(f, scale)
     }
+}
+
+/// Whether `stmts` may run unconditionally: at most a few local updates whose values cannot
+/// fail, call out or cost much.
+fn speculable(stmts: &[KStmt]) -> bool {
+    fn cheap(e: &KExpr) -> bool {
+        use ndx_ir::kernel::UnaryOp as U;
+        match &e.kind {
+            KExprKind::Const(_) | KExprKind::Local(_) | KExprKind::Dim { .. } => true,
+            KExprKind::Cast(x) => cheap(x),
+            KExprKind::Unary(op, x) => {
+                matches!(
+                    op,
+                    U::Neg | U::Not | U::Abs | U::IsNan | U::IsInf | U::IsFinite
+                ) && cheap(x)
+            }
+            KExprKind::Binary(op, x, y) => {
+                let ok = match op {
+                    BinaryOp::Add
+                    | BinaryOp::Sub
+                    | BinaryOp::Mul
+                    | BinaryOp::Min
+                    | BinaryOp::Max => true,
+                    BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => true,
+                    BinaryOp::Div => x.dtype.is_float(),
+                    op => op.is_comparison(),
+                };
+                ok && cheap(x) && cheap(y)
+            }
+            KExprKind::Select(c, x, y) => cheap(c) && cheap(x) && cheap(y),
+            _ => false,
+        }
+    }
+    stmts.len() <= 4
+        && stmts
+            .iter()
+            .all(|s| matches!(s, KStmt::Set(_, e) if cheap(e)))
 }
 
 fn zero_of(b: &mut FunctionBuilder, d: DType) -> Value {
@@ -1142,9 +1202,15 @@ impl crate::Jit {
         use cranelift_module::Module;
         let dump = std::env::var_os("NDX_DUMP_CLIF").is_some();
         if dump {
+            self.ctx.set_disasm(true);
             eprintln!("{}", self.ctx.func.display());
         }
         let r = self.module.define_function(id, &mut self.ctx);
+        if dump {
+            if let Some(code) = self.ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+                eprintln!("{code}");
+            }
+        }
         self.module.clear_context(&mut self.ctx);
         r?;
         Ok(())
