@@ -20,6 +20,8 @@
 //! reduction locals reset to the identity), and combines the partial reductions in chunk order,
 //! so a result depends only on the thread count, never on scheduling.
 
+mod kvec;
+
 use crate::scalar::{self, clif_type, iconst, Host};
 use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -677,6 +679,9 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     fn serial_for(&mut self, fl: &'k KFor) -> Result<(), CodegenError> {
+        if let Some(plan) = kvec::plan(fl, self.opts.bounds_checks) {
+            return self.vector_for(fl, plan);
+        }
         let (start, step, n) = self.trip(fl)?;
         let zero = self.b.ins().iconst(types::I64, 0);
         self.counted_loop(fl, start, step, zero, n)

@@ -104,7 +104,7 @@ pub(crate) fn plan(nest: &Nest, needed: &[bool]) -> Option<Plan> {
     })
 }
 
-fn vector_unary(op: UnaryOp, d: DType) -> bool {
+pub(crate) fn vector_unary(op: UnaryOp, d: DType) -> bool {
     use UnaryOp as U;
     match d {
         DType::F32 | DType::F64 => {
@@ -121,7 +121,7 @@ fn vector_unary(op: UnaryOp, d: DType) -> bool {
     }
 }
 
-fn vector_binary(op: BinaryOp, d: DType) -> bool {
+pub(crate) fn vector_binary(op: BinaryOp, d: DType) -> bool {
     use BinaryOp as B;
     if op.is_comparison() {
         return d != DType::Bool;
@@ -141,7 +141,7 @@ fn vector_binary(op: BinaryOp, d: DType) -> bool {
 }
 
 /// The vector type holding dtype `d` (bool: the mask type) under `plan`.
-fn vtype(plan: Plan, d: DType) -> Type {
+pub(crate) fn vtype(plan: Plan, d: DType) -> Type {
     match (d, plan.width) {
         (DType::F32, _) => types::F32X4,
         (DType::F64, _) => types::F64X2,
@@ -403,7 +403,12 @@ fn vvalues(
     Ok(vals)
 }
 
-fn vunary(b: &mut FunctionBuilder, op: UnaryOp, d: DType, x: Value) -> Result<Value, CodegenError> {
+pub(crate) fn vunary(
+    b: &mut FunctionBuilder,
+    op: UnaryOp,
+    d: DType,
+    x: Value,
+) -> Result<Value, CodegenError> {
     use UnaryOp as U;
     let float = d.is_float();
     Ok(match op {
@@ -426,7 +431,7 @@ fn vunary(b: &mut FunctionBuilder, op: UnaryOp, d: DType, x: Value) -> Result<Va
     })
 }
 
-fn vbinary(
+pub(crate) fn vbinary(
     b: &mut FunctionBuilder,
     plan: Plan,
     op: BinaryOp,
