@@ -551,19 +551,22 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
                 self.b.switch_to_block(merge);
             }
             KStmt::While(c, body) => {
-                let (bb, latch, exit) = (
+                // Top-tested: the header dominates the body, so values the condition computes
+                // (`zx * zx` in a mandelbrot loop) are reused by the body (GVN), which a
+                // rotated loop's duplicated condition could not do.
+                let (header, bb, exit) = (
                     self.b.create_block(),
                     self.b.create_block(),
                     self.b.create_block(),
                 );
+                self.b.ins().jump(header, &[]);
+                self.b.switch_to_block(header);
                 self.branch(c, bb, exit)?;
                 self.b.switch_to_block(bb);
-                self.loops.push((latch, exit));
+                self.loops.push((header, exit));
                 self.stmts(body)?;
                 self.loops.pop();
-                self.b.ins().jump(latch, &[]);
-                self.b.switch_to_block(latch);
-                self.branch(c, bb, exit)?;
+                self.b.ins().jump(header, &[]);
                 self.b.switch_to_block(exit);
             }
             KStmt::For(fl) => match &fl.parallel {
