@@ -70,6 +70,8 @@ pub(crate) struct Interp {
     pub loops: usize,
     /// Worker threads requested with `threads(n)`.
     pub threads: usize,
+    /// Einsum plans by spec, shapes, memory limit and dtype kind.
+    pub plans: HashMap<crate::builtins::PlanKey, Arc<ndx_ir::contract::Plan>>,
 }
 
 impl Interp {
@@ -92,6 +94,7 @@ impl Interp {
             in_fn: 0,
             loops: 0,
             threads,
+            plans: HashMap::new(),
         }
     }
 
