@@ -427,7 +427,8 @@ pub struct Plan {
     pub naive_scaling: usize,
     /// The largest number of labels of one step.
     pub opt_scaling: usize,
-    /// Elements of the largest step result (the output included).
+    /// Elements of the largest intermediate (a step result other than the output; 0 when
+    /// there is none).
     pub largest: u128,
     /// The memory limit in force, in elements.
     pub memory_limit: u128,
@@ -666,9 +667,10 @@ pub fn plan(spec: &Spec, opts: PlanOptions) -> Plan {
         opt_scaling: steps.iter().map(|s| s.scaling).max().unwrap_or(0),
         largest: steps
             .iter()
+            .take(steps.len().saturating_sub(1))
             .map(|s| spec.size_of(&s.result))
             .max()
-            .unwrap_or(1),
+            .unwrap_or(0),
         memory_limit: limit,
         spec: spec.clone(),
         steps,
@@ -792,10 +794,14 @@ impl fmt::Display for Plan {
         writeln!(f, "      Naive FLOP count:  {}", sci(self.naive_flops))?;
         writeln!(f, "  Optimized FLOP count:  {}", sci(self.opt_flops))?;
         writeln!(f, "   Theoretical speedup:  {speedup:.3}")?;
+        let largest = if self.steps.len() > 1 {
+            format!("{} elements", sci(self.largest))
+        } else {
+            "none".to_string()
+        };
         writeln!(
             f,
-            "  Largest intermediate:  {} elements (limit {})",
-            sci(self.largest),
+            "  Largest intermediate:  {largest} (limit {} elements)",
             sci(self.memory_limit)
         )?;
         let rule = "-".repeat(78);
