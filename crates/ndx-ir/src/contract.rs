@@ -100,6 +100,8 @@ pub enum SpecError {
     OutputEllipsis,
     /// No operands.
     NoOperands,
+    /// More dimensions under `...` than there are labels for.
+    TooManyDims(usize),
 }
 
 impl fmt::Display for SpecError {
@@ -154,6 +156,9 @@ impl fmt::Display for SpecError {
                 "the inputs broadcast over '...' but the einsum output has no '...' to hold those dimensions"
             ),
             SpecError::NoOperands => write!(f, "einsum needs at least one operand"),
+            SpecError::TooManyDims(n) => {
+                write!(f, "einsum cannot label the {n} dimensions under '...'")
+            }
         }
     }
 }
@@ -264,6 +269,9 @@ pub fn parse(spec: &str, shapes: &[Vec<usize>]) -> Result<Spec, SpecError> {
         .chain((0x3B1u32..0x3B1 + 4096).filter_map(char::from_u32))
         .take(nb)
         .collect();
+    if ell.len() < nb {
+        return Err(SpecError::TooManyDims(nb));
+    }
     let mut inputs = Vec::with_capacity(terms.len());
     let mut sizes: BTreeMap<Label, usize> = BTreeMap::new();
     let mut seen: BTreeMap<Label, usize> = BTreeMap::new();

@@ -183,3 +183,27 @@ fn integer_loops_wrap_and_bools_or() {
     assert_eq!(r.shape(), &[] as &[usize]);
     assert!(contract_loop(&[], &[], &sz).is_err());
 }
+
+#[test]
+fn gemm_takes_zero_and_negative_strides() {
+    for d in [DType::F32, DType::F64] {
+        // A size-1 axis stretched over the contracted label (stride 0 in the k group).
+        let sz = sizes(&[('i', 40), ('j', 50), ('k', 30)]);
+        let a = ramp(d, &[40, 1], 1);
+        let (av, al) = label_view(&a, &['i', 'j'], &sz).unwrap();
+        let b = ramp(d, &[50, 30], 2);
+        check_pair(&av, &al, &b, &['j', 'k'], &['i', 'k'], &sz);
+        // Reversed views: negative strides on every group.
+        use ndx_runtime::IndexSpec;
+        let rev = IndexSpec::Slice {
+            start: None,
+            stop: None,
+            step: Some(-1),
+        };
+        let ar = ramp(d, &[40, 50], 3)
+            .index(&[rev.clone(), rev.clone()])
+            .unwrap();
+        let br = ramp(d, &[50, 30], 4).index(&[rev.clone(), rev]).unwrap();
+        check_pair(&ar, &['i', 'j'], &br, &['j', 'k'], &['i', 'k'], &sz);
+    }
+}
