@@ -253,10 +253,8 @@ impl Interp {
     /// Contracts two labelled arrays of one dtype: GEMM for large float products, else a loop.
     fn contract2(
         &mut self,
-        x: &Array,
-        lx: &[Label],
-        y: &Array,
-        ly: &[Label],
+        (x, lx): (&Array, &[Label]),
+        (y, ly): (&Array, &[Label]),
         out: &[Label],
         sizes: &BTreeMap<Label, usize>,
         span: Span,
@@ -369,9 +367,13 @@ impl Interp {
         if sb.len() >= 2 {
             out.push(n);
         }
-        Ok(Val::Array(
-            self.contract2(&a2, &la, &b2, &lb, &out, &sizes, span)?,
-        ))
+        Ok(Val::Array(self.contract2(
+            (&a2, &la),
+            (&b2, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
     }
 
     /// `dot` and `inner` (NumPy's N-D rules); a scalar operand multiplies.
@@ -445,9 +447,13 @@ impl Interp {
                 out.push(l);
             }
         }
-        Ok(Val::Array(
-            self.contract2(a, &la, b, &lb, &out, &sizes, span)?,
-        ))
+        Ok(Val::Array(self.contract2(
+            (a, &la),
+            (b, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
     }
 
     /// An axis list: an int, a tuple of ints, or a 1-D integer array.
@@ -585,8 +591,12 @@ impl Interp {
                     .map(|(_, l)| *l),
             )
             .collect();
-        Ok(Val::Array(
-            self.contract2(a, &la, b, &lb, &out, &sizes, span)?,
-        ))
+        Ok(Val::Array(self.contract2(
+            (a, &la),
+            (b, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
     }
 }
