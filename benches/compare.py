@@ -228,6 +228,8 @@ def ndx_times(names):
 def fmt(t):
     if isinstance(t, str) or t is None:
         return t or "-"
+    if t < 1e-3:
+        return f"{t * 1e6:.1f} us"
     return f"{t * 1e3:.2f} ms"
 
 
