@@ -410,6 +410,29 @@ def contract():
         r_trace_neg=np.trace(a, offset=-1),
         r_trace_3d=np.trace(t3),
         r_trace_int=np.trace(ai.astype(i32)),
+        **contract_fused(vals, g1, g2),
+    )
+
+
+def contract_fused(vals, g1, g2):
+    ab = (np.arange(1200) % 7 - 3).reshape(30, 40)
+    bb = (np.arange(800) % 5 - 2).reshape(40, 20)
+    c20 = vals(400, 9).reshape(20, 20)
+    e = np.einsum
+    return dict(
+        r_fused_int=e("ij,jk->ik", ab, bb),
+        r_fused_mm_int=ab @ bb,
+        r_fused_i32_wrap=e("i,i", np.full(5000, 1000000, dtype=i32), np.full(5000, 1000, dtype=i32)),
+        r_fused_bool=e("ij,jk->ik", ab > 0, bb > 0),
+        r_fused_rowdot=e("ij,ij->i", g1, g1),
+        r_fused_hadamard=e("ij,ij->ij", g1, g2.T[:70, :65]),
+        r_fused_sum=e("ij->", g1),
+        r_fused_limit=e("ij,jk,kl->il", c20, c20.T, c20),
+        r_fused_f32=e(
+            "bij,bjk->bik",
+            vals(9000, 5).reshape(1000, 3, 3).astype(f32),
+            vals(9000, 7).reshape(1000, 3, 3).astype(f32),
+        ),
     )
 
 

@@ -77,6 +77,42 @@ pub fn label_view(a: &Array, labels: &[Label], sizes: &Sizes) -> Result<(Array, 
     Ok((v, out_labels))
 }
 
+/// A view of `a` (labelled `labels`, distinct, as [`label_view`] makes them) over the axes
+/// `order`: each axis walks its label's stride, or stride 0 where `a` lacks the label. Every
+/// operand of a step seen this way shares one iteration space, so a fused elementwise kernel
+/// can multiply them and sum the trailing axes.
+pub fn aligned_view(a: &Array, labels: &[Label], order: &[Label], sizes: &Sizes) -> Result<Array> {
+    if labels.len() != a.ndim() || labels.iter().any(|l| !order.contains(l)) {
+        return Err(RuntimeError::Invalid(
+            "every label of an operand must be in the iteration order".into(),
+        ));
+    }
+    let mut shape = Vec::with_capacity(order.len());
+    let mut strides = Vec::with_capacity(order.len());
+    for l in order {
+        let n = size_of(sizes, *l);
+        match labels.iter().position(|x| x == l) {
+            Some(p) if a.shape[p] == n => strides.push(a.strides[p]),
+            Some(_) => {
+                return Err(RuntimeError::Shape(format!(
+                    "label '{l}' has size {n} but its axis does not"
+                )))
+            }
+            None => strides.push(0),
+        }
+        shape.push(n);
+    }
+    let v = Array {
+        buffer: a.buffer.clone(),
+        dtype: a.dtype,
+        shape,
+        strides,
+        offset: a.offset,
+    };
+    v.check_extent()?;
+    Ok(v)
+}
+
 /// Element types the loop can contract: NumPy's arithmetic in the dtype itself.
 trait Acc: Element + Default {
     fn zero() -> Self;

@@ -14,11 +14,13 @@ use super::as_str;
 use crate::args::Args;
 use crate::error::{err_at, At, Diag};
 use crate::interp::Interp;
+use crate::lazy::Lazy;
 use crate::value::Val;
 use ndx_ir::contract::{self, Label, Plan, PlanOptions, StepKind, GEMM_MIN};
+use ndx_ir::kernel::{BinaryOp, ReduceOp};
 use ndx_ir::promote::{promote, Ty};
 use ndx_ir::shape::{broadcast_shapes, format_shape, normalize_axis};
-use ndx_runtime::ops::{contract_loop, contract_pair, label_view};
+use ndx_runtime::ops::{aligned_view, contract_loop, contract_pair, label_view};
 use ndx_runtime::{Array, DType};
 use ndx_syntax::ast::BinOp;
 use ndx_syntax::Span;
@@ -27,6 +29,10 @@ use std::sync::Arc;
 
 /// The plan cache key: spec text, operand shapes, memory limit, float or not.
 pub(crate) type PlanKey = (String, Vec<Vec<usize>>, Option<u128>, bool);
+
+/// Steps that loop over fewer points than this run in the runtime's direct loop; larger ones as
+/// a fused kernel, whose launch costs a few microseconds.
+const FUSED_MIN: u128 = 4096;
 
 /// Plans kept per session before the cache is cleared.
 const PLAN_CACHE_MAX: usize = 256;
@@ -205,14 +211,10 @@ impl Interp {
                     &step.result,
                     &spec.sizes,
                     self.threads,
-                ),
-                _ => {
-                    let refs: Vec<(&Array, &[Label])> =
-                        ins.iter().map(|(a, l)| (a, &l[..])).collect();
-                    contract_loop(&refs, &step.result, &spec.sizes)
-                }
-            }
-            .at(span)?;
+                )
+                .at(span),
+                _ => self.loop_step(&ins, &step.result, &spec.sizes, span),
+            }?;
             cur.push((r, step.result.clone()));
         }
         match cur.pop() {
@@ -268,7 +270,61 @@ impl Interp {
         if x.dtype().is_float() && work >= GEMM_MIN {
             contract_pair((&x, &lx), (&y, &ly), out, sizes, self.threads).at(span)
         } else {
-            contract_loop(&[(&x, &lx), (&y, &ly)], out, sizes).at(span)
+            self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)
+        }
+    }
+
+    /// A step that is not a GEMM: small ones in the runtime's direct loop, larger ones as one
+    /// fused kernel (the operands multiplied over a shared iteration space, the summed labels
+    /// reduced innermost), which is vectorised, threaded and compiled once per structure.
+    fn loop_step(
+        &mut self,
+        ins: &[(Array, Vec<Label>)],
+        out: &[Label],
+        sizes: &BTreeMap<Label, usize>,
+        span: Span,
+    ) -> Result<Array, Diag> {
+        let mut order: Vec<Label> = out.to_vec();
+        for (_, ls) in ins {
+            for l in ls {
+                if !order.contains(l) {
+                    order.push(*l);
+                }
+            }
+        }
+        let shape: Vec<usize> = order
+            .iter()
+            .map(|l| sizes.get(l).copied().unwrap_or(1))
+            .collect();
+        let iters = shape
+            .iter()
+            .fold(1u128, |acc, &n| acc.saturating_mul(n as u128));
+        let dtype = match ins.first() {
+            Some((a, _)) if iters >= FUSED_MIN => a.dtype(),
+            _ => {
+                let refs: Vec<(&Array, &[Label])> = ins.iter().map(|(a, l)| (a, &l[..])).collect();
+                return contract_loop(&refs, out, sizes).at(span);
+            }
+        };
+        let mut prod: Option<Lazy> = None;
+        for (a, ls) in ins {
+            let leaf = Lazy::leaf(aligned_view(a, ls, &order, sizes).at(span)?);
+            prod = Some(match prod {
+                None => leaf,
+                Some(p) => Lazy::binary(BinaryOp::Mul, &p, &leaf, shape.clone()),
+            });
+        }
+        let prod = prod.ok_or_else(|| ndx_syntax::Diagnostic::bug("a step without operands"))?;
+        if order.len() == out.len() {
+            let r = Array::empty(dtype, &shape).at(span)?;
+            self.exec.write_into(&prod, &r).at(span)?;
+            return Ok(r);
+        }
+        let reduced: Vec<bool> = order.iter().map(|l| !out.contains(l)).collect();
+        match dtype {
+            DType::Bool => self.exec.reduce(&prod, ReduceOp::Any, &reduced).at(span),
+            d if d.is_float() => self.sum(&prod, &reduced, span),
+            _ => self.exec.reduce(&prod, ReduceOp::Sum, &reduced).at(span),
         }
     }
 
