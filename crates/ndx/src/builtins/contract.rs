@@ -205,14 +205,9 @@ impl Interp {
             }
             ins.reverse();
             let r = match (&ins[..], &step.kind) {
-                ([x, y], StepKind::Gemm { .. }) => contract_pair(
-                    (&x.0, &x.1),
-                    (&y.0, &y.1),
-                    &step.result,
-                    &spec.sizes,
-                    self.threads,
-                )
-                .at(span),
+                ([x, y], StepKind::Gemm { .. }) => {
+                    self.gemm_step(x, y, &step.result, &spec.sizes, span)
+                }
                 _ => self.loop_step(&ins, &step.result, &spec.sizes, span),
             }?;
             cur.push((r, step.result.clone()));
@@ -268,10 +263,38 @@ impl Interp {
             .filter(|(l, _)| !(lx.contains(l) && ly.contains(l) && out.contains(l)))
             .fold(1u128, |acc, (_, &n)| acc.saturating_mul(n as u128));
         if x.dtype().is_float() && work >= GEMM_MIN {
-            contract_pair((&x, &lx), (&y, &ly), out, sizes, self.threads).at(span)
+            self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)
         } else {
             self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)
         }
+    }
+
+    /// A pairwise GEMM step. Labels that only one operand has and the result drops are summed
+    /// out first by a fused kernel, so the GEMM sees batch, m, n and k labels only.
+    fn gemm_step(
+        &mut self,
+        x: &(Array, Vec<Label>),
+        y: &(Array, Vec<Label>),
+        out: &[Label],
+        sizes: &BTreeMap<Label, usize>,
+        span: Span,
+    ) -> Result<Array, Diag> {
+        let mut sides = Vec::with_capacity(2);
+        for (me, other) in [(x, y), (y, x)] {
+            let keep: Vec<Label> =
+                me.1.iter()
+                    .copied()
+                    .filter(|l| other.1.contains(l) || out.contains(l))
+                    .collect();
+            if keep.len() < me.1.len() {
+                let r = self.loop_step(std::slice::from_ref(me), &keep, sizes, span)?;
+                sides.push((r, keep));
+            } else {
+                sides.push(me.clone());
+            }
+        }
+        let (a, b) = (&sides[0], &sides[1]);
+        contract_pair((&a.0, &a.1), (&b.0, &b.1), out, sizes, self.threads).at(span)
     }
 
     /// A step that is not a GEMM: small ones in the runtime's direct loop, larger ones as one
