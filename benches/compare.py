@@ -4,7 +4,9 @@ same run, single-threaded. Writes a markdown table of medians and ratios to
 benches/results.md (copy the table into BENCHMARKS.md when recording numbers).
 
     python3 benches/compare.py            # builds nothing: run `cargo build --release -p ndx-cli` first
+    python3 benches/compare.py fused      # only the fused elementwise/reduction workloads
     python3 benches/compare.py kernels    # only the kernel workloads (issue 5): loops vs Numba
+    python3 benches/compare.py contract   # only the contraction workloads (matmul, einsum)
 
 Creates benches/.venv (numpy, numexpr, numba) on first use and re-runs itself inside it.
 """
@@ -28,7 +30,7 @@ def ensure_venv():
     if not os.path.exists(PY):
         print("creating", VENV, flush=True)
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([PY, "-m", "pip", "install", "-q", "numpy", "numexpr", "numba"])
+        subprocess.check_call([PY, "-m", "pip", "install", "-q", "numpy", "numexpr", "numba", "threadpoolctl"])
     env = dict(os.environ, NDX_BENCH_CHILD="1")
     for v in THREAD_VARS:
         env[v] = "1"
@@ -292,6 +294,35 @@ def cold_starts():
         "            out[i,j]=n\no=np.zeros((100,100),np.int32)\nf(o)\nprint(o.sum())"
     )
     return {"NumPy": wall([sys.executable, "-c", np_src]), "Numba": wall([sys.executable, "-c", nb_src], 3)}
+def contract_peers():
+    """NumPy's side of the contraction workloads: matmul through its BLAS (one thread, and two
+    through threadpoolctl), einsum with optimize=True (its BLAS-backed path)."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    f32, f64 = np.float32, np.float64
+    res = {}
+    for dt, tag in [(f32, "f32"), (f64, "f64")]:
+        a = rng.random((1024, 1024)).astype(dt)
+        b = rng.random((1024, 1024)).astype(dt)
+        for t in (1, 2):
+            with threadpool_limits(limits=t, user_api="blas"):
+                res[f"matmul_{tag}_{t}t"] = {"NumPy": median_time(lambda: a @ b, 10)}
+    x = rng.random((64, 128, 256), dtype=f32)
+    y = rng.random((256, 64), dtype=f32)
+    res["einsum_ijk_kl"] = {"NumPy": median_time(lambda: np.einsum("ijk,kl->ijl", x, y, optimize=True), 10)}
+    q = rng.random((8, 12, 128, 64), dtype=f32)
+    k = rng.random((8, 12, 128, 64), dtype=f32)
+    res["einsum_attn"] = {"NumPy": median_time(lambda: np.einsum("bhtd,bhkd->bhtk", q, k, optimize=True), 10)}
+    c1 = rng.random((1000, 10), dtype=f32)
+    c2 = rng.random((10, 1000), dtype=f32)
+    c3 = rng.random((1000, 1000), dtype=f32)
+    res["einsum_chain"] = {"NumPy": median_time(lambda: np.einsum("ij,jk,kl->il", c1, c2, c3, optimize=True), 10)}
+    t1 = rng.random((3, 3))
+    t2 = rng.random((3, 3))
+    res["einsum_tiny"] = {"NumPy": median_time(lambda: np.einsum("ij,jk->ik", t1, t2, optimize=True), 2000)}
+    return res
 
 
 def ndx_times(names):
@@ -324,6 +355,8 @@ def ndx_times(names):
 def fmt(t):
     if isinstance(t, str) or t is None:
         return t or "-"
+    if t < 1e-3:
+        return f"{t * 1e6:.1f} us"
     return f"{t * 1e3:.2f} ms"
 
 
@@ -342,17 +375,22 @@ def main():
     ensure_venv()
     import numpy as np
 
-    if sys.argv[1:] == ["kernels"]:
-        res, compile_times = kernel_peers()
-    else:
-        res, compile_times = peers()
-        kres, kcompile = kernel_peers()
-        res.update(kres)
-        compile_times.update(kcompile)
+    sections = sys.argv[1:] or ["fused", "contract", "kernels"]
+    res, compile_times = {}, {}
+    if "fused" in sections:
+        r, c = peers()
+        res.update(r)
+        compile_times.update(c)
+    if "contract" in sections:
+        res.update(contract_peers())
+    if "kernels" in sections:
+        r, c = kernel_peers()
+        res.update(r)
+        compile_times.update(c)
     nd = ndx_times(list(res))
     cols = ["NumPy", "numexpr", "Numba"]
     lines = [
-        f"Machine: {machine()}; NumPy {np.__version__}; single thread; medians.",
+        f"Machine: {machine()}; NumPy {np.__version__}; single thread unless the name says `2t`; medians.",
         f"Command: `python3 benches/compare.py` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
         "| workload | ndx | NumPy | numexpr | Numba | NumPy/ndx | numexpr/ndx | Numba/ndx |",
@@ -365,8 +403,9 @@ def main():
             p = peers_t.get(c)
             row.append(f"{p / n:.2f}x" if isinstance(n, float) and p else "-")
         lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
-    lines.append("Numba first-call (compile) times: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in compile_times.items()))
+    if compile_times:
+        lines.append("")
+        lines.append("Numba first-call (compile) times: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in compile_times.items()))
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(HERE, "results.md"), "w") as f:

@@ -375,6 +375,103 @@ def kernels():
     view = b.T[::2, 1:5]
     rowsums = np.array([sum(view[r, c] * (c + 1) for c in range(view.shape[1])) for r in range(view.shape[0])])
     return dict(r_mandelbrot=n, r_heat=u, r_hist=hist, r_scan=scan, r_isum=isum, r_rowsums=rowsums)
+def contract():
+    def vals(n, k):
+        return (np.arange(n) % k - k // 2).astype(f64) * 0.5
+
+    a = vals(12, 7).reshape(3, 4)
+    b = vals(20, 5).reshape(4, 5)
+    c = vals(10, 3).reshape(5, 2)
+    af, bf = a.astype(f32), b.astype(f32)
+    sq = vals(16, 9).reshape(4, 4)
+    t3 = vals(24, 5).reshape(2, 3, 4)
+    t4 = vals(120, 11).reshape(2, 3, 4, 5)
+    ai = (np.arange(12) % 5 - 2).reshape(3, 4)
+    bi = (np.arange(20, dtype=i32) % 3 - 1).reshape(4, 5)
+    g1 = vals(4900, 13).reshape(70, 70)[:, :65]
+    g2 = vals(5850, 17).reshape(65, 90)
+    p = vals(6, 5).reshape(2, 3)
+    q = vals(8, 3).reshape(2, 4)
+    big = vals(3 * 4 * 5 * 6, 7).reshape(3, 4, 5, 6)
+    r = vals(10, 4).reshape(2, 5)
+    s = vals(12, 5).reshape(2, 6)
+    e = np.einsum
+    return dict(
+        r_ein_mm=e("ij,jk->ik", a, b),
+        r_ein_implicit=e("ij,jk", a, b),
+        r_ein_f32=e("ij,jk->ik", af, bf),
+        r_ein_mixed=e("ij,jk->ik", af, b),
+        r_ein_int=e("ij,jk->ik", ai, bi),
+        r_ein_i32=e("ij,jk", ai.astype(i32), bi),
+        r_ein_bool=e("ij,jk->ik", ai > 0, bi > 0),
+        r_ein_t=e("ij->ji", a),
+        r_ein_diag=e("ii->i", sq),
+        r_ein_tr=e("ii", sq),
+        r_ein_sum=e("ijk->", t3),
+        r_ein_sum1=e("ijk->ik", t3),
+        r_ein_outer=e("i,j->ij", vals(3, 3), vals(4, 5)),
+        r_ein_dot=e("i,i", vals(6, 4), vals(6, 5)),
+        r_ein_hadamard=e("ij,ij->ij", a, a),
+        r_ein_batch=e("bij,bjk->bik", t3, vals(40, 9).reshape(2, 4, 5)),
+        r_ein_ellipsis=e("...ij,jk->...ik", t3, b),
+        r_ein_ellipsis_bc=e("...ij,...jk->...ik", t3, vals(20, 3).reshape(1, 4, 5)),
+        r_ein_perm=e("ijkl->ljik", t4),
+        r_ein_tensor=e("ijkl,jk->li", t4, vals(12, 7).reshape(3, 4)),
+        r_ein_three=e("ij,jk,kl->il", a, b, c, optimize=True),
+        r_ein_four=e("pi,qj,ijkl,rk,sl->pqrs", p, q, big, r, s, optimize=True),
+        r_ein_limit=e("pi,qj,ijkl,rk,sl->pqrs", p, q, big, r, s),
+        r_ein_repeat=e("iij->j", vals(18, 7).reshape(3, 3, 2)),
+        r_ein_gemm=e("ij,jk->ik", g1, g2),
+        r_ein_gemm_t=e("ji,kj->ik", g1.T, g2.T),
+        r_mm=a @ b,
+        r_mm_f32=af @ bf,
+        r_mm_vec=np.matmul(vals(4, 3), b),
+        r_mm_vec2=np.matmul(a, vals(4, 3)),
+        r_mm_vv=vals(4, 3) @ vals(4, 5),
+        r_mm_batch=vals(24, 7).reshape(2, 1, 3, 4) @ vals(60, 11).reshape(3, 4, 5),
+        r_mm_int=ai @ bi,
+        r_mm_big=g1 @ g2,
+        r_dot=np.dot(a, b),
+        r_dot_nd=np.dot(t3, vals(60, 7).reshape(3, 4, 5)),
+        r_dot_vec=np.dot(t3, vals(4, 3)),
+        r_dot_scalar=np.dot(a, 2.0),
+        r_inner=np.inner(a, a),
+        r_inner_nd=np.inner(t3, vals(20, 3).reshape(5, 4)),
+        r_outer=np.outer(vals(3, 3), vals(4, 5)),
+        r_outer_2d=np.outer(p, vals(2, 3)),
+        r_td=np.tensordot(a, b, axes=1),
+        r_td2=np.tensordot(t3, vals(12, 5).reshape(3, 4), axes=2),
+        r_td_lists=np.tensordot(t4, vals(20, 7).reshape(5, 4), axes=([3, 2], [0, 1])),
+        r_td0=np.tensordot(p, vals(2, 3), axes=0),
+        r_trace=np.trace(sq),
+        r_trace_off=np.trace(a, offset=1),
+        r_trace_neg=np.trace(a, offset=-1),
+        r_trace_3d=np.trace(t3),
+        r_trace_int=np.trace(ai.astype(i32)),
+        **contract_fused(vals, g1, g2),
+    )
+
+
+def contract_fused(vals, g1, g2):
+    ab = (np.arange(1200) % 7 - 3).reshape(30, 40)
+    bb = (np.arange(800) % 5 - 2).reshape(40, 20)
+    c20 = vals(400, 9).reshape(20, 20)
+    e = np.einsum
+    return dict(
+        r_fused_int=e("ij,jk->ik", ab, bb),
+        r_fused_mm_int=ab @ bb,
+        r_fused_i32_wrap=e("i,i", np.full(5000, 1000000, dtype=i32), np.full(5000, 1000, dtype=i32)),
+        r_fused_bool=e("ij,jk->ik", ab > 0, bb > 0),
+        r_fused_rowdot=e("ij,ij->i", g1, g1),
+        r_fused_hadamard=e("ij,ij->ij", g1, g2.T[:70, :65]),
+        r_fused_sum=e("ij->", g1),
+        r_fused_limit=e("ij,jk,kl->il", c20, c20.T, c20),
+        r_fused_f32=e(
+            "bij,bjk->bik",
+            vals(9000, 5).reshape(1000, 3, 3).astype(f32),
+            vals(9000, 7).reshape(1000, 3, 3).astype(f32),
+        ),
+    )
 
 
 CASES = [
@@ -392,6 +489,7 @@ CASES = [
     control_flow,
     dtypes_mixed,
     kernels,
+    contract,
 ]
 
 

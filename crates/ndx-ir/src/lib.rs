@@ -2,6 +2,7 @@
 //! broadcasting rules, and a reference evaluator that defines what every operation means.
 #![deny(missing_docs)]
 
+pub mod contract;
 pub mod eval;
 pub mod kernel;
 pub mod kir;

@@ -217,13 +217,7 @@ impl Interp {
             BinOp::Le => BinaryOp::Le,
             BinOp::Gt => BinaryOp::Gt,
             BinOp::Ge => BinaryOp::Ge,
-            BinOp::MatMul => {
-                return Err(err_at(
-                    "E0901",
-                    span,
-                    "`@` (matmul) is not yet supported: the contraction family is not implemented yet",
-                ));
-            }
+            BinOp::MatMul => return self.matmul(a, span, b, span, span),
         };
         if let (Val::Str(x), Val::Str(y), BinOp::Add) = (&a, &b, op) {
             return Ok(Val::Str(format!("{x}{y}")));

@@ -72,6 +72,8 @@ pub(crate) struct Interp {
     pub threads: usize,
     /// Compiled kernels.
     pub kcache: crate::kernels::KernelCache,
+    /// Einsum plans by spec, shapes, memory limit and dtype kind.
+    pub plans: HashMap<crate::builtins::PlanKey, Arc<ndx_ir::contract::Plan>>,
 }
 
 impl Interp {
@@ -95,6 +97,7 @@ impl Interp {
             loops: 0,
             threads,
             kcache: crate::kernels::KernelCache::new(),
+            plans: HashMap::new(),
         }
     }
 

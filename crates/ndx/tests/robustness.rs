@@ -66,7 +66,13 @@ const BUILTINS: &[&str] = &[
     "memmap",
     "shares_memory",
     "einsum",
+    "einsum_path",
     "matmul",
+    "dot",
+    "inner",
+    "outer",
+    "tensordot",
+    "trace",
     "print",
     "threads",
     "seed",
@@ -99,6 +105,28 @@ const ARGS: &[&str] = &[
     "nan",
     "1e300",
     "99999999999",
+    "memory_limit=0",
+    "axes=1",
+    "axes=([0], [1])",
+    "offset=-2",
+];
+
+/// Pieces of einsum specs, including wrong ones.
+const SPEC: &[&str] = &[
+    "i", "j", "k", "I", ",", "->", "...", ".", "-", ">", " ", "1", "ii",
+];
+
+/// Operands for random specs, including empty and stretched ones.
+const OPERANDS: &[&str] = &[
+    "a",
+    "b",
+    "m",
+    "2.5",
+    "ones((2, 1))",
+    "zeros((0, 3))",
+    "ones((3, 3), dtype=i32)",
+    "broadcast_to(1.0, (2, 3, 3))",
+    "a.T",
 ];
 
 fn run(src: &str) {
@@ -130,6 +158,22 @@ proptest! {
         f in prop::sample::select(BUILTINS),
         args in prop::collection::vec(prop::sample::select(ARGS), 0..4),
     ) {
+        run(&format!("let r = {f}({})\nprint(r)", args.join(", ")));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn einsum_specs_never_panic(
+        spec in prop::collection::vec(prop::sample::select(SPEC), 0..8),
+        ops in prop::collection::vec(prop::sample::select(OPERANDS), 0..4),
+        path in any::<bool>(),
+    ) {
+        let f = if path { "einsum_path" } else { "einsum" };
+        let mut args = vec![format!("\"{}\"", spec.concat())];
+        args.extend(ops.iter().map(|s| s.to_string()));
         run(&format!("let r = {f}({})\nprint(r)", args.join(", ")));
     }
 }

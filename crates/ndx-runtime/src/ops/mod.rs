@@ -17,6 +17,7 @@ macro_rules! dispatch {
 
 mod advanced;
 mod construct;
+pub mod contract;
 mod join;
 mod random;
 mod scan;
@@ -24,6 +25,7 @@ mod sort;
 
 pub use advanced::{mask_assign, mask_select, take, take_assign};
 pub use construct::{arange, eye, linspace};
+pub use contract::{aligned_view, contract_loop, contract_pair, label_view};
 pub use join::{concatenate, stack};
 pub use random::Rng;
 pub use scan::{cumprod, cumsum};

@@ -4,7 +4,10 @@
 //! are in [`crate::reduce`].
 
 mod construct;
+mod contract;
 mod layout;
+
+pub(crate) use contract::PlanKey;
 
 use crate::args::{Args, Bound};
 use crate::error::{err_at, At, Diag};
@@ -118,7 +121,7 @@ const OTHER: &[&str] = &[
     "prange",
 ];
 
-/// The contraction family: a separate issue.
+/// The contraction family (`contract.rs`).
 const CONTRACTIONS: &[&str] = &[
     "einsum",
     "einsum_path",
@@ -239,13 +242,7 @@ impl Interp {
             return self.cast(v, d, vs);
         }
         if CONTRACTIONS.contains(&name) {
-            return Err(err_at(
-                "E0901",
-                span,
-                format!(
-                    "`{name}` is not yet supported: the contraction family is not implemented yet"
-                ),
-            ));
+            return self.builtin_contract(name, a);
         }
         match name {
             "isnan" | "isinf" | "isfinite" => {

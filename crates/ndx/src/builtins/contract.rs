@@ -1,0 +1,681 @@
+//! The contraction family (LANGUAGE.md section 5): `einsum`, `einsum_path`, `matmul` / `@`,
+//! `dot`, `inner`, `outer`, `tensordot`, `trace`.
+//!
+//! Every function is lowered onto labelled operands: a spec (parsed and planned by
+//! `ndx_ir::contract`, plans cached per session by spec, shapes, limit and dtype kind), or
+//! labels built here from NumPy's rules for the named function. The runtime
+//! (`ndx_runtime::ops::contract`) runs each pairwise step as a batched GEMM on strided views
+//! or as a direct loop. Operands are promoted to one dtype first (NumPy's result type).
+//!
+//! Errors: spec mistakes (E0250) point at the spec string; shape mismatches (E0251) name both
+//! shapes; bad axes (E0252), too few dimensions (E0253) and a bad `memory_limit` (E0254).
+
+use super::as_str;
+use crate::args::Args;
+use crate::error::{err_at, At, Diag};
+use crate::interp::Interp;
+use crate::lazy::Lazy;
+use crate::value::Val;
+use ndx_ir::contract::{self, Label, Plan, PlanOptions, StepKind, GEMM_MIN};
+use ndx_ir::kernel::{BinaryOp, ReduceOp};
+use ndx_ir::promote::{promote, Ty};
+use ndx_ir::shape::{broadcast_shapes, format_shape, normalize_axis};
+use ndx_runtime::ops::{aligned_view, contract_loop, contract_pair, label_view};
+use ndx_runtime::{Array, DType};
+use ndx_syntax::ast::BinOp;
+use ndx_syntax::Span;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The plan cache key: spec text, operand shapes, memory limit, float or not.
+pub(crate) type PlanKey = (String, Vec<Vec<usize>>, Option<u128>, bool);
+
+/// Steps that loop over fewer points than this run in the runtime's direct loop; larger ones as
+/// a fused kernel, whose launch costs a few microseconds.
+const FUSED_MIN: u128 = 4096;
+
+/// Plans kept per session before the cache is cleared.
+const PLAN_CACHE_MAX: usize = 256;
+
+/// Labels for axes made up here (never a letter, so never confused with a spec's).
+fn synth(i: usize) -> Label {
+    char::from_u32(0x3B1 + i as u32).unwrap_or('?')
+}
+
+impl Interp {
+    pub(super) fn builtin_contract(&mut self, name: &str, a: Args) -> Result<Val, Diag> {
+        let span = a.span;
+        match name {
+            "einsum" | "einsum_path" => self.einsum(name, a),
+            "matmul" => {
+                let b = a.bind(&["x1", "x2"])?;
+                let (x, xs) = b.req(0)?;
+                let (y, ys) = b.req(1)?;
+                self.matmul(x, xs, y, ys, span)
+            }
+            "dot" | "inner" => {
+                let b = a.bind(&["a", "b"])?;
+                let (x, xs) = b.req(0)?;
+                let (y, ys) = b.req(1)?;
+                self.dot_inner(name, x, xs, y, ys, span)
+            }
+            "outer" => {
+                let b = a.bind(&["a", "b"])?;
+                let (x, xs) = b.req(0)?;
+                let (y, ys) = b.req(1)?;
+                self.numeric(&x, xs, name)?;
+                self.numeric(&y, ys, name)?;
+                let x = self.as_array(&x, xs)?;
+                let y = self.as_array(&y, ys)?;
+                let col = x.ravel().at(xs)?.reshape(&[-1, 1]).at(xs)?;
+                let row = y.ravel().at(ys)?.reshape(&[1, -1]).at(ys)?;
+                self.binary(BinOp::Mul, Val::Array(col), Val::Array(row), span)
+            }
+            "tensordot" => {
+                let b = a.bind(&["a", "b", "axes"])?;
+                let (x, xs) = b.req(0)?;
+                let (y, ys) = b.req(1)?;
+                self.tensordot(x, xs, y, ys, b.opt(2), span)
+            }
+            "trace" => {
+                let b = a.bind(&["a", "offset"])?;
+                let (x, xs) = b.req(0)?;
+                self.numeric(&x, xs, name)?;
+                let offset = match b.opt(1) {
+                    Some((o, os)) => self.as_int(&o, os)?,
+                    None => 0,
+                };
+                let arr = self.as_array(&x, xs)?;
+                if arr.ndim() < 2 {
+                    return Err(err_at(
+                        "E0253",
+                        xs,
+                        format!(
+                            "`trace` needs an array of at least 2 dimensions, not shape {}",
+                            format_shape(arr.shape())
+                        ),
+                    ));
+                }
+                let diag = arr.diagonal(offset, 0, 1).at(span)?;
+                let sum = Args {
+                    name: "trace".into(),
+                    span,
+                    pos: vec![(Val::Array(diag), xs), (Val::int(-1), span)],
+                    kw: Vec::new(),
+                };
+                let b = sum.bind(&["a", "axis", "keepdims"])?;
+                self.reduction("sum", &b, None)
+            }
+            _ => Err(err_at("E0101", span, format!("unknown function `{name}`"))),
+        }
+    }
+
+    /// The operands as arrays of their common (NumPy result) dtype.
+    fn promoted(&mut self, ops: &[(Val, Span)], name: &str) -> Result<(Vec<Array>, DType), Diag> {
+        let mut ty: Option<Ty> = None;
+        for (v, s) in ops {
+            let t = self.numeric(v, *s, name)?;
+            ty = Some(ty.map_or(t, |p| promote(p, t)));
+        }
+        let dtype = match ty {
+            Some(t) if t.weak && t.dtype == DType::Bool => DType::Bool,
+            Some(t) if t.weak && t.dtype.is_int() => DType::I64,
+            Some(t) if t.weak => DType::F64,
+            Some(t) => t.dtype,
+            None => DType::F64,
+        };
+        let mut out = Vec::with_capacity(ops.len());
+        for (v, s) in ops {
+            let arr = match v {
+                Val::Array(a) if a.dtype() == dtype => a.clone(),
+                _ => {
+                    let l = self.to_lazy(v, dtype);
+                    self.exec.materialize(&l).at(*s)?
+                }
+            };
+            out.push(arr);
+        }
+        Ok((out, dtype))
+    }
+
+    fn einsum(&mut self, name: &str, a: Args) -> Result<Val, Diag> {
+        let span = a.span;
+        let Some((spec_val, spec_span)) = a.pos.first().cloned() else {
+            return Err(err_at(
+                "E0704",
+                span,
+                format!("`{name}` is missing its spec string"),
+            )
+            .with_note(format!("usage: {name}(\"ij,jk->ik\", a, b)")));
+        };
+        let spec_text = as_str(&spec_val, spec_span)?;
+        let mut memory_limit = None;
+        for (k, ks, v, vs) in &a.kw {
+            if k != "memory_limit" {
+                return Err(
+                    err_at("E0702", *ks, format!("`{name}` has no parameter `{k}`"))
+                        .with_note(format!("usage: {name}(spec, *operands, memory_limit=n)")),
+                );
+            }
+            let n = self.as_int(v, *vs)?;
+            let n = u128::try_from(n).map_err(|_| {
+                err_at(
+                    "E0254",
+                    *vs,
+                    format!("memory_limit must be a number of elements >= 0, got {n}"),
+                )
+            })?;
+            memory_limit = Some(n);
+        }
+        let (ops, dtype) = self.promoted(&a.pos[1..], name)?;
+        let shapes: Vec<Vec<usize>> = ops.iter().map(|o| o.shape().to_vec()).collect();
+        let plan = self.plan_for(
+            &spec_text,
+            &shapes,
+            memory_limit,
+            dtype.is_float(),
+            spec_span,
+        )?;
+        if name == "einsum_path" {
+            return Ok(Val::Str(plan.to_string()));
+        }
+        let spec = &plan.spec;
+        let mut cur: Vec<(Array, Vec<Label>)> = Vec::with_capacity(ops.len());
+        for (o, ls) in ops.iter().zip(&spec.inputs) {
+            cur.push(label_view(o, ls, &spec.sizes).at(span)?);
+        }
+        // One operand and nothing summed (a transpose, a diagonal): a view, as NumPy returns.
+        if let ([(v, ls)], [step]) = (&cur[..], &plan.steps[..]) {
+            if ls.len() == step.result.len() {
+                let axes: Vec<usize> = step
+                    .result
+                    .iter()
+                    .filter_map(|l| ls.iter().position(|x| x == l))
+                    .collect();
+                return Ok(Val::Array(v.transpose(Some(&axes)).at(span)?));
+            }
+        }
+        for step in &plan.steps {
+            let mut ins: Vec<(Array, Vec<Label>)> = Vec::with_capacity(step.operands.len());
+            for &p in step.operands.iter().rev() {
+                if p >= cur.len() {
+                    return Err(ndx_syntax::Diagnostic::bug("einsum plan out of range"));
+                }
+                ins.push(cur.remove(p));
+            }
+            ins.reverse();
+            let r = match (&ins[..], &step.kind) {
+                ([x, y], StepKind::Gemm { .. }) => {
+                    self.gemm_step(x, y, &step.result, &spec.sizes, span)
+                }
+                _ => self.loop_step(&ins, &step.result, &spec.sizes, span),
+            }?;
+            cur.push((r, step.result.clone()));
+        }
+        match cur.pop() {
+            Some((r, _)) if cur.is_empty() => Ok(Val::Array(r)),
+            _ => Err(ndx_syntax::Diagnostic::bug("einsum plan left operands")),
+        }
+    }
+
+    /// The cached plan of a spec for these shapes.
+    fn plan_for(
+        &mut self,
+        spec: &str,
+        shapes: &[Vec<usize>],
+        memory_limit: Option<u128>,
+        float: bool,
+        spec_span: Span,
+    ) -> Result<Arc<Plan>, Diag> {
+        let key: PlanKey = (spec.to_string(), shapes.to_vec(), memory_limit, float);
+        if let Some(p) = self.plans.get(&key) {
+            return Ok(p.clone());
+        }
+        let parsed =
+            contract::parse(spec, shapes).map_err(|e| err_at("E0250", spec_span, e.to_string()))?;
+        let plan = Arc::new(contract::plan(
+            &parsed,
+            PlanOptions {
+                memory_limit,
+                float,
+            },
+        ));
+        if self.plans.len() >= PLAN_CACHE_MAX {
+            self.plans.clear();
+        }
+        self.plans.insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    /// Contracts two labelled arrays of one dtype: GEMM for large float products, else a loop.
+    fn contract2(
+        &mut self,
+        (x, lx): (&Array, &[Label]),
+        (y, ly): (&Array, &[Label]),
+        out: &[Label],
+        sizes: &BTreeMap<Label, usize>,
+        span: Span,
+    ) -> Result<Array, Diag> {
+        let (x, lx) = label_view(x, lx, sizes).at(span)?;
+        let (y, ly) = label_view(y, ly, sizes).at(span)?;
+        let work = sizes
+            .iter()
+            .filter(|(l, _)| !(lx.contains(l) && ly.contains(l) && out.contains(l)))
+            .fold(1u128, |acc, (_, &n)| acc.saturating_mul(n as u128));
+        if x.dtype().is_float() && work >= GEMM_MIN {
+            self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)
+        } else {
+            self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)
+        }
+    }
+
+    /// A pairwise GEMM step. Labels that only one operand has and the result drops are summed
+    /// out first by a fused kernel, so the GEMM sees batch, m, n and k labels only.
+    fn gemm_step(
+        &mut self,
+        x: &(Array, Vec<Label>),
+        y: &(Array, Vec<Label>),
+        out: &[Label],
+        sizes: &BTreeMap<Label, usize>,
+        span: Span,
+    ) -> Result<Array, Diag> {
+        let mut sides = Vec::with_capacity(2);
+        for (me, other) in [(x, y), (y, x)] {
+            let keep: Vec<Label> =
+                me.1.iter()
+                    .copied()
+                    .filter(|l| other.1.contains(l) || out.contains(l))
+                    .collect();
+            if keep.len() < me.1.len() {
+                let r = self.loop_step(std::slice::from_ref(me), &keep, sizes, span)?;
+                sides.push((r, keep));
+            } else {
+                sides.push(me.clone());
+            }
+        }
+        let (a, b) = (&sides[0], &sides[1]);
+        contract_pair((&a.0, &a.1), (&b.0, &b.1), out, sizes, self.threads).at(span)
+    }
+
+    /// A step that is not a GEMM: small ones in the runtime's direct loop, larger ones as one
+    /// fused kernel (the operands multiplied over a shared iteration space, the summed labels
+    /// reduced innermost), which is vectorised, threaded and compiled once per structure.
+    fn loop_step(
+        &mut self,
+        ins: &[(Array, Vec<Label>)],
+        out: &[Label],
+        sizes: &BTreeMap<Label, usize>,
+        span: Span,
+    ) -> Result<Array, Diag> {
+        let mut order: Vec<Label> = out.to_vec();
+        for (_, ls) in ins {
+            for l in ls {
+                if !order.contains(l) {
+                    order.push(*l);
+                }
+            }
+        }
+        let shape: Vec<usize> = order
+            .iter()
+            .map(|l| sizes.get(l).copied().unwrap_or(1))
+            .collect();
+        let iters = shape
+            .iter()
+            .fold(1u128, |acc, &n| acc.saturating_mul(n as u128));
+        let dtype = match ins.first() {
+            Some((a, _)) if iters >= FUSED_MIN => a.dtype(),
+            _ => {
+                let refs: Vec<(&Array, &[Label])> = ins.iter().map(|(a, l)| (a, &l[..])).collect();
+                return contract_loop(&refs, out, sizes).at(span);
+            }
+        };
+        let mut prod: Option<Lazy> = None;
+        for (a, ls) in ins {
+            let leaf = Lazy::leaf(aligned_view(a, ls, &order, sizes).at(span)?);
+            prod = Some(match prod {
+                None => leaf,
+                Some(p) => Lazy::binary(BinaryOp::Mul, &p, &leaf, shape.clone()),
+            });
+        }
+        let prod = prod.ok_or_else(|| ndx_syntax::Diagnostic::bug("a step without operands"))?;
+        if order.len() == out.len() {
+            let r = Array::empty(dtype, &shape).at(span)?;
+            self.exec.write_into(&prod, &r).at(span)?;
+            return Ok(r);
+        }
+        let reduced: Vec<bool> = order.iter().map(|l| !out.contains(l)).collect();
+        match dtype {
+            DType::Bool => self.exec.reduce(&prod, ReduceOp::Any, &reduced).at(span),
+            d if d.is_float() => self.sum(&prod, &reduced, span),
+            _ => self.exec.reduce(&prod, ReduceOp::Sum, &reduced).at(span),
+        }
+    }
+
+    /// `matmul(x, y)` and `x @ y`: NumPy's rules (1-D operands promoted and the added axis
+    /// removed, leading dimensions broadcast).
+    pub(crate) fn matmul(
+        &mut self,
+        x: Val,
+        xs: Span,
+        y: Val,
+        ys: Span,
+        span: Span,
+    ) -> Result<Val, Diag> {
+        let (ops, _) = self.promoted(&[(x, xs), (y, ys)], "matmul")?;
+        let (a, b) = (&ops[0], &ops[1]);
+        for (k, (arr, s)) in [(a, xs), (b, ys)].into_iter().enumerate() {
+            if arr.ndim() == 0 {
+                return Err(err_at(
+                    "E0253",
+                    s,
+                    format!(
+                        "matmul: operand {k} is a scalar; matmul needs at least one dimension (use * to scale)"
+                    ),
+                ));
+            }
+        }
+        let (sa, sb) = (a.shape(), b.shape());
+        let ka = sa[sa.len() - 1];
+        let kb = if sb.len() >= 2 {
+            sb[sb.len() - 2]
+        } else {
+            sb[0]
+        };
+        if ka != kb {
+            return Err(err_at(
+                "E0251",
+                span,
+                format!(
+                    "matmul: shapes {} and {} do not align: {ka} (last dimension of the first) != {kb} ({} of the second)",
+                    format_shape(sa),
+                    format_shape(sb),
+                    if sb.len() >= 2 { "second-to-last dimension" } else { "dimension" }
+                ),
+            ));
+        }
+        let ba = &sa[..sa.len().saturating_sub(2)];
+        let bb = &sb[..sb.len().saturating_sub(2)];
+        let batch = broadcast_shapes(ba, bb).map_err(|_| {
+            err_at(
+                "E0251",
+                span,
+                format!(
+                    "matmul: the batch dimensions of shapes {} and {} do not broadcast",
+                    format_shape(sa),
+                    format_shape(sb)
+                ),
+            )
+        })?;
+        let nb = batch.len();
+        let mut sizes: BTreeMap<Label, usize> = BTreeMap::new();
+        let bl: Vec<Label> = (0..nb).map(synth).collect();
+        for (l, &n) in bl.iter().zip(&batch) {
+            sizes.insert(*l, n);
+        }
+        let (m, n, k) = ('m', 'n', 'k');
+        sizes.insert(k, ka);
+        // Every operand gets the full batch (stride 0 where broadcast), so each batch element
+        // is one GEMM call.
+        let full = |arr: &Array, core: &[usize]| -> Result<Array, Diag> {
+            let mut shape = batch.clone();
+            shape.extend_from_slice(core);
+            arr.broadcast_to(&shape).at(span)
+        };
+        let mut la = bl.clone();
+        let a2 = if sa.len() >= 2 {
+            sizes.insert(m, sa[sa.len() - 2]);
+            la.extend([m, k]);
+            full(a, &sa[sa.len() - 2..])?
+        } else {
+            la.push(k);
+            full(a, sa)?
+        };
+        let mut lb = bl.clone();
+        let b2 = if sb.len() >= 2 {
+            sizes.insert(n, sb[sb.len() - 1]);
+            lb.extend([k, n]);
+            full(b, &sb[sb.len() - 2..])?
+        } else {
+            lb.push(k);
+            full(b, sb)?
+        };
+        let mut out = bl;
+        if sa.len() >= 2 {
+            out.push(m);
+        }
+        if sb.len() >= 2 {
+            out.push(n);
+        }
+        Ok(Val::Array(self.contract2(
+            (&a2, &la),
+            (&b2, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
+    }
+
+    /// `dot` and `inner` (NumPy's N-D rules); a scalar operand multiplies.
+    fn dot_inner(
+        &mut self,
+        name: &str,
+        x: Val,
+        xs: Span,
+        y: Val,
+        ys: Span,
+        span: Span,
+    ) -> Result<Val, Diag> {
+        self.numeric(&x, xs, name)?;
+        self.numeric(&y, ys, name)?;
+        let scalar = |v: &Val| v.shape().is_some_and(|s| s.is_empty());
+        if scalar(&x) || scalar(&y) {
+            return self.binary(BinOp::Mul, x, y, span);
+        }
+        let (ops, _) = self.promoted(&[(x, xs), (y, ys)], name)?;
+        let (a, b) = (&ops[0], &ops[1]);
+        let (sa, sb) = (a.shape(), b.shape());
+        // The contracted axis of each: the last of `a`; the last of `b` for inner and for a
+        // 1-D `b`, else its second-to-last.
+        let ax_a = sa.len() - 1;
+        let ax_b = if name == "inner" || sb.len() == 1 {
+            sb.len() - 1
+        } else {
+            sb.len() - 2
+        };
+        if sa[ax_a] != sb[ax_b] {
+            return Err(err_at(
+                "E0251",
+                span,
+                format!(
+                    "shapes {} and {} not aligned: {} (dim {ax_a}) != {} (dim {ax_b})",
+                    format_shape(sa),
+                    format_shape(sb),
+                    sa[ax_a],
+                    sb[ax_b]
+                ),
+            ));
+        }
+        let mut sizes = BTreeMap::new();
+        let k = synth(0);
+        sizes.insert(k, sa[ax_a]);
+        let mut next = 1;
+        let mut label = |n: usize, sizes: &mut BTreeMap<Label, usize>| {
+            let l = synth(next);
+            next += 1;
+            sizes.insert(l, n);
+            l
+        };
+        let mut out = Vec::new();
+        let mut la = Vec::with_capacity(sa.len());
+        for (i, &n) in sa.iter().enumerate() {
+            if i == ax_a {
+                la.push(k);
+            } else {
+                let l = label(n, &mut sizes);
+                la.push(l);
+                out.push(l);
+            }
+        }
+        let mut lb = Vec::with_capacity(sb.len());
+        for (i, &n) in sb.iter().enumerate() {
+            if i == ax_b {
+                lb.push(k);
+            } else {
+                let l = label(n, &mut sizes);
+                lb.push(l);
+                out.push(l);
+            }
+        }
+        Ok(Val::Array(self.contract2(
+            (a, &la),
+            (b, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
+    }
+
+    /// An axis list: an int, a tuple of ints, or a 1-D integer array.
+    fn axis_list(&mut self, v: &Val, span: Span) -> Result<Vec<i64>, Diag> {
+        match v {
+            Val::Array(a) if a.ndim() == 1 && (a.dtype().is_int() || a.size() == 0) => Ok(a
+                .to_scalars()
+                .at(span)?
+                .iter()
+                .map(|s| s.to_i64())
+                .collect()),
+            Val::Lazy(l) if l.shape().len() == 1 && l.dtype().is_int() => {
+                let a = self.exec.materialize(l).at(span)?;
+                self.axis_list(&Val::Array(a), span)
+            }
+            other => self.as_axes(other, span),
+        }
+    }
+
+    fn tensordot(
+        &mut self,
+        x: Val,
+        xs: Span,
+        y: Val,
+        ys: Span,
+        axes: Option<(Val, Span)>,
+        span: Span,
+    ) -> Result<Val, Diag> {
+        let (ops, _) = self.promoted(&[(x, xs), (y, ys)], "tensordot")?;
+        let (a, b) = (&ops[0], &ops[1]);
+        let (na, nb) = (a.ndim(), b.ndim());
+        let axes_span = axes.as_ref().map_or(span, |(_, s)| *s);
+        let bad = |msg: String| err_at("E0252", axes_span, msg);
+        let (ia, ib): (Vec<i64>, Vec<i64>) = match &axes {
+            Some((Val::Tuple(items), s)) if items.len() == 2 => (
+                self.axis_list(&items[0], *s)?,
+                self.axis_list(&items[1], *s)?,
+            ),
+            Some((Val::Array(arr), s)) if arr.ndim() == 1 => {
+                let l = self.axis_list(&Val::Array(arr.clone()), *s)?;
+                match l[..] {
+                    [p, q] => (vec![p], vec![q]),
+                    _ => {
+                        return Err(bad(
+                            "tensordot: axes must be an int or a pair of axis lists".into(),
+                        ))
+                    }
+                }
+            }
+            Some((Val::Tuple(_), _)) => {
+                return Err(bad(
+                    "tensordot: axes must be an int or a pair of axis lists".into(),
+                ))
+            }
+            other => {
+                let n = match other {
+                    Some((v, s)) => self.as_int(v, *s)?,
+                    None => 2,
+                };
+                if n < 0 || n as u64 > na.min(nb) as u64 {
+                    return Err(bad(format!(
+                        "tensordot: cannot sum over {n} axes of arrays of {na} and {nb} dimensions"
+                    )));
+                }
+                let n = n as usize;
+                (
+                    (na - n..na).map(|i| i as i64).collect(),
+                    (0..n).map(|i| i as i64).collect(),
+                )
+            }
+        };
+        if ia.len() != ib.len() {
+            return Err(bad(format!(
+                "tensordot: {} axes of the first array against {} of the second",
+                ia.len(),
+                ib.len()
+            )));
+        }
+        let norm = |list: &[i64], nd: usize, which: &str| -> Result<Vec<usize>, Diag> {
+            let mut out: Vec<usize> = Vec::with_capacity(list.len());
+            for &k in list {
+                let ax = normalize_axis(k, nd).ok_or_else(|| {
+                    err_at(
+                        "E0252",
+                        axes_span,
+                        format!(
+                            "tensordot: axis {k} is out of bounds for the {which} array of dimension {nd}"
+                        ),
+                    )
+                })?;
+                if out.contains(&ax) {
+                    return Err(err_at(
+                        "E0252",
+                        axes_span,
+                        format!("tensordot: axis {k} of the {which} array is repeated"),
+                    ));
+                }
+                out.push(ax);
+            }
+            Ok(out)
+        };
+        let ia = norm(&ia, na, "first")?;
+        let ib = norm(&ib, nb, "second")?;
+        let mut sizes = BTreeMap::new();
+        let mut la: Vec<Label> = (0..na).map(|i| synth(i + 1000)).collect();
+        let mut lb: Vec<Label> = (0..nb).map(|i| synth(i + 2000)).collect();
+        for (j, (&p, &q)) in ia.iter().zip(&ib).enumerate() {
+            let (np, nq) = (a.shape()[p], b.shape()[q]);
+            if np != nq {
+                return Err(err_at(
+                    "E0251",
+                    span,
+                    format!(
+                        "tensordot: shapes {} and {} do not match on the summed axes: {np} (axis {p} of the first) != {nq} (axis {q} of the second)",
+                        format_shape(a.shape()),
+                        format_shape(b.shape())
+                    ),
+                ));
+            }
+            la[p] = synth(j);
+            lb[q] = synth(j);
+        }
+        for (l, &n) in la.iter().zip(a.shape()).chain(lb.iter().zip(b.shape())) {
+            sizes.insert(*l, n);
+        }
+        let out: Vec<Label> = la
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !ia.contains(i))
+            .map(|(_, l)| *l)
+            .chain(
+                lb.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !ib.contains(i))
+                    .map(|(_, l)| *l),
+            )
+            .collect();
+        Ok(Val::Array(self.contract2(
+            (a, &la),
+            (b, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
+    }
+}
