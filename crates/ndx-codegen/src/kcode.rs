@@ -337,6 +337,8 @@ pub(crate) struct FnLower<'k, 'f, 'm> {
     /// The parallel loops met so far, numbered in order.
     pub par: Vec<&'k KFor>,
     prange: Option<FuncRef>,
+    /// Loop-invariant expressions computed before the loop being emitted, by node address.
+    hoisted: std::collections::HashMap<*const KExpr, Value>,
 }
 
 fn word_flags() -> MemFlagsData {
@@ -388,6 +390,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
             fault,
             par: Vec::new(),
             prange: None,
+            hoisted: Default::default(),
         };
         l.load_params();
         let seed =
@@ -553,7 +556,10 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
             KStmt::While(c, body) => {
                 // Top-tested: the header dominates the body, so values the condition computes
                 // (`zx * zx` in a mandelbrot loop) are reused by the body (GVN), which a
-                // rotated loop's duplicated condition could not do.
+                // rotated loop's duplicated condition could not do (measured ~5% faster on
+                // mandelbrot). Cranelift's LICM hoists pure code out of neither shape of
+                // `while` loop here; invariant calls are computed before it ([`Self::hoist`]).
+                let hoisted = self.hoist(std::slice::from_ref(s), None)?;
                 let (header, bb, exit) = (
                     self.b.create_block(),
                     self.b.create_block(),
@@ -568,6 +574,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
                 self.loops.pop();
                 self.b.ins().jump(header, &[]);
                 self.b.switch_to_block(exit);
+                self.unhoist(hoisted);
             }
             KStmt::For(fl) => match &fl.parallel {
                 Some(_) if self.prange.is_some() => self.par_for(fl)?,
@@ -641,6 +648,41 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         }
     }
 
+    /// Computes, at the current point (a loop's preheader), the maximal pure subexpressions of
+    /// `loop_stmts` that no statement of the loop (nor its variable `loop_var`) can change, and
+    /// records them so that
+    /// [`Self::expr`] reuses them. Returns the recorded keys.
+    fn hoist(
+        &mut self,
+        loop_stmts: &'k [KStmt],
+        loop_var: Option<u32>,
+    ) -> Result<Vec<*const KExpr>, CodegenError> {
+        let mut assigned: std::collections::HashSet<u32> = loop_var.into_iter().collect();
+        assigned_locals(loop_stmts, &mut assigned);
+        let mut found = Vec::new();
+        for st in loop_stmts {
+            invariant_parts(st, &assigned, &mut found);
+        }
+        let mut keys = Vec::new();
+        for e in found {
+            let key = e as *const KExpr;
+            if self.hoisted.contains_key(&key) {
+                continue;
+            }
+            let v = self.expr(e)?;
+            self.hoisted.insert(key, v);
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    /// Forgets hoisted values once their loop is emitted.
+    fn unhoist(&mut self, keys: Vec<*const KExpr>) {
+        for k in keys {
+            self.hoisted.remove(&k);
+        }
+    }
+
     /// `(start, step, n)` of a counted loop, after the zero-step check.
     fn trip(&mut self, fl: &'k KFor) -> Result<(Value, Value, Value), CodegenError> {
         let start = self.expr(&fl.start)?;
@@ -699,6 +741,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         k_lo: Value,
         k_hi: Value,
     ) -> Result<(), CodegenError> {
+        let hoisted = self.hoist(&fl.body, Some(fl.var))?;
         let k = self.b.declare_var(types::I64);
         let iv = self.b.declare_var(types::I64);
         let off = self.b.ins().imul(k_lo, step);
@@ -730,6 +773,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         let more = self.b.ins().icmp(IntCC::SignedLessThan, k1, k_hi);
         self.b.ins().brif(more, body, &[], exit, &[]);
         self.b.switch_to_block(exit);
+        self.unhoist(hoisted);
         Ok(())
     }
 
@@ -878,6 +922,9 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     fn expr(&mut self, e: &'k KExpr) -> Result<Value, CodegenError> {
+        if let Some(v) = self.hoisted.get(&(e as *const KExpr)) {
+            return Ok(*v);
+        }
         Ok(match &e.kind {
             KExprKind::Const(s) => scalar::constant(&mut self.b, s.cast(e.dtype)),
             KExprKind::Local(l) => {
@@ -1034,6 +1081,142 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         let f = self.b.ins().fcvt_from_sint(types::F64, top);
         let scale = self.b.ins().f64const(1.0 / (1u64 << 53) as f64);
         self.b.ins().fmul(f, scale)
+    }
+}
+
+/// Every local some statement of `stmts` may assign (loop variables and inlined results too).
+fn assigned_locals(stmts: &[KStmt], out: &mut std::collections::HashSet<u32>) {
+    fn e(x: &KExpr, out: &mut std::collections::HashSet<u32>) {
+        match &x.kind {
+            KExprKind::Inline { body, result } => {
+                if let Some(l) = result {
+                    out.insert(*l);
+                }
+                assigned_locals(body, out);
+            }
+            KExprKind::Unary(_, a) | KExprKind::Cast(a) => e(a, out),
+            KExprKind::Binary(_, a, b)
+            | KExprKind::And(a, b)
+            | KExprKind::Or(a, b)
+            | KExprKind::CheckedDiv { a, b, .. } => {
+                e(a, out);
+                e(b, out);
+            }
+            KExprKind::Select(c, a, b) => {
+                e(c, out);
+                e(a, out);
+                e(b, out);
+            }
+            KExprKind::Load(acc) => acc.index.iter().for_each(|i| e(i, out)),
+            _ => {}
+        }
+    }
+    for s in stmts {
+        match s {
+            KStmt::Set(l, x) => {
+                out.insert(*l);
+                e(x, out);
+            }
+            KStmt::Store(acc, x) => {
+                acc.index.iter().for_each(|i| e(i, out));
+                e(x, out);
+            }
+            KStmt::Eval(x) | KStmt::Return(Some(x)) => e(x, out),
+            KStmt::If(c, t, f) => {
+                e(c, out);
+                assigned_locals(t, out);
+                assigned_locals(f, out);
+            }
+            KStmt::While(c, b) => {
+                e(c, out);
+                assigned_locals(b, out);
+            }
+            KStmt::For(f) => {
+                out.insert(f.var);
+                e(&f.start, out);
+                e(&f.stop, out);
+                e(&f.step, out);
+                assigned_locals(&f.body, out);
+            }
+            KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
+        }
+    }
+}
+
+/// Collects the maximal subexpressions of `s` that are pure, cannot fail, read no memory and
+/// no local in `assigned`, and are worth computing once (not a bare constant or local).
+fn invariant_parts<'k>(
+    s: &'k KStmt,
+    assigned: &std::collections::HashSet<u32>,
+    out: &mut Vec<&'k KExpr>,
+) {
+    fn pure(x: &KExpr, assigned: &std::collections::HashSet<u32>) -> bool {
+        match &x.kind {
+            KExprKind::Const(_) | KExprKind::Dim { .. } => true,
+            KExprKind::Local(l) => !assigned.contains(l),
+            KExprKind::Unary(_, a) | KExprKind::Cast(a) => pure(a, assigned),
+            KExprKind::Binary(_, a, b) => pure(a, assigned) && pure(b, assigned),
+            KExprKind::Select(c, a, b) => {
+                pure(c, assigned) && pure(a, assigned) && pure(b, assigned)
+            }
+            _ => false,
+        }
+    }
+    fn walk<'k>(x: &'k KExpr, assigned: &std::collections::HashSet<u32>, out: &mut Vec<&'k KExpr>) {
+        let trivial = matches!(
+            x.kind,
+            KExprKind::Const(_) | KExprKind::Local(_) | KExprKind::Dim { .. }
+        );
+        if !trivial && pure(x, assigned) {
+            out.push(x);
+            return;
+        }
+        match &x.kind {
+            KExprKind::Unary(_, a) | KExprKind::Cast(a) => walk(a, assigned, out),
+            KExprKind::Binary(_, a, b)
+            | KExprKind::And(a, b)
+            | KExprKind::Or(a, b)
+            | KExprKind::CheckedDiv { a, b, .. } => {
+                walk(a, assigned, out);
+                walk(b, assigned, out);
+            }
+            KExprKind::Select(c, a, b) => {
+                walk(c, assigned, out);
+                walk(a, assigned, out);
+                walk(b, assigned, out);
+            }
+            KExprKind::Load(acc) => acc.index.iter().for_each(|i| walk(i, assigned, out)),
+            KExprKind::Inline { body, .. } => {
+                body.iter().for_each(|s| invariant_parts(s, assigned, out))
+            }
+            _ => {}
+        }
+    }
+    match s {
+        KStmt::Set(_, x) | KStmt::Eval(x) | KStmt::Return(Some(x)) => walk(x, assigned, out),
+        KStmt::Store(acc, x) => {
+            acc.index.iter().for_each(|i| walk(i, assigned, out));
+            walk(x, assigned, out);
+        }
+        KStmt::If(c, t, f) => {
+            walk(c, assigned, out);
+            t.iter()
+                .chain(f)
+                .for_each(|s| invariant_parts(s, assigned, out));
+        }
+        KStmt::While(c, b) => {
+            walk(c, assigned, out);
+            b.iter().for_each(|s| invariant_parts(s, assigned, out));
+        }
+        KStmt::For(f) => {
+            walk(&f.start, assigned, out);
+            walk(&f.stop, assigned, out);
+            walk(&f.step, assigned, out);
+            f.body
+                .iter()
+                .for_each(|s| invariant_parts(s, assigned, out));
+        }
+        KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
     }
 }
 
