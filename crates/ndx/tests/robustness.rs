@@ -201,3 +201,131 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         assert!(err.render().contains("E0115"), "{}", err.render());
     }
 }
+
+/// Generated kernel bodies: any mix of locals, element reads and writes (often out of
+/// bounds), loops, `prange`, reductions and returns either runs or fails with a diagnostic.
+#[derive(Clone, Debug)]
+enum KS {
+    Let(u8, String),
+    Set(u8, String),
+    Store1(String, String),
+    Store2(String, String, String),
+    Reduce(String),
+    If(String, Vec<KS>, Vec<KS>),
+    For(u8, u8, bool, Vec<KS>),
+    While(String, Vec<KS>),
+    Return(String),
+}
+
+fn kexpr() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(vec![
+        "0",
+        "1",
+        "-1",
+        "2",
+        "7",
+        "2.5",
+        "-0.0",
+        "1e308",
+        "true",
+        "n",
+        "p",
+        "q",
+        "s",
+        "v0",
+        "v1",
+        "i0",
+        "i1",
+        "a.shape[0]",
+        "m.shape[-1]",
+        "rand()",
+        "randn()",
+        "nan",
+        "inf",
+    ])
+    .prop_map(str::to_string);
+    leaf.prop_recursive(3, 12, 2, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                prop::sample::select(vec![
+                    "+", "-", "*", "/", "//", "%", "<", "==", "and", "or", "&", "**"
+                ]),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
+            (
+                prop::sample::select(vec!["sqrt", "exp", "i32", "f64", "abs", "floor", "bool"]),
+                inner.clone()
+            )
+                .prop_map(|(f, a)| format!("{f}({a})")),
+            inner.clone().prop_map(|i| format!("a[i64({i})]")),
+            (inner.clone(), inner).prop_map(|(i, j)| format!("m[i64({i}), i32({j})]")),
+        ]
+    })
+}
+
+fn kstmts(depth: u32) -> BoxedStrategy<Vec<KS>> {
+    let simple = prop_oneof![
+        (0u8..2, kexpr()).prop_map(|(v, e)| KS::Let(v, e)),
+        (0u8..2, kexpr()).prop_map(|(v, e)| KS::Set(v, e)),
+        (kexpr(), kexpr()).prop_map(|(i, e)| KS::Store1(i, e)),
+        (kexpr(), kexpr(), kexpr()).prop_map(|(i, j, e)| KS::Store2(i, j, e)),
+        kexpr().prop_map(KS::Reduce),
+        kexpr().prop_map(KS::Return),
+    ];
+    if depth == 0 {
+        return prop::collection::vec(simple, 0..4).boxed();
+    }
+    let inner = kstmts(depth - 1);
+    let compound = prop_oneof![
+        (kexpr(), inner.clone(), inner.clone()).prop_map(|(c, t, e)| KS::If(c, t, e)),
+        (0u8..2, 0u8..12, any::<bool>(), inner.clone())
+            .prop_map(|(v, n, par, b)| KS::For(v, n, par, b)),
+        (kexpr(), inner).prop_map(|(c, b)| KS::While(c, b)),
+    ];
+    prop::collection::vec(prop_oneof![3 => simple, 1 => compound], 0..5).boxed()
+}
+
+fn ksource(stmts: &[KS], out: &mut String) {
+    for s in stmts {
+        match s {
+            KS::Let(v, e) => out.push_str(&format!("let v{v} = {e}\n")),
+            KS::Set(v, e) => out.push_str(&format!("v{v} = {e}\n")),
+            KS::Store1(i, e) => out.push_str(&format!("a[i64({i})] = {e}\n")),
+            KS::Store2(i, j, e) => out.push_str(&format!("m[i64({i}), {j} % 3] = {e}\n")),
+            KS::Reduce(e) => out.push_str(&format!("s += {e}\n")),
+            KS::Return(e) => out.push_str(&format!("return {e}\n")),
+            KS::If(c, t, e) => {
+                out.push_str(&format!("if {c} {{\n"));
+                ksource(t, out);
+                out.push_str("} else {\n");
+                ksource(e, out);
+                out.push_str("}\n");
+            }
+            KS::For(v, n, par, b) => {
+                let r = if *par { "prange" } else { "range" };
+                out.push_str(&format!("for i{v} in {r}({n}) {{\n"));
+                ksource(b, out);
+                out.push_str("}\n");
+            }
+            KS::While(c, b) => {
+                out.push_str(&format!("while {c} {{\n"));
+                ksource(b, out);
+                out.push_str("break\n}\n");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn kernel_bodies_never_panic(body in kstmts(2)) {
+        let mut src = String::from("kernel k(a: f64[n], m: i32[p, q], s: f64) -> f64 {\nlet v0 = 0.0\nlet v1 = 1\nlet i0 = 0\nlet i1 = 2\n");
+        ksource(&body, &mut src);
+        src.push_str("return s\n}\nlet r = k(a[0, :], astype(a, i32), 1.5)\nprint(r)\nthreads(2)\nprint(k(b * 1.0, astype(a.T, i32), 0.5))");
+        run(&src);
+    }
+}
