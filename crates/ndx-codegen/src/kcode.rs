@@ -691,36 +691,51 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         let zero = self.b.ins().iconst(types::I64, 0);
         if let KExprKind::Const(Scalar::I64(c)) = fl.step.kind {
             if c > 0 {
-                // A constant positive step: n = max(stop - start, 0) / step, rounded up.
+                // A constant positive step: no zero check, no sign selection.
+                let pos = self.b.ins().icmp(IntCC::SignedGreaterThan, stop, start);
                 let diff = self.b.ins().isub(stop, start);
-                let pos = self.b.ins().icmp(IntCC::SignedGreaterThan, diff, zero);
                 let n = if c == 1 {
                     diff
                 } else {
-                    let d = self.b.ins().iadd_imm_s(diff, c - 1);
-                    self.b.ins().sdiv_imm_s(d, c)
+                    let d1 = self.b.ins().iadd_imm_s(diff, -1);
+                    let q = self.b.ins().udiv_imm_s(d1, c);
+                    self.b.ins().iadd_imm_s(q, 1)
                 };
+                let n = self.clamp_count(n);
                 let n = self.b.ins().select(pos, n, zero);
                 return Ok((start, step, n));
             }
         }
         let ok = self.b.ins().icmp(IntCC::NotEqual, step, zero);
         self.check(ok, FaultKind::ZeroStep, fl.site, zero, 0);
-        // n = ceil((stop - start) / step) when positive, else 0; `step` is non-zero and the
-        // dividends below keep the sign of `step`, so `sdiv` cannot overflow.
-        let one = self.b.ins().iconst(types::I64, 1);
-        let diff = self.b.ins().isub(stop, start);
+        // n = ceil(|stop - start| / |step|) when the range runs the step's way, else 0. The
+        // distance and the step's magnitude are exact as unsigned words even where the signed
+        // subtraction overflows (range(-2**63 + 1, 2**63 - 1, 2**62) has 4 iterations), and
+        // `step` is non-zero here, so `udiv` cannot trap.
         let up = self.b.ins().icmp(IntCC::SignedGreaterThan, step, zero);
-        let d_up = self.b.ins().isub(diff, one);
-        let d_down = self.b.ins().iadd(diff, one);
-        let dd = self.b.ins().select(up, d_up, d_down);
-        let q = self.b.ins().sdiv(dd, step);
-        let q1 = self.b.ins().iadd(q, one);
-        let pos = self.b.ins().icmp(IntCC::SignedGreaterThan, diff, zero);
-        let neg = self.b.ins().icmp(IntCC::SignedLessThan, diff, zero);
-        let any = self.b.ins().select(up, pos, neg);
-        let n = self.b.ins().select(any, q1, zero);
+        let fwd = self.b.ins().icmp(IntCC::SignedGreaterThan, stop, start);
+        let back = self.b.ins().icmp(IntCC::SignedLessThan, stop, start);
+        let runs = self.b.ins().select(up, fwd, back);
+        let d_up = self.b.ins().isub(stop, start);
+        let d_down = self.b.ins().isub(start, stop);
+        let diff = self.b.ins().select(up, d_up, d_down);
+        let neg = self.b.ins().ineg(step);
+        let mag = self.b.ins().select(up, step, neg);
+        let d1 = self.b.ins().iadd_imm_s(diff, -1);
+        let q = self.b.ins().udiv(d1, mag);
+        let n = self.b.ins().iadd_imm_s(q, 1);
+        let n = self.clamp_count(n);
+        let n = self.b.ins().select(runs, n, zero);
         Ok((start, step, n))
+    }
+
+    /// An iteration count computed as an unsigned word, capped at `i64::MAX` (a range of more
+    /// than 2^63 iterations runs "forever" either way).
+    fn clamp_count(&mut self, n: Value) -> Value {
+        let max = self.b.ins().iconst(types::I64, i64::MAX);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let huge = self.b.ins().icmp(IntCC::SignedLessThan, n, zero);
+        self.b.ins().select(huge, max, n)
     }
 
     fn serial_for(&mut self, fl: &'k KFor) -> Result<(), CodegenError> {
