@@ -1674,6 +1674,24 @@ fn fold_binary(op: BinaryOp, dtype: DType, x: KExpr, y: KExpr) -> KExpr {
             return KExpr::constant(r);
         }
     }
+    // `2.0 * v` is `v + v` exactly (signed zeros, infinities and NaN included), and saves
+    // materialising the constant in a loop.
+    let two = |e: &KExpr| matches!(e.kind, KExprKind::Const(s) if s.dtype().is_float() && s.to_f64() == 2.0);
+    if op == BinaryOp::Mul && dtype.is_float() {
+        let v = if two(&x) && matches!(y.kind, KExprKind::Local(_)) {
+            Some(y.clone())
+        } else if two(&y) && matches!(x.kind, KExprKind::Local(_)) {
+            Some(x.clone())
+        } else {
+            None
+        };
+        if let Some(v) = v {
+            return KExpr {
+                kind: KExprKind::Binary(BinaryOp::Add, Box::new(v.clone()), Box::new(v)),
+                dtype,
+            };
+        }
+    }
     KExpr {
         kind: KExprKind::Binary(op, Box::new(x), Box::new(y)),
         dtype,
