@@ -101,6 +101,7 @@ struct ParLoop {
 pub struct CompiledKernel {
     main: MainFn,
     loops: Vec<ParLoop>,
+    vector_loops: usize,
     nlocals: usize,
     words: usize,
     ret: Option<DType>,
@@ -122,6 +123,11 @@ impl CompiledKernel {
     /// The dtype of the returned scalar, if any.
     pub fn ret(&self) -> Option<DType> {
         self.ret
+    }
+
+    /// How many loops have a vector form (chosen at run time when the rows are contiguous).
+    pub fn vector_loops(&self) -> usize {
+        self.vector_loops
     }
 
     /// Runs the kernel. Returns its scalar result (if it has one) or the fault it stopped at.
@@ -339,6 +345,8 @@ pub(crate) struct FnLower<'k, 'f, 'm> {
     prange: Option<FuncRef>,
     /// Loop-invariant expressions computed before the loop being emitted, by node address.
     hoisted: std::collections::HashMap<*const KExpr, Value>,
+    /// How many loops were emitted with a vector form.
+    pub vector_loops: usize,
 }
 
 fn word_flags() -> MemFlagsData {
@@ -391,6 +399,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
             par: Vec::new(),
             prange: None,
             hoisted: Default::default(),
+            vector_loops: 0,
         };
         l.load_params();
         let seed =
@@ -1324,6 +1333,7 @@ impl crate::Jit {
         self.module.clear_context(&mut self.ctx);
         self.ctx.func.signature = sig.clone();
         let main_id = self.module.declare_anonymous_function(&sig)?;
+        let mut vector_loops = 0;
         let par: Vec<KFor> = {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let host = Host {
@@ -1335,6 +1345,7 @@ impl crate::Jit {
             l.enable_prange()?;
             l.stmts(&f.body)?;
             let par = l.par.iter().map(|p| (*p).clone()).collect();
+            vector_loops += l.vector_loops;
             l.finish();
             par
         };
@@ -1358,6 +1369,7 @@ impl crate::Jit {
                 };
                 let (mut l, extra) = FnLower::new(b, host, f, opts, 3);
                 l.chunk_body(fl, extra[0], extra[1], extra[2])?;
+                vector_loops += l.vector_loops;
                 l.finish();
             }
             self.define(id)?;
@@ -1398,6 +1410,7 @@ impl crate::Jit {
         Ok(CompiledKernel {
             main,
             loops,
+            vector_loops,
             nlocals: f.locals.len(),
             words,
             ret: f.ret,

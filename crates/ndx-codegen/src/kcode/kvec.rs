@@ -112,6 +112,7 @@ impl<'k> FnLower<'k, '_, '_> {
     /// Emits `fl` as a vector loop (when the run-time conditions hold) followed by the scalar
     /// loop over the remaining iterations.
     pub(super) fn vector_for(&mut self, fl: &'k KFor, plan: Plan) -> Result<(), CodegenError> {
+        self.vector_loops += 1;
         let (start, step, n) = self.trip(fl)?;
         let w = i64::from(plan.width);
         // Row bases and last-axis strides of every access, stores first.
