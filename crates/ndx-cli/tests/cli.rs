@@ -54,6 +54,19 @@ fn errors_exit_one_with_a_located_diagnostic() {
     let out = ndx().arg("check").arg(&f).output().expect("spawn ndx");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.ndx:3:9"));
+    // ...and the errors a kernel's first call would report (a race in a prange loop).
+    std::fs::write(
+        &f,
+        "kernel k(a: f64[n]) -> f64 {\n    let s = 0.0\n    for i in prange(n) {\n        s = a[i]\n    }\n    return s\n}\n",
+    )
+    .expect("write");
+    let out = ndx().arg("check").arg(&f).output().expect("spawn ndx");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("E0830") && err.contains("bad.ndx:4:9"),
+        "{err}"
+    );
     std::fs::write(&f, "let a = 1\nprint(a)\n").expect("write");
     let out = ndx().arg("check").arg(&f).output().expect("spawn ndx");
     assert!(out.status.success());

@@ -1742,6 +1742,30 @@ fn count_reads(stmts: &[KStmt], l: Local) -> usize {
         .sum()
 }
 
+/// Lowers every top-level kernel of a program against its top-level `fn`s and kernels, as
+/// `ndx check` does: the errors a first call would report, without running anything.
+pub(crate) fn check_kernels(stmts: &[Stmt]) -> Result<(), Diag> {
+    let mut fns = HashMap::new();
+    let mut kernels = HashMap::new();
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Fn(f) => {
+                fns.insert(f.name.name.clone(), Arc::new(f.clone()));
+            }
+            StmtKind::Kernel(k) => {
+                kernels.insert(k.name.name.clone(), Arc::new(k.clone()));
+            }
+            _ => {}
+        }
+    }
+    for s in stmts {
+        if let StmtKind::Kernel(k) = &s.kind {
+            lower_kernel(k, &fns, &kernels)?;
+        }
+    }
+    Ok(())
+}
+
 /// The cache of compiled kernels, by name.
 #[derive(Default)]
 pub(crate) struct KernelCache {

@@ -1,5 +1,6 @@
 //! The whole-program checks of `ndx check`: in source order, `fn` signatures and `kernel`
-//! bodies (see [`crate::check`]) and name resolution.
+//! bodies (see [`crate::check`]) and name resolution; then every top-level kernel is lowered
+//! as its first call would lower it (types, inlined calls, `prange` races).
 
 use crate::check::{check_fn, check_kernel};
 use crate::error::{err_at, Diag};
@@ -15,7 +16,8 @@ pub(crate) fn check_program(stmts: &[Stmt]) -> Result<(), Diag> {
         scopes: vec![Vec::new()],
         lenient: false,
     };
-    r.stmts(stmts)
+    r.stmts(stmts)?;
+    crate::kernels::check_kernels(stmts)
 }
 
 struct Resolver {
