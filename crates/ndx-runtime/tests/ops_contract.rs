@@ -207,3 +207,78 @@ fn gemm_takes_zero_and_negative_strides() {
         check_pair(&ar, &['i', 'j'], &br, &['j', 'k'], &['i', 'k'], &sz);
     }
 }
+
+#[test]
+fn gemm_accumulates_onto_an_initial_value() {
+    use ndx_runtime::ops::contract_pair_onto;
+    for d in [DType::F32, DType::F64] {
+        let sz = sizes(&[('i', 40), ('j', 50), ('k', 30)]);
+        let a = ramp(d, &[40, 50], 1);
+        let b = ramp(d, &[50, 30], 2);
+        let bias = ramp(d, &[30], 3).broadcast_to(&[40, 30]).unwrap();
+        let want: Vec<f64> = reference(
+            &[(&a, &['i', 'j'][..]), (&b, &['j', 'k'][..])],
+            &['i', 'k'],
+            &sz,
+        )
+        .iter()
+        .zip(values(&bias))
+        .map(|(p, q)| p + q)
+        .collect();
+        for threads in [1, 2] {
+            let r = contract_pair_onto(
+                (&a, &['i', 'j']),
+                (&b, &['j', 'k']),
+                &['i', 'k'],
+                &sz,
+                threads,
+                &bias,
+            )
+            .unwrap();
+            assert_eq!(values(&r), want);
+        }
+        // A permuted output that is computed in (m, n) order and permuted at the end.
+        let bias_t = ramp(d, &[30, 40], 4);
+        let want: Vec<f64> = reference(
+            &[(&a, &['i', 'j'][..]), (&b, &['j', 'k'][..])],
+            &['k', 'i'],
+            &sz,
+        )
+        .iter()
+        .zip(values(&bias_t))
+        .map(|(p, q)| p + q)
+        .collect();
+        let r = contract_pair_onto(
+            (&a, &['i', 'j']),
+            (&b, &['j', 'k']),
+            &['k', 'i'],
+            &sz,
+            1,
+            &bias_t,
+        )
+        .unwrap();
+        assert_eq!(values(&r), want);
+        // k = 0: the initial value itself.
+        let sz0 = sizes(&[('i', 2), ('j', 0), ('k', 3)]);
+        let init = ramp(d, &[2, 3], 5);
+        let r = contract_pair_onto(
+            (&ramp(d, &[2, 0], 0), &['i', 'j']),
+            (&ramp(d, &[0, 3], 0), &['j', 'k']),
+            &['i', 'k'],
+            &sz0,
+            1,
+            &init,
+        )
+        .unwrap();
+        assert_eq!(values(&r), values(&init));
+        assert!(contract_pair_onto(
+            (&a, &['i', 'j']),
+            (&b, &['j', 'k']),
+            &['i', 'k'],
+            &sz,
+            1,
+            &init
+        )
+        .is_err());
+    }
+}

@@ -430,9 +430,37 @@ pub fn contract_pair(
         ));
     }
     match a.0.dtype() {
-        DType::F32 => gemm_pair::<f32>(a, b, out, sizes, threads),
-        DType::F64 => gemm_pair::<f64>(a, b, out, sizes, threads),
+        DType::F32 => gemm_pair::<f32>(a, b, out, sizes, threads, None),
+        DType::F64 => gemm_pair::<f64>(a, b, out, sizes, threads, None),
         _ => contract_loop(&[a, b], out, sizes),
+    }
+}
+
+/// [`contract_pair`] accumulated onto `init` (shape of `out`, the operands' float dtype): the
+/// GEMM's output pass adds the product to `init`'s values, so an epilogue such as a bias add
+/// costs no pass of its own. When `init` is a writable C-contiguous array that the GEMM can
+/// write in `out` order, the result is computed in place in its memory (callers pass a fresh
+/// array nothing else refers to); any other `init` (a broadcast view, say) is copied first.
+pub fn contract_pair_onto(
+    a: (&Array, &[Label]),
+    b: (&Array, &[Label]),
+    out: &[Label],
+    sizes: &Sizes,
+    threads: usize,
+    init: &Array,
+) -> Result<Array> {
+    let shape: Vec<usize> = out.iter().map(|&l| size_of(sizes, l)).collect();
+    if a.0.dtype() != b.0.dtype() || init.dtype() != a.0.dtype() || init.shape() != shape {
+        return Err(RuntimeError::Invalid(
+            "the initial value of a GEMM must have the result's dtype and shape".into(),
+        ));
+    }
+    match a.0.dtype() {
+        DType::F32 => gemm_pair::<f32>(a, b, out, sizes, threads, Some(init)),
+        DType::F64 => gemm_pair::<f64>(a, b, out, sizes, threads, Some(init)),
+        d => Err(RuntimeError::Invalid(format!(
+            "a GEMM onto an initial value needs a float dtype, not {d}"
+        ))),
     }
 }
 
@@ -501,6 +529,7 @@ fn gemm_pair<T: GemmElem>(
     out: &[Label],
     sizes: &Sizes,
     threads: usize,
+    init: Option<&Array>,
 ) -> Result<Array> {
     let (mut av, mut al) = (a.0.clone(), a.1.to_vec());
     let (mut bv, mut bl) = (b.0.clone(), b.1.to_vec());
@@ -586,14 +615,28 @@ fn gemm_pair<T: GemmElem>(
         batch.iter().chain(&m).chain(&n).copied().collect()
     };
     let out_shape: Vec<usize> = dl.iter().map(|&l| size_of(sizes, l)).collect();
-    let dst = Array::empty(T::DTYPE, &out_shape)?;
+    let dst = match init {
+        Some(v)
+            if direct
+                && v.is_c_contiguous()
+                && v.is_writable()
+                && !v.shares_memory(&av)
+                && !v.shares_memory(&bv) =>
+        {
+            v.clone()
+        }
+        Some(v) => copy_in::<T>(v, out, &dl)?,
+        None => Array::empty(T::DTYPE, &out_shape)?,
+    };
     let (m_n, n_n, k_n) = (
         m.iter().map(|&l| size_of(sizes, l)).product::<usize>(),
         n.iter().map(|&l| size_of(sizes, l)).product::<usize>(),
         k.iter().map(|&l| size_of(sizes, l)).product::<usize>(),
     );
     if dst.size() == 0 || k_n == 0 {
-        dst.fill(T::zero().to_scalar())?;
+        if init.is_none() {
+            dst.fill(T::zero().to_scalar())?;
+        }
         return finish::<T>(dst, &dl, out);
     }
     let stride_pair = |v: &Array, ls: &[Label], rows: &[Label], cols: &[Label]| {
@@ -630,8 +673,9 @@ fn gemm_pair<T: GemmElem>(
     let (pa, pb, pd) = (av.ptr()? as usize, bv.ptr()? as usize, dst.ptr()? as usize);
     let run = |o: &[isize; 3], par: gemm::Parallelism| {
         // SAFETY: the pointers and element strides come from valid views of T's dtype (aligned,
-        // checked above); `dst` is new, so it overlaps neither input, and each batch element
-        // writes a disjoint part of it.
+        // checked above); `dst` is new, or the caller's fresh initial value checked above not
+        // to overlap either input, and each batch element writes a disjoint part of it.
+        // `alpha` only applies when `dst` is read.
         unsafe {
             gemm::gemm::<T>(
                 g.m,
@@ -640,14 +684,14 @@ fn gemm_pair<T: GemmElem>(
                 (pd as *mut u8).wrapping_offset(o[2]) as *mut T,
                 g.d.0,
                 g.d.1,
-                false,
+                init.is_some(),
                 (pa as *const u8).wrapping_offset(o[0]) as *const T,
                 g.a.0,
                 g.a.1,
                 (pb as *const u8).wrapping_offset(o[1]) as *const T,
                 g.b.0,
                 g.b.1,
-                T::zero(),
+                T::one(),
                 T::one(),
                 false,
                 false,
