@@ -993,6 +993,39 @@ mod tests {
     }
 
     #[test]
+    fn paths_and_costs_match_numpy() {
+        // Paths from numpy.einsum_path(..., optimize=("optimal", 10**9)), NumPy 2.4, whose
+        // report prints these counts as 9.072e+06 / 4.877e+04 and 5.000e+08 / 8.000e+05.
+        let cases: [(&str, &[&[usize]], &str, u128, u128); 2] = [
+            (
+                "pi,qj,ijkl,rk,sl->pqrs",
+                &[&[5, 6], &[7, 8], &[6, 8, 9, 10], &[4, 9], &[3, 10]],
+                "[(2, 4), (2, 3), (0, 2), (0, 1)]",
+                9_072_000,
+                48_768,
+            ),
+            (
+                "ea,fb,abcd,gc,hd->efgh",
+                &[
+                    &[10, 10],
+                    &[10, 10],
+                    &[10, 10, 10, 10],
+                    &[10, 10],
+                    &[10, 10],
+                ],
+                "[(0, 2), (0, 3), (0, 2), (0, 1)]",
+                500_000_000,
+                800_000,
+            ),
+        ];
+        for (s, shapes, path, naive, opt) in cases {
+            let p = check_optimal(s, shapes);
+            assert_eq!(p.path_text(), path, "{s}");
+            assert_eq!((p.naive_flops, p.opt_flops), (naive, opt), "{s}");
+        }
+    }
+
+    #[test]
     fn memory_limit_is_honoured() {
         let sp = spec("ij,jk,kl->il", &[&[100, 1000], &[1000, 100], &[100, 1000]]);
         for limit in [1u128, 100, 10_000, 100_000, 1 << 40] {
