@@ -2,7 +2,7 @@
 
 use super::super::{typed_array, typed_vec};
 use super::loops::{contract_loop, Acc};
-use super::{size_of, Label, Sizes};
+use super::{count, size_of, Label, Sizes};
 use crate::array::Array;
 use crate::dtype::DType;
 use crate::element::Element;
@@ -242,9 +242,9 @@ fn gemm_pair<T: GemmElem>(
         None => Array::empty(T::DTYPE, &out_shape)?,
     };
     let (m_n, n_n, k_n) = (
-        m.iter().map(|&l| size_of(sizes, l)).product::<usize>(),
-        n.iter().map(|&l| size_of(sizes, l)).product::<usize>(),
-        k.iter().map(|&l| size_of(sizes, l)).product::<usize>(),
+        count(&m.iter().map(|&l| size_of(sizes, l)).collect::<Vec<_>>())?,
+        count(&n.iter().map(|&l| size_of(sizes, l)).collect::<Vec<_>>())?,
+        count(&k.iter().map(|&l| size_of(sizes, l)).collect::<Vec<_>>())?,
     );
     if dst.size() == 0 || k_n == 0 {
         if init.is_none() {

@@ -36,6 +36,19 @@ fn size_of(sizes: &Sizes, l: Label) -> usize {
     sizes.get(&l).copied().unwrap_or(1)
 }
 
+/// The number of points of `shape`, or an error when it does not fit a `usize` (broadcast
+/// views can name more elements than memory holds).
+fn count(shape: &[usize]) -> Result<usize> {
+    shape.iter().try_fold(1usize, |acc, &n| {
+        acc.checked_mul(n).ok_or_else(|| {
+            RuntimeError::TooLarge(format!(
+                "a contraction over {} points",
+                crate::array::fmt_shape(shape)
+            ))
+        })
+    })
+}
+
 /// A view of `a` with one axis per distinct label, in order of first appearance: repeated
 /// labels become a diagonal (the strides add up), and a size-1 axis whose label is larger in
 /// `sizes` is stretched with stride 0.
@@ -71,6 +84,7 @@ pub fn label_view(a: &Array, labels: &[Label], sizes: &Sizes) -> Result<(Array, 
             }
         }
     }
+    count(&shape)?;
     let v = Array {
         buffer: a.buffer.clone(),
         dtype: a.dtype,
@@ -107,6 +121,7 @@ pub fn aligned_view(a: &Array, labels: &[Label], order: &[Label], sizes: &Sizes)
         }
         shape.push(n);
     }
+    count(&shape)?;
     let v = Array {
         buffer: a.buffer.clone(),
         dtype: a.dtype,
