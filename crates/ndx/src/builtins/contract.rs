@@ -158,10 +158,28 @@ impl Interp {
         let spec_text = as_str(&spec_val, spec_span)?;
         let mut memory_limit = None;
         for (k, ks, v, vs) in &a.kw {
+            if k == "optimize" {
+                // NumPy's switch: ndx always plans, and every setting gives the same values.
+                match v {
+                    Val::Weak {
+                        value: ndx_runtime::Scalar::Bool(_),
+                        ..
+                    } => continue,
+                    Val::Str(s) if s == "greedy" || s == "optimal" => continue,
+                    _ => {
+                        return Err(err_at(
+                            "E0254",
+                            *vs,
+                            "optimize must be true, false, \"greedy\" or \"optimal\"",
+                        ))
+                    }
+                }
+            }
             if k != "memory_limit" {
                 return Err(
-                    err_at("E0702", *ks, format!("`{name}` has no parameter `{k}`"))
-                        .with_note(format!("usage: {name}(spec, *operands, memory_limit=n)")),
+                    err_at("E0702", *ks, format!("`{name}` has no parameter `{k}`")).with_note(
+                        format!("usage: {name}(spec, *operands, memory_limit=n, optimize=true)"),
+                    ),
                 );
             }
             let n = self.as_int(v, *vs)?;
