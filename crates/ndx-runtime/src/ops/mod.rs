@@ -1,5 +1,6 @@
 //! Operations that do not fuse: constructors, random numbers, joining, sorting and order
-//! statistics, advanced indexing, and scans. Each follows the NumPy function of the same
+//! statistics, advanced indexing, scans, and contractions (`contract`: einsum steps as
+//! batched GEMM or direct loops). Each follows the NumPy function of the same
 //! name; arguments that NumPy would reject are errors, never panics.
 
 /// Calls `$f::<T>($args)` with `T` the Rust type of dtype `$d`.
