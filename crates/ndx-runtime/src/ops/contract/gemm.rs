@@ -27,7 +27,7 @@ impl GemmElem for f64 {
     }
 }
 
-/// Contracts two labelled views (as [`label_view`] makes them, of one dtype) into a new
+/// Contracts two labelled views (as [`label_view`](super::label_view) makes them, of one dtype) into a new
 /// C-contiguous array with labels `out`. Floats run as a batched GEMM on `threads` threads;
 /// other dtypes use [`contract_loop`].
 pub fn contract_pair(
