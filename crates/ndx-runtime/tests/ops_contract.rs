@@ -60,8 +60,42 @@ fn check_pair(a: &Array, la: &[char], b: &Array, lb: &[char], out: &[char], sz: 
 }
 
 #[test]
+fn integer_gemm_wraps_and_splits_rows_over_threads() {
+    // Big enough for the row split (2^22 multiply-adds), values that wrap in i32.
+    let sz = sizes(&[('i', 160), ('j', 170), ('k', 180)]);
+    let n = 160 * 170;
+    let a = Array::from_vec(
+        (0..n as i32).map(|v| v.wrapping_mul(2_654_435)).collect(),
+        &[160, 170],
+    )
+    .unwrap();
+    let b = Array::from_vec(
+        (0..170 * 180)
+            .map(|v: i32| v.wrapping_mul(40_503) ^ 7)
+            .collect(),
+        &[170, 180],
+    )
+    .unwrap();
+    let r1 = contract_pair((&a, &['i', 'j']), (&b, &['j', 'k']), &['i', 'k'], &sz, 1).unwrap();
+    let r2 = contract_pair((&a, &['i', 'j']), (&b, &['j', 'k']), &['i', 'k'], &sz, 2).unwrap();
+    let l = contract_loop(
+        &[(&a, &['i', 'j'][..]), (&b, &['j', 'k'][..])],
+        &['i', 'k'],
+        &sz,
+    )
+    .unwrap();
+    let (v1, v2, vl) = (
+        r1.to_vec::<i32>().unwrap(),
+        r2.to_vec::<i32>().unwrap(),
+        l.to_vec::<i32>().unwrap(),
+    );
+    assert_eq!(v1, vl);
+    assert_eq!(v2, vl);
+}
+
+#[test]
 fn gemm_matches_the_reference_on_every_layout() {
-    for d in [DType::F32, DType::F64] {
+    for d in [DType::F32, DType::F64, DType::I32, DType::I64] {
         let sz = sizes(&[('i', 70), ('j', 65), ('k', 90)]);
         let a = ramp(d, &[70, 65], 1);
         let b = ramp(d, &[65, 90], 2);
@@ -186,7 +220,7 @@ fn integer_loops_wrap_and_bools_or() {
 
 #[test]
 fn gemm_takes_zero_and_negative_strides() {
-    for d in [DType::F32, DType::F64] {
+    for d in [DType::F32, DType::F64, DType::I32, DType::I64] {
         // A size-1 axis stretched over the contracted label (stride 0 in the k group).
         let sz = sizes(&[('i', 40), ('j', 50), ('k', 30)]);
         let a = ramp(d, &[40, 1], 1);

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Operand counts up to this are planned by exhaustive search; more use the greedy search.
 pub const OPTIMAL_MAX: usize = 5;
 
-/// A pairwise step runs as a GEMM when its per-batch `m * n * k` reaches this (float dtypes
-/// only); smaller products run as direct loops, where a GEMM call costs more than it saves.
+/// A pairwise step runs as a GEMM when its per-batch `m * n * k` reaches this (every dtype but
+/// bool has one); smaller products run as loops, where a GEMM call costs more than it saves.
 pub const GEMM_MIN: u128 = 4096;
 
 /// Default cap on the elements of one intermediate: the largest operand or output, or 2^26
@@ -56,8 +56,8 @@ pub struct PlanOptions {
     /// Cap on the elements of any intermediate; `None` for the default
     /// (the largest operand or output, at least [`DEFAULT_MEMORY_FLOOR`]).
     pub memory_limit: Option<u128>,
-    /// True when the operands are floats (steps may run as GEMM).
-    pub float: bool,
+    /// True when the operands' dtype has a GEMM (every dtype but bool): steps may run as GEMM.
+    pub gemm: bool,
 }
 
 /// A contraction order with its costs.
@@ -293,7 +293,7 @@ pub fn plan(spec: &Spec, opts: PlanOptions) -> Plan {
         } else {
             result_order(&inputs, &result_set)
         };
-        let kind = step_kind(&inputs, &result, spec, opts.float);
+        let kind = step_kind(&inputs, &result, spec, opts.gemm);
         steps.push(Step {
             flops: flop_count(&contract, removed, pos.len(), sizes),
             scaling: contract.len(),
@@ -373,11 +373,11 @@ pub fn gemm_groups(a: &[Label], b: &[Label], result: &[Label]) -> [Vec<Label>; 4
     [batch, m, n, k]
 }
 
-fn step_kind(inputs: &[Vec<Label>], result: &[Label], spec: &Spec, float: bool) -> StepKind {
+fn step_kind(inputs: &[Vec<Label>], result: &[Label], spec: &Spec, gemm: bool) -> StepKind {
     let [a, b] = inputs else {
         return StepKind::Loop;
     };
-    if !float {
+    if !gemm {
         return StepKind::Loop;
     }
     let [batch, m, n, k] = gemm_groups(a, b, result);

@@ -100,7 +100,7 @@ fn check_optimal(s: &str, shapes: &[&[usize]]) -> Plan {
         &sp,
         PlanOptions {
             memory_limit: Some(u128::MAX),
-            float: true,
+            gemm: true,
         },
     );
     let sets: Vec<Set> = sp
@@ -189,7 +189,7 @@ fn memory_limit_is_honoured() {
             &sp,
             PlanOptions {
                 memory_limit: Some(limit),
-                float: true,
+                gemm: true,
             },
         );
         let n = p.steps.len();
@@ -202,7 +202,7 @@ fn memory_limit_is_honoured() {
         &sp,
         PlanOptions {
             memory_limit: Some(1),
-            float: true,
+            gemm: true,
         },
     );
     assert_eq!(p.path_text(), "[(0, 1, 2)]");
@@ -231,7 +231,7 @@ fn two_operand_gemm_groups() {
         &sp,
         PlanOptions {
             memory_limit: None,
-            float: true,
+            gemm: true,
         },
     );
     assert_eq!(

@@ -30,7 +30,7 @@ use ndx_syntax::Span;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The plan cache key: spec text, operand shapes, memory limit, float or not.
+/// The plan cache key: spec text, operand shapes, memory limit, whether the dtype has a GEMM.
 pub(crate) type PlanKey = (String, Vec<Vec<usize>>, Option<u128>, bool);
 
 /// Steps that loop over fewer points than this run in the runtime's direct loop; larger ones as
@@ -198,7 +198,7 @@ impl Interp {
             &spec_text,
             &shapes,
             memory_limit,
-            dtype.is_float(),
+            dtype != DType::Bool,
             spec_span,
         )?;
         if name == "einsum_path" {
@@ -249,22 +249,16 @@ impl Interp {
         spec: &str,
         shapes: &[Vec<usize>],
         memory_limit: Option<u128>,
-        float: bool,
+        gemm: bool,
         spec_span: Span,
     ) -> Result<Arc<Plan>, Diag> {
-        let key: PlanKey = (spec.to_string(), shapes.to_vec(), memory_limit, float);
+        let key: PlanKey = (spec.to_string(), shapes.to_vec(), memory_limit, gemm);
         if let Some(p) = self.plans.get(&key) {
             return Ok(p.clone());
         }
         let parsed =
             contract::parse(spec, shapes).map_err(|e| err_at("E0250", spec_span, e.to_string()))?;
-        let plan = Arc::new(contract::plan(
-            &parsed,
-            PlanOptions {
-                memory_limit,
-                float,
-            },
-        ));
+        let plan = Arc::new(contract::plan(&parsed, PlanOptions { memory_limit, gemm }));
         if self.plans.len() >= PLAN_CACHE_MAX {
             self.plans.clear();
         }
@@ -272,7 +266,8 @@ impl Interp {
         Ok(plan)
     }
 
-    /// Contracts two labelled arrays of one dtype: GEMM for large float products, else a loop.
+    /// Contracts two labelled arrays of one dtype: GEMM for large products (not bools), else a
+    /// loop.
     pub(super) fn contract2(
         &mut self,
         (x, lx): (&Array, &[Label]),
@@ -287,7 +282,7 @@ impl Interp {
             .iter()
             .filter(|(l, _)| !(lx.contains(l) && ly.contains(l) && out.contains(l)))
             .fold(1u128, |acc, (_, &n)| acc.saturating_mul(n as u128));
-        if x.dtype().is_float() && work >= GEMM_MIN {
+        if x.dtype() != DType::Bool && work >= GEMM_MIN {
             self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)
         } else {
             self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)

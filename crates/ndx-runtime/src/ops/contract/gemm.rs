@@ -12,24 +12,162 @@ use crate::error::{Result, RuntimeError};
 /// of splitting each call.
 const SPLIT_CALLS_BELOW: usize = 1 << 22;
 
-/// Element types with a GEMM.
+/// Element types with a GEMM: floats through the `gemm` crate, integers through an exact
+/// wrapping kernel (NumPy's integer matmul has no BLAS either).
 trait GemmElem: Acc {
-    fn one() -> Self;
+    /// `dst := (read_dst ? dst : 0) + lhs @ rhs` for one batch element, strides in elements
+    /// as `(column, row)` pairs.
+    ///
+    /// # Safety
+    /// Every in-range index of the three matrices must address an element of `Self`; `dst`
+    /// must not overlap the inputs.
+    unsafe fn gemm(
+        g: &Gemm,
+        dst: *mut Self,
+        lhs: *const Self,
+        rhs: *const Self,
+        read_dst: bool,
+        threads: usize,
+    );
 }
-impl GemmElem for f32 {
-    fn one() -> Self {
-        1.0
-    }
+
+macro_rules! gemm_float {
+    ($t:ty) => {
+        impl GemmElem for $t {
+            unsafe fn gemm(
+                g: &Gemm,
+                dst: *mut Self,
+                lhs: *const Self,
+                rhs: *const Self,
+                read_dst: bool,
+                threads: usize,
+            ) {
+                let par = if threads > 1 {
+                    gemm::Parallelism::Rayon(threads)
+                } else {
+                    gemm::Parallelism::None
+                };
+                // SAFETY: forwarded; `alpha` only applies when `dst` is read.
+                unsafe {
+                    gemm::gemm::<$t>(
+                        g.m, g.n, g.k, dst, g.d.0, g.d.1, read_dst, lhs, g.a.0, g.a.1, rhs, g.b.0,
+                        g.b.1, 1.0, 1.0, false, false, false, par,
+                    )
+                }
+            }
+        }
+    };
 }
-impl GemmElem for f64 {
-    fn one() -> Self {
-        1.0
+gemm_float!(f32);
+gemm_float!(f64);
+
+macro_rules! gemm_int {
+    ($t:ty) => {
+        impl GemmElem for $t {
+            unsafe fn gemm(
+                g: &Gemm,
+                dst: *mut Self,
+                lhs: *const Self,
+                rhs: *const Self,
+                read_dst: bool,
+                threads: usize,
+            ) {
+                // Rows are independent: split them over the threads (integer sums are exact, so
+                // the split cannot change a result).
+                let rows_per = if threads > 1
+                    && g.m.saturating_mul(g.n).saturating_mul(g.k) >= SPLIT_CALLS_BELOW
+                {
+                    g.m.div_ceil(threads)
+                } else {
+                    g.m.max(1)
+                };
+                let (d, a, b) = (dst as usize, lhs as usize, rhs as usize);
+                let part = |r0: usize| {
+                    let rows = rows_per.min(g.m - r0);
+                    // SAFETY: forwarded, for rows r0..r0+rows, which no other part writes.
+                    unsafe {
+                        int_rows::<$t>(
+                            g,
+                            d as *mut $t,
+                            a as *const $t,
+                            b as *const $t,
+                            r0,
+                            rows,
+                            read_dst,
+                        )
+                    }
+                };
+                if rows_per >= g.m {
+                    part(0);
+                } else {
+                    use rayon::prelude::*;
+                    (0..g.m)
+                        .step_by(rows_per)
+                        .collect::<Vec<_>>()
+                        .par_iter()
+                        .for_each(|&r0| part(r0));
+                }
+            }
+        }
+    };
+}
+gemm_int!(i32);
+gemm_int!(i64);
+
+/// Rows `r0..r0 + rows` of an integer GEMM, i-k-j order: each row of `dst` accumulates
+/// `lhs[i, p] * rhs[p, :]`, a unit-stride loop the compiler vectorises when `rhs` rows and `dst`
+/// rows are contiguous. Wrapping arithmetic, as NumPy's.
+///
+/// # Safety
+/// As [`GemmElem::gemm`].
+unsafe fn int_rows<T: Acc>(
+    g: &Gemm,
+    dst: *mut T,
+    lhs: *const T,
+    rhs: *const T,
+    r0: usize,
+    rows: usize,
+    read_dst: bool,
+) {
+    let (dc, dr) = g.d;
+    let (ac, ar) = g.a;
+    let (bc, br) = g.b;
+    for i in r0..r0 + rows {
+        let drow = dst.wrapping_offset(i as isize * dr);
+        if !read_dst {
+            for j in 0..g.n {
+                // SAFETY: an in-range element of `dst`.
+                unsafe { drow.wrapping_offset(j as isize * dc).write(T::zero()) };
+            }
+        }
+        for p in 0..g.k {
+            // SAFETY: in-range elements of `lhs`, `rhs` and `dst` throughout.
+            unsafe {
+                let x = lhs
+                    .wrapping_offset(i as isize * ar + p as isize * ac)
+                    .read();
+                let brow = rhs.wrapping_offset(p as isize * br);
+                if dc == 1 && bc == 1 {
+                    let d = std::slice::from_raw_parts_mut(drow, g.n);
+                    let r = std::slice::from_raw_parts(brow, g.n);
+                    for (o, &y) in d.iter_mut().zip(r) {
+                        *o = o.add(x.mul(y));
+                    }
+                } else {
+                    for j in 0..g.n as isize {
+                        let o = drow.wrapping_offset(j * dc);
+                        o.write(o.read().add(x.mul(brow.wrapping_offset(j * bc).read())));
+                    }
+                }
+            }
+        }
     }
 }
 
-/// Contracts two labelled views (as [`label_view`](super::label_view) makes them, of one dtype) into a new
-/// C-contiguous array with labels `out`. Floats run as a batched GEMM on `threads` threads;
-/// other dtypes use [`contract_loop`].
+/// Contracts two labelled views (as [`label_view`](super::label_view) makes them, of one
+/// dtype) into a new C-contiguous array with labels `out`, as a batched GEMM on `threads`
+/// threads (floats through the `gemm` crate, integers through an exact wrapping kernel); bools
+/// use [`contract_loop`].
 pub fn contract_pair(
     a: (&Array, &[Label]),
     b: (&Array, &[Label]),
@@ -45,7 +183,9 @@ pub fn contract_pair(
     match a.0.dtype() {
         DType::F32 => gemm_pair::<f32>(a, b, out, sizes, threads, None),
         DType::F64 => gemm_pair::<f64>(a, b, out, sizes, threads, None),
-        _ => contract_loop(&[a, b], out, sizes),
+        DType::I32 => gemm_pair::<i32>(a, b, out, sizes, threads, None),
+        DType::I64 => gemm_pair::<i64>(a, b, out, sizes, threads, None),
+        DType::Bool => contract_loop(&[a, b], out, sizes),
     }
 }
 
@@ -126,6 +266,7 @@ fn copy_in<T: Element>(a: &Array, ls: &[Label], order: &[Label]) -> Result<Array
     typed_array(&typed_vec::<T>(&t)?, t.shape())
 }
 
+/// One GEMM call's sizes and `(column, row)` element strides.
 #[derive(Clone, Copy)]
 struct Gemm {
     m: usize,
@@ -284,32 +425,18 @@ fn gemm_pair<T: GemmElem>(
         offs.push([dot(&sa), dot(&sb), dot(&sd)]);
     });
     let (pa, pb, pd) = (av.ptr()? as usize, bv.ptr()? as usize, dst.ptr()? as usize);
-    let run = |o: &[isize; 3], par: gemm::Parallelism| {
+    let run = |o: &[isize; 3], threads: usize| {
         // SAFETY: the pointers and element strides come from valid views of T's dtype (aligned,
         // checked above); `dst` is new, or the caller's fresh initial value checked above not
         // to overlap either input, and each batch element writes a disjoint part of it.
-        // `alpha` only applies when `dst` is read.
         unsafe {
-            gemm::gemm::<T>(
-                g.m,
-                g.n,
-                g.k,
+            T::gemm(
+                &g,
                 (pd as *mut u8).wrapping_offset(o[2]) as *mut T,
-                g.d.0,
-                g.d.1,
-                init.is_some(),
                 (pa as *const u8).wrapping_offset(o[0]) as *const T,
-                g.a.0,
-                g.a.1,
                 (pb as *const u8).wrapping_offset(o[1]) as *const T,
-                g.b.0,
-                g.b.1,
-                T::one(),
-                T::one(),
-                false,
-                false,
-                false,
-                par,
+                init.is_some(),
+                threads,
             )
         }
     };
@@ -319,17 +446,12 @@ fn gemm_pair<T: GemmElem>(
         let chunk = offs.len().div_ceil(threads);
         offs.par_chunks(chunk).for_each(|c| {
             for o in c {
-                run(o, gemm::Parallelism::None);
+                run(o, 1);
             }
         });
     } else {
-        let par = if threads > 1 {
-            gemm::Parallelism::Rayon(threads)
-        } else {
-            gemm::Parallelism::None
-        };
         for o in &offs {
-            run(o, par);
+            run(o, threads);
         }
     }
     finish::<T>(dst, &dl, out)

@@ -81,8 +81,9 @@ acc_float!(f32);
 acc_float!(f64);
 
 /// Contracts `ops` (labelled views of one dtype, distinct labels within each, as
-/// [`label_view`](super::label_view) makes them) into a new C-contiguous array with labels `out`, by a direct
-/// loop: every output element sums the product of the operands over the other labels.
+/// [`label_view`](super::label_view) makes them) into a new C-contiguous array with labels
+/// `out`, by a direct loop: every output element sums the product of the operands over the
+/// other labels.
 pub fn contract_loop(ops: &[(&Array, &[Label])], out: &[Label], sizes: &Sizes) -> Result<Array> {
     let Some((first, _)) = ops.first() else {
         return Err(RuntimeError::Invalid(

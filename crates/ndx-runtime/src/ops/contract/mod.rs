@@ -2,14 +2,14 @@
 //!
 //! Operands arrive labelled (one label per axis). [`label_view`] turns repeated labels into
 //! diagonal views and stretches size-1 axes (stride 0); nothing is copied. Then:
-//! - [`contract_pair`] runs a two-operand step as a batched GEMM through the `gemm` crate when
-//!   the dtype is a float: batch axes are looped, and the `m`, `n` and `k` label groups are each
-//!   merged into one row or column stride, so transposes and broadcast axes cost nothing. An
-//!   operand is copied only when a group's axes cannot be walked with one stride (or its
-//!   strides are not whole elements).
+//! - [`contract_pair`] runs a two-operand step as a batched GEMM (floats through the `gemm`
+//!   crate, integers through an exact wrapping i-k-j kernel): batch axes are looped, and the
+//!   `m`, `n` and `k` label groups are each merged into one row or column stride, so transposes
+//!   and broadcast axes cost nothing. An operand is copied only when a group's axes cannot be
+//!   walked with one stride (or its strides are not whole elements).
 //! - [`contract_loop`] contracts any number of operands of any dtype with a direct loop:
-//!   integers wrap as NumPy's do, bools compute `or` of `and`s. It serves ints and bools, small
-//!   steps, single-operand steps (diagonals, transposes, sums) and the memory-capped fallback.
+//!   integers wrap as NumPy's do, bools compute `or` of `and`s. It serves bools, small steps,
+//!   single-operand steps (diagonals, transposes, sums) and the memory-capped fallback.
 //!
 //! Results are new C-contiguous arrays in the requested label order. Every size and offset is
 //! derived from valid views, so every address read or written lies inside its buffer.
