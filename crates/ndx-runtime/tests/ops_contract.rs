@@ -65,7 +65,7 @@ fn integer_gemm_wraps_and_splits_rows_over_threads() {
     let sz = sizes(&[('i', 160), ('j', 170), ('k', 180)]);
     let n = 160 * 170;
     let a = Array::from_vec(
-        (0..n as i32).map(|v| v.wrapping_mul(2_654_435)).collect(),
+        (0..n).map(|v: i32| v.wrapping_mul(2_654_435)).collect(),
         &[160, 170],
     )
     .unwrap();
