@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Side-by-side timings of ndx against NumPy, numexpr and Numba on the same workloads, in the
 same run, single-threaded. Writes a markdown table of medians and ratios to
-benches/results.md (copy the table into BENCHMARKS.md when recording numbers).
+benches/results.md, or benches/results_contract.md for the contraction rows alone (copy the
+table into BENCHMARKS.md when recording numbers).
 
     python3 benches/compare.py            # builds nothing: run `cargo build --release -p ndx-cli` first
     python3 benches/compare.py fused      # only the fused elementwise/reduction workloads
@@ -391,7 +392,7 @@ def main():
     cols = ["NumPy", "numexpr", "Numba"]
     lines = [
         f"Machine: {machine()}; NumPy {np.__version__}; single thread unless the name says `2t`; medians.",
-        f"Command: `python3 benches/compare.py` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
+        f"Command: `python3 benches/compare.py{''.join(' ' + x for x in sys.argv[1:])}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
         "",
         "| workload | ndx | NumPy | numexpr | Numba | NumPy/ndx | numexpr/ndx | Numba/ndx |",
         "|---|---|---|---|---|---|---|---|",
@@ -408,7 +409,8 @@ def main():
         lines.append("Numba first-call (compile) times: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in compile_times.items()))
     text = "\n".join(lines)
     print(text)
-    with open(os.path.join(HERE, "results.md"), "w") as f:
+    out_name = "results.md" if not sys.argv[1:] else "results_" + "_".join(sys.argv[1:]) + ".md"
+    with open(os.path.join(HERE, out_name), "w") as f:
         f.write(text + "\n")
 
 

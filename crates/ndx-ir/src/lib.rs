@@ -1,5 +1,6 @@
 //! ndx IR: the typed fused-kernel graph, scheduling onto loop nests, type promotion and
-//! broadcasting rules, and a reference evaluator that defines what every operation means.
+//! broadcasting rules, einsum spec parsing and contraction planning, and a reference
+//! evaluator that defines what every operation means.
 #![deny(missing_docs)]
 
 pub mod contract;

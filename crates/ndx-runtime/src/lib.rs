@@ -1,6 +1,6 @@
 //! ndx runtime: arrays, buffers, dtypes, strides and views, printing, `.npy` and
 //! memory-mapped I/O, and the operations that do not fuse (sorting, joining, advanced
-//! indexing, scans, constructors, random numbers).
+//! indexing, scans, constructors, random numbers, contractions).
 #![deny(missing_docs)]
 
 pub mod array;

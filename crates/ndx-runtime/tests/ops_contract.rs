@@ -60,8 +60,42 @@ fn check_pair(a: &Array, la: &[char], b: &Array, lb: &[char], out: &[char], sz: 
 }
 
 #[test]
+fn integer_gemm_wraps_and_splits_rows_over_threads() {
+    // Big enough for the row split (2^22 multiply-adds), values that wrap in i32.
+    let sz = sizes(&[('i', 160), ('j', 170), ('k', 180)]);
+    let n = 160 * 170;
+    let a = Array::from_vec(
+        (0..n).map(|v: i32| v.wrapping_mul(2_654_435)).collect(),
+        &[160, 170],
+    )
+    .unwrap();
+    let b = Array::from_vec(
+        (0..170 * 180)
+            .map(|v: i32| v.wrapping_mul(40_503) ^ 7)
+            .collect(),
+        &[170, 180],
+    )
+    .unwrap();
+    let r1 = contract_pair((&a, &['i', 'j']), (&b, &['j', 'k']), &['i', 'k'], &sz, 1).unwrap();
+    let r2 = contract_pair((&a, &['i', 'j']), (&b, &['j', 'k']), &['i', 'k'], &sz, 2).unwrap();
+    let l = contract_loop(
+        &[(&a, &['i', 'j'][..]), (&b, &['j', 'k'][..])],
+        &['i', 'k'],
+        &sz,
+    )
+    .unwrap();
+    let (v1, v2, vl) = (
+        r1.to_vec::<i32>().unwrap(),
+        r2.to_vec::<i32>().unwrap(),
+        l.to_vec::<i32>().unwrap(),
+    );
+    assert_eq!(v1, vl);
+    assert_eq!(v2, vl);
+}
+
+#[test]
 fn gemm_matches_the_reference_on_every_layout() {
-    for d in [DType::F32, DType::F64] {
+    for d in [DType::F32, DType::F64, DType::I32, DType::I64] {
         let sz = sizes(&[('i', 70), ('j', 65), ('k', 90)]);
         let a = ramp(d, &[70, 65], 1);
         let b = ramp(d, &[65, 90], 2);
@@ -186,7 +220,7 @@ fn integer_loops_wrap_and_bools_or() {
 
 #[test]
 fn gemm_takes_zero_and_negative_strides() {
-    for d in [DType::F32, DType::F64] {
+    for d in [DType::F32, DType::F64, DType::I32, DType::I64] {
         // A size-1 axis stretched over the contracted label (stride 0 in the k group).
         let sz = sizes(&[('i', 40), ('j', 50), ('k', 30)]);
         let a = ramp(d, &[40, 1], 1);
@@ -205,5 +239,80 @@ fn gemm_takes_zero_and_negative_strides() {
             .unwrap();
         let br = ramp(d, &[50, 30], 4).index(&[rev.clone(), rev]).unwrap();
         check_pair(&ar, &['i', 'j'], &br, &['j', 'k'], &['i', 'k'], &sz);
+    }
+}
+
+#[test]
+fn gemm_accumulates_onto_an_initial_value() {
+    use ndx_runtime::ops::contract_pair_onto;
+    for d in [DType::F32, DType::F64] {
+        let sz = sizes(&[('i', 40), ('j', 50), ('k', 30)]);
+        let a = ramp(d, &[40, 50], 1);
+        let b = ramp(d, &[50, 30], 2);
+        let bias = ramp(d, &[30], 3).broadcast_to(&[40, 30]).unwrap();
+        let want: Vec<f64> = reference(
+            &[(&a, &['i', 'j'][..]), (&b, &['j', 'k'][..])],
+            &['i', 'k'],
+            &sz,
+        )
+        .iter()
+        .zip(values(&bias))
+        .map(|(p, q)| p + q)
+        .collect();
+        for threads in [1, 2] {
+            let r = contract_pair_onto(
+                (&a, &['i', 'j']),
+                (&b, &['j', 'k']),
+                &['i', 'k'],
+                &sz,
+                threads,
+                &bias,
+            )
+            .unwrap();
+            assert_eq!(values(&r), want);
+        }
+        // A permuted output that is computed in (m, n) order and permuted at the end.
+        let bias_t = ramp(d, &[30, 40], 4);
+        let want: Vec<f64> = reference(
+            &[(&a, &['i', 'j'][..]), (&b, &['j', 'k'][..])],
+            &['k', 'i'],
+            &sz,
+        )
+        .iter()
+        .zip(values(&bias_t))
+        .map(|(p, q)| p + q)
+        .collect();
+        let r = contract_pair_onto(
+            (&a, &['i', 'j']),
+            (&b, &['j', 'k']),
+            &['k', 'i'],
+            &sz,
+            1,
+            &bias_t,
+        )
+        .unwrap();
+        assert_eq!(values(&r), want);
+        // k = 0: the initial value itself.
+        let sz0 = sizes(&[('i', 2), ('j', 0), ('k', 3)]);
+        let init = ramp(d, &[2, 3], 5);
+        let r = contract_pair_onto(
+            (&ramp(d, &[2, 0], 0), &['i', 'j']),
+            (&ramp(d, &[0, 3], 0), &['j', 'k']),
+            &['i', 'k'],
+            &sz0,
+            1,
+            &init,
+        )
+        .unwrap();
+        assert_eq!(values(&r), values(&init));
+        assert!(contract_pair_onto(
+            (&a, &['i', 'j']),
+            (&b, &['j', 'k']),
+            &['i', 'k'],
+            &sz,
+            1,
+            &init
+        )
+        .is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Operations that do not fuse: constructors, random numbers, joining, sorting and order
-//! statistics, advanced indexing, and scans. Each follows the NumPy function of the same
+//! statistics, advanced indexing, scans, and contractions (`contract`: einsum steps as
+//! batched GEMM or direct loops). Each follows the NumPy function of the same
 //! name; arguments that NumPy would reject are errors, never panics.
 
 /// Calls `$f::<T>($args)` with `T` the Rust type of dtype `$d`.
@@ -25,7 +26,7 @@ mod sort;
 
 pub use advanced::{mask_assign, mask_select, take, take_assign};
 pub use construct::{arange, eye, linspace};
-pub use contract::{aligned_view, contract_loop, contract_pair, label_view};
+pub use contract::{aligned_view, contract_loop, contract_pair, contract_pair_onto, label_view};
 pub use join::{concatenate, stack};
 pub use random::Rng;
 pub use scan::{cumprod, cumsum};

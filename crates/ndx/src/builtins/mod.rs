@@ -6,6 +6,7 @@
 mod construct;
 mod contract;
 mod layout;
+mod linalg;
 
 pub(crate) use contract::PlanKey;
 
@@ -121,7 +122,7 @@ const OTHER: &[&str] = &[
     "prange",
 ];
 
-/// The contraction family (`contract.rs`).
+/// The contraction family (`contract.rs`, `linalg.rs`).
 const CONTRACTIONS: &[&str] = &[
     "einsum",
     "einsum_path",

@@ -1,0 +1,433 @@
+//! The NumPy contraction functions other than `einsum`: `matmul` / `@` (with the fused bias
+//! epilogue of `x @ w + b`), `dot`, `inner` and `tensordot`, each lowered onto labelled
+//! operands by NumPy's shape rules and run by [`Interp::contract2`].
+
+use super::contract::synth;
+use crate::error::{err_at, At, Diag};
+use crate::interp::Interp;
+use crate::value::Val;
+use ndx_ir::contract::{Label, GEMM_MIN};
+use ndx_ir::promote::{promote, Ty};
+use ndx_ir::shape::{broadcast_shapes, format_shape, normalize_axis};
+use ndx_runtime::ops::{contract_pair_onto, label_view};
+use ndx_runtime::{Array, DType};
+use ndx_syntax::ast::{BinOp, Expr, ExprKind};
+use ndx_syntax::Span;
+use std::collections::BTreeMap;
+
+impl Interp {
+    /// `matmul(x, y)` and `x @ y`: NumPy's rules (1-D operands promoted and the added axis
+    /// removed, leading dimensions broadcast).
+    pub(crate) fn matmul(
+        &mut self,
+        x: Val,
+        xs: Span,
+        y: Val,
+        ys: Span,
+        span: Span,
+    ) -> Result<Val, Diag> {
+        Ok(self.matmul_onto(x, xs, y, ys, span, None)?.0)
+    }
+
+    /// `x @ w + bias` (or `bias + x @ w`), evaluated in source order. When the bias keeps the
+    /// product's float dtype and broadcasts to its shape, the GEMM's output pass adds it (the
+    /// output starts as the broadcast bias and the product accumulates onto it): no separate
+    /// pass over the result. Otherwise it is `(x @ w) + bias` as written.
+    pub(crate) fn matmul_add(&mut self, a: &Expr, b: &Expr, span: Span) -> Result<Val, Diag> {
+        let left = matches!(&a.kind, ExprKind::Binary(BinOp::MatMul, _, _));
+        let (mm, other) = if left { (a, b) } else { (b, a) };
+        let ExprKind::Binary(BinOp::MatMul, x, w) = &mm.kind else {
+            return Err(ndx_syntax::Diagnostic::bug("matmul_add without a matmul"));
+        };
+        let (xv, wv, ov) = if left {
+            let xv = self.eval(x)?;
+            let wv = self.eval(w)?;
+            (xv, wv, self.eval(other)?)
+        } else {
+            let ov = self.eval(other)?;
+            let xv = self.eval(x)?;
+            (xv, self.eval(w)?, ov)
+        };
+        let (p, fused) = self.matmul_onto(xv, mm.span, wv, mm.span, mm.span, Some(&ov))?;
+        match (fused, left) {
+            (true, _) => Ok(p),
+            (false, true) => self.binary(BinOp::Add, p, ov, span),
+            (false, false) => self.binary(BinOp::Add, ov, p, span),
+        }
+    }
+
+    /// The bias of a fused `x @ w + bias` broadcast into a new array of the product's dtype and
+    /// shape, or `None` when adding it would change the dtype or the shape.
+    fn bias_init(
+        &mut self,
+        bias: &Val,
+        dtype: DType,
+        shape: &[usize],
+        span: Span,
+    ) -> Result<Option<Array>, Diag> {
+        let Some(t) = bias.ty() else {
+            return Ok(None);
+        };
+        let bshape = bias.shape().unwrap_or_default();
+        let same_shape = broadcast_shapes(shape, &bshape).is_ok_and(|s| s == shape);
+        let strong = Ty { dtype, weak: false };
+        if !dtype.is_float() || !same_shape || promote(strong, t).dtype != dtype {
+            return Ok(None);
+        }
+        // A fresh array the GEMM then accumulates into, filled by a broadcasting kernel.
+        let init = Array::empty(dtype, shape).at(span)?;
+        let l = self.to_lazy(bias, dtype);
+        self.exec.write_into(&l, &init).at(span)?;
+        Ok(Some(init))
+    }
+
+    /// `matmul`, optionally accumulated onto a bias (see [`Interp::matmul_add`]); the flag
+    /// says whether the bias was added.
+    fn matmul_onto(
+        &mut self,
+        x: Val,
+        xs: Span,
+        y: Val,
+        ys: Span,
+        span: Span,
+        bias: Option<&Val>,
+    ) -> Result<(Val, bool), Diag> {
+        let (ops, dtype) = self.promoted(&[(x, xs), (y, ys)], "matmul")?;
+        let (a, b) = (&ops[0], &ops[1]);
+        for (k, (arr, s)) in [(a, xs), (b, ys)].into_iter().enumerate() {
+            if arr.ndim() == 0 {
+                return Err(err_at(
+                    "E0253",
+                    s,
+                    format!(
+                        "matmul: operand {k} is a scalar; matmul needs at least one dimension (use * to scale)"
+                    ),
+                ));
+            }
+        }
+        let (sa, sb) = (a.shape(), b.shape());
+        let ka = sa[sa.len() - 1];
+        let kb = if sb.len() >= 2 {
+            sb[sb.len() - 2]
+        } else {
+            sb[0]
+        };
+        if ka != kb {
+            return Err(err_at(
+                "E0251",
+                span,
+                format!(
+                    "matmul: shapes {} and {} do not align: {ka} (last dimension of the first) != {kb} ({} of the second)",
+                    format_shape(sa),
+                    format_shape(sb),
+                    if sb.len() >= 2 { "second-to-last dimension" } else { "dimension" }
+                ),
+            ));
+        }
+        let ba = &sa[..sa.len().saturating_sub(2)];
+        let bb = &sb[..sb.len().saturating_sub(2)];
+        let batch = broadcast_shapes(ba, bb).map_err(|_| {
+            err_at(
+                "E0251",
+                span,
+                format!(
+                    "matmul: the batch dimensions of shapes {} and {} do not broadcast",
+                    format_shape(sa),
+                    format_shape(sb)
+                ),
+            )
+        })?;
+        let nb = batch.len();
+        let mut sizes: BTreeMap<Label, usize> = BTreeMap::new();
+        let bl: Vec<Label> = (0..nb).map(synth).collect();
+        for (l, &n) in bl.iter().zip(&batch) {
+            sizes.insert(*l, n);
+        }
+        let (m, n, k) = ('m', 'n', 'k');
+        sizes.insert(k, ka);
+        // Every operand gets the full batch (stride 0 where broadcast), so each batch element
+        // is one GEMM call.
+        let full = |arr: &Array, core: &[usize]| -> Result<Array, Diag> {
+            let mut shape = batch.clone();
+            shape.extend_from_slice(core);
+            arr.broadcast_to(&shape).at(span)
+        };
+        let mut la = bl.clone();
+        let a2 = if sa.len() >= 2 {
+            sizes.insert(m, sa[sa.len() - 2]);
+            la.extend([m, k]);
+            full(a, &sa[sa.len() - 2..])?
+        } else {
+            la.push(k);
+            full(a, sa)?
+        };
+        let mut lb = bl.clone();
+        let b2 = if sb.len() >= 2 {
+            sizes.insert(n, sb[sb.len() - 1]);
+            lb.extend([k, n]);
+            full(b, &sb[sb.len() - 2..])?
+        } else {
+            lb.push(k);
+            full(b, sb)?
+        };
+        let mut out = bl;
+        if sa.len() >= 2 {
+            out.push(m);
+        }
+        if sb.len() >= 2 {
+            out.push(n);
+        }
+        if let Some(bias) = bias {
+            let shape: Vec<usize> = out
+                .iter()
+                .map(|l| sizes.get(l).copied().unwrap_or(1))
+                .collect();
+            let work = [m, n, k]
+                .iter()
+                .filter_map(|l| sizes.get(l))
+                .fold(1u128, |acc, &s| acc.saturating_mul(s as u128));
+            if work >= GEMM_MIN {
+                if let Some(init) = self.bias_init(bias, dtype, &shape, span)? {
+                    let (av, al) = label_view(&a2, &la, &sizes).at(span)?;
+                    let (bv, bl) = label_view(&b2, &lb, &sizes).at(span)?;
+                    let r = contract_pair_onto(
+                        (&av, &al),
+                        (&bv, &bl),
+                        &out,
+                        &sizes,
+                        self.threads,
+                        &init,
+                    )
+                    .at(span)?;
+                    return Ok((Val::Array(r), true));
+                }
+            }
+        }
+        let r = self.contract2((&a2, &la), (&b2, &lb), &out, &sizes, span)?;
+        Ok((Val::Array(r), false))
+    }
+
+    /// `dot` and `inner` (NumPy's N-D rules); a scalar operand multiplies.
+    pub(super) fn dot_inner(
+        &mut self,
+        name: &str,
+        x: Val,
+        xs: Span,
+        y: Val,
+        ys: Span,
+        span: Span,
+    ) -> Result<Val, Diag> {
+        self.numeric(&x, xs, name)?;
+        self.numeric(&y, ys, name)?;
+        let scalar = |v: &Val| v.shape().is_some_and(|s| s.is_empty());
+        if scalar(&x) || scalar(&y) {
+            return self.binary(BinOp::Mul, x, y, span);
+        }
+        let (ops, _) = self.promoted(&[(x, xs), (y, ys)], name)?;
+        let (a, b) = (&ops[0], &ops[1]);
+        let (sa, sb) = (a.shape(), b.shape());
+        // The contracted axis of each: the last of `a`; the last of `b` for inner and for a
+        // 1-D `b`, else its second-to-last.
+        let ax_a = sa.len() - 1;
+        let ax_b = if name == "inner" || sb.len() == 1 {
+            sb.len() - 1
+        } else {
+            sb.len() - 2
+        };
+        if sa[ax_a] != sb[ax_b] {
+            return Err(err_at(
+                "E0251",
+                span,
+                format!(
+                    "shapes {} and {} not aligned: {} (dim {ax_a}) != {} (dim {ax_b})",
+                    format_shape(sa),
+                    format_shape(sb),
+                    sa[ax_a],
+                    sb[ax_b]
+                ),
+            ));
+        }
+        let mut sizes = BTreeMap::new();
+        let k = synth(0);
+        sizes.insert(k, sa[ax_a]);
+        let mut next = 1;
+        let mut label = |n: usize, sizes: &mut BTreeMap<Label, usize>| {
+            let l = synth(next);
+            next += 1;
+            sizes.insert(l, n);
+            l
+        };
+        let mut out = Vec::new();
+        let mut la = Vec::with_capacity(sa.len());
+        for (i, &n) in sa.iter().enumerate() {
+            if i == ax_a {
+                la.push(k);
+            } else {
+                let l = label(n, &mut sizes);
+                la.push(l);
+                out.push(l);
+            }
+        }
+        let mut lb = Vec::with_capacity(sb.len());
+        for (i, &n) in sb.iter().enumerate() {
+            if i == ax_b {
+                lb.push(k);
+            } else {
+                let l = label(n, &mut sizes);
+                lb.push(l);
+                out.push(l);
+            }
+        }
+        Ok(Val::Array(self.contract2(
+            (a, &la),
+            (b, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
+    }
+
+    /// An axis list: an int, a tuple of ints, or a 1-D integer array.
+    fn axis_list(&mut self, v: &Val, span: Span) -> Result<Vec<i64>, Diag> {
+        match v {
+            Val::Array(a) if a.ndim() == 1 && (a.dtype().is_int() || a.size() == 0) => Ok(a
+                .to_scalars()
+                .at(span)?
+                .iter()
+                .map(|s| s.to_i64())
+                .collect()),
+            Val::Lazy(l) if l.shape().len() == 1 && l.dtype().is_int() => {
+                let a = self.exec.materialize(l).at(span)?;
+                self.axis_list(&Val::Array(a), span)
+            }
+            other => self.as_axes(other, span),
+        }
+    }
+
+    pub(super) fn tensordot(
+        &mut self,
+        x: Val,
+        xs: Span,
+        y: Val,
+        ys: Span,
+        axes: Option<(Val, Span)>,
+        span: Span,
+    ) -> Result<Val, Diag> {
+        let (ops, _) = self.promoted(&[(x, xs), (y, ys)], "tensordot")?;
+        let (a, b) = (&ops[0], &ops[1]);
+        let (na, nb) = (a.ndim(), b.ndim());
+        let axes_span = axes.as_ref().map_or(span, |(_, s)| *s);
+        let bad = |msg: String| err_at("E0252", axes_span, msg);
+        let (ia, ib): (Vec<i64>, Vec<i64>) = match &axes {
+            Some((Val::Tuple(items), s)) if items.len() == 2 => (
+                self.axis_list(&items[0], *s)?,
+                self.axis_list(&items[1], *s)?,
+            ),
+            Some((Val::Array(arr), s)) if arr.ndim() == 1 => {
+                let l = self.axis_list(&Val::Array(arr.clone()), *s)?;
+                match l[..] {
+                    [p, q] => (vec![p], vec![q]),
+                    _ => {
+                        return Err(bad(
+                            "tensordot: axes must be an int or a pair of axis lists".into(),
+                        ))
+                    }
+                }
+            }
+            Some((Val::Tuple(_), _)) => {
+                return Err(bad(
+                    "tensordot: axes must be an int or a pair of axis lists".into(),
+                ))
+            }
+            other => {
+                let n = match other {
+                    Some((v, s)) => self.as_int(v, *s)?,
+                    None => 2,
+                };
+                if n < 0 || n as u64 > na.min(nb) as u64 {
+                    return Err(bad(format!(
+                        "tensordot: cannot sum over {n} axes of arrays of {na} and {nb} dimensions"
+                    )));
+                }
+                let n = n as usize;
+                (
+                    (na - n..na).map(|i| i as i64).collect(),
+                    (0..n).map(|i| i as i64).collect(),
+                )
+            }
+        };
+        if ia.len() != ib.len() {
+            return Err(bad(format!(
+                "tensordot: {} axes of the first array against {} of the second",
+                ia.len(),
+                ib.len()
+            )));
+        }
+        let norm = |list: &[i64], nd: usize, which: &str| -> Result<Vec<usize>, Diag> {
+            let mut out: Vec<usize> = Vec::with_capacity(list.len());
+            for &k in list {
+                let ax = normalize_axis(k, nd).ok_or_else(|| {
+                    err_at(
+                        "E0252",
+                        axes_span,
+                        format!(
+                            "tensordot: axis {k} is out of bounds for the {which} array of dimension {nd}"
+                        ),
+                    )
+                })?;
+                if out.contains(&ax) {
+                    return Err(err_at(
+                        "E0252",
+                        axes_span,
+                        format!("tensordot: axis {k} of the {which} array is repeated"),
+                    ));
+                }
+                out.push(ax);
+            }
+            Ok(out)
+        };
+        let ia = norm(&ia, na, "first")?;
+        let ib = norm(&ib, nb, "second")?;
+        let mut sizes = BTreeMap::new();
+        let mut la: Vec<Label> = (0..na).map(|i| synth(i + 1000)).collect();
+        let mut lb: Vec<Label> = (0..nb).map(|i| synth(i + 2000)).collect();
+        for (j, (&p, &q)) in ia.iter().zip(&ib).enumerate() {
+            let (np, nq) = (a.shape()[p], b.shape()[q]);
+            if np != nq {
+                return Err(err_at(
+                    "E0251",
+                    span,
+                    format!(
+                        "tensordot: shapes {} and {} do not match on the summed axes: {np} (axis {p} of the first) != {nq} (axis {q} of the second)",
+                        format_shape(a.shape()),
+                        format_shape(b.shape())
+                    ),
+                ));
+            }
+            la[p] = synth(j);
+            lb[q] = synth(j);
+        }
+        for (l, &n) in la.iter().zip(a.shape()).chain(lb.iter().zip(b.shape())) {
+            sizes.insert(*l, n);
+        }
+        let out: Vec<Label> = la
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !ia.contains(i))
+            .map(|(_, l)| *l)
+            .chain(
+                lb.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !ib.contains(i))
+                    .map(|(_, l)| *l),
+            )
+            .collect();
+        Ok(Val::Array(self.contract2(
+            (a, &la),
+            (b, &lb),
+            &out,
+            &sizes,
+            span,
+        )?))
+    }
+}
