@@ -16,7 +16,10 @@ extern "C" {
     fn erf(x: f64) -> f64;
 }
 
-const FUNCTIONS: [(&str, U, fn(f64) -> f64); 18] = [
+/// A function's ndx name, its op and its f64 reference.
+type Entry = (&'static str, U, fn(f64) -> f64);
+
+const FUNCTIONS: [Entry; 18] = [
     ("exp", U::Exp, f64::exp),
     ("exp2", U::Exp2, f64::exp2),
     ("expm1", U::Expm1, f64::exp_m1),
@@ -41,10 +44,18 @@ const FUNCTIONS: [(&str, U, fn(f64) -> f64); 18] = [
 /// ULP distance, or `u64::MAX` when a special-value rule is broken.
 fn ulps(got: f32, want: f32) -> u64 {
     if want.is_nan() || got.is_nan() {
-        return if want.is_nan() && got.is_nan() { 0 } else { u64::MAX };
+        return if want.is_nan() && got.is_nan() {
+            0
+        } else {
+            u64::MAX
+        };
     }
     if (want == 0.0 && got == 0.0) || want.is_infinite() || got.is_infinite() {
-        return if want.to_bits() == got.to_bits() { 0 } else { u64::MAX };
+        return if want.to_bits() == got.to_bits() {
+            0
+        } else {
+            u64::MAX
+        };
     }
     let ord = |x: f32| {
         let i = x.to_bits() as i32 as i64;
@@ -126,7 +137,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--threads" {
-            threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(threads).max(1);
+            threads = args
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(threads)
+                .max(1);
         } else {
             names.push(a);
         }

@@ -64,9 +64,7 @@ fn build(c: &mut Choices, ninputs: usize) -> (K, Vec<Handle>) {
                 let op = ops[c.pick(ops.len())];
                 let x = match op {
                     U::Not => to(&mut k, a, if da.is_float() { DType::I64 } else { da }),
-                    U::Sqrt => {
-                        to(&mut k, a, if da.is_float() { da } else { DType::F64 })
-                    }
+                    U::Sqrt => to(&mut k, a, if da.is_float() { da } else { DType::F64 }),
                     U::Neg | U::Abs | U::Sign if da == DType::Bool => to(&mut k, a, DType::I32),
                     _ => a,
                 };

@@ -24,10 +24,7 @@ const EXPM1_POLY: [f64; 6] = [
 
 /// True when `f` has native f32 code here.
 pub(super) fn native(f: Fun) -> bool {
-    matches!(
-        f,
-        Fun::Unary(UnaryOp::Exp | UnaryOp::Exp2 | UnaryOp::Tanh)
-    )
+    matches!(f, Fun::Unary(UnaryOp::Exp | UnaryOp::Exp2 | UnaryOp::Tanh))
 }
 
 /// `f` on the `f32x4` value `x`.

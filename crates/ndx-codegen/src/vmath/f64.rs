@@ -12,7 +12,7 @@ const L2L: f64 = 0.282_352_905_630_315_771_225_884_481_750_134_360_255_254_120_6
 const LOG_DBL_MAX: f64 = 709.782_712_893_384;
 const DBL_MIN: f64 = f64::MIN_POSITIVE;
 const LN2_DD: (f64, f64) = (
-    0.693_147_180_559_945_286_226_764,
+    std::f64::consts::LN_2,
     2.319_046_813_846_299_558_417_771e-17,
 );
 const M_1_PI: f64 = std::f64::consts::FRAC_1_PI;
@@ -20,7 +20,7 @@ const PI_A: f64 = 3.141_592_621_803_283_691_4;
 const PI_B: f64 = 3.178_650_942_459_171_346_9e-08;
 const PI_C: f64 = 1.224_646_786_410_718_850_2e-16;
 const PI_D: f64 = 1.273_663_432_702_189_981_6e-24;
-const PI_A2: f64 = 3.141_592_653_589_793_116;
+const PI_A2: f64 = std::f64::consts::PI;
 const PI_B2: f64 = 1.224_646_799_147_353_207_2e-16;
 /// Below this, the two-constant reduction of sin/cos/tan is exact enough.
 const TRIG_SMALL: f64 = 15.0;
@@ -89,7 +89,7 @@ pub(super) fn exp2(m: &mut M, d: Value) -> Value {
             0.961_812_910_759_760_053_6e-2,
             0.555_041_086_648_204_659_6e-1,
             0.240_226_506_959_101_221_4,
-            0.693_147_180_559_945_286_2,
+            std::f64::consts::LN_2,
             1.0,
         ],
     );
@@ -313,7 +313,7 @@ pub(super) fn log10(m: &mut M, d: Value) -> Value {
             0.289_529_654_602_197_261_7,
         ],
     );
-    let l = m.d2c(0.301_029_995_663_981_198_02, -2.803_728_127_785_170_339e-18);
+    let l = m.d2c(std::f64::consts::LOG10_2, -2.803_728_127_785_170_339e-18);
     let s = m.dd_mul_d2_d(l, e);
     let k = m.d2c(
         0.868_588_963_806_503_633_34,
@@ -542,7 +542,7 @@ pub(super) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> {
             let h = m.trunc(h);
             let dqh = m.mul_c(h, P2_24);
             let k = m.d2c(
-                0.636_619_772_367_581_382_43,
+                std::f64::consts::FRAC_2_PI,
                 -3.935_735_335_036_497_176_4e-17,
             );
             let p = m.dd_mul_d2_d(k, d);
@@ -712,7 +712,7 @@ fn atan2k(m: &mut M, y: D2, x: D2) -> D2 {
     let p = m.dd_mul_d2_d(st, u);
     let t = m.dd_add(s, p);
     let h = m.d2c(
-        1.570_796_326_794_896_557_998_982,
+        std::f64::consts::FRAC_PI_2,
         6.123_233_995_736_766_035_868_82e-17,
     );
     let hq = m.dd_mul_d2_d(h, q);
@@ -742,7 +742,7 @@ fn isinf2(m: &mut M, d: Value, k: Value) -> Value {
     let kb = m.bits(k);
     let o = m.or(s, kb);
     let r = m.and(inf, o);
-    m.from_bits(r)
+    m.as_float(r)
 }
 
 /// atan2(y, x): SLEEF `xatan2_u1`.
@@ -1090,7 +1090,7 @@ pub(super) fn erf(m: &mut M, a: Value) -> Result<Value, CodegenError> {
     let z = m.d2v(t2);
     let z = m.neg(z);
     let tiny = m.lt_c(x, 1e-8);
-    let lin = m.mul_c(x, 1.128_379_167_095_512_627_562_454_759_59);
+    let lin = m.mul_c(x, std::f64::consts::FRAC_2_SQRT_PI);
     let z = m.sel(tiny, lin, z);
     let big = m.ge_c(x, 6.0);
     let one = m.c(1.0);

@@ -20,6 +20,9 @@
 //!   reach of the vector argument reduction (|x| >= 1e14), the vector is recomputed lane by
 //!   lane by the libm host function. The common range is pure vector code.
 
+// The coefficients are SLEEF's, digit for digit, so that they can be checked against it.
+#![allow(clippy::excessive_precision)]
+
 mod dd;
 mod f32;
 mod f64;
@@ -499,7 +502,7 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         bitcast(self.b, self.ity, x)
     }
     /// Integer lanes reinterpreted as floats.
-    pub fn from_bits(&mut self, i: Value) -> Value {
+    pub fn as_float(&mut self, i: Value) -> Value {
         bitcast(self.b, self.ty, i)
     }
     /// `x` with the lanes where `m` holds replaced by NaN.
@@ -507,21 +510,21 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         let bits = self.bits(x);
         let m = bitcast(self.b, self.ity, m);
         let r = self.or(m, bits);
-        self.from_bits(r)
+        self.as_float(r)
     }
     /// `x` with the lanes where `m` holds replaced by +0.
     pub fn zero_if(&mut self, m: Value, x: Value) -> Value {
         let bits = self.bits(x);
         let m = bitcast(self.b, self.ity, m);
         let r = self.andnot(m, bits);
-        self.from_bits(r)
+        self.as_float(r)
     }
     /// `x` with its sign flipped where `y` is negative (sign bit).
     pub fn mulsign(&mut self, x: Value, y: Value) -> Value {
         let sign = self.sign_mask(y);
         let xb = self.bits(x);
         let r = self.xor(xb, sign);
-        self.from_bits(r)
+        self.as_float(r)
     }
     /// Only the sign bits of `y`.
     fn sign_mask(&mut self, y: Value) -> Value {
@@ -532,7 +535,7 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     }
 
     /// The integer lanes of the integer-valued floats `q` (|q| < 2^22 for f32, 2^51 f64).
-    pub fn to_int(&mut self, q: Value) -> Value {
+    pub fn int_of(&mut self, q: Value) -> Value {
         let shifter = self.shifter();
         let t = self.add(q, shifter);
         let tb = self.bits(t);
@@ -540,11 +543,11 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         self.b.ins().isub(tb, sb)
     }
     /// The integer lanes `i` as floats (|i| < 2^22 for f32, 2^51 for f64).
-    pub fn from_int(&mut self, i: Value) -> Value {
+    pub fn float_of(&mut self, i: Value) -> Value {
         let shifter = self.shifter();
         let sb = self.bits(shifter);
         let t = self.b.ins().iadd(i, sb);
-        let t = self.from_bits(t);
+        let t = self.as_float(t);
         self.sub(t, shifter)
     }
     fn shifter(&mut self) -> Value {
@@ -552,13 +555,13 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     }
     /// `2^q` for integer-valued `q` in the normal exponent range.
     pub fn pow2i(&mut self, q: Value) -> Value {
-        let i = self.to_int(q);
+        let i = self.int_of(q);
         let mb = self.mant_bits();
         let e = self.b.ins().ishl_imm_s(i, mb);
         let one = self.c(1.0);
         let one = self.bits(one);
         let r = self.b.ins().iadd(e, one);
-        self.from_bits(r)
+        self.as_float(r)
     }
     /// `x * 2^q` in two steps, so that `q` may reach twice the exponent range (subnormal and
     /// overflowing results round once).
@@ -574,12 +577,12 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     /// `x * 2^q` by adding to the exponent field (no range checks: the caller keeps the result
     /// normal).
     pub fn ldexp3(&mut self, x: Value, q: Value) -> Value {
-        let i = self.to_int(q);
+        let i = self.int_of(q);
         let mb = self.mant_bits();
         let e = self.b.ins().ishl_imm_s(i, mb);
         let xb = self.bits(x);
         let r = self.b.ins().iadd(xb, e);
-        self.from_bits(r)
+        self.as_float(r)
     }
     /// The unbiased exponent field of `d` (normal positive `d`), as a float.
     pub fn ilogb2k(&mut self, d: Value) -> Value {
@@ -588,7 +591,7 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         let e = self.b.ins().ushr_imm_s(bits, mb);
         let mask = self.ci(if self.is_f32() { 0xff } else { 0x7ff });
         let e = self.and(e, mask);
-        let e = self.from_int(e);
+        let e = self.float_of(e);
         let bias = if self.is_f32() { 127.0 } else { 1023.0 };
         self.add_c(e, -bias)
     }
