@@ -1,6 +1,6 @@
 //! The math library: `exp`, `log`, `sin`, `pow` and the other float functions of
-//! [`UnaryOp`]/[`BinaryOp`], emitted as branch-free Cranelift IR on `f64x2` and `f32x4` vectors,
-//! and on scalars through lane 0 of a vector.
+//! [`UnaryOp`]/[`BinaryOp`], emitted as (nearly) branch-free Cranelift IR on `f64x2` and
+//! `f32x4` vectors, and on scalars through lane 0 of a vector.
 //!
 //! The algorithms and coefficients are those of SLEEF (Shibata & Petrogalli, "SLEEF: A Portable
 //! Vectorized Library of C Standard Mathematical Functions", IEEE TPDS 2020; Boost licence),
@@ -16,9 +16,13 @@
 //!   outputs, overflow and underflow.
 //! - No emitted instruction can trap: integers are only shifted, masked and added; float to
 //!   integer conversions go through the `1.5 * 2^52` bias trick, never `fcvt_to_sint`.
-//! - The only branch is [`M::rare_lanes`]: when a lane of `sin`/`cos`/`tan` is beyond the
-//!   reach of the vector argument reduction (|x| >= 1e14), the vector is recomputed lane by
-//!   lane by the libm host function. The common range is pure vector code.
+//! - Branches are whole-vector and only pick between equivalent code: [`M::branch`] takes a
+//!   cheaper form when every lane allows it (sin/cos/tan arguments below 15, erf below 2.5),
+//!   and [`M::rare_lanes`] recomputes a vector lane by lane with the libm host function when
+//!   a lane of f64 `sin`/`cos`/`tan` is beyond the vector argument reduction (|x| >= 1e14).
+//!   The common range is pure vector code.
+//! - Constants are splatted where they are used; LICM hoists them out of loops, so a long
+//!   function keeps some of them in stack slots rather than registers (xmm0-15 only).
 
 // The coefficients are SLEEF's, digit for digit, so that they can be checked against it.
 #![allow(clippy::excessive_precision)]
