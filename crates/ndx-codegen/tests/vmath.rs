@@ -455,3 +455,37 @@ fn pow_small_integer_constants() {
         }
     }
 }
+
+/// Math functions inside a vectorised reduction, with the branchy ones taking every path
+/// (small and large sin arguments, lanes for libm) in the same loop.
+#[test]
+fn math_in_reductions_and_selects() {
+    use ndx_ir::kernel::ReduceOp as R;
+    let mut jit = jit();
+    let mut k = K::new();
+    let x = k.input(DType::F64);
+    let s = k.un(U::Sin, x);
+    let e = k.un(U::Exp, s);
+    let z = k.c(ndx_runtime::Scalar::F64(0.0));
+    let pos = k.bin(B::Gt, x, z);
+    let v = k.select(pos, e, s);
+    k.reduce(v, R::Sum);
+    let mut xs: Vec<f64> = (0..1001).map(|i| (i as f64 - 500.0) * 0.37).collect();
+    xs[17] = 3e15;
+    xs[400] = -7e20;
+    let mut out = [0f64];
+    let arrays = [
+        raw(&xs, DType::F64, &[1]),
+        raw_mut(&mut out, DType::F64, &[0]),
+    ];
+    jit.execute(&k.0, &[xs.len()], &[true], &arrays).unwrap();
+    let want: f64 = xs
+        .iter()
+        .map(|&x| if x > 0.0 { x.sin().exp() } else { x.sin() })
+        .sum();
+    assert!(
+        (out[0] - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "{} vs {want}",
+        out[0]
+    );
+}
