@@ -30,11 +30,17 @@ const P2_24: f64 = 16_777_216.0;
 
 /// exp(d): SLEEF `xexp`.
 pub(super) fn exp(m: &mut M, d: Value) -> Value {
+    exp_scaled(m, d, 0.0)
+}
+
+/// e^d * 2^pow2 for a small integer `pow2` (`exp`: 0; cosh uses -1 to reach e^d / 2
+/// without overflowing first).
+pub(super) fn exp_scaled(m: &mut M, d: Value, pow2: f64) -> Value {
     let lo = m.lt_c(d, -1000.0);
     let c = m.c(-1000.0);
     let x = m.sel(lo, c, d);
-    let hi = m.gt_c(x, 710.0);
-    let c = m.c(710.0);
+    let hi = m.gt_c(x, 711.0);
+    let c = m.c(711.0);
     let x = m.sel(hi, c, x);
     let q = m.mul_c(x, R_LN2);
     let q = m.rint(q);
@@ -60,8 +66,9 @@ pub(super) fn exp(m: &mut M, d: Value) -> Value {
             1.0,
         ],
     );
-    let u = m.ldexp2(u, q);
-    let over = m.gt_c(d, LOG_DBL_MAX);
+    let qk = m.add_c(q, pow2);
+    let u = m.ldexp2(u, qk);
+    let over = m.gt_c(d, LOG_DBL_MAX - pow2 * std::f64::consts::LN_2);
     let inf = m.c(f64::INFINITY);
     m.sel(over, inf, u)
 }
@@ -232,7 +239,7 @@ fn log_reduce(m: &mut M, d: Value) -> (Value, D2) {
 }
 
 /// The special cases of the logarithms: +inf for +inf, NaN below 0 and for NaN, -inf at 0.
-fn log_specials(m: &mut M, d: Value, r: Value) -> Value {
+pub(super) fn log_specials(m: &mut M, d: Value, r: Value) -> Value {
     let pinf = m.eq_c(d, f64::INFINITY);
     let inf = m.c(f64::INFINITY);
     let r = m.sel(pinf, inf, r);
@@ -794,9 +801,9 @@ fn clamp_abs(m: &mut M, x: Value, hi: f64) -> Value {
     m.sel(big, c, y)
 }
 
-/// sinh or cosh: SLEEF `xsinh`/`xcosh`, with e^(|x| - ln 2) beyond 709 so that the results
-/// up to the overflow threshold (710.4758...) stay finite.
-fn sinhcosh(m: &mut M, x: Value, sinh: bool) -> Value {
+/// sinh: SLEEF `xsinh`, with e^(|x| - ln 2) beyond 709 so that the results up to the
+/// overflow threshold (710.4758...) stay finite.
+pub(super) fn sinh(m: &mut M, x: Value) -> Value {
     let y = clamp_abs(m, x, 720.0);
     let big = m.gt_c(y, 709.0);
     let yd = m.d2(y);
@@ -805,7 +812,7 @@ fn sinhcosh(m: &mut M, x: Value, sinh: bool) -> Value {
     let arg = m.d2sel(big, ys, yd);
     let d = expk2(m, arg);
     let r = m.dd_rec(d);
-    let d = if sinh { m.dd_sub(d, r) } else { m.dd_add(d, r) };
+    let d = m.dd_sub(d, r);
     // Beyond 709 the reciprocal is below 2^-1000 of the result: only the halving differs.
     let h = m.sel_c(big, 1.0, 0.5);
     let v = m.d2v(d);
@@ -816,19 +823,19 @@ fn sinhcosh(m: &mut M, x: Value, sinh: bool) -> Value {
     let o = m.or(over, vn);
     let inf = m.c(f64::INFINITY);
     let v = m.sel(o, inf, v);
-    let v = if sinh { m.mulsign(v, x) } else { v };
+    let v = m.mulsign(v, x);
     let n = m.isnan(x);
     m.or_nan(n, v)
 }
 
-/// sinh(x).
-pub(super) fn sinh(m: &mut M, x: Value) -> Value {
-    sinhcosh(m, x, true)
-}
-
-/// cosh(x).
+/// cosh(x) = e^|x|/2 + (1/4) / (e^|x|/2): no cancellation, so plain `exp` (1 ULP) suffices;
+/// the halving is in the exponent, so results up to the overflow threshold stay finite.
 pub(super) fn cosh(m: &mut M, x: Value) -> Value {
-    sinhcosh(m, x, false)
+    let a = m.abs(x);
+    let h = exp_scaled(m, a, -1.0);
+    let q = m.c(0.25);
+    let r = m.div(q, h);
+    m.add(h, r)
 }
 
 /// tanh(x): SLEEF `xtanh`.
@@ -1139,8 +1146,6 @@ fn logk(m: &mut M, d: Value) -> D2 {
 
 /// x^y: SLEEF `xpow`.
 pub(super) fn pow(m: &mut M, x: Value, y: Value) -> Value {
-    let yisint = m.isint(y);
-    let yisodd = m.isodd(y);
     let ax = m.abs(x);
     let l = logk(m, ax);
     let d = m.dd_mul_d2_d(l, y);
@@ -1148,6 +1153,15 @@ pub(super) fn pow(m: &mut M, x: Value, y: Value) -> Value {
     let over = m.gt_c(d.x, LOG_DBL_MAX);
     let inf = m.c(f64::INFINITY);
     let r = m.sel(over, inf, r);
+    pow_finish(m, x, y, r)
+}
+
+/// The sign and special cases of x^y, given `r` = |x|^y for finite non-zero `x` and `y`.
+pub(super) fn pow_finish(m: &mut M, x: Value, y: Value, r: Value) -> Value {
+    let yisint = m.isint(y);
+    let yisodd = m.isodd(y);
+    let ax = m.abs(x);
+    let inf = m.c(f64::INFINITY);
     let odd_sign = m.sel_c(yisodd, -1.0, 1.0);
     let nan = m.c(f64::NAN);
     let neg_base = m.sel(yisint, odd_sign, nan);

@@ -5,9 +5,10 @@
 //! The algorithms and coefficients are those of SLEEF (Shibata & Petrogalli, "SLEEF: A Portable
 //! Vectorized Library of C Standard Mathematical Functions", IEEE TPDS 2020; Boost licence),
 //! the 1-ULP variants that use double-double arithmetic ([`dd`]) built on `fma`. The f64
-//! functions are in [`f64`]; f32 functions evaluate the f64 code on the promoted lanes and
-//! round once at the end (two `f64x2` per `f32x4`), except the hot ones ([`f32`]: `exp`,
-//! `exp2`, `tanh`), which have native `f32x4` code.
+//! functions are in [`f64`]; f32 functions evaluate f64 code on the promoted lanes and round
+//! once at the end (two `f64x2` per `f32x4`): the plain-f64 forms of [`lite`] where they
+//! exist (log, log2, log10, log1p, cbrt, sinh, expm1, pow), the 1-ULP f64 code otherwise;
+//! the hot ones ([`f32`]: `exp`, `exp2`, `tanh`) have native `f32x4` code.
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
@@ -30,6 +31,7 @@
 mod dd;
 mod f32;
 mod f64;
+mod lite;
 
 use crate::scalar::Host;
 use crate::CodegenError;
@@ -191,7 +193,7 @@ fn scalar(
             b.ins().splat(vt, a)
         })
         .collect();
-    let r = eval(b, host, f, vt, &vargs)?;
+    let r = eval(b, host, f, vt, &vargs, d == DType::F32)?;
     let r = b.ins().extractlane(r, 0);
     Ok(if d == DType::F32 && vt == types::F64X2 {
         b.ins().fdemote(types::F32, r)
@@ -208,8 +210,8 @@ fn vector(
     args: &[Value],
 ) -> Result<Value, CodegenError> {
     match d {
-        DType::F64 => eval(b, host, f, types::F64X2, args),
-        DType::F32 if f32::native(f) => eval(b, host, f, types::F32X4, args),
+        DType::F64 => eval(b, host, f, types::F64X2, args, false),
+        DType::F32 if f32::native(f) => eval(b, host, f, types::F32X4, args, true),
         DType::F32 => {
             // Two halves, each promoted to f64x2, evaluated, and demoted into one f32x4.
             let lo: Vec<Value> = args.iter().map(|&a| b.ins().fvpromote_low(a)).collect();
@@ -223,8 +225,8 @@ fn vector(
                     b.ins().fvpromote_low(h)
                 })
                 .collect();
-            let rlo = eval(b, host, f, types::F64X2, &lo)?;
-            let rhi = eval(b, host, f, types::F64X2, &hi)?;
+            let rlo = eval(b, host, f, types::F64X2, &lo, true)?;
+            let rhi = eval(b, host, f, types::F64X2, &hi, true)?;
             let rlo = b.ins().fvdemote(rlo);
             let rhi = b.ins().fvdemote(rhi);
             let rlo = bitcast(b, types::F64X2, rlo);
@@ -246,12 +248,15 @@ fn bitcast(b: &mut FunctionBuilder, ty: Type, x: Value) -> Value {
     b.ins().bitcast(ty, flags, x)
 }
 
+/// Evaluates `f` on vectors of type `ty`; `for_f32` when they hold promoted f32 values whose
+/// result will be rounded to f32 (then [`lite`] forms are enough where they exist).
 fn eval(
     b: &mut FunctionBuilder,
     host: &mut Host,
     f: Fun,
     ty: Type,
     args: &[Value],
+    for_f32: bool,
 ) -> Result<Value, CodegenError> {
     let arg = |i: usize| {
         args.get(i)
@@ -262,6 +267,11 @@ fn eval(
     let mut m = M::new(b, host, ty);
     if ty == types::F32X4 {
         return f32::eval(&mut m, f, x);
+    }
+    if for_f32 && lite::has(f) {
+        if let Some(r) = lite::eval(&mut m, f, x, args.get(1).copied()) {
+            return Ok(r);
+        }
     }
     use UnaryOp as U;
     Ok(match f {
