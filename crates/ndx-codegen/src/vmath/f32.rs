@@ -61,8 +61,29 @@ fn reduce_ln2(m: &mut M, x: Value) -> (Value, Value) {
     (q, m.fma(q, k, s))
 }
 
-/// e^d: SLEEF `xexpf`.
+/// e^d: SLEEF `xexpf`, with one scaling by 2^q when every lane's result is normal.
 fn exp(m: &mut M, d: Value) -> Value {
+    let lo = m.ge_c(d, -87.0);
+    let hi = m.le_c(d, 88.0);
+    let normal = m.and(lo, hi);
+    let r = m.branch(
+        normal,
+        |m| {
+            let (q, s) = reduce_ln2(m, d);
+            let u = m.poly(s, &EXPM1_POLY);
+            let s2 = m.mul(s, s);
+            let u = m.fma(s2, u, s);
+            let u = m.add_c(u, 1.0);
+            let p = m.pow2i(q);
+            vec![m.mul(u, p)]
+        },
+        |m| vec![exp_general(m, d)],
+    );
+    r[0]
+}
+
+/// e^d for any `d`: two-step scaling for subnormal results, clamps for the rest.
+fn exp_general(m: &mut M, d: Value) -> Value {
     let x = clamp(m, d, -104.0, 100.0);
     let (q, s) = reduce_ln2(m, x);
     let u = m.poly(s, &EXPM1_POLY);
