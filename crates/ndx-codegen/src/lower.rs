@@ -369,9 +369,9 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
                 Op::Binary(op, a, c) => {
                     let (x, y) = (get(a)?, get(c)?);
                     let d = k.dtype(*a);
-                    match vmath::small_int_exponent(k, *c) {
-                        Some(n) if *op == BinaryOp::Pow && d.is_float() => {
-                            vmath::pow_small_int(&mut self.b, d, x, n)
+                    match vmath::small_exponent(k, *c) {
+                        Some(e) if *op == BinaryOp::Pow && d.is_float() => {
+                            vmath::pow_small(&mut self.b, d, x, e)
                         }
                         _ => scalar::binary(&mut self.b, &mut self.host, *op, d, x, y)?,
                     }

@@ -384,10 +384,8 @@ fn vvalues(
             Op::Binary(op, a, c) => {
                 let (x, y) = (get(a)?, get(c)?);
                 let d = k.dtype(*a);
-                match vmath::small_int_exponent(k, *c) {
-                    Some(n) if *op == BinaryOp::Pow && d.is_float() => {
-                        vmath::pow_small_int(b, d, x, n)
-                    }
+                match vmath::small_exponent(k, *c) {
+                    Some(e) if *op == BinaryOp::Pow && d.is_float() => vmath::pow_small(b, d, x, e),
                     _ if d.is_float() && vmath::has_binary(*op) => {
                         vmath::vbinary(b, &mut l.host, *op, d, x, y)?
                     }

@@ -440,13 +440,22 @@ fn arctan2() {
 #[test]
 fn pow_small_integer_constants() {
     use ndx_runtime::Scalar;
-    for n in [-1.0f32, 0.0, 1.0, 2.0, 3.0, 4.0, 2.5] {
+    for n in [-1.0f32, 0.0, 1.0, 2.0, 3.0, 4.0, 2.5, 0.5] {
         let mut k = K::new();
         let x = k.input(DType::F32);
         let c = k.c(Scalar::F32(n));
         let p = k.bin(B::Pow, x, c);
         k.out(p);
-        let xs: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.37).collect();
+        let mut xs: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.37).collect();
+        xs.extend([
+            -0.0,
+            0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e-40,
+            -1e-40,
+        ]);
         let got = run(&k, DType::F32, std::slice::from_ref(&xs), false);
         for (x, g) in xs.iter().zip(&got) {
             let want = f64::from(*x).powf(f64::from(n)) as f32;

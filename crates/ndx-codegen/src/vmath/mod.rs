@@ -74,32 +74,61 @@ pub(crate) fn has_binary(op: BinaryOp) -> bool {
     matches!(op, BinaryOp::Pow | BinaryOp::Arctan2)
 }
 
-/// The exponent of `x ** c` when `c` is a constant small integer that is cheaper and as
-/// accurate as multiplications: 0 to 4 (at most three roundings, < 2 ULP) or -1 (`1 / x`).
-pub(crate) fn small_int_exponent(k: &Kernel, c: ndx_ir::kernel::Handle) -> Option<i32> {
+/// A constant exponent that `x ** c` lowers without the general `pow`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SmallExponent {
+    /// An integer in -1..=4: multiplications (at most three roundings, < 2 ULP) or `1 / x`.
+    Int(i32),
+    /// 0.5: `sqrt`, with `pow`'s results for -0 (+0) and -inf (+inf).
+    Half,
+}
+
+/// The [`SmallExponent`] of `x ** c` when `c` is such a constant.
+pub(crate) fn small_exponent(k: &Kernel, c: ndx_ir::kernel::Handle) -> Option<SmallExponent> {
     let node = k.nodes.get(c.index())?;
     let v = match node.op {
         Op::Const(Scalar::F32(v)) => f64::from(v),
         Op::Const(Scalar::F64(v)) => v,
         _ => return None,
     };
+    if v == 0.5 {
+        return Some(SmallExponent::Half);
+    }
     let n = v as i32;
-    (f64::from(n) == v && (-1..=4).contains(&n)).then_some(n)
+    (f64::from(n) == v && (-1..=4).contains(&n)).then_some(SmallExponent::Int(n))
 }
 
-/// `x ** n` for a [`small_int_exponent`] `n`, by multiplications (scalars or vectors).
-pub(crate) fn pow_small_int(b: &mut FunctionBuilder, d: DType, x: Value, n: i32) -> Value {
+/// `x ** e` for a [`SmallExponent`] `e` (scalars or vectors of dtype `d`).
+pub(crate) fn pow_small(b: &mut FunctionBuilder, d: DType, x: Value, e: SmallExponent) -> Value {
     let ty = b.func.dfg.value_type(x);
-    let one = |b: &mut FunctionBuilder| {
-        let s = crate::scalar::float_const(b, d, 1.0);
+    let splat = |b: &mut FunctionBuilder, v: f64| {
+        let s = crate::scalar::float_const(b, d, v);
         if ty.is_vector() {
             b.ins().splat(ty, s)
         } else {
             s
         }
     };
+    let n = match e {
+        SmallExponent::Int(n) => n,
+        SmallExponent::Half => {
+            // sqrt(-0) is -0 and sqrt(-inf) NaN, where pow gives +0 and +inf.
+            let r = b.ins().sqrt(x);
+            let zero = splat(b, 0.0);
+            let r = b.ins().fadd(r, zero);
+            let ninf = splat(b, f64::NEG_INFINITY);
+            let inf = splat(b, f64::INFINITY);
+            let is = b.ins().fcmp(FloatCC::Equal, x, ninf);
+            return if ty.is_vector() {
+                let m = bitcast(b, ty, is);
+                b.ins().bitselect(m, inf, r)
+            } else {
+                b.ins().select(is, inf, r)
+            };
+        }
+    };
     match n {
-        0 => one(b),
+        0 => splat(b, 1.0),
         1 => x,
         2 => b.ins().fmul(x, x),
         3 => {
@@ -111,7 +140,7 @@ pub(crate) fn pow_small_int(b: &mut FunctionBuilder, d: DType, x: Value, n: i32)
             b.ins().fmul(x2, x2)
         }
         _ => {
-            let o = one(b);
+            let o = splat(b, 1.0);
             b.ins().fdiv(o, x)
         }
     }
