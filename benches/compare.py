@@ -96,6 +96,17 @@ def peers():
             v = x[i]
             out[i] = f32(0.5) * v * (f32(1.0) + np.tanh(f32(0.7978845608) * (v + f32(0.044715) * v * v * v)))
 
+    @numba.njit
+    def nb_gelu_pow(x, out):
+        for i in range(x.shape[0]):
+            v = x[i]
+            out[i] = f32(0.5) * v * (f32(1.0) + np.tanh(f32(0.7978845608) * (v + f32(0.044715) * v**3)))
+
+    @numba.njit
+    def nb_exp(x, out):
+        for i in range(x.shape[0]):
+            out[i] = np.exp(x[i])
+
     @numba.njit(fastmath=True)
     def nb_outer(a, b):
         s = f32(0.0)
@@ -145,6 +156,8 @@ def peers():
     first_call("axpy", lambda: nb_axpy(x, y2, y))
     first_call("sum", lambda: nb_sum(x))
     first_call("gelu", lambda: nb_gelu(x, y))
+    first_call("gelu_pow", lambda: nb_gelu_pow(x, y))
+    first_call("exp", lambda: nb_exp(x, y))
 
     res = {}
     res["memcpy"] = {"NumPy": median_time(lambda: np.copyto(y, x), 20)}
@@ -166,6 +179,16 @@ def peers():
         "NumPy": median_time(lambda: 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x * x * x))), 5),
         "numexpr": median_time(lambda: ne.evaluate("0.5 * x * (1.0 + tanh(0.7978845608 * (x + 0.044715 * x * x * x)))", local_dict={"x": x}), 5),
         "Numba": median_time(lambda: nb_gelu(x, y), 5),
+    }
+    res["gelu_pow"] = {
+        "NumPy": median_time(lambda: 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3))), 5),
+        "numexpr": median_time(lambda: ne.evaluate("0.5 * x * (1.0 + tanh(0.7978845608 * (x + 0.044715 * x**3)))", local_dict={"x": x}), 5),
+        "Numba": median_time(lambda: nb_gelu_pow(x, y), 5),
+    }
+    res["exp"] = {
+        "NumPy": median_time(lambda: np.exp(x, out=y), 10),
+        "numexpr": median_time(lambda: ne.evaluate("exp(x)", local_dict={"x": x}, out=y, casting="same_kind"), 10),
+        "Numba": median_time(lambda: nb_exp(x, y), 10),
     }
     res["softmax"] = {"NumPy": median_time(lambda: softmax(xs), 5)}
     res["layernorm"] = {"NumPy": median_time(lambda: layernorm(xl, gl, bl), 5)}

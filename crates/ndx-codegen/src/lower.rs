@@ -16,11 +16,11 @@
 
 use crate::scalar::{self, clif_type, Host};
 use crate::simd::{self, Plan};
-use crate::CodegenError;
+use crate::{vmath, CodegenError};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
-use ndx_ir::kernel::{Op, ReduceOp};
+use ndx_ir::kernel::{BinaryOp, Op, ReduceOp};
 use ndx_ir::loops::{Inner, Nest};
 use ndx_runtime::{DType, Scalar};
 
@@ -368,7 +368,13 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
                 }
                 Op::Binary(op, a, c) => {
                     let (x, y) = (get(a)?, get(c)?);
-                    scalar::binary(&mut self.b, &mut self.host, *op, k.dtype(*a), x, y)?
+                    let d = k.dtype(*a);
+                    match vmath::small_exponent(k, *c) {
+                        Some(e) if *op == BinaryOp::Pow && d.is_float() => {
+                            vmath::pow_small(&mut self.b, d, x, e)
+                        }
+                        _ => scalar::binary(&mut self.b, &mut self.host, *op, d, x, y)?,
+                    }
                 }
                 Op::Select(c, a, d) => {
                     let (c, x, y) = (get(c)?, get(a)?, get(d)?);

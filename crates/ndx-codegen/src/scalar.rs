@@ -5,9 +5,10 @@
 //! here can trap: integer division uses a divisor that was replaced by 1 wherever it is 0 or
 //! -1 (those cases are then selected from precomputed results), and float-to-int conversion is
 //! `fcvt_to_sint_sat` only. Operations whose exact semantics live in the reference evaluator
-//! (math functions, float `//` and `%`, power) are calls to [`crate::host`] functions.
+//! (float `//` and `%`, integer power) are calls to [`crate::host`] functions; math functions
+//! come from [`crate::vmath`].
 
-use crate::CodegenError;
+use crate::{vmath, CodegenError};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, FuncRef, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -88,36 +89,6 @@ fn unsupported(what: String) -> CodegenError {
     CodegenError::Unsupported(what)
 }
 
-/// The host function computing float `op`, by dtype.
-fn math_name(op: UnaryOp, d: DType) -> Option<&'static str> {
-    let names = match op {
-        UnaryOp::Cbrt => ("ndx_cbrt_f32", "ndx_cbrt_f64"),
-        UnaryOp::Exp => ("ndx_exp_f32", "ndx_exp_f64"),
-        UnaryOp::Exp2 => ("ndx_exp2_f32", "ndx_exp2_f64"),
-        UnaryOp::Expm1 => ("ndx_expm1_f32", "ndx_expm1_f64"),
-        UnaryOp::Log => ("ndx_log_f32", "ndx_log_f64"),
-        UnaryOp::Log2 => ("ndx_log2_f32", "ndx_log2_f64"),
-        UnaryOp::Log10 => ("ndx_log10_f32", "ndx_log10_f64"),
-        UnaryOp::Log1p => ("ndx_log1p_f32", "ndx_log1p_f64"),
-        UnaryOp::Sin => ("ndx_sin_f32", "ndx_sin_f64"),
-        UnaryOp::Cos => ("ndx_cos_f32", "ndx_cos_f64"),
-        UnaryOp::Tan => ("ndx_tan_f32", "ndx_tan_f64"),
-        UnaryOp::Arcsin => ("ndx_asin_f32", "ndx_asin_f64"),
-        UnaryOp::Arccos => ("ndx_acos_f32", "ndx_acos_f64"),
-        UnaryOp::Arctan => ("ndx_atan_f32", "ndx_atan_f64"),
-        UnaryOp::Sinh => ("ndx_sinh_f32", "ndx_sinh_f64"),
-        UnaryOp::Cosh => ("ndx_cosh_f32", "ndx_cosh_f64"),
-        UnaryOp::Tanh => ("ndx_tanh_f32", "ndx_tanh_f64"),
-        UnaryOp::Erf => ("ndx_erf_f32", "ndx_erf_f64"),
-        _ => return None,
-    };
-    match d {
-        DType::F32 => Some(names.0),
-        DType::F64 => Some(names.1),
-        _ => None,
-    }
-}
-
 /// Lowers a unary operation on `x` of dtype `d`.
 pub(crate) fn unary(
     b: &mut FunctionBuilder,
@@ -126,8 +97,8 @@ pub(crate) fn unary(
     d: DType,
     x: Value,
 ) -> Result<Value, CodegenError> {
-    if let Some(name) = math_name(op, d) {
-        return host.call(b, name, &[x]);
+    if d.is_float() && vmath::has_unary(op) {
+        return vmath::sunary(b, host, op, d, x);
     }
     let ty = clif_type(d);
     let v = match (op, d) {
@@ -247,25 +218,15 @@ pub(crate) fn binary(
         B::FloorDiv | B::Mod if d != DType::Bool => {
             int_floordiv_mod(b, ty, op == B::FloorDiv, x, y)
         }
+        B::Pow | B::Arctan2 if float => vmath::sbinary(b, host, op, d, x, y)?,
         B::Pow => {
             let name = match d {
-                DType::F32 => "ndx_pow_f32",
-                DType::F64 => "ndx_pow_f64",
                 DType::I32 => "ndx_ipow_i32",
                 DType::I64 => "ndx_ipow_i64",
-                DType::Bool => return Err(unsupported("power of bool values".into())),
+                _ => return Err(unsupported("power of bool values".into())),
             };
             host.call(b, name, &[x, y])?
         }
-        B::Arctan2 if float => host.call(
-            b,
-            if f32 {
-                "ndx_atan2_f32"
-            } else {
-                "ndx_atan2_f64"
-            },
-            &[x, y],
-        )?,
         B::Min | B::Max if float => float_minmax(b, op == B::Max, x, y),
         B::Min => b.ins().smin(x, y),
         B::Max => b.ins().smax(x, y),

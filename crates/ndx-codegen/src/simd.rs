@@ -6,11 +6,13 @@
 //! or 8 bytes: f64/i64; never bool), and every needed node has a vector form. Bool values
 //! inside such a kernel are lane masks (all ones / all zeros) of that width and never reach
 //! memory. Vector code computes exactly what the scalar code computes lane by lane, except
-//! that reductions combine in a different order (allowed for floats, exact for ints).
+//! that reductions combine in a different order (allowed for floats, exact for ints). Math
+//! functions come from [`crate::vmath`], whose scalar form is lane 0 of the same vector code,
+//! so the scalar tail agrees with the vector body bit for bit.
 
 use crate::lower::{combine_values, data_flags, identity, Lowering};
 use crate::scalar::{self, clif_type};
-use crate::CodegenError;
+use crate::{vmath, CodegenError};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -111,7 +113,7 @@ pub(crate) fn vector_unary(op: UnaryOp, d: DType) -> bool {
             matches!(
                 op,
                 U::Neg | U::Abs | U::Sqrt | U::Floor | U::Ceil | U::Trunc | U::Round | U::IsNan
-            )
+            ) || vmath::has_unary(op)
         }
         DType::I32 | DType::I64 => matches!(
             op,
@@ -129,6 +131,7 @@ pub(crate) fn vector_binary(op: BinaryOp, d: DType) -> bool {
     match d {
         DType::F32 | DType::F64 => {
             matches!(op, B::Add | B::Sub | B::Mul | B::Div | B::Min | B::Max)
+                || vmath::has_binary(op)
         }
         DType::I32 | DType::I64 => {
             matches!(
@@ -371,11 +374,23 @@ fn vvalues(
             }
             Op::Unary(op, a) => {
                 let x = get(a)?;
-                vunary(b, *op, k.dtype(*a), x)?
+                let d = k.dtype(*a);
+                if d.is_float() && vmath::has_unary(*op) {
+                    vmath::vunary(b, &mut l.host, *op, d, x)?
+                } else {
+                    vunary(b, *op, d, x)?
+                }
             }
             Op::Binary(op, a, c) => {
                 let (x, y) = (get(a)?, get(c)?);
-                vbinary(b, plan, *op, k.dtype(*a), x, y)?
+                let d = k.dtype(*a);
+                match vmath::small_exponent(k, *c) {
+                    Some(e) if *op == BinaryOp::Pow && d.is_float() => vmath::pow_small(b, d, x, e),
+                    _ if d.is_float() && vmath::has_binary(*op) => {
+                        vmath::vbinary(b, &mut l.host, *op, d, x, y)?
+                    }
+                    _ => vbinary(b, plan, *op, d, x, y)?,
+                }
             }
             Op::Select(c, a, d) => {
                 let (c, x, y) = (get(c)?, get(a)?, get(d)?);

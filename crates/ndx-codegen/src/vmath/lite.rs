@@ -1,0 +1,262 @@
+//! f64 code for f32 results: plain (not double-double) f64 evaluations, a few f64 ULP off,
+//! which is far below half an f32 ULP, so the result rounded to f32 is as good as the 1-ULP
+//! f64 function's at a fraction of the cost. Arguments are f32 values promoted to f64 (this
+//! is relied on: `1 + x` is exact for |x| >= 2^-29, exponents stay within [-150, 128]).
+//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog`, `xcbrt`, `expm1k`) and `exp2` of
+//! `y log2|x|` for `pow`.
+
+use super::{f64 as d, Fun, M};
+use cranelift_codegen::ir::Value;
+use ndx_ir::kernel::{BinaryOp, UnaryOp};
+
+const LN2: f64 = std::f64::consts::LN_2;
+const R_LN2: f64 = std::f64::consts::LOG2_E;
+const L2U: f64 = 0.693_147_180_559_662_956_511_601_805_686_950_683_593_75;
+const L2L: f64 = 0.282_352_905_630_315_771_225_884_481_750_134_360_255_254_120_68e-12;
+
+/// True when `f` has a lite form here.
+pub(super) fn has(f: Fun) -> bool {
+    use UnaryOp as U;
+    matches!(
+        f,
+        Fun::Unary(U::Log | U::Log2 | U::Log10 | U::Log1p | U::Cbrt | U::Sinh | U::Expm1)
+            | Fun::Binary(BinaryOp::Pow)
+    )
+}
+
+/// `f` on the f64x2 `x` (and `y`) holding promoted f32 values.
+pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Option<Value> {
+    use UnaryOp as U;
+    Some(match (f, y) {
+        (Fun::Unary(U::Log), _) => log_any(m, x, Base::E),
+        (Fun::Unary(U::Log2), _) => log_any(m, x, Base::Two),
+        (Fun::Unary(U::Log10), _) => log_any(m, x, Base::Ten),
+        (Fun::Unary(U::Log1p), _) => log1p(m, x),
+        (Fun::Unary(U::Cbrt), _) => cbrt(m, x),
+        (Fun::Unary(U::Sinh), _) => sinh(m, x),
+        (Fun::Unary(U::Expm1), _) => expm1(m, x),
+        (Fun::Binary(BinaryOp::Pow), Some(y)) => pow(m, x, y),
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Base {
+    E,
+    Two,
+    Ten,
+}
+
+/// `(e, l)` with `d = 2^e * m`, `l = ln(m)`, m in [0.75, 1.5), for positive finite `d`
+/// (garbage elsewhere, for the caller's selects): SLEEF `xlog`'s core.
+fn ln_parts(m: &mut M, dv: Value) -> (Value, Value) {
+    let t = m.mul_c(dv, 1.0 / 0.75);
+    let e = m.ilogb2k(t);
+    let ne = m.neg(e);
+    let mm = m.ldexp3(dv, ne);
+    let num = m.add_c(mm, -1.0);
+    let den = m.add_c(mm, 1.0);
+    let x = m.div(num, den);
+    let x2 = m.mul(x, x);
+    let t = m.poly(
+        x2,
+        &[
+            0.153_487_338_491_425_068_243_146,
+            0.152_519_917_006_351_951_593_857,
+            0.181_863_266_251_982_985_677_316,
+            0.222_221_366_518_767_365_905_163,
+            0.285_714_294_746_548_025_383_248,
+            0.399_999_999_950_799_600_689_777,
+            0.666_666_666_666_777_874_006_3,
+        ],
+    );
+    let x3 = m.mul(x2, x);
+    let two = m.c(2.0);
+    let x2x = m.mul(x, two);
+    (e, m.fma(x3, t, x2x))
+}
+
+fn log_any(m: &mut M, dv: Value, base: Base) -> Value {
+    let (e, l) = ln_parts(m, dv);
+    let r = match base {
+        Base::E => {
+            let k = m.c(LN2);
+            m.fma(e, k, l)
+        }
+        Base::Two => {
+            let k = m.c(R_LN2);
+            m.fma(l, k, e)
+        }
+        Base::Ten => {
+            let k = m.c(std::f64::consts::LOG10_E);
+            let el = m.mul_c(e, std::f64::consts::LOG10_2);
+            m.fma(l, k, el)
+        }
+    };
+    d::log_specials(m, dv, r)
+}
+
+/// ln(1 + x) = ln(u) with u = 1 + x, exact in f64 for f32 `x` with |x| >= 2^-29; below
+/// that, x itself is within 2^-30 relative.
+fn log1p(m: &mut M, x: Value) -> Value {
+    let u = m.add_c(x, 1.0);
+    let (e, l) = ln_parts(m, u);
+    let k = m.c(LN2);
+    let r = m.fma(e, k, l);
+    let a = m.abs(x);
+    let tiny = m.lt_c(a, 2f64.powi(-29));
+    let r = m.sel(tiny, x, r);
+    let pinf = m.eq_c(x, f64::INFINITY);
+    let inf = m.c(f64::INFINITY);
+    let r = m.sel(pinf, inf, r);
+    let below = m.lt_c(x, -1.0);
+    let nan = m.isnan(x);
+    let bad = m.or(below, nan);
+    let r = m.or_nan(bad, r);
+    let at = m.eq_c(x, -1.0);
+    let ninf = m.c(f64::NEG_INFINITY);
+    m.sel(at, ninf, r)
+}
+
+/// |x|^y = 2^(y log2|x|); the product is within 2^-45 absolute for every |y log2|x|| < 150,
+/// beyond which the f32 result overflows or underflows anyway.
+fn pow(m: &mut M, x: Value, y: Value) -> Value {
+    let a = m.abs(x);
+    let (e, l) = ln_parts(m, a);
+    let k = m.c(R_LN2);
+    let lg = m.fma(l, k, e);
+    let t = m.mul(y, lg);
+    let r = d::exp2(m, t);
+    d::pow_finish(m, x, y, r)
+}
+
+/// cbrt: SLEEF `xcbrt`.
+fn cbrt(m: &mut M, d0: Value) -> Value {
+    let a = m.abs(d0);
+    let e = m.ilogbk(a);
+    let e = m.add_c(e, 1.0);
+    let lo = m.lt_c(e, -1100.0);
+    let c = m.c(-1100.0);
+    let e = m.sel(lo, c, e);
+    let hi = m.gt_c(e, 1100.0);
+    let c = m.c(1100.0);
+    let e = m.sel(hi, c, e);
+    let ne = m.neg(e);
+    let dv = m.ldexp2(d0, ne);
+    let t = m.add_c(e, 6144.0);
+    let qu = m.mul_c(t, 1.0 / 3.0);
+    let qu = m.trunc(qu);
+    let k = m.c(-3.0);
+    let re = m.fma(qu, k, t);
+    let re = m.trunc(re);
+    let one = m.c(1.0);
+    let r1 = m.eq_c(re, 1.0);
+    let c1 = m.c(1.259_921_049_894_873_164_767_210_6);
+    let q = m.sel(r1, c1, one);
+    let r2 = m.eq_c(re, 2.0);
+    let c2 = m.c(1.587_401_051_968_199_474_751_705_6);
+    let q = m.sel(r2, c2, q);
+    let sh = m.add_c(qu, -2048.0);
+    let q = m.ldexp2(q, sh);
+    let q = m.mulsign(q, dv);
+    let dv = m.abs(dv);
+    let x = m.poly(
+        dv,
+        &[
+            -0.640_245_898_480_692_909_870_982,
+            2.961_551_030_200_395_118_185_95,
+            -5.733_530_609_229_478_436_361_66,
+            6.039_903_689_894_587_479_614_07,
+            -3.858_419_355_104_449_888_216_32,
+            2.230_727_530_249_660_972_572_2,
+        ],
+    );
+    let y = m.mul(x, x);
+    let y = m.mul(y, y);
+    let t = m.fmapn(dv, y, x);
+    let t = m.mul_c(t, 1.0 / 3.0);
+    let x = m.sub(x, t);
+    let y = m.mul(dv, x);
+    let y = m.mul(y, x);
+    let w = m.mul_c(y, 2.0 / 3.0);
+    let minus = m.c(-1.0);
+    let v = m.fma(y, x, minus);
+    let w = m.mul(w, v);
+    let y = m.sub(y, w);
+    let y = m.mul(y, q);
+    let inf = m.isinf(d0);
+    let i = m.c(f64::INFINITY);
+    let i = m.mulsign(i, d0);
+    let y = m.sel(inf, i, y);
+    let zero = m.eq_c(d0, 0.0);
+    let y = m.sel(zero, d0, y);
+    let n = m.isnan(d0);
+    m.or_nan(n, y)
+}
+
+/// e^d - 1 for |d| <= 100 without cancellation: SLEEF `expm1k`.
+fn expm1k(m: &mut M, dv: Value) -> Value {
+    let q = m.mul_c(dv, R_LN2);
+    let q = m.rint(q);
+    let k = m.c(-L2U);
+    let s = m.fma(q, k, dv);
+    let k = m.c(-L2L);
+    let s = m.fma(q, k, s);
+    let u = m.poly(
+        s,
+        &[
+            2.088_606_211_072_836_875_363_41e-09,
+            2.511_129_308_928_765_186_106_61e-08,
+            2.755_739_112_349_004_718_933_38e-07,
+            2.755_723_629_119_288_276_294_23e-06,
+            2.480_158_715_923_547_299_879_1e-05,
+            0.000_198_412_698_960_509_205_564_975,
+            0.001_388_888_888_897_744_922_079_62,
+            0.008_333_333_333_316_527_216_649_84,
+            0.041_666_666_666_666_504_759_142_2,
+            0.166_666_666_666_666_851_703_837,
+        ],
+    );
+    let s2 = m.mul(s, s);
+    let s3 = m.mul(s2, s);
+    let p = m.mul(s3, u);
+    let half = m.c(0.5);
+    let p = m.fma(s2, half, p);
+    let u = m.add(p, s);
+    let u1 = m.add_c(u, 1.0);
+    let big = m.ldexp2(u1, q);
+    let big = m.add_c(big, -1.0);
+    let q0 = m.eq_c(q, 0.0);
+    m.sel(q0, u, big)
+}
+
+/// e^x - 1 for f32 `x`.
+fn expm1(m: &mut M, x: Value) -> Value {
+    let lo = m.lt_c(x, -40.0);
+    let c = m.c(-40.0);
+    let v = m.sel(lo, c, x);
+    let hi = m.gt_c(v, 100.0);
+    let c = m.c(100.0);
+    let v = m.sel(hi, c, v);
+    let r = expm1k(m, v);
+    let nz = m.isnegzero(x);
+    let z = m.c(-0.0);
+    m.sel(nz, z, r)
+}
+
+/// sinh(x) = (e + e / (e + 1)) / 2 with e = expm1(|x|): SLEEF `xsinh_u35`.
+fn sinh(m: &mut M, x: Value) -> Value {
+    let a = m.abs(x);
+    let big = m.gt_c(a, 100.0);
+    let c = m.c(100.0);
+    let v = m.sel(big, c, a);
+    let e = expm1k(m, v);
+    let e2 = m.add_c(e, 2.0);
+    let e1 = m.add_c(e, 1.0);
+    let y = m.div(e2, e1);
+    let h = m.mul_c(e, 0.5);
+    let y = m.mul(y, h);
+    let y = m.mulsign(y, x);
+    let n = m.isnan(x);
+    m.or_nan(n, y)
+}
