@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side timings of ndx against NumPy, numexpr and Numba on the same workloads, in the
 same run, single-threaded. Writes a markdown table of medians and ratios to
-benches/results.md, or benches/results_contract.md for the contraction rows alone (copy the
+benches/results.md, or benches/results_<sections>.md when sections are named (copy the
 table into BENCHMARKS.md when recording numbers).
 
     python3 benches/compare.py            # builds nothing: run `cargo build --release -p ndx-cli` first
