@@ -14,7 +14,7 @@
 
 use super::FnLower;
 use crate::simd::{self, Plan};
-use crate::CodegenError;
+use crate::{vmath, CodegenError};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, Value};
 use ndx_ir::kir::{Access, KExpr, KExprKind, KFor, KStmt, Local};
@@ -242,13 +242,21 @@ impl<'k> FnLower<'k, '_, '_> {
             }
             KExprKind::Unary(op, x) => {
                 let v = self.vexpr(x, plan, off, rows, r)?;
-                simd::vunary(&mut self.b, *op, e.dtype, v)?
+                if e.dtype.is_float() && vmath::has_unary(*op) {
+                    vmath::vunary(&mut self.b, &mut self.host, *op, e.dtype, v)?
+                } else {
+                    simd::vunary(&mut self.b, *op, e.dtype, v)?
+                }
             }
             KExprKind::Binary(op, x, y) => {
                 let d = x.dtype;
                 let xv = self.vexpr(x, plan, off, rows, r)?;
                 let yv = self.vexpr(y, plan, off, rows, r)?;
-                simd::vbinary(&mut self.b, plan, *op, d, xv, yv)?
+                if d.is_float() && vmath::has_binary(*op) {
+                    vmath::vbinary(&mut self.b, &mut self.host, *op, d, xv, yv)?
+                } else {
+                    simd::vbinary(&mut self.b, plan, *op, d, xv, yv)?
+                }
             }
             _ => {
                 let s = self.expr(e)?;
