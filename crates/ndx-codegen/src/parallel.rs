@@ -18,7 +18,10 @@ pub(crate) fn split(nest: &Nest, launch: &Launch, parts: usize) -> Option<Vec<La
         return None;
     }
     let n0 = *launch.shape.first()?;
-    let total: usize = launch.shape.iter().product();
+    let total = launch
+        .shape
+        .iter()
+        .fold(1usize, |a, &d| a.saturating_mul(d));
     if n0 < 2 || total < MIN_PARALLEL {
         return None;
     }

@@ -250,6 +250,18 @@ impl Array {
         if shape.len() < self.ndim() {
             return Err(err());
         }
+        // As in NumPy, a view's size in bytes must fit an isize even when it allocates nothing,
+        // so element counts of any view never overflow.
+        let fits = shape
+            .iter()
+            .try_fold(self.itemsize(), |acc, &d| acc.checked_mul(d))
+            .is_some_and(|b| isize::try_from(b).is_ok());
+        if !fits {
+            return Err(RuntimeError::TooLarge(format!(
+                "a view of shape {} is too big",
+                fmt_shape(shape)
+            )));
+        }
         let off = shape.len() - self.ndim();
         let mut strides = vec![0isize; shape.len()];
         for (i, (&n, &s)) in self.shape.iter().zip(&self.strides).enumerate() {

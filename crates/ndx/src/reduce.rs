@@ -47,6 +47,23 @@ impl Interp {
         let span = b.span();
         let (v, vs) = b.req(0)?;
         let x = self.lazy_of(&v, vs, name)?;
+        // A broadcast expression can describe more elements than any loop can visit; every
+        // element count below is at most this product, so none of them overflows.
+        let fits = x
+            .shape()
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .is_some_and(|n| i64::try_from(n).is_ok());
+        if !fits {
+            return Err(err_at(
+                "E0243",
+                vs,
+                format!(
+                    "`{name}` over shape {} would visit more than 2**63 elements",
+                    ndx_ir::shape::format_shape(x.shape())
+                ),
+            ));
+        }
         let ndim = x.shape().len();
         let mut reduced = vec![false; ndim];
         match b.opt(1) {

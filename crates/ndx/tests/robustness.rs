@@ -329,3 +329,18 @@ proptest! {
         run(&src);
     }
 }
+
+#[test]
+fn shapes_past_the_address_space_are_errors_not_overflows() {
+    for src in [
+        "print(broadcast_to(1.0, (4294967296, 4294967296)).size)",
+        "let a = broadcast_to(1.0, (4294967296,))\nprint(sum(a[:, newaxis] * a[newaxis, :]))",
+        "let a = broadcast_to(1.0, (4294967296,))\nprint(mean(a[:, newaxis] * a[newaxis, :], axis=0))",
+        "let a = broadcast_to(1.0, (4294967296,))\nlet c = a[:, newaxis] * a[newaxis, :]",
+        "print(zeros((4294967296, 4294967296)))",
+    ] {
+        run(src);
+        let err = ndx::Session::new().run(src).unwrap_err().render();
+        assert!(err.contains("too") || err.contains("more than"), "{src}: {err}");
+    }
+}
