@@ -1326,6 +1326,10 @@ impl crate::Jit {
         opts: KernelOptions,
     ) -> Result<CompiledKernel, CodegenError> {
         use cranelift_module::Module;
+        if cfg!(debug_assertions) {
+            f.verify()
+                .map_err(|e| CodegenError::Internal(e.to_string()))?;
+        }
         let mut sig = self.module.make_signature();
         sig.params.push(AbiParam::new(types::I64));
         sig.params.push(AbiParam::new(types::I64));

@@ -13,6 +13,7 @@
 
 use crate::kernel::{BinaryOp, ReduceOp, UnaryOp};
 use ndx_runtime::{DType, Scalar};
+use std::fmt;
 
 /// A local variable slot.
 pub type Local = u32;
@@ -238,5 +239,314 @@ impl KExpr {
             kind: KExprKind::Cast(Box::new(self)),
             dtype,
         }
+    }
+}
+
+/// A broken invariant of a [`KFunc`] (a compiler bug, never a user error).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid kernel IR in `{kernel}`: {message}")]
+pub struct KVerifyError {
+    /// The kernel.
+    pub kernel: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl KFunc {
+    /// Checks the invariants codegen relies on: locals and arrays exist; every binary operation
+    /// has operands of one dtype; comparisons, `and`/`or` and conditions are bool; indices,
+    /// dims and loop bounds are i64; a set or store has the dtype of its target; an access has
+    /// one index (and one checked flag) per axis; loads have the array's dtype.
+    pub fn verify(&self) -> Result<(), KVerifyError> {
+        let fail = |m: String| {
+            Err(KVerifyError {
+                kernel: self.name.clone(),
+                message: m,
+            })
+        };
+        for p in &self.params {
+            match *p {
+                KParam::Array(k) if k as usize >= self.arrays.len() => {
+                    return fail(format!("parameter array a{k} is missing"))
+                }
+                KParam::Scalar(l) if l as usize >= self.locals.len() => {
+                    return fail(format!("parameter local l{l} is missing"))
+                }
+                _ => {}
+            }
+        }
+        match self.stmts(&self.body) {
+            Ok(()) => Ok(()),
+            Err(m) => fail(m),
+        }
+    }
+
+    fn local(&self, l: Local) -> Result<DType, String> {
+        self.locals
+            .get(l as usize)
+            .copied()
+            .ok_or_else(|| format!("local l{l} is missing"))
+    }
+
+    fn access(&self, a: &Access) -> Result<DType, String> {
+        let arr = self
+            .arrays
+            .get(a.array as usize)
+            .ok_or_else(|| format!("array a{} is missing", a.array))?;
+        if a.index.len() != arr.rank || a.checked.len() != arr.rank {
+            return Err(format!(
+                "a{} has rank {} but is accessed with {} indices",
+                a.array,
+                arr.rank,
+                a.index.len()
+            ));
+        }
+        for i in &a.index {
+            self.expect(i, DType::I64, "an index")?;
+        }
+        Ok(arr.dtype)
+    }
+
+    fn expect(&self, e: &KExpr, d: DType, what: &str) -> Result<(), String> {
+        self.expr(e)?;
+        if e.dtype != d {
+            return Err(format!("{what} is {} where {d} is required: {e}", e.dtype));
+        }
+        Ok(())
+    }
+
+    fn expr(&self, e: &KExpr) -> Result<(), String> {
+        let same = |a: &KExpr, b: &KExpr| -> Result<(), String> {
+            self.expr(a)?;
+            self.expr(b)?;
+            if a.dtype != b.dtype {
+                return Err(format!("operands of {} and {} in {e}", a.dtype, b.dtype));
+            }
+            Ok(())
+        };
+        match &e.kind {
+            KExprKind::Const(s) if s.dtype() != e.dtype => {
+                Err(format!("constant {s:?} typed {}", e.dtype))
+            }
+            KExprKind::Const(_) | KExprKind::Rand | KExprKind::Randn => Ok(()),
+            KExprKind::Local(l) => match self.local(*l)? {
+                d if d == e.dtype => Ok(()),
+                d => Err(format!("l{l} is {d} but read as {}", e.dtype)),
+            },
+            KExprKind::Dim { array, axis } => {
+                let ok = self
+                    .arrays
+                    .get(*array as usize)
+                    .is_some_and(|a| (*axis as usize) < a.rank);
+                if ok && e.dtype == DType::I64 {
+                    Ok(())
+                } else {
+                    Err(format!("bad dim {e}"))
+                }
+            }
+            KExprKind::Load(a) => match self.access(a)? {
+                d if d == e.dtype => Ok(()),
+                d => Err(format!("load of a {d} element typed {}", e.dtype)),
+            },
+            KExprKind::Unary(_, x) | KExprKind::Cast(x) => self.expr(x),
+            KExprKind::Binary(op, a, b) => {
+                same(a, b)?;
+                if op.is_comparison() && e.dtype != DType::Bool {
+                    return Err(format!("comparison typed {}: {e}", e.dtype));
+                }
+                Ok(())
+            }
+            KExprKind::CheckedDiv { a, b, .. } => same(a, b),
+            KExprKind::And(a, b) | KExprKind::Or(a, b) => {
+                self.expect(a, DType::Bool, "a condition")?;
+                self.expect(b, DType::Bool, "a condition")
+            }
+            KExprKind::Select(c, a, b) => {
+                self.expect(c, DType::Bool, "a condition")?;
+                same(a, b)
+            }
+            KExprKind::Inline { body, result } => {
+                if let Some(l) = result {
+                    if self.local(*l)? != e.dtype {
+                        return Err(format!("inlined call typed {} with result l{l}", e.dtype));
+                    }
+                }
+                self.stmts(body)
+            }
+        }
+    }
+
+    fn stmts(&self, ss: &[KStmt]) -> Result<(), String> {
+        for s in ss {
+            match s {
+                KStmt::Set(l, e) => self.expect(e, self.local(*l)?, "a set value")?,
+                KStmt::Store(a, e) => {
+                    let d = self.access(a)?;
+                    self.expect(e, d, "a stored value")?;
+                }
+                KStmt::Eval(e) | KStmt::Return(Some(e)) => self.expr(e)?,
+                KStmt::If(c, t, f) => {
+                    self.expect(c, DType::Bool, "a condition")?;
+                    self.stmts(t)?;
+                    self.stmts(f)?;
+                }
+                KStmt::While(c, b) => {
+                    self.expect(c, DType::Bool, "a condition")?;
+                    self.stmts(b)?;
+                }
+                KStmt::For(f) => {
+                    if self.local(f.var)? != DType::I64 {
+                        return Err(format!("loop variable l{} is not i64", f.var));
+                    }
+                    self.expect(&f.start, DType::I64, "a range bound")?;
+                    self.expect(&f.stop, DType::I64, "a range bound")?;
+                    self.expect(&f.step, DType::I64, "a range step")?;
+                    for r in f.parallel.iter().flatten() {
+                        self.local(r.local)?;
+                    }
+                    self.stmts(&f.body)?;
+                }
+                KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for KExpr {
+    /// `l3`, `a0[l7, l8?]` (`?`: checked), `(l1 + 2.5)`, `f64(l3)`, `exp(l2)`, `dim(a0, 1)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            KExprKind::Const(s) => write!(f, "{}:{}", ndx_runtime::format_scalar(*s), s.dtype()),
+            KExprKind::Local(l) => write!(f, "l{l}"),
+            KExprKind::Dim { array, axis } => write!(f, "dim(a{array}, {axis})"),
+            KExprKind::Load(a) => write!(f, "{a}"),
+            KExprKind::Unary(op, x) => write!(f, "{op:?}({x})"),
+            KExprKind::Binary(op, x, y) => write!(f, "({x} {op:?} {y})"),
+            KExprKind::CheckedDiv { op, a, b, site } => write!(f, "({a} {op:?}! {b} @{site})"),
+            KExprKind::Cast(x) => write!(f, "{}({x})", self.dtype),
+            KExprKind::And(x, y) => write!(f, "({x} and {y})"),
+            KExprKind::Or(x, y) => write!(f, "({x} or {y})"),
+            KExprKind::Select(c, x, y) => write!(f, "select({c}, {x}, {y})"),
+            KExprKind::Rand => f.write_str("rand()"),
+            KExprKind::Randn => f.write_str("randn()"),
+            KExprKind::Inline { body, result } => {
+                f.write_str("inline {\n")?;
+                for s in body {
+                    write_stmt(f, s, 2)?;
+                }
+                match result {
+                    Some(l) => write!(f, "}} -> l{l}"),
+                    None => f.write_str("}"),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a{}[", self.array)?;
+        for (i, (ix, c)) in self.index.iter().zip(&self.checked).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{ix}{}", if *c { "?" } else { "" })?;
+        }
+        write!(f, "]@{}", self.site)
+    }
+}
+
+fn write_stmt(f: &mut fmt::Formatter<'_>, s: &KStmt, depth: usize) -> fmt::Result {
+    let pad = "  ".repeat(depth);
+    let block = |f: &mut fmt::Formatter<'_>, ss: &[KStmt]| -> fmt::Result {
+        for s in ss {
+            write_stmt(f, s, depth + 1)?;
+        }
+        Ok(())
+    };
+    match s {
+        KStmt::Set(l, e) => writeln!(f, "{pad}l{l} = {e}"),
+        KStmt::Store(a, e) => writeln!(f, "{pad}{a} = {e}"),
+        KStmt::Eval(e) => writeln!(f, "{pad}{e}"),
+        KStmt::If(c, t, e) => {
+            writeln!(f, "{pad}if {c} {{")?;
+            block(f, t)?;
+            if !e.is_empty() {
+                writeln!(f, "{pad}}} else {{")?;
+                block(f, e)?;
+            }
+            writeln!(f, "{pad}}}")
+        }
+        KStmt::While(c, b) => {
+            writeln!(f, "{pad}while {c} {{")?;
+            block(f, b)?;
+            writeln!(f, "{pad}}}")
+        }
+        KStmt::For(fl) => {
+            let kind = match &fl.parallel {
+                None => "range".to_string(),
+                Some(r) if r.is_empty() => "prange".to_string(),
+                Some(r) => {
+                    let reds: Vec<String> = r
+                        .iter()
+                        .map(|r| format!("{:?} l{}", r.op, r.local))
+                        .collect();
+                    format!("prange[{}]", reds.join(", "))
+                }
+            };
+            writeln!(
+                f,
+                "{pad}for l{} in {kind}({}, {}, {}) {{",
+                fl.var, fl.start, fl.stop, fl.step
+            )?;
+            block(f, &fl.body)?;
+            writeln!(f, "{pad}}}")
+        }
+        KStmt::Break => writeln!(f, "{pad}break"),
+        KStmt::Continue => writeln!(f, "{pad}continue"),
+        KStmt::Return(Some(e)) => writeln!(f, "{pad}return {e}"),
+        KStmt::Return(None) => writeln!(f, "{pad}return"),
+    }
+}
+
+impl fmt::Display for KFunc {
+    /// The text form: the signature with array and local numbers, the locals' dtypes, then
+    /// one statement per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| match *p {
+                KParam::Array(k) => {
+                    let a = self.arrays.get(k as usize);
+                    format!(
+                        "a{k}: {}[{}]",
+                        a.map_or("?", |a| a.dtype.name()),
+                        a.map_or(0, |a| a.rank)
+                    )
+                }
+                KParam::Scalar(l) => format!(
+                    "l{l}: {}",
+                    self.locals.get(l as usize).map_or("?", |d| d.name())
+                ),
+            })
+            .collect();
+        write!(f, "kernel {}({})", self.name, params.join(", "))?;
+        if let Some(r) = self.ret {
+            write!(f, " -> {r}")?;
+        }
+        writeln!(f, " {{")?;
+        let locals: Vec<String> = self
+            .locals
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("l{i}: {d}"))
+            .collect();
+        writeln!(f, "  locals {}", locals.join(", "))?;
+        for s in &self.body {
+            write_stmt(f, s, 1)?;
+        }
+        f.write_str("}")
     }
 }

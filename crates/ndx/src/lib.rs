@@ -441,6 +441,26 @@ impl Session {
         }
     }
 
+    /// The kernel IR (text form of `ndx_ir::kir::KFunc`) of kernel `name`, as its next call
+    /// would compile it: locals `lN`, arrays `aN`, `?` on indices that keep a bounds check,
+    /// `@N` the failure site of an access.
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// s.run("kernel fill(a: f64[n]) { for i in range(n) { a[i] = 1.0 } }").unwrap();
+    /// let ir = s.kernel_ir("fill").unwrap();
+    /// assert!(ir.contains("a0[l0]@1 = 1.0:f64"), "{ir}");
+    /// ```
+    pub fn kernel_ir(&mut self, name: &str) -> Result<String, Error> {
+        let Some(k) = self.interp.kernels.get(name).cloned() else {
+            return Err(Error::plain("E0101", &format!("unknown kernel `{name}`")));
+        };
+        match self.interp.compiled_kernel(&k) {
+            Ok(entry) => Ok(entry.func.to_string()),
+            Err(d) => Err(self.error(d)),
+        }
+    }
+
     /// Turns the bounds checks of `kernel` element accesses on (the default) or off. With
     /// checks off an out-of-range index is undefined behaviour, as in Numba's default mode:
     /// use it only for code whose indices are known good, to measure or to squeeze the last

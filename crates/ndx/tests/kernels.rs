@@ -310,3 +310,42 @@ proptest! {
         }
     }
 }
+
+/// The kernel IR of the examples' kernels, compared with `tests/golden_kir/<name>.kir`
+/// (`NDX_BLESS=1` rewrites them): a change in lowering shows up as a reviewable diff.
+#[test]
+fn kernel_ir_matches_the_golden_files() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut failures = Vec::new();
+    for (example, kernel) in [
+        ("mandelbrot", "mandelbrot"),
+        ("heat", "diffuse"),
+        ("histogram", "histogram"),
+        ("monte_carlo_pi", "estimate_pi"),
+    ] {
+        let src = std::fs::read_to_string(root.join("examples").join(format!("{example}.ndx")))
+            .expect("example");
+        // Only the definitions: cut the script at the first line after the kernel's body.
+        let defs: String = src
+            .lines()
+            .take_while(|l| !l.starts_with("let ") && !l.starts_with("seed("))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut s = Session::new();
+        run(&mut s, &defs);
+        let ir = s.kernel_ir(kernel).unwrap() + "\n";
+        let path = root.join("tests/golden_kir").join(format!("{kernel}.kir"));
+        if std::env::var_os("NDX_BLESS").is_some() {
+            std::fs::write(&path, &ir).expect("bless");
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if want != ir {
+            failures.push(format!(
+                "{}:\n--- expected\n{want}--- actual\n{ir}",
+                path.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
