@@ -4,19 +4,23 @@
 //! `i32x4` / `i64x2`) code plus a scalar tail.
 //!
 //! Conditions, checked when compiling ([`plan`]): a step of 1; every statement a store; every
-//! access indexed by the loop variable exactly on its last axis and by loop-invariant, pure
+//! access indexed on its last axis by the loop variable plus a constant (`j`, `j - 1`: a
+//! stencil's neighbours are rows shifted by whole elements) and by loop-invariant, pure
 //! expressions on the others, with no bounds check left (the loop proves them, or checks are
 //! off); every value and element of one width (4 or 8 bytes, no bools) with a vector form for
 //! each operation; locals only read. Conditions checked at run time, choosing between the
 //! vector and the scalar loop: every accessed row is contiguous (last-axis stride equal to the
-//! element size), and no stored row partially overlaps another accessed row (the same row is
-//! fine: lane `j` reads and writes element `j` as the scalar loop does).
+//! element size), and no stored row partially overlaps another accessed row (the same row at
+//! the same shift is fine: lane `j` reads and writes element `j` as the scalar loop does; a
+//! shifted read of a stored row, `a[j] = a[j - 1]`, is a loop-carried dependence and keeps the
+//! scalar loop).
 
 use super::FnLower;
 use crate::simd::{self, Plan};
 use crate::{vmath, CodegenError};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, Value};
+use ndx_ir::kernel::BinaryOp;
 use ndx_ir::kir::{Access, KExpr, KExprKind, KFor, KStmt, Local};
 use ndx_runtime::DType;
 
@@ -75,13 +79,37 @@ fn invariant(e: &KExpr, var: Local) -> bool {
     }
 }
 
+/// The constant `c` when `e` is the loop variable plus `c` (`j`, `j + 1`, `j - 1`).
+fn offset_of(e: &KExpr, var: Local) -> Option<i64> {
+    use ndx_runtime::Scalar;
+    match &e.kind {
+        KExprKind::Local(l) if *l == var => Some(0),
+        KExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), a, b) => match (&a.kind, &b.kind) {
+            (KExprKind::Local(l), KExprKind::Const(Scalar::I64(c))) if *l == var => {
+                if *op == BinaryOp::Add {
+                    Some(*c)
+                } else {
+                    c.checked_neg()
+                }
+            }
+            (KExprKind::Const(Scalar::I64(c)), KExprKind::Local(l))
+                if *l == var && *op == BinaryOp::Add =>
+            {
+                Some(*c)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn access_ok(acc: &Access, var: Local, checks: bool) -> bool {
     let Some((last, rest)) = acc.index.split_last() else {
         return false;
     };
     let unchecked = !checks || acc.checked.iter().all(|c| !c);
     unchecked
-        && matches!(last.kind, KExprKind::Local(l) if l == var)
+        && offset_of(last, var).is_some_and(|c| c.checked_mul(16).is_some())
         && rest.iter().all(|e| invariant(e, var))
 }
 
@@ -119,12 +147,12 @@ impl<'k> FnLower<'k, '_, '_> {
         let mut rows: Vec<(Value, Value, bool)> = Vec::new();
         for s in &fl.body {
             if let KStmt::Store(acc, value) = s {
-                let (base, stride) = self.row(acc)?;
+                let (base, stride) = self.row(acc, fl.var)?;
                 rows.push((base, stride, true));
                 let mut loads = Vec::new();
                 collect_loads(value, &mut loads);
                 for l in loads {
-                    let (base, stride) = self.row(l)?;
+                    let (base, stride) = self.row(l, fl.var)?;
                     rows.push((base, stride, false));
                 }
             }
@@ -194,14 +222,15 @@ impl<'k> FnLower<'k, '_, '_> {
         self.counted_loop(fl, start, step, k_lo, n)
     }
 
-    /// The address of element 0 of the accessed row, and the row's byte stride.
-    fn row(&mut self, acc: &'k Access) -> Result<(Value, Value), CodegenError> {
+    /// The address of the accessed row's element at the loop variable's value 0 (shifted by
+    /// the constant offset of the last index), and the row's byte stride.
+    fn row(&mut self, acc: &'k Access, var: Local) -> Result<(Value, Value), CodegenError> {
         let k = acc.array as usize;
         let (Some(&ptr), Some(strides)) = (self.ptrs.get(k), self.strides.get(k)) else {
             return Err(CodegenError::Internal(format!("kernel array {k} missing")));
         };
         let strides = strides.clone();
-        let Some((_, rest)) = acc.index.split_last() else {
+        let Some((last_ix, rest)) = acc.index.split_last() else {
             return Err(CodegenError::Internal(
                 "a 0-d access in a vector loop".into(),
             ));
@@ -216,6 +245,11 @@ impl<'k> FnLower<'k, '_, '_> {
             .last()
             .copied()
             .ok_or_else(|| CodegenError::Internal("no last stride".into()))?;
+        let c = offset_of(last_ix, var).unwrap_or(0);
+        if c != 0 {
+            let off = self.b.ins().imul_imm_s(last, c);
+            base = self.b.ins().iadd(base, off);
+        }
         Ok((base, last))
     }
 
