@@ -1153,7 +1153,20 @@ pub(super) fn pow(m: &mut M, x: Value, y: Value) -> Value {
     let over = m.gt_c(d.x, LOG_DBL_MAX);
     let inf = m.c(f64::INFINITY);
     let r = m.sel(over, inf, r);
-    pow_finish(m, x, y, r)
+    pow_ordinary_or_finish(m, x, y, r)
+}
+
+/// `r` when every lane has a finite positive `x` and a finite `y` (then `r` = |x|^y is the
+/// answer), [`pow_finish`] otherwise.
+pub(super) fn pow_ordinary_or_finish(m: &mut M, x: Value, y: Value, r: Value) -> Value {
+    let pos = m.gt_c(x, 0.0);
+    let fin = m.lt_c(x, f64::INFINITY);
+    let ay = m.abs(y);
+    let yfin = m.lt_c(ay, f64::INFINITY);
+    let ok = m.and(pos, fin);
+    let ok = m.and(ok, yfin);
+    let v = m.branch(ok, |_| vec![r], |m| vec![pow_finish(m, x, y, r)]);
+    v[0]
 }
 
 /// The sign and special cases of x^y, given `r` = |x|^y for finite non-zero `x` and `y`.

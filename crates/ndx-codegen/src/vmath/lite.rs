@@ -2,8 +2,8 @@
 //! which is far below half an f32 ULP, so the result rounded to f32 is as good as the 1-ULP
 //! f64 function's at a fraction of the cost. Arguments are f32 values promoted to f64 (this
 //! is relied on: `1 + x` is exact for |x| >= 2^-29, exponents stay within [-150, 128]).
-//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog`, `xcbrt`, `expm1k`) and `exp2` of
-//! `y log2|x|` for `pow`.
+//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog`, `xcbrt`, `expm1k`, `xatan`) and
+//! `exp2` of `y log2|x|` for `pow`.
 
 use super::{f64 as d, Fun, M};
 use cranelift_codegen::ir::Value;
@@ -19,8 +19,9 @@ pub(super) fn has(f: Fun) -> bool {
     use UnaryOp as U;
     matches!(
         f,
-        Fun::Unary(U::Log | U::Log2 | U::Log10 | U::Log1p | U::Cbrt | U::Sinh | U::Expm1)
-            | Fun::Binary(BinaryOp::Pow)
+        Fun::Unary(
+            U::Log | U::Log2 | U::Log10 | U::Log1p | U::Cbrt | U::Sinh | U::Expm1 | U::Arctan
+        ) | Fun::Binary(BinaryOp::Pow)
     )
 }
 
@@ -35,6 +36,7 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Option<Valu
         (Fun::Unary(U::Cbrt), _) => cbrt(m, x),
         (Fun::Unary(U::Sinh), _) => sinh(m, x),
         (Fun::Unary(U::Expm1), _) => expm1(m, x),
+        (Fun::Unary(U::Arctan), _) => atan(m, x),
         (Fun::Binary(BinaryOp::Pow), Some(y)) => pow(m, x, y),
         _ => return None,
     })
@@ -127,7 +129,7 @@ fn pow(m: &mut M, x: Value, y: Value) -> Value {
     let lg = m.fma(l, k, e);
     let t = m.mul(y, lg);
     let r = d::exp2(m, t);
-    d::pow_finish(m, x, y, r)
+    d::pow_ordinary_or_finish(m, x, y, r)
 }
 
 /// cbrt: SLEEF `xcbrt`.
@@ -259,4 +261,44 @@ fn sinh(m: &mut M, x: Value) -> Value {
     let y = m.mulsign(y, x);
     let n = m.isnan(x);
     m.or_nan(n, y)
+}
+
+/// atan(x): SLEEF `xatan` (the argument folded to [0, 1] by 1/x).
+fn atan(m: &mut M, x: Value) -> Value {
+    let a = m.abs(x);
+    let big = m.gt_c(a, 1.0);
+    let one = m.c(1.0);
+    let r = m.div(one, a);
+    let s = m.sel(big, r, a);
+    let t = m.mul(s, s);
+    let u = m.poly(
+        t,
+        &[
+            -1.887_960_084_630_734_965_637_46e-05,
+            0.000_209_850_076_645_816_976_906_797,
+            -0.001_106_118_314_866_724_825_634_71,
+            0.003_700_267_441_887_131_192_324_03,
+            -0.008_898_961_958_876_554_917_408_09,
+            0.016_599_329_773_529_201_970_117,
+            -0.025_451_762_493_231_264_161_686_1,
+            0.033_785_258_000_135_306_999_389_7,
+            -0.040_762_919_127_683_650_000_193_4,
+            0.046_666_715_007_784_062_563_267_5,
+            -0.052_367_485_230_348_245_761_611_3,
+            0.058_766_639_292_667_358_085_431_3,
+            -0.066_657_357_936_108_052_598_456_2,
+            0.076_921_953_831_176_961_835_502_9,
+            -0.090_908_995_008_245_008_229_153,
+            0.111_111_105_648_261_418_443_745,
+            -0.142_857_142_667_713_293_837_65,
+            0.199_999_999_996_591_265_594_148,
+            -0.333_333_333_333_311_110_369_124,
+        ],
+    );
+    let tu = m.mul(t, u);
+    let r = m.fma(s, tu, s);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let c = m.sub(h, r);
+    let r = m.sel(big, c, r);
+    m.mulsign(r, x)
 }
