@@ -7,7 +7,8 @@
 //! the 1-ULP variants that use double-double arithmetic ([`dd`]) built on `fma`. The f64
 //! functions are in [`f64`]; f32 functions evaluate f64 code on the promoted lanes and round
 //! once at the end (two `f64x2` per `f32x4`): the plain-f64 forms of [`lite`] where they
-//! exist (log, log2, log10, log1p, cbrt, sinh, expm1, pow), the 1-ULP f64 code otherwise;
+//! exist (log, log2, log10, log1p, cbrt, sinh, expm1, arctan, sin, cos, tan, pow), the
+//! 1-ULP f64 code otherwise;
 //! the hot ones ([`f32`]: `exp`, `exp2`, `tanh`) have native `f32x4` code.
 //!
 //! Invariants:
@@ -298,7 +299,7 @@ fn eval(
         return f32::eval(&mut m, f, x);
     }
     if for_f32 && lite::has(f) {
-        if let Some(r) = lite::eval(&mut m, f, x, args.get(1).copied()) {
+        if let Some(r) = lite::eval(&mut m, f, x, args.get(1).copied())? {
             return Ok(r);
         }
     }
