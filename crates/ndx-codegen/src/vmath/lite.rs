@@ -2,11 +2,14 @@
 //! which is far below half an f32 ULP, so the result rounded to f32 is as good as the 1-ULP
 //! f64 function's at a fraction of the cost. Arguments are f32 values promoted to f64 (this
 //! is relied on: `1 + x` is exact for |x| >= 2^-29, exponents stay within [-150, 128]).
-//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog`, `xcbrt`, `expm1k`) and `exp2` of
-//! `y log2|x|` for `pow`.
+//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog`, `xcbrt`, `expm1k`, `xatan`),
+//! `exp2` of `y log2|x|` for `pow`, and for sin/cos/tan a reduction by pi/2 in two parts with
+//! fdlibm's kernel polynomials on [-pi/4, pi/4] (whole vectors with |x| < 2^20; others take
+//! the 1-ULP f64 code).
 
 use super::{f64 as d, Fun, M};
-use cranelift_codegen::ir::Value;
+use crate::CodegenError;
+use cranelift_codegen::ir::{InstBuilder, Value};
 use ndx_ir::kernel::{BinaryOp, UnaryOp};
 
 const LN2: f64 = std::f64::consts::LN_2;
@@ -19,15 +22,34 @@ pub(super) fn has(f: Fun) -> bool {
     use UnaryOp as U;
     matches!(
         f,
-        Fun::Unary(U::Log | U::Log2 | U::Log10 | U::Log1p | U::Cbrt | U::Sinh | U::Expm1)
-            | Fun::Binary(BinaryOp::Pow)
+        Fun::Unary(
+            U::Log
+                | U::Log2
+                | U::Log10
+                | U::Log1p
+                | U::Cbrt
+                | U::Sinh
+                | U::Expm1
+                | U::Arctan
+                | U::Sin
+                | U::Cos
+                | U::Tan
+        ) | Fun::Binary(BinaryOp::Pow)
     )
 }
 
 /// `f` on the f64x2 `x` (and `y`) holding promoted f32 values.
-pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Option<Value> {
+pub(super) fn eval(
+    m: &mut M,
+    f: Fun,
+    x: Value,
+    y: Option<Value>,
+) -> Result<Option<Value>, CodegenError> {
     use UnaryOp as U;
-    Some(match (f, y) {
+    Ok(Some(match (f, y) {
+        (Fun::Unary(U::Sin), _) => trig(m, x, Trig::Sin)?,
+        (Fun::Unary(U::Cos), _) => trig(m, x, Trig::Cos)?,
+        (Fun::Unary(U::Tan), _) => trig(m, x, Trig::Tan)?,
         (Fun::Unary(U::Log), _) => log_any(m, x, Base::E),
         (Fun::Unary(U::Log2), _) => log_any(m, x, Base::Two),
         (Fun::Unary(U::Log10), _) => log_any(m, x, Base::Ten),
@@ -35,9 +57,10 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Option<Valu
         (Fun::Unary(U::Cbrt), _) => cbrt(m, x),
         (Fun::Unary(U::Sinh), _) => sinh(m, x),
         (Fun::Unary(U::Expm1), _) => expm1(m, x),
+        (Fun::Unary(U::Arctan), _) => atan(m, x),
         (Fun::Binary(BinaryOp::Pow), Some(y)) => pow(m, x, y),
-        _ => return None,
-    })
+        _ => return Ok(None),
+    }))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -127,7 +150,7 @@ fn pow(m: &mut M, x: Value, y: Value) -> Value {
     let lg = m.fma(l, k, e);
     let t = m.mul(y, lg);
     let r = d::exp2(m, t);
-    d::pow_finish(m, x, y, r)
+    d::pow_ordinary_or_finish(m, x, y, r)
 }
 
 /// cbrt: SLEEF `xcbrt`.
@@ -259,4 +282,152 @@ fn sinh(m: &mut M, x: Value) -> Value {
     let y = m.mulsign(y, x);
     let n = m.isnan(x);
     m.or_nan(n, y)
+}
+
+/// atan(x): SLEEF `xatan` (the argument folded to [0, 1] by 1/x).
+fn atan(m: &mut M, x: Value) -> Value {
+    let a = m.abs(x);
+    let big = m.gt_c(a, 1.0);
+    let one = m.c(1.0);
+    let r = m.div(one, a);
+    let s = m.sel(big, r, a);
+    let t = m.mul(s, s);
+    let u = m.poly(
+        t,
+        &[
+            -1.887_960_084_630_734_965_637_46e-05,
+            0.000_209_850_076_645_816_976_906_797,
+            -0.001_106_118_314_866_724_825_634_71,
+            0.003_700_267_441_887_131_192_324_03,
+            -0.008_898_961_958_876_554_917_408_09,
+            0.016_599_329_773_529_201_970_117,
+            -0.025_451_762_493_231_264_161_686_1,
+            0.033_785_258_000_135_306_999_389_7,
+            -0.040_762_919_127_683_650_000_193_4,
+            0.046_666_715_007_784_062_563_267_5,
+            -0.052_367_485_230_348_245_761_611_3,
+            0.058_766_639_292_667_358_085_431_3,
+            -0.066_657_357_936_108_052_598_456_2,
+            0.076_921_953_831_176_961_835_502_9,
+            -0.090_908_995_008_245_008_229_153,
+            0.111_111_105_648_261_418_443_745,
+            -0.142_857_142_667_713_293_837_65,
+            0.199_999_999_996_591_265_594_148,
+            -0.333_333_333_333_311_110_369_124,
+        ],
+    );
+    let tu = m.mul(t, u);
+    let r = m.fma(s, tu, s);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let c = m.sub(h, r);
+    let r = m.sel(big, c, r);
+    m.mulsign(r, x)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trig {
+    Sin,
+    Cos,
+    Tan,
+}
+
+/// sin, cos or tan of f32 `x`: when every lane has |x| < 2^20, x = q pi/2 + r with pi/2 in
+/// two f64 parts (r within 2^-40 relative for every f32 in range) and the kernels below;
+/// otherwise (large, infinite or NaN lanes) the 1-ULP f64 functions.
+fn trig(m: &mut M, x: Value, which: Trig) -> Result<Value, CodegenError> {
+    let a = m.abs(x);
+    let small = m.lt_c(a, 1_048_576.0);
+    let every = m.b.ins().vall_true(small);
+    let fast = m.b.create_block();
+    let general = m.b.create_block();
+    let join = m.b.create_block();
+    let res = m.b.append_block_param(join, m.ty);
+    m.b.ins().brif(every, fast, &[], general, &[]);
+    m.b.switch_to_block(fast);
+    let r = trig_small(m, x, which);
+    // The reduction turns -0 into +0; sin and tan keep the sign of a zero.
+    let r = if which == Trig::Cos {
+        r
+    } else {
+        let z = m.eq_c(x, 0.0);
+        m.sel(z, x, r)
+    };
+    m.b.ins().jump(join, &[r.into()]);
+    m.b.switch_to_block(general);
+    let r = match which {
+        Trig::Sin => d::sin(m, x)?,
+        Trig::Cos => d::cos(m, x)?,
+        Trig::Tan => d::tan(m, x)?,
+    };
+    m.b.ins().jump(join, &[r.into()]);
+    m.b.switch_to_block(join);
+    Ok(res)
+}
+
+fn trig_small(m: &mut M, x: Value, which: Trig) -> Value {
+    let q = m.mul_c(x, std::f64::consts::FRAC_2_PI);
+    let q = m.rint(q);
+    let k = m.c(-std::f64::consts::FRAC_PI_2);
+    let r = m.fma(q, k, x);
+    let k = m.c(-6.123_233_995_736_766e-17);
+    let r = m.fma(q, k, r);
+    let z = m.mul(r, r);
+    // fdlibm __kernel_sin / __kernel_cos (tail = 0).
+    let sp = m.poly(
+        z,
+        &[
+            1.589_690_995_211_550_102_21e-10,
+            -2.505_076_025_340_686_341_95e-08,
+            2.755_731_370_707_006_767_89e-06,
+            -1.984_126_982_985_794_931_34e-04,
+            8.333_333_333_322_489_461_24e-03,
+            -1.666_666_666_666_663_243_48e-01,
+        ],
+    );
+    let rz = m.mul(r, z);
+    let s = m.fma(rz, sp, r);
+    let cp = m.poly(
+        z,
+        &[
+            -1.135_964_755_778_819_482_65e-11,
+            2.087_572_321_298_174_827_90e-09,
+            -2.755_731_435_139_066_330_35e-07,
+            2.480_158_728_947_672_941_78e-05,
+            -1.388_888_888_887_410_957_49e-03,
+            4.166_666_666_666_660_190_37e-02,
+        ],
+    );
+    let zz = m.mul(z, z);
+    let hz = m.mul_c(z, -0.5);
+    let one = m.c(1.0);
+    let w = m.add(one, hz);
+    let c = m.fma(zz, cp, w);
+    // Quadrant n = q mod 4.
+    let q4 = m.mul_c(q, 0.25);
+    let q4 = m.floor(q4);
+    let k = m.c(-4.0);
+    let n = m.fma(q4, k, q);
+    let odd = m.isodd(q);
+    match which {
+        Trig::Sin | Trig::Cos => {
+            let (v, w) = if which == Trig::Sin { (s, c) } else { (c, s) };
+            let v = m.sel(odd, w, v);
+            // sin is negative in quadrants 2, 3; cos in 1, 2.
+            let neg = if which == Trig::Sin {
+                m.ge_c(n, 2.0)
+            } else {
+                let n1 = m.eq_c(n, 1.0);
+                let n2 = m.eq_c(n, 2.0);
+                m.or(n1, n2)
+            };
+            let nv = m.neg(v);
+            m.sel(neg, nv, v)
+        }
+        Trig::Tan => {
+            let nc = m.neg(c);
+            let num = m.sel(odd, nc, s);
+            let den = m.sel(odd, s, c);
+            m.div(num, den)
+        }
+    }
 }

@@ -1,0 +1,401 @@
+//! The emitter [`M`]: float vector arithmetic, lane masks, integer views of the bits, and the
+//! two whole-vector branches ([`M::branch`], [`M::rare_lanes`]).
+
+use super::bitcast;
+use crate::scalar::Host;
+use crate::CodegenError;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+
+/// The emitter: arithmetic on vectors of one float type (`f64x2` or `f32x4`), with masks
+/// (all-ones/all-zeros lanes of the same-width integer vector type) and integer views.
+pub(crate) struct M<'a, 'f, 'h, 'm> {
+    pub b: &'a mut FunctionBuilder<'f>,
+    host: &'h mut Host<'m>,
+    /// The float vector type.
+    pub ty: Type,
+    /// The integer vector type of the same lane width.
+    pub ity: Type,
+}
+
+impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
+    pub(super) fn new(b: &'a mut FunctionBuilder<'f>, host: &'h mut Host<'m>, ty: Type) -> Self {
+        let ity = if ty == types::F32X4 {
+            types::I32X4
+        } else {
+            types::I64X2
+        };
+        M { b, host, ty, ity }
+    }
+
+    fn is_f32(&self) -> bool {
+        self.ty == types::F32X4
+    }
+
+    /// Mantissa bits of the lane type.
+    fn mant_bits(&self) -> i64 {
+        if self.is_f32() {
+            23
+        } else {
+            52
+        }
+    }
+
+    /// A splatted float constant.
+    pub fn c(&mut self, v: f64) -> Value {
+        let s = if self.is_f32() {
+            self.b.ins().f32const(v as f32)
+        } else {
+            self.b.ins().f64const(v)
+        };
+        self.b.ins().splat(self.ty, s)
+    }
+
+    /// A splatted integer constant of the lane width.
+    pub fn ci(&mut self, v: i64) -> Value {
+        let lane = self.ity.lane_type();
+        let s = crate::scalar::iconst(self.b, lane, v);
+        self.b.ins().splat(self.ity, s)
+    }
+
+    pub fn add(&mut self, x: Value, y: Value) -> Value {
+        self.b.ins().fadd(x, y)
+    }
+    pub fn sub(&mut self, x: Value, y: Value) -> Value {
+        self.b.ins().fsub(x, y)
+    }
+    pub fn mul(&mut self, x: Value, y: Value) -> Value {
+        self.b.ins().fmul(x, y)
+    }
+    pub fn div(&mut self, x: Value, y: Value) -> Value {
+        self.b.ins().fdiv(x, y)
+    }
+    /// `x * y + z`, rounded once.
+    pub fn fma(&mut self, x: Value, y: Value, z: Value) -> Value {
+        self.b.ins().fma(x, y, z)
+    }
+    /// `x * y - z`, rounded once.
+    pub fn fmapn(&mut self, x: Value, y: Value, z: Value) -> Value {
+        let nz = self.neg(z);
+        self.fma(x, y, nz)
+    }
+    /// `z - x * y`, rounded once.
+    pub fn fmanp(&mut self, x: Value, y: Value, z: Value) -> Value {
+        let nx = self.neg(x);
+        self.fma(nx, y, z)
+    }
+    pub fn neg(&mut self, x: Value) -> Value {
+        self.b.ins().fneg(x)
+    }
+    pub fn abs(&mut self, x: Value) -> Value {
+        self.b.ins().fabs(x)
+    }
+    pub fn sqrt(&mut self, x: Value) -> Value {
+        self.b.ins().sqrt(x)
+    }
+    /// Round to nearest, ties to even.
+    pub fn rint(&mut self, x: Value) -> Value {
+        self.b.ins().nearest(x)
+    }
+    pub fn trunc(&mut self, x: Value) -> Value {
+        self.b.ins().trunc(x)
+    }
+    pub fn floor(&mut self, x: Value) -> Value {
+        self.b.ins().floor(x)
+    }
+    /// `x * k + c` with constants.
+    pub fn mla_c(&mut self, x: Value, k: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.fma(x, k, c)
+    }
+    pub fn mul_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.mul(x, c)
+    }
+    pub fn add_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.add(x, c)
+    }
+    /// Horner's scheme: `((c[0] x + c[1]) x + ...) x + c[n-1]`.
+    pub fn poly(&mut self, x: Value, cs: &[f64]) -> Value {
+        let Some((first, rest)) = cs.split_first() else {
+            return self.c(0.0);
+        };
+        let mut u = self.c(*first);
+        for c in rest {
+            u = self.mla_c(u, x, *c);
+        }
+        u
+    }
+
+    fn cmp(&mut self, cc: FloatCC, x: Value, y: Value) -> Value {
+        self.b.ins().fcmp(cc, x, y)
+    }
+    pub fn lt(&mut self, x: Value, y: Value) -> Value {
+        self.cmp(FloatCC::LessThan, x, y)
+    }
+    pub fn le(&mut self, x: Value, y: Value) -> Value {
+        self.cmp(FloatCC::LessThanOrEqual, x, y)
+    }
+    pub fn gt(&mut self, x: Value, y: Value) -> Value {
+        self.cmp(FloatCC::GreaterThan, x, y)
+    }
+    pub fn ge(&mut self, x: Value, y: Value) -> Value {
+        self.cmp(FloatCC::GreaterThanOrEqual, x, y)
+    }
+    pub fn eq(&mut self, x: Value, y: Value) -> Value {
+        self.cmp(FloatCC::Equal, x, y)
+    }
+    pub fn ne(&mut self, x: Value, y: Value) -> Value {
+        self.cmp(FloatCC::NotEqual, x, y)
+    }
+    pub fn lt_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.lt(x, c)
+    }
+    pub fn le_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.le(x, c)
+    }
+    pub fn gt_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.gt(x, c)
+    }
+    pub fn ge_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.ge(x, c)
+    }
+    pub fn eq_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.eq(x, c)
+    }
+    pub fn isnan(&mut self, x: Value) -> Value {
+        self.cmp(FloatCC::Unordered, x, x)
+    }
+    pub fn isinf(&mut self, x: Value) -> Value {
+        let a = self.abs(x);
+        self.eq_c(a, f64::INFINITY)
+    }
+    /// x == -0.0 (bit pattern).
+    pub fn isnegzero(&mut self, x: Value) -> Value {
+        let bits = self.bits(x);
+        let nz = self.c(-0.0);
+        let nz = self.bits(nz);
+        self.b.ins().icmp(IntCC::Equal, bits, nz)
+    }
+    /// Sign bit set (including -0 and NaNs with the sign bit).
+    pub fn signbit(&mut self, x: Value) -> Value {
+        let bits = self.bits(x);
+        let z = self.ci(0);
+        self.b.ins().icmp(IntCC::SignedLessThan, bits, z)
+    }
+    pub fn and(&mut self, m: Value, n: Value) -> Value {
+        self.b.ins().band(m, n)
+    }
+    pub fn or(&mut self, m: Value, n: Value) -> Value {
+        self.b.ins().bor(m, n)
+    }
+    pub fn xor(&mut self, m: Value, n: Value) -> Value {
+        self.b.ins().bxor(m, n)
+    }
+    /// `!m & n`.
+    pub fn andnot(&mut self, m: Value, n: Value) -> Value {
+        self.b.ins().band_not(n, m)
+    }
+
+    /// `m ? x : y` lane by lane (floats or integers of the lane width).
+    pub fn sel(&mut self, m: Value, x: Value, y: Value) -> Value {
+        let ty = self.b.func.dfg.value_type(x);
+        let m = bitcast(self.b, ty, m);
+        self.b.ins().bitselect(m, x, y)
+    }
+    pub fn sel_c(&mut self, m: Value, x: f64, y: f64) -> Value {
+        let x = self.c(x);
+        let y = self.c(y);
+        self.sel(m, x, y)
+    }
+
+    /// The bits of float lanes as integers.
+    pub fn bits(&mut self, x: Value) -> Value {
+        bitcast(self.b, self.ity, x)
+    }
+    /// Integer lanes reinterpreted as floats.
+    pub fn as_float(&mut self, i: Value) -> Value {
+        bitcast(self.b, self.ty, i)
+    }
+    /// `x` with the lanes where `m` holds replaced by NaN.
+    pub fn or_nan(&mut self, m: Value, x: Value) -> Value {
+        let bits = self.bits(x);
+        let m = bitcast(self.b, self.ity, m);
+        let r = self.or(m, bits);
+        self.as_float(r)
+    }
+    /// `x` with the lanes where `m` holds replaced by +0.
+    pub fn zero_if(&mut self, m: Value, x: Value) -> Value {
+        let bits = self.bits(x);
+        let m = bitcast(self.b, self.ity, m);
+        let r = self.andnot(m, bits);
+        self.as_float(r)
+    }
+    /// `x` with its sign flipped where `y` is negative (sign bit).
+    pub fn mulsign(&mut self, x: Value, y: Value) -> Value {
+        let sign = self.sign_mask(y);
+        let xb = self.bits(x);
+        let r = self.xor(xb, sign);
+        self.as_float(r)
+    }
+    /// Only the sign bits of `y`.
+    fn sign_mask(&mut self, y: Value) -> Value {
+        let yb = self.bits(y);
+        let s = self.c(-0.0);
+        let s = self.bits(s);
+        self.and(yb, s)
+    }
+
+    /// The integer lanes of the integer-valued floats `q` (|q| < 2^22 for f32, 2^51 f64).
+    pub fn int_of(&mut self, q: Value) -> Value {
+        let shifter = self.shifter();
+        let t = self.add(q, shifter);
+        let tb = self.bits(t);
+        let sb = self.bits(shifter);
+        self.b.ins().isub(tb, sb)
+    }
+    /// The integer lanes `i` as floats (|i| < 2^22 for f32, 2^51 for f64).
+    pub fn float_of(&mut self, i: Value) -> Value {
+        let shifter = self.shifter();
+        let sb = self.bits(shifter);
+        let t = self.b.ins().iadd(i, sb);
+        let t = self.as_float(t);
+        self.sub(t, shifter)
+    }
+    fn shifter(&mut self) -> Value {
+        self.c(1.5 * 2f64.powi(self.mant_bits() as i32))
+    }
+    /// `2^q` for integer-valued `q` in the normal exponent range.
+    pub fn pow2i(&mut self, q: Value) -> Value {
+        let i = self.int_of(q);
+        let mb = self.mant_bits();
+        let e = self.b.ins().ishl_imm_s(i, mb);
+        let one = self.c(1.0);
+        let one = self.bits(one);
+        let r = self.b.ins().iadd(e, one);
+        self.as_float(r)
+    }
+    /// `x * 2^q` in two steps, so that `q` may reach twice the exponent range (subnormal and
+    /// overflowing results round once).
+    pub fn ldexp2(&mut self, x: Value, q: Value) -> Value {
+        let h = self.mul_c(q, 0.5);
+        let h = self.floor(h);
+        let l = self.sub(q, h);
+        let ph = self.pow2i(h);
+        let pl = self.pow2i(l);
+        let r = self.mul(x, ph);
+        self.mul(r, pl)
+    }
+    /// `x * 2^q` by adding to the exponent field (no range checks: the caller keeps the result
+    /// normal).
+    pub fn ldexp3(&mut self, x: Value, q: Value) -> Value {
+        let i = self.int_of(q);
+        let mb = self.mant_bits();
+        let e = self.b.ins().ishl_imm_s(i, mb);
+        let xb = self.bits(x);
+        let r = self.b.ins().iadd(xb, e);
+        self.as_float(r)
+    }
+    /// The unbiased exponent field of `d` (normal positive `d`), as a float.
+    pub fn ilogb2k(&mut self, d: Value) -> Value {
+        let mb = self.mant_bits();
+        let bits = self.bits(d);
+        let e = self.b.ins().ushr_imm_s(bits, mb);
+        let mask = self.ci(if self.is_f32() { 0xff } else { 0x7ff });
+        let e = self.and(e, mask);
+        let e = self.float_of(e);
+        let bias = if self.is_f32() { 127.0 } else { 1023.0 };
+        self.add_c(e, -bias)
+    }
+    /// `floor(log2(d))` for positive finite `d`, subnormals included, as a float.
+    pub fn ilogbk(&mut self, d: Value) -> Value {
+        let (tiny, big, k) = if self.is_f32() {
+            (5.421010862427522E-20, 1.8446744073709552E19, 64.0)
+        } else {
+            (4.9090934652977266E-91, 2.037035976334486E90, 300.0)
+        };
+        let o = self.lt_c(d, tiny);
+        let scaled = self.mul_c(d, big);
+        let d = self.sel(o, scaled, d);
+        let e = self.ilogb2k(d);
+        let adj = self.sel_c(o, k, 0.0);
+        self.sub(e, adj)
+    }
+    /// `v` is an integer (false for NaN and infinities).
+    pub fn isint(&mut self, v: Value) -> Value {
+        let t = self.trunc(v);
+        self.eq(t, v)
+    }
+    /// `v` is an odd integer.
+    pub fn isodd(&mut self, v: Value) -> Value {
+        let h = self.mul_c(v, 0.5);
+        let t = self.trunc(h);
+        let hint = self.ne(t, h);
+        let vint = self.isint(v);
+        self.and(hint, vint)
+    }
+
+    /// `fast` where no lane of `rare` is set; otherwise every lane recomputed by host function
+    /// `name` on the lanes of `x` (the slow path, off the common one).
+    pub fn rare_lanes(
+        &mut self,
+        rare: Value,
+        fast: Value,
+        x: Value,
+        name: &'static str,
+    ) -> Result<Value, CodegenError> {
+        let any = self.b.ins().vany_true(rare);
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        let res = self.b.append_block_param(join, self.ty);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(any, slow, &[], join, &[fast.into()]);
+        self.b.switch_to_block(slow);
+        let mut r = fast;
+        let lanes = self.ty.lane_count() as u8;
+        for lane in 0..lanes {
+            let xi = self.b.ins().extractlane(x, lane);
+            let yi = self.host.call(self.b, name, &[xi])?;
+            r = self.b.ins().insertlane(r, yi, lane);
+        }
+        self.b.ins().jump(join, &[r.into()]);
+        self.b.switch_to_block(join);
+        Ok(res)
+    }
+
+    /// Evaluates `fast` when every lane of `all` is set, `general` otherwise; both produce the
+    /// same number of float vectors (`general` must be right for every lane, `fast` for the
+    /// lanes it gets).
+    pub fn branch<F, G>(&mut self, all: Value, fast: F, general: G) -> Vec<Value>
+    where
+        F: FnOnce(&mut Self) -> Vec<Value>,
+        G: FnOnce(&mut Self) -> Vec<Value>,
+    {
+        let every = self.b.ins().vall_true(all);
+        let fb = self.b.create_block();
+        let gb = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.ins().brif(every, fb, &[], gb, &[]);
+        self.b.switch_to_block(fb);
+        let r = fast(self);
+        let params: Vec<Value> = r
+            .iter()
+            .map(|_| self.b.append_block_param(join, self.ty))
+            .collect();
+        let args: Vec<_> = r.iter().map(|v| (*v).into()).collect();
+        self.b.ins().jump(join, &args);
+        self.b.switch_to_block(gb);
+        let r = general(self);
+        let args: Vec<_> = r.iter().map(|v| (*v).into()).collect();
+        self.b.ins().jump(join, &args);
+        self.b.switch_to_block(join);
+        params
+    }
+}

@@ -1,0 +1,261 @@
+//! e^x and the functions built on it: exp, exp2, expm1 and the hyperbolic functions.
+
+use super::*;
+
+/// exp(d): SLEEF `xexp`.
+pub(in crate::vmath) fn exp(m: &mut M, d: Value) -> Value {
+    exp_scaled(m, d, 0.0)
+}
+
+/// e^d * 2^pow2 for a small integer `pow2` (`exp`: 0; cosh uses -1 to reach e^d / 2
+/// without overflowing first).
+pub(in crate::vmath) fn exp_scaled(m: &mut M, d: Value, pow2: f64) -> Value {
+    let lo = m.lt_c(d, -1000.0);
+    let c = m.c(-1000.0);
+    let x = m.sel(lo, c, d);
+    let hi = m.gt_c(x, 711.0);
+    let c = m.c(711.0);
+    let x = m.sel(hi, c, x);
+    let q = m.mul_c(x, R_LN2);
+    let q = m.rint(q);
+    let k = m.c(-L2U);
+    let s = m.fma(q, k, x);
+    let k = m.c(-L2L);
+    let s = m.fma(q, k, s);
+    let u = m.poly(
+        s,
+        &[
+            0.208_127_637_823_716_445_7e-8,
+            0.251_121_070_304_228_802_2e-7,
+            0.275_576_262_816_949_119_2e-6,
+            0.275_572_340_202_538_823_9e-5,
+            0.248_015_868_747_968_626_4e-4,
+            0.198_412_698_985_586_585e-3,
+            0.138_888_888_891_449_779_7e-2,
+            0.833_333_333_331_493_821e-2,
+            0.416_666_666_666_660_259_8e-1,
+            0.166_666_666_666_666_907_2,
+            0.5,
+            1.0,
+            1.0,
+        ],
+    );
+    let qk = m.add_c(q, pow2);
+    let u = m.ldexp2(u, qk);
+    let over = m.gt_c(d, LOG_DBL_MAX - pow2 * std::f64::consts::LN_2);
+    let inf = m.c(f64::INFINITY);
+    m.sel(over, inf, u)
+}
+
+/// 2^d: SLEEF `xexp2`.
+pub(in crate::vmath) fn exp2(m: &mut M, d: Value) -> Value {
+    let lo = m.lt_c(d, -2000.0);
+    let c = m.c(-2000.0);
+    let x = m.sel(lo, c, d);
+    let hi = m.gt_c(x, 1030.0);
+    let c = m.c(1030.0);
+    let x = m.sel(hi, c, x);
+    let q = m.rint(x);
+    let s = m.sub(x, q);
+    let u = m.poly(
+        s,
+        &[
+            0.443_435_908_292_652_945_4e-9,
+            0.707_316_459_808_570_742_5e-8,
+            0.101_781_926_092_176_045_1e-6,
+            0.132_154_387_251_132_761_5e-5,
+            0.152_527_335_351_758_473e-4,
+            0.154_035_304_510_114_780_8e-3,
+            0.133_335_581_467_049_907_3e-2,
+            0.961_812_910_759_760_053_6e-2,
+            0.555_041_086_648_204_659_6e-1,
+            0.240_226_506_959_101_221_4,
+            std::f64::consts::LN_2,
+            1.0,
+        ],
+    );
+    let u = m.ldexp2(u, q);
+    let over = m.ge_c(d, 1024.0);
+    let inf = m.c(f64::INFINITY);
+    let u = m.sel(over, inf, u);
+    m.zero_if(lo, u)
+}
+
+/// e^d as a double-double, for `d` in [-1000, 720]: SLEEF `expk2`.
+pub(in crate::vmath) fn expk2(m: &mut M, d: D2) -> D2 {
+    let u = m.d2v(d);
+    let u = m.mul_c(u, R_LN2);
+    let q = m.rint(u);
+    let a = m.mul_c(q, -L2U);
+    let s = m.dd_add2_d2_d(d, a);
+    let a = m.mul_c(q, -L2L);
+    let s = m.dd_add2_d2_d(s, a);
+    let s2 = m.dd_squ(s);
+    let s4 = m.dd_squ(s2);
+    let u = m.poly(
+        s.x,
+        &[
+            0.160_247_221_970_993_207_2e-9,
+            0.209_225_518_356_315_700_7e-8,
+            0.250_523_002_378_264_446_5e-7,
+            0.275_572_480_090_213_530_3e-6,
+            0.275_573_189_238_604_437_3e-5,
+            0.248_015_873_560_581_506_5e-4,
+            0.198_412_698_414_807_185_8e-3,
+            0.138_888_888_888_676_325_5e-2,
+            0.833_333_333_333_334_709_5e-2,
+            0.416_666_666_666_666_990_5e-1,
+        ],
+    );
+    let k = m.c(0.166_666_666_666_666_657_4);
+    let t = m.dd_mul_d2_d(s, k);
+    let half = m.c(0.5);
+    let t = m.dd_add_d_d2(half, t);
+    let one = m.c(1.0);
+    let t = m.dd_mul(t, s);
+    let t = m.dd_add_d_d2(one, t);
+    let t = m.dd_mul(t, s);
+    let t = m.dd_add_d_d2(one, t);
+    let p = m.dd_mul_d2_d(s4, u);
+    let t = m.dd_add(t, p);
+    let x = m.ldexp2(t.x, q);
+    let y = m.ldexp2(t.y, q);
+    let tiny = m.lt_c(d.x, -1000.0);
+    D2 {
+        x: m.zero_if(tiny, x),
+        y: m.zero_if(tiny, y),
+    }
+}
+
+/// e^d as one float, `d` a double-double: SLEEF `expk`. Any `d` (no traps; results outside
+/// [-1000, 709.78] are for the caller to replace).
+pub(in crate::vmath) fn expk(m: &mut M, d: D2) -> Value {
+    let u = m.d2v(d);
+    let u = m.mul_c(u, R_LN2);
+    let q = m.rint(u);
+    let lo = m.lt_c(q, -2000.0);
+    let c = m.c(-2000.0);
+    let q = m.sel(lo, c, q);
+    let hi = m.gt_c(q, 2000.0);
+    let c = m.c(2000.0);
+    let q = m.sel(hi, c, q);
+    let a = m.mul_c(q, -L2U);
+    let s = m.dd_add2_d2_d(d, a);
+    let a = m.mul_c(q, -L2L);
+    let s = m.dd_add2_d2_d(s, a);
+    let s = m.d2normalize(s);
+    let u = m.poly(
+        s.x,
+        &[
+            2.510_696_834_209_504_195_271_39e-08,
+            2.762_861_667_702_706_491_168_55e-07,
+            2.755_724_967_250_235_741_438_64e-06,
+            2.480_149_739_898_197_941_141_53e-05,
+            0.000_198_412_698_809_069_797_676_111,
+            0.001_388_888_893_997_712_896_052_9,
+            0.008_333_333_333_323_714_176_010_81,
+            0.041_666_666_666_540_952_412_844_9,
+            0.166_666_666_666_666_740_681_535,
+            0.500_000_000_000_000_999_200_722,
+        ],
+    );
+    let one = m.c(1.0);
+    let t = m.dd_add_d_d2(one, s);
+    let s2 = m.dd_squ(s);
+    let p = m.dd_mul_d2_d(s2, u);
+    let t = m.dd_add(t, p);
+    let u = m.d2v(t);
+    let u = m.ldexp2(u, q);
+    let tiny = m.lt_c(d.x, -1000.0);
+    m.zero_if(tiny, u)
+}
+
+/// e^a - 1: SLEEF `xexpm1`.
+pub(in crate::vmath) fn expm1(m: &mut M, a: Value) -> Value {
+    let lo = m.lt_c(a, -40.0);
+    let c = m.c(-40.0);
+    let x = m.sel(lo, c, a);
+    let hi = m.gt_c(x, 710.0);
+    let c = m.c(710.0);
+    let x = m.sel(hi, c, x);
+    let dx = m.d2(x);
+    let e = expk2(m, dx);
+    let minus = m.c(-1.0);
+    let d = m.dd_add2_d2_d(e, minus);
+    let r = m.d2v(d);
+    let over = m.gt_c(a, 709.782_712_893_383_996_732_223);
+    let inf = m.c(f64::INFINITY);
+    let r = m.sel(over, inf, r);
+    let under = m.lt_c(a, -36.736_800_569_677_101_399_113_302_437);
+    let r = m.sel(under, minus, r);
+    let nz = m.isnegzero(a);
+    let z = m.c(-0.0);
+    m.sel(nz, z, r)
+}
+
+/// `|x|` clamped to [0, `hi`] for the hyperbolic functions (NaN stays NaN).
+pub(in crate::vmath) fn clamp_abs(m: &mut M, x: Value, hi: f64) -> Value {
+    let y = m.abs(x);
+    let big = m.gt_c(y, hi);
+    let c = m.c(hi);
+    m.sel(big, c, y)
+}
+
+/// sinh: SLEEF `xsinh`, with e^(|x| - ln 2) beyond 709 so that the results up to the
+/// overflow threshold (710.4758...) stay finite.
+pub(in crate::vmath) fn sinh(m: &mut M, x: Value) -> Value {
+    let y = clamp_abs(m, x, 720.0);
+    let big = m.gt_c(y, 709.0);
+    let yd = m.d2(y);
+    let ln2 = m.d2c(-LN2_DD.0, -LN2_DD.1);
+    let ys = m.dd_add2_d_d2(y, ln2);
+    let arg = m.d2sel(big, ys, yd);
+    let d = expk2(m, arg);
+    let r = m.dd_rec(d);
+    let d = m.dd_sub(d, r);
+    // Beyond 709 the reciprocal is below 2^-1000 of the result: only the halving differs.
+    let h = m.sel_c(big, 1.0, 0.5);
+    let v = m.d2v(d);
+    let v = m.mul(v, h);
+    let a = m.abs(x);
+    let over = m.gt_c(a, 710.5);
+    let vn = m.isnan(v);
+    let o = m.or(over, vn);
+    let inf = m.c(f64::INFINITY);
+    let v = m.sel(o, inf, v);
+    let v = m.mulsign(v, x);
+    let n = m.isnan(x);
+    m.or_nan(n, v)
+}
+
+/// cosh(x) = e^|x|/2 + (1/4) / (e^|x|/2): no cancellation, so plain `exp` (1 ULP) suffices;
+/// the halving is in the exponent, so results up to the overflow threshold stay finite.
+pub(in crate::vmath) fn cosh(m: &mut M, x: Value) -> Value {
+    let a = m.abs(x);
+    let h = exp_scaled(m, a, -1.0);
+    let q = m.c(0.25);
+    let r = m.div(q, h);
+    m.add(h, r)
+}
+
+/// tanh(x): SLEEF `xtanh`.
+pub(in crate::vmath) fn tanh(m: &mut M, x: Value) -> Value {
+    let y = clamp_abs(m, x, 19.0);
+    let yd = m.d2(y);
+    let d = expk2(m, yd);
+    let e = m.dd_rec(d);
+    let ne = m.d2neg(e);
+    let n = m.dd_add2(d, ne);
+    let den = m.dd_add2(d, e);
+    let d = m.dd_div(n, den);
+    let v = m.d2v(d);
+    let a = m.abs(x);
+    let big = m.gt_c(a, 18.714_973_875);
+    let vn = m.isnan(v);
+    let o = m.or(big, vn);
+    let one = m.c(1.0);
+    let v = m.sel(o, one, v);
+    let v = m.mulsign(v, x);
+    let n = m.isnan(x);
+    m.or_nan(n, v)
+}

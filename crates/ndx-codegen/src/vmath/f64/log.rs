@@ -1,0 +1,269 @@
+//! The logarithms and pow (whose double-double log feeds a double-double exp).
+
+use super::*;
+
+/// The reduction shared by the logarithms: `d = 2^e * m` with `m` in [0.75, 1.5), and
+/// `x = (m - 1) / (m + 1)` as a double-double. Returns `(e, x)`.
+pub(in crate::vmath) fn log_reduce(m: &mut M, d: Value) -> (Value, D2) {
+    let o = m.lt_c(d, DBL_MIN);
+    let scaled = m.mul_c(d, 2f64.powi(64));
+    let d = m.sel(o, scaled, d);
+    let t = m.mul_c(d, 1.0 / 0.75);
+    let e = m.ilogb2k(t);
+    let ne = m.neg(e);
+    let mm = m.ldexp3(d, ne);
+    let adj = m.sel_c(o, 64.0, 0.0);
+    let e = m.sub(e, adj);
+    let minus = m.c(-1.0);
+    let one = m.c(1.0);
+    let n = m.dd_add2_d_d(minus, mm);
+    let dd = m.dd_add2_d_d(one, mm);
+    (e, m.dd_div(n, dd))
+}
+
+/// The special cases of the logarithms: +inf for +inf, NaN below 0 and for NaN, -inf at 0.
+pub(in crate::vmath) fn log_specials(m: &mut M, d: Value, r: Value) -> Value {
+    let pinf = m.eq_c(d, f64::INFINITY);
+    let inf = m.c(f64::INFINITY);
+    let r = m.sel(pinf, inf, r);
+    let neg = m.lt_c(d, 0.0);
+    let nan = m.isnan(d);
+    let bad = m.or(neg, nan);
+    let r = m.or_nan(bad, r);
+    let zero = m.eq_c(d, 0.0);
+    let ninf = m.c(f64::NEG_INFINITY);
+    m.sel(zero, ninf, r)
+}
+
+pub(in crate::vmath) const LOG_U1: [f64; 7] = [
+    0.153_207_698_850_270_135_3,
+    0.152_562_905_100_342_871_6,
+    0.181_860_593_293_778_599_6,
+    0.222_221_451_983_938_000_9,
+    0.285_714_293_279_429_931_7,
+    0.399_999_999_963_525_199,
+    0.666_666_666_666_733_354_1,
+];
+
+/// ln(d): SLEEF `xlog_u1`.
+pub(in crate::vmath) fn log(m: &mut M, d: Value) -> Value {
+    let (e, x) = log_reduce(m, d);
+    let x2 = m.mul(x.x, x.x);
+    let t = m.poly(x2, &LOG_U1);
+    let ln2 = m.d2c(LN2_DD.0, LN2_DD.1);
+    let s = m.dd_mul_d2_d(ln2, e);
+    let x2s = m.d2scale(x, 2.0);
+    let s = m.dd_add(s, x2s);
+    let p = m.mul(x2, x.x);
+    let p = m.mul(p, t);
+    let s = m.dd_add_d2_d(s, p);
+    let r = m.d2v(s);
+    log_specials(m, d, r)
+}
+
+/// log2(d): SLEEF `xlog2`.
+pub(in crate::vmath) fn log2(m: &mut M, d: Value) -> Value {
+    let (e, x) = log_reduce(m, d);
+    let x2 = m.mul(x.x, x.x);
+    let t = m.poly(
+        x2,
+        &[
+            0.221_194_175_045_608_149,
+            0.220_076_869_315_227_768_9,
+            0.262_370_805_748_851_465_6,
+            0.320_597_747_794_449_550_2,
+            0.412_198_594_548_532_470_9,
+            0.577_078_016_299_705_898_2,
+            0.961_796_693_926_080_914_49,
+        ],
+    );
+    let k = m.d2c(2.885_390_081_777_926_774, 6.056_160_499_551_673_643_4e-18);
+    let xk = m.dd_mul(x, k);
+    let s = m.dd_add2_d_d2(e, xk);
+    let p = m.mul(x2, x.x);
+    let p = m.mul(p, t);
+    let s = m.dd_add2_d2_d(s, p);
+    let r = m.d2v(s);
+    log_specials(m, d, r)
+}
+
+/// log10(d): SLEEF `xlog10`.
+pub(in crate::vmath) fn log10(m: &mut M, d: Value) -> Value {
+    let (e, x) = log_reduce(m, d);
+    let x2 = m.mul(x.x, x.x);
+    let t = m.poly(
+        x2,
+        &[
+            0.665_372_581_957_675_846e-1,
+            0.662_572_278_282_083_371_2e-1,
+            0.789_810_521_431_394_407_8e-1,
+            0.965_095_503_571_527_513_2e-1,
+            0.124_084_140_972_144_499_3,
+            0.173_717_792_745_460_508_6,
+            0.289_529_654_602_197_261_7,
+        ],
+    );
+    let l = m.d2c(std::f64::consts::LOG10_2, -2.803_728_127_785_170_339e-18);
+    let s = m.dd_mul_d2_d(l, e);
+    let k = m.d2c(
+        0.868_588_963_806_503_633_34,
+        1.143_005_969_409_638_931_1e-17,
+    );
+    let xk = m.dd_mul(x, k);
+    let s = m.dd_add(s, xk);
+    let p = m.mul(x2, x.x);
+    let p = m.mul(p, t);
+    let s = m.dd_add_d2_d(s, p);
+    let r = m.d2v(s);
+    log_specials(m, d, r)
+}
+
+/// ln(1 + d): SLEEF `xlog1p`, with arguments beyond 1e307 scaled by 2^-64 (where
+/// log1p(d) = log(d) to far below an ULP) instead of a second evaluation through `log`.
+pub(in crate::vmath) fn log1p(m: &mut M, d0: Value) -> Value {
+    let big = m.gt_c(d0, 1e307);
+    let scaled = m.mul_c(d0, 2f64.powi(-64));
+    let d = m.sel(big, scaled, d0);
+    let dp1 = m.add_c(d, 1.0);
+    let o = m.lt_c(dp1, DBL_MIN);
+    let s64 = m.mul_c(dp1, 2f64.powi(64));
+    let dp1 = m.sel(o, s64, dp1);
+    let t = m.mul_c(dp1, 1.0 / 0.75);
+    let e = m.ilogb2k(t);
+    let one = m.c(1.0);
+    let ne = m.neg(e);
+    let t = m.ldexp3(one, ne);
+    let tm1 = m.add_c(t, -1.0);
+    let mm = m.fma(d, t, tm1);
+    let adj = m.sel_c(o, -64.0, 0.0);
+    let e = m.add(e, adj);
+    let adj = m.sel_c(big, 64.0, 0.0);
+    let e = m.add(e, adj);
+    let ln2 = m.d2c(LN2_DD.0, LN2_DD.1);
+    let s = m.dd_mul_d2_d(ln2, e);
+    let n = m.d2(mm);
+    let two = m.c(2.0);
+    let den = m.dd_add_d_d(two, mm);
+    let x = m.dd_div(n, den);
+    let x2 = m.mul(x.x, x.x);
+    let t = m.poly(x2, &LOG_U1);
+    let x2s = m.d2scale(x, 2.0);
+    let s = m.dd_add(s, x2s);
+    let p = m.mul(x2, x.x);
+    let p = m.mul(p, t);
+    let s = m.dd_add_d2_d(s, p);
+    let r = m.d2v(s);
+    let pinf = m.eq_c(d0, f64::INFINITY);
+    let inf = m.c(f64::INFINITY);
+    let r = m.sel(pinf, inf, r);
+    let below = m.lt_c(d0, -1.0);
+    let nan = m.isnan(d0);
+    let bad = m.or(below, nan);
+    let r = m.or_nan(bad, r);
+    let at = m.eq_c(d0, -1.0);
+    let ninf = m.c(f64::NEG_INFINITY);
+    let r = m.sel(at, ninf, r);
+    let nz = m.isnegzero(d0);
+    let z = m.c(-0.0);
+    m.sel(nz, z, r)
+}
+
+/// ln|d| as a double-double: SLEEF `logk`.
+pub(in crate::vmath) fn logk(m: &mut M, d: Value) -> D2 {
+    let (e, x) = log_reduce(m, d);
+    let x2 = m.dd_squ(x);
+    let t = m.poly(
+        x2.x,
+        &[
+            0.116_255_524_079_935_043_668_677,
+            0.103_239_680_901_072_952_701_192,
+            0.117_754_809_412_463_995_466_069,
+            0.133_329_810_868_462_739_215_09,
+            0.153_846_227_114_512_262_845_736,
+            0.181_818_180_850_050_775_676_507,
+            0.222_222_222_230_083_560_345_903,
+            0.285_714_285_714_249_172_087_875,
+            0.400_000_000_000_000_077_715_612,
+        ],
+    );
+    let c = m.d2c(
+        0.666_666_666_666_666_629_659_233,
+        3.805_549_625_424_120_563_366_16e-17,
+    );
+    let ln2 = m.d2c(LN2_DD.0, LN2_DD.1);
+    let s = m.dd_mul_d2_d(ln2, e);
+    let x2s = m.d2scale(x, 2.0);
+    let s = m.dd_add(s, x2s);
+    let x3 = m.dd_mul(x2, x);
+    let p = m.dd_mul(x3, c);
+    let s = m.dd_add(s, p);
+    let x5 = m.dd_mul(x2, x3);
+    let p = m.dd_mul_d2_d(x5, t);
+    m.dd_add(s, p)
+}
+
+/// x^y: SLEEF `xpow`.
+pub(in crate::vmath) fn pow(m: &mut M, x: Value, y: Value) -> Value {
+    let ax = m.abs(x);
+    let l = logk(m, ax);
+    let d = m.dd_mul_d2_d(l, y);
+    let r = expk(m, d);
+    let over = m.gt_c(d.x, LOG_DBL_MAX);
+    let inf = m.c(f64::INFINITY);
+    let r = m.sel(over, inf, r);
+    pow_ordinary_or_finish(m, x, y, r)
+}
+
+/// `r` when every lane has a finite positive `x` and a finite `y` (then `r` = |x|^y is the
+/// answer), [`pow_finish`] otherwise.
+pub(in crate::vmath) fn pow_ordinary_or_finish(m: &mut M, x: Value, y: Value, r: Value) -> Value {
+    let pos = m.gt_c(x, 0.0);
+    let fin = m.lt_c(x, f64::INFINITY);
+    let ay = m.abs(y);
+    let yfin = m.lt_c(ay, f64::INFINITY);
+    let ok = m.and(pos, fin);
+    let ok = m.and(ok, yfin);
+    let v = m.branch(ok, |_| vec![r], |m| vec![pow_finish(m, x, y, r)]);
+    v[0]
+}
+
+/// The sign and special cases of x^y, given `r` = |x|^y for finite non-zero `x` and `y`.
+pub(in crate::vmath) fn pow_finish(m: &mut M, x: Value, y: Value, r: Value) -> Value {
+    let yisint = m.isint(y);
+    let yisodd = m.isodd(y);
+    let ax = m.abs(x);
+    let inf = m.c(f64::INFINITY);
+    let odd_sign = m.sel_c(yisodd, -1.0, 1.0);
+    let nan = m.c(f64::NAN);
+    let neg_base = m.sel(yisint, odd_sign, nan);
+    let pos = m.gt_c(x, 0.0);
+    let one = m.c(1.0);
+    let f = m.sel(pos, one, neg_base);
+    let r = m.mul(r, f);
+    let am1 = m.add_c(ax, -1.0);
+    let efx = m.mulsign(am1, y);
+    let ez = m.eq_c(efx, 0.0);
+    let v = m.sel(ez, one, inf);
+    let en = m.lt_c(efx, 0.0);
+    let v = m.zero_if(en, v);
+    let yinf = m.isinf(y);
+    let r = m.sel(yinf, v, r);
+    let xinf = m.isinf(x);
+    let xz = m.eq_c(x, 0.0);
+    let xi = m.or(xinf, xz);
+    let sy = m.signbit(y);
+    let c = m.xor(sy, xz);
+    let z = m.c(0.0);
+    let v = m.sel(c, z, inf);
+    let s = m.sel(yisodd, x, one);
+    let v = m.mulsign(v, s);
+    let r = m.sel(xi, v, r);
+    let xn = m.isnan(x);
+    let yn = m.isnan(y);
+    let n = m.or(xn, yn);
+    let r = m.or_nan(n, r);
+    let y0 = m.eq_c(y, 0.0);
+    let x1 = m.eq_c(x, 1.0);
+    let o = m.or(y0, x1);
+    m.sel(o, one, r)
+}

@@ -1,0 +1,40 @@
+//! The f64 functions (`f64x2`), ported from SLEEF's 1-ULP (`_u1`/`u10`) double-precision
+//! code. Also used for f32 through promoted lanes, so every function clamps its argument
+//! before any exponent arithmetic: integer views never see a value out of their range.
+
+pub(in crate::vmath) use super::{D2, M};
+pub(in crate::vmath) use crate::CodegenError;
+pub(in crate::vmath) use cranelift_codegen::ir::Value;
+
+pub(in crate::vmath) const R_LN2: f64 = std::f64::consts::LOG2_E;
+pub(in crate::vmath) const L2U: f64 = 0.693_147_180_559_662_956_511_601_805_686_950_683_593_75;
+pub(in crate::vmath) const L2L: f64 =
+    0.282_352_905_630_315_771_225_884_481_750_134_360_255_254_120_68e-12;
+pub(in crate::vmath) const LOG_DBL_MAX: f64 = 709.782_712_893_384;
+pub(in crate::vmath) const DBL_MIN: f64 = f64::MIN_POSITIVE;
+pub(in crate::vmath) const LN2_DD: (f64, f64) = (
+    std::f64::consts::LN_2,
+    2.319_046_813_846_299_558_417_771e-17,
+);
+pub(in crate::vmath) const M_1_PI: f64 = std::f64::consts::FRAC_1_PI;
+pub(in crate::vmath) const PI_A: f64 = 3.141_592_621_803_283_691_4;
+pub(in crate::vmath) const PI_B: f64 = 3.178_650_942_459_171_346_9e-08;
+pub(in crate::vmath) const PI_C: f64 = 1.224_646_786_410_718_850_2e-16;
+pub(in crate::vmath) const PI_D: f64 = 1.273_663_432_702_189_981_6e-24;
+pub(in crate::vmath) const PI_A2: f64 = std::f64::consts::PI;
+pub(in crate::vmath) const PI_B2: f64 = 1.224_646_799_147_353_207_2e-16;
+/// Below this, the two-constant reduction of sin/cos/tan is exact enough.
+pub(in crate::vmath) const TRIG_SMALL: f64 = 15.0;
+/// Beyond this, the argument goes to the libm host function (Payne-Hanek territory).
+pub(in crate::vmath) const TRIG_MAX: f64 = 1e14;
+pub(in crate::vmath) const P2_24: f64 = 16_777_216.0;
+
+mod exp;
+mod log;
+mod special;
+mod trig;
+
+pub(in crate::vmath) use exp::*;
+pub(in crate::vmath) use log::*;
+pub(in crate::vmath) use special::*;
+pub(in crate::vmath) use trig::*;

@@ -1,0 +1,411 @@
+//! sin, cos, tan and their inverses, atan2.
+
+use super::*;
+
+/// The lanes where sin/cos/tan leave the vector code for libm: finite and |d| >= 1e14.
+pub(in crate::vmath) fn trig_rare(m: &mut M, d: Value) -> Value {
+    let a = m.abs(d);
+    let big = m.ge_c(a, TRIG_MAX);
+    let fin = m.lt_c(a, f64::INFINITY);
+    m.and(big, fin)
+}
+
+/// sin/cos core: the polynomial on the reduced double-double `x`.
+pub(in crate::vmath) fn sincos_poly(m: &mut M, x: D2) -> Value {
+    let s = m.dd_squ(x);
+    let u = m.poly(
+        s.x,
+        &[
+            2.720_524_161_385_295_679_179_83e-15,
+            -7.642_925_941_139_544_719_002_3e-13,
+            1.605_893_701_172_778_962_116_23e-10,
+            -2.505_210_681_484_312_335_936_8e-08,
+            2.755_731_921_044_282_247_773_79e-06,
+            -0.000_198_412_698_412_046_454_654_947,
+            0.008_333_333_333_333_180_562_019_22,
+        ],
+    );
+    let us = m.mul(u, s.x);
+    let c = m.c(-0.166_666_666_666_666_657_414_808);
+    let a = m.dd_add_d_d(c, us);
+    let a = m.dd_mul(a, s);
+    let one = m.c(1.0);
+    let a = m.dd_add_d_d2(one, a);
+    m.dd_mul_v(x, a)
+}
+
+/// The Cody-Waite reduction of sin/cos/tan for |d| < 1e14 with pi split in four
+/// (`PI_A..PI_D`), `dqh` the multiple of `2^24 * unit` and `dql` the rest: returns `x`.
+pub(in crate::vmath) fn reduce4(m: &mut M, d: Value, dqh: Value, dql: Value, scale: f64) -> D2 {
+    let k = m.c(-PI_A * scale);
+    let u = m.fma(dqh, k, d);
+    let a = m.mul_c(dql, -PI_A * scale);
+    let s = m.dd_add2_d_d(u, a);
+    let a = m.mul_c(dqh, -PI_B * scale);
+    let s = m.dd_add2_d2_d(s, a);
+    let a = m.mul_c(dql, -PI_B * scale);
+    let s = m.dd_add2_d2_d(s, a);
+    let a = m.mul_c(dqh, -PI_C * scale);
+    let s = m.dd_add2_d2_d(s, a);
+    let a = m.mul_c(dql, -PI_C * scale);
+    let s = m.dd_add2_d2_d(s, a);
+    let q = m.add(dqh, dql);
+    let a = m.mul_c(q, -PI_D * scale);
+    m.dd_add_d2_d(s, a)
+}
+
+/// sin(d): SLEEF `xsin_u1`; lanes with |d| >= 1e14 through libm.
+pub(in crate::vmath) fn sin(m: &mut M, d: Value) -> Result<Value, CodegenError> {
+    let a = m.abs(d);
+    let small = m.lt_c(a, TRIG_SMALL);
+    let r = m.branch(
+        small,
+        |m| {
+            let q = m.mul_c(d, M_1_PI);
+            let q = m.rint(q);
+            let k = m.c(-PI_A2);
+            let u = m.fma(q, k, d);
+            let b = m.mul_c(q, -PI_B2);
+            let x = m.dd_add_d_d(u, b);
+            vec![x.x, x.y, q]
+        },
+        |m| {
+            let h = m.mul_c(d, M_1_PI / P2_24);
+            let h = m.trunc(h);
+            let dqh = m.mul_c(h, P2_24);
+            let k = m.c(M_1_PI);
+            let l = m.fmapn(d, k, dqh);
+            let dql = m.rint(l);
+            let x = reduce4(m, d, dqh, dql, 1.0);
+            vec![x.x, x.y, dql]
+        },
+    );
+    let (x, q) = (D2 { x: r[0], y: r[1] }, r[2]);
+    let u = sincos_poly(m, x);
+    let odd = m.isodd(q);
+    let flip = m.sel_c(odd, -0.0, 0.0);
+    let u = m.mulsign(u, flip);
+    let z = m.eq_c(d, 0.0);
+    let u = m.sel(z, d, u);
+    let inf = m.isinf(d);
+    let u = m.or_nan(inf, u);
+    let rare = trig_rare(m, d);
+    m.rare_lanes(rare, u, d, "ndx_sin_f64")
+}
+
+/// cos(d): SLEEF `xcos_u1`; lanes with |d| >= 1e14 through libm.
+pub(in crate::vmath) fn cos(m: &mut M, d: Value) -> Result<Value, CodegenError> {
+    let a = m.abs(d);
+    let small = m.lt_c(a, TRIG_SMALL);
+    let r = m.branch(
+        small,
+        |m| {
+            let k = m.c(M_1_PI);
+            let half = m.c(-0.5);
+            let q = m.fma(d, k, half);
+            let q = m.rint(q);
+            let two = m.c(2.0);
+            let one = m.c(1.0);
+            let q = m.fma(two, q, one);
+            let b = m.mul_c(q, -PI_A2 * 0.5);
+            let x = m.dd_add2_d_d(d, b);
+            let b = m.mul_c(q, -PI_B2 * 0.5);
+            let x = m.dd_add_d2_d(x, b);
+            vec![x.x, x.y, q]
+        },
+        |m| {
+            let k = m.c(M_1_PI / (P2_24 / 2.0));
+            let c = m.c(-M_1_PI / P2_24);
+            let h = m.fma(d, k, c);
+            let dqh = m.trunc(h);
+            let k = m.c(-P2_24 / 2.0);
+            let c = m.c(-0.5);
+            let t = m.fma(dqh, k, c);
+            let p = m.mul_c(d, M_1_PI);
+            let t = m.add(p, t);
+            let q = m.rint(t);
+            let dqh = m.mul_c(dqh, P2_24);
+            let two = m.c(2.0);
+            let one = m.c(1.0);
+            let dql = m.fma(two, q, one);
+            let x = reduce4(m, d, dqh, dql, 0.5);
+            vec![x.x, x.y, dql]
+        },
+    );
+    let (x, q) = (D2 { x: r[0], y: r[1] }, r[2]);
+    let u = sincos_poly(m, x);
+    // q is odd; the sign flips when (q & 2) == 0, i.e. (q - 1) / 2 is even.
+    let k = m.add_c(q, -1.0);
+    let k = m.mul_c(k, 0.5);
+    let odd = m.isodd(k);
+    let flip = m.sel_c(odd, 0.0, -0.0);
+    let u = m.mulsign(u, flip);
+    let inf = m.isinf(d);
+    let u = m.or_nan(inf, u);
+    let rare = trig_rare(m, d);
+    m.rare_lanes(rare, u, d, "ndx_cos_f64")
+}
+
+/// tan(d): SLEEF `xtan_u1`; lanes with |d| >= 1e14 through libm.
+pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> {
+    let a = m.abs(d);
+    let small = m.lt_c(a, TRIG_SMALL);
+    let r = m.branch(
+        small,
+        |m| {
+            let q = m.mul_c(d, 2.0 * M_1_PI);
+            let q = m.rint(q);
+            let k = m.c(-PI_A2 * 0.5);
+            let u = m.fma(q, k, d);
+            let b = m.mul_c(q, -PI_B2 * 0.5);
+            let s = m.dd_add_d_d(u, b);
+            vec![s.x, s.y, q]
+        },
+        |m| {
+            let h = m.mul_c(d, 2.0 * M_1_PI / P2_24);
+            let h = m.trunc(h);
+            let dqh = m.mul_c(h, P2_24);
+            let k = m.d2c(
+                std::f64::consts::FRAC_2_PI,
+                -3.935_735_335_036_497_176_4e-17,
+            );
+            let p = m.dd_mul_d2_d(k, d);
+            let neg = m.lt_c(d, 0.0);
+            let half = m.sel_c(neg, -0.5, 0.5);
+            let off = m.sub(half, dqh);
+            let x = m.dd_add2_d2_d(p, off);
+            let v = m.d2v(x);
+            let dql = m.trunc(v);
+            let x = reduce4(m, d, dqh, dql, 0.5);
+            vec![x.x, x.y, dql]
+        },
+    );
+    let (s, q) = (D2 { x: r[0], y: r[1] }, r[2]);
+    let t = m.d2scale(s, 0.5);
+    let s = m.dd_squ(t);
+    let u = m.poly(
+        s.x,
+        &[
+            0.324_509_882_663_927_631_6e-3,
+            0.561_921_973_811_432_373_5e-3,
+            0.146_078_150_240_278_449_4e-2,
+            0.359_161_154_079_249_951_9e-2,
+            0.886_326_840_956_311_312_6e-2,
+            0.218_694_872_818_553_549_8e-1,
+            0.539_682_539_951_727_297e-1,
+            0.133_333_333_333_050_058_1,
+            0.333_333_333_333_334_369_5,
+        ],
+    );
+    let st = m.dd_mul(s, t);
+    let p = m.dd_mul_d2_d(st, u);
+    let x = m.dd_add(t, p);
+    let xx = m.dd_squ(x);
+    let minus = m.c(-1.0);
+    let y = m.dd_add_d_d2(minus, xx);
+    let x = m.d2scale(x, -2.0);
+    let o = m.isodd(q);
+    let ny = m.d2neg(y);
+    let n = m.d2sel(o, ny, x);
+    let den = m.d2sel(o, x, y);
+    let x = m.dd_div(n, den);
+    let u = m.d2v(x);
+    let z = m.eq_c(d, 0.0);
+    let u = m.sel(z, d, u);
+    let inf = m.isinf(d);
+    let u = m.or_nan(inf, u);
+    let rare = trig_rare(m, d);
+    m.rare_lanes(rare, u, d, "ndx_tan_f64")
+}
+
+pub(in crate::vmath) const ASIN: [f64; 12] = [
+    0.316_158_765_065_393_462_8e-1,
+    -0.158_191_824_332_999_664_3e-1,
+    0.192_904_547_726_791_067_4e-1,
+    0.660_607_747_627_717_061e-2,
+    0.121_536_052_557_737_733_1e-1,
+    0.138_871_518_450_160_921_8e-1,
+    0.173_595_699_122_361_460_4e-1,
+    0.223_717_618_193_204_834_1e-1,
+    0.303_819_592_803_813_223_7e-1,
+    0.446_428_568_137_710_243_8e-1,
+    0.750_000_000_037_858_161_1e-1,
+    0.166_666_666_666_649_754_3,
+];
+
+/// The common part of asin/acos: `(o, x2, x, u)` with `o` = |d| < 0.5.
+pub(in crate::vmath) fn asin_core(m: &mut M, d: Value) -> (Value, D2, Value) {
+    let a = m.abs(d);
+    let o = m.lt_c(a, 0.5);
+    let sq = m.mul(d, d);
+    let one = m.c(1.0);
+    let h = m.sub(one, a);
+    let h = m.mul_c(h, 0.5);
+    let x2 = m.sel(o, sq, h);
+    let ax = m.d2(a);
+    let r = m.dd_sqrt_d(x2);
+    let x = m.d2sel(o, ax, r);
+    let is1 = m.eq_c(a, 1.0);
+    let z = m.d2c(0.0, 0.0);
+    let x = m.d2sel(is1, z, x);
+    let u = m.poly(x2, &ASIN);
+    let p = m.mul(x2, x.x);
+    let u = m.mul(u, p);
+    (o, x, u)
+}
+
+/// asin(d): SLEEF `xasin_u1`.
+pub(in crate::vmath) fn asin(m: &mut M, d: Value) -> Value {
+    let (o, x, u) = asin_core(m, d);
+    let q = m.d2c(
+        std::f64::consts::FRAC_PI_4,
+        1.224_646_799_147_353_207_2e-16 / 4.0,
+    );
+    let y = m.dd_sub(q, x);
+    let y = m.dd_sub_d2_d(y, u);
+    let small = m.add(u, x.x);
+    let big = m.d2v(y);
+    let big = m.mul_c(big, 2.0);
+    let r = m.sel(o, small, big);
+    m.mulsign(r, d)
+}
+
+/// acos(d): SLEEF `xacos_u1`.
+pub(in crate::vmath) fn acos(m: &mut M, d: Value) -> Value {
+    let (o, x, u) = asin_core(m, d);
+    let h = m.d2c(
+        std::f64::consts::FRAC_PI_2,
+        1.224_646_799_147_353_207_2e-16 / 2.0,
+    );
+    let xs = m.mulsign(x.x, d);
+    let us = m.mulsign(u, d);
+    let a = m.dd_add_d_d(xs, us);
+    let y = m.dd_sub(h, a);
+    let x = m.dd_add_d2_d(x, u);
+    let x2 = m.d2scale(x, 2.0);
+    let y = m.d2sel(o, y, x2);
+    let neg = m.lt_c(d, 0.0);
+    let flip = m.andnot(o, neg);
+    let pi = m.d2c(std::f64::consts::PI, 1.224_646_799_147_353_207_2e-16);
+    let r = m.dd_sub(pi, y);
+    let y = m.d2sel(flip, r, y);
+    m.d2v(y)
+}
+
+/// atan2(y, x) for y >= 0 as a double-double: SLEEF `atan2k_u1`.
+pub(in crate::vmath) fn atan2k(m: &mut M, y: D2, x: D2) -> D2 {
+    let p = m.lt_c(x.x, 0.0);
+    let q = m.sel_c(p, -2.0, 0.0);
+    let nx = m.d2neg(x);
+    let x = m.d2sel(p, nx, x);
+    let p = m.lt(x.x, y.x);
+    let q1 = m.add_c(q, 1.0);
+    let q = m.sel(p, q1, q);
+    let nx = m.d2neg(x);
+    let s = m.d2sel(p, nx, y);
+    let t = m.d2sel(p, y, x);
+    let s = m.dd_div(s, t);
+    let t = m.dd_squ(s);
+    let t = m.d2normalize(t);
+    let u = m.poly(
+        t.x,
+        &[
+            1.062_984_841_914_487_466_074_15e-05,
+            -0.000_125_620_649_967_286_867_384_336,
+            0.000_705_576_642_963_934_123_897_74,
+            -0.002_518_656_144_987_133_603_529_99,
+            0.006_462_628_990_369_911_723_135_04,
+            -0.012_828_133_366_339_903_101_427_4,
+            0.020_802_479_992_414_579_790_249_7,
+            -0.028_900_234_478_474_031_568_628_9,
+            0.035_978_500_503_510_459_085_365_6,
+            -0.041_848_579_703_592_507_506_027,
+            0.047_084_301_165_328_398_819_376_3,
+            -0.052_491_421_058_844_842_106_871_9,
+            0.058_794_659_096_958_100_386_043_4,
+            -0.066_662_088_477_879_549_719_418_2,
+            0.076_922_533_029_620_376_865_409_5,
+            -0.090_909_044_277_338_757_478_190_7,
+            0.111_111_108_376_896_236_538_123,
+            -0.142_857_142_756_268_568_062_339,
+            0.199_999_999_997_977_351_284_817,
+            -0.333_333_333_333_317_605_173_818,
+        ],
+    );
+    let st = m.dd_mul(s, t);
+    let p = m.dd_mul_d2_d(st, u);
+    let t = m.dd_add(s, p);
+    let h = m.d2c(
+        std::f64::consts::FRAC_PI_2,
+        6.123_233_995_736_766_035_868_82e-17,
+    );
+    let hq = m.dd_mul_d2_d(h, q);
+    m.dd_add(hq, t)
+}
+
+/// atan(d): SLEEF `xatan_u1`.
+pub(in crate::vmath) fn atan(m: &mut M, d: Value) -> Value {
+    let a = m.abs(d);
+    let y = m.d2(a);
+    let one = m.d2c(1.0, 0.0);
+    let r = atan2k(m, y, one);
+    let r = m.d2v(r);
+    let inf = m.isinf(d);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let r = m.sel(inf, h, r);
+    m.mulsign(r, d)
+}
+
+/// `isinf(d) ? copysign(1, d) | m : 0` bitwise, SLEEF's `visinf2`.
+pub(in crate::vmath) fn isinf2(m: &mut M, d: Value, k: Value) -> Value {
+    let inf = m.isinf(d);
+    let db = m.bits(d);
+    let sgn = m.c(-0.0);
+    let sgn = m.bits(sgn);
+    let s = m.and(db, sgn);
+    let kb = m.bits(k);
+    let o = m.or(s, kb);
+    let r = m.and(inf, o);
+    m.as_float(r)
+}
+
+/// atan2(y, x): SLEEF `xatan2_u1`.
+pub(in crate::vmath) fn atan2(m: &mut M, y: Value, x: Value) -> Value {
+    let ax = m.abs(x);
+    let o = m.lt_c(ax, 5.562_684_646_268_008_398_4e-309);
+    let sx = m.mul_c(x, 2f64.powi(53));
+    let x = m.sel(o, sx, x);
+    let sy = m.mul_c(y, 2f64.powi(53));
+    let y = m.sel(o, sy, y);
+    let ay = m.abs(y);
+    let yd = m.d2(ay);
+    let xd = m.d2(x);
+    let d = atan2k(m, yd, xd);
+    let r = m.d2v(d);
+    let r = m.mulsign(r, x);
+    let half_pi = m.c(std::f64::consts::FRAC_PI_2);
+    let xinf = m.isinf(x);
+    let xz = m.eq_c(x, 0.0);
+    let c = m.or(xinf, xz);
+    let k = m.mulsign(half_pi, x);
+    let k = isinf2(m, x, k);
+    let v = m.sub(half_pi, k);
+    let r = m.sel(c, v, r);
+    let yinf = m.isinf(y);
+    let q = m.c(std::f64::consts::FRAC_PI_4);
+    let k = m.mulsign(q, x);
+    let k = isinf2(m, x, k);
+    let v = m.sub(half_pi, k);
+    let r = m.sel(yinf, v, r);
+    let yz = m.eq_c(y, 0.0);
+    let sx = m.signbit(x);
+    let pi = m.c(std::f64::consts::PI);
+    let z = m.c(0.0);
+    let v = m.sel(sx, pi, z);
+    let r = m.sel(yz, v, r);
+    let r = m.mulsign(r, y);
+    let xn = m.isnan(x);
+    let yn = m.isnan(y);
+    let n = m.or(xn, yn);
+    m.or_nan(n, r)
+}
