@@ -240,3 +240,148 @@ impl KExpr {
         }
     }
 }
+
+/// The text form of kernel IR: locals as `l3`, arrays as `a0`, a `!` after an index that is
+/// bounds-checked, one statement per line.
+impl std::fmt::Display for KFunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| match *p {
+                KParam::Array(k) => match self.arrays.get(k as usize) {
+                    Some(a) => format!("a{k}: {}[rank {}]", a.dtype, a.rank),
+                    None => format!("a{k}: ?"),
+                },
+                KParam::Scalar(l) => match self.locals.get(l as usize) {
+                    Some(d) => format!("l{l}: {d}"),
+                    None => format!("l{l}: ?"),
+                },
+            })
+            .collect();
+        write!(f, "kernel {}({})", self.name, params.join(", "))?;
+        if let Some(r) = self.ret {
+            write!(f, " -> {r}")?;
+        }
+        writeln!(f, " {{")?;
+        let locals: Vec<String> = self
+            .locals
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("l{i}: {d}"))
+            .collect();
+        writeln!(f, "  locals {}", locals.join(", "))?;
+        let mut body = String::new();
+        write_stmts(&mut body, &self.body, 1);
+        write!(f, "{body}}}")
+    }
+}
+
+fn write_stmts(out: &mut String, ss: &[KStmt], depth: usize) {
+    // Writing to a String cannot fail.
+    let _ = write_stmts_fallible(out, ss, depth);
+}
+
+fn write_stmts_fallible(f: &mut String, ss: &[KStmt], depth: usize) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    let pad = "  ".repeat(depth);
+    for s in ss {
+        match s {
+            KStmt::Set(l, e) => writeln!(f, "{pad}l{l} = {}", expr_text(e))?,
+            KStmt::Store(a, e) => writeln!(f, "{pad}{} = {}", access_text(a), expr_text(e))?,
+            KStmt::Eval(e) => writeln!(f, "{pad}{}", expr_text(e))?,
+            KStmt::If(c, t, e) => {
+                writeln!(f, "{pad}if {} {{", expr_text(c))?;
+                write_stmts(f, t, depth + 1);
+                if !e.is_empty() {
+                    writeln!(f, "{pad}}} else {{")?;
+                    write_stmts(f, e, depth + 1);
+                }
+                writeln!(f, "{pad}}}")?;
+            }
+            KStmt::While(c, b) => {
+                writeln!(f, "{pad}while {} {{", expr_text(c))?;
+                write_stmts(f, b, depth + 1);
+                writeln!(f, "{pad}}}")?;
+            }
+            KStmt::For(l) => {
+                let kw = if l.parallel.is_some() {
+                    "prange"
+                } else {
+                    "range"
+                };
+                write!(
+                    f,
+                    "{pad}for l{} in {kw}({}, {}, {})",
+                    l.var,
+                    expr_text(&l.start),
+                    expr_text(&l.stop),
+                    expr_text(&l.step)
+                )?;
+                if let Some(rs) = &l.parallel {
+                    let r: Vec<String> = rs
+                        .iter()
+                        .map(|r| format!("l{} {:?}", r.local, r.op).to_lowercase())
+                        .collect();
+                    if !r.is_empty() {
+                        write!(f, " combine {}", r.join(", "))?;
+                    }
+                }
+                writeln!(f, " {{")?;
+                write_stmts(f, &l.body, depth + 1);
+                writeln!(f, "{pad}}}")?;
+            }
+            KStmt::Break => writeln!(f, "{pad}break")?,
+            KStmt::Continue => writeln!(f, "{pad}continue")?,
+            KStmt::Return(Some(e)) => writeln!(f, "{pad}return {}", expr_text(e))?,
+            KStmt::Return(None) => writeln!(f, "{pad}return")?,
+        }
+    }
+    Ok(())
+}
+
+fn access_text(a: &Access) -> String {
+    let idx: Vec<String> = a
+        .index
+        .iter()
+        .zip(a.checked.iter().chain(std::iter::repeat(&false)))
+        .map(|(e, c)| format!("{}{}", expr_text(e), if *c { "!" } else { "" }))
+        .collect();
+    format!("a{}[{}]", a.array, idx.join(", "))
+}
+
+fn expr_text(e: &KExpr) -> String {
+    match &e.kind {
+        KExprKind::Const(s) => format!("{s:?}"),
+        KExprKind::Local(l) => format!("l{l}"),
+        KExprKind::Dim { array, axis } => format!("a{array}.shape[{axis}]"),
+        KExprKind::Load(a) => access_text(a),
+        KExprKind::Unary(op, a) => format!("{}.{op:?}({})", e.dtype, expr_text(a)),
+        KExprKind::Binary(op, a, b) => {
+            format!("{}.{op:?}({}, {})", e.dtype, expr_text(a), expr_text(b))
+        }
+        KExprKind::CheckedDiv { op, a, b, .. } => {
+            format!("{}.{op:?}!({}, {})", e.dtype, expr_text(a), expr_text(b))
+        }
+        KExprKind::Cast(a) => format!("{}({})", e.dtype, expr_text(a)),
+        KExprKind::And(a, b) => format!("({} and {})", expr_text(a), expr_text(b)),
+        KExprKind::Or(a, b) => format!("({} or {})", expr_text(a), expr_text(b)),
+        KExprKind::Select(c, a, b) => format!(
+            "select({}, {}, {})",
+            expr_text(c),
+            expr_text(a),
+            expr_text(b)
+        ),
+        KExprKind::Rand => "rand()".to_string(),
+        KExprKind::Randn => "randn()".to_string(),
+        KExprKind::Inline { body, result } => {
+            let mut s = String::from("inline {\n");
+            write_stmts(&mut s, body, 1);
+            s.push('}');
+            if let Some(r) = result {
+                s.push_str(&format!(" -> l{r}"));
+            }
+            s
+        }
+    }
+}

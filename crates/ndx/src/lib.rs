@@ -17,9 +17,13 @@ mod args;
 mod builtins;
 mod check;
 mod error;
+mod errors;
 mod eval;
 mod exec;
+pub mod explain;
+mod host;
 mod index;
+mod inspect;
 mod interp;
 mod kernels;
 mod lazy;
@@ -29,6 +33,10 @@ mod resolve;
 mod value;
 
 pub use builtins::builtin_names;
+pub use errors::{Error, ErrorKind, ErrorLabel};
+pub use explain::{Explanation, Inspection, Stage, TextOptions};
+pub use host::{Arg, ArrayMut, ArrayRef, Kernel};
+pub use inspect::VarInfo;
 pub use ndx_runtime::{Array, DType, Element, Scalar};
 pub use ndx_syntax::{Diagnostic, SourceMap};
 
@@ -152,42 +160,6 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// An error with its diagnostic, rendered against the source it came from.
-#[derive(Clone, Debug)]
-pub struct Error {
-    diagnostic: Box<Diagnostic>,
-    rendered: String,
-}
-
-impl Error {
-    fn plain(code: &str, message: &str) -> Error {
-        let diagnostic = Box::new(Diagnostic::error(code, message));
-        let rendered = format!("error[{code}]: {message}");
-        Error {
-            diagnostic,
-            rendered,
-        }
-    }
-
-    /// The diagnostic data (code, message, labels, notes).
-    pub fn diagnostic(&self) -> &Diagnostic {
-        &self.diagnostic
-    }
-
-    /// The diagnostic drawn for a person: file, line, column, the source line and a caret.
-    pub fn render(&self) -> String {
-        self.rendered.clone()
-    }
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.rendered)
-    }
-}
-
-impl std::error::Error for Error {}
-
 /// Seconds on a monotonic clock (the origin is the first call in the process).
 pub(crate) fn clock_seconds() -> f64 {
     static START: OnceLock<Instant> = OnceLock::new();
@@ -228,11 +200,7 @@ impl Session {
     }
 
     fn error(&self, d: Diagnostic) -> Error {
-        let rendered = self.interp.sources.render(&d);
-        Error {
-            diagnostic: Box::new(d),
-            rendered,
-        }
+        Error::new(d, &self.interp.sources)
     }
 
     /// Binds a value to a name in the global scope.
@@ -302,6 +270,55 @@ impl Session {
                 shape,
                 &strides,
                 true,
+                alive.clone(),
+            )
+        }
+        .map_err(|e| Error::plain("E0300", &e.to_string()))?;
+        self.set(name, a);
+        Ok(Loan {
+            alive,
+            _borrow: PhantomData,
+        })
+    }
+
+    /// Lends a read-only host slice to the session as an array named `name`, without a copy.
+    /// Writing to it in the script is an error (E0310). The loan ends when the returned
+    /// [`Loan`] drops, as for [`Session::lend`].
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// let data = [1.0f32, 2.0, 3.0, 4.0];
+    /// let loan = s.lend_ref("x", &data, &[2, 2]).unwrap();
+    /// assert_eq!(s.run("sum(x)").unwrap().unwrap().to_vec::<f32>().unwrap(), [10.0]);
+    /// assert!(s.run("x[0, 0] = 5").is_err());
+    /// drop(loan);
+    /// ```
+    pub fn lend_ref<'a, T: Element>(
+        &mut self,
+        name: &str,
+        data: &'a [T],
+        shape: &[usize],
+    ) -> Result<Loan<'a>, Error> {
+        let alive = Arc::new(AtomicBool::new(true));
+        let itemsize = std::mem::size_of::<T>() as isize;
+        let mut strides = vec![0isize; shape.len()];
+        let mut acc = itemsize;
+        for (s, n) in strides.iter_mut().zip(shape).rev() {
+            *s = acc;
+            acc = acc.saturating_mul(*n as isize);
+        }
+        let len = std::mem::size_of_val(data);
+        // SAFETY: the slice is borrowed for 'a by the returned Loan, which revokes the array
+        // before the borrow ends; the array is not writable, so the shared borrow is never
+        // written through; the runtime checks that all elements lie inside `len` bytes.
+        let a = unsafe {
+            Array::from_raw_parts(
+                data.as_ptr().cast_mut().cast::<u8>(),
+                len,
+                T::DTYPE,
+                shape,
+                &strides,
+                false,
                 alive.clone(),
             )
         }

@@ -228,8 +228,9 @@ impl Interp {
         spec_span: Span,
     ) -> Result<Arc<Plan>, Diag> {
         let key: PlanKey = (spec.to_string(), shapes.to_vec(), memory_limit, float);
-        if let Some(p) = self.plans.get(&key) {
-            return Ok(p.clone());
+        if let Some(p) = self.plans.get(&key).cloned() {
+            self.trace_plan(&p);
+            return Ok(p);
         }
         let parsed =
             contract::parse(spec, shapes).map_err(|e| err_at("E0250", spec_span, e.to_string()))?;
@@ -244,7 +245,19 @@ impl Interp {
             self.plans.clear();
         }
         self.plans.insert(key, plan.clone());
+        self.trace_plan(&plan);
         Ok(plan)
+    }
+
+    fn trace_plan(&mut self, plan: &Plan) {
+        if self.exec.trace.is_some() {
+            let step = crate::explain::EinsumStep {
+                spec: plan.spec.text(),
+                report: plan.to_string(),
+                calls: 1,
+            };
+            self.exec.record(crate::explain::Step::Einsum(step));
+        }
     }
 
     /// Contracts two labelled arrays of one dtype: GEMM for large float products, else a loop.
