@@ -486,12 +486,14 @@ fn marshal(entry: &CompiledEntry, name: &str, args: &[Arg<'_>]) -> Result<Vec<i6
                         )
                         .with_note("pass it as an ArrayMut"))
                     }
-                    Arg::Scalar(_) => return Err(Diagnostic::error(
-                        "E0827",
-                        format!(
+                    Arg::Scalar(_) => {
+                        return Err(Diagnostic::error(
+                            "E0827",
+                            format!(
                             "argument {k} of kernel `{name}` must be a {dtype} array, not a number"
                         ),
-                    )),
+                        ))
+                    }
                 };
                 if adtype != *dtype || shape.len() != dims.len() {
                     return Err(Diagnostic::error(

@@ -69,36 +69,7 @@ impl Session {
                     if a.ndim() == 0 {
                         info.kind = "number";
                     }
-                    {
-                        // A view of another name: the first other array over the same buffer
-                        // that covers all of it (the base); otherwise any that shares memory.
-                        let others = names.iter().filter(|n| **n != *name).filter_map(|n| {
-                            match globals.get(*n) {
-                                Some(Val::Array(b)) => Some((*n, b)),
-                                _ => None,
-                            }
-                        });
-                        let mut base = None;
-                        let mut overlap = None;
-                        for (n, b) in others {
-                            if !a.same_buffer(b) {
-                                continue;
-                            }
-                            if b.covers_buffer() && !a.covers_buffer() {
-                                base.get_or_insert((*n).clone());
-                            } else if a.covers_buffer() && b.covers_buffer() {
-                                // Two whole views of one buffer (`t = a.T`): the earlier name
-                                // in sort order is not necessarily the original, so prefer
-                                // the C-contiguous one as the base.
-                                if b.is_c_contiguous() && !a.is_c_contiguous() {
-                                    base.get_or_insert((*n).clone());
-                                }
-                            } else if a.shares_memory(b) {
-                                overlap.get_or_insert((*n).clone());
-                            }
-                        }
-                        info.view_of = base.or(overlap);
-                    }
+                    info.view_of = self.base_of(name, a);
                 }
                 Val::Lazy(l) => {
                     info.dtype = Some(l.dtype());
@@ -147,6 +118,32 @@ impl Session {
         self.interp.fns.clear();
         self.interp.kernels.clear();
         self.interp.kcache.generation += 1;
+        self.interp.bound_order.clear();
+    }
+
+    /// The name `a` (bound to `name`) is a view of: the earliest-bound other array over the
+    /// same buffer that covers all of it, else (when `a` covers it, the other must be bound
+    /// earlier) the earliest-bound one that shares memory with `a`.
+    fn base_of(&self, name: &str, a: &ndx_runtime::Array) -> Option<String> {
+        let globals = self.interp.scopes.first()?;
+        let order = |n: &str| self.interp.bound_order.get(n).copied().unwrap_or(u64::MAX);
+        let mine = order(name);
+        let mut cands: Vec<(u64, &String, &ndx_runtime::Array)> = globals
+            .iter()
+            .filter_map(|(n, v)| match v {
+                Val::Array(b) if n != name && a.same_buffer(b) => Some((order(n), n, b)),
+                _ => None,
+            })
+            .collect();
+        cands.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+        let covers = a.covers_buffer();
+        let base = cands
+            .iter()
+            .find(|(o, _, b)| b.covers_buffer() && (!covers || *o < mine));
+        let shared = cands
+            .iter()
+            .find(|(o, _, b)| !covers && *o < mine && a.shares_memory(b));
+        base.or(shared).map(|(_, n, _)| (*n).clone())
     }
 
     /// Evaluates the expression `src` as far as its type needs: nested reductions,

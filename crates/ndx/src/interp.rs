@@ -72,6 +72,10 @@ pub(crate) struct Interp {
     pub threads: usize,
     /// Compiled kernels.
     pub kcache: crate::kernels::KernelCache,
+    /// When each global name was first bound (a counter).
+    pub bound_order: HashMap<String, u64>,
+    /// The counter of `bound_order`.
+    pub next_order: u64,
     /// Einsum plans by spec, shapes, memory limit and dtype kind.
     pub plans: HashMap<crate::builtins::PlanKey, Arc<ndx_ir::contract::Plan>>,
 }
@@ -98,6 +102,8 @@ impl Interp {
             threads,
             kcache: crate::kernels::KernelCache::new(),
             plans: HashMap::new(),
+            bound_order: HashMap::new(),
+            next_order: 0,
         }
     }
 
@@ -126,8 +132,20 @@ impl Interp {
 
     /// Binds in the innermost scope.
     pub(crate) fn bind(&mut self, name: &str, v: Val) {
+        if self.scopes.len() == 1 {
+            self.note_global(name);
+        }
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name.to_string(), v);
+        }
+    }
+
+    /// Remembers when a global name was first bound (`:vars` calls the earlier of two names
+    /// over one buffer the base).
+    pub(crate) fn note_global(&mut self, name: &str) {
+        if !self.bound_order.contains_key(name) {
+            self.next_order += 1;
+            self.bound_order.insert(name.to_string(), self.next_order);
         }
     }
 

@@ -205,6 +205,7 @@ impl Session {
 
     /// Binds a value to a name in the global scope.
     pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        self.interp.note_global(name);
         if let Some(g) = self.interp.scopes.first_mut() {
             g.insert(name.to_string(), value.into().into_val());
         }

@@ -275,7 +275,22 @@ impl Interp {
             .iter()
             .filter(|(l, _)| !(lx.contains(l) && ly.contains(l) && out.contains(l)))
             .fold(1u128, |acc, (_, &n)| acc.saturating_mul(n as u128));
-        if x.dtype().is_float() && work >= GEMM_MIN {
+        let gemm = x.dtype().is_float() && work >= GEMM_MIN;
+        if self.exec.trace.is_some() {
+            let t = |ls: &[Label]| ls.iter().collect::<String>();
+            let dims: Vec<String> = sizes.iter().map(|(l, n)| format!("{l}={n}")).collect();
+            let step = crate::explain::EinsumStep {
+                spec: format!("{},{}->{}", t(&lx), t(&ly), t(out)),
+                report: format!(
+                    "pairwise contraction over {}: {work} multiply-adds, run as {}",
+                    dims.join(", "),
+                    if gemm { "GEMM" } else { "loop" }
+                ),
+                calls: 1,
+            };
+            self.exec.record(crate::explain::Step::Einsum(step));
+        }
+        if gemm {
             self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)
         } else {
             self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)
