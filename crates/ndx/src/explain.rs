@@ -431,7 +431,8 @@ impl Step {
             (Step::Fused(f), Stage::Loops) => Some(loops_text(f)),
             (Step::Fused(f), Stage::Clif) => f.launch.listing.as_ref().map(|l| l.clif.clone()),
             (Step::Fused(f), Stage::Asm) => f.launch.listing.as_ref().map(|l| l.asm.clone()),
-            (Step::Kernel(k), Stage::Ir) => Some(k.ir.clone()),
+            // A kernel block's loops are the ones it wrote: its IR shows them.
+            (Step::Kernel(k), Stage::Ir | Stage::Loops) => Some(k.ir.clone()),
             (Step::Kernel(k), Stage::Clif) if !k.listings.is_empty() => Some(
                 k.listings
                     .iter()
