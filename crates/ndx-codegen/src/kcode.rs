@@ -186,7 +186,7 @@ fn scalar_of_bits(d: DType, w: i64) -> Scalar {
     }
 }
 
-/// The word holding scalar `s` (the inverse of [`scalar_of_bits`]).
+/// The word holding scalar `s` (ints sign-extended, bools 0/1, floats as their IEEE bits).
 pub fn scalar_bits(s: Scalar) -> i64 {
     match s {
         Scalar::Bool(v) => i64::from(v),

@@ -476,7 +476,16 @@ impl Session {
     }
 }
 
-/// A compiled `fn`, callable from the host.
+/// A defined `fn` or `kernel`, callable from the host through its session.
+///
+/// A `Function` is only a name: it is `Send + Sync`, but calling it needs the session
+/// (`&mut Session`), because a `fn` is inlined into the fused graph of each call and compiled
+/// for the layout of the arguments it gets, in that session's JIT. What can run on several
+/// threads at once:
+/// - a `kernel` block, through a [`Kernel`] handle ([`Session::kernel`]): `Send + Sync`, many
+///   concurrent calls, each on its own host buffers;
+/// - a `fn`, through one [`Session`] per thread (a session is `Send`), each compiling its own
+///   code once per layout.
 #[derive(Clone, Debug)]
 pub struct Function {
     name: String,
