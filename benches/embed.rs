@@ -37,10 +37,8 @@ fn repl(c: &mut Criterion) {
 fn host(c: &mut Criterion) {
     let mut g = c.benchmark_group("host");
     let mut s = Session::new();
-    s.run(
-        "kernel axpy(a: f32, x: f32[n], y: f32[n]) { for i in range(n) { y[i] += a * x[i] } }",
-    )
-    .unwrap();
+    s.run("kernel axpy(a: f32, x: f32[n], y: f32[n]) { for i in range(n) { y[i] += a * x[i] } }")
+        .unwrap();
     let k = s.kernel("axpy").unwrap();
     let x = vec![1.0f32; 1];
     let mut y = vec![0.0f32; 1];

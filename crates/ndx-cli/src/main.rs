@@ -168,6 +168,35 @@ impl Completer for Names {
     }
 }
 
+/// The interrupt of the REPL's session, for the SIGINT handler.
+static STOP: std::sync::OnceLock<ndx::Interrupt> = std::sync::OnceLock::new();
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    if let Some(stop) = STOP.get() {
+        if stop.trigger() {
+            // A second Ctrl-C before the program reached a statement boundary: it is inside
+            // one long kernel, which cannot be stopped; leave as the default action would.
+            // SAFETY: `_exit` is async-signal-safe.
+            unsafe { libc::_exit(130) };
+        }
+    }
+}
+
+/// Ctrl-C while a statement runs (the line editor is not reading, so the terminal sends
+/// SIGINT) stops it at its next statement; at the prompt, the line editor sees the key.
+fn install_sigint(stop: ndx::Interrupt) {
+    if STOP.set(stop).is_ok() {
+        // SAFETY: the handler only reads a OnceLock that is already set and swaps an atomic,
+        // both async-signal-safe, or calls `_exit`.
+        unsafe {
+            libc::signal(
+                libc::SIGINT,
+                on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
+}
+
 fn repl() -> ExitCode {
     let mut editor: Editor<Names, DefaultHistory> = match Editor::new() {
         Ok(e) => e,
@@ -177,6 +206,7 @@ fn repl() -> ExitCode {
         }
     };
     let mut repl = Repl::new();
+    install_sigint(repl.session().interrupt_handle());
     editor.set_helper(Some(Names {
         names: repl.completion_names(),
     }));

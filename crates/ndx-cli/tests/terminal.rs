@@ -122,6 +122,15 @@ fn repl_in_a_terminal() {
     t.line("1 + 41");
     t.wait_for("42");
 
+    // Ctrl-C stops a running loop between statements; the REPL stays.
+    t.line("let spin = 0");
+    t.line("while true { spin = spin + 1 }");
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["C-c"]);
+    t.wait_for("error[E0405]: interrupted");
+    t.line("spin > 0");
+    t.wait_for("true");
+
     // Tab completes a session name.
     t.wait_prompt(">>>");
     t.keys(&["sum(zebra_c", "Tab"]);

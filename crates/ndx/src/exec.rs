@@ -252,7 +252,7 @@ impl Exec {
                     launch,
                     calls: 1,
                 };
-                self.record(Step::Fused(step));
+                self.record(Step::Fused(Box::new(step)));
             }
         }
         Ok(())

@@ -98,7 +98,7 @@ pub struct EinsumStep {
 #[derive(Clone, Debug)]
 pub enum Step {
     /// A fused elementwise / broadcast / map-reduce kernel.
-    Fused(FusedStep),
+    Fused(Box<FusedStep>),
     /// A `kernel` block call.
     Kernel(KernelStep),
     /// A contraction plan.

@@ -72,6 +72,9 @@ pub(crate) struct Interp {
     pub threads: usize,
     /// Compiled kernels.
     pub kcache: crate::kernels::KernelCache,
+    /// Set from another thread (or a signal handler) to stop the program at its next
+    /// statement.
+    pub interrupt: Arc<std::sync::atomic::AtomicBool>,
     /// When each global name was first bound (a counter).
     pub bound_order: HashMap<String, u64>,
     /// The counter of `bound_order`.
@@ -104,6 +107,7 @@ impl Interp {
             plans: HashMap::new(),
             bound_order: HashMap::new(),
             next_order: 0,
+            interrupt: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
@@ -213,6 +217,11 @@ impl Interp {
     }
 
     pub(crate) fn stmt(&mut self, s: &Stmt) -> Result<Flow, Diag> {
+        if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            self.interrupt
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return Err(err_at("E0405", s.span, "interrupted"));
+        }
         match &s.kind {
             StmtKind::Let { name, value } => {
                 let v = self.eval(value)?;

@@ -331,8 +331,29 @@ impl Session {
         })
     }
 
+    /// A handle that stops this session's running program at its next statement (between
+    /// kernel calls, never inside one) with error E0405. `Send + Sync`; its `trigger` only
+    /// stores to an atomic, so a signal handler may call it. A trigger while nothing runs is
+    /// forgotten when the next `run` starts.
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// let stop = s.interrupt_handle();
+    /// let t = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(50));
+    ///     stop.trigger();
+    /// });
+    /// let e = s.run("let i = 0\nwhile true { i = i + 1 }").unwrap_err();
+    /// t.join().unwrap();
+    /// assert_eq!(e.code(), "E0405");
+    /// ```
+    pub fn interrupt_handle(&self) -> Interrupt {
+        Interrupt(self.interp.interrupt.clone())
+    }
+
     /// Runs source text; returns the value of a trailing expression statement, if any.
     pub fn run(&mut self, src: &str) -> Result<Option<Value>, Error> {
+        self.interp.interrupt.store(false, Ordering::Relaxed);
         let file = self.interp.sources.add("<input>", src);
         let program = ndx_syntax::parse(file, src).map_err(|d| self.error(d))?;
         let r = self.interp.run_program(&program.stmts);
@@ -341,6 +362,7 @@ impl Session {
 
     /// Runs a script file (`include` paths are relative to it).
     pub fn run_file(&mut self, path: &Path) -> Result<(), Error> {
+        self.interp.interrupt.store(false, Ordering::Relaxed);
         let (file, program) = self.load(path)?;
         let _ = file;
         let r = self.interp.run_program(&program.stmts);
@@ -473,6 +495,18 @@ impl Session {
             .exec
             .stats()
             .map_or((0, 0), |s| (s.compiled, s.hits))
+    }
+}
+
+/// Stops a session's running program at its next statement ([`Session::interrupt_handle`]).
+#[derive(Clone, Debug)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// Asks the running program to stop. Returns true when a request was already pending
+    /// (the program has not reached a statement boundary since: it is inside one long kernel).
+    pub fn trigger(&self) -> bool {
+        self.0.swap(true, Ordering::Relaxed)
     }
 }
 

@@ -30,7 +30,8 @@ pub const HELP: &str = "\
 ndx REPL: type statements or expressions; an expression's value is printed.
   let x = arange(10, dtype=f32)     bind a value
   sum(x * x)                         evaluate and print
-Input continues on the next line while brackets are open; Ctrl-C drops it.
+Input continues on the next line while brackets are open; Ctrl-C drops it, and
+stops a running statement at its next statement boundary (twice: leave).
 Commands:
   :help            this text
   :quit            leave (also Ctrl-D)
