@@ -5,6 +5,18 @@
 //! The text forms here are what `:explain`, `:ir`, `:loops`, `:clif`, `:asm`, `ndx explain`
 //! and `ndx emit` print, and what the golden tests in `tests/golden/` compare.
 //!
+//! ```
+//! use ndx::{Session, Stage, TextOptions};
+//! let mut s = Session::new();
+//! let ex = s.explain("let x = arange(6, dtype=f32)\nlet y = x * 2.0 + 1.0").unwrap();
+//! let plan = ex.text(TextOptions { timings: false });
+//! assert!(plan.contains("writes: f32(6,) materialised, 24 bytes"));
+//! let ir = ex.stage_text(Stage::Ir);
+//! assert!(ir.contains("f32 Mul %0, %1"));
+//! let loops = ex.stage_text(Stage::Loops);
+//! assert!(loops.contains("for i0 in 0..6    strides: in0 4, out0 4"));
+//! ```
+//!
 //! Stability: the text never contains addresses; compile times appear only when
 //! [`TextOptions::timings`] is on (the golden tests turn them off), and everything else
 //! depends only on the program, the shapes and dtypes, and the thread count.

@@ -9,6 +9,25 @@
 //!   arguments by `&mut`, so two calls can never write the same host buffer).
 //! - [`crate::Session::call_into`] evaluates a `fn` straight into a host buffer.
 //!
+//! Misuse does not compile. Host memory cannot be dropped while ndx may use it:
+//!
+//! ```compile_fail
+//! let view = {
+//!     let data = vec![1.0f32; 4];
+//!     ndx::ArrayRef::new(&data, &[4]).unwrap()
+//! }; // error: `data` does not live long enough
+//! drop(view);
+//! ```
+//!
+//! and a buffer lent for writing cannot be read or lent again meanwhile:
+//!
+//! ```compile_fail
+//! let mut data = vec![0.0f32; 4];
+//! let out = ndx::ArrayMut::new(&mut data, &[4]).unwrap();
+//! let input = ndx::ArrayRef::new(&data, &[4]).unwrap(); // error: `data` is mutably borrowed
+//! drop((out, input));
+//! ```
+//!
 //! Invariants: an `ArrayRef`/`ArrayMut` only exists when every element its shape and strides
 //! address lies inside the borrowed slice (checked at construction); a `Kernel` holds code
 //! that lives as long as the process (the JIT never frees code), so it stays valid after its
