@@ -160,6 +160,28 @@ impl Session {
     /// assert_eq!(i.steps.len(), 1);
     /// ```
     pub fn inspect(&mut self, src: &str, listings: bool) -> Result<Inspection, Error> {
+        self.inspect_with(src, listings, true)
+    }
+
+    /// The dtype and shape of the expression `src`, as [`Session::inspect`] finds them but
+    /// without compiling the expression's own kernel (so a result too large to allocate still
+    /// has a type).
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// s.run("let x = ones(10)").unwrap();
+    /// assert_eq!(s.type_of("x[:, newaxis] * x").unwrap().type_text(), "f64 (10, 10)  (not computed)");
+    /// ```
+    pub fn type_of(&mut self, src: &str) -> Result<Inspection, Error> {
+        self.inspect_with(src, false, false)
+    }
+
+    fn inspect_with(
+        &mut self,
+        src: &str,
+        listings: bool,
+        prepare: bool,
+    ) -> Result<Inspection, Error> {
         let file = self.interp.sources.add("<input>", src);
         let program = ndx_syntax::parse(file, src).map_err(|d| self.error(d))?;
         let [Stmt {
@@ -181,7 +203,8 @@ impl Session {
             .start_trace(listings)
             .map_err(|d| self.error(d))?;
         let r = self.interp.eval(e).and_then(|v| match v {
-            Val::Lazy(l) => self.interp.exec.prepare(&l).map(|()| (Val::Lazy(l), true)),
+            Val::Lazy(l) if prepare => self.interp.exec.prepare(&l).map(|()| (Val::Lazy(l), true)),
+            Val::Lazy(l) => Ok((Val::Lazy(l), true)),
             other => Ok((other, false)),
         });
         let steps = self.interp.exec.take_trace();

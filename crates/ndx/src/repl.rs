@@ -175,7 +175,7 @@ impl Repl {
             "type" | "time" | "ir" | "loops" | "clif" | "asm" | "explain" if arg.is_empty() => {
                 needs_arg("EXPR")
             }
-            "type" => match self.session.inspect(arg, false) {
+            "type" => match self.session.type_of(arg) {
                 Ok(i) => Reply::Output(i.type_text()),
                 Err(e) => self.failed(e),
             },
