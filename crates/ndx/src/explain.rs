@@ -227,6 +227,14 @@ fn bytes_text(n: usize) -> String {
     }
 }
 
+fn points_text(n: usize) -> String {
+    if n == 1 {
+        "1 point".to_string()
+    } else {
+        format!("{n} points")
+    }
+}
+
 fn desc_text(a: &ArrayDesc) -> String {
     format!("{}{}", a.dtype, format_shape(&a.shape))
 }
@@ -330,8 +338,8 @@ pub fn loops_text(f: &FusedStep) -> String {
         format!("split into {} parts over {} threads", l.parts, l.threads)
     } else if l.threads > 1 && l.points() < MIN_PARALLEL_POINTS {
         format!(
-            "calling thread ({} points, below the {MIN_PARALLEL_POINTS}-point threshold)",
-            l.points()
+            "calling thread ({}, below the {MIN_PARALLEL_POINTS}-point threshold)",
+            points_text(l.points())
         )
     } else {
         "calling thread".to_string()
@@ -395,8 +403,8 @@ impl Step {
                 }
                 let _ = writeln!(
                     s,
-                    "  intermediates: none materialised (one pass over {} points)",
-                    f.launch.points()
+                    "  intermediates: none materialised (one pass over {})",
+                    points_text(f.launch.points())
                 );
                 s.push_str(&indent(&loops_text(f), "  "));
                 let code = match (f.launch.compile_time, o.timings) {
