@@ -107,3 +107,58 @@ fn repl_evaluates_lines_from_stdin() {
     assert!(stdout.contains(":quit"), "help text: {stdout}");
     assert!(stderr.contains("E0201"), "{stderr}");
 }
+
+#[test]
+fn explain_prints_each_statement_and_exits_zero() {
+    let out = ndx()
+        .args(["explain", "--no-timings"])
+        .arg(root().join("tests/golden/fusion.ndx"))
+        .output()
+        .expect("spawn ndx");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let golden = std::fs::read_to_string(root().join("tests/golden/fusion.explain")).unwrap();
+    assert_eq!(text, golden);
+    // With timings, compile times appear; the script's own prints do not.
+    let out = ndx()
+        .arg("explain")
+        .arg(root().join("tests/golden/fusion.ndx"))
+        .output()
+        .expect("spawn ndx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("code: compiled in "), "{text}");
+    assert!(text.starts_with("line 2: threads(2)\n"), "{text}");
+}
+
+#[test]
+fn emit_writes_each_stage() {
+    let script = root().join("tests/golden/kernels.ndx");
+    for (flag, golden, marker) in [
+        ("--ir", Some("kernels.ir"), "kernel total("),
+        ("--loops", Some("kernels.loops"), "kernel total("),
+        ("--clif", Some("kernels.clif"), "function u0:"),
+        ("--asm", None, "ret"),
+    ] {
+        let out = ndx()
+            .args(["emit", flag])
+            .arg(&script)
+            .output()
+            .expect("spawn ndx");
+        assert!(out.status.success(), "{flag}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{flag}: {text}");
+        if let Some(g) = golden {
+            let expected = std::fs::read_to_string(root().join("tests/golden").join(g)).unwrap();
+            assert_eq!(text, expected, "{flag}");
+        }
+    }
+    // A stage is required, and only one.
+    let out = ndx().arg("emit").arg(&script).output().expect("spawn ndx");
+    assert!(!out.status.success());
+    let out = ndx()
+        .args(["emit", "--ir", "--clif"])
+        .arg(&script)
+        .output()
+        .expect("spawn ndx");
+    assert!(!out.status.success());
+}

@@ -131,12 +131,15 @@ impl CompiledKernel {
     }
 
     /// Runs the kernel. Returns its scalar result (if it has one) or the fault it stopped at.
+    /// Parallel loops split into chunks by `threads` and run on `pool` (on the calling thread
+    /// without one). Any number of threads may run one compiled kernel at once: the code
+    /// keeps its state in the per-call context.
     ///
     /// # Safety
     /// Every array in `args` must describe live memory of the dtype and rank the kernel was
     /// compiled for, with those dims and strides. Elements are accessed only at indices the
     /// kernel's bounds checks (or, with checks off, the kernel's author) guarantee in range.
-    pub(crate) unsafe fn run(
+    pub unsafe fn run(
         &self,
         args: &[i64],
         seed: u64,
@@ -189,7 +192,7 @@ fn scalar_of_bits(d: DType, w: i64) -> Scalar {
     }
 }
 
-/// The word holding scalar `s` (the inverse of [`scalar_of_bits`]).
+/// The word holding scalar `s` (ints sign-extended, bools 0/1, floats as their IEEE bits).
 pub fn scalar_bits(s: Scalar) -> i64 {
     match s {
         Scalar::Bool(v) => i64::from(v),
@@ -1422,21 +1425,7 @@ impl crate::Jit {
     }
 
     fn define(&mut self, id: cranelift_module::FuncId) -> Result<(), CodegenError> {
-        use cranelift_module::Module;
-        let dump = std::env::var_os("NDX_DUMP_CLIF").is_some();
-        if dump {
-            self.ctx.set_disasm(true);
-            eprintln!("{}", self.ctx.func.display());
-        }
-        let r = self.module.define_function(id, &mut self.ctx);
-        if dump {
-            if let Some(code) = self.ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
-                eprintln!("{code}");
-            }
-        }
-        self.module.clear_context(&mut self.ctx);
-        r?;
-        Ok(())
+        self.define_listed(id)
     }
 
     /// Runs a compiled kernel on argument words (see the module docs), with the random seed

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 mod host;
+mod inspect;
 mod kcode;
 mod lower;
 mod parallel;
@@ -33,6 +34,7 @@ use ndx_ir::loops::{schedule, ArrayLayout, Nest};
 use ndx_runtime::DType;
 use std::collections::HashMap;
 
+pub use inspect::{LaunchReport, Listing, VectorInfo};
 pub use kcode::{scalar_bits, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
 use std::time::{Duration, Instant};
 
@@ -78,7 +80,7 @@ type KernelFn = unsafe extern "C" fn(*const i64) -> i32;
 pub struct Compiled {
     func: KernelFn,
     words: usize,
-    vectorized: bool,
+    vector: Option<VectorInfo>,
 }
 
 impl Compiled {
@@ -101,7 +103,12 @@ impl Compiled {
 
     /// True when the inner loop was compiled to vector code.
     pub fn is_vectorized(&self) -> bool {
-        self.vectorized
+        self.vector.is_some()
+    }
+
+    /// The shape of the vector inner loop, when there is one.
+    pub fn vector(&self) -> Option<VectorInfo> {
+        self.vector
     }
 }
 
@@ -127,6 +134,10 @@ pub struct Jit {
     stats: Stats,
     threads: usize,
     pool: Option<rayon::ThreadPool>,
+    /// When set, every function compiled records its CLIF text and machine-code listing here.
+    listings: Option<Vec<Listing>>,
+    /// When set, every launch records what was scheduled and how it ran here.
+    reports: Option<Vec<LaunchReport>>,
 }
 
 impl Jit {
@@ -183,6 +194,8 @@ impl Jit {
             stats: Stats::default(),
             threads: 1,
             pool: None,
+            listings: None,
+            reports: None,
         })
     }
 
@@ -209,10 +222,18 @@ impl Jit {
 
     /// Compiles `nest`, or returns the cached function for a nest with the same key.
     pub fn compile(&mut self, nest: &Nest) -> Result<Compiled, CodegenError> {
+        self.compile_timed(nest).map(|(c, _)| c)
+    }
+
+    /// As [`Jit::compile`], also saying how long compiling took (`None` for a cache hit).
+    pub(crate) fn compile_timed(
+        &mut self,
+        nest: &Nest,
+    ) -> Result<(Compiled, Option<Duration>), CodegenError> {
         let key = nest.key();
         if let Some(c) = self.cache.get(&key) {
             self.stats.hits += 1;
-            return Ok(*c);
+            return Ok((*c, None));
         }
         let start = Instant::now();
         let compiled = match self.compile_uncached(nest, true) {
@@ -221,10 +242,11 @@ impl Jit {
             // report the first error if that fails too.
             Err(e) => self.compile_uncached(nest, false).map_err(|_| e)?,
         };
+        let took = start.elapsed();
         self.stats.compiled += 1;
-        self.stats.compile_time += start.elapsed();
+        self.stats.compile_time += took;
         self.cache.insert(key, compiled);
-        Ok(compiled)
+        Ok((compiled, Some(took)))
     }
 
     fn compile_uncached(
@@ -255,7 +277,7 @@ impl Jit {
         if allow_simd {
             l.plan = simd::plan(nest, &l.needed);
         }
-        let vectorized = l.plan.is_some();
+        let vector = l.plan.as_ref().map(VectorInfo::of);
         let result = l.run();
         if let Err(e) = result {
             // The builder was dropped unfinished: start the next function from clean state.
@@ -263,19 +285,7 @@ impl Jit {
             self.fctx = FunctionBuilderContext::new();
             return Err(e);
         }
-        let dump = std::env::var_os("NDX_DUMP_CLIF").is_some();
-        if dump {
-            self.ctx.set_disasm(true);
-            eprintln!("{}", self.ctx.func.display());
-        }
-        let defined = self.module.define_function(id, &mut self.ctx);
-        if dump {
-            if let Some(code) = self.ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
-                eprintln!("{code}");
-            }
-        }
-        self.module.clear_context(&mut self.ctx);
-        defined?;
+        self.define_listed(id)?;
         self.module.finalize_definitions()?;
         let ptr = self.module.get_finalized_function(id);
         // SAFETY: the function was built with exactly this signature: one pointer-sized
@@ -284,7 +294,7 @@ impl Jit {
         Ok(Compiled {
             func,
             words: nest.rank + narrays * (1 + nest.rank),
-            vectorized,
+            vector,
         })
     }
 
@@ -303,6 +313,31 @@ impl Jit {
         shape: &[usize],
         reduced: &[bool],
         arrays: &[RawArray],
+    ) -> Result<(), CodegenError> {
+        self.launch(kernel, shape, reduced, arrays, true)
+    }
+
+    /// Schedules and compiles `kernel` exactly as [`Jit::execute`] would for these arrays,
+    /// without calling it (nothing is read or written). With reports on
+    /// ([`Jit::set_reports`]) the launch is recorded with `ran: false`; with listings on
+    /// ([`Jit::set_listings`]) its code is listed even when it came from the cache.
+    pub fn prepare(
+        &mut self,
+        kernel: &Kernel,
+        shape: &[usize],
+        reduced: &[bool],
+        arrays: &[RawArray],
+    ) -> Result<(), CodegenError> {
+        self.launch(kernel, shape, reduced, arrays, false)
+    }
+
+    fn launch(
+        &mut self,
+        kernel: &Kernel,
+        shape: &[usize],
+        reduced: &[bool],
+        arrays: &[RawArray],
+        run: bool,
     ) -> Result<(), CodegenError> {
         kernel
             .verify()
@@ -351,10 +386,40 @@ impl Jit {
             .collect();
         let (nest, launch) = schedule(kernel, shape, reduced, &layouts)
             .map_err(|e| CodegenError::Internal(e.to_string()))?;
-        let compiled = self.compile(&nest)?;
-        let pieces = parallel::tiles(&nest, &launch)
-            .or_else(|| parallel::split(&nest, &launch, self.threads));
-        if let Some(parts) = pieces {
+        let listed_before = self.listings.as_ref().map_or(0, Vec::len);
+        let (compiled, compile_time) = self.compile_timed(&nest)?;
+        let tiles = parallel::tiles(&nest, &launch);
+        let split = match &tiles {
+            Some(_) => None,
+            None => parallel::split(&nest, &launch, self.threads),
+        };
+        if self.reports.is_some() {
+            let listing = match self.listings.as_ref() {
+                // Compiled just now: its listing was recorded by `define_listed`.
+                Some(l) if l.len() > listed_before => l.last().cloned(),
+                Some(_) => Some(self.listing(&nest)?),
+                None => None,
+            };
+            let report = LaunchReport {
+                shape: launch.shape.clone(),
+                strides: launch.strides.clone(),
+                compile_time,
+                vector: compiled.vector,
+                tiles: tiles.as_ref().map(|t| (parallel::TILE, t.len())),
+                parts: split.as_ref().map_or(1, Vec::len),
+                threads: self.threads,
+                ran: run,
+                listing,
+                nest: nest.clone(),
+            };
+            if let Some(r) = self.reports.as_mut() {
+                r.push(report);
+            }
+        }
+        if !run {
+            return Ok(());
+        }
+        if let Some(parts) = tiles.or(split) {
             if self.threads < 2 {
                 for l in &parts {
                     // SAFETY: as below; tiles cover disjoint output ranges of the same launch.

@@ -43,7 +43,7 @@ pub(crate) fn split(nest: &Nest, launch: &Launch, parts: usize) -> Option<Vec<La
 }
 
 /// Edge of a square tile for transposing copies, in elements.
-const TILE: usize = 64;
+pub(crate) const TILE: usize = 64;
 
 /// Tiles of a rank-2 elementwise launch in which some input walks its memory along the outer
 /// loop (a transpose): run tile by tile, both the strided reads and the contiguous writes stay

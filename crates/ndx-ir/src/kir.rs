@@ -521,7 +521,7 @@ impl fmt::Display for KFunc {
                 KParam::Array(k) => {
                     let a = self.arrays.get(k as usize);
                     format!(
-                        "a{k}: {}[{}]",
+                        "a{k}: {}[rank {}]",
                         a.map_or("?", |a| a.dtype.name()),
                         a.map_or(0, |a| a.rank)
                     )

@@ -190,6 +190,40 @@ impl Array {
         Ok(a)
     }
 
+    /// An array over memory lent by a host whose element 0 is `offset` bytes into it (so
+    /// negative strides can reach back towards the start), without a copy.
+    ///
+    /// # Safety
+    /// As [`Array::from_raw_parts`].
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn from_raw_parts_at(
+        ptr: *mut u8,
+        len_bytes: usize,
+        dtype: DType,
+        offset: usize,
+        shape: &[usize],
+        strides: &[isize],
+        writable: bool,
+        alive: Arc<AtomicBool>,
+    ) -> Result<Array> {
+        if shape.len() != strides.len() {
+            return Err(RuntimeError::Invalid(
+                "shape and strides differ in length".into(),
+            ));
+        }
+        // SAFETY: forwarded from the caller.
+        let buffer = Arc::new(unsafe { Buffer::lent(ptr, len_bytes, writable, alive) });
+        let a = Array {
+            buffer,
+            dtype,
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+            offset,
+        };
+        a.check_extent()?;
+        Ok(a)
+    }
+
     /// Checks that every element lies inside the buffer.
     pub(crate) fn check_extent(&self) -> Result<()> {
         if self.size() == 0 {
@@ -475,6 +509,15 @@ impl Array {
         let (a0, a1) = self.byte_extent();
         let (b0, b1) = other.byte_extent();
         a0 < b1 && b0 < a1
+    }
+
+    /// True when this array's elements cover its whole buffer (it is not a view of part of a
+    /// larger allocation; a transposed or reversed whole array still covers it).
+    pub fn covers_buffer(&self) -> bool {
+        let (lo, hi) = self.byte_extent();
+        self.size() * self.dtype.size() == self.buffer.len()
+            && lo == 0
+            && hi as usize == self.buffer.len()
     }
 
     /// True when both arrays view the same buffer.

@@ -1,4 +1,4 @@
-//! The lexer: logos turns text into tokens, then [`Lexer`] decides which newlines end a
+//! The lexer: logos turns text into tokens, then [`tokenize`] decides which newlines end a
 //! statement (LANGUAGE.md section 1).
 //!
 //! A newline is a statement separator except inside `( )` and `[ ]`, after a token that
@@ -65,21 +65,21 @@ pub enum Tok {
     Include,
     #[regex("[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string())]
     Ident(String),
-    /// The literal's text; its value is checked by [`Lexer`].
+    /// The literal's text; its value is checked by [`tokenize`].
     #[regex("[0-9][0-9_]*", |lex| lex.slice().to_string())]
     IntText(String),
     #[regex(r"[0-9][0-9_]*\.[0-9_]*([eE][+-]?[0-9]+)?", |lex| lex.slice().to_string())]
     #[regex(r"\.[0-9][0-9_]*([eE][+-]?[0-9]+)?", |lex| lex.slice().to_string())]
     #[regex(r"[0-9][0-9_]*[eE][+-]?[0-9]+", |lex| lex.slice().to_string())]
     FloatText(String),
-    /// The literal with its quotes; unescaped by [`Lexer`].
+    /// The literal with its quotes; unescaped by [`tokenize`].
     #[regex(r#""([^"\\\n]|\\[^\n])*""#, |lex| lex.slice().to_string())]
     StrText(String),
-    /// Produced by [`Lexer`] from `IntText`.
+    /// Produced by [`tokenize`] from `IntText`.
     Int(i64),
-    /// Produced by [`Lexer`] from `FloatText`.
+    /// Produced by [`tokenize`] from `FloatText`.
     Float(f64),
-    /// Produced by [`Lexer`] from `StrText`.
+    /// Produced by [`tokenize`] from `StrText`.
     Str(String),
     #[token("+")]
     Plus,

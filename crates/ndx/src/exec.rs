@@ -5,6 +5,7 @@
 //! writes straight into a destination view, and `reduce` computes a map-reduce in one pass.
 
 use crate::error::{runtime_err, Diag};
+use crate::explain::{self, ArrayDesc, Dest, FusedStep, Step};
 use crate::lazy::{self, Lazy};
 use ndx_codegen::{Jit, RawArray};
 use ndx_ir::kernel::ReduceOp;
@@ -17,6 +18,10 @@ use ndx_syntax::Diagnostic;
 pub(crate) struct Exec {
     jit: Option<Jit>,
     threads: usize,
+    /// While tracing: what the current statement compiled and ran.
+    pub(crate) trace: Option<Vec<Step>>,
+    /// While tracing: whether CLIF and machine-code listings are recorded.
+    pub(crate) listings: bool,
 }
 
 impl Exec {
@@ -40,6 +45,38 @@ impl Exec {
         }
     }
 
+    /// Starts recording steps (and, with `listings`, the code of every function compiled).
+    pub(crate) fn start_trace(&mut self, listings: bool) -> Result<(), Diag> {
+        let jit = self.jit()?;
+        jit.set_reports(true);
+        jit.set_listings(listings);
+        self.trace = Some(Vec::new());
+        self.listings = listings;
+        Ok(())
+    }
+
+    /// Takes the steps recorded so far, and keeps recording.
+    pub(crate) fn take_trace(&mut self) -> Vec<Step> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Stops recording.
+    pub(crate) fn stop_trace(&mut self) {
+        self.trace = None;
+        self.listings = false;
+        if let Some(j) = &mut self.jit {
+            j.set_reports(false);
+            j.set_listings(false);
+        }
+    }
+
+    /// Records a step when tracing.
+    pub(crate) fn record(&mut self, step: Step) {
+        if let Some(t) = &mut self.trace {
+            explain::record(t, step);
+        }
+    }
+
     /// Compilation statistics of the kernel cache.
     pub(crate) fn stats(&self) -> Option<ndx_codegen::Stats> {
         self.jit.as_ref().map(|j| j.stats())
@@ -51,8 +88,30 @@ impl Exec {
             return Ok(a.clone());
         }
         let out = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
-        self.run(&[(v, None)], v.shape(), &[], std::slice::from_ref(&out))?;
+        self.run(
+            &[(v, None)],
+            v.shape(),
+            &[],
+            std::slice::from_ref(&out),
+            Dest::New,
+        )?;
         Ok(out)
+    }
+
+    /// Compiles what [`Exec::materialize`] would run for `v`, without running it (the
+    /// result array is allocated for its layout but never written or returned).
+    pub(crate) fn prepare(&mut self, v: &Lazy) -> Result<(), Diag> {
+        if v.as_leaf().is_some() {
+            return Ok(());
+        }
+        let out = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
+        self.run(
+            &[(v, None)],
+            v.shape(),
+            &[],
+            std::slice::from_ref(&out),
+            Dest::NotRun,
+        )
     }
 
     /// Writes `v` (broadcast to `out`'s shape, cast to its dtype) into the view `out`.
@@ -78,10 +137,22 @@ impl Exec {
         if v.reads_memory_of(out) && !v.safe_in_place(out) {
             // An overlapping, shifted read (`a[1:] = a[:-1]`): compute into a temporary first.
             let tmp = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
-            self.run(&[(&v, None)], v.shape(), &[], std::slice::from_ref(&tmp))?;
+            self.run(
+                &[(&v, None)],
+                v.shape(),
+                &[],
+                std::slice::from_ref(&tmp),
+                Dest::New,
+            )?;
             return out.assign(&tmp).map_err(runtime_err);
         }
-        self.run(&[(&v, None)], &shape, &[], std::slice::from_ref(out))
+        self.run(
+            &[(&v, None)],
+            &shape,
+            &[],
+            std::slice::from_ref(out),
+            Dest::Existing,
+        )
     }
 
     /// Reduces `v` over the axes where `reduced` is true with `op`, into a new array whose
@@ -109,6 +180,7 @@ impl Exec {
             v.shape(),
             reduced,
             std::slice::from_ref(&out),
+            Dest::New,
         )?;
         Ok(out)
     }
@@ -121,6 +193,7 @@ impl Exec {
         shape: &[usize],
         reduced: &[bool],
         outs: &[Array],
+        dest: Dest,
     ) -> Result<(), Diag> {
         let built = lazy::build(outputs);
         let mut raw = Vec::with_capacity(built.inputs.len() + outs.len());
@@ -158,7 +231,30 @@ impl Exec {
             .map(|i| reduced.get(i).copied().unwrap_or(false))
             .collect();
         let jit = self.jit()?;
-        jit.execute(&built.kernel, shape, &reduced_full, &raw)
-            .map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))
+        let r = if dest == Dest::NotRun {
+            jit.prepare(&built.kernel, shape, &reduced_full, &raw)
+        } else {
+            jit.execute(&built.kernel, shape, &reduced_full, &raw)
+        };
+        r.map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))?;
+        if self.trace.is_some() {
+            let reports = self.jit()?.take_reports();
+            let desc = |a: &Array| ArrayDesc {
+                dtype: a.dtype(),
+                shape: a.shape().to_vec(),
+            };
+            if let Some(launch) = reports.into_iter().next() {
+                let step = FusedStep {
+                    kernel: built.kernel,
+                    inputs: built.inputs.iter().map(desc).collect(),
+                    outputs: outs.iter().map(desc).collect(),
+                    dest,
+                    launch,
+                    calls: 1,
+                };
+                self.record(Step::Fused(Box::new(step)));
+            }
+        }
+        Ok(())
     }
 }

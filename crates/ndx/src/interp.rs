@@ -72,6 +72,13 @@ pub(crate) struct Interp {
     pub threads: usize,
     /// Compiled kernels.
     pub kcache: crate::kernels::KernelCache,
+    /// Set from another thread (or a signal handler) to stop the program at its next
+    /// statement.
+    pub interrupt: Arc<std::sync::atomic::AtomicBool>,
+    /// When each global name was first bound (a counter).
+    pub bound_order: HashMap<String, u64>,
+    /// The counter of `bound_order`.
+    pub next_order: u64,
     /// Einsum plans by spec, shapes, memory limit and dtype kind.
     pub plans: HashMap<crate::builtins::PlanKey, Arc<ndx_ir::contract::Plan>>,
 }
@@ -98,6 +105,9 @@ impl Interp {
             threads,
             kcache: crate::kernels::KernelCache::new(),
             plans: HashMap::new(),
+            bound_order: HashMap::new(),
+            next_order: 0,
+            interrupt: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
@@ -126,8 +136,20 @@ impl Interp {
 
     /// Binds in the innermost scope.
     pub(crate) fn bind(&mut self, name: &str, v: Val) {
+        if self.scopes.len() == 1 {
+            self.note_global(name);
+        }
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name.to_string(), v);
+        }
+    }
+
+    /// Remembers when a global name was first bound (`:vars` calls the earlier of two names
+    /// over one buffer the base).
+    pub(crate) fn note_global(&mut self, name: &str) {
+        if !self.bound_order.contains_key(name) {
+            self.next_order += 1;
+            self.bound_order.insert(name.to_string(), self.next_order);
         }
     }
 
@@ -195,6 +217,11 @@ impl Interp {
     }
 
     pub(crate) fn stmt(&mut self, s: &Stmt) -> Result<Flow, Diag> {
+        if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            self.interrupt
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return Err(err_at("E0405", s.span, "interrupted"));
+        }
         match &s.kind {
             StmtKind::Let { name, value } => {
                 let v = self.eval(value)?;

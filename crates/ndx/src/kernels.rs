@@ -51,14 +51,14 @@ struct Site {
 
 /// A size annotation of an array parameter.
 #[derive(Clone, Debug)]
-enum DimAnn {
+pub(crate) enum DimAnn {
     Name(String),
     Any,
     Fixed(i64),
 }
 
 #[derive(Clone, Debug)]
-enum ParamInfo {
+pub(crate) enum ParamInfo {
     Array {
         dtype: DType,
         dims: Vec<DimAnn>,
@@ -73,9 +73,9 @@ pub(crate) struct CompiledEntry {
     def: Arc<KernelDef>,
     generation: u64,
     checks: bool,
-    code: CompiledKernel,
+    pub(crate) code: CompiledKernel,
     sites: Vec<Site>,
-    params: Vec<ParamInfo>,
+    pub(crate) params: Vec<ParamInfo>,
     array_names: Vec<String>,
     /// The lowered IR (for `:ir`-style inspection and tests).
     pub func: KFunc,
@@ -1766,6 +1766,18 @@ pub(crate) fn check_kernels(stmts: &[Stmt]) -> Result<(), Diag> {
     Ok(())
 }
 
+/// The number of `prange` loops in a body (inlined calls included).
+fn count_parallel(ss: &[KStmt]) -> usize {
+    ss.iter()
+        .map(|s| match s {
+            KStmt::For(f) => usize::from(f.parallel.is_some()) + count_parallel(&f.body),
+            KStmt::If(_, t, e) => count_parallel(t) + count_parallel(e),
+            KStmt::While(_, b) => count_parallel(b),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// The cache of compiled kernels, by name.
 #[derive(Default)]
 pub(crate) struct KernelCache {
@@ -1774,6 +1786,8 @@ pub(crate) struct KernelCache {
     pub generation: u64,
     /// Whether new compilations check element accesses.
     pub bounds_checks: bool,
+    /// The compile time of the last kernel compiled (taken by the tracer).
+    pub last_compile: Option<std::time::Duration>,
 }
 
 impl KernelCache {
@@ -1782,6 +1796,7 @@ impl KernelCache {
             entries: HashMap::new(),
             generation: 0,
             bounds_checks: true,
+            last_compile: None,
         }
     }
 }
@@ -1805,10 +1820,12 @@ impl Interp {
         let opts = KernelOptions {
             bounds_checks: self.kcache.bounds_checks,
         };
+        let start = std::time::Instant::now();
         let code =
             self.exec.jit()?.compile_kernel(&func, opts).map_err(|e| {
                 ndx_syntax::Diagnostic::bug(format!("compiling kernel `{name}`: {e}"))
             })?;
+        self.kcache.last_compile = Some(start.elapsed());
         let entry = Arc::new(CompiledEntry {
             def: def.clone(),
             generation: self.kcache.generation,
@@ -1845,7 +1862,11 @@ impl Interp {
             )
             .with_secondary(def.name.span, "defined here"));
         }
+        self.kcache.last_compile = None;
         let entry = self.compiled_kernel(def)?;
+        if self.exec.trace.is_some() {
+            self.trace_kernel(&entry)?;
+        }
         let mut words: Vec<i64> = Vec::new();
         let mut keep: Vec<Array> = Vec::new();
         let mut sizes: HashMap<String, usize> = HashMap::new();
@@ -1970,70 +1991,100 @@ impl Interp {
         match r {
             Ok(Some(s)) => Ok(Val::Array(Array::scalar(s))),
             Ok(None) => Ok(Val::None),
-            Err(f) => Err(self.fault_diag(&entry, &name, f, &words)),
+            Err(f) => Err(fault_diag(&entry, &name, f, &words)),
         }
     }
 
-    fn fault_diag(
-        &self,
-        entry: &CompiledEntry,
-        name: &str,
-        f: ndx_codegen::KernelFault,
-        words: &[i64],
-    ) -> Diag {
-        let site = entry.sites.get(f.site as usize);
-        let span = site.map(|s| s.span);
-        let msg = match (f.kind, site.map(|s| &s.kind)) {
-            (FaultKind::Bounds, Some(SiteKind::Access(k))) => {
-                let shape = self.array_shape(entry, *k, words);
-                let arr = entry
-                    .array_names
-                    .get(*k as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                let len = shape.get(f.axis).copied().unwrap_or(0);
-                format!(
-                    "in kernel `{name}`: index {} is out of bounds for axis {} of `{arr}` with size {len} (shape {})",
-                    f.index,
-                    f.axis,
-                    ndx_ir::shape::format_shape(&shape)
-                )
-            }
-            (FaultKind::DivByZero, _) => {
-                format!("in kernel `{name}`: integer division or modulo by zero")
-            }
-            (FaultKind::ZeroStep, _) => {
-                format!("in kernel `{name}`: range() step must not be zero")
-            }
-            _ => format!("kernel `{name}` failed"),
+    /// Records a call of a compiled kernel in the trace.
+    fn trace_kernel(&mut self, entry: &CompiledEntry) -> Result<(), Diag> {
+        let compile_time = self.kcache.last_compile.take();
+        let want_listings = self.exec.listings;
+        let jit = self.exec.jit()?;
+        let mut listings = jit.take_listings();
+        if want_listings && listings.is_empty() {
+            // From the cache: compile it again just for the listing.
+            let opts = KernelOptions {
+                bounds_checks: entry.checks,
+            };
+            jit.compile_kernel(&entry.func, opts)
+                .map_err(|e| ndx_syntax::Diagnostic::bug(format!("listing a kernel: {e}")))?;
+            listings = jit.take_listings();
+        }
+        let threads = jit.threads();
+        let step = crate::explain::KernelStep {
+            name: entry.func.name.clone(),
+            compile_time,
+            parallel_loops: count_parallel(&entry.func.body),
+            threads,
+            ir: entry.func.to_string(),
+            listings,
+            calls: 1,
         };
-        let d = ndx_syntax::Diagnostic::error("E0905", msg);
-        match span {
-            Some(s) => d.with_primary(s, ""),
-            None => d,
-        }
+        self.exec.record(crate::explain::Step::Kernel(step));
+        Ok(())
     }
+}
 
-    /// The shape of array number `k` as passed in `words`.
-    fn array_shape(&self, entry: &CompiledEntry, k: u32, words: &[i64]) -> Vec<usize> {
-        let mut w = 0usize;
-        for p in &entry.func.params {
-            match *p {
-                KParam::Array(j) => {
-                    let rank = entry.func.arrays.get(j as usize).map_or(0, |a| a.rank);
-                    if j == k {
-                        return words
-                            .get(w + 1..w + 1 + rank)
-                            .unwrap_or(&[])
-                            .iter()
-                            .map(|&s| s as usize)
-                            .collect();
-                    }
-                    w += 1 + 2 * rank;
-                }
-                KParam::Scalar(_) => w += 1,
-            }
+/// The diagnostic of a kernel fault: the kernel, the line, and for bounds faults the index,
+/// the axis and the shape.
+pub(crate) fn fault_diag(
+    entry: &CompiledEntry,
+    name: &str,
+    f: ndx_codegen::KernelFault,
+    words: &[i64],
+) -> Diag {
+    let site = entry.sites.get(f.site as usize);
+    let span = site.map(|s| s.span);
+    let msg = match (f.kind, site.map(|s| &s.kind)) {
+        (FaultKind::Bounds, Some(SiteKind::Access(k))) => {
+            let shape = array_shape(entry, *k, words);
+            let arr = entry
+                .array_names
+                .get(*k as usize)
+                .cloned()
+                .unwrap_or_default();
+            let len = shape.get(f.axis).copied().unwrap_or(0);
+            format!(
+                "in kernel `{name}`: index {} is out of bounds for axis {} of `{arr}` with size {len} (shape {})",
+                f.index,
+                f.axis,
+                ndx_ir::shape::format_shape(&shape)
+            )
         }
-        Vec::new()
+        (FaultKind::DivByZero, _) => {
+            format!("in kernel `{name}`: integer division or modulo by zero")
+        }
+        (FaultKind::ZeroStep, _) => {
+            format!("in kernel `{name}`: range() step must not be zero")
+        }
+        _ => format!("kernel `{name}` failed"),
+    };
+    let d = ndx_syntax::Diagnostic::error("E0905", msg);
+    match span {
+        Some(s) => d.with_primary(s, ""),
+        None => d,
     }
+}
+
+/// The shape of array number `k` as passed in `words`.
+fn array_shape(entry: &CompiledEntry, k: u32, words: &[i64]) -> Vec<usize> {
+    let mut w = 0usize;
+    for p in &entry.func.params {
+        match *p {
+            KParam::Array(j) => {
+                let rank = entry.func.arrays.get(j as usize).map_or(0, |a| a.rank);
+                if j == k {
+                    return words
+                        .get(w + 1..w + 1 + rank)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|&s| s as usize)
+                        .collect();
+                }
+                w += 1 + 2 * rank;
+            }
+            KParam::Scalar(_) => w += 1,
+        }
+    }
+    Vec::new()
 }

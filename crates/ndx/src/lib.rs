@@ -17,9 +17,13 @@ mod args;
 mod builtins;
 mod check;
 mod error;
+mod errors;
 mod eval;
 mod exec;
+pub mod explain;
+mod host;
 mod index;
+mod inspect;
 mod interp;
 mod kernels;
 mod lazy;
@@ -29,6 +33,10 @@ mod resolve;
 mod value;
 
 pub use builtins::builtin_names;
+pub use errors::{Error, ErrorKind, ErrorLabel};
+pub use explain::{Explanation, Inspection, Stage, TextOptions};
+pub use host::{Arg, ArrayMut, ArrayRef, Kernel};
+pub use inspect::VarInfo;
 pub use ndx_runtime::{Array, DType, Element, Scalar};
 pub use ndx_syntax::{Diagnostic, SourceMap};
 
@@ -152,42 +160,6 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// An error with its diagnostic, rendered against the source it came from.
-#[derive(Clone, Debug)]
-pub struct Error {
-    diagnostic: Box<Diagnostic>,
-    rendered: String,
-}
-
-impl Error {
-    fn plain(code: &str, message: &str) -> Error {
-        let diagnostic = Box::new(Diagnostic::error(code, message));
-        let rendered = format!("error[{code}]: {message}");
-        Error {
-            diagnostic,
-            rendered,
-        }
-    }
-
-    /// The diagnostic data (code, message, labels, notes).
-    pub fn diagnostic(&self) -> &Diagnostic {
-        &self.diagnostic
-    }
-
-    /// The diagnostic drawn for a person: file, line, column, the source line and a caret.
-    pub fn render(&self) -> String {
-        self.rendered.clone()
-    }
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.rendered)
-    }
-}
-
-impl std::error::Error for Error {}
-
 /// Seconds on a monotonic clock (the origin is the first call in the process).
 pub(crate) fn clock_seconds() -> f64 {
     static START: OnceLock<Instant> = OnceLock::new();
@@ -228,15 +200,12 @@ impl Session {
     }
 
     fn error(&self, d: Diagnostic) -> Error {
-        let rendered = self.interp.sources.render(&d);
-        Error {
-            diagnostic: Box::new(d),
-            rendered,
-        }
+        Error::new(d, &self.interp.sources)
     }
 
     /// Binds a value to a name in the global scope.
     pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        self.interp.note_global(name);
         if let Some(g) = self.interp.scopes.first_mut() {
             g.insert(name.to_string(), value.into().into_val());
         }
@@ -313,8 +282,78 @@ impl Session {
         })
     }
 
+    /// Lends a read-only host slice to the session as an array named `name`, without a copy.
+    /// Writing to it in the script is an error (E0310). The loan ends when the returned
+    /// [`Loan`] drops, as for [`Session::lend`].
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// let data = [1.0f32, 2.0, 3.0, 4.0];
+    /// let loan = s.lend_ref("x", &data, &[2, 2]).unwrap();
+    /// assert_eq!(s.run("sum(x)").unwrap().unwrap().to_vec::<f32>().unwrap(), [10.0]);
+    /// assert!(s.run("x[0, 0] = 5").is_err());
+    /// drop(loan);
+    /// ```
+    pub fn lend_ref<'a, T: Element>(
+        &mut self,
+        name: &str,
+        data: &'a [T],
+        shape: &[usize],
+    ) -> Result<Loan<'a>, Error> {
+        let alive = Arc::new(AtomicBool::new(true));
+        let itemsize = std::mem::size_of::<T>() as isize;
+        let mut strides = vec![0isize; shape.len()];
+        let mut acc = itemsize;
+        for (s, n) in strides.iter_mut().zip(shape).rev() {
+            *s = acc;
+            acc = acc.saturating_mul(*n as isize);
+        }
+        let len = std::mem::size_of_val(data);
+        // SAFETY: the slice is borrowed for 'a by the returned Loan, which revokes the array
+        // before the borrow ends; the array is not writable, so the shared borrow is never
+        // written through; the runtime checks that all elements lie inside `len` bytes.
+        let a = unsafe {
+            Array::from_raw_parts(
+                data.as_ptr().cast_mut().cast::<u8>(),
+                len,
+                T::DTYPE,
+                shape,
+                &strides,
+                false,
+                alive.clone(),
+            )
+        }
+        .map_err(|e| Error::plain("E0300", &e.to_string()))?;
+        self.set(name, a);
+        Ok(Loan {
+            alive,
+            _borrow: PhantomData,
+        })
+    }
+
+    /// A handle that stops this session's running program at its next statement (between
+    /// kernel calls, never inside one) with error E0405. `Send + Sync`; its `trigger` only
+    /// stores to an atomic, so a signal handler may call it. A trigger while nothing runs is
+    /// forgotten when the next `run` starts.
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// let stop = s.interrupt_handle();
+    /// let t = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(50));
+    ///     stop.trigger();
+    /// });
+    /// let e = s.run("let i = 0\nwhile true { i = i + 1 }").unwrap_err();
+    /// t.join().unwrap();
+    /// assert_eq!(e.code(), "E0405");
+    /// ```
+    pub fn interrupt_handle(&self) -> Interrupt {
+        Interrupt(self.interp.interrupt.clone())
+    }
+
     /// Runs source text; returns the value of a trailing expression statement, if any.
     pub fn run(&mut self, src: &str) -> Result<Option<Value>, Error> {
+        self.interp.interrupt.store(false, Ordering::Relaxed);
         let file = self.interp.sources.add("<input>", src);
         let program = ndx_syntax::parse(file, src).map_err(|d| self.error(d))?;
         let r = self.interp.run_program(&program.stmts);
@@ -323,6 +362,7 @@ impl Session {
 
     /// Runs a script file (`include` paths are relative to it).
     pub fn run_file(&mut self, path: &Path) -> Result<(), Error> {
+        self.interp.interrupt.store(false, Ordering::Relaxed);
         let (file, program) = self.load(path)?;
         let _ = file;
         let r = self.interp.run_program(&program.stmts);
@@ -478,7 +518,28 @@ impl Session {
     }
 }
 
-/// A compiled `fn`, callable from the host.
+/// Stops a session's running program at its next statement ([`Session::interrupt_handle`]).
+#[derive(Clone, Debug)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// Asks the running program to stop. Returns true when a request was already pending
+    /// (the program has not reached a statement boundary since: it is inside one long kernel).
+    pub fn trigger(&self) -> bool {
+        self.0.swap(true, Ordering::Relaxed)
+    }
+}
+
+/// A defined `fn` or `kernel`, callable from the host through its session.
+///
+/// A `Function` is only a name: it is `Send + Sync`, but calling it needs the session
+/// (`&mut Session`), because a `fn` is inlined into the fused graph of each call and compiled
+/// for the layout of the arguments it gets, in that session's JIT. What can run on several
+/// threads at once:
+/// - a `kernel` block, through a [`Kernel`] handle ([`Session::kernel`]): `Send + Sync`, many
+///   concurrent calls, each on its own host buffers;
+/// - a `fn`, through one [`Session`] per thread (a session is `Send`), each compiling its own
+///   code once per layout.
 #[derive(Clone, Debug)]
 pub struct Function {
     name: String,

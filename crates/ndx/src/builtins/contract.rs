@@ -253,8 +253,9 @@ impl Interp {
         spec_span: Span,
     ) -> Result<Arc<Plan>, Diag> {
         let key: PlanKey = (spec.to_string(), shapes.to_vec(), memory_limit, gemm);
-        if let Some(p) = self.plans.get(&key) {
-            return Ok(p.clone());
+        if let Some(p) = self.plans.get(&key).cloned() {
+            self.trace_plan(&p);
+            return Ok(p);
         }
         let parsed =
             contract::parse(spec, shapes).map_err(|e| err_at("E0250", spec_span, e.to_string()))?;
@@ -263,7 +264,19 @@ impl Interp {
             self.plans.clear();
         }
         self.plans.insert(key, plan.clone());
+        self.trace_plan(&plan);
         Ok(plan)
+    }
+
+    fn trace_plan(&mut self, plan: &Plan) {
+        if self.exec.trace.is_some() {
+            let step = crate::explain::EinsumStep {
+                spec: plan.spec.text(),
+                report: plan.to_string(),
+                calls: 1,
+            };
+            self.exec.record(crate::explain::Step::Einsum(step));
+        }
     }
 
     /// Contracts two labelled arrays of one dtype: GEMM for large products (not bools), else a
@@ -282,7 +295,22 @@ impl Interp {
             .iter()
             .filter(|(l, _)| !(lx.contains(l) && ly.contains(l) && out.contains(l)))
             .fold(1u128, |acc, (_, &n)| acc.saturating_mul(n as u128));
-        if x.dtype() != DType::Bool && work >= GEMM_MIN {
+        let gemm = x.dtype() != DType::Bool && work >= GEMM_MIN;
+        if self.exec.trace.is_some() {
+            let t = |ls: &[Label]| ls.iter().collect::<String>();
+            let dims: Vec<String> = sizes.iter().map(|(l, n)| format!("{l}={n}")).collect();
+            let step = crate::explain::EinsumStep {
+                spec: format!("{},{}->{}", t(&lx), t(&ly), t(out)),
+                report: format!(
+                    "pairwise contraction over {}: {work} multiply-adds, run as {}",
+                    dims.join(", "),
+                    if gemm { "GEMM" } else { "loop" }
+                ),
+                calls: 1,
+            };
+            self.exec.record(crate::explain::Step::Einsum(step));
+        }
+        if gemm {
             self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)
         } else {
             self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)
