@@ -331,8 +331,8 @@ impl Session {
         })
     }
 
-    /// A handle that stops this session's running program at its next statement (between
-    /// kernel calls, never inside one) with error E0405. `Send + Sync`; its `trigger` only
+    /// A handle that stops this session's running program before its next statement or
+    /// kernel launch (between kernel calls, never inside one) with error E0405. `Send + Sync`; its `trigger` only
     /// stores to an atomic, so a signal handler may call it. A trigger while nothing runs is
     /// forgotten when the next `run` starts.
     ///
@@ -498,7 +498,8 @@ impl Session {
     }
 }
 
-/// Stops a session's running program at its next statement ([`Session::interrupt_handle`]).
+/// Stops a session's running program before its next statement or kernel launch
+/// ([`Session::interrupt_handle`]).
 #[derive(Clone, Debug)]
 pub struct Interrupt(Arc<AtomicBool>);
 
