@@ -25,6 +25,9 @@ pub struct VarInfo {
     pub bytes: usize,
     /// The other name whose memory this array views (`b = a.T` makes `b` a view of `a`).
     pub view_of: Option<String>,
+    /// True for a view: the array shares another name's memory, or covers only part of its
+    /// buffer (a slice whose base has no name any more).
+    pub is_view: bool,
     /// False for read-only memory (a file mapped with `load(..., mmap=true)`).
     pub writable: bool,
 }
@@ -58,6 +61,7 @@ impl Session {
                 shape: None,
                 bytes: 0,
                 view_of: None,
+                is_view: false,
                 writable: true,
             };
             match v {
@@ -70,6 +74,7 @@ impl Session {
                         info.kind = "number";
                     }
                     info.view_of = self.base_of(name, a);
+                    info.is_view = info.view_of.is_some() || !a.covers_buffer();
                 }
                 Val::Lazy(l) => {
                     info.dtype = Some(l.dtype());
@@ -100,6 +105,7 @@ impl Session {
                 shape: None,
                 bytes: 0,
                 view_of: None,
+                is_view: false,
                 writable: false,
             })
             .collect();

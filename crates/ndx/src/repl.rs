@@ -250,6 +250,7 @@ impl Repl {
                 };
                 let mut note = match &v.view_of {
                     Some(b) => format!("view of {b}"),
+                    None if v.is_view => "view".to_string(),
                     None if v.kind == "array" || v.kind == "number" => String::new(),
                     None => v.kind.to_string(),
                 };
