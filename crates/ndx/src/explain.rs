@@ -87,6 +87,9 @@ pub struct KernelStep {
     pub parallel_loops: usize,
     /// The JIT's thread count.
     pub threads: usize,
+    /// The loops compiled to vector code: the loop variable's local (`l3` in the IR) and the
+    /// vector shape.
+    pub vector_loops: Vec<(u32, ndx_codegen::VectorInfo)>,
     /// The kernel IR, as text.
     pub ir: String,
     /// The compiled functions (main, then one per `prange` loop), when listings were on.
@@ -158,6 +161,8 @@ pub(crate) fn record(steps: &mut Vec<Step>, step: Step) {
 pub struct StatementPlan {
     /// 1-based line of the statement in its source.
     pub line: usize,
+    /// How long the statement took (compiling included, tracing overhead too).
+    pub time: Duration,
     /// The statement's source text (its first line, for multi-line statements).
     pub source: String,
     /// Its steps, in the order they first happened.
@@ -427,6 +432,15 @@ impl Step {
                     (Some(_), false) => "compiled".to_string(),
                 };
                 let _ = writeln!(s, "  code: {code}");
+                for (var, v) in &k.vector_loops {
+                    let _ = writeln!(
+                        s,
+                        "  vector loop over l{var}: {v} (when its rows are contiguous at run time)"
+                    );
+                }
+                if k.vector_loops.is_empty() {
+                    let _ = writeln!(s, "  vector loops: none (scalar code)");
+                }
                 if k.parallel_loops > 0 {
                     let _ = writeln!(
                         s,
@@ -503,7 +517,11 @@ impl Explanation {
     pub fn text(&self, o: TextOptions) -> String {
         let mut s = String::new();
         for st in &self.statements {
-            let _ = writeln!(s, "line {}: {}", st.line, st.source);
+            if o.timings {
+                let _ = writeln!(s, "line {}: {}    [{}]", st.line, st.source, ms(st.time));
+            } else {
+                let _ = writeln!(s, "line {}: {}", st.line, st.source);
+            }
             if st.steps.is_empty() {
                 let _ = writeln!(s, "  (no kernels)");
             }

@@ -260,7 +260,9 @@ impl Session {
             .map_err(|d| self.error(d))?;
         let mut out = Explanation::default();
         for s in stmts {
+            let t0 = std::time::Instant::now();
             let r = self.interp.run_program(std::slice::from_ref(s));
+            let time = t0.elapsed();
             let steps = self.interp.exec.take_trace();
             let (line, _) = self.interp.sources.line_col(s.span.file, s.span.start);
             let text = self.interp.sources.text(s.span.file);
@@ -272,6 +274,7 @@ impl Session {
                 .to_string();
             out.statements.push(StatementPlan {
                 line,
+                time,
                 source,
                 steps,
             });
