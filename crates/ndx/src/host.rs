@@ -314,6 +314,17 @@ mod nd {
 }
 
 /// One argument of [`Kernel::call`].
+///
+/// ```
+/// use ndx::Arg;
+/// let data = [1i32, 2, 3];
+/// let args: [Arg; 3] = [
+///     2.5f64.into(),                                  // a number
+///     ndx::ArrayRef::new(&data, &[3]).unwrap().into(), // a read-only array
+///     Arg::Scalar(ndx::Scalar::Bool(true)),
+/// ];
+/// assert!(matches!(args[1], Arg::Array(_)));
+/// ```
 #[derive(Debug)]
 pub enum Arg<'a> {
     /// A number (converted to the parameter's dtype when that widens it).
@@ -581,6 +592,14 @@ impl Session {
     /// usable from any thread and after the session is gone. It keeps the session's thread
     /// count for `prange` loops and the definitions in force now (a later redefinition of the
     /// kernel or of a `fn` it calls does not change it).
+    ///
+    /// ```
+    /// let mut s = ndx::Session::new();
+    /// s.run("kernel sq(x: f64) -> f64 { return x * x }").unwrap();
+    /// let k = s.kernel("sq").unwrap();
+    /// assert_eq!(k.call(&mut [3.0f64.into()]).unwrap(), Some(ndx::Scalar::F64(9.0)));
+    /// assert_eq!(s.kernel("nope").unwrap_err().code(), "E0101");
+    /// ```
     pub fn kernel(&mut self, name: &str) -> Result<Kernel, Error> {
         let Some(def) = self.interp.kernels.get(name).cloned() else {
             return Err(Error::plain("E0101", &format!("unknown kernel `{name}`")));

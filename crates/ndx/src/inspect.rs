@@ -248,6 +248,16 @@ impl Session {
 
     /// [`Session::explain`] for a script file; with `listings`, every step carries its CLIF
     /// and machine code (what `ndx emit --clif` and `--asm` print).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("ndx-doc-{}.ndx", std::process::id()));
+    /// std::fs::write(&path, "let a = ones((4, 4))\nlet b = sum(a * a.T, axis=0)\n").unwrap();
+    /// let mut s = ndx::Session::new();
+    /// let ex = s.explain_file(&path, true).unwrap();
+    /// assert!(ex.stage_text(ndx::Stage::Clif).contains(";; line 2: let b = sum(a * a.T, axis=0)"));
+    /// assert!(ex.stage_text(ndx::Stage::Asm).contains("ret"));
+    /// # std::fs::remove_file(&path).ok();
+    /// ```
     pub fn explain_file(&mut self, path: &Path, listings: bool) -> Result<Explanation, Error> {
         let (_, program) = self.load(path)?;
         self.explain_stmts(&program.stmts, listings)
