@@ -199,7 +199,10 @@ impl Exec {
         dest: Dest,
     ) -> Result<(), Diag> {
         if let Some(flag) = &self.interrupt {
-            if flag.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            // A load first: the common case writes nothing to the shared cache line.
+            if flag.load(std::sync::atomic::Ordering::Relaxed)
+                && flag.swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
                 return Err(Diagnostic::error("E0405", "interrupted"));
             }
         }
@@ -259,6 +262,7 @@ impl Exec {
                     dest,
                     launch,
                     calls: 1,
+                    later_hits: 0,
                 };
                 self.record(Step::Fused(Box::new(step)));
             }

@@ -74,6 +74,8 @@ pub struct FusedStep {
     pub launch: LaunchReport,
     /// How many times the statement launched this same kernel.
     pub calls: usize,
+    /// How many of the launches after the first found the code in the cache.
+    pub later_hits: usize,
 }
 
 /// One call of a compiled `kernel` block.
@@ -137,9 +139,12 @@ impl Step {
         }
     }
 
-    fn add_call(&mut self) {
+    fn add_call(&mut self, cached: bool) {
         match self {
-            Step::Fused(s) => s.calls += 1,
+            Step::Fused(s) => {
+                s.calls += 1;
+                s.later_hits += usize::from(cached);
+            }
             Step::Kernel(s) => s.calls += 1,
             Step::Einsum(s) => s.calls += 1,
         }
@@ -150,7 +155,11 @@ impl Step {
 /// same kernel many times reports it once, with a call count).
 pub(crate) fn record(steps: &mut Vec<Step>, step: Step) {
     if let Some(s) = steps.iter_mut().find(|s| s.same(&step)) {
-        s.add_call();
+        let cached = match &step {
+            Step::Fused(f) => f.launch.cached(),
+            _ => true,
+        };
+        s.add_call(cached);
         return;
     }
     steps.push(step);
@@ -412,11 +421,19 @@ impl Step {
                     points_text(f.launch.points())
                 );
                 s.push_str(&indent(&loops_text(f), "  "));
-                let code = match (f.launch.compile_time, o.timings) {
+                let mut code = match (f.launch.compile_time, o.timings) {
                     (None, _) => "from the cache".to_string(),
                     (Some(t), true) => format!("compiled in {}", ms(t)),
                     (Some(_), false) => "compiled".to_string(),
                 };
+                if f.calls > 1 {
+                    let _ = write!(
+                        code,
+                        "; {} of {} later launches from the cache",
+                        f.later_hits,
+                        f.calls - 1
+                    );
+                }
                 let _ = writeln!(s, "  code: {code}");
             }
             Step::Kernel(k) => {
