@@ -127,7 +127,7 @@ fn explain_prints_each_statement_and_exits_zero() {
         .expect("spawn ndx");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("code: compiled in "), "{text}");
-    assert!(text.starts_with("line 2: threads(2)\n"), "{text}");
+    assert!(text.starts_with("line 2: threads(2)    ["), "{text}");
 }
 
 #[test]

@@ -9,6 +9,32 @@
 //! code came from the cache and how long compiling took, the vector shape of the inner loop,
 //! tiling and the thread split. These are what the REPL's `:clif`, `:asm`, `:loops` and
 //! `:explain` show; nothing here parses stderr.
+//!
+//! ```
+//! use ndx_codegen::{Jit, RawArray};
+//! use ndx_ir::kernel::{BinaryOp, Kernel, Op, Output};
+//! use ndx_runtime::{DType, Scalar};
+//! let mut k = Kernel::new();
+//! k.inputs.push(DType::F32);
+//! let x = k.push(Op::Input(0), DType::F32);
+//! let c = k.push(Op::Const(Scalar::F32(2.0)), DType::F32);
+//! let y = k.push(Op::Binary(BinaryOp::Mul, x, c), DType::F32);
+//! k.outputs.push(Output { value: y, reduce: None });
+//! let (input, output) = (vec![1.0f32; 8], vec![0.0f32; 8]);
+//! let arrays = [
+//!     RawArray { ptr: input.as_ptr() as usize, strides: vec![4], dtype: DType::F32 },
+//!     RawArray { ptr: output.as_ptr() as usize, strides: vec![4], dtype: DType::F32 },
+//! ];
+//! let mut jit = Jit::new().unwrap();
+//! jit.set_listings(true);
+//! jit.set_reports(true);
+//! jit.prepare(&k, &[8], &[false], &arrays).unwrap(); // compiled, not called
+//! let r = &jit.take_reports()[0];
+//! assert!(!r.ran && !r.cached() && r.vector.is_some());
+//! let l = r.listing.as_ref().unwrap();
+//! assert!(l.clif.contains("fmul") && !l.asm.is_empty());
+//! assert_eq!(output, vec![0.0; 8]);
+//! ```
 
 use crate::lower;
 use crate::scalar::Host;

@@ -203,6 +203,31 @@ pub fn scalar_bits(s: Scalar) -> i64 {
     }
 }
 
+/// The loops of `f` that compile to vector code (taken at run time when every accessed row is
+/// contiguous and no stored row partially overlaps another): each loop's variable and vector
+/// shape, in source order.
+pub fn vector_loops(f: &KFunc, opts: KernelOptions) -> Vec<(u32, crate::VectorInfo)> {
+    fn walk(ss: &[KStmt], checks: bool, out: &mut Vec<(u32, crate::VectorInfo)>) {
+        for s in ss {
+            match s {
+                KStmt::For(fl) => match kvec::plan(fl, checks) {
+                    Some(p) => out.push((fl.var, crate::VectorInfo::of(&p))),
+                    None => walk(&fl.body, checks, out),
+                },
+                KStmt::If(_, t, e) => {
+                    walk(t, checks, out);
+                    walk(e, checks, out);
+                }
+                KStmt::While(_, b) => walk(b, checks, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&f.body, opts.bounds_checks, &mut out);
+    out
+}
+
 /// Combines two partial results of a parallel reduction, as the reference evaluator does.
 fn combine(op: ReduceOp, a: Scalar, b: Scalar) -> Scalar {
     let bin = match op {

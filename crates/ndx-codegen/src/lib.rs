@@ -35,7 +35,7 @@ use ndx_runtime::DType;
 use std::collections::HashMap;
 
 pub use inspect::{LaunchReport, Listing, VectorInfo};
-pub use kcode::{scalar_bits, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
+pub use kcode::{scalar_bits, vector_loops, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
 use std::time::{Duration, Instant};
 
 /// Why code generation failed.

@@ -190,3 +190,11 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<ndx_runtime::RuntimeError> for Error {
+    /// A runtime error from building arrays on the host side (`Array::from_vec` and the
+    /// like), as error E0300, so `?` works in host code.
+    fn from(e: ndx_runtime::RuntimeError) -> Error {
+        Error::plain("E0300", &e.to_string())
+    }
+}

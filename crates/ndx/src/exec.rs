@@ -22,6 +22,9 @@ pub(crate) struct Exec {
     pub(crate) trace: Option<Vec<Step>>,
     /// While tracing: whether CLIF and machine-code listings are recorded.
     pub(crate) listings: bool,
+    /// The session's interrupt flag: checked before every launch, so a long statement stops
+    /// between two kernels.
+    pub(crate) interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Exec {
@@ -195,6 +198,14 @@ impl Exec {
         outs: &[Array],
         dest: Dest,
     ) -> Result<(), Diag> {
+        if let Some(flag) = &self.interrupt {
+            // A load first: the common case writes nothing to the shared cache line.
+            if flag.load(std::sync::atomic::Ordering::Relaxed)
+                && flag.swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                return Err(Diagnostic::error("E0405", "interrupted"));
+            }
+        }
         let built = lazy::build(outputs);
         let mut raw = Vec::with_capacity(built.inputs.len() + outs.len());
         for a in &built.inputs {
@@ -251,6 +262,7 @@ impl Exec {
                     dest,
                     launch,
                     calls: 1,
+                    later_hits: 0,
                 };
                 self.record(Step::Fused(Box::new(step)));
             }

@@ -74,6 +74,8 @@ pub struct FusedStep {
     pub launch: LaunchReport,
     /// How many times the statement launched this same kernel.
     pub calls: usize,
+    /// How many of the launches after the first found the code in the cache.
+    pub later_hits: usize,
 }
 
 /// One call of a compiled `kernel` block.
@@ -87,6 +89,9 @@ pub struct KernelStep {
     pub parallel_loops: usize,
     /// The JIT's thread count.
     pub threads: usize,
+    /// The loops compiled to vector code: the loop variable's local (`l3` in the IR) and the
+    /// vector shape.
+    pub vector_loops: Vec<(u32, ndx_codegen::VectorInfo)>,
     /// The kernel IR, as text.
     pub ir: String,
     /// The compiled functions (main, then one per `prange` loop), when listings were on.
@@ -134,9 +139,12 @@ impl Step {
         }
     }
 
-    fn add_call(&mut self) {
+    fn add_call(&mut self, cached: bool) {
         match self {
-            Step::Fused(s) => s.calls += 1,
+            Step::Fused(s) => {
+                s.calls += 1;
+                s.later_hits += usize::from(cached);
+            }
             Step::Kernel(s) => s.calls += 1,
             Step::Einsum(s) => s.calls += 1,
         }
@@ -147,7 +155,11 @@ impl Step {
 /// same kernel many times reports it once, with a call count).
 pub(crate) fn record(steps: &mut Vec<Step>, step: Step) {
     if let Some(s) = steps.iter_mut().find(|s| s.same(&step)) {
-        s.add_call();
+        let cached = match &step {
+            Step::Fused(f) => f.launch.cached(),
+            _ => true,
+        };
+        s.add_call(cached);
         return;
     }
     steps.push(step);
@@ -158,6 +170,8 @@ pub(crate) fn record(steps: &mut Vec<Step>, step: Step) {
 pub struct StatementPlan {
     /// 1-based line of the statement in its source.
     pub line: usize,
+    /// How long the statement took (compiling included, tracing overhead too).
+    pub time: Duration,
     /// The statement's source text (its first line, for multi-line statements).
     pub source: String,
     /// Its steps, in the order they first happened.
@@ -407,11 +421,19 @@ impl Step {
                     points_text(f.launch.points())
                 );
                 s.push_str(&indent(&loops_text(f), "  "));
-                let code = match (f.launch.compile_time, o.timings) {
+                let mut code = match (f.launch.compile_time, o.timings) {
                     (None, _) => "from the cache".to_string(),
                     (Some(t), true) => format!("compiled in {}", ms(t)),
                     (Some(_), false) => "compiled".to_string(),
                 };
+                if f.calls > 1 {
+                    let _ = write!(
+                        code,
+                        "; {} of {} later launches from the cache",
+                        f.later_hits,
+                        f.calls - 1
+                    );
+                }
                 let _ = writeln!(s, "  code: {code}");
             }
             Step::Kernel(k) => {
@@ -427,6 +449,15 @@ impl Step {
                     (Some(_), false) => "compiled".to_string(),
                 };
                 let _ = writeln!(s, "  code: {code}");
+                for (var, v) in &k.vector_loops {
+                    let _ = writeln!(
+                        s,
+                        "  vector loop over l{var}: {v} (when its rows are contiguous at run time)"
+                    );
+                }
+                if k.vector_loops.is_empty() {
+                    let _ = writeln!(s, "  vector loops: none (scalar code)");
+                }
                 if k.parallel_loops > 0 {
                     let _ = writeln!(
                         s,
@@ -503,7 +534,11 @@ impl Explanation {
     pub fn text(&self, o: TextOptions) -> String {
         let mut s = String::new();
         for st in &self.statements {
-            let _ = writeln!(s, "line {}: {}", st.line, st.source);
+            if o.timings {
+                let _ = writeln!(s, "line {}: {}    [{}]", st.line, st.source, ms(st.time));
+            } else {
+                let _ = writeln!(s, "line {}: {}", st.line, st.source);
+            }
             if st.steps.is_empty() {
                 let _ = writeln!(s, "  (no kernels)");
             }

@@ -25,6 +25,9 @@ pub struct VarInfo {
     pub bytes: usize,
     /// The other name whose memory this array views (`b = a.T` makes `b` a view of `a`).
     pub view_of: Option<String>,
+    /// True for a view: the array shares another name's memory, or covers only part of its
+    /// buffer (a slice whose base has no name any more).
+    pub is_view: bool,
     /// False for read-only memory (a file mapped with `load(..., mmap=true)`).
     pub writable: bool,
 }
@@ -58,6 +61,7 @@ impl Session {
                 shape: None,
                 bytes: 0,
                 view_of: None,
+                is_view: false,
                 writable: true,
             };
             match v {
@@ -70,6 +74,7 @@ impl Session {
                         info.kind = "number";
                     }
                     info.view_of = self.base_of(name, a);
+                    info.is_view = info.view_of.is_some() || !a.covers_buffer();
                 }
                 Val::Lazy(l) => {
                     info.dtype = Some(l.dtype());
@@ -100,6 +105,7 @@ impl Session {
                 shape: None,
                 bytes: 0,
                 view_of: None,
+                is_view: false,
                 writable: false,
             })
             .collect();
@@ -242,6 +248,16 @@ impl Session {
 
     /// [`Session::explain`] for a script file; with `listings`, every step carries its CLIF
     /// and machine code (what `ndx emit --clif` and `--asm` print).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("ndx-doc-{}.ndx", std::process::id()));
+    /// std::fs::write(&path, "let a = ones((4, 4))\nlet b = sum(a * a.T, axis=0)\n").unwrap();
+    /// let mut s = ndx::Session::new();
+    /// let ex = s.explain_file(&path, true).unwrap();
+    /// assert!(ex.stage_text(ndx::Stage::Clif).contains(";; line 2: let b = sum(a * a.T, axis=0)"));
+    /// assert!(ex.stage_text(ndx::Stage::Asm).contains("ret"));
+    /// # std::fs::remove_file(&path).ok();
+    /// ```
     pub fn explain_file(&mut self, path: &Path, listings: bool) -> Result<Explanation, Error> {
         let (_, program) = self.load(path)?;
         self.explain_stmts(&program.stmts, listings)
@@ -254,7 +270,9 @@ impl Session {
             .map_err(|d| self.error(d))?;
         let mut out = Explanation::default();
         for s in stmts {
+            let t0 = std::time::Instant::now();
             let r = self.interp.run_program(std::slice::from_ref(s));
+            let time = t0.elapsed();
             let steps = self.interp.exec.take_trace();
             let (line, _) = self.interp.sources.line_col(s.span.file, s.span.start);
             let text = self.interp.sources.text(s.span.file);
@@ -266,6 +284,7 @@ impl Session {
                 .to_string();
             out.statements.push(StatementPlan {
                 line,
+                time,
                 source,
                 steps,
             });

@@ -88,6 +88,8 @@ impl Interp {
         let threads = default_threads();
         let mut exec = Exec::default();
         exec.set_threads(threads);
+        let interrupt = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        exec.interrupt = Some(interrupt.clone());
         Interp {
             scopes: vec![HashMap::new()],
             frame_base: 0,
@@ -107,7 +109,7 @@ impl Interp {
             plans: HashMap::new(),
             bound_order: HashMap::new(),
             next_order: 0,
-            interrupt: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            interrupt,
         }
     }
 

@@ -2016,6 +2016,12 @@ impl Interp {
             compile_time,
             parallel_loops: count_parallel(&entry.func.body),
             threads,
+            vector_loops: ndx_codegen::vector_loops(
+                &entry.func,
+                KernelOptions {
+                    bounds_checks: entry.checks,
+                },
+            ),
             ir: entry.func.to_string(),
             listings,
             calls: 1,

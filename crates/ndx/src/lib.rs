@@ -21,6 +21,7 @@ mod errors;
 mod eval;
 mod exec;
 pub mod explain;
+mod handle;
 mod host;
 mod index;
 mod inspect;
@@ -35,7 +36,8 @@ mod value;
 pub use builtins::builtin_names;
 pub use errors::{Error, ErrorKind, ErrorLabel};
 pub use explain::{Explanation, Inspection, Stage, TextOptions};
-pub use host::{Arg, ArrayMut, ArrayRef, Kernel};
+pub use handle::{Arg, Kernel};
+pub use host::{ArrayMut, ArrayRef};
 pub use inspect::VarInfo;
 pub use ndx_runtime::{Array, DType, Element, Scalar};
 pub use ndx_syntax::{Diagnostic, SourceMap};
@@ -331,8 +333,8 @@ impl Session {
         })
     }
 
-    /// A handle that stops this session's running program at its next statement (between
-    /// kernel calls, never inside one) with error E0405. `Send + Sync`; its `trigger` only
+    /// A handle that stops this session's running program before its next statement or
+    /// kernel launch (between kernel calls, never inside one) with error E0405. `Send + Sync`; its `trigger` only
     /// stores to an atomic, so a signal handler may call it. A trigger while nothing runs is
     /// forgotten when the next `run` starts.
     ///
@@ -518,7 +520,8 @@ impl Session {
     }
 }
 
-/// Stops a session's running program at its next statement ([`Session::interrupt_handle`]).
+/// Stops a session's running program before its next statement or kernel launch
+/// ([`Session::interrupt_handle`]).
 #[derive(Clone, Debug)]
 pub struct Interrupt(Arc<AtomicBool>);
 

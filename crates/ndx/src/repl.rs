@@ -250,6 +250,7 @@ impl Repl {
                 };
                 let mut note = match &v.view_of {
                     Some(b) => format!("view of {b}"),
+                    None if v.is_view => "view".to_string(),
                     None if v.kind == "array" || v.kind == "number" => String::new(),
                     None => v.kind.to_string(),
                 };
@@ -328,6 +329,13 @@ impl Repl {
 
 /// Completions of the word ending at byte `pos` of `line` among `names` (and the `:`
 /// commands at the start of a line): the byte where the word starts, and the candidates.
+///
+/// ```
+/// use ndx::repl::complete_from;
+/// let names = vec!["signal".to_string(), "sin".to_string(), "sum".to_string()];
+/// assert_eq!(complete_from(&names, "x + si", 6), (4, vec!["signal".into(), "sin".into()]));
+/// assert_eq!(complete_from(&names, ":lo", 3), (0, vec![":load".into(), ":loops".into()]));
+/// ```
 pub fn complete_from(names: &[String], line: &str, pos: usize) -> (usize, Vec<String>) {
     let mut pos = pos.min(line.len());
     while !line.is_char_boundary(pos) {
@@ -337,11 +345,12 @@ pub fn complete_from(names: &[String], line: &str, pos: usize) -> (usize, Vec<St
     let trimmed = before.trim_start();
     if trimmed.starts_with(':') && !trimmed.contains(char::is_whitespace) {
         let at = pos - trimmed.len();
-        let c = COMMANDS
+        let mut c: Vec<String> = COMMANDS
             .iter()
             .filter(|c| c.starts_with(trimmed))
             .map(|c| c.to_string())
             .collect();
+        c.sort();
         return (at, c);
     }
     let start = before

@@ -226,3 +226,37 @@ fn ndarray_views_of_any_strides() {
     assert_eq!(y[[0, 0]], 4.0);
     assert_eq!(y[[3, 2]], 9.0);
 }
+
+/// The README's embedding example, verbatim, so the README stays true.
+#[test]
+fn readme_embedding_example() -> Result<(), ndx::Error> {
+    let mut s = ndx::Session::new();
+    s.set("x", ndx::Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?);
+    s.run("let y = exp(x) / sum(exp(x))")?;
+    let y: Vec<f32> = s.get("y")?.to_vec()?;
+    assert_eq!(y.len(), 3);
+
+    // Lend host memory without a copy; the loan ends when `loan` drops.
+    let mut buf = vec![0.0f64; 4];
+    let loan = s.lend("out", &mut buf, &[4])?;
+    s.run("out[:] = arange(4) * 0.5")?;
+    drop(loan);
+
+    // A compiled kernel, callable from any thread, on the host's own buffers.
+    s.run("kernel axpy(a: f32, x: f32[n], y: f32[n]) { for i in range(n) { y[i] += a * x[i] } }")?;
+    let k = s.kernel("axpy")?; // Send + Sync, outlives the session
+    let (x, mut y) = (vec![1.0f32; 8], vec![0.0f32; 8]);
+    k.call(&mut [
+        2.0f32.into(),
+        ndx::ArrayRef::new(&x, &[8])?.into(),
+        ndx::ArrayMut::new(&mut y, &[8])?.into(),
+    ])?;
+
+    // A `fn` evaluated straight into a host buffer (no result array is allocated).
+    s.run("fn scaled(v) = 2.0 * v + 1.0")?;
+    let arg = s.get("x")?;
+    s.call_into("scaled", &[arg], ndx::ArrayMut::new(&mut y[..3], &[3])?)?;
+    assert_eq!(buf, [0.0, 0.5, 1.0, 1.5]);
+    assert_eq!(y, [3.0, 5.0, 7.0, 2.0, 2.0, 2.0, 2.0, 2.0]);
+    Ok(())
+}

@@ -27,6 +27,12 @@ fn vars_lists_dtype_shape_bytes_and_views() {
     out(&mut r, "let n = 3");
     out(&mut r, "fn sq(v) = v * v");
     let text = out(&mut r, ":vars");
+    let mut r2 = Repl::new();
+    out(&mut r2, "let part = arange(10)[2:5]");
+    assert_eq!(
+        out(&mut r2, ":vars"),
+        "name  dtype  shape  bytes\npart  i64    (3,)      24  view"
+    );
     assert_eq!(
         text,
         "\
