@@ -1779,7 +1779,6 @@ fn count_parallel(ss: &[KStmt]) -> usize {
 }
 
 /// The cache of compiled kernels, by name.
-#[derive(Default)]
 pub(crate) struct KernelCache {
     entries: HashMap<String, Arc<CompiledEntry>>,
     /// Bumped whenever a `fn` or kernel is defined.
