@@ -166,6 +166,11 @@ def reductions():
         r_cumsum=np.cumsum(ai, axis=1),
         r_cumprod=np.cumprod(a[0, 0, :] + 4.0),
         r_cumsum_flat=np.cumsum(ai),
+        r_cumsum_expr0=np.cumsum(a * a.shape[0] - 1.0, axis=0),
+        r_cumsum_view1=np.cumsum(a[:, ::-1, :] + a[0], axis=-2),
+        r_cumprod_t=np.cumprod(a.T.astype(f32) * f32(0.5) + f32(1.0), axis=2),
+        r_cumsum_bool=np.cumsum(ai % 3 == 0, axis=1),
+        r_cumsum_i32=np.cumsum(ai.astype(i32) - 5),
         r_outer=np.sum(a[0, 0, :][:, None] * a[1, 2, :][None, :]),
     )
 

@@ -9,6 +9,7 @@ pub mod kernel;
 pub mod kir;
 pub mod loops;
 pub mod promote;
+pub mod scan;
 pub mod shape;
 
 pub use kernel::{BinaryOp, Handle, Kernel, Node, Op, Output, ReduceOp, UnaryOp, VerifyError};

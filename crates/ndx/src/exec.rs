@@ -25,6 +25,8 @@ pub(crate) struct Exec {
     /// The session's interrupt flag: checked before every launch, so a long statement stops
     /// between two kernels.
     pub(crate) interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Compiled scans (`cumsum`, `cumprod`), by the text of their kernel IR.
+    pub(crate) scans: std::collections::HashMap<String, ndx_codegen::CompiledKernel>,
 }
 
 impl Exec {
@@ -188,6 +190,19 @@ impl Exec {
         Ok(out)
     }
 
+    /// Fails with E0405 when the session was interrupted (clearing the flag).
+    pub(crate) fn check_interrupt(&self) -> Result<(), Diag> {
+        if let Some(flag) = &self.interrupt {
+            // A load first: the common case writes nothing to the shared cache line.
+            if flag.load(std::sync::atomic::Ordering::Relaxed)
+                && flag.swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                return Err(Diagnostic::error("E0405", "interrupted"));
+            }
+        }
+        Ok(())
+    }
+
     /// Builds, compiles and calls one kernel over the iteration space `shape`. Each output's
     /// shape is `shape` without the reduced axes.
     fn run(
@@ -198,14 +213,7 @@ impl Exec {
         outs: &[Array],
         dest: Dest,
     ) -> Result<(), Diag> {
-        if let Some(flag) = &self.interrupt {
-            // A load first: the common case writes nothing to the shared cache line.
-            if flag.load(std::sync::atomic::Ordering::Relaxed)
-                && flag.swap(false, std::sync::atomic::Ordering::Relaxed)
-            {
-                return Err(Diagnostic::error("E0405", "interrupted"));
-            }
-        }
+        self.check_interrupt()?;
         let built = lazy::build(outputs);
         let mut raw = Vec::with_capacity(built.inputs.len() + outs.len());
         for a in &built.inputs {

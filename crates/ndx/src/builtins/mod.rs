@@ -11,14 +11,14 @@ mod linalg;
 pub(crate) use contract::PlanKey;
 
 use crate::args::{Args, Bound};
-use crate::error::{err_at, At, Diag};
+use crate::error::{err_at, Diag};
 use crate::interp::Interp;
 use crate::lazy::Lazy;
 use crate::value::Val;
 use ndx_ir::kernel::{BinaryOp, UnaryOp};
 use ndx_ir::promote::{promote, Ty};
 use ndx_ir::shape::broadcast_shapes;
-use ndx_runtime::{ops, Array, DType};
+use ndx_runtime::{Array, DType};
 use ndx_syntax::ast::{Arg, Expr, ExprKind};
 use ndx_syntax::Span;
 
@@ -215,7 +215,6 @@ impl Interp {
     }
 
     fn builtin(&mut self, name: &str, a: Args) -> Result<Val, Diag> {
-        let span = a.span;
         if let Some((_, op)) = FLOAT_FNS.iter().find(|(n, _)| *n == name) {
             let b = a.bind(&["x"])?;
             let (v, vs) = b.req(0)?;
@@ -299,15 +298,7 @@ impl Interp {
             }
             "cumsum" | "cumprod" => {
                 let b = a.bind(&["a", "axis"])?;
-                let (v, vs) = b.req(0)?;
-                let arr = self.as_array(&v, vs)?;
-                let axis = self.opt_axis(&b, 1)?;
-                let r = if name == "cumsum" {
-                    ops::cumsum(&arr, axis)
-                } else {
-                    ops::cumprod(&arr, axis)
-                };
-                Ok(Val::Array(r.at(span)?))
+                self.cumulative(name, &b)
             }
             _ => self.builtin_more(name, a),
         }

@@ -1,0 +1,443 @@
+//! Scans (`cumsum`, `cumprod`): a fused elementwise [`Kernel`] whose single output is
+//! accumulated along one axis, written as a [`KFunc`] so the kernel compiler (loops,
+//! vectorisation of unit-stride rows) compiles it.
+//!
+//! The producer expression is evaluated inside the scan's loops, so `cumsum(x * w)` never
+//! allocates `x * w`. Two loop shapes are used, both visiting every element once in C order of
+//! the iteration space:
+//! - along the last axis (and for the flattened `axis=None` form) a scalar accumulator runs
+//!   along the innermost loop, as NumPy's sequential scan does;
+//! - along an outer axis `s`, row `j` of each block is row `j - 1` of the output combined with
+//!   the producer's row `j`. The innermost loop is then a straight-line store over unit-stride
+//!   rows, which the kernel compiler vectorises; the order of operations per element is the
+//!   same as the sequential scan's, so results are identical.
+//!
+//! Calling convention of the [`KFunc`] (the `words` of a kernel call): the inputs, each of the
+//! full iteration shape (broadcast by the caller), then the output array (C-contiguous, of the
+//! iteration shape, or 1-D of its size for `axis=None`), then the `rank` extents as i64
+//! scalars.
+
+use crate::kernel::{BinaryOp, Kernel, Op};
+use crate::kir::{Access, KArray, KExpr, KExprKind, KFor, KFunc, KParam, KStmt, Local};
+use ndx_runtime::{DType, Scalar};
+
+/// The accumulation of a scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScanOp {
+    /// Running sum.
+    Sum,
+    /// Running product.
+    Prod,
+}
+
+impl ScanOp {
+    /// The function's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanOp::Sum => "cumsum",
+            ScanOp::Prod => "cumprod",
+        }
+    }
+
+    /// The accumulator dtype for a producer of dtype `d`: NumPy's, i64 for bool and ints.
+    pub fn result_dtype(d: DType) -> DType {
+        match d {
+            DType::F32 | DType::F64 => d,
+            DType::Bool | DType::I32 | DType::I64 => DType::I64,
+        }
+    }
+
+    fn binary(self) -> BinaryOp {
+        match self {
+            ScanOp::Sum => BinaryOp::Add,
+            ScanOp::Prod => BinaryOp::Mul,
+        }
+    }
+}
+
+/// The largest expression tree (in nodes) a scan inlines. A kernel whose graph shares values
+/// so much that its tree form is bigger is materialised first by the caller.
+pub const MAX_TREE: usize = 4096;
+
+/// A scan to build: the producer, its iteration rank and the axis.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanSpec<'k> {
+    /// The producer: a kernel with exactly one unreduced output.
+    pub kernel: &'k Kernel,
+    /// Rank of the iteration space (every input has this rank).
+    pub rank: usize,
+    /// The scanned axis, or `None` for the flattened scan.
+    pub axis: Option<usize>,
+    /// The accumulation.
+    pub op: ScanOp,
+}
+
+/// Why a scan cannot be built as one function.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScanBuildError {
+    /// The producer's tree form is larger than [`MAX_TREE`].
+    #[error("the expression is too large to inline into a scan")]
+    TooLarge,
+    /// The kernel or axis does not describe one scan: a caller bug.
+    #[error("internal error: bad scan: {0}")]
+    Bad(String),
+}
+
+/// The number of nodes of `kernel`'s output in tree form (shared values counted at every
+/// use), saturating above [`MAX_TREE`].
+fn tree_size(kernel: &Kernel, h: usize, memo: &mut Vec<Option<usize>>) -> usize {
+    if let Some(Some(n)) = memo.get(h) {
+        return *n;
+    }
+    let mut size = |c: &crate::kernel::Handle| tree_size(kernel, c.index(), memo);
+    let n = match &kernel.nodes[h].op {
+        Op::Input(_) | Op::Const(_) => 1,
+        Op::Unary(_, a) | Op::Cast(a) => 1 + size(a),
+        Op::Binary(_, a, b) => 1 + size(a) + size(b),
+        Op::Select(c, a, b) => 1 + size(c) + size(a) + size(b),
+    }
+    .min(MAX_TREE + 1);
+    memo[h] = Some(n);
+    n
+}
+
+/// Builds the kernel function of a scan (calling convention in the module documentation).
+pub fn scan_func(spec: ScanSpec) -> Result<KFunc, ScanBuildError> {
+    let ScanSpec {
+        kernel,
+        rank,
+        axis,
+        op,
+    } = spec;
+    let [out] = kernel.outputs.as_slice() else {
+        return Err(ScanBuildError::Bad("a scan has one output".into()));
+    };
+    if out.reduce.is_some() || out.value.index() >= kernel.nodes.len() {
+        return Err(ScanBuildError::Bad("the output must be elementwise".into()));
+    }
+    if axis.is_some_and(|a| a >= rank) {
+        return Err(ScanBuildError::Bad(format!("axis {axis:?} of rank {rank}")));
+    }
+    let mut memo = vec![None; kernel.nodes.len()];
+    if tree_size(kernel, out.value.index(), &mut memo) > MAX_TREE {
+        return Err(ScanBuildError::TooLarge);
+    }
+    let acc_dtype = ScanOp::result_dtype(kernel.dtype(out.value));
+    let b = Builder {
+        kernel,
+        rank,
+        out_array: kernel.inputs.len() as u32,
+        acc_dtype,
+        op,
+    };
+    let mut arrays: Vec<KArray> = kernel
+        .inputs
+        .iter()
+        .map(|&dtype| KArray { dtype, rank })
+        .collect();
+    arrays.push(KArray {
+        dtype: acc_dtype,
+        rank: if axis.is_some() { rank } else { 1 },
+    });
+    let mut params: Vec<KParam> = (0..arrays.len() as u32).map(KParam::Array).collect();
+    params.extend((0..rank).map(|d| KParam::Scalar(b.extent(d))));
+    let mut locals = vec![DType::I64; 2 * rank];
+    locals.push(acc_dtype);
+    locals.push(DType::I64);
+    let body = match axis {
+        None => b.flat(),
+        Some(s) if s + 1 == rank => b.along_last(),
+        Some(s) => b.along_outer(s),
+    };
+    Ok(KFunc {
+        name: op.name().to_string(),
+        params,
+        arrays,
+        locals,
+        ret: None,
+        body,
+    })
+}
+
+struct Builder<'k> {
+    kernel: &'k Kernel,
+    rank: usize,
+    out_array: u32,
+    acc_dtype: DType,
+    op: ScanOp,
+}
+
+impl Builder<'_> {
+    /// The loop variable of axis `d`.
+    fn var(&self, d: usize) -> Local {
+        d as Local
+    }
+
+    /// The local holding the extent of axis `d`.
+    fn extent(&self, d: usize) -> Local {
+        (self.rank + d) as Local
+    }
+
+    fn acc(&self) -> Local {
+        (2 * self.rank) as Local
+    }
+
+    /// The flat output position of the `axis=None` scan.
+    fn flat_pos(&self) -> Local {
+        (2 * self.rank + 1) as Local
+    }
+
+    fn local(l: Local, dtype: DType) -> KExpr {
+        KExpr {
+            kind: KExprKind::Local(l),
+            dtype,
+        }
+    }
+
+    fn i64(v: i64) -> KExpr {
+        KExpr::constant(Scalar::I64(v))
+    }
+
+    /// The identity of the accumulation, in the accumulator's dtype.
+    fn identity(&self) -> KExpr {
+        let one = match self.op {
+            ScanOp::Sum => false,
+            ScanOp::Prod => true,
+        };
+        KExpr::constant(Scalar::I64(i64::from(one)).cast(self.acc_dtype))
+    }
+
+    /// The index of the current point: every loop variable, with axis `shift` (if any) one
+    /// lower.
+    fn index(&self, shift: Option<usize>) -> Vec<KExpr> {
+        (0..self.rank)
+            .map(|d| {
+                let v = Self::local(self.var(d), DType::I64);
+                if shift == Some(d) {
+                    binary(BinaryOp::Sub, v, Self::i64(1))
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
+    fn access(&self, array: u32, index: Vec<KExpr>) -> Access {
+        Access {
+            array,
+            checked: vec![false; index.len()],
+            index,
+            site: 0,
+        }
+    }
+
+    /// The producer's value at the current point, cast to the accumulator's dtype.
+    fn value(&self) -> KExpr {
+        let out = self.kernel.outputs[0].value.index();
+        self.node(out).cast(self.acc_dtype)
+    }
+
+    fn node(&self, h: usize) -> KExpr {
+        let n = &self.kernel.nodes[h];
+        let kind = match &n.op {
+            Op::Input(k) => KExprKind::Load(self.access(*k, self.index(None))),
+            Op::Const(s) => KExprKind::Const(*s),
+            Op::Unary(u, a) => KExprKind::Unary(*u, Box::new(self.node(a.index()))),
+            Op::Cast(a) => KExprKind::Cast(Box::new(self.node(a.index()))),
+            Op::Binary(o, a, c) => KExprKind::Binary(
+                *o,
+                Box::new(self.node(a.index())),
+                Box::new(self.node(c.index())),
+            ),
+            Op::Select(c, a, e) => KExprKind::Select(
+                Box::new(self.node(c.index())),
+                Box::new(self.node(a.index())),
+                Box::new(self.node(e.index())),
+            ),
+        };
+        KExpr {
+            kind,
+            dtype: n.dtype,
+        }
+    }
+
+    /// `for` loops over `axes`, outermost first, around `body`.
+    fn loops(&self, axes: std::ops::Range<usize>, from: i64, body: Vec<KStmt>) -> Vec<KStmt> {
+        let first = axes.start;
+        axes.rev().fold(body, |inner, d| {
+            let start = if d == first { from } else { 0 };
+            vec![KStmt::For(Box::new(KFor {
+                var: self.var(d),
+                start: Self::i64(start),
+                stop: Self::local(self.extent(d), DType::I64),
+                step: Self::i64(1),
+                body: inner,
+                parallel: None,
+                site: 0,
+            }))]
+        })
+    }
+
+    /// `acc = acc op value`.
+    fn accumulate(&self) -> KStmt {
+        let acc = Self::local(self.acc(), self.acc_dtype);
+        KStmt::Set(self.acc(), binary(self.op.binary(), acc, self.value()))
+    }
+
+    /// The flattened scan: one accumulator over the whole space in C order.
+    fn flat(&self) -> Vec<KStmt> {
+        let pos = Self::local(self.flat_pos(), DType::I64);
+        let store = KStmt::Store(
+            self.access(self.out_array, vec![pos.clone()]),
+            Self::local(self.acc(), self.acc_dtype),
+        );
+        let step = KStmt::Set(self.flat_pos(), binary(BinaryOp::Add, pos, Self::i64(1)));
+        let mut body = vec![
+            KStmt::Set(self.acc(), self.identity()),
+            KStmt::Set(self.flat_pos(), Self::i64(0)),
+        ];
+        body.extend(self.loops(0..self.rank, 0, vec![self.accumulate(), store, step]));
+        body
+    }
+
+    /// A scan along the last axis: an accumulator per row.
+    fn along_last(&self) -> Vec<KStmt> {
+        let last = self.rank - 1;
+        let store = KStmt::Store(
+            self.access(self.out_array, self.index(None)),
+            Self::local(self.acc(), self.acc_dtype),
+        );
+        let row = self.loops(last..self.rank, 0, vec![self.accumulate(), store]);
+        let mut per_row = vec![KStmt::Set(self.acc(), self.identity())];
+        per_row.extend(row);
+        self.loops(0..last, 0, per_row)
+    }
+
+    /// A scan along outer axis `s`: row `j` is row `j - 1` combined with the value.
+    fn along_outer(&self, s: usize) -> Vec<KStmt> {
+        let here = self.access(self.out_array, self.index(None));
+        let first_row = self.loops(
+            s + 1..self.rank,
+            0,
+            vec![KStmt::Store(here.clone(), self.value())],
+        );
+        let prev = KExpr {
+            kind: KExprKind::Load(self.access(self.out_array, self.index(Some(s)))),
+            dtype: self.acc_dtype,
+        };
+        let next_rows = self.loops(
+            s..self.rank,
+            1,
+            vec![KStmt::Store(
+                here,
+                binary(self.op.binary(), prev, self.value()),
+            )],
+        );
+        let nonempty = binary(
+            BinaryOp::Gt,
+            Self::local(self.extent(s), DType::I64),
+            Self::i64(0),
+        );
+        let mut first = vec![KStmt::Set(self.var(s), Self::i64(0))];
+        first.extend(first_row);
+        let mut block = vec![KStmt::If(nonempty, first, Vec::new())];
+        block.extend(next_rows);
+        self.loops(0..s, 0, block)
+    }
+}
+
+fn binary(op: BinaryOp, a: KExpr, b: KExpr) -> KExpr {
+    let dtype = op.result_dtype(a.dtype);
+    KExpr {
+        kind: KExprKind::Binary(op, Box::new(a), Box::new(b)),
+        dtype,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{Op, Output};
+
+    fn square_kernel(d: DType) -> Kernel {
+        let mut k = Kernel::new();
+        k.inputs.push(d);
+        let x = k.push(Op::Input(0), d);
+        let y = k.push(Op::Binary(BinaryOp::Mul, x, x), d);
+        k.outputs.push(Output {
+            value: y,
+            reduce: None,
+        });
+        k
+    }
+
+    #[test]
+    fn every_shape_verifies() {
+        for d in [DType::F32, DType::I32, DType::Bool] {
+            let k = square_kernel(d);
+            for rank in 0..4 {
+                let axes = std::iter::once(None).chain((0..rank).map(Some));
+                for axis in axes {
+                    for op in [ScanOp::Sum, ScanOp::Prod] {
+                        let f = scan_func(ScanSpec {
+                            kernel: &k,
+                            rank,
+                            axis,
+                            op,
+                        })
+                        .unwrap_or_else(|e| panic!("{e}"));
+                        f.verify().unwrap_or_else(|e| panic!("{e}\n{f}"));
+                        assert_eq!(f.arrays[1].dtype, ScanOp::result_dtype(d));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn outer_axis_reads_the_previous_row() {
+        let k = square_kernel(DType::F64);
+        let f = scan_func(ScanSpec {
+            kernel: &k,
+            rank: 2,
+            axis: Some(0),
+            op: ScanOp::Sum,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text = f.to_string();
+        assert!(text.contains("a1[(l0 Sub 1:i64), l1]"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_shared_graph_is_refused() {
+        let mut k = Kernel::new();
+        k.inputs.push(DType::F64);
+        let mut h = k.push(Op::Input(0), DType::F64);
+        for _ in 0..20 {
+            h = k.push(Op::Binary(BinaryOp::Add, h, h), DType::F64);
+        }
+        k.outputs.push(Output {
+            value: h,
+            reduce: None,
+        });
+        let r = scan_func(ScanSpec {
+            kernel: &k,
+            rank: 1,
+            axis: Some(0),
+            op: ScanOp::Sum,
+        });
+        assert_eq!(r, Err(ScanBuildError::TooLarge));
+    }
+
+    #[test]
+    fn bad_axes_are_errors() {
+        let k = square_kernel(DType::F64);
+        let r = scan_func(ScanSpec {
+            kernel: &k,
+            rank: 2,
+            axis: Some(2),
+            op: ScanOp::Sum,
+        });
+        assert!(matches!(r, Err(ScanBuildError::Bad(_))));
+    }
+}
