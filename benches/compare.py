@@ -8,6 +8,7 @@ table into BENCHMARKS.md when recording numbers).
     python3 benches/compare.py fused      # only the fused elementwise/reduction workloads
     python3 benches/compare.py kernels    # only the kernel workloads (issue 5): loops vs Numba
     python3 benches/compare.py contract   # only the contraction workloads (matmul, einsum)
+    python3 benches/compare.py scan       # only the scans (cumsum) of issue 2
 
 Creates benches/.venv (numpy, numexpr, numba) on first use and re-runs itself inside it.
 """
@@ -349,6 +350,46 @@ def contract_peers():
     return res
 
 
+def scan_peers():
+    """The scan workloads (`cumsum`, issue 2): NumPy's `cumsum` (an `add.accumulate`) on a
+    flat vector and down the rows of a matrix, and the same as a Numba loop."""
+    import numpy as np
+    import numba
+
+    numba.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    x = rng.random(10_000_000, dtype=f32)
+    m = rng.random((4096, 1024), dtype=f32)
+
+    @numba.njit
+    def nb_cumsum(x, out):
+        acc = f32(0.0)
+        for i in range(x.shape[0]):
+            acc += x[i]
+            out[i] = acc
+
+    @numba.njit
+    def nb_cumsum0(m, out):
+        for j in range(m.shape[1]):
+            out[0, j] = m[0, j] * f32(2.0)
+        for i in range(1, m.shape[0]):
+            for j in range(m.shape[1]):
+                out[i, j] = out[i - 1, j] + m[i, j] * f32(2.0)
+
+    ox = np.empty_like(x)
+    om = np.empty_like(m)
+    nb_cumsum(x, ox)
+    nb_cumsum0(m, om)
+    return {
+        "cumsum": {"NumPy": median_time(lambda: np.cumsum(x), 10), "Numba": median_time(lambda: nb_cumsum(x, ox), 10)},
+        "cumsum_axis0": {
+            "NumPy": median_time(lambda: np.cumsum(m * f32(2.0), axis=0), 10),
+            "Numba": median_time(lambda: nb_cumsum0(m, om), 10),
+        },
+    }
+
+
 def ndx_times(names):
     exe = os.path.join(ROOT, "target", "release", "ndx")
     out = {}
@@ -399,7 +440,7 @@ def main():
     ensure_venv()
     import numpy as np
 
-    sections = sys.argv[1:] or ["fused", "contract", "kernels"]
+    sections = sys.argv[1:] or ["fused", "scan", "contract", "kernels"]
     res, compile_times = {}, {}
     if "fused" in sections:
         r, c = peers()
@@ -407,6 +448,8 @@ def main():
         compile_times.update(c)
     if "contract" in sections:
         res.update(contract_peers())
+    if "scan" in sections:
+        res.update(scan_peers())
     if "kernels" in sections:
         r, c = kernel_peers()
         res.update(r)
