@@ -21,6 +21,31 @@ pub(crate) fn err_at(code: &str, span: Span, message: impl Into<String>) -> Diag
     Diagnostic::error(code, message).with_primary(span, "")
 }
 
+/// E0601: `what` (such as "`f`" or "kernel `k`") called with `got` arguments instead of
+/// `want`.
+pub(crate) fn arity_error(what: &str, want: usize, got: usize) -> Diag {
+    Diagnostic::error(
+        "E0601",
+        format!("{what} takes {want} argument(s) but {got} were given"),
+    )
+}
+
+/// [`arity_error`] unless `got == want`, located at the call and pointing at the definition.
+pub(crate) fn check_arity(
+    what: &str,
+    want: usize,
+    got: usize,
+    call: Span,
+    def: Span,
+) -> Result<(), Diag> {
+    if got == want {
+        return Ok(());
+    }
+    Err(arity_error(what, want, got)
+        .with_primary(call, "")
+        .with_secondary(def, "defined here"))
+}
+
 /// Attaching a location to errors that have none.
 pub(crate) trait At<T> {
     /// Labels the error with `span` unless it already points somewhere.

@@ -9,7 +9,7 @@
 //! Arguments are checked as a call from a script checks them (dtype, rank, named and fixed
 //! sizes, writes only through [`ArrayMut`]) before any pointer reaches compiled code.
 
-use crate::error::Diag;
+use crate::error::{arity_error, Diag};
 use crate::host::{ArrayMut, ArrayRef};
 use crate::kernels::{fault_diag, CompiledEntry, DimAnn, ParamInfo};
 use crate::{Error, Session};
@@ -191,14 +191,8 @@ fn kind_rank(d: DType) -> u8 {
 /// The argument words of a call, after checking every argument against the kernel.
 fn marshal(entry: &CompiledEntry, name: &str, args: &[Arg<'_>]) -> Result<Vec<i64>, Diag> {
     if args.len() != entry.params.len() {
-        return Err(Diagnostic::error(
-            "E0601",
-            format!(
-                "kernel `{name}` takes {} argument(s) but {} were given",
-                entry.params.len(),
-                args.len()
-            ),
-        ));
+        let what = format!("kernel `{name}`");
+        return Err(arity_error(&what, entry.params.len(), args.len()));
     }
     let mut words = Vec::with_capacity(args.len() * 3);
     let mut sizes: HashMap<&str, usize> = HashMap::new();

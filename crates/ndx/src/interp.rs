@@ -9,7 +9,7 @@
 //! updates the nearest enclosing binding and is an error for a name never bound. A `fn` body
 //! sees only its parameters, its own locals and the global scope.
 
-use crate::error::{err_at, At, Diag};
+use crate::error::{check_arity, err_at, At, Diag};
 use crate::exec::Exec;
 use crate::value::Val;
 use ndx_runtime::ops::Rng;
@@ -468,19 +468,8 @@ impl Interp {
         args: Vec<(Val, Span)>,
         span: Span,
     ) -> Result<Val, Diag> {
-        if args.len() != f.params.len() {
-            return Err(err_at(
-                "E0601",
-                span,
-                format!(
-                    "`{}` takes {} argument(s) but {} were given",
-                    f.name.name,
-                    f.params.len(),
-                    args.len()
-                ),
-            )
-            .with_secondary(f.name.span, "defined here"));
-        }
+        let what = format!("`{}`", f.name.name);
+        check_arity(&what, f.params.len(), args.len(), span, f.name.span)?;
         if self.depth >= MAX_CALL_DEPTH {
             return Err(err_at(
                 "E0602",
