@@ -1,392 +1,8 @@
-//! Compiling `kernel` blocks ([`ndx_ir::kir::KFunc`]) to native code, and running them.
-//!
-//! Calling convention of a compiled kernel: `fn(args: *const i64, ctx: *mut i64) -> i32`.
-//! `args` holds, per parameter in order, an array's element-0 address, its dims and its byte
-//! strides (`1 + 2 * rank` words), or a scalar's bits (ints sign-extended, bools 0/1, floats
-//! as their IEEE bits in the low bytes). `ctx` is a [`CTX_LEN`]-word block: the fault words,
-//! the return value, the random seed and the parallel-loop runtime. The result is 0, or
-//! [`FAULT`] after the fault words were written.
-//!
-//! Shape of the generated code: every loop is rotated (a guard, then a bottom-tested body)
-//! so Cranelift's LICM hoists invariant loads and arithmetic out of it; array dims, strides
-//! and pointers are loaded once in the entry block with `readonly | can_move` flags. A bounds
-//! check is an unsigned compare and a branch to the one fault block; a negative index first
-//! wraps by the axis length, as in NumPy. Nothing here relies on a hardware trap.
-//!
-//! A parallel loop (`prange`) becomes a separate *chunk* function
-//! `fn(args, ctx, frame, k_lo, k_hi) -> i32` that runs iterations `k_lo..k_hi`. The kernel
-//! spills its locals into a frame, calls [`ndx_prange`], which splits the iterations into a
-//! number of chunks fixed by the thread count, runs each chunk on a copy of the frame (its
-//! reduction locals reset to the identity), and combines the partial reductions in chunk order,
-//! so a result depends only on the thread count, never on scheduling.
+//! Lowering kernel IR statements and expressions to Cranelift: loops, branches, element
+//! accesses with their bounds checks, inlined calls, random numbers and the fault exit.
 
-mod kvec;
-
-use crate::scalar::{self, clif_type, iconst, Host};
-use crate::CodegenError;
-use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{
-    types, AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlotData,
-    StackSlotKind, Value,
-};
-use cranelift_frontend::{FunctionBuilder, Variable};
-use ndx_ir::kernel::{BinaryOp, ReduceOp};
-use ndx_ir::kir::{Access, FaultKind, KExpr, KExprKind, KFor, KFunc, KParam, KStmt, Reduction};
-use ndx_runtime::{DType, Scalar};
-
-/// Context word: the fault kind code ([`FaultKind::code`]).
-pub const CTX_KIND: usize = 0;
-/// Context word: the fault's site number.
-pub const CTX_SITE: usize = 1;
-/// Context word: the offending index (bounds faults).
-pub const CTX_INDEX: usize = 2;
-/// Context word: the axis of the offending index.
-pub const CTX_AXIS: usize = 3;
-/// Context word: the returned scalar's bits.
-pub const CTX_RET: usize = 4;
-/// Context word: the seed of the random stream.
-pub const CTX_SEED: usize = 5;
-/// Context word: the address of the parallel-loop runtime.
-pub const CTX_RT: usize = 6;
-/// Context word: the `args` pointer (for chunk functions).
-pub const CTX_ARGS: usize = 7;
-/// Number of context words.
-pub const CTX_LEN: usize = 8;
-/// The result of a kernel that stopped at a fault.
-pub const FAULT: i32 = 1;
-
-/// The name under which [`ndx_prange`] is registered.
-pub(crate) const PRANGE_SYMBOL: &str = "ndx_prange";
-
-type MainFn = unsafe extern "C" fn(*const i64, *mut i64) -> i32;
-type ChunkFn = unsafe extern "C" fn(*const i64, *mut i64, *mut i64, i64, i64) -> i32;
-
-/// Options for compiling kernels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KernelOptions {
-    /// Check every element access that the loop bounds do not prove in range (default on).
-    pub bounds_checks: bool,
-}
-
-impl Default for KernelOptions {
-    fn default() -> Self {
-        KernelOptions {
-            bounds_checks: true,
-        }
-    }
-}
-
-/// A run-time failure reported by a kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KernelFault {
-    /// What failed.
-    pub kind: FaultKind,
-    /// The site number from the kernel IR.
-    pub site: u32,
-    /// The offending index (bounds faults).
-    pub index: i64,
-    /// The axis of the offending index (bounds faults).
-    pub axis: usize,
-}
-
-/// One compiled parallel loop.
-#[derive(Clone, Debug)]
-struct ParLoop {
-    func: ChunkFn,
-    reductions: Vec<(usize, ReduceOp, DType)>,
-}
-
-/// A compiled kernel: native code valid for the life of the process.
-#[derive(Clone, Debug)]
-pub struct CompiledKernel {
-    main: MainFn,
-    loops: Vec<ParLoop>,
-    vector_loops: usize,
-    nlocals: usize,
-    words: usize,
-    ret: Option<DType>,
-}
-
-/// What [`ndx_prange`] needs, reached through the context word [`CTX_RT`].
-struct Runtime<'a> {
-    kernel: &'a CompiledKernel,
-    threads: usize,
-    pool: Option<&'a rayon::ThreadPool>,
-}
-
-impl CompiledKernel {
-    /// The number of argument words the kernel takes.
-    pub fn words(&self) -> usize {
-        self.words
-    }
-
-    /// The dtype of the returned scalar, if any.
-    pub fn ret(&self) -> Option<DType> {
-        self.ret
-    }
-
-    /// How many loops have a vector form (chosen at run time when the rows are contiguous).
-    pub fn vector_loops(&self) -> usize {
-        self.vector_loops
-    }
-
-    /// Runs the kernel. Returns its scalar result (if it has one) or the fault it stopped at.
-    /// Parallel loops split into chunks by `threads` and run on `pool` (on the calling thread
-    /// without one). Any number of threads may run one compiled kernel at once: the code
-    /// keeps its state in the per-call context.
-    ///
-    /// # Safety
-    /// Every array in `args` must describe live memory of the dtype and rank the kernel was
-    /// compiled for, with those dims and strides. Elements are accessed only at indices the
-    /// kernel's bounds checks (or, with checks off, the kernel's author) guarantee in range.
-    pub unsafe fn run(
-        &self,
-        args: &[i64],
-        seed: u64,
-        threads: usize,
-        pool: Option<&rayon::ThreadPool>,
-    ) -> Result<Result<Option<Scalar>, KernelFault>, CodegenError> {
-        if args.len() != self.words {
-            return Err(CodegenError::Arguments(format!(
-                "the kernel takes {} argument words, got {}",
-                self.words,
-                args.len()
-            )));
-        }
-        let rt = Runtime {
-            kernel: self,
-            threads: threads.max(1),
-            pool,
-        };
-        let mut ctx = [0i64; CTX_LEN];
-        ctx[CTX_SEED] = seed as i64;
-        ctx[CTX_RT] = &rt as *const Runtime as i64;
-        ctx[CTX_ARGS] = args.as_ptr() as i64;
-        // SAFETY: the function was compiled with this signature; the caller vouches for the
-        // memory `args` describes; `ctx` and `rt` outlive the call.
-        let code = unsafe { (self.main)(args.as_ptr(), ctx.as_mut_ptr()) };
-        if code != 0 {
-            return Ok(Err(fault_of(&ctx)));
-        }
-        Ok(Ok(self.ret.map(|d| scalar_of_bits(d, ctx[CTX_RET]))))
-    }
-}
-
-fn fault_of(ctx: &[i64; CTX_LEN]) -> KernelFault {
-    KernelFault {
-        kind: FaultKind::from_code(ctx[CTX_KIND]).unwrap_or(FaultKind::Bounds),
-        site: u32::try_from(ctx[CTX_SITE]).unwrap_or(0),
-        index: ctx[CTX_INDEX],
-        axis: usize::try_from(ctx[CTX_AXIS]).unwrap_or(0),
-    }
-}
-
-/// The scalar of dtype `d` whose bits were stored in a word.
-fn scalar_of_bits(d: DType, w: i64) -> Scalar {
-    match d {
-        DType::Bool => Scalar::Bool(w & 0xff != 0),
-        DType::I32 => Scalar::I32(w as i32),
-        DType::I64 => Scalar::I64(w),
-        DType::F32 => Scalar::F32(f32::from_bits(w as u32)),
-        DType::F64 => Scalar::F64(f64::from_bits(w as u64)),
-    }
-}
-
-/// The word holding scalar `s` (ints sign-extended, bools 0/1, floats as their IEEE bits).
-pub fn scalar_bits(s: Scalar) -> i64 {
-    match s {
-        Scalar::Bool(v) => i64::from(v),
-        Scalar::I32(v) => i64::from(v),
-        Scalar::I64(v) => v,
-        Scalar::F32(v) => i64::from(v.to_bits()),
-        Scalar::F64(v) => v.to_bits() as i64,
-    }
-}
-
-/// The loops of `f` that compile to vector code (taken at run time when every accessed row is
-/// contiguous and no stored row partially overlaps another): each loop's variable and vector
-/// shape, in source order.
-pub fn vector_loops(f: &KFunc, opts: KernelOptions) -> Vec<(u32, crate::VectorInfo)> {
-    fn walk(ss: &[KStmt], checks: bool, out: &mut Vec<(u32, crate::VectorInfo)>) {
-        for s in ss {
-            match s {
-                KStmt::For(fl) => match kvec::plan(fl, checks) {
-                    Some(p) => out.push((fl.var, crate::VectorInfo::of(&p))),
-                    None => walk(&fl.body, checks, out),
-                },
-                KStmt::If(_, t, e) => {
-                    walk(t, checks, out);
-                    walk(e, checks, out);
-                }
-                KStmt::While(_, b) => walk(b, checks, out),
-                _ => {}
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&f.body, opts.bounds_checks, &mut out);
-    out
-}
-
-/// Combines two partial results of a parallel reduction, as the reference evaluator does.
-fn combine(op: ReduceOp, a: Scalar, b: Scalar) -> Scalar {
-    let bin = match op {
-        ReduceOp::Prod => BinaryOp::Mul,
-        ReduceOp::Min => BinaryOp::Min,
-        ReduceOp::Max => BinaryOp::Max,
-        _ => BinaryOp::Add,
-    };
-    ndx_ir::eval::binary(bin, a, b)
-}
-
-/// A seed for chunk `c` derived from the kernel's seed (SplitMix64 of the pair).
-fn chunk_seed(seed: i64, c: usize) -> i64 {
-    let x = (seed as u64) ^ (c as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
-    mix64(x) as i64
-}
-
-fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// How many chunks a parallel loop of `n` iterations is split into on `threads` workers.
-/// Several per worker balance uneven iterations (a mandelbrot row); the count depends only on
-/// `n` and `threads`, so results are reproducible for a thread count.
-fn chunk_count(n: i64, threads: usize) -> usize {
-    if threads <= 1 || n <= 1 {
-        return 1;
-    }
-    let n = usize::try_from(n).unwrap_or(usize::MAX);
-    n.min(threads.saturating_mul(8))
-}
-
-/// Runs parallel loop `id` of the kernel whose context is `ctx`: `n` iterations over the
-/// locals spilled in `frame` (followed by the loop's start and step).
-///
-/// # Safety
-/// Called only by compiled kernels, with the context and frame they own.
-pub(crate) unsafe extern "C" fn ndx_prange(ctx: *mut i64, id: i64, frame: *mut i64, n: i64) -> i32 {
-    // SAFETY: compiled kernels pass their own CTX_LEN-word context.
-    let ctx = unsafe { &mut *(ctx as *mut [i64; CTX_LEN]) };
-    // SAFETY: CTX_RT was set by `CompiledKernel::run` to a Runtime that outlives the call.
-    let rt = unsafe { &*(ctx[CTX_RT] as *const Runtime) };
-    let Some(pl) = usize::try_from(id)
-        .ok()
-        .and_then(|i| rt.kernel.loops.get(i))
-    else {
-        return FAULT;
-    };
-    let words = rt.kernel.nlocals + 2;
-    // SAFETY: the kernel's frame holds its locals plus the start and step words.
-    let base = unsafe { std::slice::from_raw_parts_mut(frame, words) };
-    let args = ctx[CTX_ARGS] as usize;
-    let chunks = chunk_count(n, rt.threads);
-    let mut frames: Vec<Vec<i64>> = Vec::with_capacity(chunks);
-    let mut ctxs: Vec<[i64; CTX_LEN]> = Vec::with_capacity(chunks);
-    for c in 0..chunks {
-        let mut f = base.to_vec();
-        for &(local, op, d) in &pl.reductions {
-            if let Some(w) = f.get_mut(local) {
-                *w = scalar_bits(ndx_ir::eval::identity(op, d));
-            }
-        }
-        frames.push(f);
-        let mut cx = *ctx;
-        cx[CTX_SEED] = chunk_seed(ctx[CTX_SEED], c);
-        ctxs.push(cx);
-    }
-    let bounds = |c: usize| {
-        let lo = (i128::from(n) * c as i128 / chunks as i128) as i64;
-        let hi = (i128::from(n) * (c as i128 + 1) / chunks as i128) as i64;
-        (lo, hi)
-    };
-    let func = pl.func;
-    let run_chunk = |(c, (f, cx)): (usize, (&mut Vec<i64>, &mut [i64; CTX_LEN]))| {
-        let (lo, hi) = bounds(c);
-        // SAFETY: as for the kernel itself; chunks run disjoint iterations on private frames.
-        unsafe { func(args as *const i64, cx.as_mut_ptr(), f.as_mut_ptr(), lo, hi) }
-    };
-    let codes: Vec<i32> = match rt.pool {
-        Some(pool) if chunks > 1 => pool.install(|| {
-            use rayon::prelude::*;
-            frames
-                .par_iter_mut()
-                .zip(ctxs.par_iter_mut())
-                .enumerate()
-                .map(run_chunk)
-                .collect()
-        }),
-        _ => frames
-            .iter_mut()
-            .zip(ctxs.iter_mut())
-            .enumerate()
-            .map(run_chunk)
-            .collect(),
-    };
-    if let Some(c) = codes.iter().position(|&c| c != 0) {
-        if let Some(cx) = ctxs.get(c) {
-            ctx[..CTX_RET].copy_from_slice(&cx[..CTX_RET]);
-        }
-        return FAULT;
-    }
-    for &(local, op, d) in &pl.reductions {
-        let Some(&w) = base.get(local) else { continue };
-        let mut acc = scalar_of_bits(d, w);
-        for f in &frames {
-            if let Some(&p) = f.get(local) {
-                acc = combine(op, acc, scalar_of_bits(d, p));
-            }
-        }
-        base[local] = scalar_bits(acc);
-    }
-    0
-}
-
-/// Where `return` goes inside an inlined call.
-struct RetTarget {
-    exit: Block,
-    result: Option<Variable>,
-}
-
-/// Lowers the body of one function (the kernel, or one chunk of a parallel loop).
-pub(crate) struct FnLower<'k, 'f, 'm> {
-    pub b: FunctionBuilder<'f>,
-    pub host: Host<'m>,
-    f: &'k KFunc,
-    opts: KernelOptions,
-    args: Value,
-    ctx: Value,
-    vars: Vec<Variable>,
-    ptrs: Vec<Value>,
-    dims: Vec<Vec<Value>>,
-    strides: Vec<Vec<Value>>,
-    rng_state: Variable,
-    /// (continue target, exit) of the enclosing loops.
-    loops: Vec<(Block, Block)>,
-    rets: Vec<RetTarget>,
-    fault: Block,
-    /// The parallel loops met so far, numbered in order.
-    pub par: Vec<&'k KFor>,
-    prange: Option<FuncRef>,
-    /// Loop-invariant expressions computed before the loop being emitted, by node address.
-    hoisted: std::collections::HashMap<*const KExpr, Value>,
-    /// How many loops were emitted with a vector form.
-    pub vector_loops: usize,
-}
-
-fn word_flags() -> MemFlagsData {
-    MemFlagsData::new()
-        .with_notrap()
-        .with_readonly()
-        .with_can_move()
-}
-
-fn data_flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap()
-}
+use super::analysis::{assigned_locals, invariant_parts, speculable};
+use super::*;
 
 impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     /// Starts a function whose first two parameters are `args` and `ctx`, plus `extra` i64
@@ -438,7 +54,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         (l, extra_vals)
     }
 
-    fn load_params(&mut self) {
+    pub(super) fn load_params(&mut self) {
         for &d in &self.f.locals {
             let v = self.b.declare_var(clif_type(d));
             let z = zero_of(&mut self.b, d);
@@ -484,13 +100,13 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         }
     }
 
-    fn word(&mut self, i: usize) -> Value {
+    pub(super) fn word(&mut self, i: usize) -> Value {
         self.b
             .ins()
             .load(types::I64, word_flags(), self.args, (8 * i) as i32)
     }
 
-    fn var(&self, l: u32) -> Result<Variable, CodegenError> {
+    pub(super) fn var(&self, l: u32) -> Result<Variable, CodegenError> {
         self.vars
             .get(l as usize)
             .copied()
@@ -511,7 +127,14 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     /// Branches to the fault block unless `ok`.
-    fn check(&mut self, ok: Value, kind: FaultKind, site: u32, index: Value, axis: usize) {
+    pub(super) fn check(
+        &mut self,
+        ok: Value,
+        kind: FaultKind,
+        site: u32,
+        index: Value,
+        axis: usize,
+    ) {
         let cont = self.b.create_block();
         let kind = self.b.ins().iconst(types::I64, kind.code());
         let site = self.b.ins().iconst(types::I64, i64::from(site));
@@ -527,7 +150,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     /// After a jump or return: continue emitting into a fresh, unreachable block.
-    fn dead_block(&mut self) {
+    pub(super) fn dead_block(&mut self) {
         let d = self.b.create_block();
         self.b.switch_to_block(d);
     }
@@ -540,7 +163,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         Ok(())
     }
 
-    fn stmt(&mut self, s: &'k KStmt) -> Result<(), CodegenError> {
+    pub(super) fn stmt(&mut self, s: &'k KStmt) -> Result<(), CodegenError> {
         match s {
             KStmt::Set(l, e) => {
                 let v = self.expr(e)?;
@@ -660,7 +283,12 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
 
     /// Branches on a condition without materialising it: `and`, `or` and `not` become
     /// control flow, so a compare feeds its branch directly. Ends the current block.
-    fn branch(&mut self, c: &'k KExpr, yes: Block, no: Block) -> Result<(), CodegenError> {
+    pub(super) fn branch(
+        &mut self,
+        c: &'k KExpr,
+        yes: Block,
+        no: Block,
+    ) -> Result<(), CodegenError> {
         match &c.kind {
             KExprKind::And(x, y) => {
                 let mid = self.b.create_block();
@@ -689,7 +317,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     /// `loop_stmts` that no statement of the loop (nor its variable `loop_var`) can change, and
     /// records them so that
     /// [`Self::expr`] reuses them. Returns the recorded keys.
-    fn hoist(
+    pub(super) fn hoist(
         &mut self,
         loop_stmts: &'k [KStmt],
         loop_var: Option<u32>,
@@ -714,14 +342,14 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     /// Forgets hoisted values once their loop is emitted.
-    fn unhoist(&mut self, keys: Vec<*const KExpr>) {
+    pub(super) fn unhoist(&mut self, keys: Vec<*const KExpr>) {
         for k in keys {
             self.hoisted.remove(&k);
         }
     }
 
     /// `(start, step, n)` of a counted loop, after the zero-step check.
-    fn trip(&mut self, fl: &'k KFor) -> Result<(Value, Value, Value), CodegenError> {
+    pub(super) fn trip(&mut self, fl: &'k KFor) -> Result<(Value, Value, Value), CodegenError> {
         let start = self.expr(&fl.start)?;
         let stop = self.expr(&fl.stop)?;
         let step = self.expr(&fl.step)?;
@@ -768,14 +396,14 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
 
     /// An iteration count computed as an unsigned word, capped at `i64::MAX` (a range of more
     /// than 2^63 iterations runs "forever" either way).
-    fn clamp_count(&mut self, n: Value) -> Value {
+    pub(super) fn clamp_count(&mut self, n: Value) -> Value {
         let max = self.b.ins().iconst(types::I64, i64::MAX);
         let zero = self.b.ins().iconst(types::I64, 0);
         let huge = self.b.ins().icmp(IntCC::SignedLessThan, n, zero);
         self.b.ins().select(huge, max, n)
     }
 
-    fn serial_for(&mut self, fl: &'k KFor) -> Result<(), CodegenError> {
+    pub(super) fn serial_for(&mut self, fl: &'k KFor) -> Result<(), CodegenError> {
         if let Some(plan) = kvec::plan(fl, self.opts.bounds_checks) {
             return self.vector_for(fl, plan);
         }
@@ -785,7 +413,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     /// Iterations `k_lo..k_hi` of `fl`, the loop variable being `start + k * step`.
-    fn counted_loop(
+    pub(super) fn counted_loop(
         &mut self,
         fl: &'k KFor,
         start: Value,
@@ -831,7 +459,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
 
     /// A parallel loop in the kernel: spill the locals, call [`ndx_prange`], reload the
     /// reductions.
-    fn par_for(&mut self, fl: &'k KFor) -> Result<(), CodegenError> {
+    pub(super) fn par_for(&mut self, fl: &'k KFor) -> Result<(), CodegenError> {
         let Some(prange) = self.prange else {
             return self.serial_for(fl);
         };
@@ -937,7 +565,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         Ok(())
     }
 
-    fn address(&mut self, a: &'k Access) -> Result<Value, CodegenError> {
+    pub(super) fn address(&mut self, a: &'k Access) -> Result<Value, CodegenError> {
         let k = a.array as usize;
         let (Some(&ptr), Some(dims), Some(strides)) =
             (self.ptrs.get(k), self.dims.get(k), self.strides.get(k))
@@ -973,7 +601,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         Ok(addr)
     }
 
-    fn expr(&mut self, e: &'k KExpr) -> Result<Value, CodegenError> {
+    pub(super) fn expr(&mut self, e: &'k KExpr) -> Result<Value, CodegenError> {
         if let Some(v) = self.hoisted.get(&(e as *const KExpr)) {
             return Ok(*v);
         }
@@ -1083,7 +711,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     /// SplitMix64's output function: one step of its Weyl sequence from `x`, then the mix.
-    fn mix(&mut self, x: Value) -> Value {
+    pub(super) fn mix(&mut self, x: Value) -> Value {
         let g = self
             .b
             .ins()
@@ -1093,7 +721,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     /// SplitMix64's finalizer (a bijection of 64-bit words).
-    fn finalize(&mut self, z: Value) -> Value {
+    pub(super) fn finalize(&mut self, z: Value) -> Value {
         let b = &mut self.b;
         let s = b.ins().ushr_imm_u(z, 30);
         let z = b.ins().bxor(z, s);
@@ -1110,7 +738,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     /// The next 64 random bits: SplitMix64, whose state after `k` draws is
     /// `key + k * golden` (so each stream is counter-based: its draws depend only on the key
     /// and the count).
-    fn next_random(&mut self) -> Value {
+    pub(super) fn next_random(&mut self) -> Value {
         let state = self.b.use_var(self.rng_state);
         let g = self
             .b
@@ -1122,7 +750,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
     }
 
     /// The top 53 bits as an f64 in `[0, 1)`, or `(0, 1]` when `open_zero`.
-    fn unit_float(&mut self, z: Value, open_zero: bool) -> Value {
+    pub(super) fn unit_float(&mut self, z: Value, open_zero: bool) -> Value {
         let top = self.b.ins().ushr_imm_u(z, 11);
         let top = if open_zero {
             self.b.ins().iadd_imm_s(top, 1)
@@ -1133,345 +761,5 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
         let f = self.b.ins().fcvt_from_sint(types::F64, top);
         let scale = self.b.ins().f64const(1.0 / (1u64 << 53) as f64);
         self.b.ins().fmul(f, scale)
-    }
-}
-
-/// Every local some statement of `stmts` may assign (loop variables and inlined results too).
-fn assigned_locals(stmts: &[KStmt], out: &mut std::collections::HashSet<u32>) {
-    fn e(x: &KExpr, out: &mut std::collections::HashSet<u32>) {
-        match &x.kind {
-            KExprKind::Inline { body, result } => {
-                if let Some(l) = result {
-                    out.insert(*l);
-                }
-                assigned_locals(body, out);
-            }
-            KExprKind::Unary(_, a) | KExprKind::Cast(a) => e(a, out),
-            KExprKind::Binary(_, a, b)
-            | KExprKind::And(a, b)
-            | KExprKind::Or(a, b)
-            | KExprKind::CheckedDiv { a, b, .. } => {
-                e(a, out);
-                e(b, out);
-            }
-            KExprKind::Select(c, a, b) => {
-                e(c, out);
-                e(a, out);
-                e(b, out);
-            }
-            KExprKind::Load(acc) => acc.index.iter().for_each(|i| e(i, out)),
-            _ => {}
-        }
-    }
-    for s in stmts {
-        match s {
-            KStmt::Set(l, x) => {
-                out.insert(*l);
-                e(x, out);
-            }
-            KStmt::Store(acc, x) => {
-                acc.index.iter().for_each(|i| e(i, out));
-                e(x, out);
-            }
-            KStmt::Eval(x) | KStmt::Return(Some(x)) => e(x, out),
-            KStmt::If(c, t, f) => {
-                e(c, out);
-                assigned_locals(t, out);
-                assigned_locals(f, out);
-            }
-            KStmt::While(c, b) => {
-                e(c, out);
-                assigned_locals(b, out);
-            }
-            KStmt::For(f) => {
-                out.insert(f.var);
-                e(&f.start, out);
-                e(&f.stop, out);
-                e(&f.step, out);
-                assigned_locals(&f.body, out);
-            }
-            KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
-        }
-    }
-}
-
-/// Collects the maximal subexpressions of `s` that are pure, cannot fail, read no memory and
-/// no local in `assigned`, and are worth computing once (not a bare constant or local).
-fn invariant_parts<'k>(
-    s: &'k KStmt,
-    assigned: &std::collections::HashSet<u32>,
-    out: &mut Vec<&'k KExpr>,
-) {
-    fn pure(x: &KExpr, assigned: &std::collections::HashSet<u32>) -> bool {
-        match &x.kind {
-            KExprKind::Const(_) | KExprKind::Dim { .. } => true,
-            KExprKind::Local(l) => !assigned.contains(l),
-            KExprKind::Unary(_, a) | KExprKind::Cast(a) => pure(a, assigned),
-            KExprKind::Binary(_, a, b) => pure(a, assigned) && pure(b, assigned),
-            KExprKind::Select(c, a, b) => {
-                pure(c, assigned) && pure(a, assigned) && pure(b, assigned)
-            }
-            _ => false,
-        }
-    }
-    fn walk<'k>(x: &'k KExpr, assigned: &std::collections::HashSet<u32>, out: &mut Vec<&'k KExpr>) {
-        let trivial = matches!(
-            x.kind,
-            KExprKind::Const(_) | KExprKind::Local(_) | KExprKind::Dim { .. }
-        );
-        if !trivial && pure(x, assigned) {
-            out.push(x);
-            return;
-        }
-        match &x.kind {
-            KExprKind::Unary(_, a) | KExprKind::Cast(a) => walk(a, assigned, out),
-            KExprKind::Binary(_, a, b)
-            | KExprKind::And(a, b)
-            | KExprKind::Or(a, b)
-            | KExprKind::CheckedDiv { a, b, .. } => {
-                walk(a, assigned, out);
-                walk(b, assigned, out);
-            }
-            KExprKind::Select(c, a, b) => {
-                walk(c, assigned, out);
-                walk(a, assigned, out);
-                walk(b, assigned, out);
-            }
-            KExprKind::Load(acc) => acc.index.iter().for_each(|i| walk(i, assigned, out)),
-            KExprKind::Inline { body, .. } => {
-                body.iter().for_each(|s| invariant_parts(s, assigned, out))
-            }
-            _ => {}
-        }
-    }
-    match s {
-        KStmt::Set(_, x) | KStmt::Eval(x) | KStmt::Return(Some(x)) => walk(x, assigned, out),
-        KStmt::Store(acc, x) => {
-            acc.index.iter().for_each(|i| walk(i, assigned, out));
-            walk(x, assigned, out);
-        }
-        KStmt::If(c, t, f) => {
-            walk(c, assigned, out);
-            t.iter()
-                .chain(f)
-                .for_each(|s| invariant_parts(s, assigned, out));
-        }
-        KStmt::While(c, b) => {
-            walk(c, assigned, out);
-            b.iter().for_each(|s| invariant_parts(s, assigned, out));
-        }
-        KStmt::For(f) => {
-            walk(&f.start, assigned, out);
-            walk(&f.stop, assigned, out);
-            walk(&f.step, assigned, out);
-            f.body
-                .iter()
-                .for_each(|s| invariant_parts(s, assigned, out));
-        }
-        KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
-    }
-}
-
-/// Whether `stmts` may run unconditionally: at most a few local updates whose values cannot
-/// fail, call out or cost much.
-fn speculable(stmts: &[KStmt]) -> bool {
-    fn cheap(e: &KExpr) -> bool {
-        use ndx_ir::kernel::UnaryOp as U;
-        match &e.kind {
-            KExprKind::Const(_) | KExprKind::Local(_) | KExprKind::Dim { .. } => true,
-            KExprKind::Cast(x) => cheap(x),
-            KExprKind::Unary(op, x) => {
-                matches!(
-                    op,
-                    U::Neg | U::Not | U::Abs | U::IsNan | U::IsInf | U::IsFinite
-                ) && cheap(x)
-            }
-            KExprKind::Binary(op, x, y) => {
-                let ok = match op {
-                    BinaryOp::Add
-                    | BinaryOp::Sub
-                    | BinaryOp::Mul
-                    | BinaryOp::Min
-                    | BinaryOp::Max => true,
-                    BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => true,
-                    BinaryOp::Div => x.dtype.is_float(),
-                    op => op.is_comparison(),
-                };
-                ok && cheap(x) && cheap(y)
-            }
-            KExprKind::Select(c, x, y) => cheap(c) && cheap(x) && cheap(y),
-            _ => false,
-        }
-    }
-    stmts.len() <= 4
-        && stmts
-            .iter()
-            .all(|s| matches!(s, KStmt::Set(_, e) if cheap(e)))
-}
-
-fn zero_of(b: &mut FunctionBuilder, d: DType) -> Value {
-    match d {
-        DType::F32 => b.ins().f32const(0.0),
-        DType::F64 => b.ins().f64const(0.0),
-        _ => iconst(b, clif_type(d), 0),
-    }
-}
-
-/// A scalar of dtype `d` from its argument word.
-fn from_word(b: &mut FunctionBuilder, d: DType, w: Value) -> Value {
-    match d {
-        DType::I64 => w,
-        DType::I32 | DType::Bool => b.ins().ireduce(clif_type(d), w),
-        DType::F64 => b.ins().bitcast(types::F64, MemFlagsData::new(), w),
-        DType::F32 => {
-            let lo = b.ins().ireduce(types::I32, w);
-            b.ins().bitcast(types::F32, MemFlagsData::new(), lo)
-        }
-    }
-}
-
-impl crate::Jit {
-    /// Compiles a kernel: its main function and one chunk function per parallel loop.
-    pub fn compile_kernel(
-        &mut self,
-        f: &KFunc,
-        opts: KernelOptions,
-    ) -> Result<CompiledKernel, CodegenError> {
-        let start = std::time::Instant::now();
-        let r = self.compile_kernel_uncached(f, opts);
-        if r.is_err() {
-            cranelift_module::Module::clear_context(&self.module, &mut self.ctx);
-            self.fctx = cranelift_frontend::FunctionBuilderContext::new();
-        }
-        self.stats.compiled += 1;
-        self.stats.compile_time += start.elapsed();
-        r
-    }
-
-    fn compile_kernel_uncached(
-        &mut self,
-        f: &KFunc,
-        opts: KernelOptions,
-    ) -> Result<CompiledKernel, CodegenError> {
-        use cranelift_module::Module;
-        if cfg!(debug_assertions) {
-            f.verify()
-                .map_err(|e| CodegenError::Internal(e.to_string()))?;
-        }
-        let mut sig = self.module.make_signature();
-        sig.params.push(AbiParam::new(types::I64));
-        sig.params.push(AbiParam::new(types::I64));
-        sig.returns.push(AbiParam::new(types::I32));
-        self.module.clear_context(&mut self.ctx);
-        self.ctx.func.signature = sig.clone();
-        let main_id = self.module.declare_anonymous_function(&sig)?;
-        let mut vector_loops = 0;
-        let par: Vec<KFor> = {
-            let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let host = Host {
-                module: &mut self.module,
-                ids: &self.host_ids,
-                refs: Default::default(),
-            };
-            let (mut l, _) = FnLower::new(b, host, f, opts, 0);
-            l.enable_prange()?;
-            l.stmts(&f.body)?;
-            let par = l.par.iter().map(|p| (*p).clone()).collect();
-            vector_loops += l.vector_loops;
-            l.finish();
-            par
-        };
-        self.define(main_id)?;
-        let mut chunk_ids = Vec::new();
-        for fl in &par {
-            let mut csig = self.module.make_signature();
-            for _ in 0..5 {
-                csig.params.push(AbiParam::new(types::I64));
-            }
-            csig.returns.push(AbiParam::new(types::I32));
-            self.module.clear_context(&mut self.ctx);
-            self.ctx.func.signature = csig.clone();
-            let id = self.module.declare_anonymous_function(&csig)?;
-            {
-                let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-                let host = Host {
-                    module: &mut self.module,
-                    ids: &self.host_ids,
-                    refs: Default::default(),
-                };
-                let (mut l, extra) = FnLower::new(b, host, f, opts, 3);
-                l.chunk_body(fl, extra[0], extra[1], extra[2])?;
-                vector_loops += l.vector_loops;
-                l.finish();
-            }
-            self.define(id)?;
-            chunk_ids.push(id);
-        }
-        self.module.finalize_definitions()?;
-        let ptr = self.module.get_finalized_function(main_id);
-        // SAFETY: built with the signature (i64, i64) -> i32 in the C calling convention.
-        let main = unsafe { std::mem::transmute::<*const u8, MainFn>(ptr) };
-        let mut loops = Vec::new();
-        for (fl, id) in par.iter().zip(chunk_ids) {
-            let ptr = self.module.get_finalized_function(id);
-            // SAFETY: built with the signature (i64, i64, i64, i64, i64) -> i32.
-            let func = unsafe { std::mem::transmute::<*const u8, ChunkFn>(ptr) };
-            let reductions = fl
-                .parallel
-                .iter()
-                .flatten()
-                .map(|r| {
-                    let d = f
-                        .locals
-                        .get(r.local as usize)
-                        .copied()
-                        .unwrap_or(DType::I64);
-                    (r.local as usize, r.op, d)
-                })
-                .collect();
-            loops.push(ParLoop { func, reductions });
-        }
-        let words = f
-            .params
-            .iter()
-            .map(|p| match p {
-                KParam::Array(k) => 1 + 2 * f.arrays.get(*k as usize).map_or(0, |a| a.rank),
-                KParam::Scalar(_) => 1,
-            })
-            .sum();
-        Ok(CompiledKernel {
-            main,
-            loops,
-            vector_loops,
-            nlocals: f.locals.len(),
-            words,
-            ret: f.ret,
-        })
-    }
-
-    fn define(&mut self, id: cranelift_module::FuncId) -> Result<(), CodegenError> {
-        self.define_listed(id)
-    }
-
-    /// Runs a compiled kernel on argument words (see the module docs), with the random seed
-    /// `seed` and this JIT's thread count for parallel loops.
-    ///
-    /// # Safety
-    /// As [`CompiledKernel::run`]: the array words must describe live memory of the kernel's
-    /// dtypes and ranks.
-    pub unsafe fn run_kernel(
-        &mut self,
-        k: &CompiledKernel,
-        args: &[i64],
-        seed: u64,
-    ) -> Result<Result<Option<Scalar>, KernelFault>, CodegenError> {
-        if self.threads > 1 && !k.loops.is_empty() && self.pool.is_none() {
-            self.pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.threads)
-                .build()
-                .ok();
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { k.run(args, seed, self.threads, self.pool.as_ref()) }
     }
 }
