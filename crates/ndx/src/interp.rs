@@ -289,7 +289,7 @@ impl Interp {
                 self.kcache.generation += 1;
             }
             StmtKind::Kernel(k) => {
-                crate::check::check_kernel(k)?;
+                crate::kernels::check_definition(k, &self.fns, &self.kernels)?;
                 self.kernels
                     .insert(k.name.name.clone(), Arc::new(k.clone()));
                 self.kcache.generation += 1;

@@ -1,11 +1,16 @@
 //! The whole-program checks of `ndx check`: in source order, `fn` signatures and `kernel`
-//! bodies (see [`crate::check`]) and name resolution; then every top-level kernel is lowered
+//! bodies (lowered where they are defined, against the `fn`s and kernels defined so far) and
+//! name resolution; then every top-level kernel is lowered
 //! as its first call would lower it (types, inlined calls, `prange` races).
 
-use crate::check::{check_fn, check_kernel};
+use crate::check::check_fn;
 use crate::error::{err_at, Diag};
 use ndx_runtime::DType;
-use ndx_syntax::ast::{Block, Dim, Expr, ExprKind, FnBody, IndexItem, Stmt, StmtKind};
+use ndx_syntax::ast::{
+    Block, Dim, Expr, ExprKind, FnBody, FnDef, IndexItem, KernelDef, Stmt, StmtKind,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The checks of `ndx check`, in source order: `fn` signatures, `kernel` bodies, and name
 /// resolution: every name must be bound (by `let`, a `for` variable, a
@@ -15,6 +20,8 @@ pub(crate) fn check_program(stmts: &[Stmt]) -> Result<(), Diag> {
     let mut r = Resolver {
         scopes: vec![Vec::new()],
         lenient: false,
+        fns: HashMap::new(),
+        kernels: HashMap::new(),
     };
     r.stmts(stmts)?;
     crate::kernels::check_kernels(stmts)
@@ -23,6 +30,9 @@ pub(crate) fn check_program(stmts: &[Stmt]) -> Result<(), Diag> {
 struct Resolver {
     scopes: Vec<Vec<String>>,
     lenient: bool,
+    /// The `fn`s and kernels defined so far, for checking kernel bodies where they appear.
+    fns: HashMap<String, Arc<FnDef>>,
+    kernels: HashMap<String, Arc<KernelDef>>,
 }
 
 impl Resolver {
@@ -95,6 +105,7 @@ impl Resolver {
             }
             StmtKind::Fn(f) => {
                 check_fn(f)?;
+                self.fns.insert(f.name.name.clone(), Arc::new(f.clone()));
                 // Bound first so that a body may call itself (the interpreter does the same).
                 self.bind(&f.name.name);
                 let params: Vec<&str> = f.params.iter().map(|p| p.name.name.as_str()).collect();
@@ -127,7 +138,9 @@ impl Resolver {
                 r?;
             }
             StmtKind::Kernel(k) => {
-                check_kernel(k)?;
+                crate::kernels::check_definition(k, &self.fns, &self.kernels)?;
+                self.kernels
+                    .insert(k.name.name.clone(), Arc::new(k.clone()));
                 self.bind(&k.name.name);
             }
             StmtKind::Include(_) => self.lenient = true,

@@ -448,14 +448,17 @@ impl Lower<'_> {
                 format!("`{name}` is not available in kernels: kernel code is scalar"),
             )
             .with_note("call array builtins outside the kernel and pass the result in")),
-            _ => Err(err_at(
-                "E0101",
-                callee.span,
-                format!(
-                    "unknown function `{name}` in kernel `{}`",
-                    self.frame()?.name
-                ),
-            )),
+            _ => {
+                self.unknown_callee = true;
+                Err(err_at(
+                    "E0101",
+                    callee.span,
+                    format!(
+                        "unknown function `{name}` in kernel `{}`",
+                        self.frame()?.name
+                    ),
+                ))
+            }
         }
     }
 

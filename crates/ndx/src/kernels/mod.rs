@@ -160,6 +160,8 @@ struct Lower<'a> {
     loops: Vec<Option<Fact>>,
     prange: Option<PrangeCtx>,
     stack: Vec<String>,
+    /// Set when lowering stopped at a call of a function that is not defined (yet).
+    unknown_callee: bool,
 }
 
 fn ann_dtype(ann: &TypeAnn) -> Result<DType, Diag> {
@@ -201,6 +203,31 @@ fn lower_kernel(
     fns: &HashMap<String, Arc<FnDef>>,
     kernels: &HashMap<String, Arc<KernelDef>>,
 ) -> Result<Lowered, Diag> {
+    lower_noting(def, fns, kernels).0
+}
+
+/// The check of a kernel when it is defined: it is lowered against the `fn`s and kernels
+/// defined so far, and itself. A call of a function not defined yet is left for the first
+/// call (or `ndx check`'s whole-program pass) to judge; every other error is reported now.
+pub(crate) fn check_definition(
+    def: &KernelDef,
+    fns: &HashMap<String, Arc<FnDef>>,
+    kernels: &HashMap<String, Arc<KernelDef>>,
+) -> Result<(), Diag> {
+    let mut with_self = kernels.clone();
+    with_self.insert(def.name.name.clone(), Arc::new(def.clone()));
+    match lower_noting(def, fns, &with_self) {
+        (Ok(_), _) | (Err(_), true) => Ok(()),
+        (Err(d), false) => Err(d),
+    }
+}
+
+/// [`lower_kernel`], and whether it stopped at a call of an unknown function.
+fn lower_noting(
+    def: &KernelDef,
+    fns: &HashMap<String, Arc<FnDef>>,
+    kernels: &HashMap<String, Arc<KernelDef>>,
+) -> (Result<Lowered, Diag>, bool) {
     let mut l = Lower {
         fns,
         kernels,
@@ -216,7 +243,13 @@ fn lower_kernel(
         loops: Vec::new(),
         prange: None,
         stack: vec![def.name.name.clone()],
+        unknown_callee: false,
     };
+    let r = lower_body(&mut l, def);
+    (r, l.unknown_callee)
+}
+
+fn lower_body(l: &mut Lower, def: &KernelDef) -> Result<Lowered, Diag> {
     let mut params = Vec::new();
     let mut kparams = Vec::new();
     let mut named: HashMap<String, usize> = HashMap::new();
@@ -307,12 +340,13 @@ fn lower_kernel(
     let func = KFunc {
         name: def.name.name.clone(),
         params: kparams,
-        arrays: l.arrays,
-        locals: l.locals,
+        arrays: std::mem::take(&mut l.arrays),
+        locals: std::mem::take(&mut l.locals),
         ret,
         body,
     };
-    Ok((func, l.sites, params, l.array_names))
+    let sites = std::mem::take(&mut l.sites);
+    Ok((func, sites, params, std::mem::take(&mut l.array_names)))
 }
 
 /// Whether a value may be stored in a local (or returned as a result) of dtype `to`: the same
