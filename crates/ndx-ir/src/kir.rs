@@ -240,6 +240,76 @@ impl KExpr {
             dtype,
         }
     }
+
+    /// Calls `f` on each direct operand: the operands of an operation and the indices of a
+    /// load. The statements of an inlined call are not operands ([`KExpr::inline_body`]).
+    pub fn for_each_operand<'a>(&'a self, f: &mut dyn FnMut(&'a KExpr)) {
+        match &self.kind {
+            KExprKind::Const(_)
+            | KExprKind::Local(_)
+            | KExprKind::Dim { .. }
+            | KExprKind::Rand
+            | KExprKind::Randn
+            | KExprKind::Inline { .. } => {}
+            KExprKind::Load(acc) => acc.index.iter().for_each(f),
+            KExprKind::Unary(_, a) | KExprKind::Cast(a) => f(a),
+            KExprKind::Binary(_, a, b)
+            | KExprKind::And(a, b)
+            | KExprKind::Or(a, b)
+            | KExprKind::CheckedDiv { a, b, .. } => {
+                f(a);
+                f(b);
+            }
+            KExprKind::Select(c, a, b) => {
+                f(c);
+                f(a);
+                f(b);
+            }
+        }
+    }
+
+    /// The body of an inlined call.
+    pub fn inline_body(&self) -> Option<&[KStmt]> {
+        match &self.kind {
+            KExprKind::Inline { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+impl KStmt {
+    /// Calls `f` on each expression the statement holds itself: values, store indices,
+    /// conditions and loop bounds (not those of nested statements: [`KStmt::for_each_block`]).
+    pub fn for_each_expr<'a>(&'a self, f: &mut dyn FnMut(&'a KExpr)) {
+        match self {
+            KStmt::Set(_, x) | KStmt::Eval(x) | KStmt::Return(Some(x)) => f(x),
+            KStmt::Store(acc, x) => {
+                acc.index.iter().for_each(&mut *f);
+                f(x);
+            }
+            KStmt::If(c, _, _) | KStmt::While(c, _) => f(c),
+            KStmt::For(fl) => {
+                f(&fl.start);
+                f(&fl.stop);
+                f(&fl.step);
+            }
+            KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
+        }
+    }
+
+    /// Calls `f` on each statement list nested directly in the statement: the branches of
+    /// an `if`, the body of a loop.
+    pub fn for_each_block<'a>(&'a self, f: &mut dyn FnMut(&'a [KStmt])) {
+        match self {
+            KStmt::If(_, t, e) => {
+                f(t);
+                f(e);
+            }
+            KStmt::While(_, b) => f(b),
+            KStmt::For(fl) => f(&fl.body),
+            _ => {}
+        }
+    }
 }
 
 /// A broken invariant of a [`KFunc`] (a compiler bug, never a user error).

@@ -6,59 +6,24 @@ use super::*;
 /// Every local some statement of `stmts` may assign (loop variables and inlined results too).
 pub(super) fn assigned_locals(stmts: &[KStmt], out: &mut std::collections::HashSet<u32>) {
     fn e(x: &KExpr, out: &mut std::collections::HashSet<u32>) {
-        match &x.kind {
-            KExprKind::Inline { body, result } => {
-                if let Some(l) = result {
-                    out.insert(*l);
-                }
-                assigned_locals(body, out);
-            }
-            KExprKind::Unary(_, a) | KExprKind::Cast(a) => e(a, out),
-            KExprKind::Binary(_, a, b)
-            | KExprKind::And(a, b)
-            | KExprKind::Or(a, b)
-            | KExprKind::CheckedDiv { a, b, .. } => {
-                e(a, out);
-                e(b, out);
-            }
-            KExprKind::Select(c, a, b) => {
-                e(c, out);
-                e(a, out);
-                e(b, out);
-            }
-            KExprKind::Load(acc) => acc.index.iter().for_each(|i| e(i, out)),
-            _ => {}
+        if let KExprKind::Inline { body, result } = &x.kind {
+            out.extend(*result);
+            assigned_locals(body, out);
         }
+        x.for_each_operand(&mut |y| e(y, out));
     }
     for s in stmts {
         match s {
-            KStmt::Set(l, x) => {
+            KStmt::Set(l, _) => {
                 out.insert(*l);
-                e(x, out);
-            }
-            KStmt::Store(acc, x) => {
-                acc.index.iter().for_each(|i| e(i, out));
-                e(x, out);
-            }
-            KStmt::Eval(x) | KStmt::Return(Some(x)) => e(x, out),
-            KStmt::If(c, t, f) => {
-                e(c, out);
-                assigned_locals(t, out);
-                assigned_locals(f, out);
-            }
-            KStmt::While(c, b) => {
-                e(c, out);
-                assigned_locals(b, out);
             }
             KStmt::For(f) => {
                 out.insert(f.var);
-                e(&f.start, out);
-                e(&f.stop, out);
-                e(&f.step, out);
-                assigned_locals(&f.body, out);
             }
-            KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
+            _ => {}
         }
+        s.for_each_expr(&mut |x| e(x, out));
+        s.for_each_block(&mut |b| assigned_locals(b, out));
     }
 }
 
@@ -90,53 +55,13 @@ pub(super) fn invariant_parts<'k>(
             out.push(x);
             return;
         }
-        match &x.kind {
-            KExprKind::Unary(_, a) | KExprKind::Cast(a) => walk(a, assigned, out),
-            KExprKind::Binary(_, a, b)
-            | KExprKind::And(a, b)
-            | KExprKind::Or(a, b)
-            | KExprKind::CheckedDiv { a, b, .. } => {
-                walk(a, assigned, out);
-                walk(b, assigned, out);
-            }
-            KExprKind::Select(c, a, b) => {
-                walk(c, assigned, out);
-                walk(a, assigned, out);
-                walk(b, assigned, out);
-            }
-            KExprKind::Load(acc) => acc.index.iter().for_each(|i| walk(i, assigned, out)),
-            KExprKind::Inline { body, .. } => {
-                body.iter().for_each(|s| invariant_parts(s, assigned, out))
-            }
-            _ => {}
+        if let Some(body) = x.inline_body() {
+            body.iter().for_each(|s| invariant_parts(s, assigned, out));
         }
+        x.for_each_operand(&mut |y| walk(y, assigned, out));
     }
-    match s {
-        KStmt::Set(_, x) | KStmt::Eval(x) | KStmt::Return(Some(x)) => walk(x, assigned, out),
-        KStmt::Store(acc, x) => {
-            acc.index.iter().for_each(|i| walk(i, assigned, out));
-            walk(x, assigned, out);
-        }
-        KStmt::If(c, t, f) => {
-            walk(c, assigned, out);
-            t.iter()
-                .chain(f)
-                .for_each(|s| invariant_parts(s, assigned, out));
-        }
-        KStmt::While(c, b) => {
-            walk(c, assigned, out);
-            b.iter().for_each(|s| invariant_parts(s, assigned, out));
-        }
-        KStmt::For(f) => {
-            walk(&f.start, assigned, out);
-            walk(&f.stop, assigned, out);
-            walk(&f.step, assigned, out);
-            f.body
-                .iter()
-                .for_each(|s| invariant_parts(s, assigned, out));
-        }
-        KStmt::Return(None) | KStmt::Break | KStmt::Continue => {}
-    }
+    s.for_each_expr(&mut |x| walk(x, assigned, out));
+    s.for_each_block(&mut |b| b.iter().for_each(|s| invariant_parts(s, assigned, out)));
 }
 
 /// Whether `stmts` may run unconditionally: at most a few local updates whose values cannot

@@ -417,33 +417,21 @@ fn assigns(stmts: &[Stmt], n: &str) -> bool {
 /// How many times local `l` is read in `stmts`.
 fn count_reads(stmts: &[KStmt], l: Local) -> usize {
     fn e(x: &KExpr, l: Local) -> usize {
-        match &x.kind {
+        let mut n = match &x.kind {
             KExprKind::Local(v) => usize::from(*v == l),
-            KExprKind::Const(_) | KExprKind::Dim { .. } | KExprKind::Rand | KExprKind::Randn => 0,
-            KExprKind::Load(a) => a.index.iter().map(|i| e(i, l)).sum(),
-            KExprKind::Unary(_, a) | KExprKind::Cast(a) => e(a, l),
-            KExprKind::Binary(_, a, b)
-            | KExprKind::And(a, b)
-            | KExprKind::Or(a, b)
-            | KExprKind::CheckedDiv { a, b, .. } => e(a, l) + e(b, l),
-            KExprKind::Select(c, a, b) => e(c, l) + e(a, l) + e(b, l),
-            KExprKind::Inline { body, .. } => count_reads(body, l),
-        }
+            _ => x.inline_body().map_or(0, |b| count_reads(b, l)),
+        };
+        x.for_each_operand(&mut |y| n += e(y, l));
+        n
     }
-    stmts
-        .iter()
-        .map(|s| match s {
-            KStmt::Set(_, x) | KStmt::Eval(x) => e(x, l),
-            KStmt::Store(a, x) => e(x, l) + a.index.iter().map(|i| e(i, l)).sum::<usize>(),
-            KStmt::If(c, t, f) => e(c, l) + count_reads(t, l) + count_reads(f, l),
-            KStmt::While(c, b) => 2 * e(c, l) + count_reads(b, l),
-            KStmt::For(f) => {
-                e(&f.start, l) + e(&f.stop, l) + e(&f.step, l) + count_reads(&f.body, l)
-            }
-            KStmt::Return(Some(x)) => e(x, l),
-            KStmt::Return(None) | KStmt::Break | KStmt::Continue => 0,
-        })
-        .sum()
+    let mut n = 0;
+    for s in stmts {
+        // A `while` condition is evaluated before the loop and after each iteration.
+        let times = if matches!(s, KStmt::While(..)) { 2 } else { 1 };
+        s.for_each_expr(&mut |x| n += times * e(x, l));
+        s.for_each_block(&mut |b| n += count_reads(b, l));
+    }
+    n
 }
 
 /// Lowers every top-level kernel of a program against its top-level `fn`s and kernels, as
@@ -472,12 +460,12 @@ pub(crate) fn check_kernels(stmts: &[Stmt]) -> Result<(), Diag> {
 
 /// The number of `prange` loops in a body (inlined calls included).
 fn count_parallel(ss: &[KStmt]) -> usize {
-    ss.iter()
-        .map(|s| match s {
-            KStmt::For(f) => usize::from(f.parallel.is_some()) + count_parallel(&f.body),
-            KStmt::If(_, t, e) => count_parallel(t) + count_parallel(e),
-            KStmt::While(_, b) => count_parallel(b),
-            _ => 0,
-        })
-        .sum()
+    let mut n = 0;
+    for s in ss {
+        if let KStmt::For(f) = s {
+            n += usize::from(f.parallel.is_some());
+        }
+        s.for_each_block(&mut |b| n += count_parallel(b));
+    }
+    n
 }
