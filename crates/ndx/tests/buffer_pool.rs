@@ -18,4 +18,27 @@ fn a_loop_of_y_equals_f_x_maps_memory_a_bounded_number_of_times() {
     let y = s.get("y").unwrap().to_vec::<f32>().unwrap();
     assert!(y.iter().all(|v| *v == 3.5 + 50.0 * 2.5), "{}", y[0]);
     assert!(Buffer::pooled_bytes() <= ndx_runtime::buffer::POOL_CAP);
+
+    // A transposing copy in a loop (its output is written completely) reuses memory too.
+    s.run("let a = ones((1024, 1024), dtype=f32)\nlet t = ascontiguousarray(a.T)")
+        .unwrap();
+    let before = Buffer::fresh_maps();
+    s.run("for i in range(20) {\n    let t = ascontiguousarray(a.T)\n}")
+        .unwrap();
+    let fresh = Buffer::fresh_maps() - before;
+    assert!(fresh <= 1, "{fresh} fresh maps for 20 transposed copies");
+
+    // The cap: freed buffers beyond POOL_CAP bytes go back to the OS instead of the pool.
+    let cap = ndx_runtime::buffer::POOL_CAP;
+    let big: Vec<Buffer> = (0..3)
+        .map(|i| Buffer::zeroed(cap / 2 + 4096 * (i + 1)).unwrap())
+        .collect();
+    let held = Buffer::pooled_bytes();
+    drop(big);
+    let after = Buffer::pooled_bytes();
+    assert!(after <= cap, "the pool holds {after} bytes, over its cap {cap}");
+    assert!(
+        after < held + 3 * (cap / 2),
+        "every freed buffer was kept: {after} bytes pooled"
+    );
 }
