@@ -33,10 +33,12 @@ pub(crate) struct Plan {
 }
 
 /// Vectors per iteration (and independent accumulators) of a vectorised reduction. A
-/// reduction along the contiguous axis is bound by the latency of its accumulating add (4
-/// cycles here) with one accumulator; more independent ones let the adds overlap until loads
-/// or the adder's throughput bind (BENCHMARKS.md, issue 3: sum and outer_sum).
-pub(crate) const REDUCE_UNROLL: u8 = 8;
+/// reduction along the contiguous axis is bound by the latency of its accumulating add with
+/// one or two accumulators; more independent ones let the adds overlap until loads or the
+/// adder's throughput bind. Measured (BENCHMARKS.md, issue 3): 4 runs `outer_sum` about 1.5x
+/// faster than 2 and than 8 (whose accumulators, loads and products overflow the 16 xmm
+/// registers); `sum` of 10M f32 is memory-bound at any of them.
+pub(crate) const REDUCE_UNROLL: u8 = 4;
 
 /// Decides whether the innermost loop of `nest` is vectorised, given which nodes are needed.
 pub(crate) fn plan(nest: &Nest, needed: &[bool]) -> Option<Plan> {
