@@ -136,10 +136,11 @@ pub(crate) fn split(
     Some(chunks(launch, parts))
 }
 
-/// Below this many points a full reduction stays on the calling thread. Measured with `sum`
-/// of f32 (BENCHMARKS.md, issue 3): the partial-result combine is negligible, so the break-even
-/// is the cost of waking the workers, as for [`MIN_PARALLEL`].
-pub(crate) const MIN_PARALLEL_REDUCE: usize = 1 << 20;
+/// Below this many points a full reduction stays on the calling thread. The combine of the
+/// partial results is negligible, so the break-even is the cost of waking the workers (about
+/// 20 us, as for [`MIN_PARALLEL`]) against the time of half the work: `max` of f32 takes 41 us
+/// on one thread at 2^18 points and 78 us at 2^19 (BENCHMARKS.md, issue 3).
+pub(crate) const MIN_PARALLEL_REDUCE: usize = 1 << 19;
 
 /// A full reduction (every loop reduced) split into at most `parts` launches along axis 0, or
 /// `None` when it should run whole. Each part's outputs still point at the real outputs: the
