@@ -416,9 +416,7 @@ impl Jit {
             None => parallel::split(&nest, &launch, self.threads, self.min_parallel),
         };
         let reduce_parts = match (&tiles, &split) {
-            (None, None) => {
-                parallel::reduce_split(&nest, &launch, self.threads, self.min_parallel)
-            }
+            (None, None) => parallel::reduce_split(&nest, &launch, self.threads, self.min_parallel),
             _ => None,
         };
         if self.reports.is_some() {

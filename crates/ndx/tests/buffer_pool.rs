@@ -36,7 +36,10 @@ fn a_loop_of_y_equals_f_x_maps_memory_a_bounded_number_of_times() {
     let held = Buffer::pooled_bytes();
     drop(big);
     let after = Buffer::pooled_bytes();
-    assert!(after <= cap, "the pool holds {after} bytes, over its cap {cap}");
+    assert!(
+        after <= cap,
+        "the pool holds {after} bytes, over its cap {cap}"
+    );
     assert!(
         after < held + 3 * (cap / 2),
         "every freed buffer was kept: {after} bytes pooled"

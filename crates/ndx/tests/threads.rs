@@ -79,7 +79,10 @@ fn full_reductions_are_reproducible_and_agree_across_thread_counts() {
     // The exact values: argmin/argmax find the first extreme (x[2999999] ties x[1234567]),
     // a NaN wins min, max and the arg reductions.
     assert_eq!((one[4], one[5]), (-3.0, 5.0));
-    assert_eq!((one[6], one[7], one[8], one[9]), (2345678.0, 1234567.0, 1234567.0, 2678781.0));
+    assert_eq!(
+        (one[6], one[7], one[8], one[9]),
+        (2345678.0, 1234567.0, 1234567.0, 2678781.0)
+    );
     assert_eq!((one[10], one[11], one[12]), (1.0, 0.0, 1.0));
     assert!(one[18].is_nan());
     assert_eq!((one[19], one[20]), (2500000.0, 2500000.0));
@@ -92,7 +95,10 @@ fn full_reductions_are_reproducible_and_agree_across_thread_counts() {
             // Summation order may differ (LANGUAGE.md section 6): floats agree to f32
             // accuracy, everything else exactly.
             let close = x.to_bits() == y.to_bits() || (x - y).abs() <= 1e-5 * x.abs().max(1.0);
-            assert!(close, "{threads} threads, value {k}: {y} vs {x} on one thread");
+            assert!(
+                close,
+                "{threads} threads, value {k}: {y} vs {x} on one thread"
+            );
         }
     }
 }
