@@ -122,18 +122,10 @@ pub(crate) fn split(
     parts: usize,
     min: Option<usize>,
 ) -> Option<Vec<Launch>> {
-    if parts < 2 || nest.rank == 0 || (nest.kernel.reduces() && nest.reduce_from == 0) {
+    if nest.rank == 0 || (nest.kernel.reduces() && nest.reduce_from == 0) {
         return None;
     }
-    let n0 = *launch.shape.first()?;
-    let total = launch
-        .shape
-        .iter()
-        .fold(1usize, |a, &d| a.saturating_mul(d));
-    if n0 < 2 || total < min.unwrap_or(MIN_PARALLEL) {
-        return None;
-    }
-    Some(chunks(launch, parts))
+    chunks(launch, parts, min.unwrap_or(MIN_PARALLEL))
 }
 
 /// Below this many points a full reduction stays on the calling thread. The combine of the
@@ -151,23 +143,23 @@ pub(crate) fn reduce_split(
     parts: usize,
     min: Option<usize>,
 ) -> Option<Vec<Launch>> {
-    if parts < 2 || nest.rank == 0 || !nest.kernel.reduces() || nest.reduce_from != 0 {
+    if nest.rank == 0 || !nest.kernel.reduces() || nest.reduce_from != 0 {
         return None;
     }
+    chunks(launch, parts, min.unwrap_or(MIN_PARALLEL_REDUCE))
+}
+
+/// `launch` cut into at most `parts` consecutive, non-empty ranges of axis 0, or `None` when
+/// there is nothing to split or it has fewer than `min` points.
+fn chunks(launch: &Launch, parts: usize, min: usize) -> Option<Vec<Launch>> {
     let n0 = *launch.shape.first()?;
     let total = launch
         .shape
         .iter()
         .fold(1usize, |a, &d| a.saturating_mul(d));
-    if n0 < 2 || total < min.unwrap_or(MIN_PARALLEL_REDUCE) {
+    if parts < 2 || n0 < 2 || total < min {
         return None;
     }
-    Some(chunks(launch, parts))
-}
-
-/// `launch` cut into at most `parts` consecutive, non-empty ranges of axis 0.
-fn chunks(launch: &Launch, parts: usize) -> Vec<Launch> {
-    let n0 = launch.shape.first().copied().unwrap_or(0);
     let parts = parts.min(n0);
     let chunk = n0.div_ceil(parts);
     let mut out = Vec::with_capacity(parts);
@@ -182,7 +174,7 @@ fn chunks(launch: &Launch, parts: usize) -> Vec<Launch> {
         out.push(l);
         start += len;
     }
-    out
+    Some(out)
 }
 
 /// The kernel that evaluates, at one point, the value an arg reduction compares: `kernel` with
@@ -278,6 +270,16 @@ pub(crate) fn combine(op: ReduceOp, acc: Scalar, v: Scalar) -> Scalar {
             y
         }
     }
+    fn int(op: ReduceOp, a: i64, b: i64) -> i64 {
+        match op {
+            R::Sum => a.wrapping_add(b),
+            R::Prod => a.wrapping_mul(b),
+            R::Min => a.min(b),
+            R::Max => a.max(b),
+            R::Any => a | b,
+            _ => a & b,
+        }
+    }
     match (acc, v) {
         (S::F32(a), S::F32(b)) => S::F32(match op {
             R::Sum => a + b,
@@ -289,22 +291,10 @@ pub(crate) fn combine(op: ReduceOp, acc: Scalar, v: Scalar) -> Scalar {
             R::Prod => a * b,
             _ => fminmax(op == R::Max, a, b, a.is_nan()),
         }),
-        (S::I32(a), S::I32(b)) => S::I32(match op {
-            R::Sum => a.wrapping_add(b),
-            R::Prod => a.wrapping_mul(b),
-            R::Min => a.min(b),
-            R::Max => a.max(b),
-            R::Any => a | b,
-            _ => a & b,
-        }),
-        (S::I64(a), S::I64(b)) => S::I64(match op {
-            R::Sum => a.wrapping_add(b),
-            R::Prod => a.wrapping_mul(b),
-            R::Min => a.min(b),
-            R::Max => a.max(b),
-            R::Any => a | b,
-            _ => a & b,
-        }),
+        // i32 through i64: the low 32 bits of a wrapping i64 sum or product are the wrapping
+        // i32 ones.
+        (S::I32(a), S::I32(b)) => S::I32(int(op, a.into(), b.into()) as i32),
+        (S::I64(a), S::I64(b)) => S::I64(int(op, a, b)),
         (S::Bool(a), S::Bool(b)) => S::Bool(match op {
             R::Sum | R::Any | R::Max => a | b,
             _ => a & b,

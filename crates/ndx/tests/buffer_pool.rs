@@ -4,15 +4,19 @@
 use ndx::Session;
 use ndx_runtime::Buffer;
 
+/// How many large buffers running `code` mapped fresh from the OS.
+fn maps_during(s: &mut Session, code: &str) -> usize {
+    let before = Buffer::fresh_maps();
+    s.run(code).unwrap();
+    Buffer::fresh_maps() - before
+}
+
 #[test]
 fn a_loop_of_y_equals_f_x_maps_memory_a_bounded_number_of_times() {
     let mut s = Session::new();
     s.run("let x = ones(2000000, dtype=f32)\nlet y = 2.5 * x + 1.0")
         .unwrap();
-    let before = Buffer::fresh_maps();
-    s.run("for i in range(50) {\n    y = 2.5 * x + y\n}")
-        .unwrap();
-    let fresh = Buffer::fresh_maps() - before;
+    let fresh = maps_during(&mut s, "for i in range(50) {\n    y = 2.5 * x + y\n}");
     // The new value is computed while the old one is still bound: two buffers alternate.
     assert!(fresh <= 2, "{fresh} fresh maps for 50 iterations");
     let y = s.get("y").unwrap().to_vec::<f32>().unwrap();
@@ -22,10 +26,10 @@ fn a_loop_of_y_equals_f_x_maps_memory_a_bounded_number_of_times() {
     // A transposing copy in a loop (its output is written completely) reuses memory too.
     s.run("let a = ones((1024, 1024), dtype=f32)\nlet t = ascontiguousarray(a.T)")
         .unwrap();
-    let before = Buffer::fresh_maps();
-    s.run("for i in range(20) {\n    let t = ascontiguousarray(a.T)\n}")
-        .unwrap();
-    let fresh = Buffer::fresh_maps() - before;
+    let fresh = maps_during(
+        &mut s,
+        "for i in range(20) {\n    let t = ascontiguousarray(a.T)\n}",
+    );
     assert!(fresh <= 1, "{fresh} fresh maps for 20 transposed copies");
 
     // The cap: freed buffers beyond POOL_CAP bytes go back to the OS instead of the pool.
