@@ -391,7 +391,8 @@ def scan_peers():
 
 
 def ndx_times(names):
-    exe = os.path.join(ROOT, "target", "release", "ndx")
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    exe = os.path.join(target, "release", "ndx")
     out = {}
     for name in names:
         script = os.path.join(HERE, "ndx", name + ".ndx")

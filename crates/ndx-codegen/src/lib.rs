@@ -133,6 +133,8 @@ pub struct Jit {
     cache: HashMap<String, Compiled>,
     stats: Stats,
     threads: usize,
+    /// Launches of fewer points run on the calling thread (see [`Jit::set_parallel_threshold`]).
+    min_parallel: Option<usize>,
     pool: Option<rayon::ThreadPool>,
     /// When set, every function compiled records its CLIF text and machine-code listing here.
     listings: Option<Vec<Listing>>,
@@ -193,6 +195,7 @@ impl Jit {
             cache: HashMap::new(),
             stats: Stats::default(),
             threads: 1,
+            min_parallel: None,
             pool: None,
             listings: None,
             reports: None,
@@ -208,6 +211,25 @@ impl Jit {
             self.threads = n;
             self.pool = None;
         }
+    }
+
+    /// Overrides the measured number of iteration points from which a launch is split over
+    /// threads (elementwise and full reductions alike); `None` restores the measured defaults.
+    /// For tests, which exercise the split on small arrays, and for tuning.
+    pub fn set_parallel_threshold(&mut self, points: Option<usize>) {
+        self.min_parallel = points;
+    }
+
+    /// The worker pool of [`Jit::set_threads`] threads, built on first use (`None` if the OS
+    /// refused the threads: callers then run on the calling thread).
+    fn pool(&mut self) -> Option<&rayon::ThreadPool> {
+        if self.pool.is_none() {
+            self.pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .build()
+                .ok();
+        }
+        self.pool.as_ref()
     }
 
     /// The thread count set with [`Jit::set_threads`].
@@ -391,7 +413,11 @@ impl Jit {
         let tiles = parallel::tiles(&nest, &launch);
         let split = match &tiles {
             Some(_) => None,
-            None => parallel::split(&nest, &launch, self.threads),
+            None => parallel::split(&nest, &launch, self.threads, self.min_parallel),
+        };
+        let reduce_parts = match (&tiles, &split) {
+            (None, None) => parallel::reduce_split(&nest, &launch, self.threads, self.min_parallel),
+            _ => None,
         };
         if self.reports.is_some() {
             let listing = match self.listings.as_ref() {
@@ -406,7 +432,7 @@ impl Jit {
                 compile_time,
                 vector: compiled.vector,
                 tiles: tiles.as_ref().map(|t| (parallel::TILE, t.len())),
-                parts: split.as_ref().map_or(1, Vec::len),
+                parts: split.as_ref().or(reduce_parts.as_ref()).map_or(1, Vec::len),
                 threads: self.threads,
                 ran: run,
                 listing,
@@ -419,6 +445,9 @@ impl Jit {
         if !run {
             return Ok(());
         }
+        if let Some(parts) = reduce_parts {
+            return self.run_reduction(&nest, compiled, &parts);
+        }
         if let Some(parts) = tiles.or(split) {
             if self.threads < 2 {
                 for l in &parts {
@@ -430,13 +459,7 @@ impl Jit {
                 }
                 return Ok(());
             }
-            if self.pool.is_none() {
-                self.pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(self.threads)
-                    .build()
-                    .ok();
-            }
-            if let Some(pool) = &self.pool {
+            if let Some(pool) = self.pool() {
                 let codes: Vec<i32> = pool.install(|| {
                     use rayon::prelude::*;
                     parts

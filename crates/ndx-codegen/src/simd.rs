@@ -27,10 +27,18 @@ pub(crate) struct Plan {
     pub width: u8,
     /// Lanes per 128-bit vector.
     pub lanes: u8,
-    /// Vectors per loop iteration (2: measured 20% faster than 1 on axpy, 4 no better;
-    /// independent accumulators for reductions).
+    /// Vectors per loop iteration, each with its own accumulator in a reduction. Elementwise:
+    /// 2 (measured 20% faster than 1 on axpy, 4 no better). Reductions: [`REDUCE_UNROLL`].
     pub unroll: u8,
 }
+
+/// Vectors per iteration (and independent accumulators) of a vectorised reduction. A
+/// reduction along the contiguous axis is bound by the latency of its accumulating add with
+/// one or two accumulators; more independent ones let the adds overlap until loads or the
+/// adder's throughput bind. Measured (BENCHMARKS.md, issue 3): 4 runs `outer_sum` about 1.5x
+/// faster than 2 and than 8 (whose accumulators, loads and products overflow the 16 xmm
+/// registers); `sum` of 10M f32 is memory-bound at any of them.
+pub(crate) const REDUCE_UNROLL: u8 = 4;
 
 /// Decides whether the innermost loop of `nest` is vectorised, given which nodes are needed.
 pub(crate) fn plan(nest: &Nest, needed: &[bool]) -> Option<Plan> {
@@ -102,7 +110,7 @@ pub(crate) fn plan(nest: &Nest, needed: &[bool]) -> Option<Plan> {
     Some(Plan {
         width,
         lanes: 16 / width,
-        unroll: 2,
+        unroll: if reduces { REDUCE_UNROLL } else { 2 },
     })
 }
 
@@ -178,14 +186,22 @@ pub(crate) fn fold_vector_accs(l: &mut Lowering, plan: Plan) -> Result<(), Codeg
     for a in 0..l.accs.len() {
         let (op, dtype) = (l.accs[a].op, l.accs[a].dtype);
         let vars = std::mem::take(&mut l.accs[a].vec);
-        let Some((first, rest)) = vars.split_first() else {
+        let mut level: Vec<Value> = vars.iter().map(|v| l.b.use_var(*v)).collect();
+        // A pairwise tree: fewer dependent steps, and partial sums of similar size.
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            let mut it = level.into_iter();
+            while let Some(x) = it.next() {
+                next.push(match it.next() {
+                    Some(y) => vcombine(&mut l.b, plan, op, dtype, x, y),
+                    None => x,
+                });
+            }
+            level = next;
+        }
+        let Some(&t) = level.first() else {
             continue;
         };
-        let mut t = l.b.use_var(*first);
-        for v in rest {
-            let x = l.b.use_var(*v);
-            t = vcombine(&mut l.b, plan, op, dtype, t, x);
-        }
         let mut s = l.b.use_var(l.accs[a].acc);
         for lane in 0..plan.lanes {
             let x = l.b.ins().extractlane(t, lane);
@@ -236,7 +252,9 @@ fn as_type(b: &mut FunctionBuilder, vt: Type, m: Value) -> Value {
     }
 }
 
-/// The innermost loop as vectors of `plan.lanes` plus a scalar tail.
+/// The innermost loop as vectors of `plan.lanes` plus a scalar tail: a loop of `plan.unroll`
+/// vectors per iteration, then (when unrolled) a loop of single vectors, then scalars, so at
+/// most `lanes - 1` points of a row run as scalar code.
 pub(crate) fn inner_loop(l: &mut Lowering, ptrs: &[Value]) -> Result<(), CodegenError> {
     let plan = l
         .plan
@@ -244,7 +262,6 @@ pub(crate) fn inner_loop(l: &mut Lowering, ptrs: &[Value]) -> Result<(), Codegen
     let d = l.nest.rank - 1;
     let n = l.shape[d];
     let step = i64::from(plan.lanes) * i64::from(plan.unroll);
-    let ni = l.nest.kernel.inputs.len();
     let i = l.b.declare_var(types::I64);
     let pv: Vec<Variable> = ptrs.iter().map(|_| l.b.declare_var(types::I64)).collect();
     let zero = l.b.ins().iconst(types::I64, 0);
@@ -254,6 +271,7 @@ pub(crate) fn inner_loop(l: &mut Lowering, ptrs: &[Value]) -> Result<(), Codegen
     }
     let pre_blk = l.b.create_block();
     let vhead = l.b.create_block();
+    let single = l.b.create_block();
     let tail = l.b.create_block();
     let exit = l.b.create_block();
     let empty = l.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
@@ -273,14 +291,55 @@ pub(crate) fn inner_loop(l: &mut Lowering, ptrs: &[Value]) -> Result<(), Codegen
         .collect();
     let nv = l.b.ins().band_imm_s(n, -step);
     let no_vec = l.b.ins().icmp_imm_s(IntCC::Equal, nv, 0);
-    l.b.ins().brif(no_vec, tail, &[], vhead, &[]);
+    l.b.ins().brif(no_vec, single, &[], vhead, &[]);
 
+    // Rotated loops (bottom-tested, entered only when they run at least once) so that LICM
+    // hoists invariant splats and constants out of them.
     l.b.switch_to_block(vhead);
+    vector_steps(l, plan, &pv, i, &vpre, plan.unroll)?;
+    let iv = l.b.use_var(i);
+    let more = l.b.ins().icmp(IntCC::SignedLessThan, iv, nv);
+    l.b.ins().brif(more, vhead, &[], single, &[]);
+
+    l.b.switch_to_block(single);
+    if plan.unroll > 1 {
+        let body = l.b.create_block();
+        let n1 = l.b.ins().band_imm_s(n, -i64::from(plan.lanes));
+        let iv = l.b.use_var(i);
+        let some = l.b.ins().icmp(IntCC::SignedLessThan, iv, n1);
+        l.b.ins().brif(some, body, &[], tail, &[]);
+        l.b.switch_to_block(body);
+        vector_steps(l, plan, &pv, i, &vpre, 1)?;
+        let iv = l.b.use_var(i);
+        let more = l.b.ins().icmp(IntCC::SignedLessThan, iv, n1);
+        l.b.ins().brif(more, body, &[], tail, &[]);
+    } else {
+        l.b.ins().jump(tail, &[]);
+    }
+
+    l.b.switch_to_block(tail);
+    l.tail_loop(i, &pv, n, &pre)?;
+    l.b.ins().jump(exit, &[]);
+    l.b.switch_to_block(exit);
+    Ok(())
+}
+
+/// `count` consecutive vectors of the inner loop at the pointers in `pv`: stores, or combines
+/// vector `j` into accumulator `j`; then advances the index `i` and the pointers past them.
+fn vector_steps(
+    l: &mut Lowering,
+    plan: Plan,
+    pv: &[Variable],
+    i: Variable,
+    vpre: &[Option<Value>],
+    count: u8,
+) -> Result<(), CodegenError> {
+    let ni = l.nest.kernel.inputs.len();
     let p: Vec<Value> = pv.iter().map(|v| l.b.use_var(*v)).collect();
     let vbytes = i64::from(plan.lanes) * i64::from(plan.width);
-    for j in 0..plan.unroll {
+    for j in 0..count {
         let off = (i64::from(j) * vbytes) as i32;
-        let vals = vvalues(l, plan, &p, off, &vpre)?;
+        let vals = vvalues(l, plan, &p, off, vpre)?;
         for o in 0..l.nest.kernel.outputs.len() {
             let h = l.nest.kernel.outputs[o].value.index();
             let v = vals
@@ -298,22 +357,16 @@ pub(crate) fn inner_loop(l: &mut Lowering, ptrs: &[Value]) -> Result<(), Codegen
             }
         }
     }
+    let elems = i64::from(plan.lanes) * i64::from(count);
     let iv = l.b.use_var(i);
-    let i1 = l.b.ins().iadd_imm_s(iv, step);
+    let i1 = l.b.ins().iadd_imm_s(iv, elems);
     l.b.def_var(i, i1);
     for (a, v) in pv.iter().enumerate() {
         if l.nest.inner.get(a) == Some(&Inner::Contiguous) {
-            let next = l.b.ins().iadd_imm_s(p[a], step * i64::from(plan.width));
+            let next = l.b.ins().iadd_imm_s(p[a], elems * i64::from(plan.width));
             l.b.def_var(*v, next);
         }
     }
-    let more = l.b.ins().icmp(IntCC::SignedLessThan, i1, nv);
-    l.b.ins().brif(more, vhead, &[], tail, &[]);
-
-    l.b.switch_to_block(tail);
-    l.tail_loop(i, &pv, n, &pre)?;
-    l.b.ins().jump(exit, &[]);
-    l.b.switch_to_block(exit);
     Ok(())
 }
 

@@ -211,7 +211,14 @@ fn run_case(seed: Vec<u32>) -> Result<(), TestCaseError> {
     let ninputs = 1 + c.pick(3);
     let (mut k, vals) = build(&mut c, ninputs);
     let rank = c.pick(4);
-    let shape: Vec<usize> = (0..rank).map(|_| c.pick(6)).collect();
+    // Now and then a rank-2 space large enough for the tiled transposing copy.
+    let big = rank == 2 && c.pick(6) == 0;
+    let shape: Vec<usize> = (0..rank)
+        .map(|_| if big { 128 + c.pick(40) } else { c.pick(6) })
+        .collect();
+    // 1 to 3 threads, split from 1 point up, so parallel launches and the fixed-order combine
+    // of full reductions run on these small arrays too.
+    let threads = 1 + c.pick(3);
     let reduce = if c.pick(3) == 0 {
         Some(c.pick(8))
     } else {
@@ -304,9 +311,30 @@ fn run_case(seed: Vec<u32>) -> Result<(), TestCaseError> {
         let d = o.dtype(&k.0);
         outs.push(vec![0xAB; kept_count * d.size() + 16]);
     }
+    // Outputs: C order over the kept axes, or (elementwise kernels) a random axis order with
+    // random signs, as a transposed or reversed destination view would have.
+    let mut out_strides = c_strides(&kept_shape);
+    let mut out_offset = 0isize;
+    if reduce.is_none() && !kept_shape.is_empty() {
+        let mut order: Vec<usize> = (0..kept_shape.len()).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, c.pick(i + 1));
+        }
+        let mut acc = 1isize;
+        for &a in order.iter().rev() {
+            out_strides[a] = acc;
+            acc *= kept_shape[a] as isize;
+        }
+        for a in 0..kept_shape.len() {
+            if c.pick(2) == 1 {
+                out_offset += out_strides[a] * (kept_shape[a] as isize - 1);
+                out_strides[a] = -out_strides[a];
+            }
+        }
+    }
     for (o, out) in k.0.outputs.iter().enumerate() {
         let d = out.dtype(&k.0);
-        let cs = c_strides(&kept_shape);
+        let cs = out_strides.clone();
         let mut it = cs.iter();
         let strides = reduced
             .iter()
@@ -319,24 +347,31 @@ fn run_case(seed: Vec<u32>) -> Result<(), TestCaseError> {
             })
             .collect();
         arrays.push(RawArray {
-            ptr: outs[o].as_mut_ptr() as usize,
+            ptr: (outs[o].as_mut_ptr() as isize + out_offset * d.size() as isize) as usize,
             strides,
             dtype: d,
         });
     }
     let expected = reference::evaluate(&k.0, &shape, &reduced, &arrays);
     let mut jit = jit();
+    jit.set_threads(threads);
+    jit.set_parallel_threshold(Some(1));
     jit.execute(&k.0, &shape, &reduced, &arrays)
         .map_err(|e| TestCaseError::fail(format!("{e}\n{}", k.0)))?;
     let ni = ninputs;
     for (o, exp) in expected.iter().enumerate() {
         let a = &arrays[ni + o];
         let tol = k.0.outputs[o].reduce.is_some();
-        // Outputs are C-contiguous over the kept axes, visited in C order by the reference.
+        // The reference visits the kept axes in C order.
         for (p, e) in exp.iter().enumerate() {
-            let off = p as isize * a.dtype.size() as isize;
+            let mut rest = p;
+            let mut off = 0isize;
+            for (n, s) in kept_shape.iter().zip(&out_strides).rev() {
+                off += (rest % n) as isize * s * a.dtype.size() as isize;
+                rest /= n;
+            }
             let got = unsafe { reference::read(a, off) };
-            prop_assert!(same(got, *e, tol), "output {o} point {p}: got {got:?} want {e:?}\nshape {shape:?} reduced {reduced:?}\n{}", k.0);
+            prop_assert!(same(got, *e, tol), "output {o} point {p}: got {got:?} want {e:?}\nshape {shape:?} reduced {reduced:?} threads {threads}\n{}", k.0);
         }
     }
     Ok(())

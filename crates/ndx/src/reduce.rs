@@ -173,7 +173,9 @@ impl Interp {
         };
         let x = x.cast(dt);
         let sum = self.sum(&x, reduced, span)?;
-        let n = Lazy::constant(Scalar::F64(count as f64).cast(dt));
+        // The count is a 0-d input, not a constant: a constant would be part of the kernel's
+        // cache key, and every size would compile its own division.
+        let n = Lazy::leaf(Array::scalar(Scalar::F64(count as f64).cast(dt)));
         let mean = Lazy::binary(
             BinaryOp::Div,
             &Lazy::leaf(sum.clone()),
@@ -200,7 +202,7 @@ impl Interp {
         let d = Lazy::binary(BinaryOp::Sub, &x, &Lazy::leaf(m), x.shape().to_vec());
         let sq = Lazy::binary(BinaryOp::Mul, &d, &d, x.shape().to_vec());
         let ss = self.sum(&sq, reduced, span)?;
-        let denom = Lazy::constant(Scalar::F64(count as f64 - ddof).cast(dt));
+        let denom = Lazy::leaf(Array::scalar(Scalar::F64(count as f64 - ddof).cast(dt)));
         let mut var = Lazy::binary(
             BinaryOp::Div,
             &Lazy::leaf(ss.clone()),

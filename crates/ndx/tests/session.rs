@@ -72,6 +72,21 @@ fn a_loop_over_changing_sizes_compiles_each_kernel_once() {
 }
 
 #[test]
+fn tiled_split_and_parallel_reduction_launches_do_not_recompile_over_sizes() {
+    // The first (largest) size compiles everything, including the value kernel that combines
+    // a parallel argmax; smaller sizes whose blocked sums have the same loop structure, and
+    // whose argmax runs on one thread, reuse it.
+    let mut s = Session::new();
+    let body = "let m = ones((n, n + 3), dtype=f32)\nlet t = ascontiguousarray(m.T)\nlet u = m.T * 2.0 + 1.0\nlet r = (sum(m * m), argmax(m), std(m))";
+    s.run(&format!("threads(2)\nlet n = 1100\n{body}")).unwrap();
+    let (compiled, _) = s.kernel_stats();
+    for n in [900, 700] {
+        s.run(&format!("let n = {n}\n{body}")).unwrap();
+    }
+    assert_eq!(s.kernel_stats().0, compiled, "sizes recompiled a kernel");
+}
+
+#[test]
 fn fused_outer_product_sum_allocates_no_temporary() {
     // 20000 x 20000 f32 would be 1.6 GB if materialised; the fused kernel needs none of it.
     let mut s = Session::new();

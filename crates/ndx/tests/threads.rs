@@ -53,3 +53,52 @@ fn contractions_do_not_depend_on_the_thread_count() {
         assert_eq!(bits(x), bits(y));
     }
 }
+
+/// Full reductions (every axis reduced, fused or not) over 3 million points: the values of
+/// the names in [`FULL`] on `threads` threads.
+fn full_reductions(threads: usize) -> Vec<f64> {
+    let mut s = Session::new();
+    s.run(&format!(
+        "threads({threads})\nseed(7)\nlet x = rand(3000000, dtype=f32) - 0.5\nx[1234567] = 5.0\nx[2345678] = -3.0\nx[2999999] = 5.0\nlet m = reshape(x, (1000, 3000))\nlet w = x * 1.0\nw[2500000] = nan\nlet i = i64(x * 100.0)\nlet a = rand(2000, dtype=f32)\nlet b = rand(2000, dtype=f32)\n\
+         let r = (sum(x), mean(x), std(x), var(x), min(x), max(x), argmin(x), argmax(x), argmax(m), argmin(m.T), any(x > 4.9), all(x < 4.9), prod(x * 0.0 + 1.0), sum(m.T * 2.0), sum(a[:, newaxis] * b[newaxis, :]), sum(i), min(i), argmax(i), max(w), argmax(w), argmin(w), sum(f64(x)))"
+    ))
+    .unwrap();
+    let r = s.get("r").unwrap();
+    let ndx::Value::Tuple(items) = r else {
+        panic!("not a tuple: {r:?}")
+    };
+    items
+        .iter()
+        .map(|v| v.to_array().unwrap().item().unwrap().to_f64())
+        .collect()
+}
+
+#[test]
+fn full_reductions_are_reproducible_and_agree_across_thread_counts() {
+    let one = full_reductions(1);
+    // The exact values: argmin/argmax find the first extreme (x[2999999] ties x[1234567]),
+    // a NaN wins min, max and the arg reductions.
+    assert_eq!((one[4], one[5]), (-3.0, 5.0));
+    assert_eq!(
+        (one[6], one[7], one[8], one[9]),
+        (2345678.0, 1234567.0, 1234567.0, 2678781.0)
+    );
+    assert_eq!((one[10], one[11], one[12]), (1.0, 0.0, 1.0));
+    assert!(one[18].is_nan());
+    assert_eq!((one[19], one[20]), (2500000.0, 2500000.0));
+    for threads in [2, 3] {
+        let a = full_reductions(threads);
+        let b = full_reductions(threads);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b), "{threads} threads: not reproducible");
+        for (k, (x, y)) in one.iter().zip(&a).enumerate() {
+            // Summation order may differ (LANGUAGE.md section 6): floats agree to f32
+            // accuracy, everything else exactly.
+            let close = x.to_bits() == y.to_bits() || (x - y).abs() <= 1e-5 * x.abs().max(1.0);
+            assert!(
+                close,
+                "{threads} threads, value {k}: {y} vs {x} on one thread"
+            );
+        }
+    }
+}

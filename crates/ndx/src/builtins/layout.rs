@@ -109,15 +109,17 @@ impl Interp {
                 {
                     return Ok(Val::Array(arr));
                 }
-                // The copy runs as a compiled kernel (strided read, contiguous write).
+                // The copy runs as a compiled kernel (strided read, contiguous write) that
+                // writes every element, so the output may be a recycled pool buffer: a fresh
+                // map would page-fault (and zero) all of it on every call.
                 let out = if order == Order::F {
                     let rev: Vec<usize> = arr.shape().iter().rev().copied().collect();
-                    Array::zeros(arr.dtype(), &rev)
+                    Array::empty(arr.dtype(), &rev)
                         .at(span)?
                         .transpose(None)
                         .at(span)?
                 } else {
-                    Array::zeros(arr.dtype(), arr.shape()).at(span)?
+                    Array::empty(arr.dtype(), arr.shape()).at(span)?
                 };
                 self.exec.write_into(&Lazy::leaf(arr), &out).at(span)?;
                 Ok(Val::Array(out))
