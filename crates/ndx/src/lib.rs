@@ -31,6 +31,7 @@ mod lazy;
 mod reduce;
 pub mod repl;
 mod resolve;
+mod rows;
 mod value;
 
 pub use builtins::builtin_names;
