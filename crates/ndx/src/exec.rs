@@ -18,11 +18,13 @@ use ndx_syntax::Diagnostic;
 #[derive(Default)]
 pub(crate) struct Exec {
     jit: Option<Jit>,
-    threads: usize,
+    pub(crate) threads: usize,
     /// While tracing: what the current statement compiled and ran.
     pub(crate) trace: Option<Vec<Step>>,
     /// While tracing: whether CLIF and machine-code listings are recorded.
     pub(crate) listings: bool,
+    /// Workers for row programs ([`crate::rows`]), made on first use for `threads` workers.
+    row_pool: Option<rayon::ThreadPool>,
     /// The session's interrupt flag: checked before every launch, so a long statement stops
     /// between two kernels.
     pub(crate) interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -43,10 +45,27 @@ impl Exec {
 
     /// Sets the worker count for large kernels.
     pub(crate) fn set_threads(&mut self, n: usize) {
+        if n.max(1) != self.threads {
+            self.row_pool = None;
+        }
         self.threads = n.max(1);
         if let Some(j) = &mut self.jit {
             j.set_threads(self.threads);
         }
+    }
+
+    /// The worker pool for row programs, when more than one thread is set.
+    pub(crate) fn row_pool(&mut self) -> Option<&rayon::ThreadPool> {
+        if self.threads < 2 {
+            return None;
+        }
+        if self.row_pool.is_none() {
+            self.row_pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .build()
+                .ok();
+        }
+        self.row_pool.as_ref()
     }
 
     /// Starts recording steps (and, with `listings`, the code of every function compiled).
@@ -228,7 +247,7 @@ impl Exec {
                 let rows = dest != Dest::NotRun
                     && v.shape() == shape
                     && out.shape() == shape
-                    && rows::applies(v, self.threads);
+                    && rows::applies(v);
                 if rows {
                     return self.run_rows(v, out, dest);
                 }

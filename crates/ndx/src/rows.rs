@@ -20,9 +20,9 @@
 //! Invariants: every step computes each row exactly as the unfused statements do (the same
 //! kernels, the same per-row order of every reduction), so the results are bit-identical;
 //! row-reduce `Sum` nodes only exist for rows short enough that `sum` would not block them
-//! (see `reduce.rs`), so LANGUAGE.md's accuracy of sums holds. Row programs run on the
-//! calling thread (`threads(1)`); with more threads the reductions are settled first and
-//! every kernel splits over the workers as usual.
+//! (see `reduce.rs`), so LANGUAGE.md's accuracy of sums holds. With `threads(n)`, the whole
+//! blocks are split into `n` contiguous ranges, one per worker, each with its own scratch:
+//! a row's result does not depend on the thread count.
 
 use crate::error::{runtime_err, Diag};
 use crate::exec::{raw_arrays, Exec};
@@ -49,10 +49,10 @@ struct Bound {
     _keep: Vec<Array>,
 }
 
-/// True when `v` can run as a row program writing an array of its shape on `threads` threads.
-pub(crate) fn applies(v: &Lazy, threads: usize) -> bool {
+/// True when `v` can run as a row program writing an array of its shape.
+pub(crate) fn applies(v: &Lazy) -> bool {
     let s = v.shape();
-    if threads > 1 || s.len() < 2 || s[0] < 2 || s.contains(&0) {
+    if s.len() < 2 || s[0] < 2 || s.contains(&0) {
         return false;
     }
     let reduces = v.row_reduces();
@@ -72,38 +72,40 @@ impl Exec {
         let b = (bb / row_bytes.max(1)).clamp(1, s[0]);
         let (full, tail) = (s[0] / b, s[0] % b);
         let traced = self.trace.is_some();
-        let mut steps = self.bind_rows(v, out, 0, b, traced, full, dest)?;
-        self.call_blocks(&mut steps, full)?;
-        if tail > 0 {
-            let mut steps = self.bind_rows(v, out, full * b, tail, false, 1, dest)?;
-            self.call_blocks(&mut steps, 1)?;
-        }
-        Ok(())
-    }
-
-    fn call_blocks(&mut self, steps: &mut [Bound], blocks: usize) -> Result<(), Diag> {
-        let mut bases: Vec<Vec<i64>> = steps
-            .iter()
-            .map(|st| st.shifts.iter().map(|(i, _)| st.words[*i]).collect())
-            .collect();
-        for j in 0..blocks as i64 {
-            for (st, base) in steps.iter_mut().zip(&mut bases) {
-                for ((i, d), b0) in st.shifts.iter().zip(base.iter()) {
-                    st.words[*i] = b0 + j * d;
-                }
-                // SAFETY: the words describe block `j` of arrays that cover every block: the
-                // step was scheduled for block 0 of the same views, and block `j` only moves
-                // the pointers of arrays that follow the rows by `j` blocks of rows, which stay
-                // inside them (`j` < the number of whole blocks of this range).
-                let code = unsafe { st.compiled.call(&st.words) };
-                if code != 0 {
-                    return Err(Diagnostic::bug(format!(
-                        "row kernel failed with code {code}"
-                    )));
-                }
+        // Whole blocks in contiguous ranges, one per worker (each with its own scratch).
+        let threads = self.threads.max(1).min(full.max(1));
+        let per = full.div_ceil(threads);
+        let mut parts = Vec::new();
+        for t in 0..threads {
+            let (start, count) = (t * per, per.min(full.saturating_sub(t * per)));
+            if count > 0 {
+                let steps = self.bind_rows(v, out, start * b, b, traced && t == 0, full, dest)?;
+                parts.push((steps, count));
             }
         }
-        Ok(())
+        if tail > 0 {
+            let steps = self.bind_rows(v, out, full * b, tail, traced && full == 0, 1, dest)?;
+            parts.push((steps, 1));
+        }
+        let codes: Vec<i32> = match (parts.len() > 1, self.row_pool()) {
+            (true, Some(pool)) => pool.install(|| {
+                use rayon::prelude::*;
+                parts
+                    .par_iter_mut()
+                    .map(|(steps, count)| call_blocks(steps, *count))
+                    .collect()
+            }),
+            _ => parts
+                .iter_mut()
+                .map(|(steps, count)| call_blocks(steps, *count))
+                .collect(),
+        };
+        match codes.into_iter().find(|c| *c != 0) {
+            Some(code) => Err(Diagnostic::bug(format!(
+                "row kernel failed with code {code}"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Builds and compiles the steps of `v` for the `b` rows from `r0` (the first of
@@ -148,11 +150,19 @@ impl Exec {
             traced,
         };
         for (id, op, operand) in v.row_reduces() {
+            let scalars = operand.row_scalars(&s, &subst);
+            if !scalars.is_empty() {
+                let (st, t) =
+                    self.bind_scalars(&mut cx, &scalars, &mut subst, &mut scratch, &mut view)?;
+                steps.push(st);
+                traces.extend(t);
+            }
             let mut src = operand.map_subst(&subst, &mut view, &bshape, &runtime_err)?;
             if operand.is_costly() && uses.get(&operand.id()).copied().unwrap_or(0) > 1 {
                 let e = Array::empty(operand.dtype(), &bshape).map_err(runtime_err)?;
                 scratch.push(e.ptr().map_err(runtime_err)? as usize);
-                let (st, t) = self.bind(&mut cx, &src, None, &e, &reduced, &scratch)?;
+                let (st, t) =
+                    self.bind(&mut cx, &[(&src, None)], &[e.clone()], &reduced, &scratch)?;
                 steps.push(st);
                 traces.extend(t);
                 subst.insert(operand.id(), e.clone());
@@ -161,7 +171,13 @@ impl Exec {
             let r = Array::empty(operand.dtype(), &bshape[..s.len() - 1]).map_err(runtime_err)?;
             scratch.push(r.ptr().map_err(runtime_err)? as usize);
             reduced[s.len() - 1] = true;
-            let (st, t) = self.bind(&mut cx, &src, Some(op), &r, &reduced, &scratch)?;
+            let (st, t) = self.bind(
+                &mut cx,
+                &[(&src, Some(op))],
+                &[r.clone()],
+                &reduced,
+                &scratch,
+            )?;
             reduced[s.len() - 1] = false;
             steps.push(st);
             traces.extend(t);
@@ -171,9 +187,16 @@ impl Exec {
             }
             subst.insert(id, r.reshape(&keep).map_err(runtime_err)?);
         }
+        let scalars = v.row_scalars(&s, &subst);
+        if !scalars.is_empty() {
+            let (st, t) =
+                self.bind_scalars(&mut cx, &scalars, &mut subst, &mut scratch, &mut view)?;
+            steps.push(st);
+            traces.extend(t);
+        }
         let root = v.map_subst(&subst, &mut view, &bshape, &runtime_err)?;
         let o = out.index(&items).map_err(runtime_err)?;
-        let (st, t) = self.bind(&mut cx, &root, None, &o, &reduced, &scratch)?;
+        let (st, t) = self.bind(&mut cx, &[(&root, None)], &[o], &reduced, &scratch)?;
         steps.push(st);
         traces.extend(t);
         let n = traces.len();
@@ -195,24 +218,58 @@ impl Exec {
         Ok(steps)
     }
 
+    /// One step computing the per-row values `scalars` (see [`Lazy::row_scalars`]) of a block
+    /// into block scratch arrays, which later steps read in their place.
+    fn bind_scalars(
+        &mut self,
+        cx: &mut Bind,
+        scalars: &[Lazy],
+        subst: &mut HashMap<usize, Array>,
+        scratch: &mut Vec<usize>,
+        view: &mut dyn FnMut(&Array) -> Result<Array, Diag>,
+    ) -> Result<(Bound, Option<FusedStep>), Diag> {
+        let mut shape = cx.shape.to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = 1;
+        }
+        let mut srcs = Vec::new();
+        let mut outs = Vec::new();
+        for l in scalars {
+            srcs.push(l.map_subst(subst, view, &shape, &runtime_err)?);
+            let a = Array::empty(l.dtype(), &shape).map_err(runtime_err)?;
+            scratch.push(a.ptr().map_err(runtime_err)? as usize);
+            outs.push(a);
+        }
+        let pairs: Vec<(&Lazy, Option<ReduceOp>)> = srcs.iter().map(|l| (l, None)).collect();
+        let mut sub = Bind {
+            shape: &shape,
+            b: cx.b,
+            traced: cx.traced,
+        };
+        let r = self.bind(&mut sub, &pairs, &outs, &vec![false; shape.len()], scratch);
+        for (l, a) in scalars.iter().zip(outs) {
+            subst.insert(l.id(), a);
+        }
+        r
+    }
+
     /// Schedules and compiles one step over the block shape; with tracing, also what
     /// `explain` shows of it (its launch report says it ran: every block runs it).
     fn bind(
         &mut self,
         cx: &mut Bind,
-        v: &Lazy,
-        reduce: Option<ReduceOp>,
-        out: &Array,
+        srcs: &[(&Lazy, Option<ReduceOp>)],
+        outs: &[Array],
         reduced: &[bool],
         scratch: &[usize],
     ) -> Result<(Bound, Option<FusedStep>), Diag> {
-        let built = lazy::build(&[(v, reduce)])
+        let built = lazy::build(srcs)
             .ok_or_else(|| Diagnostic::bug("a row step still holds a row reduction"))?;
         built
             .kernel
             .verify()
             .map_err(|e| Diagnostic::bug(e.to_string()))?;
-        let raw = raw_arrays(&built.inputs, std::slice::from_ref(out), cx.shape, reduced)?;
+        let raw = raw_arrays(&built.inputs, outs, cx.shape, reduced)?;
         let bug = |e: ndx_codegen::CodegenError| Diagnostic::bug(format!("kernel failed: {e}"));
         let mut traced = None;
         if cx.traced {
@@ -225,7 +282,7 @@ impl Exec {
                 traced = Some(FusedStep {
                     kernel: built.kernel.clone(),
                     inputs: built.inputs.iter().map(desc).collect(),
-                    outputs: vec![desc(out)],
+                    outputs: outs.iter().map(desc).collect(),
                     dest: Dest::New,
                     launch,
                     calls: 1,
@@ -250,7 +307,7 @@ impl Exec {
         let shifts = built
             .inputs
             .iter()
-            .chain(std::iter::once(out))
+            .chain(outs)
             .zip(&raw)
             .enumerate()
             .map(|(i, (a, r))| {
@@ -261,7 +318,7 @@ impl Exec {
             })
             .collect();
         let mut keep = built.inputs;
-        keep.push(out.clone());
+        keep.extend(outs.iter().cloned());
         let bound = Bound {
             compiled,
             words: launch.words(),
@@ -270,6 +327,32 @@ impl Exec {
         };
         Ok((bound, traced))
     }
+}
+
+/// Runs `blocks` blocks of rows through `steps`, block after block; the first non-zero
+/// error code stops it.
+fn call_blocks(steps: &mut [Bound], blocks: usize) -> i32 {
+    let bases: Vec<Vec<i64>> = steps
+        .iter()
+        .map(|st| st.shifts.iter().map(|(i, _)| st.words[*i]).collect())
+        .collect();
+    for j in 0..blocks as i64 {
+        for (st, base) in steps.iter_mut().zip(&bases) {
+            for ((i, d), b0) in st.shifts.iter().zip(base) {
+                st.words[*i] = b0 + j * d;
+            }
+            // SAFETY: the words describe block `j` of arrays that cover every block of this
+            // range: the step was scheduled for its first block, and block `j` only moves the
+            // pointers of arrays that follow the rows by `j` blocks of rows, which stay inside
+            // them (`j` < the number of whole blocks of the range). Ranges of different workers
+            // write disjoint rows of the destination and their own scratch.
+            let code = unsafe { st.compiled.call(&st.words) };
+            if code != 0 {
+                return code;
+            }
+        }
+    }
+    0
 }
 
 /// What every step of one row program shares.
