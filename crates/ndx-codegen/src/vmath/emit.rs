@@ -88,8 +88,17 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     pub fn neg(&mut self, x: Value) -> Value {
         self.b.ins().fneg(x)
     }
+    /// |x|: the sign bit cleared with a mask constant (hoisted out of loops), where `fabs`
+    /// would rebuild the mask at every use.
     pub fn abs(&mut self, x: Value) -> Value {
-        self.b.ins().fabs(x)
+        let m = self.ci(if self.is_f32() {
+            0x7fff_ffff
+        } else {
+            0x7fff_ffff_ffff_ffff
+        });
+        let xb = self.bits(x);
+        let r = self.and(xb, m);
+        self.as_float(r)
     }
     pub fn sqrt(&mut self, x: Value) -> Value {
         self.b.ins().sqrt(x)
