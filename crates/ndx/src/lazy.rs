@@ -159,46 +159,6 @@ impl Lazy {
         holds_reduce(&self.node)
     }
 
-    /// The largest subexpressions that hold one value per row of a row program over `shape`
-    /// (theirs is `shape` with the last extent 1, they are computed from a row-reduce node and
-    /// are neither a row-reduce node nor a leaf): layernorm's `mean` (a sum over `n`) and
-    /// `sqrt(var + 1e-5)`. Each is listed once; nodes whose identity is in `skip`, and
-    /// everything under them, are left out.
-    pub(crate) fn row_scalars(&self, shape: &[usize], skip: &HashMap<usize, Array>) -> Vec<Lazy> {
-        fn walk(
-            n: &Arc<LNode>,
-            shape: &[usize],
-            skip: &HashMap<usize, Array>,
-            seen: &mut std::collections::HashSet<*const LNode>,
-            out: &mut Vec<Lazy>,
-        ) {
-            if skip.contains_key(&(Arc::as_ptr(n) as usize)) || !seen.insert(Arc::as_ptr(n)) {
-                return;
-            }
-            let per_row = n.shape.len() == shape.len()
-                && n.shape.last() == Some(&1)
-                && n.shape[..shape.len() - 1] == shape[..shape.len() - 1];
-            let children: Vec<&Arc<LNode>> = match &n.kind {
-                LKind::Leaf(_) | LKind::Const(_) | LKind::RowReduce(..) => return,
-                LKind::Unary(_, a) | LKind::Cast(a) => vec![a],
-                LKind::Binary(_, a, b) => vec![a, b],
-                LKind::Select(c, a, b) => vec![c, a, b],
-            };
-            if per_row && holds_reduce(n) {
-                out.push(Lazy { node: n.clone() });
-                return;
-            }
-            for c in children {
-                walk(c, shape, skip, seen, out);
-            }
-        }
-        let mut out = Vec::new();
-        if self.node.shape.last() != Some(&1) {
-            walk(&self.node, shape, skip, &mut Default::default(), &mut out);
-        }
-        out
-    }
-
     /// The expression with every row-reduce node replaced, innermost first, by a leaf holding
     /// `f(op, operand)` (an array of the node's shape); the operand passed to `f` has no
     /// row-reduce nodes left. Shared subexpressions are replaced once.

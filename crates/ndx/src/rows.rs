@@ -49,14 +49,27 @@ struct Bound {
     _keep: Vec<Array>,
 }
 
-/// True when `v` can run as a row program writing an array of its shape.
+/// True when `v` runs as a row program writing an array of its shape: it has row-reduce
+/// nodes over operands of its own shape, and one of them computes a transcendental that the
+/// rest of `v` uses too (softmax's `e`), which the row program computes once instead of twice.
+/// Without such an operand the unfused passes measured faster (layernorm, (4096, 768) f32:
+/// 1.3 ms unfused against 1.4-1.7 ms in blocks of 5 to 325 rows; BENCHMARKS.md, issue 3):
+/// they stream from the cache as fast, without the block launches.
 pub(crate) fn applies(v: &Lazy) -> bool {
     let s = v.shape();
     if s.len() < 2 || s[0] < 2 || s.contains(&0) {
         return false;
     }
     let reduces = v.row_reduces();
-    !reduces.is_empty() && reduces.iter().all(|(_, _, operand)| operand.shape() == s)
+    let uses = v.use_counts();
+    !reduces.is_empty()
+        && reduces.iter().all(|(_, _, operand)| operand.shape() == s)
+        && reduces.iter().any(|(_, _, o)| shared_costly(o, &uses))
+}
+
+/// True when `operand` computes a transcendental and is used outside its reduction too.
+fn shared_costly(operand: &Lazy, uses: &HashMap<usize, usize>) -> bool {
+    operand.is_costly() && uses.get(&operand.id()).copied().unwrap_or(0) > 1
 }
 
 impl Exec {
@@ -150,15 +163,8 @@ impl Exec {
             traced,
         };
         for (id, op, operand) in v.row_reduces() {
-            let scalars = operand.row_scalars(&s, &subst);
-            if !scalars.is_empty() {
-                let (st, t) =
-                    self.bind_scalars(&mut cx, &scalars, &mut subst, &mut scratch, &mut view)?;
-                steps.push(st);
-                traces.extend(t);
-            }
             let mut src = operand.map_subst(&subst, &mut view, &bshape, &runtime_err)?;
-            if operand.is_costly() && uses.get(&operand.id()).copied().unwrap_or(0) > 1 {
+            if shared_costly(&operand, &uses) {
                 let e = Array::empty(operand.dtype(), &bshape).map_err(runtime_err)?;
                 scratch.push(e.ptr().map_err(runtime_err)? as usize);
                 let (st, t) =
@@ -187,13 +193,6 @@ impl Exec {
             }
             subst.insert(id, r.reshape(&keep).map_err(runtime_err)?);
         }
-        let scalars = v.row_scalars(&s, &subst);
-        if !scalars.is_empty() {
-            let (st, t) =
-                self.bind_scalars(&mut cx, &scalars, &mut subst, &mut scratch, &mut view)?;
-            steps.push(st);
-            traces.extend(t);
-        }
         let root = v.map_subst(&subst, &mut view, &bshape, &runtime_err)?;
         let o = out.index(&items).map_err(runtime_err)?;
         let (st, t) = self.bind(&mut cx, &[(&root, None)], &[o], &reduced, &scratch)?;
@@ -216,41 +215,6 @@ impl Exec {
             self.record(Step::Fused(Box::new(step)));
         }
         Ok(steps)
-    }
-
-    /// One step computing the per-row values `scalars` (see [`Lazy::row_scalars`]) of a block
-    /// into block scratch arrays, which later steps read in their place.
-    fn bind_scalars(
-        &mut self,
-        cx: &mut Bind,
-        scalars: &[Lazy],
-        subst: &mut HashMap<usize, Array>,
-        scratch: &mut Vec<usize>,
-        view: &mut dyn FnMut(&Array) -> Result<Array, Diag>,
-    ) -> Result<(Bound, Option<FusedStep>), Diag> {
-        let mut shape = cx.shape.to_vec();
-        if let Some(last) = shape.last_mut() {
-            *last = 1;
-        }
-        let mut srcs = Vec::new();
-        let mut outs = Vec::new();
-        for l in scalars {
-            srcs.push(l.map_subst(subst, view, &shape, &runtime_err)?);
-            let a = Array::empty(l.dtype(), &shape).map_err(runtime_err)?;
-            scratch.push(a.ptr().map_err(runtime_err)? as usize);
-            outs.push(a);
-        }
-        let pairs: Vec<(&Lazy, Option<ReduceOp>)> = srcs.iter().map(|l| (l, None)).collect();
-        let mut sub = Bind {
-            shape: &shape,
-            b: cx.b,
-            traced: cx.traced,
-        };
-        let r = self.bind(&mut sub, &pairs, &outs, &vec![false; shape.len()], scratch);
-        for (l, a) in scalars.iter().zip(outs) {
-            subst.insert(l.id(), a);
-        }
-        r
     }
 
     /// Schedules and compiles one step over the block shape; with tracing, also what
