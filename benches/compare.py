@@ -388,7 +388,8 @@ def contract_peers():
 
 
 def ndx_times(names):
-    exe = os.path.join(ROOT, "target", "release", "ndx")
+    # The release binary of this checkout (CARGO_TARGET_DIR when cargo was told to use one).
+    exe = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "ndx")
     out = {}
     for name in names:
         script = os.path.join(HERE, "ndx", name + ".ndx")
