@@ -167,8 +167,13 @@ impl Exec {
             if shared_costly(&operand, &uses) {
                 let e = Array::empty(operand.dtype(), &bshape).map_err(runtime_err)?;
                 scratch.push(e.ptr().map_err(runtime_err)? as usize);
-                let (st, t) =
-                    self.bind(&mut cx, &[(&src, None)], &[e.clone()], &reduced, &scratch)?;
+                let (st, t) = self.bind(
+                    &mut cx,
+                    &[(&src, None)],
+                    std::slice::from_ref(&e),
+                    &reduced,
+                    &scratch,
+                )?;
                 steps.push(st);
                 traces.extend(t);
                 subst.insert(operand.id(), e.clone());
@@ -180,7 +185,7 @@ impl Exec {
             let (st, t) = self.bind(
                 &mut cx,
                 &[(&src, Some(op))],
-                &[r.clone()],
+                std::slice::from_ref(&r),
                 &reduced,
                 &scratch,
             )?;
