@@ -108,6 +108,36 @@ def peers():
         for i in range(x.shape[0]):
             out[i] = np.exp(x[i])
 
+    @numba.njit
+    def nb_softmax(x, out):
+        for i in range(x.shape[0]):
+            m = x[i, 0]
+            for j in range(x.shape[1]):
+                m = max(m, x[i, j])
+            s = f32(0.0)
+            for j in range(x.shape[1]):
+                e = np.exp(x[i, j] - m)
+                out[i, j] = e
+                s += e
+            for j in range(x.shape[1]):
+                out[i, j] = out[i, j] / s
+
+    @numba.njit(fastmath=True)
+    def nb_layernorm(x, g, b, out):
+        n = x.shape[1]
+        for i in range(x.shape[0]):
+            s = f32(0.0)
+            for j in range(n):
+                s += x[i, j]
+            mu = s / f32(n)
+            v = f32(0.0)
+            for j in range(n):
+                d = x[i, j] - mu
+                v += d * d
+            var = v / f32(n)
+            for j in range(n):
+                out[i, j] = (x[i, j] - mu) / np.sqrt(var + f32(1e-5)) * g[j] + b[j]
+
     @numba.njit(fastmath=True)
     def nb_outer(a, b):
         s = f32(0.0)
@@ -159,6 +189,10 @@ def peers():
     first_call("gelu", lambda: nb_gelu(x, y))
     first_call("gelu_pow", lambda: nb_gelu_pow(x, y))
     first_call("exp", lambda: nb_exp(x, y))
+    ys = np.empty_like(xs)
+    yl = np.empty_like(xl)
+    first_call("softmax", lambda: nb_softmax(xs, ys))
+    first_call("layernorm", lambda: nb_layernorm(xl, gl, bl, yl))
 
     res = {}
     res["memcpy"] = {"NumPy": median_time(lambda: np.copyto(y, x), 20)}
@@ -191,8 +225,12 @@ def peers():
         "numexpr": median_time(lambda: ne.evaluate("exp(x)", local_dict={"x": x}, out=y, casting="same_kind"), 10),
         "Numba": median_time(lambda: nb_exp(x, y), 10),
     }
-    res["softmax"] = {"NumPy": median_time(lambda: softmax(xs), 5)}
-    res["layernorm"] = {"NumPy": median_time(lambda: layernorm(xl, gl, bl), 5)}
+    res["softmax"] = {"NumPy": median_time(lambda: softmax(xs), 5), "Numba": median_time(lambda: nb_softmax(xs, ys), 5)}
+    # Numba's layernorm with fastmath (issue 3's peer): one row at a time, three loops.
+    res["layernorm"] = {
+        "NumPy": median_time(lambda: layernorm(xl, gl, bl), 5),
+        "Numba": median_time(lambda: nb_layernorm(xl, gl, bl, yl), 10),
+    }
     res["sum"] = {"NumPy": median_time(lambda: np.sum(x), 20), "Numba": median_time(lambda: nb_sum(x), 20)}
     res["std"] = {"NumPy": median_time(lambda: np.std(x), 10), "Numba": median_time(lambda: nb_std(x), 10)}
     res["transpose"] = {

@@ -479,6 +479,29 @@ def contract_fused(vals, g1, g2):
     )
 
 
+def rows():
+    def softmax(x):
+        e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+        return e / np.sum(e, axis=-1, keepdims=True)
+
+    def layernorm(x, g, b):
+        mu = np.mean(x, axis=-1, keepdims=True)
+        var = np.mean((x - mu) * (x - mu), axis=-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + f32(1e-5)) * g + b
+
+    x = np.linspace(-1.0, 1.0, 300).astype(f32).reshape(1, 300) * np.linspace(0.5, 4.0, 37).astype(f32).reshape(37, 1)
+    g = np.linspace(0.5, 1.5, 300).astype(f32)
+    b = np.linspace(4.0, 5.0, 300).astype(f32)
+    x3 = np.linspace(-2.0, 3.0, 1200).astype(f32).reshape(4, 6, 50)
+    return dict(
+        r_softmax=softmax(x),
+        r_layernorm=layernorm(x, g, b),
+        r_softmax3=softmax(x3),
+        r_shifted=x3 - np.max(x3, axis=-1, keepdims=True) - f32(10.0),
+        r_scaled=x / (np.max(x, axis=-1, keepdims=True) - np.min(x, axis=-1, keepdims=True)),
+    )
+
+
 CASES = [
     arith_promotion,
     int_div_zero,
@@ -495,6 +518,7 @@ CASES = [
     dtypes_mixed,
     kernels,
     contract,
+    rows,
 ]
 
 

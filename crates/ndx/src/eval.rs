@@ -445,6 +445,8 @@ impl Interp {
         match v {
             Val::Array(a) => Ok(Val::Array(f(&a).at(span)?)),
             Val::Lazy(l) => {
+                // Lazy row reductions cannot be viewed: compute them first.
+                let l = self.exec.settle(&l)?;
                 // Find the viewed shape by applying the view to a zero-stride probe.
                 let probe = Array::zeros(DType::Bool, &[])
                     .at(span)?

@@ -7,6 +7,7 @@
 use crate::error::{runtime_err, Diag};
 use crate::explain::{self, ArrayDesc, Dest, FusedStep, Step};
 use crate::lazy::{self, Lazy};
+use crate::rows;
 use ndx_codegen::{Jit, RawArray};
 use ndx_ir::kernel::ReduceOp;
 use ndx_ir::shape::broadcast_strides;
@@ -17,11 +18,13 @@ use ndx_syntax::Diagnostic;
 #[derive(Default)]
 pub(crate) struct Exec {
     jit: Option<Jit>,
-    threads: usize,
+    pub(crate) threads: usize,
     /// While tracing: what the current statement compiled and ran.
     pub(crate) trace: Option<Vec<Step>>,
     /// While tracing: whether CLIF and machine-code listings are recorded.
     pub(crate) listings: bool,
+    /// Workers for row programs ([`crate::rows`]), made on first use for `threads` workers.
+    row_pool: Option<rayon::ThreadPool>,
     /// The session's interrupt flag: checked before every launch, so a long statement stops
     /// between two kernels.
     pub(crate) interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -44,10 +47,27 @@ impl Exec {
 
     /// Sets the worker count for large kernels.
     pub(crate) fn set_threads(&mut self, n: usize) {
+        if n.max(1) != self.threads {
+            self.row_pool = None;
+        }
         self.threads = n.max(1);
         if let Some(j) = &mut self.jit {
             j.set_threads(self.threads);
         }
+    }
+
+    /// The worker pool for row programs, when more than one thread is set.
+    pub(crate) fn row_pool(&mut self) -> Option<&rayon::ThreadPool> {
+        if self.threads < 2 {
+            return None;
+        }
+        if self.row_pool.is_none() {
+            self.row_pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .build()
+                .ok();
+        }
+        self.row_pool.as_ref()
     }
 
     /// Starts recording steps (and, with `listings`, the code of every function compiled).
@@ -203,6 +223,22 @@ impl Exec {
         Ok(())
     }
 
+    /// `v` with every lazy row reduction computed (each a fused reduction kernel of its own).
+    pub(crate) fn settle(&mut self, v: &Lazy) -> Result<Lazy, Diag> {
+        if !v.has_row_reduce() {
+            return Ok(v.clone());
+        }
+        v.replace_reduces(&mut |op, operand: &Lazy| {
+            let nd = operand.shape().len();
+            let mut reduced = vec![false; nd];
+            reduced[nd - 1] = true;
+            let r = self.reduce(operand, op, &reduced)?;
+            let mut keep: Vec<i64> = operand.shape().iter().map(|&d| d as i64).collect();
+            keep[nd - 1] = 1;
+            r.reshape(&keep).map_err(runtime_err)
+        })
+    }
+
     /// Builds, compiles and calls one kernel over the iteration space `shape`. Each output's
     /// shape is `shape` without the reduced axes.
     fn run(
@@ -214,38 +250,27 @@ impl Exec {
         dest: Dest,
     ) -> Result<(), Diag> {
         self.check_interrupt()?;
-        let built = lazy::build(outputs);
-        let mut raw = Vec::with_capacity(built.inputs.len() + outs.len());
-        for a in &built.inputs {
-            let strides = broadcast_strides(a.shape(), a.strides(), shape).ok_or_else(|| {
-                Diagnostic::bug(format!(
-                    "input of shape {:?} does not broadcast to {shape:?}",
-                    a.shape()
-                ))
-            })?;
-            raw.push(RawArray {
-                ptr: a.ptr().map_err(runtime_err)? as usize,
-                strides,
-                dtype: a.dtype(),
-            });
-        }
-        for o in outs {
-            let mut strides = Vec::with_capacity(shape.len());
-            let mut k = 0;
-            for axis in 0..shape.len() {
-                if reduced.get(axis).copied().unwrap_or(false) {
-                    strides.push(0);
-                } else {
-                    strides.push(o.strides().get(k).copied().unwrap_or(0));
-                    k += 1;
+        if outputs.iter().any(|(l, _)| l.has_row_reduce()) {
+            if let ([(v, None)], [out]) = (outputs, outs) {
+                let rows = dest != Dest::NotRun
+                    && v.shape() == shape
+                    && out.shape() == shape
+                    && rows::applies(v);
+                if rows {
+                    return self.run_rows(v, out, dest);
                 }
             }
-            raw.push(RawArray {
-                ptr: o.ptr().map_err(runtime_err)? as usize,
-                strides,
-                dtype: o.dtype(),
-            });
+            let settled = outputs
+                .iter()
+                .map(|(l, r)| Ok((self.settle(l)?, *r)))
+                .collect::<Result<Vec<_>, Diag>>()?;
+            let refs: Vec<(&Lazy, Option<ReduceOp>)> =
+                settled.iter().map(|(l, r)| (l, *r)).collect();
+            return self.run(&refs, shape, reduced, outs, dest);
         }
+        let built = lazy::build(outputs)
+            .ok_or_else(|| Diagnostic::bug("a kernel still holds a row reduction"))?;
+        let raw = raw_arrays(&built.inputs, outs, shape, reduced)?;
         let reduced_full: Vec<bool> = (0..shape.len())
             .map(|i| reduced.get(i).copied().unwrap_or(false))
             .collect();
@@ -271,10 +296,53 @@ impl Exec {
                     launch,
                     calls: 1,
                     later_hits: 0,
+                    rows: None,
                 };
                 self.record(Step::Fused(Box::new(step)));
             }
         }
         Ok(())
     }
+}
+
+/// The kernel arguments for `inputs` (each broadcast to `shape`) and `outs` (each of `shape`
+/// without the `reduced` axes, stride 0 along them).
+pub(crate) fn raw_arrays(
+    inputs: &[Array],
+    outs: &[Array],
+    shape: &[usize],
+    reduced: &[bool],
+) -> Result<Vec<RawArray>, Diag> {
+    let mut raw = Vec::with_capacity(inputs.len() + outs.len());
+    for a in inputs {
+        let strides = broadcast_strides(a.shape(), a.strides(), shape).ok_or_else(|| {
+            Diagnostic::bug(format!(
+                "input of shape {:?} does not broadcast to {shape:?}",
+                a.shape()
+            ))
+        })?;
+        raw.push(RawArray {
+            ptr: a.ptr().map_err(runtime_err)? as usize,
+            strides,
+            dtype: a.dtype(),
+        });
+    }
+    for o in outs {
+        let mut strides = Vec::with_capacity(shape.len());
+        let mut k = 0;
+        for axis in 0..shape.len() {
+            if reduced.get(axis).copied().unwrap_or(false) {
+                strides.push(0);
+            } else {
+                strides.push(o.strides().get(k).copied().unwrap_or(0));
+                k += 1;
+            }
+        }
+        raw.push(RawArray {
+            ptr: o.ptr().map_err(runtime_err)? as usize,
+            strides,
+            dtype: o.dtype(),
+        });
+    }
+    Ok(raw)
 }

@@ -76,6 +76,24 @@ pub struct FusedStep {
     pub calls: usize,
     /// How many of the launches after the first found the code in the cache.
     pub later_hits: usize,
+    /// When the kernel is a step of a row program (a keepdims reduction over the last axis
+    /// fused with its consumers, block of rows by block of rows): where it stands in it.
+    pub rows: Option<RowInfo>,
+}
+
+/// A step of a row program (see [`FusedStep::rows`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowInfo {
+    /// 1-based position of the step.
+    pub step: usize,
+    /// Steps in the program.
+    pub steps: usize,
+    /// Rows (along axis 0) in a block.
+    pub block_rows: usize,
+    /// Whole blocks (a shorter last block may follow).
+    pub blocks: usize,
+    /// Rows in all.
+    pub rows: usize,
 }
 
 /// One call of a compiled `kernel` block.
@@ -405,8 +423,18 @@ impl Step {
                         ins.join(", ")
                     }
                 );
+                if let Some(r) = &f.rows {
+                    let _ = writeln!(
+                        s,
+                        "  row-fused: step {} of {} over blocks of {} row(s) ({} rows, {} whole block(s)); blocks stay in cache between steps",
+                        r.step, r.steps, r.block_rows, r.rows, r.blocks
+                    );
+                }
                 for out in &f.outputs {
                     let what = match f.dest {
+                        _ if f.rows.is_some_and(|r| r.step < r.steps) => {
+                            format!("block scratch, {}", bytes_text(out.bytes()))
+                        }
                         Dest::New => format!("materialised, {}", bytes_text(out.bytes())),
                         Dest::Existing => "written in place (no new memory)".to_string(),
                         Dest::NotRun => {
@@ -415,11 +443,13 @@ impl Step {
                     };
                     let _ = writeln!(s, "  writes: {} {what}", desc_text(out));
                 }
-                let _ = writeln!(
-                    s,
-                    "  intermediates: none materialised (one pass over {})",
-                    points_text(f.launch.points())
-                );
+                if f.rows.is_none() {
+                    let _ = writeln!(
+                        s,
+                        "  intermediates: none materialised (one pass over {})",
+                        points_text(f.launch.points())
+                    );
+                }
                 s.push_str(&indent(&loops_text(f), "  "));
                 let mut code = match (f.launch.compile_time, o.timings) {
                     (None, _) => "from the cache".to_string(),

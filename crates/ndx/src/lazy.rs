@@ -10,6 +10,12 @@
 //! binary node share a dtype (the constructors insert casts), as `ndx_ir::kernel` requires.
 //! Views of a lazy value (slices, transposes, `newaxis`) are pushed down to the leaves
 //! ([`Lazy::map_leaves`]), so they fold into strided accesses.
+//!
+//! A keepdims reduction over the last axis (`max(x, axis=-1, keepdims=true)`) may stay lazy
+//! too, as a row-reduce node whose shape is its operand's with the last extent 1. Its consumers
+//! then run as one row program (`crate::rows`) that reduces and finishes each block of rows
+//! while the rows are in cache. Anything else settles the row-reduce nodes first
+//! ([`Lazy::replace_reduces`]): no kernel ever contains one.
 
 use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
@@ -38,6 +44,8 @@ enum LKind {
     Binary(BinaryOp, Arc<LNode>, Arc<LNode>),
     Select(Arc<LNode>, Arc<LNode>, Arc<LNode>),
     Cast(Arc<LNode>),
+    /// A keepdims reduction over the last axis (`Sum`, `Max` or `Min`).
+    RowReduce(ReduceOp, Arc<LNode>),
 }
 
 impl Lazy {
@@ -131,18 +139,161 @@ impl Lazy {
         }
     }
 
+    /// The keepdims reduction `op` of `a` over its last axis, left lazy (see the module doc).
+    pub(crate) fn row_reduce(op: ReduceOp, a: &Lazy) -> Lazy {
+        let mut shape = a.node.shape.clone();
+        if let Some(last) = shape.last_mut() {
+            *last = 1;
+        }
+        Lazy {
+            node: Arc::new(LNode {
+                kind: LKind::RowReduce(op, a.node.clone()),
+                dtype: a.dtype(),
+                shape,
+            }),
+        }
+    }
+
+    /// True when the expression contains a lazy row reduction.
+    pub(crate) fn has_row_reduce(&self) -> bool {
+        holds_reduce(&self.node)
+    }
+
+    /// The expression with every row-reduce node replaced, innermost first, by a leaf holding
+    /// `f(op, operand)` (an array of the node's shape); the operand passed to `f` has no
+    /// row-reduce nodes left. Shared subexpressions are replaced once.
+    pub(crate) fn replace_reduces<E>(
+        &self,
+        f: &mut dyn FnMut(ReduceOp, &Lazy) -> Result<Array, E>,
+    ) -> Result<Lazy, E> {
+        let mut memo = HashMap::new();
+        Ok(Lazy {
+            node: replace_node(&self.node, f, &mut memo)?,
+        })
+    }
+
+    /// The operands of the row-reduce nodes, innermost first (each once), and the node
+    /// identities the row planner uses to match them.
+    pub(crate) fn row_reduces(&self) -> Vec<(usize, ReduceOp, Lazy)> {
+        fn walk(
+            n: &Arc<LNode>,
+            seen: &mut std::collections::HashSet<*const LNode>,
+            out: &mut Vec<(usize, ReduceOp, Lazy)>,
+        ) {
+            if !seen.insert(Arc::as_ptr(n)) {
+                return;
+            }
+            match &n.kind {
+                LKind::Leaf(_) | LKind::Const(_) => {}
+                LKind::Unary(_, a) | LKind::Cast(a) => walk(a, seen, out),
+                LKind::Binary(_, a, b) => {
+                    walk(a, seen, out);
+                    walk(b, seen, out);
+                }
+                LKind::Select(c, a, b) => {
+                    walk(c, seen, out);
+                    walk(a, seen, out);
+                    walk(b, seen, out);
+                }
+                LKind::RowReduce(op, a) => {
+                    walk(a, seen, out);
+                    let operand = Lazy { node: a.clone() };
+                    out.push((Arc::as_ptr(n) as usize, *op, operand));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.node, &mut Default::default(), &mut out);
+        out
+    }
+
+    /// The identity of the root node (what [`Lazy::row_reduces`] reports for a node).
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.node) as usize
+    }
+
+    /// How many times each node is used as an operand within the expression (by identity).
+    pub(crate) fn use_counts(&self) -> HashMap<usize, usize> {
+        fn walk(n: &Arc<LNode>, counts: &mut HashMap<usize, usize>) {
+            let c = counts.entry(Arc::as_ptr(n) as usize).or_insert(0);
+            *c += 1;
+            if *c > 1 {
+                return;
+            }
+            match &n.kind {
+                LKind::Leaf(_) | LKind::Const(_) => {}
+                LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => walk(a, counts),
+                LKind::Binary(_, a, b) => {
+                    walk(a, counts);
+                    walk(b, counts);
+                }
+                LKind::Select(c, a, b) => {
+                    walk(c, counts);
+                    walk(a, counts);
+                    walk(b, counts);
+                }
+            }
+        }
+        let mut counts = HashMap::new();
+        walk(&self.node, &mut counts);
+        counts
+    }
+
+    /// True when the expression computes a transcendental function (worth computing once).
+    pub(crate) fn is_costly(&self) -> bool {
+        fn walk(n: &LNode) -> bool {
+            match &n.kind {
+                LKind::Leaf(_) | LKind::Const(_) | LKind::RowReduce(..) => false,
+                LKind::Unary(op, a) => {
+                    !matches!(
+                        op,
+                        UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Not | UnaryOp::Sign
+                    ) || walk(a)
+                }
+                LKind::Cast(a) => walk(a),
+                LKind::Binary(op, a, b) => {
+                    matches!(op, BinaryOp::Pow | BinaryOp::Arctan2) || walk(a) || walk(b)
+                }
+                LKind::Select(c, a, b) => walk(c) || walk(a) || walk(b),
+            }
+        }
+        walk(&self.node)
+    }
+
     /// Applies a view operation to the whole expression by applying it to every leaf after
     /// broadcasting the leaf to the expression's shape. `f` maps an array of this expression's
-    /// shape to the viewed array; `shape` is the viewed shape.
+    /// shape to the viewed array; `shape` is the viewed shape. Row-reduce nodes must have been
+    /// settled (an error otherwise).
     pub(crate) fn map_leaves<E>(
         &self,
         f: &mut dyn FnMut(&Array) -> Result<Array, E>,
         shape: &[usize],
         to_err: &dyn Fn(ndx_runtime::RuntimeError) -> E,
     ) -> Result<Lazy, E> {
+        self.map_subst(&HashMap::new(), f, shape, to_err)
+    }
+
+    /// [`Lazy::map_leaves`] that also replaces the nodes whose identity ([`Lazy::id`],
+    /// [`Lazy::row_reduces`]) is a key of `subst` by a leaf reading the given array (of the
+    /// viewed shape, or broadcasting to it), without applying `f` to it.
+    pub(crate) fn map_subst<E>(
+        &self,
+        subst: &HashMap<usize, Array>,
+        f: &mut dyn FnMut(&Array) -> Result<Array, E>,
+        shape: &[usize],
+        to_err: &dyn Fn(ndx_runtime::RuntimeError) -> E,
+    ) -> Result<Lazy, E> {
         let mut memo: HashMap<*const LNode, Arc<LNode>> = HashMap::new();
         let full = self.node.shape.clone();
-        let node = map_node(&self.node, &full, shape, f, to_err, &mut memo)?;
+        let mut m = Mapper {
+            full: &full,
+            shape,
+            f,
+            to_err,
+            subst,
+            memo: &mut memo,
+        };
+        let node = m.node(&self.node)?;
         Ok(Lazy { node })
     }
 
@@ -172,11 +323,56 @@ impl Lazy {
     }
 }
 
+fn holds_reduce(n: &LNode) -> bool {
+    match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) => false,
+        LKind::RowReduce(..) => true,
+        LKind::Unary(_, a) | LKind::Cast(a) => holds_reduce(a),
+        LKind::Binary(_, a, b) => holds_reduce(a) || holds_reduce(b),
+        LKind::Select(c, a, b) => holds_reduce(c) || holds_reduce(a) || holds_reduce(b),
+    }
+}
+
+fn replace_node<E>(
+    n: &Arc<LNode>,
+    f: &mut dyn FnMut(ReduceOp, &Lazy) -> Result<Array, E>,
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+) -> Result<Arc<LNode>, E> {
+    if let Some(done) = memo.get(&Arc::as_ptr(n)) {
+        return Ok(done.clone());
+    }
+    let kind = match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) => return Ok(n.clone()),
+        LKind::Unary(op, a) => LKind::Unary(*op, replace_node(a, f, memo)?),
+        LKind::Cast(a) => LKind::Cast(replace_node(a, f, memo)?),
+        LKind::Binary(op, a, b) => {
+            let a = replace_node(a, f, memo)?;
+            LKind::Binary(*op, a, replace_node(b, f, memo)?)
+        }
+        LKind::Select(c, a, b) => {
+            let c = replace_node(c, f, memo)?;
+            let a = replace_node(a, f, memo)?;
+            LKind::Select(c, a, replace_node(b, f, memo)?)
+        }
+        LKind::RowReduce(op, a) => {
+            let a = replace_node(a, f, memo)?;
+            LKind::Leaf(f(*op, &Lazy { node: a })?)
+        }
+    };
+    let out = Arc::new(LNode {
+        kind,
+        dtype: n.dtype,
+        shape: n.shape.clone(),
+    });
+    memo.insert(Arc::as_ptr(n), out.clone());
+    Ok(out)
+}
+
 fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
     match &n.kind {
         LKind::Leaf(a) => f(a),
         LKind::Const(_) => {}
-        LKind::Unary(_, a) | LKind::Cast(a) => visit_leaves(a, f),
+        LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => visit_leaves(a, f),
         LKind::Binary(_, a, b) => {
             visit_leaves(a, f);
             visit_leaves(b, f);
@@ -189,43 +385,55 @@ fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
     }
 }
 
-fn map_node<E>(
-    n: &Arc<LNode>,
-    full: &[usize],
-    shape: &[usize],
-    f: &mut dyn FnMut(&Array) -> Result<Array, E>,
-    to_err: &dyn Fn(ndx_runtime::RuntimeError) -> E,
-    memo: &mut HashMap<*const LNode, Arc<LNode>>,
-) -> Result<Arc<LNode>, E> {
-    if let Some(done) = memo.get(&Arc::as_ptr(n)) {
-        return Ok(done.clone());
+struct Mapper<'a, E> {
+    full: &'a [usize],
+    shape: &'a [usize],
+    f: &'a mut dyn FnMut(&Array) -> Result<Array, E>,
+    to_err: &'a dyn Fn(ndx_runtime::RuntimeError) -> E,
+    subst: &'a HashMap<usize, Array>,
+    memo: &'a mut HashMap<*const LNode, Arc<LNode>>,
+}
+
+impl<E> Mapper<'_, E> {
+    fn node(&mut self, n: &Arc<LNode>) -> Result<Arc<LNode>, E> {
+        if let Some(done) = self.memo.get(&Arc::as_ptr(n)) {
+            return Ok(done.clone());
+        }
+        let kind = if let Some(a) = self.subst.get(&(Arc::as_ptr(n) as usize)) {
+            LKind::Leaf(a.clone())
+        } else {
+            match &n.kind {
+                LKind::Const(_) => return Ok(n.clone()),
+                LKind::RowReduce(..) => {
+                    return Err((self.to_err)(ndx_runtime::RuntimeError::Invalid(
+                        "internal error: a view of an unsettled row reduction".into(),
+                    )))
+                }
+                LKind::Leaf(a) => {
+                    let b = a.broadcast_to(self.full).map_err(self.to_err)?;
+                    LKind::Leaf((self.f)(&b)?)
+                }
+                LKind::Unary(op, a) => LKind::Unary(*op, self.node(a)?),
+                LKind::Cast(a) => LKind::Cast(self.node(a)?),
+                LKind::Binary(op, a, b) => {
+                    let a = self.node(a)?;
+                    LKind::Binary(*op, a, self.node(b)?)
+                }
+                LKind::Select(c, a, b) => {
+                    let c = self.node(c)?;
+                    let a = self.node(a)?;
+                    LKind::Select(c, a, self.node(b)?)
+                }
+            }
+        };
+        let out = Arc::new(LNode {
+            kind,
+            dtype: n.dtype,
+            shape: self.shape.to_vec(),
+        });
+        self.memo.insert(Arc::as_ptr(n), out.clone());
+        Ok(out)
     }
-    let mut child = |c: &Arc<LNode>| map_node(c, full, shape, f, to_err, memo);
-    let kind = match &n.kind {
-        LKind::Const(_) => return Ok(n.clone()),
-        LKind::Leaf(a) => {
-            let b = a.broadcast_to(full).map_err(to_err)?;
-            LKind::Leaf(f(&b)?)
-        }
-        LKind::Unary(op, a) => LKind::Unary(*op, child(a)?),
-        LKind::Cast(a) => LKind::Cast(child(a)?),
-        LKind::Binary(op, a, b) => {
-            let a = child(a)?;
-            LKind::Binary(*op, a, child(b)?)
-        }
-        LKind::Select(c, a, b) => {
-            let c = child(c)?;
-            let a = child(a)?;
-            LKind::Select(c, a, child(b)?)
-        }
-    };
-    let out = Arc::new(LNode {
-        kind,
-        dtype: n.dtype,
-        shape: shape.to_vec(),
-    });
-    memo.insert(Arc::as_ptr(n), out.clone());
-    Ok(out)
 }
 
 /// A kernel built from lazy expressions, with the arrays it reads.
@@ -236,24 +444,25 @@ pub(crate) struct Built {
     pub inputs: Vec<Array>,
 }
 
-/// Builds one kernel computing `outputs` (each optionally reduced).
-pub(crate) fn build(outputs: &[(&Lazy, Option<ReduceOp>)]) -> Built {
+/// Builds one kernel computing `outputs` (each optionally reduced). The expressions must hold
+/// no row-reduce node (settle them first): `None` otherwise.
+pub(crate) fn build(outputs: &[(&Lazy, Option<ReduceOp>)]) -> Option<Built> {
     let mut b = Builder {
         kernel: Kernel::new(),
         inputs: Vec::new(),
         memo: HashMap::new(),
     };
     for (lazy, reduce) in outputs {
-        let value = b.node(&lazy.node);
+        let value = b.node(&lazy.node)?;
         b.kernel.outputs.push(Output {
             value,
             reduce: *reduce,
         });
     }
-    Built {
+    Some(Built {
         kernel: b.kernel,
         inputs: b.inputs,
-    }
+    })
 }
 
 struct Builder {
@@ -263,9 +472,9 @@ struct Builder {
 }
 
 impl Builder {
-    fn node(&mut self, n: &Arc<LNode>) -> Handle {
+    fn node(&mut self, n: &Arc<LNode>) -> Option<Handle> {
         if let Some(h) = self.memo.get(&Arc::as_ptr(n)) {
-            return *h;
+            return Some(*h);
         }
         let op = match &n.kind {
             LKind::Leaf(a) => {
@@ -273,21 +482,22 @@ impl Builder {
                 Op::Input(k)
             }
             LKind::Const(s) => Op::Const(*s),
-            LKind::Unary(op, a) => Op::Unary(*op, self.node(a)),
-            LKind::Cast(a) => Op::Cast(self.node(a)),
+            LKind::Unary(op, a) => Op::Unary(*op, self.node(a)?),
+            LKind::Cast(a) => Op::Cast(self.node(a)?),
             LKind::Binary(op, a, b) => {
-                let a = self.node(a);
-                Op::Binary(*op, a, self.node(b))
+                let a = self.node(a)?;
+                Op::Binary(*op, a, self.node(b)?)
             }
             LKind::Select(c, a, b) => {
-                let c = self.node(c);
-                let a = self.node(a);
-                Op::Select(c, a, self.node(b))
+                let c = self.node(c)?;
+                let a = self.node(a)?;
+                Op::Select(c, a, self.node(b)?)
             }
+            LKind::RowReduce(..) => return None,
         };
         let h = self.kernel.push(op, n.dtype);
         self.memo.insert(Arc::as_ptr(n), h);
-        h
+        Some(h)
     }
 
     /// The input index of a leaf, reusing one input for the same view read twice.

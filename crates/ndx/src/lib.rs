@@ -31,6 +31,7 @@ mod lazy;
 mod reduce;
 pub mod repl;
 mod resolve;
+mod rows;
 mod scan;
 mod value;
 

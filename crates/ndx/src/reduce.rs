@@ -126,7 +126,7 @@ impl Interp {
             "any" => ReduceOp::Any,
             "all" => ReduceOp::All,
             _ => {
-                return self.moments(name, &x, &reduced, count, ddof, shape_out, span);
+                return self.moments(name, &x, &reduced, keepdims, count, ddof, shape_out, span);
             }
         };
         if count == 0
@@ -146,6 +146,9 @@ impl Interp {
             ReduceOp::Any | ReduceOp::All => x.cast(DType::Bool),
             _ => x,
         };
+        if keepdims && row_fusable(&x, op, &reduced) {
+            return Ok(Val::Lazy(Lazy::row_reduce(op, &x)));
+        }
         let r = if op == ReduceOp::Sum {
             self.sum(&x, &reduced, span)?
         } else {
@@ -161,6 +164,7 @@ impl Interp {
         name: &str,
         x: &Lazy,
         reduced: &[bool],
+        keepdims: bool,
         count: usize,
         ddof: f64,
         shape_out: impl Fn(Array) -> Result<Array, Diag>,
@@ -172,10 +176,15 @@ impl Interp {
             DType::F64
         };
         let x = x.cast(dt);
-        let sum = self.sum(&x, reduced, span)?;
         // The count is a 0-d input, not a constant: a constant would be part of the kernel's
         // cache key, and every size would compile its own division.
         let n = Lazy::leaf(Array::scalar(Scalar::F64(count as f64).cast(dt)));
+        if name == "mean" && keepdims && row_fusable(&x, ReduceOp::Sum, reduced) {
+            let s = Lazy::row_reduce(ReduceOp::Sum, &x);
+            let shape = s.shape().to_vec();
+            return Ok(Val::Lazy(Lazy::binary(BinaryOp::Div, &s, &n, shape)));
+        }
+        let sum = self.sum(&x, reduced, span)?;
         let mean = Lazy::binary(
             BinaryOp::Div,
             &Lazy::leaf(sum.clone()),
@@ -336,6 +345,22 @@ impl Interp {
             .materialize(&Lazy::leaf(total).cast(x.dtype()))
             .at(span)
     }
+}
+
+/// True when the reduction `op` of `x` over `reduced`, kept as a keepdims axis, may stay a lazy
+/// row reduction (see `crate::rows`): a float `Sum`, `Max` or `Min` over exactly the last axis
+/// of an array of rank 2 or more, with rows short enough that [`Interp::sum`] would sum them in
+/// one block (so the row program sums exactly as the unfused statement does).
+fn row_fusable(x: &Lazy, op: ReduceOp, reduced: &[bool]) -> bool {
+    let nd = x.shape().len();
+    nd >= 2
+        && x.dtype().is_float()
+        && reduced.iter().enumerate().all(|(a, r)| *r == (a == nd - 1))
+        && match op {
+            ReduceOp::Sum => x.shape()[nd - 1] <= 4 * BLOCK,
+            ReduceOp::Max | ReduceOp::Min => true,
+            _ => false,
+        }
 }
 
 /// The accumulator dtype of `sum`/`prod`: i64 for bool and narrow ints.

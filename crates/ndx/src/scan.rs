@@ -79,7 +79,10 @@ impl Exec {
         };
         let dtype = ScanOp::result_dtype(v.dtype());
         let out = Array::empty(dtype, &out_shape).map_err(runtime_err)?;
-        let built = lazy::build(&[(v, None)]);
+        // Row reductions inside the argument (`x - max(x, axis=-1, keepdims=true)`) run first.
+        let v = &self.settle(v)?;
+        let built = lazy::build(&[(v, None)])
+            .ok_or_else(|| Diagnostic::bug("a scan still holds a row reduction"))?;
         let func = match scan_func(ScanSpec {
             kernel: &built.kernel,
             rank: shape.len(),

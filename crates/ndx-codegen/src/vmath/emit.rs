@@ -88,8 +88,17 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     pub fn neg(&mut self, x: Value) -> Value {
         self.b.ins().fneg(x)
     }
+    /// |x|: the sign bit cleared with a mask constant (hoisted out of loops), where `fabs`
+    /// would rebuild the mask at every use.
     pub fn abs(&mut self, x: Value) -> Value {
-        self.b.ins().fabs(x)
+        let m = self.ci(if self.is_f32() {
+            0x7fff_ffff
+        } else {
+            0x7fff_ffff_ffff_ffff
+        });
+        let xb = self.bits(x);
+        let r = self.and(xb, m);
+        self.as_float(r)
     }
     pub fn sqrt(&mut self, x: Value) -> Value {
         self.b.ins().sqrt(x)
@@ -169,6 +178,11 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     pub fn eq_c(&mut self, x: Value, c: f64) -> Value {
         let c = self.c(c);
         self.eq(x, c)
+    }
+    /// `!(x <= c)`: greater, or NaN.
+    pub fn ugt_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        self.cmp(FloatCC::UnorderedOrGreaterThan, x, c)
     }
     pub fn isnan(&mut self, x: Value) -> Value {
         self.cmp(FloatCC::Unordered, x, x)
@@ -368,6 +382,53 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         self.b.ins().jump(join, &[r.into()]);
         self.b.switch_to_block(join);
         Ok(res)
+    }
+
+    /// `fast`, unless a lane of `rare` is set: then `general` (right for every lane), in a cold
+    /// block off the common path. One `vany_true` test per vector.
+    pub fn unless_rare<G>(&mut self, rare: Value, fast: Value, general: G) -> Value
+    where
+        G: FnOnce(&mut Self) -> Value,
+    {
+        let any = self.b.ins().vany_true(rare);
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        let res = self.b.append_block_param(join, self.ty);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(any, slow, &[], join, &[fast.into()]);
+        self.b.switch_to_block(slow);
+        let r = general(self);
+        self.b.ins().jump(join, &[r.into()]);
+        self.b.switch_to_block(join);
+        res
+    }
+
+    /// `min(c, x)` for a constant `c`, keeping NaN lanes of `x` (one `minps`/`minpd`).
+    pub fn min_c(&mut self, x: Value, c: f64) -> Value {
+        let c = self.c(c);
+        let l = self.lt(c, x);
+        self.sel(l, c, x)
+    }
+
+    /// The integer-valued float nearest `x * k` (ties to even), and the bits of
+    /// `x * k + 1.5 * 2^mant` whose low bits hold that integer: shifted left by the mantissa
+    /// width they are the exponent field of `2^q` ([`M::scale_bits`]). Needs |x k| < 2^22.
+    pub fn round_shifted(&mut self, x: Value, k: f64) -> (Value, Value) {
+        let k = self.c(k);
+        let shifter = self.shifter();
+        let t = self.fma(x, k, shifter);
+        let q = self.sub(t, shifter);
+        (q, self.bits(t))
+    }
+
+    /// `u * 2^q` for the shifted bits of [`M::round_shifted`], by adding to the exponent field
+    /// (the caller keeps the result normal).
+    pub fn scale_bits(&mut self, u: Value, tbits: Value) -> Value {
+        let mb = self.mant_bits();
+        let e = self.b.ins().ishl_imm_s(tbits, mb);
+        let ub = self.bits(u);
+        let r = self.b.ins().iadd(ub, e);
+        self.as_float(r)
     }
 
     /// Evaluates `fast` when every lane of `all` is set, `general` otherwise; both produce the

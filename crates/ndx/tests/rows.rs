@@ -1,0 +1,182 @@
+//! Row programs (a keepdims reduction over the last axis fused with its consumers, run block
+//! of rows by block of rows): bit for bit what the unfused statements compute, close to a
+//! reference built from `ndx_ir::eval`'s scalar operations, and visible in `explain`.
+
+use ndx::{Scalar, Session, TextOptions};
+use ndx_ir::eval::{binary, unary};
+use ndx_ir::kernel::{BinaryOp, UnaryOp};
+use proptest::prelude::*;
+
+const FNS: &str = "
+fn softmax(x) {
+    let e = exp(x - max(x, axis=-1, keepdims=true))
+    e / sum(e, axis=-1, keepdims=true)
+}
+fn layernorm(x, g, b) {
+    let mu = mean(x, axis=-1, keepdims=true)
+    let var = mean((x - mu) * (x - mu), axis=-1, keepdims=true)
+    (x - mu) / sqrt(var + 1e-5) * g + b
+}
+";
+
+/// The same values as `FNS`, one materialised statement at a time (nothing to row-fuse).
+const UNFUSED: &str = "
+let m = max(x, axis=-1, keepdims=true)
+let e = exp(x - m)
+let s = sum(e, axis=-1, keepdims=true)
+let ref_soft = e / s
+let mu = mean(x, axis=-1, keepdims=true)
+let var = mean((x - mu) * (x - mu), axis=-1, keepdims=true)
+let ref_ln = (x - mu) / sqrt(var + 1e-5) * g + b
+";
+
+fn bits(s: &Session, name: &str) -> Vec<u32> {
+    let v = s.get(name).unwrap().to_vec::<f32>().unwrap();
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Runs softmax and layernorm on `x` of `shape` (f32) fused and unfused; returns both sessions'
+/// values: (fused softmax, unfused softmax, fused layernorm, unfused layernorm).
+fn both(shape: &[usize], data: &[f32], threads: usize) -> Session {
+    let mut s = Session::new();
+    let x = ndx::Array::from_vec(data.to_vec(), shape).unwrap();
+    let last = *shape.last().unwrap();
+    let g: Vec<f32> = (0..last).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+    let b: Vec<f32> = (0..last).map(|i| (i % 5) as f32 - 2.0).collect();
+    s.set("x", x);
+    s.set("g", ndx::Array::from_vec(g, &[last]).unwrap());
+    s.set("b", ndx::Array::from_vec(b, &[last]).unwrap());
+    s.run(&format!("threads({threads})\n{FNS}\nlet soft = softmax(x)\nlet ln = layernorm(x, g, b)\nlet inplace = x + 0.0\ninplace[...] = softmax(inplace)\n{UNFUSED}"))
+        .unwrap();
+    s
+}
+
+/// Softmax of each row of `data` (rows of `n`) with `ndx_ir::eval`'s f32 operations, the
+/// sum in f64.
+fn reference_softmax(data: &[f32], n: usize) -> Vec<f64> {
+    let f = |x: f32| Scalar::F32(x);
+    let mut out = Vec::new();
+    for row in data.chunks(n) {
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f64> = row
+            .iter()
+            .map(|&x| {
+                let d = binary(BinaryOp::Sub, f(x), f(m));
+                unary(UnaryOp::Exp, d).to_f64()
+            })
+            .collect();
+        let s: f64 = e.iter().sum();
+        out.extend(e.iter().map(|v| v / s));
+    }
+    out
+}
+
+fn check(shape: &[usize], data: &[f32]) {
+    let n = *shape.last().unwrap();
+    let s = both(shape, data, 1);
+    assert_eq!(bits(&s, "soft"), bits(&s, "ref_soft"), "softmax {shape:?}");
+    assert_eq!(
+        bits(&s, "inplace"),
+        bits(&s, "ref_soft"),
+        "in place {shape:?}"
+    );
+    assert_eq!(bits(&s, "ln"), bits(&s, "ref_ln"), "layernorm {shape:?}");
+    let two = both(shape, data, 2);
+    assert_eq!(bits(&two, "soft"), bits(&s, "soft"), "2 threads {shape:?}");
+    assert_eq!(bits(&two, "ln"), bits(&s, "ln"), "2 threads {shape:?}");
+    let soft = s.get("soft").unwrap().to_vec::<f32>().unwrap();
+    for (got, want) in soft.iter().zip(reference_softmax(data, n)) {
+        let err = (f64::from(*got) - want).abs();
+        assert!(err <= 2e-6 * want.abs() + 1e-30, "{got} against {want}");
+    }
+}
+
+#[test]
+fn softmax_and_layernorm_match_the_unfused_statements() {
+    // Whole blocks only, a short last block, one row, a 3-D array, long rows.
+    for shape in [
+        vec![64usize, 256],
+        vec![37, 1000],
+        vec![1, 50],
+        vec![3, 5, 130],
+        vec![9, 1024],
+        vec![2, 3000],
+    ] {
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 1013) as f32 / 101.3 - 5.0)
+            .collect();
+        check(&shape, &data);
+    }
+}
+
+#[test]
+fn explain_shows_the_row_program() {
+    let mut s = Session::new();
+    let ex = s
+        .explain(&format!(
+            "threads(1)\n{FNS}\nlet x = rand((40, 1024), dtype=f32)\nlet y = softmax(x)"
+        ))
+        .unwrap();
+    let text = ex.text(TextOptions { timings: false });
+    let tail = &text[text.find("let y = softmax(x)").unwrap()..];
+    // max, exp into a block scratch, sum, divide: four steps over blocks of 4 rows (16 KiB).
+    assert!(tail.contains("kernel 1: fused 0 op(s): max"), "{tail}");
+    assert!(
+        tail.contains(
+            "row-fused: step 1 of 4 over blocks of 4 row(s) (40 rows, 10 whole block(s))"
+        ),
+        "{tail}"
+    );
+    assert!(
+        tail.contains("writes: f32(4, 1024) block scratch, 16384 bytes"),
+        "{tail}"
+    );
+    assert!(tail.contains("kernel 3: fused 0 op(s): sum"), "{tail}");
+    assert!(tail.contains("kernel 4: fused 1 op(s): div"), "{tail}");
+    assert!(
+        tail.contains("writes: f32(40, 1024) materialised"),
+        "{tail}"
+    );
+    assert!(!tail.contains("kernel 5"), "{tail}");
+}
+
+#[test]
+fn lazy_row_reductions_settle_where_they_cannot_fuse() {
+    let mut s = Session::new();
+    s.run(
+        "let x = reshape(f32(arange(12)), (3, 4))
+let m = max(x, axis=-1, keepdims=true)
+let first = max(x, axis=-1, keepdims=true)[0]
+let t = sum(x - max(x, axis=-1, keepdims=true))
+let k = (x - mean(x, axis=-1, keepdims=true)).T
+let w = mean(x, axis=-1, keepdims=true) + zeros((2, 3, 1), dtype=f32)",
+    )
+    .unwrap();
+    let get = |n: &str| s.get(n).unwrap().to_vec::<f32>().unwrap();
+    assert_eq!(get("m"), vec![3.0, 7.0, 11.0]);
+    assert_eq!(s.get("m").unwrap().to_array().unwrap().shape(), &[3, 1]);
+    assert_eq!(get("first"), vec![3.0]);
+    assert_eq!(get("t"), vec![-18.0]);
+    assert_eq!(
+        get("k"),
+        vec![-1.5, -1.5, -1.5, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, 1.5, 1.5, 1.5]
+    );
+    assert_eq!(get("w"), vec![1.5, 5.5, 9.5, 1.5, 5.5, 9.5]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn generated_rows_match(
+        rows in 1usize..40,
+        n in 1usize..1100,
+        seed in 0u32..1000,
+    ) {
+        let data: Vec<f32> = (0..rows * n)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 2000) as f32 / 100.0 - 10.0)
+            .collect();
+        check(&[rows, n], &data);
+    }
+}
