@@ -21,6 +21,7 @@ mod lower;
 mod parallel;
 mod scalar;
 mod simd;
+mod transpose;
 mod vmath;
 
 use cranelift_codegen::ir::{types, AbiParam};
@@ -30,7 +31,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError};
 use ndx_ir::kernel::Kernel;
-use ndx_ir::loops::{schedule, ArrayLayout, Nest};
+use ndx_ir::loops::{schedule, ArrayLayout, Launch, Nest};
 use ndx_runtime::DType;
 use std::collections::HashMap;
 
@@ -448,11 +449,23 @@ impl Jit {
         if let Some(parts) = reduce_parts {
             return self.run_reduction(&nest, compiled, &parts);
         }
+        // A plain transposing copy moves each tile in 4x4 (or 2x2) register blocks.
+        let transposer = tiles.as_ref().and_then(|_| transpose::plan(&nest, &launch));
+        let call = |l: &Launch| match transposer {
+            Some(item) => {
+                // SAFETY: as below; `l` is a tile of the launch.
+                unsafe { transpose::copy_tile(l, item) };
+                0
+            }
+            // SAFETY: as below; tiles cover disjoint output ranges of the same launch, and
+            // each part of a split a disjoint range of the outermost, unreduced axis, so no
+            // two threads write the same output element.
+            None => unsafe { compiled.call(&l.words()) },
+        };
         if let Some(parts) = tiles.or(split) {
             if self.threads < 2 {
                 for l in &parts {
-                    // SAFETY: as below; tiles cover disjoint output ranges of the same launch.
-                    let code = unsafe { compiled.call(&l.words()) };
+                    let code = call(l);
                     if code != 0 {
                         return Err(CodegenError::Kernel(code));
                     }
@@ -462,12 +475,7 @@ impl Jit {
             if let Some(pool) = self.pool() {
                 let codes: Vec<i32> = pool.install(|| {
                     use rayon::prelude::*;
-                    parts
-                        .par_iter()
-                        // SAFETY: as below; each part covers a disjoint range of the outermost,
-                        // unreduced axis, so no two threads write the same output element.
-                        .map(|l| unsafe { compiled.call(&l.words()) })
-                        .collect()
+                    parts.par_iter().map(call).collect()
                 });
                 return match codes.into_iter().find(|c| *c != 0) {
                     Some(c) => Err(CodegenError::Kernel(c)),

@@ -1,0 +1,119 @@
+//! Transposing copies in registers.
+//!
+//! A tile of a copy whose input is contiguous along the outer loop and whose output is
+//! contiguous along the inner loop (`ascontiguousarray(a.T)`, `b[:, :] = a.T`) would be
+//! read and written one element at a time by the compiled nest: every read is one stride
+//! apart. Instead, 4x4 blocks of 4-byte elements (2x2 of 8-byte ones) are loaded as whole
+//! vectors along the input's contiguous axis, transposed with shuffles, and stored as whole
+//! vectors along the output's. Values are moved bit for bit, so the result is the nest's.
+
+use ndx_ir::kernel::Op;
+use ndx_ir::loops::{Launch, Nest};
+
+/// The element size when every tile of `launch` can be copied by [`copy_tile`]: the nest is
+/// a plain copy (one input read, stored unchanged) of 4- or 8-byte elements, the input walks
+/// its memory forward along the outer axis and the output along the inner one.
+pub(crate) fn plan(nest: &Nest, launch: &Launch) -> Option<usize> {
+    let k = &nest.kernel;
+    let [out] = k.outputs.as_slice() else {
+        return None;
+    };
+    let is_copy = out.reduce.is_none()
+        && k.inputs.len() == 1
+        && matches!(
+            k.nodes.get(out.value.index()).map(|n| &n.op),
+            Some(Op::Input(0))
+        )
+        && k.nodes[out.value.index()].dtype == k.inputs[0];
+    let item = k.inputs.first()?.size();
+    if !cfg!(target_arch = "x86_64") || !is_copy || nest.rank != 2 || !matches!(item, 4 | 8) {
+        return None;
+    }
+    let (src, dst) = (launch.strides.first()?, launch.strides.get(1)?);
+    (src[0] == item as isize && dst[1] == item as isize).then_some(item)
+}
+
+/// Copies one tile (a launch of the nest [`plan`] accepted) of `item`-byte elements.
+///
+/// # Safety
+/// The launch describes valid memory: its input readable and its output writable at every
+/// point of its shape, not overlapping.
+pub(crate) unsafe fn copy_tile(l: &Launch, item: usize) {
+    let (n0, n1) = (l.shape[0], l.shape[1]);
+    let (src, dst) = (l.ptrs[0] as *const u8, l.ptrs[1] as *mut u8);
+    let s1 = l.strides[0][1];
+    let d0 = l.strides[1][0];
+    let block = 16 / item;
+    let (b0, b1) = (n0 - n0 % block, n1 - n1 % block);
+    let at = |p: *const u8, i: usize, si: isize, j: usize, sj: isize| {
+        p.wrapping_offset(i as isize * si + j as isize * sj)
+    };
+    // SAFETY (all blocks below): every address is a point of the launch, which the caller
+    // vouches for; unaligned loads and stores are used throughout.
+    unsafe {
+        for i in (0..b0).step_by(block) {
+            for j in (0..b1).step_by(block) {
+                let s = at(src, i, item as isize, j, s1);
+                let d = at(dst, i, d0, j, item as isize) as *mut u8;
+                if item == 4 {
+                    block4(s, s1, d, d0);
+                } else {
+                    block2(s, s1, d, d0);
+                }
+            }
+        }
+        // The edges: the last rows and columns that do not fill a block.
+        let scalar = |i: usize, j: usize| {
+            let s = at(src, i, item as isize, j, s1);
+            let d = at(dst, i, d0, j, item as isize) as *mut u8;
+            std::ptr::copy_nonoverlapping(s, d, item);
+        };
+        for i in 0..n0 {
+            let from = if i < b0 { b1 } else { 0 };
+            for j in from..n1 {
+                scalar(i, j);
+            }
+        }
+    }
+}
+
+/// A 4x4 block of 4-byte elements: input columns `j..j+4` (each 4 contiguous elements along
+/// the input's axis 0) become output rows.
+#[cfg(target_arch = "x86_64")]
+unsafe fn block4(s: *const u8, s1: isize, d: *mut u8, d0: isize) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's: 16 bytes at each of the four columns and rows.
+    unsafe {
+        let v0 = _mm_loadu_ps(s as *const f32);
+        let v1 = _mm_loadu_ps(s.offset(s1) as *const f32);
+        let v2 = _mm_loadu_ps(s.offset(2 * s1) as *const f32);
+        let v3 = _mm_loadu_ps(s.offset(3 * s1) as *const f32);
+        let t0 = _mm_unpacklo_ps(v0, v1);
+        let t1 = _mm_unpacklo_ps(v2, v3);
+        let t2 = _mm_unpackhi_ps(v0, v1);
+        let t3 = _mm_unpackhi_ps(v2, v3);
+        _mm_storeu_ps(d as *mut f32, _mm_movelh_ps(t0, t1));
+        _mm_storeu_ps(d.offset(d0) as *mut f32, _mm_movehl_ps(t1, t0));
+        _mm_storeu_ps(d.offset(2 * d0) as *mut f32, _mm_movelh_ps(t2, t3));
+        _mm_storeu_ps(d.offset(3 * d0) as *mut f32, _mm_movehl_ps(t3, t2));
+    }
+}
+
+/// A 2x2 block of 8-byte elements.
+#[cfg(target_arch = "x86_64")]
+unsafe fn block2(s: *const u8, s1: isize, d: *mut u8, d0: isize) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's: 16 bytes at each of the two columns and rows.
+    unsafe {
+        let v0 = _mm_loadu_pd(s as *const f64);
+        let v1 = _mm_loadu_pd(s.offset(s1) as *const f64);
+        _mm_storeu_pd(d as *mut f64, _mm_unpacklo_pd(v0, v1));
+        _mm_storeu_pd(d.offset(d0) as *mut f64, _mm_unpackhi_pd(v0, v1));
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn block4(_: *const u8, _: isize, _: *mut u8, _: isize) {}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn block2(_: *const u8, _: isize, _: *mut u8, _: isize) {}
