@@ -156,3 +156,36 @@ fn scan_errors_are_located() {
     let e = s.run("let c = cumprod(\"abc\")").unwrap_err();
     assert!(e.render().contains("E0208"), "{}", e.render());
 }
+
+#[test]
+fn a_scan_of_a_row_normalised_value_matches_the_direct_scan() {
+    // The keepdims row reduction inside the argument runs first, then the scan fuses the rest.
+    let mut s = Session::new();
+    s.run(
+        "let x = reshape(f64(arange(35)) * 0.37 - 3.0, (5, 7))\n\
+         let v = x - max(x, axis=-1, keepdims=true)\n\
+         let r = cumsum(x - max(x, axis=-1, keepdims=true), axis=1)\n\
+         let p = cumprod(exp(x - max(x, axis=-1, keepdims=true)), axis=0)",
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
+    let v = s.get("v").unwrap().to_array().unwrap();
+    let r = s.get("r").unwrap().to_array().unwrap();
+    let want = ndx_runtime::ops::cumsum(&v, Some(1)).unwrap();
+    assert_eq!(values(&r), values(&want));
+    let p: Vec<f64> = values(&s.get("p").unwrap().to_array().unwrap())
+        .iter()
+        .map(|v| v.to_f64())
+        .collect();
+    let vv: Vec<f64> = values(&v).iter().map(|v| v.to_f64()).collect();
+    for j in 0..7 {
+        let mut acc = 1.0;
+        for i in 0..5 {
+            acc *= vv[i * 7 + j].exp();
+            let got = p[i * 7 + j];
+            assert!(
+                (got - acc).abs() <= 1e-14 * acc.abs(),
+                "p[{i}, {j}] = {got}, want {acc}"
+            );
+        }
+    }
+}
