@@ -90,6 +90,12 @@ impl Exec {
         if let Some(a) = v.as_leaf() {
             return Ok(a.clone());
         }
+        if let Some(p) = v.as_pending() {
+            return p.force().map_err(runtime_err);
+        }
+        if let Some(out) = self.epilogue(v, None)? {
+            return Ok(out);
+        }
         let out = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
         self.run(
             &[(v, None)],
@@ -135,6 +141,9 @@ impl Exec {
                     ndx_ir::shape::format_shape(&shape)
                 ),
             ));
+        }
+        if self.epilogue(v, Some(out))?.is_some() {
+            return Ok(());
         }
         let v = v.cast(out.dtype());
         if v.reads_memory_of(out) && !v.safe_in_place(out) {
@@ -190,7 +199,7 @@ impl Exec {
 
     /// Builds, compiles and calls one kernel over the iteration space `shape`. Each output's
     /// shape is `shape` without the reduced axes.
-    fn run(
+    pub(crate) fn run(
         &mut self,
         outputs: &[(&Lazy, Option<ReduceOp>)],
         shape: &[usize],
@@ -206,7 +215,7 @@ impl Exec {
                 return Err(Diagnostic::error("E0405", "interrupted"));
             }
         }
-        let built = lazy::build(outputs);
+        let built = lazy::build(outputs).map_err(runtime_err)?;
         let mut raw = Vec::with_capacity(built.inputs.len() + outs.len());
         for a in &built.inputs {
             let strides = broadcast_strides(a.shape(), a.strides(), shape).ok_or_else(|| {

@@ -57,6 +57,9 @@ pub enum Dest {
     Existing,
     /// It was only compiled, not run (the final value of an inspected expression).
     NotRun,
+    /// It is a contraction's epilogue: launched on each block of the GEMM's result right
+    /// after the GEMM writes it, writing the final array block by block.
+    Epilogue,
 }
 
 /// One fused kernel: a fusion group compiled into one loop nest.
@@ -409,6 +412,9 @@ impl Step {
                     let what = match f.dest {
                         Dest::New => format!("materialised, {}", bytes_text(out.bytes())),
                         Dest::Existing => "written in place (no new memory)".to_string(),
+                        Dest::Epilogue => {
+                            "block of the final array, written as the GEMM's epilogue".to_string()
+                        }
                         Dest::NotRun => {
                             format!("not run; would materialise {}", bytes_text(out.bytes()))
                         }

@@ -10,7 +10,13 @@
 //! binary node share a dtype (the constructors insert casts), as `ndx_ir::kernel` requires.
 //! Views of a lazy value (slices, transposes, `newaxis`) are pushed down to the leaves
 //! ([`Lazy::map_leaves`]), so they fold into strided accesses.
+//!
+//! A leaf may also be a [`Pending`] contraction (a GEMM not run yet), so the elementwise work
+//! applied to its result can run as the GEMM's epilogue (`crate::epilogue`). Anything that
+//! needs its values as an array (a view of it, a kernel that is not its epilogue) forces it;
+//! it runs once.
 
+use crate::epilogue::Pending;
 use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
 use ndx_runtime::{Array, DType, Scalar};
@@ -33,6 +39,7 @@ struct LNode {
 #[derive(Debug)]
 enum LKind {
     Leaf(Array),
+    Pending(Arc<Pending>),
     Const(Scalar),
     Unary(UnaryOp, Arc<LNode>),
     Binary(BinaryOp, Arc<LNode>, Arc<LNode>),
@@ -51,6 +58,68 @@ impl Lazy {
                 shape,
             }),
         }
+    }
+
+    /// A leaf standing for a contraction that has not run.
+    pub(crate) fn pending(p: Arc<Pending>) -> Lazy {
+        let (dtype, shape) = (p.dtype(), p.shape().to_vec());
+        Lazy {
+            node: Arc::new(LNode {
+                kind: LKind::Pending(p),
+                dtype,
+                shape,
+            }),
+        }
+    }
+
+    /// The pending contraction, when this expression is just its result.
+    pub(crate) fn as_pending(&self) -> Option<&Arc<Pending>> {
+        match &self.node.kind {
+            LKind::Pending(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The distinct pending contractions among the leaves.
+    pub(crate) fn pending_leaves(&self) -> Vec<Arc<Pending>> {
+        let mut found: Vec<Arc<Pending>> = Vec::new();
+        visit_nodes(&self.node, &mut |n| {
+            if let LKind::Pending(p) = &n.kind {
+                if !found.iter().any(|q| Arc::ptr_eq(p, q)) {
+                    found.push(p.clone());
+                }
+            }
+        });
+        found
+    }
+
+    /// This expression on rows `r0..r1` of its first axis, with the pending contraction `p`
+    /// read from `block` (those rows of its result) and every other leaf sliced to the rows.
+    /// Only for expressions of `p`'s shape.
+    pub(crate) fn rows_with(
+        &self,
+        p: &Arc<Pending>,
+        block: &Array,
+        r0: usize,
+        r1: usize,
+    ) -> Result<Lazy, ndx_runtime::RuntimeError> {
+        let full = self.node.shape.clone();
+        let mut shape = full.clone();
+        if let Some(n) = shape.first_mut() {
+            *n = r1 - r0;
+        }
+        let mut memo = HashMap::new();
+        let node = replace_leaves(
+            &self.node,
+            &mut |n| match &n.kind {
+                LKind::Pending(q) if Arc::ptr_eq(p, q) => Ok(Some(Lazy::leaf(block.clone()).node)),
+                LKind::Pending(q) => Ok(Some(Lazy::leaf(crate::epilogue::rows(&q.force()?.broadcast_to(&full)?, r0, r1)?).node)),
+                LKind::Leaf(a) => Ok(Some(Lazy::leaf(crate::epilogue::rows(&a.broadcast_to(&full)?, r0, r1)?).node)),
+                _ => Ok(None),
+            },
+            &mut memo,
+        )?;
+        Ok(Lazy { node: with_shape(&node, &shape, &mut HashMap::new()) })
     }
 
     /// A constant compiled into the kernel.
@@ -175,7 +244,8 @@ impl Lazy {
 fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
     match &n.kind {
         LKind::Leaf(a) => f(a),
-        LKind::Const(_) => {}
+        // Not run yet: its result will be fresh memory.
+        LKind::Const(_) | LKind::Pending(_) => {}
         LKind::Unary(_, a) | LKind::Cast(a) => visit_leaves(a, f),
         LKind::Binary(_, a, b) => {
             visit_leaves(a, f);
@@ -187,6 +257,94 @@ fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
             visit_leaves(b, f);
         }
     }
+}
+
+fn visit_nodes(n: &Arc<LNode>, f: &mut dyn FnMut(&LNode)) {
+    f(n);
+    match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
+        LKind::Unary(_, a) | LKind::Cast(a) => visit_nodes(a, f),
+        LKind::Binary(_, a, b) => {
+            visit_nodes(a, f);
+            visit_nodes(b, f);
+        }
+        LKind::Select(c, a, b) => {
+            visit_nodes(c, f);
+            visit_nodes(a, f);
+            visit_nodes(b, f);
+        }
+    }
+}
+
+/// `n` with the leaves `f` replaces (returning `Some`) swapped, sharing unchanged subtrees.
+fn replace_leaves<E>(
+    n: &Arc<LNode>,
+    f: &mut dyn FnMut(&LNode) -> Result<Option<Arc<LNode>>, E>,
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+) -> Result<Arc<LNode>, E> {
+    if let Some(done) = memo.get(&Arc::as_ptr(n)) {
+        return Ok(done.clone());
+    }
+    let kind = match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => match f(n)? {
+            Some(r) => {
+                memo.insert(Arc::as_ptr(n), r.clone());
+                return Ok(r);
+            }
+            None => return Ok(n.clone()),
+        },
+        LKind::Unary(op, a) => LKind::Unary(*op, replace_leaves(a, f, memo)?),
+        LKind::Cast(a) => LKind::Cast(replace_leaves(a, f, memo)?),
+        LKind::Binary(op, a, b) => {
+            let a = replace_leaves(a, f, memo)?;
+            LKind::Binary(*op, a, replace_leaves(b, f, memo)?)
+        }
+        LKind::Select(c, a, b) => {
+            let c = replace_leaves(c, f, memo)?;
+            let a = replace_leaves(a, f, memo)?;
+            LKind::Select(c, a, replace_leaves(b, f, memo)?)
+        }
+    };
+    let out = Arc::new(LNode {
+        kind,
+        dtype: n.dtype,
+        shape: n.shape.clone(),
+    });
+    memo.insert(Arc::as_ptr(n), out.clone());
+    Ok(out)
+}
+
+/// `n` with every inner node's shape set to `shape` (its leaves already have it, or
+/// broadcast to it).
+fn with_shape(
+    n: &Arc<LNode>,
+    shape: &[usize],
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+) -> Arc<LNode> {
+    if let Some(done) = memo.get(&Arc::as_ptr(n)) {
+        return done.clone();
+    }
+    let kind = match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => return n.clone(),
+        LKind::Unary(op, a) => LKind::Unary(*op, with_shape(a, shape, memo)),
+        LKind::Cast(a) => LKind::Cast(with_shape(a, shape, memo)),
+        LKind::Binary(op, a, b) => {
+            let a = with_shape(a, shape, memo);
+            LKind::Binary(*op, a, with_shape(b, shape, memo))
+        }
+        LKind::Select(c, a, b) => {
+            let c = with_shape(c, shape, memo);
+            let a = with_shape(a, shape, memo);
+            LKind::Select(c, a, with_shape(b, shape, memo))
+        }
+    };
+    let out = Arc::new(LNode {
+        kind,
+        dtype: n.dtype,
+        shape: shape.to_vec(),
+    });
+    memo.insert(Arc::as_ptr(n), out.clone());
+    out
 }
 
 fn map_node<E>(
@@ -204,6 +362,12 @@ fn map_node<E>(
     let kind = match &n.kind {
         LKind::Const(_) => return Ok(n.clone()),
         LKind::Leaf(a) => {
+            let b = a.broadcast_to(full).map_err(to_err)?;
+            LKind::Leaf(f(&b)?)
+        }
+        // A view of a contraction's result reads the result.
+        LKind::Pending(p) => {
+            let a = p.force().map_err(to_err)?;
             let b = a.broadcast_to(full).map_err(to_err)?;
             LKind::Leaf(f(&b)?)
         }
@@ -236,24 +400,27 @@ pub(crate) struct Built {
     pub inputs: Vec<Array>,
 }
 
-/// Builds one kernel computing `outputs` (each optionally reduced).
-pub(crate) fn build(outputs: &[(&Lazy, Option<ReduceOp>)]) -> Built {
+/// Builds one kernel computing `outputs` (each optionally reduced). Pending contractions
+/// among the leaves run here (their results are read as inputs).
+pub(crate) fn build(
+    outputs: &[(&Lazy, Option<ReduceOp>)],
+) -> Result<Built, ndx_runtime::RuntimeError> {
     let mut b = Builder {
         kernel: Kernel::new(),
         inputs: Vec::new(),
         memo: HashMap::new(),
     };
     for (lazy, reduce) in outputs {
-        let value = b.node(&lazy.node);
+        let value = b.node(&lazy.node)?;
         b.kernel.outputs.push(Output {
             value,
             reduce: *reduce,
         });
     }
-    Built {
+    Ok(Built {
         kernel: b.kernel,
         inputs: b.inputs,
-    }
+    })
 }
 
 struct Builder {
@@ -263,31 +430,29 @@ struct Builder {
 }
 
 impl Builder {
-    fn node(&mut self, n: &Arc<LNode>) -> Handle {
+    fn node(&mut self, n: &Arc<LNode>) -> Result<Handle, ndx_runtime::RuntimeError> {
         if let Some(h) = self.memo.get(&Arc::as_ptr(n)) {
-            return *h;
+            return Ok(*h);
         }
         let op = match &n.kind {
-            LKind::Leaf(a) => {
-                let k = self.input(a);
-                Op::Input(k)
-            }
+            LKind::Leaf(a) => Op::Input(self.input(a)),
+            LKind::Pending(p) => Op::Input(self.input(&p.force()?)),
             LKind::Const(s) => Op::Const(*s),
-            LKind::Unary(op, a) => Op::Unary(*op, self.node(a)),
-            LKind::Cast(a) => Op::Cast(self.node(a)),
+            LKind::Unary(op, a) => Op::Unary(*op, self.node(a)?),
+            LKind::Cast(a) => Op::Cast(self.node(a)?),
             LKind::Binary(op, a, b) => {
-                let a = self.node(a);
-                Op::Binary(*op, a, self.node(b))
+                let a = self.node(a)?;
+                Op::Binary(*op, a, self.node(b)?)
             }
             LKind::Select(c, a, b) => {
-                let c = self.node(c);
-                let a = self.node(a);
-                Op::Select(c, a, self.node(b))
+                let c = self.node(c)?;
+                let a = self.node(a)?;
+                Op::Select(c, a, self.node(b)?)
             }
         };
         let h = self.kernel.push(op, n.dtype);
         self.memo.insert(Arc::as_ptr(n), h);
-        h
+        Ok(h)
     }
 
     /// The input index of a leaf, reusing one input for the same view read twice.

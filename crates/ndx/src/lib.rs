@@ -18,6 +18,7 @@ mod builtins;
 mod check;
 mod error;
 mod errors;
+mod epilogue;
 mod eval;
 mod exec;
 pub mod explain;

@@ -23,7 +23,8 @@ use ndx_ir::contract::{self, Label, Plan, PlanOptions, StepKind, GEMM_MIN};
 use ndx_ir::kernel::{BinaryOp, ReduceOp};
 use ndx_ir::promote::{promote, Ty};
 use ndx_ir::shape::format_shape;
-use ndx_runtime::ops::{aligned_view, contract_loop, contract_pair, label_view};
+use crate::epilogue::Pending;
+use ndx_runtime::ops::{aligned_view, contract_loop, label_view};
 use ndx_runtime::{Array, DType};
 use ndx_syntax::ast::BinOp;
 use ndx_syntax::Span;
@@ -231,10 +232,16 @@ impl Interp {
             ins.reverse();
             let r = match (&ins[..], &step.kind) {
                 ([x, y], StepKind::Gemm { .. }) => {
-                    self.gemm_step(x, y, &step.result, &spec.sizes, span)
+                    let p = self.gemm_step(x, y, &step.result, &spec.sizes, span)?;
+                    if cur.is_empty() {
+                        // The last step: its result is the value, so the statement's
+                        // elementwise work on it can run as its epilogue.
+                        return Ok(Val::Lazy(Lazy::pending(p)));
+                    }
+                    p.force().at(span)?
                 }
-                _ => self.loop_step(&ins, &step.result, &spec.sizes, span),
-            }?;
+                _ => self.loop_step(&ins, &step.result, &spec.sizes, span)?,
+            };
             cur.push((r, step.result.clone()));
         }
         match cur.pop() {
@@ -280,7 +287,7 @@ impl Interp {
     }
 
     /// Contracts two labelled arrays of one dtype: GEMM for large products (not bools), else a
-    /// loop.
+    /// loop. A GEMM is returned pending, so elementwise work on it can be its epilogue.
     pub(super) fn contract2(
         &mut self,
         (x, lx): (&Array, &[Label]),
@@ -288,7 +295,7 @@ impl Interp {
         out: &[Label],
         sizes: &BTreeMap<Label, usize>,
         span: Span,
-    ) -> Result<Array, Diag> {
+    ) -> Result<Val, Diag> {
         let (x, lx) = label_view(x, lx, sizes).at(span)?;
         let (y, ly) = label_view(y, ly, sizes).at(span)?;
         let work = sizes
@@ -311,14 +318,21 @@ impl Interp {
             self.exec.record(crate::explain::Step::Einsum(step));
         }
         if gemm {
-            self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)
+            let p = self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)?;
+            Ok(Val::Lazy(Lazy::pending(p)))
         } else {
-            self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)
+            Ok(Val::Array(self.loop_step(
+                &[(x, lx), (y, ly)],
+                out,
+                sizes,
+                span,
+            )?))
         }
     }
 
-    /// A pairwise GEMM step. Labels that only one operand has and the result drops are summed
-    /// out first by a fused kernel, so the GEMM sees batch, m, n and k labels only.
+    /// A pairwise GEMM step, not run yet (see `crate::epilogue`). Labels that only one operand
+    /// has and the result drops are summed out first by a fused kernel, so the GEMM sees batch,
+    /// m, n and k labels only.
     fn gemm_step(
         &mut self,
         x: &(Array, Vec<Label>),
@@ -326,7 +340,7 @@ impl Interp {
         out: &[Label],
         sizes: &BTreeMap<Label, usize>,
         span: Span,
-    ) -> Result<Array, Diag> {
+    ) -> Result<Arc<Pending>, Diag> {
         let mut sides = Vec::with_capacity(2);
         for (me, other) in [(x, y), (y, x)] {
             let keep: Vec<Label> =
@@ -341,8 +355,11 @@ impl Interp {
                 sides.push(me.clone());
             }
         }
-        let (a, b) = (&sides[0], &sides[1]);
-        contract_pair((&a.0, &a.1), (&b.0, &b.1), out, sizes, self.threads).at(span)
+        let b = sides.pop();
+        match (sides.pop(), b) {
+            (Some(a), Some(b)) => Ok(Arc::new(Pending::new(a, b, out, sizes, self.threads))),
+            _ => Err(ndx_syntax::Diagnostic::bug("a GEMM step without two operands")),
+        }
     }
 
     /// A step that is not a GEMM: small ones in the runtime's direct loop, larger ones as one
