@@ -32,10 +32,6 @@ use std::sync::OnceLock;
 /// so blocks much smaller than this repeat that packing too often.
 const BLOCK_BYTES: usize = 1 << 20;
 
-fn block_bytes() -> usize {
-    std::env::var("NDX_EPI_BLOCK").ok().and_then(|s| s.parse().ok()).unwrap_or(BLOCK_BYTES)
-}
-
 /// A two-operand GEMM contraction that has not run (operands already label views of one
 /// dtype, every label distinct within an operand).
 #[derive(Debug)]
@@ -180,7 +176,7 @@ impl Exec {
             .iter()
             .product::<usize>()
             .saturating_mul(p.dtype().size().max(out.dtype().size()));
-        let block = (block_bytes() / row_bytes.max(1)).clamp(1, total.max(1));
+        let block = (BLOCK_BYTES / row_bytes.max(1)).clamp(1, total.max(1));
         if self.trace.is_some() {
             let step = EinsumStep {
                 spec: p.spec(),

@@ -24,7 +24,7 @@ use ndx_ir::kernel::{BinaryOp, ReduceOp};
 use ndx_ir::promote::{promote, Ty};
 use ndx_ir::shape::format_shape;
 use crate::epilogue::Pending;
-use ndx_runtime::ops::{aligned_view, contract_loop, label_view};
+use ndx_runtime::ops::{aligned_view, contract_loop, label_view, presum};
 use ndx_runtime::{Array, DType};
 use ndx_syntax::ast::BinOp;
 use ndx_syntax::Span;
@@ -349,8 +349,15 @@ impl Interp {
                     .filter(|l| other.1.contains(l) || out.contains(l))
                     .collect();
             if keep.len() < me.1.len() {
-                let r = self.loop_step(std::slice::from_ref(me), &keep, sizes, span)?;
-                sides.push((r, keep));
+                // Rows added along the contiguous axis when the layout allows (a vectorised
+                // pass over the operand), else a fused reduction kernel.
+                match presum(&me.0, &me.1, &keep, sizes).at(span)? {
+                    Some(r) => sides.push(r),
+                    None => {
+                        let r = self.loop_step(std::slice::from_ref(me), &keep, sizes, span)?;
+                        sides.push((r, keep));
+                    }
+                }
             } else {
                 sides.push(me.clone());
             }
