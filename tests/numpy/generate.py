@@ -500,7 +500,7 @@ def contract_epilogue():
         r_cast_epi=(x @ w).astype(f32) + bf,
         r_into=np.maximum(x @ w + bias, 0.0),
         r_overlap=np.maximum(sq @ sq.T, 1.0),
-        r_prod_exp=np.exp(xf * f32(0.01)) @ wf,
+        r_prod_exp=np.exp(x * 0.01) @ np.abs(w),
         r_prod_scale=(2.0 * x) @ w,
         r_prod_center=e("ij,jk->ik", x - 0.5, w),
         r_prod_both=(x + 1.0) @ (w * 0.5),
