@@ -71,3 +71,30 @@ fn destinations_that_overlap_an_operand_take_the_unfused_path() {
     let ex = s.explain("let z = zeros((300, 300))\nz[:, :] = maximum(a @ a.T, 0.1)").unwrap();
     assert!(ex.text(TextOptions { timings: false }).contains("fused epilogue"));
 }
+
+#[test]
+fn elementwise_operands_are_computed_into_the_gemm_layout() {
+    let mut s = Session::new();
+    s.run("let t = rand((16, 40, 64)) - 0.5\nlet w = rand((40, 30)) - 0.5").unwrap();
+    // `k` sits between the output axes of the first operand: the GEMM needs (i, j, k) order,
+    // and the producer writes that order directly.
+    let src = "let r = einsum(\"ikj,kl->ijl\", t * 2.0, w)";
+    let text = s.explain(src).unwrap().text(TextOptions { timings: false });
+    assert!(
+        text.contains("writes the f64 operand 'ikj' straight into the buffer the GEMM reads, in 'ijk' order"),
+        "{text}"
+    );
+    assert!(text.contains("GEMM operand buffer"), "{text}");
+    s.run("let d = t * 2.0\nlet want = einsum(\"ikj,kl->ijl\", d, w)").unwrap();
+    let (r, want) = (
+        s.get("r").unwrap().to_vec::<f64>().unwrap(),
+        s.get("want").unwrap().to_vec::<f64>().unwrap(),
+    );
+    assert_eq!(r.len(), 16 * 64 * 30);
+    assert!(r.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+    let text = s
+        .explain("let m = exp(w.T) @ w")
+        .unwrap()
+        .text(TextOptions { timings: false });
+    assert!(text.contains("matmul operand 0"), "{text}");
+}

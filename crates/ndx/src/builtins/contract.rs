@@ -14,6 +14,7 @@
 //! shapes; bad axes (E0252), too few dimensions (E0253) and a bad `memory_limit` (E0254).
 
 use super::as_str;
+use super::pack::{gemm_order, k_by_stride};
 use crate::args::Args;
 use crate::error::{err_at, At, Diag};
 use crate::interp::Interp;
@@ -21,7 +22,6 @@ use crate::lazy::Lazy;
 use crate::value::Val;
 use ndx_ir::contract::{self, Label, Plan, PlanOptions, StepKind, GEMM_MIN};
 use ndx_ir::kernel::{BinaryOp, ReduceOp};
-use ndx_ir::promote::{promote, Ty};
 use ndx_ir::shape::format_shape;
 use crate::epilogue::Pending;
 use ndx_runtime::ops::{aligned_view, contract_loop, label_view, presum};
@@ -114,38 +114,6 @@ impl Interp {
         }
     }
 
-    /// The operands as arrays of their common (NumPy result) dtype.
-    pub(super) fn promoted(
-        &mut self,
-        ops: &[(Val, Span)],
-        name: &str,
-    ) -> Result<(Vec<Array>, DType), Diag> {
-        let mut ty: Option<Ty> = None;
-        for (v, s) in ops {
-            let t = self.numeric(v, *s, name)?;
-            ty = Some(ty.map_or(t, |p| promote(p, t)));
-        }
-        let dtype = match ty {
-            Some(t) if t.weak && t.dtype == DType::Bool => DType::Bool,
-            Some(t) if t.weak && t.dtype.is_int() => DType::I64,
-            Some(t) if t.weak => DType::F64,
-            Some(t) => t.dtype,
-            None => DType::F64,
-        };
-        let mut out = Vec::with_capacity(ops.len());
-        for (v, s) in ops {
-            let arr = match v {
-                Val::Array(a) if a.dtype() == dtype => a.clone(),
-                _ => {
-                    let l = self.to_lazy(v, dtype);
-                    self.exec.materialize(&l).at(*s)?
-                }
-            };
-            out.push(arr);
-        }
-        Ok((out, dtype))
-    }
-
     fn einsum(&mut self, name: &str, a: Args) -> Result<Val, Diag> {
         let span = a.span;
         let Some((spec_val, spec_span)) = a.pos.first().cloned() else {
@@ -193,8 +161,8 @@ impl Interp {
             })?;
             memory_limit = Some(n);
         }
-        let (ops, dtype) = self.promoted(&a.pos[1..], name)?;
-        let shapes: Vec<Vec<usize>> = ops.iter().map(|o| o.shape().to_vec()).collect();
+        let (lops, dtype) = self.promoted_lazy(&a.pos[1..], name)?;
+        let shapes: Vec<Vec<usize>> = lops.iter().map(|o| o.shape().to_vec()).collect();
         let plan = self.plan_for(
             &spec_text,
             &shapes,
@@ -206,6 +174,7 @@ impl Interp {
             return Ok(Val::Str(plan.to_string()));
         }
         let spec = &plan.spec;
+        let ops = self.einsum_operands(&lops, &plan, span)?;
         let mut cur: Vec<(Array, Vec<Label>)> = Vec::with_capacity(ops.len());
         for (o, ls) in ops.iter().zip(&spec.inputs) {
             cur.push(label_view(o, ls, &spec.sizes).at(span)?);
@@ -248,6 +217,46 @@ impl Interp {
             Some((r, _)) if cur.is_empty() => Ok(Val::Array(r)),
             _ => Err(ndx_syntax::Diagnostic::bug("einsum plan left operands")),
         }
+    }
+
+    /// The operands as arrays: an elementwise operand of a first-step GEMM is computed straight
+    /// into the layout the GEMM reads (see `pack.rs`), any other is materialised.
+    fn einsum_operands(
+        &mut self,
+        lops: &[Lazy],
+        plan: &Plan,
+        span: Span,
+    ) -> Result<Vec<Array>, Diag> {
+        let spec = &plan.spec;
+        let mut ops: Vec<Option<Array>> = lops.iter().map(|l| l.as_leaf().cloned()).collect();
+        for i in 0..lops.len() {
+            if ops[i].is_some() {
+                continue;
+            }
+            // The k order of an array partner that comes first in the step.
+            let first_k = plan.steps.first().and_then(|st| {
+                let p0 = *st.operands.first()?;
+                let (a, raw) = (ops.get(p0)?.as_ref()?, spec.inputs.get(p0)?);
+                let k: Vec<Label> = st.inputs[0]
+                    .iter()
+                    .copied()
+                    .filter(|l| st.inputs.get(1).is_some_and(|b| b.contains(l)))
+                    .filter(|l| !st.result.contains(l))
+                    .collect();
+                (p0 != i && raw == &st.inputs[0]).then(|| k_by_stride(a, raw, &k))
+            });
+            let arr = match gemm_order(plan, i, &spec.inputs[i], first_k.as_deref()) {
+                Some(order) => {
+                    let what = format!("einsum operand {i} of {}", spec.text());
+                    self.pack(&lops[i], &spec.inputs[i], &order, &what, span)?
+                }
+                None => self.exec.materialize(&lops[i]).at(span)?,
+            };
+            ops[i] = Some(arr);
+        }
+        ops.into_iter()
+            .map(|o| o.ok_or_else(|| ndx_syntax::Diagnostic::bug("einsum operand missing")))
+            .collect()
     }
 
     /// The cached plan of a spec for these shapes.

@@ -25,7 +25,22 @@ impl Interp {
         ys: Span,
         span: Span,
     ) -> Result<Val, Diag> {
-        let (ops, _) = self.promoted(&[(x, xs), (y, ys)], "matmul")?;
+        let (lops, _) = self.promoted_lazy(&[(x, xs), (y, ys)], "matmul")?;
+        // An elementwise operand is computed once, into the C-order buffer the GEMM reads:
+        // (batch, m, k) on the left, (batch, k, n) on the right.
+        let mut ops = Vec::with_capacity(2);
+        for (side, (l, s)) in lops.iter().zip([xs, ys]).enumerate() {
+            let r = l.shape().len();
+            let core: &[Label] = match (side, r) {
+                (_, 0 | 1) => &['k'],
+                (0, _) => &['m', 'k'],
+                _ => &['k', 'n'],
+            };
+            let mut labels: Vec<Label> = (0..r.saturating_sub(core.len())).map(synth).collect();
+            labels.extend(core.iter().take(r));
+            let what = format!("matmul operand {side}");
+            ops.push(self.pack(l, &labels, &labels, &what, s)?);
+        }
         let (a, b) = (&ops[0], &ops[1]);
         for (k, (arr, s)) in [(a, xs), (b, ys)].into_iter().enumerate() {
             if arr.ndim() == 0 {
