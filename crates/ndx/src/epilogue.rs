@@ -109,7 +109,13 @@ impl Pending {
         let (a, b) = (slice(&self.a)?, slice(&self.b)?);
         let mut sizes = self.sizes.clone();
         sizes.insert(first, r1 - r0);
-        contract_pair((&a, &self.a.1), (&b, &self.b.1), &self.out, &sizes, self.threads)
+        contract_pair(
+            (&a, &self.a.1),
+            (&b, &self.b.1),
+            &self.out,
+            &sizes,
+            self.threads,
+        )
     }
 
     /// The spec text (`mk,kn->mn`) for explain output.

@@ -113,13 +113,24 @@ impl Lazy {
             &self.node,
             &mut |n| match &n.kind {
                 LKind::Pending(q) if Arc::ptr_eq(p, q) => Ok(Some(Lazy::leaf(block.clone()).node)),
-                LKind::Pending(q) => Ok(Some(Lazy::leaf(crate::epilogue::rows(&q.force()?.broadcast_to(&full)?, r0, r1)?).node)),
-                LKind::Leaf(a) => Ok(Some(Lazy::leaf(crate::epilogue::rows(&a.broadcast_to(&full)?, r0, r1)?).node)),
+                LKind::Pending(q) => Ok(Some(
+                    Lazy::leaf(crate::epilogue::rows(
+                        &q.force()?.broadcast_to(&full)?,
+                        r0,
+                        r1,
+                    )?)
+                    .node,
+                )),
+                LKind::Leaf(a) => Ok(Some(
+                    Lazy::leaf(crate::epilogue::rows(&a.broadcast_to(&full)?, r0, r1)?).node,
+                )),
                 _ => Ok(None),
             },
             &mut memo,
         )?;
-        Ok(Lazy { node: with_shape(&node, &shape, &mut HashMap::new()) })
+        Ok(Lazy {
+            node: with_shape(&node, &shape, &mut HashMap::new()),
+        })
     }
 
     /// A constant compiled into the kernel.
@@ -276,10 +287,13 @@ fn visit_nodes(n: &Arc<LNode>, f: &mut dyn FnMut(&LNode)) {
     }
 }
 
+/// What replaces a leaf: `Some(node)`, or `None` to keep it.
+type LeafMap<'a, E> = dyn FnMut(&LNode) -> Result<Option<Arc<LNode>>, E> + 'a;
+
 /// `n` with the leaves `f` replaces (returning `Some`) swapped, sharing unchanged subtrees.
 fn replace_leaves<E>(
     n: &Arc<LNode>,
-    f: &mut dyn FnMut(&LNode) -> Result<Option<Arc<LNode>>, E>,
+    f: &mut LeafMap<'_, E>,
     memo: &mut HashMap<*const LNode, Arc<LNode>>,
 ) -> Result<Arc<LNode>, E> {
     if let Some(done) = memo.get(&Arc::as_ptr(n)) {

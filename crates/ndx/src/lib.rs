@@ -16,9 +16,9 @@
 mod args;
 mod builtins;
 mod check;
+mod epilogue;
 mod error;
 mod errors;
-mod epilogue;
 mod eval;
 mod exec;
 pub mod explain;

@@ -16,6 +16,7 @@
 use super::as_str;
 use super::pack::{gemm_order, k_by_stride};
 use crate::args::Args;
+use crate::epilogue::Pending;
 use crate::error::{err_at, At, Diag};
 use crate::interp::Interp;
 use crate::lazy::Lazy;
@@ -23,7 +24,6 @@ use crate::value::Val;
 use ndx_ir::contract::{self, Label, Plan, PlanOptions, StepKind, GEMM_MIN};
 use ndx_ir::kernel::{BinaryOp, ReduceOp};
 use ndx_ir::shape::format_shape;
-use crate::epilogue::Pending;
 use ndx_runtime::ops::{aligned_view, contract_loop, label_view, presum};
 use ndx_runtime::{Array, DType};
 use ndx_syntax::ast::BinOp;
@@ -374,7 +374,9 @@ impl Interp {
         let b = sides.pop();
         match (sides.pop(), b) {
             (Some(a), Some(b)) => Ok(Arc::new(Pending::new(a, b, out, sizes, self.threads))),
-            _ => Err(ndx_syntax::Diagnostic::bug("a GEMM step without two operands")),
+            _ => Err(ndx_syntax::Diagnostic::bug(
+                "a GEMM step without two operands",
+            )),
         }
     }
 

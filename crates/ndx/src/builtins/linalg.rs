@@ -128,7 +128,6 @@ impl Interp {
         self.contract2((&a2, &la), (&b2, &lb), &out, &sizes, span)
     }
 
-
     /// `dot` and `inner` (NumPy's N-D rules); a scalar operand multiplies.
     pub(super) fn dot_inner(
         &mut self,

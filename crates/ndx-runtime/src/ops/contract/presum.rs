@@ -41,13 +41,16 @@ where
     if ls.len() != a.ndim()
         || a.size() == 0
         || keep.iter().any(|l| !ls.contains(l))
-        || ls.iter().zip(a.shape()).any(|(&l, &n)| size_of(sizes, l) != n)
+        || ls
+            .iter()
+            .zip(a.shape())
+            .any(|(&l, &n)| size_of(sizes, l) != n)
     {
         return Ok(None);
     }
-    let Some(c) = (0..ls.len()).find(|&p| {
-        a.strides()[p] == item && a.shape()[p] > 1 && keep.contains(&ls[p])
-    }) else {
+    let Some(c) = (0..ls.len())
+        .find(|&p| a.strides()[p] == item && a.shape()[p] > 1 && keep.contains(&ls[p]))
+    else {
         return Ok(None);
     };
     let base = a.ptr()? as usize;
