@@ -121,6 +121,10 @@ impl Lazy {
                     )?)
                     .node,
                 )),
+                // A leaf without the row axis (a bias) reads the same for every block.
+                LKind::Leaf(a) if a.ndim() < full.len() || a.shape().first() == Some(&1) => {
+                    Ok(None)
+                }
                 LKind::Leaf(a) => Ok(Some(
                     Lazy::leaf(crate::epilogue::rows(&a.broadcast_to(&full)?, r0, r1)?).node,
                 )),
