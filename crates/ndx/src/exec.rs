@@ -110,12 +110,15 @@ impl Exec {
     /// Compiles what [`Exec::materialize`] would run for `v`, without running it (the
     /// result array is allocated for its layout but never written or returned).
     pub(crate) fn prepare(&mut self, v: &Lazy) -> Result<(), Diag> {
-        if v.as_leaf().is_some() {
+        if v.as_leaf().is_some() || v.as_pending().is_some() {
             return Ok(());
         }
+        // A pending contraction is not run either: an unwritten array of its layout stands
+        // in for it, so the kernel compiled is the one its epilogue would use.
+        let v = crate::epilogue::stand_in(v).map_err(runtime_err)?;
         let out = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
         self.run(
-            &[(v, None)],
+            &[(&v, None)],
             v.shape(),
             &[],
             std::slice::from_ref(&out),
