@@ -27,9 +27,9 @@ use ndx_runtime::{Array, DType, IndexSpec, RuntimeError};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-/// The output bytes one epilogue block aims at: the GEMM's block stays in L2 (2 MiB per
-/// core here) while the kernel reads it back, and the right operand is packed once per block,
-/// so blocks much smaller than this repeat that packing too often.
+/// The output bytes one epilogue block aims at, so the GEMM's block is still in cache (L2 or
+/// L3) when the kernel reads it back. Blocks also have at least `k` rows (see
+/// [`Exec::epilogue`]).
 const BLOCK_BYTES: usize = 1 << 20;
 
 /// A two-operand GEMM contraction that has not run (operands already label views of one
@@ -118,6 +118,14 @@ impl Pending {
         )
     }
 
+    /// The number of multiply-adds per output element (the product of the summed sizes).
+    fn k(&self) -> usize {
+        self.sizes
+            .iter()
+            .filter(|(l, _)| self.a.1.contains(l) && self.b.1.contains(l) && !self.out.contains(l))
+            .fold(1usize, |acc, (_, &n)| acc.saturating_mul(n))
+    }
+
     /// The spec text (`mk,kn->mn`) for explain output.
     fn spec(&self) -> String {
         let t = |ls: &[Label]| ls.iter().collect::<String>();
@@ -195,7 +203,11 @@ impl Exec {
             .iter()
             .product::<usize>()
             .saturating_mul(p.dtype().size().max(out.dtype().size()));
-        let block = (BLOCK_BYTES / row_bytes.max(1)).clamp(1, total.max(1));
+        // The GEMM packs the right operand (k x n) again for every block: at least `k` rows per
+        // block keep that repacking below the pass over the result it saves.
+        let block = (BLOCK_BYTES / row_bytes.max(1))
+            .max(p.k())
+            .clamp(1, total.max(1));
         if self.trace.is_some() {
             let step = EinsumStep {
                 spec: p.spec(),
