@@ -11,8 +11,13 @@ use crate::array::Array;
 use crate::dtype::DType;
 use crate::error::Result;
 
+/// Summed terms per output element above which the caller's blocked reduction is used: a
+/// sequential float sum's rounding error grows with its length.
+const MAX_TERMS: usize = 4096;
+
 /// `a` (labels `ls`, distinct) with the labels outside `keep` summed out, when `a` is a float
-/// array whose smallest-stride axis is kept, contiguous and longer than one element. The
+/// array whose smallest-stride axis is kept, contiguous and longer than one element, and at
+/// most [`MAX_TERMS`] elements are summed into each result. The
 /// result is a new C-contiguous array with the labels returned (the kept labels, the
 /// contiguous one last). `None` when the layout does not fit; the caller uses the direct loop.
 pub fn presum(
@@ -70,6 +75,9 @@ where
     let dst = out.ptr()? as *mut T;
     let outer_shape: Vec<usize> = outer.iter().map(|&p| a.shape()[p]).collect();
     let sum_shape: Vec<usize> = sum_axes.iter().map(|&p| a.shape()[p]).collect();
+    if sum_shape.iter().product::<usize>() > MAX_TERMS {
+        return Ok(None);
+    }
     let offset = |idx: &[usize], axes: &[usize]| -> isize {
         idx.iter()
             .zip(axes)
