@@ -478,13 +478,13 @@ def contract_epilogue():
     def vals(n, k):
         return (np.arange(n) % k - k // 2).astype(f64) * 0.5
 
-    x = vals(600 * 300, 13).reshape(600, 300)
-    w = vals(300 * 500, 11).reshape(300, 500)
-    bias = vals(500, 7)
+    x = vals(200 * 64, 13).reshape(200, 64)
+    w = vals(64 * 48, 11).reshape(64, 48)
+    bias = vals(48, 7)
     xf, wf, bf = x.astype(f32), w.astype(f32), bias.astype(f32)
     t3 = vals(16 * 40 * 64, 9).reshape(16, 40, 64)
     w64 = vals(64 * 70, 5).reshape(64, 70)
-    sq = vals(300 * 300, 7).reshape(300, 300)
+    sq = vals(60 * 60, 7).reshape(60, 60)
     e = np.einsum
     return dict(
         r_relu=np.maximum(x @ w + bias, 0.0),
