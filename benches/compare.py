@@ -382,6 +382,15 @@ def contract_peers():
     c2 = rng.random((10, 1000), dtype=f32)
     c3 = rng.random((1000, 1000), dtype=f32)
     res["einsum_chain"] = {"NumPy": median_time(lambda: np.einsum("ij,jk,kl->il", c1, c2, c3, optimize=True), 10)}
+    res["einsum_ijk_kl_il"] = {"NumPy": median_time(lambda: np.einsum("ijk,kl->il", x, y, optimize=True), 10)}
+    # Epilogue fusion (issue 4): NumPy makes three passes over the (4096, 512) result.
+    xr = rng.random((4096, 768), dtype=f32)
+    wr = rng.random((768, 512), dtype=f32) - f32(0.5)
+    br = rng.random(512, dtype=f32) - f32(0.5)
+    with threadpool_limits(limits=1, user_api="blas"):
+        t = median_time(lambda: np.maximum(xr @ wr + br, 0), 10)
+    res["matmul_relu"] = {"NumPy": t}
+    res["matmul_relu_unfused"] = {"NumPy": t}
     t1 = rng.random((3, 3))
     t2 = rng.random((3, 3))
     res["einsum_tiny"] = {"NumPy": median_time(lambda: np.einsum("ij,jk->ik", t1, t2, optimize=True), 2000)}

@@ -502,6 +502,42 @@ def rows():
     )
 
 
+def contract_epilogue():
+    def vals(n, k):
+        return (np.arange(n) % k - k // 2).astype(f64) * 0.5
+
+    x = vals(200 * 64, 13).reshape(200, 64)
+    w = vals(64 * 48, 11).reshape(64, 48)
+    bias = vals(48, 7)
+    xf, wf, bf = x.astype(f32), w.astype(f32), bias.astype(f32)
+    t3 = vals(16 * 40 * 64, 9).reshape(16, 40, 64)
+    w64 = vals(64 * 70, 5).reshape(64, 70)
+    sq = vals(60 * 60, 7).reshape(60, 60)
+    e = np.einsum
+    return dict(
+        r_relu=np.maximum(x @ w + bias, 0.0),
+        r_relu_f32=np.maximum(xf @ wf + bf, f32(0.0)),
+        r_bias_left=bias + x @ w,
+        r_scale=f32(0.25) * (xf @ wf) - f32(1.0),
+        r_tanh=np.tanh(xf @ wf * f32(0.001)) * bf,
+        r_where=np.where(x @ w > 0.0, x @ w, 0.5 * bias),
+        r_einsum_epi=np.maximum(e("ij,jk->ik", x, w) - bias, 0.0),
+        r_dot_epi=np.abs(np.dot(x, w)) + 1.0,
+        r_td_epi=np.tensordot(x, w, axes=1) * 2.0,
+        r_batch_epi=np.maximum(t3 @ w64, 0.0),
+        r_cast_epi=(x @ w).astype(f32) + bf,
+        r_into=np.maximum(x @ w + bias, 0.0),
+        r_overlap=np.maximum(sq @ sq.T, 1.0),
+        r_prod_exp=np.exp(x * 0.01) @ np.abs(w),
+        r_prod_scale=(2.0 * x) @ w,
+        r_prod_center=e("ij,jk->ik", x - 0.5, w),
+        r_prod_both=(x + 1.0) @ (w * 0.5),
+        r_presum=e("ijk,kl->il", t3, w64),
+        r_presum_f32=e("ijk,kl->il", t3.astype(f32), w64.astype(f32)),
+        r_presum_t=e("jik,kl->il", t3, w64),
+    )
+
+
 CASES = [
     arith_promotion,
     int_div_zero,
@@ -519,6 +555,7 @@ CASES = [
     kernels,
     contract,
     rows,
+    contract_epilogue,
 ]
 
 

@@ -59,13 +59,6 @@ impl Interp {
                 let r = self.eval(b)?;
                 self.binary(*op, l, r, e.span)
             }
-            ExprKind::Binary(BinOp::Add, a, b)
-                if [a, b]
-                    .iter()
-                    .any(|x| matches!(&x.kind, ExprKind::Binary(BinOp::MatMul, _, _))) =>
-            {
-                self.matmul_add(a, b, e.span)
-            }
             ExprKind::Binary(op, a, b) => {
                 let l = self.eval(a)?;
                 let r = self.eval(b)?;

@@ -112,6 +112,12 @@ impl Exec {
         if let Some(a) = v.as_leaf() {
             return Ok(a.clone());
         }
+        if let Some(p) = v.as_pending() {
+            return p.force().map_err(runtime_err);
+        }
+        if let Some(out) = self.epilogue(v, None)? {
+            return Ok(out);
+        }
         let out = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
         self.run(
             &[(v, None)],
@@ -126,12 +132,15 @@ impl Exec {
     /// Compiles what [`Exec::materialize`] would run for `v`, without running it (the
     /// result array is allocated for its layout but never written or returned).
     pub(crate) fn prepare(&mut self, v: &Lazy) -> Result<(), Diag> {
-        if v.as_leaf().is_some() {
+        if v.as_leaf().is_some() || v.as_pending().is_some() {
             return Ok(());
         }
+        // A pending contraction is not run either: an unwritten array of its layout stands
+        // in for it, so the kernel compiled is the one its epilogue would use.
+        let v = crate::epilogue::stand_in(v).map_err(runtime_err)?;
         let out = Array::empty(v.dtype(), v.shape()).map_err(runtime_err)?;
         self.run(
-            &[(v, None)],
+            &[(&v, None)],
             v.shape(),
             &[],
             std::slice::from_ref(&out),
@@ -157,6 +166,9 @@ impl Exec {
                     ndx_ir::shape::format_shape(&shape)
                 ),
             ));
+        }
+        if self.epilogue(v, Some(out))?.is_some() {
+            return Ok(());
         }
         let v = v.cast(out.dtype());
         if v.reads_memory_of(out) && !v.safe_in_place(out) {
@@ -241,7 +253,7 @@ impl Exec {
 
     /// Builds, compiles and calls one kernel over the iteration space `shape`. Each output's
     /// shape is `shape` without the reduced axes.
-    fn run(
+    pub(crate) fn run(
         &mut self,
         outputs: &[(&Lazy, Option<ReduceOp>)],
         shape: &[usize],
@@ -268,8 +280,7 @@ impl Exec {
                 settled.iter().map(|(l, r)| (l, *r)).collect();
             return self.run(&refs, shape, reduced, outs, dest);
         }
-        let built = lazy::build(outputs)
-            .ok_or_else(|| Diagnostic::bug("a kernel still holds a row reduction"))?;
+        let built = lazy::build(outputs).map_err(runtime_err)?;
         let raw = raw_arrays(&built.inputs, outs, shape, reduced)?;
         let reduced_full: Vec<bool> = (0..shape.len())
             .map(|i| reduced.get(i).copied().unwrap_or(false))

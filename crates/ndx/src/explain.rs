@@ -57,6 +57,11 @@ pub enum Dest {
     Existing,
     /// It was only compiled, not run (the final value of an inspected expression).
     NotRun,
+    /// It is a contraction's epilogue: launched on each block of the GEMM's result right
+    /// after the GEMM writes it, writing the final array block by block.
+    Epilogue,
+    /// It is a contraction's operand, written into a new buffer in the order the GEMM reads.
+    Operand,
 }
 
 /// One fused kernel: a fusion group compiled into one loop nest.
@@ -437,6 +442,13 @@ impl Step {
                         }
                         Dest::New => format!("materialised, {}", bytes_text(out.bytes())),
                         Dest::Existing => "written in place (no new memory)".to_string(),
+                        Dest::Operand => format!(
+                            "GEMM operand buffer, {} (read by the GEMM without another copy)",
+                            bytes_text(out.bytes())
+                        ),
+                        Dest::Epilogue => {
+                            "block of the final array, written as the GEMM's epilogue".to_string()
+                        }
                         Dest::NotRun => {
                             format!("not run; would materialise {}", bytes_text(out.bytes()))
                         }

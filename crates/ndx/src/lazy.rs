@@ -16,7 +16,13 @@
 //! then run as one row program (`crate::rows`) that reduces and finishes each block of rows
 //! while the rows are in cache. Anything else settles the row-reduce nodes first
 //! ([`Lazy::replace_reduces`]): no kernel ever contains one.
+//!
+//! A leaf may also be a [`Pending`] contraction (a GEMM not run yet), so the elementwise work
+//! applied to its result can run as the GEMM's epilogue (`crate::epilogue`). Anything that
+//! needs its values as an array (a view of it, a kernel that is not its epilogue) forces it;
+//! it runs once.
 
+use crate::epilogue::Pending;
 use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
 use ndx_runtime::{Array, DType, Scalar};
@@ -46,6 +52,7 @@ enum LKind {
     Cast(Arc<LNode>),
     /// A keepdims reduction over the last axis (`Sum`, `Max` or `Min`).
     RowReduce(ReduceOp, Arc<LNode>),
+    Pending(Arc<Pending>),
 }
 
 impl Lazy {
@@ -70,6 +77,83 @@ impl Lazy {
                 shape: Vec::new(),
             }),
         }
+    }
+
+    /// A leaf standing for a contraction that has not run.
+    pub(crate) fn pending(p: Arc<Pending>) -> Lazy {
+        let (dtype, shape) = (p.dtype(), p.shape().to_vec());
+        Lazy {
+            node: Arc::new(LNode {
+                kind: LKind::Pending(p),
+                dtype,
+                shape,
+            }),
+        }
+    }
+
+    /// The pending contraction, when this expression is just its result.
+    pub(crate) fn as_pending(&self) -> Option<&Arc<Pending>> {
+        match &self.node.kind {
+            LKind::Pending(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The distinct pending contractions among the leaves.
+    pub(crate) fn pending_leaves(&self) -> Vec<Arc<Pending>> {
+        let mut found: Vec<Arc<Pending>> = Vec::new();
+        visit_nodes(&self.node, &mut |n| {
+            if let LKind::Pending(p) = &n.kind {
+                if !found.iter().any(|q| Arc::ptr_eq(p, q)) {
+                    found.push(p.clone());
+                }
+            }
+        });
+        found
+    }
+
+    /// This expression on rows `r0..r1` of its first axis, with the pending contraction `p`
+    /// read from `block` (those rows of its result) and every other leaf sliced to the rows.
+    /// Only for expressions of `p`'s shape.
+    pub(crate) fn rows_with(
+        &self,
+        p: &Arc<Pending>,
+        block: &Array,
+        r0: usize,
+        r1: usize,
+    ) -> Result<Lazy, ndx_runtime::RuntimeError> {
+        let full = self.node.shape.clone();
+        let mut shape = full.clone();
+        if let Some(n) = shape.first_mut() {
+            *n = r1 - r0;
+        }
+        let mut memo = HashMap::new();
+        let node = replace_leaves(
+            &self.node,
+            &mut |n| match &n.kind {
+                LKind::Pending(q) if Arc::ptr_eq(p, q) => Ok(Some(Lazy::leaf(block.clone()).node)),
+                LKind::Pending(q) => Ok(Some(
+                    Lazy::leaf(crate::epilogue::rows(
+                        &q.force()?.broadcast_to(&full)?,
+                        r0,
+                        r1,
+                    )?)
+                    .node,
+                )),
+                // A leaf without the row axis (a bias) reads the same for every block.
+                LKind::Leaf(a) if a.ndim() < full.len() || a.shape().first() == Some(&1) => {
+                    Ok(None)
+                }
+                LKind::Leaf(a) => Ok(Some(
+                    Lazy::leaf(crate::epilogue::rows(&a.broadcast_to(&full)?, r0, r1)?).node,
+                )),
+                _ => Ok(None),
+            },
+            &mut memo,
+        )?;
+        Ok(Lazy {
+            node: with_shape(&node, &shape, &mut HashMap::new()),
+        })
     }
 
     /// The result dtype.
@@ -184,7 +268,7 @@ impl Lazy {
                 return;
             }
             match &n.kind {
-                LKind::Leaf(_) | LKind::Const(_) => {}
+                LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
                 LKind::Unary(_, a) | LKind::Cast(a) => walk(a, seen, out),
                 LKind::Binary(_, a, b) => {
                     walk(a, seen, out);
@@ -221,7 +305,7 @@ impl Lazy {
                 return;
             }
             match &n.kind {
-                LKind::Leaf(_) | LKind::Const(_) => {}
+                LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
                 LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => walk(a, counts),
                 LKind::Binary(_, a, b) => {
                     walk(a, counts);
@@ -243,7 +327,9 @@ impl Lazy {
     pub(crate) fn is_costly(&self) -> bool {
         fn walk(n: &LNode) -> bool {
             match &n.kind {
-                LKind::Leaf(_) | LKind::Const(_) | LKind::RowReduce(..) => false,
+                LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) | LKind::RowReduce(..) => {
+                    false
+                }
                 LKind::Unary(op, a) => {
                     !matches!(
                         op,
@@ -325,7 +411,7 @@ impl Lazy {
 
 fn holds_reduce(n: &LNode) -> bool {
     match &n.kind {
-        LKind::Leaf(_) | LKind::Const(_) => false,
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => false,
         LKind::RowReduce(..) => true,
         LKind::Unary(_, a) | LKind::Cast(a) => holds_reduce(a),
         LKind::Binary(_, a, b) => holds_reduce(a) || holds_reduce(b),
@@ -342,7 +428,7 @@ fn replace_node<E>(
         return Ok(done.clone());
     }
     let kind = match &n.kind {
-        LKind::Leaf(_) | LKind::Const(_) => return Ok(n.clone()),
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => return Ok(n.clone()),
         LKind::Unary(op, a) => LKind::Unary(*op, replace_node(a, f, memo)?),
         LKind::Cast(a) => LKind::Cast(replace_node(a, f, memo)?),
         LKind::Binary(op, a, b) => {
@@ -371,7 +457,8 @@ fn replace_node<E>(
 fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
     match &n.kind {
         LKind::Leaf(a) => f(a),
-        LKind::Const(_) => {}
+        // Not run yet: its result will be fresh memory.
+        LKind::Const(_) | LKind::Pending(_) => {}
         LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => visit_leaves(a, f),
         LKind::Binary(_, a, b) => {
             visit_leaves(a, f);
@@ -383,6 +470,113 @@ fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
             visit_leaves(b, f);
         }
     }
+}
+
+fn visit_nodes(n: &Arc<LNode>, f: &mut dyn FnMut(&LNode)) {
+    f(n);
+    match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
+        LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => visit_nodes(a, f),
+        LKind::Binary(_, a, b) => {
+            visit_nodes(a, f);
+            visit_nodes(b, f);
+        }
+        LKind::Select(c, a, b) => {
+            visit_nodes(c, f);
+            visit_nodes(a, f);
+            visit_nodes(b, f);
+        }
+    }
+}
+
+/// What replaces a leaf: `Some(node)`, or `None` to keep it.
+type LeafMap<'a, E> = dyn FnMut(&LNode) -> Result<Option<Arc<LNode>>, E> + 'a;
+
+/// `n` with the leaves `f` replaces (returning `Some`) swapped, sharing unchanged subtrees.
+fn replace_leaves<E>(
+    n: &Arc<LNode>,
+    f: &mut LeafMap<'_, E>,
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+) -> Result<Arc<LNode>, E> {
+    if let Some(done) = memo.get(&Arc::as_ptr(n)) {
+        return Ok(done.clone());
+    }
+    let kind = match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => match f(n)? {
+            Some(r) => {
+                memo.insert(Arc::as_ptr(n), r.clone());
+                return Ok(r);
+            }
+            None => return Ok(n.clone()),
+        },
+        LKind::Unary(op, a) => LKind::Unary(*op, replace_leaves(a, f, memo)?),
+        LKind::Cast(a) => LKind::Cast(replace_leaves(a, f, memo)?),
+        LKind::RowReduce(op, a) => LKind::RowReduce(*op, replace_leaves(a, f, memo)?),
+        LKind::Binary(op, a, b) => {
+            let a = replace_leaves(a, f, memo)?;
+            LKind::Binary(*op, a, replace_leaves(b, f, memo)?)
+        }
+        LKind::Select(c, a, b) => {
+            let c = replace_leaves(c, f, memo)?;
+            let a = replace_leaves(a, f, memo)?;
+            LKind::Select(c, a, replace_leaves(b, f, memo)?)
+        }
+    };
+    let out = Arc::new(LNode {
+        kind,
+        dtype: n.dtype,
+        shape: n.shape.clone(),
+    });
+    memo.insert(Arc::as_ptr(n), out.clone());
+    Ok(out)
+}
+
+/// `n` with every inner node's shape set to `shape` (its leaves already have it, or
+/// broadcast to it).
+fn with_shape(
+    n: &Arc<LNode>,
+    shape: &[usize],
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+) -> Arc<LNode> {
+    if let Some(done) = memo.get(&Arc::as_ptr(n)) {
+        return done.clone();
+    }
+    let kind = match &n.kind {
+        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => return n.clone(),
+        LKind::Unary(op, a) => LKind::Unary(*op, with_shape(a, shape, memo)),
+        LKind::Cast(a) => LKind::Cast(with_shape(a, shape, memo)),
+        // A row reduction keeps its operand's shape with the last extent 1.
+        LKind::RowReduce(op, a) => {
+            let row = with_shape(a, shape, memo);
+            let mut kept = shape.to_vec();
+            if let Some(last) = kept.last_mut() {
+                *last = 1;
+            }
+            let out = Arc::new(LNode {
+                kind: LKind::RowReduce(*op, row),
+                dtype: n.dtype,
+                shape: kept,
+            });
+            memo.insert(Arc::as_ptr(n), out.clone());
+            return out;
+        }
+        LKind::Binary(op, a, b) => {
+            let a = with_shape(a, shape, memo);
+            LKind::Binary(*op, a, with_shape(b, shape, memo))
+        }
+        LKind::Select(c, a, b) => {
+            let c = with_shape(c, shape, memo);
+            let a = with_shape(a, shape, memo);
+            LKind::Select(c, a, with_shape(b, shape, memo))
+        }
+    };
+    let out = Arc::new(LNode {
+        kind,
+        dtype: n.dtype,
+        shape: shape.to_vec(),
+    });
+    memo.insert(Arc::as_ptr(n), out.clone());
+    out
 }
 
 struct Mapper<'a, E> {
@@ -404,6 +598,12 @@ impl<E> Mapper<'_, E> {
         } else {
             match &n.kind {
                 LKind::Const(_) => return Ok(n.clone()),
+                // A view of a contraction's result reads the result.
+                LKind::Pending(p) => {
+                    let a = p.force().map_err(self.to_err)?;
+                    let b = a.broadcast_to(self.full).map_err(self.to_err)?;
+                    LKind::Leaf((self.f)(&b)?)
+                }
                 LKind::RowReduce(..) => {
                     return Err((self.to_err)(ndx_runtime::RuntimeError::Invalid(
                         "internal error: a view of an unsettled row reduction".into(),
@@ -444,9 +644,12 @@ pub(crate) struct Built {
     pub inputs: Vec<Array>,
 }
 
-/// Builds one kernel computing `outputs` (each optionally reduced). The expressions must hold
-/// no row-reduce node (settle them first): `None` otherwise.
-pub(crate) fn build(outputs: &[(&Lazy, Option<ReduceOp>)]) -> Option<Built> {
+/// Builds one kernel computing `outputs` (each optionally reduced). Pending contractions
+/// among the leaves run here (their results are read as inputs). The expressions must hold no
+/// row-reduce node (settle them first): that is an internal error.
+pub(crate) fn build(
+    outputs: &[(&Lazy, Option<ReduceOp>)],
+) -> Result<Built, ndx_runtime::RuntimeError> {
     let mut b = Builder {
         kernel: Kernel::new(),
         inputs: Vec::new(),
@@ -459,7 +662,7 @@ pub(crate) fn build(outputs: &[(&Lazy, Option<ReduceOp>)]) -> Option<Built> {
             reduce: *reduce,
         });
     }
-    Some(Built {
+    Ok(Built {
         kernel: b.kernel,
         inputs: b.inputs,
     })
@@ -472,9 +675,9 @@ struct Builder {
 }
 
 impl Builder {
-    fn node(&mut self, n: &Arc<LNode>) -> Option<Handle> {
+    fn node(&mut self, n: &Arc<LNode>) -> Result<Handle, ndx_runtime::RuntimeError> {
         if let Some(h) = self.memo.get(&Arc::as_ptr(n)) {
-            return Some(*h);
+            return Ok(*h);
         }
         let op = match &n.kind {
             LKind::Leaf(a) => {
@@ -493,11 +696,16 @@ impl Builder {
                 let a = self.node(a)?;
                 Op::Select(c, a, self.node(b)?)
             }
-            LKind::RowReduce(..) => return None,
+            LKind::Pending(p) => Op::Input(self.input(&p.force()?)),
+            LKind::RowReduce(..) => {
+                return Err(ndx_runtime::RuntimeError::Invalid(
+                    "internal error: a kernel still holds a row reduction".into(),
+                ))
+            }
         };
         let h = self.kernel.push(op, n.dtype);
         self.memo.insert(Arc::as_ptr(n), h);
-        Some(h)
+        Ok(h)
     }
 
     /// The input index of a leaf, reusing one input for the same view read twice.

@@ -16,6 +16,7 @@
 mod args;
 mod builtins;
 mod check;
+mod epilogue;
 mod error;
 mod errors;
 mod eval;

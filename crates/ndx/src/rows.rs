@@ -237,8 +237,7 @@ impl Exec {
         reduced: &[bool],
         scratch: &[usize],
     ) -> Result<(Bound, Option<FusedStep>), Diag> {
-        let built = lazy::build(srcs)
-            .ok_or_else(|| Diagnostic::bug("a row step still holds a row reduction"))?;
+        let built = lazy::build(srcs).map_err(crate::error::runtime_err)?;
         built
             .kernel
             .verify()

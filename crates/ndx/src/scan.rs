@@ -81,8 +81,7 @@ impl Exec {
         let out = Array::empty(dtype, &out_shape).map_err(runtime_err)?;
         // Row reductions inside the argument (`x - max(x, axis=-1, keepdims=true)`) run first.
         let v = &self.settle(v)?;
-        let built = lazy::build(&[(v, None)])
-            .ok_or_else(|| Diagnostic::bug("a scan still holds a row reduction"))?;
+        let built = lazy::build(&[(v, None)]).map_err(crate::error::runtime_err)?;
         let func = match scan_func(ScanSpec {
             kernel: &built.kernel,
             rank: shape.len(),

@@ -26,7 +26,9 @@ mod sort;
 
 pub use advanced::{mask_assign, mask_select, take, take_assign};
 pub use construct::{arange, eye, linspace};
-pub use contract::{aligned_view, contract_loop, contract_pair, contract_pair_onto, label_view};
+pub use contract::{
+    aligned_view, contract_loop, contract_pair, contract_pair_onto, label_view, presum,
+};
 pub use join::{concatenate, stack};
 pub use random::Rng;
 pub use scan::{cumprod, cumsum};

@@ -14,16 +14,17 @@
 //! shapes; bad axes (E0252), too few dimensions (E0253) and a bad `memory_limit` (E0254).
 
 use super::as_str;
+use super::pack::{gemm_order, k_by_stride};
 use crate::args::Args;
+use crate::epilogue::Pending;
 use crate::error::{err_at, At, Diag};
 use crate::interp::Interp;
 use crate::lazy::Lazy;
 use crate::value::Val;
 use ndx_ir::contract::{self, Label, Plan, PlanOptions, StepKind, GEMM_MIN};
 use ndx_ir::kernel::{BinaryOp, ReduceOp};
-use ndx_ir::promote::{promote, Ty};
 use ndx_ir::shape::format_shape;
-use ndx_runtime::ops::{aligned_view, contract_loop, contract_pair, label_view};
+use ndx_runtime::ops::{aligned_view, contract_loop, label_view, presum};
 use ndx_runtime::{Array, DType};
 use ndx_syntax::ast::BinOp;
 use ndx_syntax::Span;
@@ -113,38 +114,6 @@ impl Interp {
         }
     }
 
-    /// The operands as arrays of their common (NumPy result) dtype.
-    pub(super) fn promoted(
-        &mut self,
-        ops: &[(Val, Span)],
-        name: &str,
-    ) -> Result<(Vec<Array>, DType), Diag> {
-        let mut ty: Option<Ty> = None;
-        for (v, s) in ops {
-            let t = self.numeric(v, *s, name)?;
-            ty = Some(ty.map_or(t, |p| promote(p, t)));
-        }
-        let dtype = match ty {
-            Some(t) if t.weak && t.dtype == DType::Bool => DType::Bool,
-            Some(t) if t.weak && t.dtype.is_int() => DType::I64,
-            Some(t) if t.weak => DType::F64,
-            Some(t) => t.dtype,
-            None => DType::F64,
-        };
-        let mut out = Vec::with_capacity(ops.len());
-        for (v, s) in ops {
-            let arr = match v {
-                Val::Array(a) if a.dtype() == dtype => a.clone(),
-                _ => {
-                    let l = self.to_lazy(v, dtype);
-                    self.exec.materialize(&l).at(*s)?
-                }
-            };
-            out.push(arr);
-        }
-        Ok((out, dtype))
-    }
-
     fn einsum(&mut self, name: &str, a: Args) -> Result<Val, Diag> {
         let span = a.span;
         let Some((spec_val, spec_span)) = a.pos.first().cloned() else {
@@ -192,8 +161,8 @@ impl Interp {
             })?;
             memory_limit = Some(n);
         }
-        let (ops, dtype) = self.promoted(&a.pos[1..], name)?;
-        let shapes: Vec<Vec<usize>> = ops.iter().map(|o| o.shape().to_vec()).collect();
+        let (lops, dtype) = self.promoted_lazy(&a.pos[1..], name)?;
+        let shapes: Vec<Vec<usize>> = lops.iter().map(|o| o.shape().to_vec()).collect();
         let plan = self.plan_for(
             &spec_text,
             &shapes,
@@ -205,6 +174,7 @@ impl Interp {
             return Ok(Val::Str(plan.to_string()));
         }
         let spec = &plan.spec;
+        let ops = self.einsum_operands(&lops, &plan, span)?;
         let mut cur: Vec<(Array, Vec<Label>)> = Vec::with_capacity(ops.len());
         for (o, ls) in ops.iter().zip(&spec.inputs) {
             cur.push(label_view(o, ls, &spec.sizes).at(span)?);
@@ -231,16 +201,62 @@ impl Interp {
             ins.reverse();
             let r = match (&ins[..], &step.kind) {
                 ([x, y], StepKind::Gemm { .. }) => {
-                    self.gemm_step(x, y, &step.result, &spec.sizes, span)
+                    let p = self.gemm_step(x, y, &step.result, &spec.sizes, span)?;
+                    if cur.is_empty() {
+                        // The last step: its result is the value, so the statement's
+                        // elementwise work on it can run as its epilogue.
+                        return Ok(Val::Lazy(Lazy::pending(p)));
+                    }
+                    p.force().at(span)?
                 }
-                _ => self.loop_step(&ins, &step.result, &spec.sizes, span),
-            }?;
+                _ => self.loop_step(&ins, &step.result, &spec.sizes, span)?,
+            };
             cur.push((r, step.result.clone()));
         }
         match cur.pop() {
             Some((r, _)) if cur.is_empty() => Ok(Val::Array(r)),
             _ => Err(ndx_syntax::Diagnostic::bug("einsum plan left operands")),
         }
+    }
+
+    /// The operands as arrays: an elementwise operand of a first-step GEMM is computed straight
+    /// into the layout the GEMM reads (see `pack.rs`), any other is materialised.
+    fn einsum_operands(
+        &mut self,
+        lops: &[Lazy],
+        plan: &Plan,
+        span: Span,
+    ) -> Result<Vec<Array>, Diag> {
+        let spec = &plan.spec;
+        let mut ops: Vec<Option<Array>> = lops.iter().map(|l| l.as_leaf().cloned()).collect();
+        for i in 0..lops.len() {
+            if ops[i].is_some() {
+                continue;
+            }
+            // The k order of an array partner that comes first in the step.
+            let first_k = plan.steps.first().and_then(|st| {
+                let p0 = *st.operands.first()?;
+                let (a, raw) = (ops.get(p0)?.as_ref()?, spec.inputs.get(p0)?);
+                let k: Vec<Label> = st.inputs[0]
+                    .iter()
+                    .copied()
+                    .filter(|l| st.inputs.get(1).is_some_and(|b| b.contains(l)))
+                    .filter(|l| !st.result.contains(l))
+                    .collect();
+                (p0 != i && raw == &st.inputs[0]).then(|| k_by_stride(a, raw, &k))
+            });
+            let arr = match gemm_order(plan, i, &spec.inputs[i], first_k.as_deref()) {
+                Some(order) => {
+                    let what = format!("einsum operand {i} of {}", spec.text());
+                    self.pack(&lops[i], &spec.inputs[i], &order, &what, span)?
+                }
+                None => self.exec.materialize(&lops[i]).at(span)?,
+            };
+            ops[i] = Some(arr);
+        }
+        ops.into_iter()
+            .map(|o| o.ok_or_else(|| ndx_syntax::Diagnostic::bug("einsum operand missing")))
+            .collect()
     }
 
     /// The cached plan of a spec for these shapes.
@@ -280,7 +296,7 @@ impl Interp {
     }
 
     /// Contracts two labelled arrays of one dtype: GEMM for large products (not bools), else a
-    /// loop.
+    /// loop. A GEMM is returned pending, so elementwise work on it can be its epilogue.
     pub(super) fn contract2(
         &mut self,
         (x, lx): (&Array, &[Label]),
@@ -288,7 +304,7 @@ impl Interp {
         out: &[Label],
         sizes: &BTreeMap<Label, usize>,
         span: Span,
-    ) -> Result<Array, Diag> {
+    ) -> Result<Val, Diag> {
         let (x, lx) = label_view(x, lx, sizes).at(span)?;
         let (y, ly) = label_view(y, ly, sizes).at(span)?;
         let work = sizes
@@ -311,14 +327,21 @@ impl Interp {
             self.exec.record(crate::explain::Step::Einsum(step));
         }
         if gemm {
-            self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)
+            let p = self.gemm_step(&(x, lx), &(y, ly), out, sizes, span)?;
+            Ok(Val::Lazy(Lazy::pending(p)))
         } else {
-            self.loop_step(&[(x, lx), (y, ly)], out, sizes, span)
+            Ok(Val::Array(self.loop_step(
+                &[(x, lx), (y, ly)],
+                out,
+                sizes,
+                span,
+            )?))
         }
     }
 
-    /// A pairwise GEMM step. Labels that only one operand has and the result drops are summed
-    /// out first by a fused kernel, so the GEMM sees batch, m, n and k labels only.
+    /// A pairwise GEMM step, not run yet (see `crate::epilogue`). Labels that only one operand
+    /// has and the result drops are summed out first by a fused kernel, so the GEMM sees batch,
+    /// m, n and k labels only.
     fn gemm_step(
         &mut self,
         x: &(Array, Vec<Label>),
@@ -326,7 +349,7 @@ impl Interp {
         out: &[Label],
         sizes: &BTreeMap<Label, usize>,
         span: Span,
-    ) -> Result<Array, Diag> {
+    ) -> Result<Arc<Pending>, Diag> {
         let mut sides = Vec::with_capacity(2);
         for (me, other) in [(x, y), (y, x)] {
             let keep: Vec<Label> =
@@ -335,14 +358,26 @@ impl Interp {
                     .filter(|l| other.1.contains(l) || out.contains(l))
                     .collect();
             if keep.len() < me.1.len() {
-                let r = self.loop_step(std::slice::from_ref(me), &keep, sizes, span)?;
-                sides.push((r, keep));
+                // Rows added along the contiguous axis when the layout allows (a vectorised
+                // pass over the operand), else a fused reduction kernel.
+                match presum(&me.0, &me.1, &keep, sizes).at(span)? {
+                    Some(r) => sides.push(r),
+                    None => {
+                        let r = self.loop_step(std::slice::from_ref(me), &keep, sizes, span)?;
+                        sides.push((r, keep));
+                    }
+                }
             } else {
                 sides.push(me.clone());
             }
         }
-        let (a, b) = (&sides[0], &sides[1]);
-        contract_pair((&a.0, &a.1), (&b.0, &b.1), out, sizes, self.threads).at(span)
+        let b = sides.pop();
+        match (sides.pop(), b) {
+            (Some(a), Some(b)) => Ok(Arc::new(Pending::new(a, b, out, sizes, self.threads))),
+            _ => Err(ndx_syntax::Diagnostic::bug(
+                "a GEMM step without two operands",
+            )),
+        }
     }
 
     /// A step that is not a GEMM: small ones in the runtime's direct loop, larger ones as one

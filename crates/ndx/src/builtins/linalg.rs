@@ -1,17 +1,16 @@
-//! The NumPy contraction functions other than `einsum`: `matmul` / `@` (with the fused bias
-//! epilogue of `x @ w + b`), `dot`, `inner` and `tensordot`, each lowered onto labelled
-//! operands by NumPy's shape rules and run by [`Interp::contract2`].
+//! The NumPy contraction functions other than `einsum`: `matmul` / `@`, `dot`, `inner` and
+//! `tensordot`, each lowered onto labelled operands by NumPy's shape rules and run by
+//! [`Interp::contract2`] (a GEMM's elementwise consumers run as its epilogue: see
+//! `crate::epilogue`).
 
 use super::contract::synth;
 use crate::error::{err_at, At, Diag};
 use crate::interp::Interp;
 use crate::value::Val;
-use ndx_ir::contract::{Label, GEMM_MIN};
-use ndx_ir::promote::{promote, Ty};
+use ndx_ir::contract::Label;
 use ndx_ir::shape::{broadcast_shapes, format_shape, normalize_axis};
-use ndx_runtime::ops::{contract_pair_onto, label_view};
-use ndx_runtime::{Array, DType};
-use ndx_syntax::ast::{BinOp, Expr, ExprKind};
+use ndx_runtime::Array;
+use ndx_syntax::ast::BinOp;
 use ndx_syntax::Span;
 use std::collections::BTreeMap;
 
@@ -26,73 +25,22 @@ impl Interp {
         ys: Span,
         span: Span,
     ) -> Result<Val, Diag> {
-        Ok(self.matmul_onto(x, xs, y, ys, span, None)?.0)
-    }
-
-    /// `x @ w + bias` (or `bias + x @ w`), evaluated in source order. When the bias keeps the
-    /// product's float dtype and broadcasts to its shape, the GEMM's output pass adds it (the
-    /// output starts as the broadcast bias and the product accumulates onto it): no separate
-    /// pass over the result. Otherwise it is `(x @ w) + bias` as written.
-    pub(crate) fn matmul_add(&mut self, a: &Expr, b: &Expr, span: Span) -> Result<Val, Diag> {
-        let left = matches!(&a.kind, ExprKind::Binary(BinOp::MatMul, _, _));
-        let (mm, other) = if left { (a, b) } else { (b, a) };
-        let ExprKind::Binary(BinOp::MatMul, x, w) = &mm.kind else {
-            return Err(ndx_syntax::Diagnostic::bug("matmul_add without a matmul"));
-        };
-        let (xv, wv, ov) = if left {
-            let xv = self.eval(x)?;
-            let wv = self.eval(w)?;
-            (xv, wv, self.eval(other)?)
-        } else {
-            let ov = self.eval(other)?;
-            let xv = self.eval(x)?;
-            (xv, self.eval(w)?, ov)
-        };
-        let (p, fused) = self.matmul_onto(xv, mm.span, wv, mm.span, mm.span, Some(&ov))?;
-        match (fused, left) {
-            (true, _) => Ok(p),
-            (false, true) => self.binary(BinOp::Add, p, ov, span),
-            (false, false) => self.binary(BinOp::Add, ov, p, span),
+        let (lops, _) = self.promoted_lazy(&[(x, xs), (y, ys)], "matmul")?;
+        // An elementwise operand is computed once, into the C-order buffer the GEMM reads:
+        // (batch, m, k) on the left, (batch, k, n) on the right.
+        let mut ops = Vec::with_capacity(2);
+        for (side, (l, s)) in lops.iter().zip([xs, ys]).enumerate() {
+            let r = l.shape().len();
+            let core: &[Label] = match (side, r) {
+                (_, 0 | 1) => &['k'],
+                (0, _) => &['m', 'k'],
+                _ => &['k', 'n'],
+            };
+            let mut labels: Vec<Label> = (0..r.saturating_sub(core.len())).map(synth).collect();
+            labels.extend(core.iter().take(r));
+            let what = format!("matmul operand {side}");
+            ops.push(self.pack(l, &labels, &labels, &what, s)?);
         }
-    }
-
-    /// The bias of a fused `x @ w + bias` broadcast into a new array of the product's dtype and
-    /// shape, or `None` when adding it would change the dtype or the shape.
-    fn bias_init(
-        &mut self,
-        bias: &Val,
-        dtype: DType,
-        shape: &[usize],
-        span: Span,
-    ) -> Result<Option<Array>, Diag> {
-        let Some(t) = bias.ty() else {
-            return Ok(None);
-        };
-        let bshape = bias.shape().unwrap_or_default();
-        let same_shape = broadcast_shapes(shape, &bshape).is_ok_and(|s| s == shape);
-        let strong = Ty { dtype, weak: false };
-        if !dtype.is_float() || !same_shape || promote(strong, t).dtype != dtype {
-            return Ok(None);
-        }
-        // A fresh array the GEMM then accumulates into, filled by a broadcasting kernel.
-        let init = Array::empty(dtype, shape).at(span)?;
-        let l = self.to_lazy(bias, dtype);
-        self.exec.write_into(&l, &init).at(span)?;
-        Ok(Some(init))
-    }
-
-    /// `matmul`, optionally accumulated onto a bias (see [`Interp::matmul_add`]); the flag
-    /// says whether the bias was added.
-    fn matmul_onto(
-        &mut self,
-        x: Val,
-        xs: Span,
-        y: Val,
-        ys: Span,
-        span: Span,
-        bias: Option<&Val>,
-    ) -> Result<(Val, bool), Diag> {
-        let (ops, dtype) = self.promoted(&[(x, xs), (y, ys)], "matmul")?;
         let (a, b) = (&ops[0], &ops[1]);
         for (k, (arr, s)) in [(a, xs), (b, ys)].into_iter().enumerate() {
             if arr.ndim() == 0 {
@@ -177,34 +125,7 @@ impl Interp {
         if sb.len() >= 2 {
             out.push(n);
         }
-        if let Some(bias) = bias {
-            let shape: Vec<usize> = out
-                .iter()
-                .map(|l| sizes.get(l).copied().unwrap_or(1))
-                .collect();
-            let work = [m, n, k]
-                .iter()
-                .filter_map(|l| sizes.get(l))
-                .fold(1u128, |acc, &s| acc.saturating_mul(s as u128));
-            if work >= GEMM_MIN {
-                if let Some(init) = self.bias_init(bias, dtype, &shape, span)? {
-                    let (av, al) = label_view(&a2, &la, &sizes).at(span)?;
-                    let (bv, bl) = label_view(&b2, &lb, &sizes).at(span)?;
-                    let r = contract_pair_onto(
-                        (&av, &al),
-                        (&bv, &bl),
-                        &out,
-                        &sizes,
-                        self.threads,
-                        &init,
-                    )
-                    .at(span)?;
-                    return Ok((Val::Array(r), true));
-                }
-            }
-        }
-        let r = self.contract2((&a2, &la), (&b2, &lb), &out, &sizes, span)?;
-        Ok((Val::Array(r), false))
+        self.contract2((&a2, &la), (&b2, &lb), &out, &sizes, span)
     }
 
     /// `dot` and `inner` (NumPy's N-D rules); a scalar operand multiplies.
@@ -278,13 +199,7 @@ impl Interp {
                 out.push(l);
             }
         }
-        Ok(Val::Array(self.contract2(
-            (a, &la),
-            (b, &lb),
-            &out,
-            &sizes,
-            span,
-        )?))
+        self.contract2((a, &la), (b, &lb), &out, &sizes, span)
     }
 
     /// An axis list: an int, a tuple of ints, or a 1-D integer array.
@@ -422,12 +337,6 @@ impl Interp {
                     .map(|(_, l)| *l),
             )
             .collect();
-        Ok(Val::Array(self.contract2(
-            (a, &la),
-            (b, &lb),
-            &out,
-            &sizes,
-            span,
-        )?))
+        self.contract2((a, &la), (b, &lb), &out, &sizes, span)
     }
 }

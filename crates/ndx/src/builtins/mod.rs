@@ -7,6 +7,7 @@ mod construct;
 mod contract;
 mod layout;
 mod linalg;
+mod pack;
 
 pub(crate) use contract::PlanKey;
 

@@ -295,8 +295,13 @@ fn gemm_pair<T: GemmElem>(
             .filter(|l| other.contains(l) || out.contains(l))
             .collect();
         if keep.len() < ls.len() {
-            *v = contract_loop(&[(&*v, &ls[..])], &keep, sizes)?;
-            *ls = keep;
+            if let Some((r, rl)) = super::presum(v, ls, &keep, sizes)? {
+                *v = r;
+                *ls = rl;
+            } else {
+                *v = contract_loop(&[(&*v, &ls[..])], &keep, sizes)?;
+                *ls = keep;
+            }
         }
     }
     let batch: Vec<Label> = out

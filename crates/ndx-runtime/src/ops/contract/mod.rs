@@ -14,13 +14,16 @@
 //! Results are new C-contiguous arrays in the requested label order. Every size and offset is
 //! derived from valid views, so every address read or written lies inside its buffer.
 //!
-//! Submodules: `loops` (the direct loop), `gemm` (the batched GEMM).
+//! Submodules: `loops` (the direct loop), `gemm` (the batched GEMM), `presum` (summing labels
+//! out of one float operand along contiguous rows, before a GEMM).
 
 mod gemm;
 mod loops;
+mod presum;
 
 pub use gemm::{contract_pair, contract_pair_onto};
 pub use loops::contract_loop;
+pub use presum::presum;
 
 use crate::array::Array;
 use crate::error::{Result, RuntimeError};
