@@ -11,7 +11,7 @@ use ndx_syntax::Span;
 use std::collections::HashMap;
 
 /// The dtype named by an annotation.
-fn ann_dtype(ann: &TypeAnn) -> Result<DType, Diag> {
+pub(crate) fn ann_dtype(ann: &TypeAnn) -> Result<DType, Diag> {
     DType::from_name(&ann.dtype.name).ok_or_else(|| {
         err_at(
             "E0801",

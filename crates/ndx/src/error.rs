@@ -46,6 +46,18 @@ pub(crate) fn check_arity(
         .with_secondary(def, "defined here"))
 }
 
+/// Axis `k` (negative counts from the end) of an array of `ndim` dimensions, or E0232 at
+/// `span`.
+pub(crate) fn axis_at(k: i64, ndim: usize, span: Span) -> Result<usize, Diag> {
+    ndx_ir::shape::normalize_axis(k, ndim).ok_or_else(|| {
+        err_at(
+            "E0232",
+            span,
+            format!("axis {k} is out of bounds for an array of dimension {ndim}"),
+        )
+    })
+}
+
 /// Attaching a location to errors that have none.
 pub(crate) trait At<T> {
     /// Labels the error with `span` unless it already points somewhere.

@@ -11,7 +11,7 @@
 
 use crate::error::{arity_error, Diag};
 use crate::host::{ArrayMut, ArrayRef};
-use crate::kernels::{fault_diag, CompiledEntry, DimAnn, ParamInfo};
+use crate::kernels::{fault_diag, CompiledEntry, ParamInfo};
 use crate::{Error, Session};
 use ndx_runtime::{DType, Scalar};
 use ndx_syntax::{Diagnostic, SourceMap};
@@ -236,18 +236,7 @@ fn marshal(entry: &CompiledEntry, name: &str, args: &[Arg<'_>]) -> Result<Vec<i6
                     ));
                 }
                 for (axis, (ann, &size)) in dims.iter().zip(shape.iter()).enumerate() {
-                    let bad = match ann {
-                        DimAnn::Any => None,
-                        DimAnn::Fixed(n) => (*n != size as i64).then(|| format!("{n}")),
-                        DimAnn::Name(s) => match sizes.get(s.as_str()) {
-                            Some(&prev) if prev != size => Some(format!("`{s}` = {prev}")),
-                            Some(_) => None,
-                            None => {
-                                sizes.insert(s.as_str(), size);
-                                None
-                            }
-                        },
-                    };
+                    let bad = ann.mismatch(size, &mut sizes);
                     if let Some(want) = bad {
                         return Err(Diagnostic::error(
                             "E0828",

@@ -55,6 +55,48 @@ enum LKind {
     Pending(Arc<Pending>),
 }
 
+impl LNode {
+    /// Calls `f` on each operand (none for leaves and constants).
+    fn for_each_child(&self, f: &mut dyn FnMut(&Arc<LNode>)) {
+        match &self.kind {
+            LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
+            LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => f(a),
+            LKind::Binary(_, a, b) => {
+                f(a);
+                f(b);
+            }
+            LKind::Select(c, a, b) => {
+                f(c);
+                f(a);
+                f(b);
+            }
+        }
+    }
+
+    /// This node's operation over the operands `f` maps its operands to, or `None` for
+    /// leaves and constants (which have none).
+    fn map_children<E>(
+        &self,
+        f: &mut dyn FnMut(&Arc<LNode>) -> Result<Arc<LNode>, E>,
+    ) -> Result<Option<LKind>, E> {
+        Ok(Some(match &self.kind {
+            LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => return Ok(None),
+            LKind::Unary(op, a) => LKind::Unary(*op, f(a)?),
+            LKind::Cast(a) => LKind::Cast(f(a)?),
+            LKind::RowReduce(op, a) => LKind::RowReduce(*op, f(a)?),
+            LKind::Binary(op, a, b) => {
+                let a = f(a)?;
+                LKind::Binary(*op, a, f(b)?)
+            }
+            LKind::Select(c, a, b) => {
+                let c = f(c)?;
+                let a = f(a)?;
+                LKind::Select(c, a, f(b)?)
+            }
+        }))
+    }
+}
+
 impl Lazy {
     /// A leaf reading a materialised array.
     pub(crate) fn leaf(a: Array) -> Lazy {
@@ -267,23 +309,10 @@ impl Lazy {
             if !seen.insert(Arc::as_ptr(n)) {
                 return;
             }
-            match &n.kind {
-                LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
-                LKind::Unary(_, a) | LKind::Cast(a) => walk(a, seen, out),
-                LKind::Binary(_, a, b) => {
-                    walk(a, seen, out);
-                    walk(b, seen, out);
-                }
-                LKind::Select(c, a, b) => {
-                    walk(c, seen, out);
-                    walk(a, seen, out);
-                    walk(b, seen, out);
-                }
-                LKind::RowReduce(op, a) => {
-                    walk(a, seen, out);
-                    let operand = Lazy { node: a.clone() };
-                    out.push((Arc::as_ptr(n) as usize, *op, operand));
-                }
+            n.for_each_child(&mut |a| walk(a, seen, out));
+            if let LKind::RowReduce(op, a) = &n.kind {
+                let operand = Lazy { node: a.clone() };
+                out.push((Arc::as_ptr(n) as usize, *op, operand));
             }
         }
         let mut out = Vec::new();
@@ -304,19 +333,7 @@ impl Lazy {
             if *c > 1 {
                 return;
             }
-            match &n.kind {
-                LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
-                LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => walk(a, counts),
-                LKind::Binary(_, a, b) => {
-                    walk(a, counts);
-                    walk(b, counts);
-                }
-                LKind::Select(c, a, b) => {
-                    walk(c, counts);
-                    walk(a, counts);
-                    walk(b, counts);
-                }
-            }
+            n.for_each_child(&mut |a| walk(a, counts));
         }
         let mut counts = HashMap::new();
         walk(&self.node, &mut counts);
@@ -410,13 +427,9 @@ impl Lazy {
 }
 
 fn holds_reduce(n: &LNode) -> bool {
-    match &n.kind {
-        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => false,
-        LKind::RowReduce(..) => true,
-        LKind::Unary(_, a) | LKind::Cast(a) => holds_reduce(a),
-        LKind::Binary(_, a, b) => holds_reduce(a) || holds_reduce(b),
-        LKind::Select(c, a, b) => holds_reduce(c) || holds_reduce(a) || holds_reduce(b),
-    }
+    let mut found = matches!(n.kind, LKind::RowReduce(..));
+    n.for_each_child(&mut |c| found = found || holds_reduce(c));
+    found
 }
 
 fn replace_node<E>(
@@ -428,65 +441,45 @@ fn replace_node<E>(
         return Ok(done.clone());
     }
     let kind = match &n.kind {
-        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => return Ok(n.clone()),
-        LKind::Unary(op, a) => LKind::Unary(*op, replace_node(a, f, memo)?),
-        LKind::Cast(a) => LKind::Cast(replace_node(a, f, memo)?),
-        LKind::Binary(op, a, b) => {
-            let a = replace_node(a, f, memo)?;
-            LKind::Binary(*op, a, replace_node(b, f, memo)?)
-        }
-        LKind::Select(c, a, b) => {
-            let c = replace_node(c, f, memo)?;
-            let a = replace_node(a, f, memo)?;
-            LKind::Select(c, a, replace_node(b, f, memo)?)
-        }
         LKind::RowReduce(op, a) => {
             let a = replace_node(a, f, memo)?;
             LKind::Leaf(f(*op, &Lazy { node: a })?)
         }
+        _ => match n.map_children(&mut |c| replace_node(c, f, memo))? {
+            Some(k) => k,
+            None => return Ok(n.clone()),
+        },
     };
+    Ok(remember(n, kind, n.shape.clone(), memo))
+}
+
+/// A rebuilt `n` (same dtype) with `kind` and `shape`, recorded in `memo` as `n`'s image.
+fn remember(
+    n: &Arc<LNode>,
+    kind: LKind,
+    shape: Vec<usize>,
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+) -> Arc<LNode> {
     let out = Arc::new(LNode {
         kind,
         dtype: n.dtype,
-        shape: n.shape.clone(),
+        shape,
     });
     memo.insert(Arc::as_ptr(n), out.clone());
-    Ok(out)
+    out
 }
 
 fn visit_leaves(n: &Arc<LNode>, f: &mut dyn FnMut(&Array)) {
-    match &n.kind {
-        LKind::Leaf(a) => f(a),
-        // Not run yet: its result will be fresh memory.
-        LKind::Const(_) | LKind::Pending(_) => {}
-        LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => visit_leaves(a, f),
-        LKind::Binary(_, a, b) => {
-            visit_leaves(a, f);
-            visit_leaves(b, f);
-        }
-        LKind::Select(c, a, b) => {
-            visit_leaves(c, f);
-            visit_leaves(a, f);
-            visit_leaves(b, f);
-        }
+    // A pending contraction has not run: its result will be fresh memory.
+    if let LKind::Leaf(a) = &n.kind {
+        f(a);
     }
+    n.for_each_child(&mut |c| visit_leaves(c, f));
 }
 
 fn visit_nodes(n: &Arc<LNode>, f: &mut dyn FnMut(&LNode)) {
     f(n);
-    match &n.kind {
-        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
-        LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => visit_nodes(a, f),
-        LKind::Binary(_, a, b) => {
-            visit_nodes(a, f);
-            visit_nodes(b, f);
-        }
-        LKind::Select(c, a, b) => {
-            visit_nodes(c, f);
-            visit_nodes(a, f);
-            visit_nodes(b, f);
-        }
-    }
+    n.for_each_child(&mut |c| visit_nodes(c, f));
 }
 
 /// What replaces a leaf: `Some(node)`, or `None` to keep it.
@@ -501,34 +494,17 @@ fn replace_leaves<E>(
     if let Some(done) = memo.get(&Arc::as_ptr(n)) {
         return Ok(done.clone());
     }
-    let kind = match &n.kind {
-        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => match f(n)? {
+    let kind = match n.map_children(&mut |c| replace_leaves(c, f, memo))? {
+        Some(k) => k,
+        None => match f(n)? {
             Some(r) => {
                 memo.insert(Arc::as_ptr(n), r.clone());
                 return Ok(r);
             }
             None => return Ok(n.clone()),
         },
-        LKind::Unary(op, a) => LKind::Unary(*op, replace_leaves(a, f, memo)?),
-        LKind::Cast(a) => LKind::Cast(replace_leaves(a, f, memo)?),
-        LKind::RowReduce(op, a) => LKind::RowReduce(*op, replace_leaves(a, f, memo)?),
-        LKind::Binary(op, a, b) => {
-            let a = replace_leaves(a, f, memo)?;
-            LKind::Binary(*op, a, replace_leaves(b, f, memo)?)
-        }
-        LKind::Select(c, a, b) => {
-            let c = replace_leaves(c, f, memo)?;
-            let a = replace_leaves(a, f, memo)?;
-            LKind::Select(c, a, replace_leaves(b, f, memo)?)
-        }
     };
-    let out = Arc::new(LNode {
-        kind,
-        dtype: n.dtype,
-        shape: n.shape.clone(),
-    });
-    memo.insert(Arc::as_ptr(n), out.clone());
-    Ok(out)
+    Ok(remember(n, kind, n.shape.clone(), memo))
 }
 
 /// `n` with every inner node's shape set to `shape` (its leaves already have it, or
@@ -541,42 +517,17 @@ fn with_shape(
     if let Some(done) = memo.get(&Arc::as_ptr(n)) {
         return done.clone();
     }
-    let kind = match &n.kind {
-        LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => return n.clone(),
-        LKind::Unary(op, a) => LKind::Unary(*op, with_shape(a, shape, memo)),
-        LKind::Cast(a) => LKind::Cast(with_shape(a, shape, memo)),
-        // A row reduction keeps its operand's shape with the last extent 1.
-        LKind::RowReduce(op, a) => {
-            let row = with_shape(a, shape, memo);
-            let mut kept = shape.to_vec();
-            if let Some(last) = kept.last_mut() {
-                *last = 1;
-            }
-            let out = Arc::new(LNode {
-                kind: LKind::RowReduce(*op, row),
-                dtype: n.dtype,
-                shape: kept,
-            });
-            memo.insert(Arc::as_ptr(n), out.clone());
-            return out;
-        }
-        LKind::Binary(op, a, b) => {
-            let a = with_shape(a, shape, memo);
-            LKind::Binary(*op, a, with_shape(b, shape, memo))
-        }
-        LKind::Select(c, a, b) => {
-            let c = with_shape(c, shape, memo);
-            let a = with_shape(a, shape, memo);
-            LKind::Select(c, a, with_shape(b, shape, memo))
-        }
+    let mapped: Result<_, std::convert::Infallible> =
+        n.map_children(&mut |c| Ok(with_shape(c, shape, memo)));
+    let Ok(Some(kind)) = mapped else {
+        return n.clone();
     };
-    let out = Arc::new(LNode {
-        kind,
-        dtype: n.dtype,
-        shape: shape.to_vec(),
-    });
-    memo.insert(Arc::as_ptr(n), out.clone());
-    out
+    // A row reduction keeps its operand's shape with the last extent 1.
+    let mut own = shape.to_vec();
+    if let (LKind::RowReduce(..), Some(last)) = (&kind, own.last_mut()) {
+        *last = 1;
+    }
+    remember(n, kind, own, memo)
 }
 
 struct Mapper<'a, E> {
@@ -613,26 +564,13 @@ impl<E> Mapper<'_, E> {
                     let b = a.broadcast_to(self.full).map_err(self.to_err)?;
                     LKind::Leaf((self.f)(&b)?)
                 }
-                LKind::Unary(op, a) => LKind::Unary(*op, self.node(a)?),
-                LKind::Cast(a) => LKind::Cast(self.node(a)?),
-                LKind::Binary(op, a, b) => {
-                    let a = self.node(a)?;
-                    LKind::Binary(*op, a, self.node(b)?)
-                }
-                LKind::Select(c, a, b) => {
-                    let c = self.node(c)?;
-                    let a = self.node(a)?;
-                    LKind::Select(c, a, self.node(b)?)
-                }
+                _ => match n.map_children(&mut |c| self.node(c))? {
+                    Some(k) => k,
+                    None => return Ok(n.clone()),
+                },
             }
         };
-        let out = Arc::new(LNode {
-            kind,
-            dtype: n.dtype,
-            shape: self.shape.to_vec(),
-        });
-        self.memo.insert(Arc::as_ptr(n), out.clone());
-        Ok(out)
+        Ok(remember(n, kind, self.shape.to_vec(), self.memo))
     }
 }
 

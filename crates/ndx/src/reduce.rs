@@ -7,12 +7,11 @@
 //! input's size is ever allocated.
 
 use crate::args::Bound;
-use crate::error::{err_at, At, Diag};
+use crate::error::{axis_at, err_at, At, Diag};
 use crate::interp::Interp;
 use crate::lazy::Lazy;
 use crate::value::Val;
 use ndx_ir::kernel::{BinaryOp, ReduceOp, UnaryOp};
-use ndx_ir::shape::normalize_axis;
 use ndx_runtime::{Array, DType, IndexSpec, Scalar};
 use ndx_syntax::Span;
 
@@ -77,13 +76,7 @@ impl Interp {
                     ));
                 }
                 for k in self.as_axes(&a, asp)? {
-                    let n = normalize_axis(k, ndim).ok_or_else(|| {
-                        err_at(
-                            "E0232",
-                            asp,
-                            format!("axis {k} is out of bounds for an array of dimension {ndim}"),
-                        )
-                    })?;
+                    let n = axis_at(k, ndim, asp)?;
                     if reduced[n] {
                         return Err(err_at("E0241", asp, format!("axis {k} is repeated")));
                     }

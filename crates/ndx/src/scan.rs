@@ -4,7 +4,7 @@
 //! structure, dtypes, rank and axis but no size.
 
 use crate::args::Bound;
-use crate::error::{err_at, runtime_err, At, Diag};
+use crate::error::{axis_at, runtime_err, At, Diag};
 use crate::exec::Exec;
 use crate::explain::{KernelStep, Step};
 use crate::interp::Interp;
@@ -12,7 +12,6 @@ use crate::lazy::{self, Lazy};
 use crate::value::Val;
 use ndx_codegen::KernelOptions;
 use ndx_ir::scan::{scan_func, ScanBuildError, ScanOp, ScanSpec};
-use ndx_ir::shape::normalize_axis;
 use ndx_runtime::{Array, Scalar};
 use ndx_syntax::Diagnostic;
 
@@ -27,13 +26,7 @@ impl Interp {
                 let k = self.as_int(&a, asp)?;
                 // A 0-d value scans as shape (1,), as in NumPy.
                 let ndim = x.shape().len().max(1);
-                let n = normalize_axis(k, ndim).ok_or_else(|| {
-                    err_at(
-                        "E0232",
-                        asp,
-                        format!("axis {k} is out of bounds for an array of dimension {ndim}"),
-                    )
-                })?;
+                let n = axis_at(k, ndim, asp)?;
                 Some(n)
             }
         };

@@ -3,7 +3,7 @@
 
 use super::{as_dtype, as_str};
 use crate::args::Args;
-use crate::error::{err_at, At, Diag};
+use crate::error::{axis_at, err_at, At, Diag};
 use crate::interp::Interp;
 use crate::lazy::Lazy;
 use crate::value::Val;
@@ -33,15 +33,7 @@ impl Interp {
                         let nd = v.shape().unwrap_or_default().len();
                         let mut out = Vec::new();
                         for k in ax {
-                            let n = ndx_ir::shape::normalize_axis(k, nd).ok_or_else(|| {
-                                err_at(
-                                    "E0232",
-                                    xs,
-                                    format!(
-                                        "axis {k} is out of bounds for an array of dimension {nd}"
-                                    ),
-                                )
-                            })?;
+                            let n = axis_at(k, nd, xs)?;
                             out.push(n);
                         }
                         Some(out)

@@ -83,7 +83,7 @@ impl Interp {
         }
         let mut words: Vec<i64> = Vec::new();
         let mut keep: Vec<Array> = Vec::new();
-        let mut sizes: HashMap<String, usize> = HashMap::new();
+        let mut sizes: HashMap<&str, usize> = HashMap::new();
         for ((info, p), (v, vspan)) in entry.params.iter().zip(&def.params).zip(a.pos) {
             let pname = &p.name.name;
             match info {
@@ -126,18 +126,7 @@ impl Interp {
                         .with_note(format!("convert it first, e.g. `astype(x, {dtype})`")));
                     }
                     for (axis, (ann, &size)) in dims.iter().zip(arr.shape()).enumerate() {
-                        let bad = match ann {
-                            DimAnn::Any => None,
-                            DimAnn::Fixed(n) => (*n != size as i64).then(|| format!("{n}")),
-                            DimAnn::Name(s) => match sizes.get(s) {
-                                Some(&prev) if prev != size => Some(format!("`{s}` = {prev}")),
-                                Some(_) => None,
-                                None => {
-                                    sizes.insert(s.clone(), size);
-                                    None
-                                }
-                            },
-                        };
+                        let bad = ann.mismatch(size, &mut sizes);
                         if let Some(want) = bad {
                             return Err(err_at(
                                 "E0828",

@@ -23,6 +23,7 @@ mod stmt;
 pub(crate) use call::{fault_diag, KernelCache};
 
 use crate::args::Args;
+use crate::check::ann_dtype;
 use crate::error::{check_arity, err_at, Diag};
 use crate::interp::Interp;
 use crate::value::Val;
@@ -34,8 +35,7 @@ use ndx_ir::kir::{
 use ndx_ir::promote::{promote, true_divide_type, Ty};
 use ndx_runtime::{Array, DType, Scalar};
 use ndx_syntax::ast::{
-    BinOp, Block, Dim, Expr, ExprKind, FnBody, FnDef, IndexItem, KernelDef, Stmt, StmtKind,
-    TypeAnn, UnOp,
+    BinOp, Block, Dim, Expr, ExprKind, FnBody, FnDef, IndexItem, KernelDef, Stmt, StmtKind, UnOp,
 };
 use ndx_syntax::Span;
 use std::collections::HashMap;
@@ -65,6 +65,29 @@ pub(crate) enum DimAnn {
     Name(String),
     Any,
     Fixed(i64),
+}
+
+impl DimAnn {
+    /// The length this annotation requires of an axis of length `size`, when that is not
+    /// `size`; a name seen for the first time binds `size` in `sizes`.
+    pub(crate) fn mismatch<'a>(
+        &'a self,
+        size: usize,
+        sizes: &mut HashMap<&'a str, usize>,
+    ) -> Option<String> {
+        match self {
+            DimAnn::Any => None,
+            DimAnn::Fixed(n) => (*n != size as i64).then(|| format!("{n}")),
+            DimAnn::Name(s) => match sizes.get(s.as_str()) {
+                Some(&prev) if prev != size => Some(format!("`{s}` = {prev}")),
+                Some(_) => None,
+                None => {
+                    sizes.insert(s.as_str(), size);
+                    None
+                }
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -162,17 +185,6 @@ struct Lower<'a> {
     stack: Vec<String>,
     /// Set when lowering stopped at a call of a function that is not defined (yet).
     unknown_callee: bool,
-}
-
-fn ann_dtype(ann: &TypeAnn) -> Result<DType, Diag> {
-    DType::from_name(&ann.dtype.name).ok_or_else(|| {
-        err_at(
-            "E0801",
-            ann.dtype.span,
-            format!("unknown dtype `{}`", ann.dtype.name),
-        )
-        .with_note("dtypes are bool, i32, i64, f32, f64")
-    })
 }
 
 fn weak(e: KExpr) -> T {
