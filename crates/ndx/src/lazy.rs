@@ -55,6 +55,9 @@ enum LKind {
     Pending(Arc<Pending>),
 }
 
+/// What an operand becomes when a node is rebuilt.
+type ChildMap<'a, E> = dyn FnMut(&Arc<LNode>) -> Result<Arc<LNode>, E> + 'a;
+
 impl LNode {
     /// Calls `f` on each operand (none for leaves and constants).
     fn for_each_child(&self, f: &mut dyn FnMut(&Arc<LNode>)) {
@@ -75,10 +78,7 @@ impl LNode {
 
     /// This node's operation over the operands `f` maps its operands to, or `None` for
     /// leaves and constants (which have none).
-    fn map_children<E>(
-        &self,
-        f: &mut dyn FnMut(&Arc<LNode>) -> Result<Arc<LNode>, E>,
-    ) -> Result<Option<LKind>, E> {
+    fn map_children<E>(&self, f: &mut ChildMap<'_, E>) -> Result<Option<LKind>, E> {
         Ok(Some(match &self.kind {
             LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => return Ok(None),
             LKind::Unary(op, a) => LKind::Unary(*op, f(a)?),
