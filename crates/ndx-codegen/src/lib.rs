@@ -37,6 +37,7 @@ use std::collections::HashMap;
 
 pub use inspect::{LaunchReport, Listing, VectorInfo};
 pub use kcode::{scalar_bits, vector_loops, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
+pub use parallel::MIN_PARALLEL;
 use std::time::{Duration, Instant};
 
 /// Why code generation failed.

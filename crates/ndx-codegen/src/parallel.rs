@@ -112,7 +112,7 @@ impl Jit {
 /// Below this many iteration points a launch stays on the calling thread. Measured with axpy
 /// on f32 (BENCHMARKS.md): waking the workers costs about 20 us, so two threads lose up to
 /// 2^18 points (97 us on one thread, 111 us on two) and win from 2^19 (214 us vs 147 us).
-pub(crate) const MIN_PARALLEL: usize = 1 << 19;
+pub const MIN_PARALLEL: usize = 1 << 19;
 
 /// The launch split into at most `parts` launches along axis 0, or `None` when it should run
 /// whole.

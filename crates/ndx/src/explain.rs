@@ -373,10 +373,11 @@ pub fn loops_text(f: &FusedStep) -> String {
     }
     let threads = if l.parts > 1 {
         format!("split into {} parts over {} threads", l.parts, l.threads)
-    } else if l.threads > 1 && l.points() < MIN_PARALLEL_POINTS {
+    } else if l.threads > 1 && l.points() < ndx_codegen::MIN_PARALLEL {
         format!(
-            "calling thread ({}, below the {MIN_PARALLEL_POINTS}-point threshold)",
-            points_text(l.points())
+            "calling thread ({}, below the {}-point threshold)",
+            points_text(l.points()),
+            ndx_codegen::MIN_PARALLEL
         )
     } else {
         "calling thread".to_string()
@@ -384,10 +385,6 @@ pub fn loops_text(f: &FusedStep) -> String {
     let _ = write!(s, "threads: {threads}");
     s
 }
-
-/// Launches below this many points stay on the calling thread (`ndx_codegen`'s threshold,
-/// repeated here for the text).
-const MIN_PARALLEL_POINTS: usize = 1 << 19;
 
 fn indent(text: &str, by: &str) -> String {
     let mut s = String::new();
