@@ -77,7 +77,7 @@ pub struct Stats {
 /// The signature of every compiled nest (see [`ndx_ir::loops`]).
 type KernelFn = unsafe extern "C" fn(*const i64) -> i32;
 
-/// A compiled nest: a function pointer into JIT memory, valid for the life of the process.
+/// A compiled nest: a function pointer into JIT memory, valid while its [`Jit`] lives.
 #[derive(Clone, Copy, Debug)]
 pub struct Compiled {
     func: KernelFn,
@@ -127,8 +127,13 @@ pub struct RawArray {
 }
 
 /// The JIT compiler and its kernel cache.
+///
+/// Dropping it unmaps its code, unless a [`Jit::code_token`] is still held (a detached
+/// kernel handle may call the code later): then the code stays mapped for the process.
 pub struct Jit {
-    module: JITModule,
+    module: std::mem::ManuallyDrop<JITModule>,
+    /// Cloned by everything that may call this JIT's code after the JIT is dropped.
+    code_users: std::sync::Arc<()>,
     ctx: Context,
     fctx: FunctionBuilderContext,
     host_ids: HashMap<&'static str, FuncId>,
@@ -191,7 +196,8 @@ impl Jit {
         host_ids.insert(kcode::PRANGE_SYMBOL, id);
         Ok(Jit {
             ctx: module.make_context(),
-            module,
+            module: std::mem::ManuallyDrop::new(module),
+            code_users: std::sync::Arc::new(()),
             fctx: FunctionBuilderContext::new(),
             host_ids,
             cache: HashMap::new(),
@@ -202,6 +208,12 @@ impl Jit {
             listings: None,
             reports: None,
         })
+    }
+
+    /// A token that keeps this JIT's code mapped after the JIT is dropped: whoever keeps
+    /// compiled code (a detached kernel handle) past the JIT's life holds one.
+    pub fn code_token(&self) -> std::sync::Arc<()> {
+        self.code_users.clone()
     }
 
     /// Sets how many threads large kernels use (at least 1). Kernels whose outermost loop is
@@ -492,5 +504,19 @@ impl Jit {
             return Err(CodegenError::Kernel(code));
         }
         Ok(())
+    }
+}
+
+impl Drop for Jit {
+    fn drop(&mut self) {
+        // SAFETY: `self.module` is not touched again: this is the JIT's last use of it.
+        let module = unsafe { std::mem::ManuallyDrop::take(&mut self.module) };
+        if std::sync::Arc::strong_count(&self.code_users) == 1 {
+            // SAFETY: no token is held, so nothing outside this JIT can reach its code, and
+            // its own caches (and the session's, which only run code through it) are gone
+            // with it: no function of the module can be called after this.
+            unsafe { module.free_memory() };
+        }
+        // Otherwise dropping the module leaves its code mapped, for the token holders.
     }
 }

@@ -66,6 +66,8 @@ scalar_args!(f64 => F64, f32 => F32, i64 => I64, i32 => I32, bool => Bool);
 
 struct KernelInner {
     entry: Arc<CompiledEntry>,
+    /// Keeps the session's JIT code mapped while this handle lives, even past the session.
+    _code: Arc<()>,
     sources: SourceMap,
     threads: usize,
     pool: OnceLock<Option<rayon::ThreadPool>>,
@@ -297,9 +299,14 @@ impl Session {
             .interp
             .compiled_kernel(&def)
             .map_err(|d| self.error(d))?;
+        let code = match self.interp.exec.jit() {
+            Ok(jit) => jit.code_token(),
+            Err(d) => return Err(self.error(d)),
+        };
         Ok(Kernel {
             inner: Arc::new(KernelInner {
                 entry,
+                _code: code,
                 sources: self.interp.sources.clone(),
                 threads: self.interp.threads.max(1),
                 pool: OnceLock::new(),

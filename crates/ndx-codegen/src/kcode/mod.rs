@@ -106,7 +106,8 @@ struct ParLoop {
     reductions: Vec<(usize, ReduceOp, DType)>,
 }
 
-/// A compiled kernel: native code valid for the life of the process.
+/// A compiled kernel: native code valid while its [`crate::Jit`] lives, or longer while a
+/// [`crate::Jit::code_token`] is held.
 #[derive(Clone, Debug)]
 pub struct CompiledKernel {
     main: MainFn,
@@ -312,7 +313,7 @@ impl crate::Jit {
         let start = std::time::Instant::now();
         let r = self.compile_kernel_uncached(f, opts);
         if r.is_err() {
-            cranelift_module::Module::clear_context(&self.module, &mut self.ctx);
+            cranelift_module::Module::clear_context(&*self.module, &mut self.ctx);
             self.fctx = cranelift_frontend::FunctionBuilderContext::new();
         }
         self.stats.compiled += 1;
