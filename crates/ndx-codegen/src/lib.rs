@@ -9,7 +9,7 @@
 //! Invariants: generated code never traps (integer division is guarded, float-to-int casts
 //! saturate, every load and store is at an address the caller vouched for), and computes what
 //! `ndx_ir::eval` computes: bit for bit on ints and bools, and on floats except for the order
-//! of reductions, the math functions of [`vmath`] (within 4 ULP of libm's results, with the
+//! of reductions, the math functions of `vmath` (within 4 ULP of libm's results, with the
 //! same special values) and `x ** n` for small integer constants `n` (multiplications). Compiled code lives as long as the process (the module's memory is never
 //! freed), so a [`Compiled`] stays valid after its [`Jit`] is dropped.
 #![deny(missing_docs)]
