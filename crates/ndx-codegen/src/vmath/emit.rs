@@ -365,23 +365,23 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         x: Value,
         name: &'static str,
     ) -> Result<Value, CodegenError> {
-        let any = self.b.ins().vany_true(rare);
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
-        let res = self.b.append_block_param(join, self.ty);
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(any, slow, &[], join, &[fast.into()]);
-        self.b.switch_to_block(slow);
-        let mut r = fast;
         let lanes = self.ty.lane_count() as u8;
-        for lane in 0..lanes {
-            let xi = self.b.ins().extractlane(x, lane);
-            let yi = self.host.call(self.b, name, &[xi])?;
-            r = self.b.ins().insertlane(r, yi, lane);
-        }
-        self.b.ins().jump(join, &[r.into()]);
-        self.b.switch_to_block(join);
-        Ok(res)
+        let mut failed = None;
+        let r = self.unless_rare(rare, fast, |e| {
+            let mut r = fast;
+            for lane in 0..lanes {
+                let xi = e.b.ins().extractlane(x, lane);
+                match e.host.call(e.b, name, &[xi]) {
+                    Ok(yi) => r = e.b.ins().insertlane(r, yi, lane),
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
+                }
+            }
+            r
+        });
+        failed.map_or(Ok(r), Err)
     }
 
     /// `fast`, unless a lane of `rare` is set: then `general` (right for every lane), in a cold
