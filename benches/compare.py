@@ -9,6 +9,7 @@ table into BENCHMARKS.md when recording numbers).
     python3 benches/compare.py kernels    # only the kernel workloads (issue 5): loops vs Numba
     python3 benches/compare.py contract   # only the contraction workloads (matmul, einsum)
     python3 benches/compare.py scan       # only the scans (cumsum) of issue 2
+    python3 benches/compare.py axes       # reductions along outer axes and over matrices
 
 Creates benches/.venv (numpy, numexpr, numba) on first use and re-runs itself inside it.
 """
@@ -437,6 +438,64 @@ def scan_peers():
     }
 
 
+def axes_peers():
+    """Reductions along outer axes and over whole matrices: NumPy's reductions, and Numba
+    loops that add (or compare) each row into the output row."""
+    import numpy as np
+    import numba
+
+    numba.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    m = rng.random((4096, 1024), dtype=f32)
+    c = rng.random((64, 128, 256), dtype=f32)
+
+    @numba.njit
+    def nb_sum0(m, out):
+        out[:] = m[0]
+        for i in range(1, m.shape[0]):
+            for j in range(m.shape[1]):
+                out[j] += m[i, j]
+
+    @numba.njit
+    def nb_max0(m, out):
+        out[:] = m[0]
+        for i in range(1, m.shape[0]):
+            for j in range(m.shape[1]):
+                out[j] = max(out[j], m[i, j])
+
+    @numba.njit
+    def nb_sum_all(m):
+        s = f32(0.0)
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                s += m[i, j]
+        return s
+
+    @numba.njit
+    def nb_mean1(c, out):
+        for a in range(c.shape[0]):
+            out[a, :] = c[a, 0]
+            for i in range(1, c.shape[1]):
+                for j in range(c.shape[2]):
+                    out[a, j] += c[a, i, j]
+            for j in range(c.shape[2]):
+                out[a, j] /= c.shape[1]
+
+    o0 = np.empty(1024, dtype=f32)
+    o1 = np.empty((64, 256), dtype=f32)
+    nb_sum0(m, o0)
+    nb_max0(m, o0)
+    nb_sum_all(m)
+    nb_mean1(c, o1)
+    return {
+        "sum_axis0": {"NumPy": median_time(lambda: m.sum(axis=0), 20), "Numba": median_time(lambda: nb_sum0(m, o0), 20)},
+        "max_axis0": {"NumPy": median_time(lambda: m.max(axis=0), 20), "Numba": median_time(lambda: nb_max0(m, o0), 20)},
+        "sum_2d": {"NumPy": median_time(lambda: m.sum(), 20), "Numba": median_time(lambda: nb_sum_all(m), 20)},
+        "mean_axis1_3d": {"NumPy": median_time(lambda: c.mean(axis=1), 20), "Numba": median_time(lambda: nb_mean1(c, o1), 20)},
+    }
+
+
 def ndx_times(names):
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
     exe = os.path.join(target, "release", "ndx")
@@ -488,7 +547,7 @@ def main():
     ensure_venv()
     import numpy as np
 
-    sections = sys.argv[1:] or ["fused", "scan", "contract", "kernels"]
+    sections = sys.argv[1:] or ["fused", "scan", "contract", "axes", "kernels"]
     res, compile_times = {}, {}
     if "fused" in sections:
         r, c = peers()
@@ -498,6 +557,8 @@ def main():
         res.update(contract_peers())
     if "scan" in sections:
         res.update(scan_peers())
+    if "axes" in sections:
+        res.update(axes_peers())
     if "kernels" in sections:
         r, c = kernel_peers()
         res.update(r)

@@ -16,8 +16,17 @@
 //! full iteration shape (broadcast by the caller), then the output array (C-contiguous, of the
 //! iteration shape, or 1-D of its size for `axis=None`), then the `rank` extents as i64
 //! scalars.
+//!
+//! ## Reductions along an outer axis
+//! [`outer_reduce_func`] builds the outer-axis form for a reduction (`sum(x, axis=0)` of a
+//! matrix): the caller passes the reduced output as an array of the iteration shape with
+//! stride 0 along the reduced axis, so "row `j - 1` of the output" and "row `j`" are the same
+//! memory and each row of the input is combined into it in place. The input is read once, in
+//! C order, with unit-stride vector rows, where the loop nest of a plain reduction would walk
+//! the reduced axis innermost with a large stride. The order of operations per output element
+//! is the reduced axis's order, as in that nest.
 
-use crate::kernel::{BinaryOp, Kernel, Op};
+use crate::kernel::{BinaryOp, Kernel, Op, ReduceOp};
 use crate::kir::{Access, KArray, KExpr, KExprKind, KFor, KFunc, KParam, KStmt, Local};
 use ndx_runtime::{DType, Scalar};
 
@@ -123,40 +132,79 @@ pub fn scan_func(spec: ScanSpec) -> Result<KFunc, ScanBuildError> {
         return Err(ScanBuildError::TooLarge);
     }
     let acc_dtype = ScanOp::result_dtype(kernel.dtype(out.value));
+    let unit = match op {
+        ScanOp::Sum => 0,
+        ScanOp::Prod => 1,
+    };
     let b = Builder {
         kernel,
         rank,
         out_array: kernel.inputs.len() as u32,
         acc_dtype,
-        op,
+        combine: op.binary(),
+        identity: Scalar::I64(unit).cast(acc_dtype),
     };
-    let mut arrays: Vec<KArray> = kernel
-        .inputs
-        .iter()
-        .map(|&dtype| KArray { dtype, rank })
-        .collect();
-    arrays.push(KArray {
-        dtype: acc_dtype,
-        rank: if axis.is_some() { rank } else { 1 },
-    });
-    let mut params: Vec<KParam> = (0..arrays.len() as u32).map(KParam::Array).collect();
-    params.extend((0..rank).map(|d| KParam::Scalar(b.extent(d))));
-    let mut locals = vec![DType::I64; 2 * rank];
-    locals.push(acc_dtype);
-    locals.push(DType::I64);
     let body = match axis {
         None => b.flat(),
         Some(s) if s + 1 == rank => b.along_last(),
         Some(s) => b.along_outer(s),
     };
-    Ok(KFunc {
-        name: op.name().to_string(),
-        params,
-        arrays,
-        locals,
-        ret: None,
-        body,
-    })
+    Ok(b.func(op.name(), axis.is_some(), body))
+}
+
+/// Builds the kernel function of a reduction of `kernel`'s single output along the outer
+/// axis `axis` of a `rank`-dimensional iteration space (see the module documentation; the
+/// output array has the iteration shape, with stride 0 along `axis`). `op` is `Sum`, `Prod`,
+/// `Min`, `Max` (in the value's dtype), `Any` or `All` (of bool values); the arg reductions
+/// have no such form.
+pub fn outer_reduce_func(
+    kernel: &Kernel,
+    rank: usize,
+    axis: usize,
+    op: ReduceOp,
+) -> Result<KFunc, ScanBuildError> {
+    let [out] = kernel.outputs.as_slice() else {
+        return Err(ScanBuildError::Bad("a reduction has one output".into()));
+    };
+    if out.reduce.is_some() || out.value.index() >= kernel.nodes.len() {
+        return Err(ScanBuildError::Bad(
+            "the reduced value must be elementwise".into(),
+        ));
+    }
+    if axis + 1 >= rank {
+        return Err(ScanBuildError::Bad(format!(
+            "axis {axis} is not an outer axis of rank {rank}"
+        )));
+    }
+    let combine = match op {
+        ReduceOp::Sum => BinaryOp::Add,
+        ReduceOp::Prod => BinaryOp::Mul,
+        ReduceOp::Min => BinaryOp::Min,
+        ReduceOp::Max => BinaryOp::Max,
+        ReduceOp::Any => BinaryOp::BitOr,
+        ReduceOp::All => BinaryOp::BitAnd,
+        ReduceOp::ArgMin | ReduceOp::ArgMax => {
+            return Err(ScanBuildError::Bad(format!(
+                "{op:?} has no outer-axis form"
+            )))
+        }
+    };
+    let mut memo = vec![None; kernel.nodes.len()];
+    if tree_size(kernel, out.value.index(), &mut memo) > MAX_TREE {
+        return Err(ScanBuildError::TooLarge);
+    }
+    let acc_dtype = kernel.dtype(out.value);
+    let b = Builder {
+        kernel,
+        rank,
+        out_array: kernel.inputs.len() as u32,
+        acc_dtype,
+        combine,
+        identity: Scalar::I64(0).cast(acc_dtype),
+    };
+    let body = b.along_outer(axis);
+    let name = format!("{op:?}").to_lowercase();
+    Ok(b.func(&name, true, body))
 }
 
 struct Builder<'k> {
@@ -164,10 +212,42 @@ struct Builder<'k> {
     rank: usize,
     out_array: u32,
     acc_dtype: DType,
-    op: ScanOp,
+    /// How a value joins the accumulation.
+    combine: BinaryOp,
+    /// The accumulation's identity, in the accumulator's dtype.
+    identity: Scalar,
 }
 
 impl Builder<'_> {
+    /// The function: the inputs, the output (of the iteration rank when `full_rank`, else
+    /// 1-D), the extents, and `body`.
+    fn func(&self, name: &str, full_rank: bool, body: Vec<KStmt>) -> KFunc {
+        let rank = self.rank;
+        let mut arrays: Vec<KArray> = self
+            .kernel
+            .inputs
+            .iter()
+            .map(|&dtype| KArray { dtype, rank })
+            .collect();
+        arrays.push(KArray {
+            dtype: self.acc_dtype,
+            rank: if full_rank { rank } else { 1 },
+        });
+        let mut params: Vec<KParam> = (0..arrays.len() as u32).map(KParam::Array).collect();
+        params.extend((0..rank).map(|d| KParam::Scalar(self.extent(d))));
+        let mut locals = vec![DType::I64; 2 * rank];
+        locals.push(self.acc_dtype);
+        locals.push(DType::I64);
+        KFunc {
+            name: name.to_string(),
+            params,
+            arrays,
+            locals,
+            ret: None,
+            body,
+        }
+    }
+
     /// The loop variable of axis `d`.
     fn var(&self, d: usize) -> Local {
         d as Local
@@ -200,11 +280,7 @@ impl Builder<'_> {
 
     /// The identity of the accumulation, in the accumulator's dtype.
     fn identity(&self) -> KExpr {
-        let one = match self.op {
-            ScanOp::Sum => false,
-            ScanOp::Prod => true,
-        };
-        KExpr::constant(Scalar::I64(i64::from(one)).cast(self.acc_dtype))
+        KExpr::constant(self.identity)
     }
 
     /// The index of the current point: every loop variable, with axis `shift` (if any) one
@@ -281,7 +357,7 @@ impl Builder<'_> {
     /// `acc = acc op value`.
     fn accumulate(&self) -> KStmt {
         let acc = Self::local(self.acc(), self.acc_dtype);
-        KStmt::Set(self.acc(), binary(self.op.binary(), acc, self.value()))
+        KStmt::Set(self.acc(), binary(self.combine, acc, self.value()))
     }
 
     /// The flattened scan: one accumulator over the whole space in C order.
@@ -328,10 +404,7 @@ impl Builder<'_> {
         let next_rows = self.loops(
             s..self.rank,
             1,
-            vec![KStmt::Store(
-                here,
-                binary(self.op.binary(), prev, self.value()),
-            )],
+            vec![KStmt::Store(here, binary(self.combine, prev, self.value()))],
         );
         let nonempty = binary(
             BinaryOp::Gt,
@@ -406,6 +479,45 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let text = f.to_string();
         assert!(text.contains("a1[(l0 Sub 1:i64), l1]"), "{text}");
+    }
+
+    #[test]
+    fn outer_reductions_verify_and_combine_into_the_previous_row() {
+        for (d, ops) in [
+            (
+                DType::F32,
+                &[ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Min, ReduceOp::Max][..],
+            ),
+            (DType::I64, &[ReduceOp::Sum, ReduceOp::Max][..]),
+            (DType::Bool, &[ReduceOp::Any, ReduceOp::All][..]),
+        ] {
+            let k = square_kernel(d);
+            for &op in ops {
+                for (rank, axis) in [(2, 0), (3, 0), (3, 1), (4, 2)] {
+                    let f = outer_reduce_func(&k, rank, axis, op).unwrap_or_else(|e| panic!("{e}"));
+                    f.verify().unwrap_or_else(|e| panic!("{e}\n{f}"));
+                    assert_eq!(f.arrays[1].dtype, d);
+                }
+            }
+        }
+        let f = outer_reduce_func(&square_kernel(DType::F64), 2, 0, ReduceOp::Max).unwrap();
+        assert!(
+            f.to_string().contains("(a1[(l0 Sub 1:i64), l1]@0 Max"),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn outer_reductions_need_an_outer_axis_and_a_combining_op() {
+        let k = square_kernel(DType::F64);
+        for (axis, op) in [
+            (1, ReduceOp::Sum),
+            (0, ReduceOp::ArgMax),
+            (0, ReduceOp::ArgMin),
+        ] {
+            let r = outer_reduce_func(&k, 2, axis, op);
+            assert!(matches!(r, Err(ScanBuildError::Bad(_))), "{r:?}");
+        }
     }
 
     #[test]

@@ -207,6 +207,11 @@ impl Exec {
             .filter(|(_, r)| !**r)
             .map(|(s, _)| *s)
             .collect();
+        if let Some(axis) = crate::scan::outer_axis(v.shape(), reduced, op, v.dtype()) {
+            if let Some(out) = self.reduce_outer(v, op, axis)? {
+                return Ok(out);
+            }
+        }
         let dtype = match op {
             ReduceOp::ArgMin | ReduceOp::ArgMax => DType::I64,
             _ => v.dtype(),

@@ -156,7 +156,7 @@ impl Step {
                     && a.launch.nest == b.launch.nest
                     && a.launch.shape == b.launch.shape
             }
-            (Step::Kernel(a), Step::Kernel(b)) => a.name == b.name,
+            (Step::Kernel(a), Step::Kernel(b)) => a.name == b.name && a.ir == b.ir,
             (Step::Einsum(a), Step::Einsum(b)) => a.spec == b.spec && a.report == b.report,
             _ => false,
         }

@@ -11,8 +11,10 @@ use crate::interp::Interp;
 use crate::lazy::{self, Lazy};
 use crate::value::Val;
 use ndx_codegen::KernelOptions;
-use ndx_ir::scan::{scan_func, ScanBuildError, ScanOp, ScanSpec};
-use ndx_runtime::{Array, Scalar};
+use ndx_ir::kir::KFunc;
+use ndx_ir::scan::{outer_reduce_func, scan_func, ScanBuildError, ScanOp, ScanSpec};
+use ndx_ir::ReduceOp;
+use ndx_runtime::{Array, DType, Scalar};
 use ndx_syntax::Diagnostic;
 
 impl Interp {
@@ -88,14 +90,63 @@ impl Exec {
             }
             Err(e @ ScanBuildError::Bad(_)) => return Err(Diagnostic::bug(e.to_string())),
         };
+        self.run_loop_func(op.name(), &func, &built.inputs, &out, &shape)?;
+        Ok(out)
+    }
+
+    /// A reduction of `v` along the single outer axis `axis` (see [`outer_axis`]) as one
+    /// kernel function that combines each input row into the output row in place
+    /// ([`outer_reduce_func`]), or `None` when the expression is too large to inline (the
+    /// caller then runs the plain reduction).
+    pub(crate) fn reduce_outer(
+        &mut self,
+        v: &Lazy,
+        op: ReduceOp,
+        axis: usize,
+    ) -> Result<Option<Array>, Diag> {
+        self.check_interrupt()?;
+        let shape = v.shape().to_vec();
+        let v = &self.settle(v)?;
+        let built = lazy::build(&[(v, None)]).map_err(crate::error::runtime_err)?;
+        let func = match outer_reduce_func(&built.kernel, shape.len(), axis, op) {
+            Ok(f) => f,
+            Err(ScanBuildError::TooLarge) => return Ok(None),
+            Err(e @ ScanBuildError::Bad(_)) => return Err(Diagnostic::bug(e.to_string())),
+        };
+        let mut kept = shape.clone();
+        kept.remove(axis);
+        let out = Array::empty(v.dtype(), &kept).map_err(runtime_err)?;
+        let mut keepdims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        keepdims[axis] = 1;
+        // The output seen over the whole iteration space: stride 0 along the reduced axis,
+        // so every input row is combined into the same output row.
+        let rows = out
+            .reshape(&keepdims)
+            .and_then(|o| o.broadcast_to(&shape))
+            .map_err(runtime_err)?;
+        let name = func.name.clone();
+        self.run_loop_func(&name, &func, &built.inputs, &rows, &shape)?;
+        Ok(Some(out))
+    }
+
+    /// Compiles (once per IR text) and calls a kernel function built by [`ndx_ir::scan`]:
+    /// `inputs` broadcast to `shape`, then `out`, then the extents of `shape`.
+    fn run_loop_func(
+        &mut self,
+        name: &str,
+        func: &KFunc,
+        inputs: &[Array],
+        out: &Array,
+        shape: &[usize],
+    ) -> Result<(), Diag> {
         let mut words: Vec<i64> = Vec::new();
-        let mut keep = Vec::with_capacity(built.inputs.len());
-        for a in &built.inputs {
-            let a = a.broadcast_to(&shape).map_err(runtime_err)?;
+        let mut keep = Vec::with_capacity(inputs.len());
+        for a in inputs {
+            let a = a.broadcast_to(shape).map_err(runtime_err)?;
             push_array(&mut words, &a)?;
             keep.push(a);
         }
-        push_array(&mut words, &out)?;
+        push_array(&mut words, out)?;
         words.extend(
             shape
                 .iter()
@@ -110,8 +161,8 @@ impl Exec {
             let start = std::time::Instant::now();
             let code = self
                 .jit()?
-                .compile_kernel(&func, opts)
-                .map_err(|e| Diagnostic::bug(format!("compiling `{}`: {e}", op.name())))?;
+                .compile_kernel(func, opts)
+                .map_err(|e| Diagnostic::bug(format!("compiling `{name}`: {e}")))?;
             compile_time = Some(start.elapsed());
             self.scans.insert(key.clone(), code);
         }
@@ -125,31 +176,50 @@ impl Exec {
         // of the dtypes and ranks `func` was built for; every index is a loop variable within
         // its extent (or one row back, from row 1 on), so no access leaves the arrays.
         let r = unsafe { jit.run_kernel(&code, &words, 0) }
-            .map_err(|e| Diagnostic::bug(format!("running `{}`: {e}", op.name())))?;
+            .map_err(|e| Diagnostic::bug(format!("running `{name}`: {e}")))?;
         drop(keep);
         if let Err(f) = r {
             return Err(Diagnostic::bug(format!(
-                "`{}` stopped at a fault it cannot have: {f:?}",
-                op.name()
+                "`{name}` stopped at a fault it cannot have: {f:?}"
             )));
         }
         if self.trace.is_some() {
             let jit = self.jit()?;
             let listings = jit.take_listings();
             let step = KernelStep {
-                name: op.name().to_string(),
+                name: name.to_string(),
                 compile_time,
                 parallel_loops: 0,
                 threads: jit.threads(),
-                vector_loops: ndx_codegen::vector_loops(&func, opts),
+                vector_loops: ndx_codegen::vector_loops(func, opts),
                 ir: key,
                 listings,
                 calls: 1,
             };
             self.record(Step::Kernel(step));
         }
-        Ok(out)
+        Ok(())
     }
+}
+
+/// The axis of a reduction that runs best as [`Exec::reduce_outer`]: exactly one reduced axis
+/// longer than 1, followed by at least 8 elements of kept axes (the unit-stride rows), for
+/// `sum`/`prod`/`min`/`max` of numbers or `any`/`all` of bools.
+pub(crate) fn outer_axis(
+    shape: &[usize],
+    reduced: &[bool],
+    op: ReduceOp,
+    dtype: DType,
+) -> Option<usize> {
+    let fits = match op {
+        ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Min | ReduceOp::Max => dtype != DType::Bool,
+        ReduceOp::Any | ReduceOp::All => dtype == DType::Bool,
+        ReduceOp::ArgMin | ReduceOp::ArgMax => false,
+    };
+    let mut live = (0..shape.len()).filter(|&a| reduced[a] && shape[a] > 1);
+    let axis = live.next()?;
+    let row: usize = shape[axis + 1..].iter().product();
+    (fits && live.next().is_none() && row >= 8).then_some(axis)
 }
 
 /// Appends an array's kernel words: its data pointer, shape and byte strides.

@@ -1,0 +1,188 @@
+//! Reductions along an outer axis (`sum(x, axis=0)` of a matrix, `max(x, axis=1)` of a 3-D
+//! array) run as one kernel that combines each input row into the output row in place
+//! (`ndx_ir::scan::outer_reduce_func`). They are checked here against a direct computation
+//! over generated shapes, dtypes, views, operations and fused expressions, NaN included. The
+//! data are small multiples of a power of two, so every sum and product is exact in every
+//! dtype and the results must be equal, not merely close.
+
+use ndx::{Array, DType, Scalar, Session};
+use proptest::prelude::*;
+
+/// The reductions with an outer-axis form, and the dtypes they are tried on.
+const OPS: &[&str] = &["sum", "prod", "min", "max", "mean", "any", "all"];
+
+fn case() -> impl Strategy<Value = (Vec<usize>, DType, usize, usize, usize, bool, u64)> {
+    (
+        prop::collection::vec(1usize..5, 2..4),
+        prop::sample::select(vec![DType::F32, DType::F64, DType::I32, DType::I64]),
+        0..OPS.len(),
+        0usize..3,
+        any::<bool>(),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_flat_map(|(mut shape, dtype, op, view, long, fused, seed)| {
+            let nd = shape.len();
+            // A row of at least 8 elements takes the outer-axis kernel; a long one exercises
+            // its vector loop and tail. Short rows take the plain reduction.
+            shape[nd - 1] = if long { 37 } else { shape[nd - 1] + 7 };
+            (
+                Just(shape),
+                Just(dtype),
+                Just(op),
+                Just(view),
+                0..nd - 1,
+                Just(fused),
+                Just(seed),
+            )
+        })
+}
+
+/// Values in -2..=2 times a power of two (products stay far from overflow); floats get a NaN
+/// now and then when `seed` says so.
+fn data(dtype: DType, n: usize, seed: u64) -> Vec<Scalar> {
+    let mut state = seed | 1;
+    let nans = seed.is_multiple_of(3);
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = (state % 5) as i64 - 2;
+            let nan = nans && state.is_multiple_of(97);
+            match dtype {
+                DType::F32 => Scalar::F32(if nan { f32::NAN } else { v as f32 * 0.5 }),
+                DType::F64 => Scalar::F64(if nan { f64::NAN } else { v as f64 * 0.25 }),
+                DType::I32 => Scalar::I32(v as i32),
+                DType::I64 => Scalar::I64(v),
+                DType::Bool => Scalar::Bool(v > 0),
+            }
+        })
+        .collect()
+}
+
+/// The lanes of a C-ordered array of `shape` along `axis`, in the order of the reduced result.
+fn lanes(shape: &[usize], axis: usize, data: &[f64]) -> Vec<Vec<f64>> {
+    let outer: usize = shape[..axis].iter().product();
+    let n = shape[axis];
+    let inner: usize = shape[axis + 1..].iter().product();
+    let mut out = Vec::new();
+    for o in 0..outer {
+        for i in 0..inner {
+            out.push((0..n).map(|k| data[(o * n + k) * inner + i]).collect());
+        }
+    }
+    out
+}
+
+fn reduce(op: &str, lane: &[f64]) -> f64 {
+    let nan = lane.iter().any(|v| v.is_nan());
+    match op {
+        "sum" => lane.iter().sum(),
+        "mean" => lane.iter().sum::<f64>() / lane.len() as f64,
+        "prod" => lane.iter().product(),
+        "min" if nan => f64::NAN,
+        "max" if nan => f64::NAN,
+        "min" => lane.iter().cloned().fold(f64::INFINITY, f64::min),
+        "max" => lane.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+        // `any`/`all` of `x > 0` (NaN compares false).
+        "any" => f64::from(u8::from(lane.iter().any(|&v| v > 0.0))),
+        _ => f64::from(u8::from(lane.iter().all(|&v| v > 0.0))),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    #[test]
+    fn outer_reductions_match_a_direct_computation(
+        (shape, dtype, op, view, axis, fused, seed) in case()
+    ) {
+        let op = OPS[op];
+        // The reduced value is read through a plain, reversed or transposed view of `base`,
+        // whose shape is chosen so that the view has `shape`.
+        let base_shape: Vec<usize> = if view == 2 {
+            shape.iter().rev().copied().collect()
+        } else {
+            shape.clone()
+        };
+        let n: usize = shape.iter().product();
+        let vals = data(dtype, n, seed);
+        let base = Array::from_scalars(dtype, &vals, &base_shape)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut s = Session::new();
+        s.set("base", base);
+        let x = ["base", "base[::-1]", "base.T"][view];
+        // Fused: the reduced value is an expression of `x`, computed inside the kernel.
+        let e = match (op, fused) {
+            ("any" | "all", _) => "x > 0".to_string(),
+            (_, true) => "x * 2 - x".to_string(),
+            (_, false) => "x".to_string(),
+        };
+        let prog = format!("let x = {x}\nlet v = {e}\nlet r = {op}({e}, axis={axis})");
+        s.run(&prog).map_err(|err| TestCaseError::fail(format!("{prog}\n{}", err.render())))?;
+        // The direct computation reads the same view, in C order.
+        let xv = s.get("x").unwrap().to_array().unwrap();
+        prop_assert_eq!(xv.shape(), &shape[..]);
+        let d: Vec<f64> = xv.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+        let r = s.get("r").unwrap().to_array().unwrap();
+        let mut want_shape = shape.clone();
+        want_shape.remove(axis);
+        prop_assert_eq!(r.shape(), &want_shape[..]);
+        let got: Vec<f64> = r.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+        // Exact in f64; `mean` of f32 rounds once more, to the result's dtype.
+        let f32_result = r.dtype() == DType::F32;
+        let want: Vec<f64> = lanes(&shape, axis, &d)
+            .iter()
+            .map(|l| reduce(op, l))
+            .map(|w| if f32_result { f64::from(w as f32) } else { w })
+            .collect();
+        prop_assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let same = g == w || (g.is_nan() && w.is_nan());
+            prop_assert!(same, "{}: element {}: got {}, want {}", prog, i, g, w);
+        }
+    }
+}
+
+#[test]
+fn a_column_sum_is_one_kernel_over_rows() {
+    let mut s = Session::new();
+    s.run("let x = rand((300, 64))").unwrap();
+    let text = s
+        .explain("let c = max(x * 2 + 1, axis=0)")
+        .unwrap_or_else(|e| panic!("{}", e.render()))
+        .text(ndx::explain::TextOptions { timings: false });
+    assert!(text.contains("kernel 1: `max`"), "{text}");
+    // The reduced expression is computed inside that kernel: nothing is materialised first,
+    // and the rows run as vectors.
+    assert!(!text.contains("kernel 2"), "{text}");
+    assert!(text.contains("vector loop"), "{text}");
+    let c = s.get("c").unwrap().to_array().unwrap();
+    let x = s.get("x").unwrap().to_array().unwrap();
+    let xs: Vec<f64> = x.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+    let got: Vec<f64> = c.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+    for (j, g) in got.iter().enumerate() {
+        let want = (0..300)
+            .map(|i| xs[i * 64 + j] * 2.0 + 1.0)
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(*g, want, "column {j}");
+    }
+}
+
+#[test]
+fn outer_reductions_over_changing_sizes_compile_once() {
+    let mut s = Session::new();
+    s.run("let m = sum(ones((5, 9)) * 2, axis=0)").unwrap();
+    let (before, _) = s.kernel_stats();
+    // (Sizes stay under the blocked-summation threshold, which adds an f64 stage.)
+    for (r, c) in [(7, 16), (100, 9), (3, 300), (30, 30)] {
+        s.run(&format!("let m = sum(ones(({r}, {c})) * 2, axis=0)"))
+            .unwrap();
+    }
+    let (after, _) = s.kernel_stats();
+    assert_eq!(after, before, "each size compiled again");
+    let m = s.get("m").unwrap().to_array().unwrap();
+    let got: Vec<f64> = m.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+    assert_eq!(got, vec![60.0; 30]);
+}
