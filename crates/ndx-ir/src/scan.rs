@@ -190,7 +190,8 @@ pub fn outer_reduce_func(
         }
     };
     let mut memo = vec![None; kernel.nodes.len()];
-    if tree_size(kernel, out.value.index(), &mut memo) > MAX_TREE {
+    let size = tree_size(kernel, out.value.index(), &mut memo);
+    if size > MAX_TREE {
         return Err(ScanBuildError::TooLarge);
     }
     let acc_dtype = kernel.dtype(out.value);
@@ -202,10 +203,22 @@ pub fn outer_reduce_func(
         combine,
         identity: Scalar::I64(0).cast(acc_dtype),
     };
-    let body = b.along_outer(axis);
+    // Small values are inlined PASS times, so each pass over the output row reads and writes
+    // it once for PASS input rows; larger ones keep one copy (compile time).
+    let body = if size <= PASS_TREE {
+        b.along_outer_in_passes(axis)
+    } else {
+        b.along_outer(axis)
+    };
     let name = format!("{op:?}").to_lowercase();
     Ok(b.func(&name, true, body))
 }
+
+/// Input rows an outer-axis reduction combines into the output row per pass.
+const PASS: i64 = 4;
+
+/// The largest value (in tree nodes) inlined [`PASS`] times.
+const PASS_TREE: usize = 16;
 
 struct Builder<'k> {
     kernel: &'k Kernel,
@@ -238,6 +251,7 @@ impl Builder<'_> {
         let mut locals = vec![DType::I64; 2 * rank];
         locals.push(self.acc_dtype);
         locals.push(DType::I64);
+        locals.push(DType::I64);
         KFunc {
             name: name.to_string(),
             params,
@@ -262,6 +276,11 @@ impl Builder<'_> {
         (2 * self.rank) as Local
     }
 
+    /// The first row an outer-axis reduction combines one at a time.
+    fn row_stop(&self) -> Local {
+        (2 * self.rank + 2) as Local
+    }
+
     /// The flat output position of the `axis=None` scan.
     fn flat_pos(&self) -> Local {
         (2 * self.rank + 1) as Local
@@ -283,16 +302,16 @@ impl Builder<'_> {
         KExpr::constant(self.identity)
     }
 
-    /// The index of the current point: every loop variable, with axis `shift` (if any) one
-    /// lower.
-    fn index(&self, shift: Option<usize>) -> Vec<KExpr> {
+    /// The index of the current point: every loop variable, with `shift = (axis, by)` (if
+    /// any) moving one axis by a constant.
+    fn index(&self, shift: Option<(usize, i64)>) -> Vec<KExpr> {
         (0..self.rank)
             .map(|d| {
                 let v = Self::local(self.var(d), DType::I64);
-                if shift == Some(d) {
-                    binary(BinaryOp::Sub, v, Self::i64(1))
-                } else {
-                    v
+                match shift {
+                    Some((a, by)) if a == d && by < 0 => binary(BinaryOp::Sub, v, Self::i64(-by)),
+                    Some((a, by)) if a == d && by > 0 => binary(BinaryOp::Add, v, Self::i64(by)),
+                    _ => v,
                 }
             })
             .collect()
@@ -309,26 +328,31 @@ impl Builder<'_> {
 
     /// The producer's value at the current point, cast to the accumulator's dtype.
     fn value(&self) -> KExpr {
-        let out = self.kernel.outputs[0].value.index();
-        self.node(out).cast(self.acc_dtype)
+        self.value_at(None)
     }
 
-    fn node(&self, h: usize) -> KExpr {
+    /// The producer's value at the current point moved by `shift` (see [`Builder::index`]).
+    fn value_at(&self, shift: Option<(usize, i64)>) -> KExpr {
+        let out = self.kernel.outputs[0].value.index();
+        self.node(out, shift).cast(self.acc_dtype)
+    }
+
+    fn node(&self, h: usize, shift: Option<(usize, i64)>) -> KExpr {
         let n = &self.kernel.nodes[h];
         let kind = match &n.op {
-            Op::Input(k) => KExprKind::Load(self.access(*k, self.index(None))),
+            Op::Input(k) => KExprKind::Load(self.access(*k, self.index(shift))),
             Op::Const(s) => KExprKind::Const(*s),
-            Op::Unary(u, a) => KExprKind::Unary(*u, Box::new(self.node(a.index()))),
-            Op::Cast(a) => KExprKind::Cast(Box::new(self.node(a.index()))),
+            Op::Unary(u, a) => KExprKind::Unary(*u, Box::new(self.node(a.index(), shift))),
+            Op::Cast(a) => KExprKind::Cast(Box::new(self.node(a.index(), shift))),
             Op::Binary(o, a, c) => KExprKind::Binary(
                 *o,
-                Box::new(self.node(a.index())),
-                Box::new(self.node(c.index())),
+                Box::new(self.node(a.index(), shift)),
+                Box::new(self.node(c.index(), shift)),
             ),
             Op::Select(c, a, e) => KExprKind::Select(
-                Box::new(self.node(c.index())),
-                Box::new(self.node(a.index())),
-                Box::new(self.node(e.index())),
+                Box::new(self.node(c.index(), shift)),
+                Box::new(self.node(a.index(), shift)),
+                Box::new(self.node(e.index(), shift)),
             ),
         };
         KExpr {
@@ -398,7 +422,7 @@ impl Builder<'_> {
             vec![KStmt::Store(here.clone(), self.value())],
         );
         let prev = KExpr {
-            kind: KExprKind::Load(self.access(self.out_array, self.index(Some(s)))),
+            kind: KExprKind::Load(self.access(self.out_array, self.index(Some((s, -1))))),
             dtype: self.acc_dtype,
         };
         let next_rows = self.loops(
@@ -416,6 +440,80 @@ impl Builder<'_> {
         let mut block = vec![KStmt::If(nonempty, first, Vec::new())];
         block.extend(next_rows);
         self.loops(0..s, 0, block)
+    }
+
+    /// An outer-axis reduction into an output with stride 0 along axis `s`, [`PASS`] input
+    /// rows per pass over the output row: row `j + PASS - 1` of the output is row `j - 1`
+    /// combined with the values of rows `j..j + PASS` in turn, so each element still
+    /// accumulates in the axis's order. The rows left over after the last whole pass are
+    /// combined one at a time.
+    fn along_outer_in_passes(&self, s: usize) -> Vec<KStmt> {
+        let n = Self::local(self.extent(s), DType::I64);
+        let at = |shift: i64| self.access(self.out_array, self.index(Some((s, shift))));
+        let load = |shift: i64| KExpr {
+            kind: KExprKind::Load(at(shift)),
+            dtype: self.acc_dtype,
+        };
+        let row = |from: KExpr, stop: KExpr, step: i64, body: Vec<KStmt>| {
+            KStmt::For(Box::new(KFor {
+                var: self.var(s),
+                start: from,
+                stop,
+                step: Self::i64(step),
+                body: self.loops(s + 1..self.rank, 0, body),
+                parallel: None,
+                site: 0,
+            }))
+        };
+        let rows: Vec<KExpr> = (0..PASS).map(|t| self.value_at(Some((s, t)))).collect();
+        let acc = if matches!(self.combine, BinaryOp::Add | BinaryOp::Mul) {
+            // Sums and products in the axis's order.
+            rows.into_iter()
+                .fold(load(-1), |acc, v| binary(self.combine, acc, v))
+        } else {
+            // min/max/and/or do not depend on the order: a pairwise tree is a shorter chain.
+            let mut level = rows;
+            while level.len() > 1 {
+                let mut next = Vec::new();
+                let mut it = level.into_iter();
+                while let Some(a) = it.next() {
+                    next.push(match it.next() {
+                        Some(b) => binary(self.combine, a, b),
+                        None => a,
+                    });
+                }
+                level = next;
+            }
+            let tree = level.pop().unwrap_or_else(|| load(-1));
+            binary(self.combine, load(-1), tree)
+        };
+        let stop = Self::local(self.row_stop(), DType::I64);
+        // row_stop = (n - 1) / PASS * PASS + 1, the row after the last whole pass.
+        let whole = binary(
+            BinaryOp::FloorDiv,
+            binary(BinaryOp::Sub, n.clone(), Self::i64(1)),
+            Self::i64(PASS),
+        );
+        let whole = binary(BinaryOp::Mul, whole, Self::i64(PASS));
+        let single = binary(self.combine, load(-1), self.value());
+        let body = vec![
+            row(
+                Self::i64(0),
+                Self::i64(1),
+                1,
+                vec![KStmt::Store(at(0), self.value())],
+            ),
+            KStmt::Set(self.row_stop(), binary(BinaryOp::Add, whole, Self::i64(1))),
+            row(
+                Self::i64(1),
+                stop.clone(),
+                PASS,
+                vec![KStmt::Store(at(PASS - 1), acc)],
+            ),
+            row(stop, n.clone(), 1, vec![KStmt::Store(at(0), single)]),
+        ];
+        let nonempty = binary(BinaryOp::Gt, n, Self::i64(0));
+        self.loops(0..s, 0, vec![KStmt::If(nonempty, body, Vec::new())])
     }
 }
 
