@@ -323,36 +323,56 @@ pub(crate) fn arg_better(max: bool, v: Scalar, best: Scalar) -> bool {
 /// Edge of a square tile for transposing copies, in elements.
 pub(crate) const TILE: usize = 64;
 
-/// Tiles of a rank-2 elementwise launch in which some input walks its memory along the outer
-/// loop (a transpose): run tile by tile, both the strided reads and the contiguous writes stay
-/// within a few cache lines and pages at a time, instead of one stride-sized jump per element.
-/// `None` when the launch is not of that kind or too small to gain.
+/// Tiles of an elementwise launch in which some input walks its memory along the
+/// second-to-last loop (a transpose of the last two axes; any axes before them are a batch):
+/// run tile by tile, both the strided reads and the contiguous writes stay within a few cache
+/// lines and pages at a time, instead of one stride-sized jump per element. Each tile has the
+/// nest's rank, with extent 1 on the batch axes. `None` when the launch is not of that kind
+/// or too small to gain.
 pub(crate) fn tiles(nest: &Nest, launch: &Launch) -> Option<Vec<Launch>> {
     use ndx_ir::loops::Inner;
-    if nest.rank != 2 || nest.kernel.reduces() {
+    let r = nest.rank;
+    if r < 2 || nest.kernel.reduces() {
         return None;
     }
-    let (n0, n1) = (launch.shape[0], launch.shape[1]);
+    let (a0, a1) = (r - 2, r - 1);
+    let (n0, n1) = (launch.shape[a0], launch.shape[a1]);
     if n0 < 2 * TILE || n1 < 2 * TILE {
         return None;
     }
     let ni = nest.kernel.inputs.len();
     let transposed = (0..ni).any(|a| {
         let size = nest.kernel.inputs[a].size() as isize;
-        nest.inner[a] == Inner::Strided && launch.strides[a][0].abs() == size
+        nest.inner[a] == Inner::Strided && launch.strides[a][a0].abs() == size
     });
     if !transposed {
         return None;
     }
-    let mut out = Vec::with_capacity(n0.div_ceil(TILE) * n1.div_ceil(TILE));
-    for i0 in (0..n0).step_by(TILE) {
-        for j0 in (0..n1).step_by(TILE) {
-            let mut l = launch.clone();
-            l.shape = vec![TILE.min(n0 - i0), TILE.min(n1 - j0)];
-            for (p, s) in l.ptrs.iter_mut().zip(&launch.strides) {
-                *p = (*p as isize + i0 as isize * s[0] + j0 as isize * s[1]) as usize;
+    let batch: usize = launch.shape[..a0].iter().product();
+    let per = n0.div_ceil(TILE) * n1.div_ceil(TILE);
+    let mut out = Vec::with_capacity(batch.saturating_mul(per));
+    for b in 0..batch {
+        // The batch point `b` in C order over the leading axes, as byte offsets per array.
+        let mut offs = vec![0isize; launch.ptrs.len()];
+        let mut rest = b;
+        for ax in (0..a0).rev() {
+            let i = (rest % launch.shape[ax]) as isize;
+            rest /= launch.shape[ax];
+            for (o, s) in offs.iter_mut().zip(&launch.strides) {
+                *o += i * s[ax];
             }
-            out.push(l);
+        }
+        for i0 in (0..n0).step_by(TILE) {
+            for j0 in (0..n1).step_by(TILE) {
+                let mut l = launch.clone();
+                l.shape = vec![1; r];
+                l.shape[a0] = TILE.min(n0 - i0);
+                l.shape[a1] = TILE.min(n1 - j0);
+                for ((p, s), o) in l.ptrs.iter_mut().zip(&launch.strides).zip(&offs) {
+                    *p = (*p as isize + o + i0 as isize * s[a0] + j0 as isize * s[a1]) as usize;
+                }
+                out.push(l);
+            }
         }
     }
     Some(out)

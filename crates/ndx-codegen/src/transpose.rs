@@ -26,23 +26,27 @@ pub(crate) fn plan(nest: &Nest, launch: &Launch) -> Option<usize> {
         )
         && k.nodes[out.value.index()].dtype == k.inputs[0];
     let item = k.inputs.first()?.size();
-    if !cfg!(target_arch = "x86_64") || !is_copy || nest.rank != 2 || !matches!(item, 4 | 8) {
+    let r = nest.rank;
+    if !cfg!(target_arch = "x86_64") || !is_copy || r < 2 || !matches!(item, 4 | 8) {
         return None;
     }
     let (src, dst) = (launch.strides.first()?, launch.strides.get(1)?);
-    (src[0] == item as isize && dst[1] == item as isize).then_some(item)
+    (src[r - 2] == item as isize && dst[r - 1] == item as isize).then_some(item)
 }
 
-/// Copies one tile (a launch of the nest [`plan`] accepted) of `item`-byte elements.
+/// Copies one tile (a launch of the nest [`plan`] accepted, with extent 1 on every axis but
+/// the last two; see `parallel::tiles`) of `item`-byte elements.
 ///
 /// # Safety
 /// The launch describes valid memory: its input readable and its output writable at every
 /// point of its shape, not overlapping.
 pub(crate) unsafe fn copy_tile(l: &Launch, item: usize) {
-    let (n0, n1) = (l.shape[0], l.shape[1]);
+    let r = l.shape.len();
+    let (a0, a1) = (r - 2, r - 1);
+    let (n0, n1) = (l.shape[a0], l.shape[a1]);
     let (src, dst) = (l.ptrs[0] as *const u8, l.ptrs[1] as *mut u8);
-    let s1 = l.strides[0][1];
-    let d0 = l.strides[1][0];
+    let s1 = l.strides[0][a1];
+    let d0 = l.strides[1][a0];
     let block = 16 / item;
     let (b0, b1) = (n0 - n0 % block, n1 - n1 % block);
     let at = |p: *const u8, i: usize, si: isize, j: usize, sj: isize| {

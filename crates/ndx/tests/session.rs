@@ -161,6 +161,46 @@ fn transposed_copies_are_tiled_and_exact() {
 }
 
 #[test]
+fn batched_transposes_are_tiled_and_exact() {
+    // Swapping the last two axes of a 3-D or 4-D array tiles each matrix of the batch; the
+    // copies, an elementwise expression and both element sizes must equal the index
+    // arithmetic, on one thread and on two.
+    for (threads, dtype) in [(1, "f32"), (2, "f32"), (1, "f64"), (2, "i64")] {
+        let mut s = Session::new();
+        let src = format!(
+            "threads({threads})\n\
+             let a = {dtype}(reshape(arange(3 * 130 * 201), (3, 130, 201)))\n\
+             let t = ascontiguousarray(transpose(a, (0, 2, 1)))\n\
+             let u = transpose(a, (0, 2, 1)) * 2 + 1\n\
+             let q = ascontiguousarray(transpose(reshape(a, (1, 3, 130, 201)), (0, 1, 3, 2)))"
+        );
+        s.run(&src).unwrap_or_else(|e| panic!("{}", e.render()));
+        let get = |n: &str| -> Vec<f64> {
+            let a = s.get(n).unwrap().to_array().unwrap();
+            assert_eq!(a.size(), 3 * 201 * 130, "{n}");
+            a.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect()
+        };
+        let (t, u, q) = (get("t"), get("u"), get("q"));
+        for b in 0..3 {
+            for i in 0..201 {
+                for j in 0..130 {
+                    let at = (b * 201 + i) * 130 + j;
+                    let v = ((b * 130 + j) * 201 + i) as f64;
+                    assert_eq!(t[at], v, "{dtype} t[{b}, {i}, {j}]");
+                    assert_eq!(u[at], v * 2.0 + 1.0, "{dtype} u[{b}, {i}, {j}]");
+                    assert_eq!(q[at], v, "{dtype} q[0, {b}, {i}, {j}]");
+                }
+            }
+        }
+        let text = s
+            .explain("let t = ascontiguousarray(transpose(a, (0, 2, 1)))")
+            .unwrap_or_else(|e| panic!("{}", e.render()))
+            .text(ndx::explain::TextOptions { timings: false });
+        assert!(text.contains("tiles"), "{text}");
+    }
+}
+
+#[test]
 fn transposing_copies_of_every_element_size_are_exact() {
     // 4- and 8-byte elements move in register blocks; bool (1 byte), reversed inputs and odd
     // edges take the compiled nest. Every case must equal the index arithmetic.
