@@ -439,8 +439,8 @@ def scan_peers():
 
 
 def axes_peers():
-    """Reductions along outer axes and over whole matrices: NumPy's reductions, and Numba
-    loops that add (or compare) each row into the output row."""
+    """Reductions along outer axes and over whole matrices (NumPy's reductions, and Numba
+    loops that add or compare each row into the output row), and a batched transpose."""
     import numpy as np
     import numba
 
@@ -449,6 +449,7 @@ def axes_peers():
     f32 = np.float32
     m = rng.random((4096, 1024), dtype=f32)
     c = rng.random((64, 128, 256), dtype=f32)
+    tb = rng.random((64, 512, 512), dtype=f32)
 
     @numba.njit
     def nb_sum0(m, out):
@@ -493,6 +494,7 @@ def axes_peers():
         "max_axis0": {"NumPy": median_time(lambda: m.max(axis=0), 20), "Numba": median_time(lambda: nb_max0(m, o0), 20)},
         "sum_2d": {"NumPy": median_time(lambda: m.sum(), 20), "Numba": median_time(lambda: nb_sum_all(m), 20)},
         "mean_axis1_3d": {"NumPy": median_time(lambda: c.mean(axis=1), 20), "Numba": median_time(lambda: nb_mean1(c, o1), 20)},
+        "transpose_batch": {"NumPy": median_time(lambda: np.ascontiguousarray(tb.transpose(0, 2, 1)), 5)},
     }
 
 
