@@ -229,18 +229,23 @@ fn vcombine(
     }
 }
 
-/// NaN-propagating vector minimum/maximum, lane by lane as [`scalar::float_minmax`].
+/// NumPy `maximum`/`minimum` of vectors: `x` where `x >= y` (`<=`) or `x` is NaN, else `y`.
+/// Three instructions: `maxps(y, x)` (`minps`), which yields `y` only where `y` beats `x` and
+/// `x` on ties and on any NaN, then a blend of `y` where `y` is NaN. (Where both are NaN the
+/// result is `y`'s NaN rather than `x`'s: a NaN either way.)
 fn vminmax(b: &mut FunctionBuilder, plan: Plan, d: DType, max: bool, x: Value, y: Value) -> Value {
-    let cc = if max {
-        FloatCC::GreaterThanOrEqual
+    let vt = vtype(plan, d);
+    // The operand order Cranelift matches to one `maxps y, x` / `minps y, x`.
+    let beats = if max {
+        b.ins().fcmp(FloatCC::LessThan, x, y)
     } else {
-        FloatCC::LessThanOrEqual
+        b.ins().fcmp(FloatCC::LessThan, y, x)
     };
-    let pick_x = b.ins().fcmp(cc, x, y);
-    let x_nan = b.ins().fcmp(FloatCC::Unordered, x, x);
-    let m = b.ins().bor(pick_x, x_nan);
-    let m = as_type(b, vtype(plan, d), m);
-    b.ins().bitselect(m, x, y)
+    let beats = as_type(b, vt, beats);
+    let best = b.ins().bitselect(beats, y, x);
+    let y_nan = b.ins().fcmp(FloatCC::Unordered, y, y);
+    let y_nan = as_type(b, vt, y_nan);
+    b.ins().bitselect(y_nan, y, best)
 }
 
 /// Reinterprets the mask `m` as a vector of type `vt` (a no-op when it already is one).

@@ -237,3 +237,58 @@ fn transposing_copies_of_every_element_size_are_exact() {
         }
     }
 }
+
+#[test]
+fn maximum_and_minimum_keep_numpys_nan_and_tie_rules_in_vector_code() {
+    // NumPy: `maximum(x, y)` is x where x >= y or x is NaN, else y; ties of signed zeros give
+    // the first operand. 37 elements run as vectors plus a scalar tail: both must agree.
+    for dtype in ["f32", "f64"] {
+        let mut s = Session::new();
+        let src = format!(
+            "let i = arange(37)\n\
+             let x = {dtype}(where(i % 4 == 0, nan, where(i % 4 == 1, 0.0, where(i % 4 == 2, -0.0, i))))\n\
+             let y = {dtype}(where(i % 3 == 0, nan, where(i % 3 == 1, -0.0, 0.0)))\n\
+             let hi = maximum(x, y)\n\
+             let lo = minimum(x, y)\n\
+             let m0 = max(reshape(concatenate([x, y]), (2, 37)), axis=0)"
+        );
+        s.run(&src).unwrap_or_else(|e| panic!("{}", e.render()));
+        let get = |n: &str| -> Vec<f64> {
+            let a = s.get(n).unwrap().to_array().unwrap();
+            a.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect()
+        };
+        let (x, y, hi, lo) = (get("x"), get("y"), get("hi"), get("lo"));
+        let m0 = get("m0");
+        for k in 0..37 {
+            let want_hi = if x[k] >= y[k] || x[k].is_nan() {
+                x[k]
+            } else {
+                y[k]
+            };
+            let want_lo = if x[k] <= y[k] || x[k].is_nan() {
+                x[k]
+            } else {
+                y[k]
+            };
+            let same = |g: f64, w: f64| (g.is_nan() && w.is_nan()) || g.to_bits() == w.to_bits();
+            assert!(
+                same(hi[k], want_hi),
+                "{dtype} maximum at {k}: {} {}",
+                hi[k],
+                want_hi
+            );
+            assert!(
+                same(lo[k], want_lo),
+                "{dtype} minimum at {k}: {} {}",
+                lo[k],
+                want_lo
+            );
+            assert!(
+                same(m0[k], want_hi),
+                "{dtype} max(axis=0) at {k}: {} {}",
+                m0[k],
+                want_hi
+            );
+        }
+    }
+}
