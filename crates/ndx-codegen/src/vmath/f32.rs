@@ -88,6 +88,23 @@ fn exp(m: &mut M, d: Value) -> Value {
     m.unless_rare(rare, fast, |m| exp_general(m, d))
 }
 
+/// [`EXPM1_POLY`] at `s` (with `s2 = s * s`) in Estrin's form,
+/// (c0 + c1 s) + s^2 ((c2 + c3 s) + c4 s^2): a shorter dependency chain than Horner's rule,
+/// which pays in `tanh` (a long chain ending in a division); `exp`, throughput-bound, keeps
+/// Horner's rule (and its exhaustively checked rounding).
+fn expm1_poly(m: &mut M, s: Value, s2: Value) -> Value {
+    let [c4, c3, c2, c1, c0] = EXPM1_POLY;
+    let k = m.c(c1);
+    let c0v = m.c(c0);
+    let lo = m.fma(s, k, c0v);
+    let k = m.c(c3);
+    let c2v = m.c(c2);
+    let hi = m.fma(s, k, c2v);
+    let k = m.c(c4);
+    let hi = m.fma(s2, k, hi);
+    m.fma(s2, hi, lo)
+}
+
 /// e^d for any `d`: two-step scaling for subnormal results, clamps for the rest.
 fn exp_general(m: &mut M, d: Value) -> Value {
     let x = clamp(m, d, -104.0, 100.0);
@@ -139,18 +156,7 @@ fn tanh(m: &mut M, x: Value) -> Value {
     let z = m.add(y, y);
     let (_, s, tb) = reduce_ln2_shifted(m, z);
     let s2 = m.mul(s, s);
-    // EXPM1_POLY in Estrin's form, (c0 + c1 s) + s^2 ((c2 + c3 s) + c4 s^2): a shorter
-    // dependency chain than Horner's rule.
-    let [c4, c3, c2, c1, c0] = EXPM1_POLY;
-    let k = m.c(c1);
-    let c0v = m.c(c0);
-    let lo = m.fma(s, k, c0v);
-    let k = m.c(c3);
-    let c2v = m.c(c2);
-    let hi = m.fma(s, k, c2v);
-    let k = m.c(c4);
-    let hi = m.fma(s2, k, hi);
-    let u = m.fma(s2, hi, lo);
+    let u = expm1_poly(m, s, s2);
     let p = m.fma(s2, u, s);
     let one = m.c(1.0);
     let t = m.scale_bits(one, tb);
