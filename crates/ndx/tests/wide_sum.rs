@@ -134,9 +134,7 @@ fn check(s: &mut Session, v: &[f64], is_f32: bool, what: &str) {
 }
 
 fn plan(s: &mut Session, src: &str) -> String {
-    s.explain(src)
-        .unwrap()
-        .text(TextOptions { timings: false })
+    s.explain(src).unwrap().text(TextOptions { timings: false })
 }
 
 #[test]
@@ -145,11 +143,7 @@ fn fast_path_is_taken_and_the_reference_form_is_not() {
     for is_f32 in [true, false] {
         s.set("x", array(&data(5000, Kind::Finite, 1), is_f32));
         let fast = plan(&mut s, "let a = sum(x)");
-        assert_eq!(
-            fast.contains("precompiled sum"),
-            wide_available(),
-            "{fast}"
-        );
+        assert_eq!(fast.contains("precompiled sum"), wide_available(), "{fast}");
         assert!(wide_available() != fast.contains("fused"), "{fast}");
         // `mean` goes through the same sum.
         let mean = plan(&mut s, "let a = mean(x)");

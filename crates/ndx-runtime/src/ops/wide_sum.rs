@@ -34,7 +34,7 @@ use std::ops::Add;
 pub const BLOCK: usize = 256;
 
 // The wide loop's constant-length path relies on this: no elements past its zmm loads.
-const _: () = assert!(BLOCK % 16 == 0);
+const _: () = assert!(BLOCK.is_multiple_of(16));
 
 /// Most partial sums a blocked sum keeps (longer blocks beyond `BLOCK * PARTIAL_CAP`).
 pub const PARTIAL_CAP: usize = 1 << 16;
@@ -235,11 +235,11 @@ const STREAM_BLOCKS: usize = 1024;
 
 /// [`Float::wide_blocks`] for one dtype. One zmm accumulator per block, four blocks at a time
 /// (four independent dependency chains). The four blocks come from four separate runs of
-/// [`STREAM_BLOCKS`] blocks, so that memory is read as four sequential streams: four
-/// adjacent blocks (1 KiB apart) read together ran at a third of the speed on Sapphire
-/// Rapids. The block sums of a run are kept in a buffer and pushed into the second stage, in
-/// block order, while the next run streams in (pushed all at the end, the `f32` stage's chain
-/// of dependent adds cost a tenth of the time).
+/// [`STREAM_BLOCKS`] blocks, so that memory is read as four sequential streams: four adjacent
+/// blocks (1 KiB apart) read together ran at a third of the speed on the AMD EPYC (Zen 4)
+/// test machine. The block sums of a run are kept in a buffer and pushed into the second
+/// stage, in block order, while the next run streams in (pushed all at the end, the `f32`
+/// stage's chain of dependent adds cost a tenth of the time).
 macro_rules! wide_blocks {
     ($name:ident, $t:ty, $vec:ty, $zero:ident, $load:ident, $add:ident, $store:ident) => {
         /// # Safety
