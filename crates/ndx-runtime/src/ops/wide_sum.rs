@@ -231,6 +231,7 @@ fn fold<T: Float>(acc: &[T; 16], mut s: T) -> T {
 
 /// Blocks handed to [`Float::wide_blocks`]'s four streams at a time: each stream reads this
 /// many consecutive blocks (1 MiB of `f32` at 256-element blocks).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const STREAM_BLOCKS: usize = 1024;
 
 /// [`Float::wide_blocks`] for one dtype. One zmm accumulator per block, four blocks at a time
