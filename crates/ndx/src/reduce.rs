@@ -236,7 +236,7 @@ impl Interp {
     /// A materialised, contiguous float vector is summed by the precompiled AVX-512 loop of
     /// `ndx_runtime::ops::wide_sum` when the CPU has it: same order, same bits, wider loads.
     pub(crate) fn sum(&mut self, x: &Lazy, reduced: &[bool], span: Span) -> Result<Array, Diag> {
-        if let Some(r) = self.wide_sum(x, reduced) {
+        if let Some(r) = self.wide_sum(x, reduced, span)? {
             return Ok(r);
         }
         let count: usize = x
@@ -348,10 +348,16 @@ impl Interp {
 
 impl Interp {
     /// The sum of the 1-D `x` by the precompiled loop, when `x` is an array it takes (see
-    /// `ndx_runtime::ops::wide_sum::wide_sum`) and its axis is reduced.
-    fn wide_sum(&mut self, x: &Lazy, reduced: &[bool]) -> Option<Array> {
-        let a = x.as_leaf().filter(|_| reduced == [true])?;
-        let total = ndx_runtime::ops::wide_sum::wide_sum(a)?;
+    /// `ndx_runtime::ops::wide_sum::wide_sum`) and its axis is reduced. Like a kernel launch,
+    /// it first stops with E0405 if the session was interrupted.
+    fn wide_sum(&mut self, x: &Lazy, reduced: &[bool], span: Span) -> Result<Option<Array>, Diag> {
+        let Some(a) = x.as_leaf().filter(|_| reduced == [true]) else {
+            return Ok(None);
+        };
+        self.exec.check_interrupt().at(span)?;
+        let Some(total) = ndx_runtime::ops::wide_sum::wide_sum(a) else {
+            return Ok(None);
+        };
         self.exec.record(Step::Native(NativeStep {
             name: "sum".to_string(),
             input: ArrayDesc {
@@ -363,7 +369,7 @@ impl Interp {
                 .to_string(),
             calls: 1,
         }));
-        Some(Array::scalar(total))
+        Ok(Some(Array::scalar(total)))
     }
 }
 

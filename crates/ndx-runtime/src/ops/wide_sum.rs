@@ -92,9 +92,22 @@ trait Float: Copy + Add<Output = Self> + 'static {
     fn widen(self) -> f64;
     /// Rounded from `f64`.
     fn narrow(x: f64) -> Self;
+    /// The AVX-512 loop of [`Float::wide_blocks`] for this dtype; the CPU must have AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    const WIDE: unsafe fn(&[Self], usize, &mut Stage2<Self>);
+
     /// Pushes the kernel sum of each of the `x.len() / block` whole blocks of `x`, in order,
-    /// into `stage`, with 512-bit vectors.
-    fn wide_blocks(x: &[Self], block: usize, stage: &mut Stage2<Self>);
+    /// into `stage`: with 512-bit vectors when the CPU has them.
+    fn wide_blocks(x: &[Self], block: usize, stage: &mut Stage2<Self>) {
+        #[cfg(target_arch = "x86_64")]
+        if wide_available() {
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { Self::WIDE(x, block, stage) };
+            return;
+        }
+        x.chunks_exact(block)
+            .for_each(|b| stage.push(kernel_sum(b)));
+    }
 }
 
 /// The JIT's second stage, which adds the block sums in `f64`: for `f32`, a scalar loop over
@@ -125,16 +138,8 @@ impl Float for f32 {
     fn narrow(x: f64) -> f32 {
         x as f32
     }
-    fn wide_blocks(x: &[f32], block: usize, stage: &mut Stage2<f32>) {
-        #[cfg(target_arch = "x86_64")]
-        if wide_available() {
-            // SAFETY: the CPU has AVX-512F.
-            unsafe { wide_blocks_f32(x, block, stage) };
-            return;
-        }
-        x.chunks_exact(block)
-            .for_each(|b| stage.push(kernel_sum(b)));
-    }
+    #[cfg(target_arch = "x86_64")]
+    const WIDE: unsafe fn(&[f32], usize, &mut Stage2<f32>) = wide_blocks_f32;
 }
 
 impl Float for f64 {
@@ -152,16 +157,8 @@ impl Float for f64 {
     fn narrow(x: f64) -> f64 {
         x
     }
-    fn wide_blocks(x: &[f64], block: usize, stage: &mut Stage2<f64>) {
-        #[cfg(target_arch = "x86_64")]
-        if wide_available() {
-            // SAFETY: the CPU has AVX-512F.
-            unsafe { wide_blocks_f64(x, block, stage) };
-            return;
-        }
-        x.chunks_exact(block)
-            .for_each(|b| stage.push(kernel_sum(b)));
-    }
+    #[cfg(target_arch = "x86_64")]
+    const WIDE: unsafe fn(&[f64], usize, &mut Stage2<f64>) = wide_blocks_f64;
 }
 
 /// The blocked sum of `x` (module docs).
