@@ -355,7 +355,8 @@ impl Interp {
             return Ok(None);
         };
         self.exec.check_interrupt().at(span)?;
-        let Some(total) = ndx_runtime::ops::wide_sum::wide_sum(a) else {
+        let pool = self.exec.row_pool();
+        let Some(total) = ndx_runtime::ops::wide_sum::wide_sum(a, pool) else {
             return Ok(None);
         };
         self.exec.record(Step::Native(NativeStep {

@@ -27,6 +27,7 @@
 
 use crate::array::Array;
 use crate::dtype::{DType, Scalar};
+use rayon::prelude::*;
 use std::ops::Add;
 
 /// Float sums over more elements than `4 * BLOCK` are blocked, in blocks of at least this
@@ -39,16 +40,24 @@ const _: () = assert!(BLOCK.is_multiple_of(16));
 /// Most partial sums a blocked sum keeps (longer blocks beyond `BLOCK * PARTIAL_CAP`).
 pub const PARTIAL_CAP: usize = 1 << 16;
 
+/// Arrays of at least this many elements are split over the `pool` given to [`wide_sum`]
+/// (the JIT's threshold for splitting a kernel).
+pub const PARALLEL_MIN: usize = 1 << 19;
+
 /// The sum of all elements of `a` in the blocked order described in the module docs, when
 /// `a` is a 1-D C-contiguous, aligned `f32` or `f64` array of more than `4 * BLOCK` elements
 /// and the CPU has AVX-512F; `None` otherwise (the caller runs the JIT kernels instead).
-pub fn wide_sum(a: &Array) -> Option<Scalar> {
+///
+/// With a `pool` of several threads and at least [`PARALLEL_MIN`] elements, the blocks are
+/// split into one contiguous range per thread; the block sums are the same, and are added in
+/// the same order, so the result does not depend on the thread count.
+pub fn wide_sum(a: &Array, pool: Option<&rayon::ThreadPool>) -> Option<Scalar> {
     if !wide_available() || a.ndim() != 1 || a.size() <= 4 * BLOCK {
         return None;
     }
     match a.dtype() {
-        DType::F32 => elements::<f32>(a).map(|x| Scalar::F32(blocked_sum(x))),
-        DType::F64 => elements::<f64>(a).map(|x| Scalar::F64(blocked_sum(x))),
+        DType::F32 => elements::<f32>(a).map(|x| Scalar::F32(blocked_sum(x, pool))),
+        DType::F64 => elements::<f64>(a).map(|x| Scalar::F64(blocked_sum(x, pool))),
         _ => None,
     }
 }
@@ -79,15 +88,13 @@ fn elements<T: Float>(a: &Array) -> Option<&[T]> {
 }
 
 /// `f32` or `f64`, with what differs between them in the blocked sum.
-trait Float: Copy + Add<Output = Self> + 'static {
+trait Float: Copy + Send + Sync + Add<Output = Self> + 'static {
     /// Lanes in a 128-bit vector.
     const W: usize;
     /// `+0.0`.
     const ZERO: Self;
-    /// Takes the next block sum into the second stage.
-    fn push(stage: &mut Stage2<Self>, p: Self);
-    /// The second stage's result, once every block sum was pushed.
-    fn total(stage: Stage2<Self>) -> f64;
+    /// Whether the JIT adds this dtype's block sums with its vector kernel (else one by one).
+    const VECTOR_COMBINE: bool;
     /// Widened to `f64`.
     fn widen(self) -> f64;
     /// Rounded from `f64`.
@@ -111,27 +118,45 @@ trait Float: Copy + Add<Output = Self> + 'static {
 }
 
 /// The JIT's second stage, which adds the block sums in `f64`: for `f32`, a scalar loop over
-/// them, each converted (`total`); for `f64`, a kernel sum of the list of them (`parts`).
-struct Stage2<T> {
-    total: f64,
-    parts: Vec<T>,
+/// them, each converted (`Total`); for `f64`, a kernel sum of the list of them (`Parts`). A
+/// thread that sums a later range of blocks keeps its block sums (`Parts`) for the caller to
+/// push after the earlier ones.
+enum Stage2<T> {
+    Total(f64),
+    Parts(Vec<T>),
 }
 
 impl<T: Float> Stage2<T> {
+    /// The second stage of `nb` block sums.
+    fn new(nb: usize) -> Stage2<T> {
+        if T::VECTOR_COMBINE {
+            Stage2::Parts(Vec::with_capacity(nb))
+        } else {
+            Stage2::Total(0.0)
+        }
+    }
+
+    /// Takes the next block sum.
     fn push(&mut self, p: T) {
-        T::push(self, p);
+        match self {
+            Stage2::Total(t) => *t += p.widen(),
+            Stage2::Parts(v) => v.push(p),
+        }
+    }
+
+    /// The result, once every block sum was pushed.
+    fn result(self) -> f64 {
+        match self {
+            Stage2::Total(t) => t,
+            Stage2::Parts(v) => kernel_sum(&v).widen(),
+        }
     }
 }
 
 impl Float for f32 {
     const W: usize = 4;
     const ZERO: Self = 0.0;
-    fn push(stage: &mut Stage2<f32>, p: f32) {
-        stage.total += f64::from(p);
-    }
-    fn total(stage: Stage2<f32>) -> f64 {
-        stage.total
-    }
+    const VECTOR_COMBINE: bool = false;
     fn widen(self) -> f64 {
         f64::from(self)
     }
@@ -145,12 +170,7 @@ impl Float for f32 {
 impl Float for f64 {
     const W: usize = 2;
     const ZERO: Self = 0.0;
-    fn push(stage: &mut Stage2<f64>, p: f64) {
-        stage.parts.push(p);
-    }
-    fn total(stage: Stage2<f64>) -> f64 {
-        kernel_sum(&stage.parts)
-    }
+    const VECTOR_COMBINE: bool = true;
     fn widen(self) -> f64 {
         self
     }
@@ -162,7 +182,7 @@ impl Float for f64 {
 }
 
 /// The blocked sum of `x` (module docs).
-fn blocked_sum<T: Float>(x: &[T]) -> T {
+fn blocked_sum<T: Float>(x: &[T], pool: Option<&rayon::ThreadPool>) -> T {
     let n = x.len();
     if n <= 4 * BLOCK {
         return kernel_sum(x);
@@ -170,14 +190,40 @@ fn blocked_sum<T: Float>(x: &[T]) -> T {
     let block = BLOCK.max(n.div_ceil(PARTIAL_CAP));
     let nb = n / block;
     let (head, tail) = x.split_at(nb * block);
-    let mut stage = Stage2 {
-        total: 0.0,
-        parts: Vec::with_capacity(if T::W == 2 { nb } else { 0 }),
-    };
-    T::wide_blocks(head, block, &mut stage);
-    let mut total = T::total(stage);
+    let mut stage = Stage2::new(nb);
+    let threads = pool.map_or(1, |p| p.current_num_threads());
+    match pool {
+        Some(pool) if threads > 1 && n >= PARALLEL_MIN => {
+            // The first range pushes into the real stage; the others keep their block sums,
+            // pushed after it in order.
+            let per = nb.div_ceil(threads) * block;
+            let (first, rest) = head.split_at(per);
+            let later = pool.install(|| {
+                rayon::join(
+                    || T::wide_blocks(first, block, &mut stage),
+                    || {
+                        rest.par_chunks(per)
+                            .map(|c| {
+                                let mut kept = Stage2::Parts(Vec::with_capacity(c.len() / block));
+                                T::wide_blocks(c, block, &mut kept);
+                                kept
+                            })
+                            .collect::<Vec<_>>()
+                    },
+                )
+                .1
+            });
+            for kept in later {
+                if let Stage2::Parts(v) = kept {
+                    v.into_iter().for_each(|p| stage.push(p));
+                }
+            }
+        }
+        _ => T::wide_blocks(head, block, &mut stage),
+    }
+    let mut total = stage.result();
     if !tail.is_empty() {
-        total += blocked_sum(tail).widen();
+        total += blocked_sum(tail, None).widen();
     }
     T::narrow(total)
 }
@@ -365,11 +411,22 @@ wide_blocks!(
 mod tests {
     use super::*;
 
-    fn stage<T>() -> Stage2<T> {
-        Stage2 {
-            total: 0.0,
-            parts: Vec::new(),
+    /// The block sums `wide_blocks` pushes, as bits.
+    fn block_sums<T: Float>(x: &[T], block: usize, bits: fn(T) -> u64) -> Vec<u64> {
+        let mut kept = Stage2::Parts(Vec::new());
+        T::wide_blocks(x, block, &mut kept);
+        match kept {
+            Stage2::Parts(v) => v.into_iter().map(bits).collect(),
+            Stage2::Total(_) => Vec::new(),
         }
+    }
+
+    fn data() -> (Vec<f32>, Vec<f64>) {
+        let x: Vec<f32> = (0..2_100_000u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 8) as f32 / 1e5).sin() * 1e3)
+            .collect();
+        let y: Vec<f64> = x.iter().map(|&v| f64::from(v) * 1.000_000_1).collect();
+        (x, y)
     }
 
     /// The wide blocks agree bit for bit with the scalar kernel sum of each block, for block
@@ -377,10 +434,7 @@ mod tests {
     /// one run of the four streams holds.
     #[test]
     fn wide_blocks_match_the_scalar_kernel() {
-        let x: Vec<f32> = (0..2_100_000u32)
-            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 8) as f32 / 1e5).sin() * 1e3)
-            .collect();
-        let y: Vec<f64> = x.iter().map(|&v| f64::from(v) * 1.000_000_1).collect();
+        let (x, y) = data();
         for (len, block) in [
             (40_000, 256),
             (40_000, 257),
@@ -389,24 +443,57 @@ mod tests {
             (2_100_000, 256),
             (2_100_000, 1526),
         ] {
-            let (mut wide, mut scalar) = (stage(), stage());
-            f64::wide_blocks(&y[..len], block, &mut wide);
-            y[..len]
+            let scalar: Vec<u64> = y[..len]
                 .chunks_exact(block)
-                .for_each(|c| scalar.push(kernel_sum(c)));
-            let bits = |v: &[f64]| v.iter().map(|p| p.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&wide.parts), bits(&scalar.parts), "f64, {len}/{block}");
-            // The f32 stage keeps only its running f64 total of the block sums.
-            let (mut wide, mut scalar) = (stage(), stage());
-            f32::wide_blocks(&x[..len], block, &mut wide);
-            x[..len]
-                .chunks_exact(block)
-                .for_each(|c| scalar.push(kernel_sum(c)));
+                .map(|c| kernel_sum(c).to_bits())
+                .collect();
             assert_eq!(
-                wide.total.to_bits(),
-                scalar.total.to_bits(),
-                "f32, {len}/{block}"
+                block_sums(&y[..len], block, f64::to_bits),
+                scalar,
+                "f64 {len}/{block}"
             );
+            let scalar: Vec<u64> = x[..len]
+                .chunks_exact(block)
+                .map(|c| u64::from(kernel_sum(c).to_bits()))
+                .collect();
+            let bits = |v: f32| u64::from(v.to_bits());
+            assert_eq!(
+                block_sums(&x[..len], block, bits),
+                scalar,
+                "f32 {len}/{block}"
+            );
+        }
+    }
+
+    /// Splitting the blocks over threads changes nothing.
+    #[test]
+    fn thread_counts_give_the_same_bits() {
+        let (x, y) = data();
+        for threads in [2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for len in [PARALLEL_MIN, 1_000_003, 2_100_000] {
+                let (one, many) = (
+                    blocked_sum(&x[..len], None),
+                    blocked_sum(&x[..len], Some(&pool)),
+                );
+                assert_eq!(
+                    one.to_bits(),
+                    many.to_bits(),
+                    "f32 {len}, {threads} threads"
+                );
+                let (one, many) = (
+                    blocked_sum(&y[..len], None),
+                    blocked_sum(&y[..len], Some(&pool)),
+                );
+                assert_eq!(
+                    one.to_bits(),
+                    many.to_bits(),
+                    "f64 {len}, {threads} threads"
+                );
+            }
         }
     }
 
