@@ -22,6 +22,10 @@
 //!   the remaining `n % block` elements are summed by these same rules, converted to `f64`
 //!   and added last; the total is rounded to the dtype.
 //!
+//! The JIT splits the first stage over threads by whole blocks, and so does [`wide_sum`] with
+//! a pool: block sums do not depend on who computes them, and the second stage adds them in
+//! block order, so every thread count gives the same bits.
+//!
 //! NaN payloads: when several NaNs meet, which payload survives may differ from the JIT's
 //! (both give a NaN).
 
