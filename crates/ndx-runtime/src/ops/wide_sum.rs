@@ -469,6 +469,11 @@ mod tests {
         }
     }
 
+    /// The bits of the blocked sum of `v` on one thread and over `pool`.
+    fn one_and_many<T: Float>(v: &[T], pool: &rayon::ThreadPool, bits: fn(T) -> u64) -> (u64, u64) {
+        (bits(blocked_sum(v, None)), bits(blocked_sum(v, Some(pool))))
+    }
+
     /// Splitting the blocks over threads changes nothing.
     #[test]
     fn thread_counts_give_the_same_bits() {
@@ -479,24 +484,10 @@ mod tests {
                 .build()
                 .unwrap();
             for len in [PARALLEL_MIN, 1_000_003, 2_100_000] {
-                let (one, many) = (
-                    blocked_sum(&x[..len], None),
-                    blocked_sum(&x[..len], Some(&pool)),
-                );
-                assert_eq!(
-                    one.to_bits(),
-                    many.to_bits(),
-                    "f32 {len}, {threads} threads"
-                );
-                let (one, many) = (
-                    blocked_sum(&y[..len], None),
-                    blocked_sum(&y[..len], Some(&pool)),
-                );
-                assert_eq!(
-                    one.to_bits(),
-                    many.to_bits(),
-                    "f64 {len}, {threads} threads"
-                );
+                let (one, many) = one_and_many(&x[..len], &pool, |v| u64::from(v.to_bits()));
+                assert_eq!(one, many, "f32 {len}, {threads} threads");
+                let (one, many) = one_and_many(&y[..len], &pool, f64::to_bits);
+                assert_eq!(one, many, "f64 {len}, {threads} threads");
             }
         }
     }
