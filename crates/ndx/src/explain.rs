@@ -1,7 +1,8 @@
 //! Explain plans: what a statement compiled and ran, as data and as stable text.
 //!
 //! While a session traces (see [`crate::Session::explain`] and [`crate::Session::inspect`]),
-//! every fused kernel launch, `kernel` block call and einsum plan is recorded as a [`Step`].
+//! every fused kernel launch, `kernel` block call, einsum plan and precompiled routine is
+//! recorded as a [`Step`].
 //! The text forms here are what `:explain`, `:ir`, `:loops`, `:clif`, `:asm`, `ndx explain`
 //! and `ndx emit` print, and what the golden tests in `tests/golden/` compare.
 //!
@@ -134,6 +135,19 @@ pub struct EinsumStep {
     pub calls: usize,
 }
 
+/// A precompiled routine that ran instead of fused kernels, giving the bits they would.
+#[derive(Clone, Debug)]
+pub struct NativeStep {
+    /// What it computed, such as `sum`.
+    pub name: String,
+    /// The array it read.
+    pub input: ArrayDesc,
+    /// How it runs and why its result is the kernels' (one line).
+    pub how: String,
+    /// How many times the statement ran it.
+    pub calls: usize,
+}
+
 /// Something a statement compiled or ran.
 #[derive(Clone, Debug)]
 pub enum Step {
@@ -143,6 +157,8 @@ pub enum Step {
     Kernel(KernelStep),
     /// A contraction plan.
     Einsum(EinsumStep),
+    /// A precompiled routine (the wide-vector `sum` of a contiguous float array).
+    Native(NativeStep),
 }
 
 impl Step {
@@ -158,6 +174,7 @@ impl Step {
             }
             (Step::Kernel(a), Step::Kernel(b)) => a.name == b.name && a.ir == b.ir,
             (Step::Einsum(a), Step::Einsum(b)) => a.spec == b.spec && a.report == b.report,
+            (Step::Native(a), Step::Native(b)) => a.name == b.name && a.input == b.input,
             _ => false,
         }
     }
@@ -170,6 +187,7 @@ impl Step {
             }
             Step::Kernel(s) => s.calls += 1,
             Step::Einsum(s) => s.calls += 1,
+            Step::Native(s) => s.calls += 1,
         }
     }
 }
@@ -509,6 +527,16 @@ impl Step {
                 let _ = writeln!(s, "contraction {index}: {}{}", e.spec, calls_text(e.calls));
                 s.push_str(&indent(&e.report, "  "));
             }
+            Step::Native(n) => {
+                let _ = writeln!(
+                    s,
+                    "kernel {index}: precompiled {}{}",
+                    n.name,
+                    calls_text(n.calls)
+                );
+                let _ = writeln!(s, "  reads: {}", desc_text(&n.input));
+                let _ = writeln!(s, "  code: {}", n.how);
+            }
         }
         s
     }
@@ -538,6 +566,7 @@ impl Step {
                     .join("\n\n"),
             ),
             (Step::Einsum(e), Stage::Ir | Stage::Loops) => Some(e.report.clone()),
+            (Step::Native(n), Stage::Loops) => Some(n.how.clone()),
             _ => None,
         }
     }
@@ -547,6 +576,7 @@ impl Step {
             Step::Fused(f) => format!("kernel {index}: {}", op_names(&f.kernel)),
             Step::Kernel(k) => format!("kernel {index}: `{}` block", k.name),
             Step::Einsum(e) => format!("contraction {index}: {}", e.spec),
+            Step::Native(n) => format!("kernel {index}: precompiled {}", n.name),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::args::Bound;
 use crate::error::{axis_at, err_at, At, Diag};
+use crate::explain::{ArrayDesc, NativeStep, Step};
 use crate::interp::Interp;
 use crate::lazy::Lazy;
 use crate::value::Val;
@@ -219,11 +220,10 @@ impl Interp {
     }
 }
 
-/// Float sums over more elements than this are blocked (see [`Interp::sum`]).
-const BLOCK: usize = 256;
-
-/// Most elements in one array of partial sums (so blocked sums need O(1) extra memory).
-const PARTIAL_CAP: usize = 1 << 16;
+// Float sums over more than `4 * BLOCK` elements are blocked (see [`Interp::sum`]); an array
+// of partial sums holds at most `PARTIAL_CAP` elements (so blocked sums need O(1) extra
+// memory). They live beside the precompiled sum that reproduces this blocking.
+use ndx_runtime::ops::wide_sum::{BLOCK, PARTIAL_CAP};
 
 impl Interp {
     /// A sum over the `reduced` axes. Float sums over long extents are blocked so their error
@@ -232,7 +232,13 @@ impl Interp {
     /// sums would exceed [`PARTIAL_CAP`] elements), each block is summed in the value's dtype
     /// (vectorised), and the
     /// block sums (and the remainder) are added in `f64`. Integer sums are exact as they are.
+    ///
+    /// A materialised, contiguous float vector is summed by the precompiled AVX-512 loop of
+    /// `ndx_runtime::ops::wide_sum` when the CPU has it: same order, same bits, wider loads.
     pub(crate) fn sum(&mut self, x: &Lazy, reduced: &[bool], span: Span) -> Result<Array, Diag> {
+        if let Some(r) = self.wide_sum(x, reduced, span)? {
+            return Ok(r);
+        }
         let count: usize = x
             .shape()
             .iter()
@@ -337,6 +343,34 @@ impl Interp {
         self.exec
             .materialize(&Lazy::leaf(total).cast(x.dtype()))
             .at(span)
+    }
+}
+
+impl Interp {
+    /// The sum of the 1-D `x` by the precompiled loop, when `x` is an array it takes (see
+    /// `ndx_runtime::ops::wide_sum::wide_sum`) and its axis is reduced. Like a kernel launch,
+    /// it first stops with E0405 if the session was interrupted.
+    fn wide_sum(&mut self, x: &Lazy, reduced: &[bool], span: Span) -> Result<Option<Array>, Diag> {
+        let Some(a) = x.as_leaf().filter(|_| reduced == [true]) else {
+            return Ok(None);
+        };
+        self.exec.check_interrupt().at(span)?;
+        let pool = self.exec.row_pool();
+        let Some(total) = ndx_runtime::ops::wide_sum::wide_sum(a, pool) else {
+            return Ok(None);
+        };
+        self.exec.record(Step::Native(NativeStep {
+            name: "sum".to_string(),
+            input: ArrayDesc {
+                dtype: a.dtype(),
+                shape: a.shape().to_vec(),
+            },
+            how: "AVX-512 loop, four 512-bit accumulators over four blocks at a time, in the \
+                  order of the blocked JIT sum (the same bits)"
+                .to_string(),
+            calls: 1,
+        }));
+        Ok(Some(Array::scalar(total)))
     }
 }
 

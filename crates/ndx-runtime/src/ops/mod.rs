@@ -1,7 +1,8 @@
 //! Operations that do not fuse: constructors, random numbers, joining, sorting and order
 //! statistics, advanced indexing, scans, and contractions (`contract`: einsum steps as
 //! batched GEMM or direct loops). Each follows the NumPy function of the same
-//! name; arguments that NumPy would reject are errors, never panics.
+//! name; arguments that NumPy would reject are errors, never panics. `wide_sum` is the
+//! AVX-512 loop that a contiguous float `sum` runs instead of its JIT kernels.
 
 /// Calls `$f::<T>($args)` with `T` the Rust type of dtype `$d`.
 macro_rules! dispatch {
@@ -23,6 +24,7 @@ mod join;
 mod random;
 mod scan;
 mod sort;
+pub mod wide_sum;
 
 pub use advanced::{mask_assign, mask_select, take, take_assign};
 pub use construct::{arange, eye, linspace};
