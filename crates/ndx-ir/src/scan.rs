@@ -156,15 +156,12 @@ pub fn scan_func(spec: ScanSpec) -> Result<KFunc, ScanBuildError> {
 /// axis `axis` of a `rank`-dimensional iteration space (see the module documentation; the
 /// output array has the iteration shape, with stride 0 along `axis`). `op` is `Sum`, `Prod`,
 /// `Min`, `Max` (in the value's dtype), `Any` or `All` (of bool values); the arg reductions
-/// have no such form. With `parallel` and `axis > 0`, the loop over axis 0 is a parallel
-/// loop: its iterations write disjoint output rows, each in the same order as one thread
-/// would, so the result does not depend on the thread count.
+/// have no such form.
 pub fn outer_reduce_func(
     kernel: &Kernel,
     rank: usize,
     axis: usize,
     op: ReduceOp,
-    parallel: bool,
 ) -> Result<KFunc, ScanBuildError> {
     let [out] = kernel.outputs.as_slice() else {
         return Err(ScanBuildError::Bad("a reduction has one output".into()));
@@ -208,14 +205,11 @@ pub fn outer_reduce_func(
     };
     // Small values are inlined PASS times, so each pass over the output row reads and writes
     // it once for PASS input rows; larger ones keep one copy (compile time).
-    let mut body = if size <= PASS_TREE {
+    let body = if size <= PASS_TREE {
         b.along_outer_in_passes(axis)
     } else {
         b.along_outer(axis)
     };
-    if let (true, true, [KStmt::For(outer)]) = (parallel, axis > 0, body.as_mut_slice()) {
-        outer.parallel = Some(Vec::new());
-    }
     let name = format!("{op:?}").to_lowercase();
     Ok(b.func(&name, true, body))
 }
@@ -598,14 +592,13 @@ mod tests {
             let k = square_kernel(d);
             for &op in ops {
                 for (rank, axis) in [(2, 0), (3, 0), (3, 1), (4, 2)] {
-                    let f = outer_reduce_func(&k, rank, axis, op, axis > 0)
-                        .unwrap_or_else(|e| panic!("{e}"));
+                    let f = outer_reduce_func(&k, rank, axis, op).unwrap_or_else(|e| panic!("{e}"));
                     f.verify().unwrap_or_else(|e| panic!("{e}\n{f}"));
                     assert_eq!(f.arrays[1].dtype, d);
                 }
             }
         }
-        let f = outer_reduce_func(&square_kernel(DType::F64), 2, 0, ReduceOp::Max, false).unwrap();
+        let f = outer_reduce_func(&square_kernel(DType::F64), 2, 0, ReduceOp::Max).unwrap();
         assert!(
             f.to_string().contains("(a1[(l0 Sub 1:i64), l1]@0 Max"),
             "{f}"
@@ -620,7 +613,7 @@ mod tests {
             (0, ReduceOp::ArgMax),
             (0, ReduceOp::ArgMin),
         ] {
-            let r = outer_reduce_func(&k, 2, axis, op, false);
+            let r = outer_reduce_func(&k, 2, axis, op);
             assert!(matches!(r, Err(ScanBuildError::Bad(_))), "{r:?}");
         }
     }

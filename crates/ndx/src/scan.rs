@@ -108,11 +108,7 @@ impl Exec {
         let shape = v.shape().to_vec();
         let v = &self.settle(v)?;
         let built = lazy::build(&[(v, None)]).map_err(crate::error::runtime_err)?;
-        // Large reductions with axes before the reduced one split those rows over threads.
-        let points = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        let jit = self.jit()?;
-        let parallel = jit.threads() > 1 && points.is_some_and(|n| n >= jit.parallel_threshold());
-        let func = match outer_reduce_func(&built.kernel, shape.len(), axis, op, parallel) {
+        let func = match outer_reduce_func(&built.kernel, shape.len(), axis, op) {
             Ok(f) => f,
             Err(ScanBuildError::TooLarge) => return Ok(None),
             Err(e @ ScanBuildError::Bad(_)) => return Err(Diagnostic::bug(e.to_string())),
@@ -193,7 +189,7 @@ impl Exec {
             let step = KernelStep {
                 name: name.to_string(),
                 compile_time,
-                parallel_loops: crate::kernels::count_parallel(&func.body),
+                parallel_loops: 0,
                 threads: jit.threads(),
                 vector_loops: ndx_codegen::vector_loops(func, opts),
                 ir: key,

@@ -471,7 +471,7 @@ pub(crate) fn check_kernels(stmts: &[Stmt]) -> Result<(), Diag> {
 }
 
 /// The number of `prange` loops in a body (inlined calls included).
-pub(crate) fn count_parallel(ss: &[KStmt]) -> usize {
+fn count_parallel(ss: &[KStmt]) -> usize {
     let mut n = 0;
     for s in ss {
         if let KStmt::For(f) = s {
