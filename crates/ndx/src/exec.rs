@@ -208,7 +208,7 @@ impl Exec {
             .map(|(s, _)| *s)
             .collect();
         if let Some(axis) = crate::scan::outer_axis(v.shape(), reduced, op, v.dtype()) {
-            if let Some(out) = self.reduce_outer(v, op, axis)? {
+            if let Some(out) = self.reduce_outer(v, op, reduced, axis)? {
                 return Ok(out);
             }
         }

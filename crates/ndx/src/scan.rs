@@ -94,7 +94,8 @@ impl Exec {
         Ok(out)
     }
 
-    /// A reduction of `v` along the single outer axis `axis` (see [`outer_axis`]) as one
+    /// A reduction of `v` over `reduced`, whose only axis longer than 1 is the outer axis
+    /// `axis` (see [`outer_axis`]), as one
     /// kernel function that combines each input row into the output row in place
     /// ([`outer_reduce_func`]), or `None` when the expression is too large to inline (the
     /// caller then runs the plain reduction).
@@ -102,6 +103,7 @@ impl Exec {
         &mut self,
         v: &Lazy,
         op: ReduceOp,
+        reduced: &[bool],
         axis: usize,
     ) -> Result<Option<Array>, Diag> {
         self.check_interrupt()?;
@@ -113,11 +115,19 @@ impl Exec {
             Err(ScanBuildError::TooLarge) => return Ok(None),
             Err(e @ ScanBuildError::Bad(_)) => return Err(Diagnostic::bug(e.to_string())),
         };
-        let mut kept = shape.clone();
-        kept.remove(axis);
+        // Every reduced axis leaves the result (the others have extent 1).
+        let kept: Vec<usize> = shape
+            .iter()
+            .zip(reduced)
+            .filter(|(_, r)| !**r)
+            .map(|(d, _)| *d)
+            .collect();
         let out = Array::empty(v.dtype(), &kept).map_err(runtime_err)?;
-        let mut keepdims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-        keepdims[axis] = 1;
+        let keepdims: Vec<i64> = shape
+            .iter()
+            .zip(reduced)
+            .map(|(&d, r)| if *r { 1 } else { d as i64 })
+            .collect();
         // The output seen over the whole iteration space: stride 0 along the reduced axis,
         // so every input row is combined into the same output row.
         let rows = out

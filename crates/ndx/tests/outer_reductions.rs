@@ -193,3 +193,24 @@ fn outer_reductions_over_changing_sizes_compile_once() {
     let got: Vec<f64> = m.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
     assert_eq!(got, vec![60.0; 30]);
 }
+
+#[test]
+fn reduced_axes_of_extent_one_leave_the_result_too() {
+    // `sum` over axes 0 and 2 of a (30, 12, 1) array: only axis 0 is long, and the result
+    // drops both axes, as NumPy's does.
+    let mut s = Session::new();
+    s.run("let x = reshape(arange(360.0), (30, 12, 1))\nlet r = sum(x, axis=(0, 2))\nlet m = max(x, axis=(0, 2), keepdims=true)")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let r = s.get("r").unwrap().to_array().unwrap();
+    assert_eq!(r.shape(), &[12]);
+    let got: Vec<f64> = r.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+    let want: Vec<f64> = (0..12)
+        .map(|j| (0..30).map(|i| (i * 12 + j) as f64).sum())
+        .collect();
+    assert_eq!(got, want);
+    let m = s.get("m").unwrap().to_array().unwrap();
+    assert_eq!(m.shape(), &[1, 12, 1]);
+    let got: Vec<f64> = m.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+    let want: Vec<f64> = (0..12).map(|j| (29 * 12 + j) as f64).collect();
+    assert_eq!(got, want);
+}
