@@ -234,6 +234,11 @@ impl Jit {
         self.min_parallel = points;
     }
 
+    /// The number of iteration points from which work is split over threads.
+    pub fn parallel_threshold(&self) -> usize {
+        self.min_parallel.unwrap_or(MIN_PARALLEL)
+    }
+
     /// The worker pool of [`Jit::set_threads`] threads, built on first use (`None` if the OS
     /// refused the threads: callers then run on the calling thread).
     fn pool(&mut self) -> Option<&rayon::ThreadPool> {

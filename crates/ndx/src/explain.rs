@@ -113,6 +113,8 @@ pub struct KernelStep {
     pub parallel_loops: usize,
     /// The JIT's thread count.
     pub threads: usize,
+    /// Pieces the call was cut into, one per thread (1: one call on the calling thread).
+    pub parts: usize,
     /// The loops compiled to vector code: the loop variable's local (`l3` in the IR) and the
     /// vector shape.
     pub vector_loops: Vec<(u32, ndx_codegen::VectorInfo)>,
@@ -520,6 +522,13 @@ impl Step {
                         s,
                         "  prange loops: {}, run on {} thread(s)",
                         k.parallel_loops, k.threads
+                    );
+                }
+                if k.parts > 1 {
+                    let _ = writeln!(
+                        s,
+                        "  threads: split into {} parts over {} threads",
+                        k.parts, k.threads
                     );
                 }
             }

@@ -90,7 +90,7 @@ impl Exec {
             }
             Err(e @ ScanBuildError::Bad(_)) => return Err(Diagnostic::bug(e.to_string())),
         };
-        self.run_loop_func(op.name(), &func, &built.inputs, &out, &shape)?;
+        self.run_loop_func(op.name(), &func, &built.inputs, &out, &shape, None)?;
         Ok(out)
     }
 
@@ -134,13 +134,24 @@ impl Exec {
             .reshape(&keepdims)
             .and_then(|o| o.broadcast_to(&shape))
             .map_err(runtime_err)?;
+        // Large reductions split over threads at launch time, along an axis whose pieces
+        // write disjoint output elements: the first (kept) axis when the reduced one is not
+        // first, else the last. Each element is still combined in the same order by one
+        // thread, so the result does not depend on the thread count, and the compiled code
+        // does not depend on the size.
+        let jit = self.jit()?;
+        let points = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        let split = (jit.threads() > 1 && points.is_none_or(|n| n >= jit.parallel_threshold()))
+            .then_some(if axis > 0 { 0 } else { shape.len() - 1 });
         let name = func.name.clone();
-        self.run_loop_func(&name, &func, &built.inputs, &rows, &shape)?;
+        self.run_loop_func(&name, &func, &built.inputs, &rows, &shape, split)?;
         Ok(Some(out))
     }
 
     /// Compiles (once per IR text) and calls a kernel function built by [`ndx_ir::scan`]:
-    /// `inputs` broadcast to `shape`, then `out`, then the extents of `shape`.
+    /// `inputs` broadcast to `shape`, then `out`, then the extents of `shape`. With `split`,
+    /// the call is cut into one piece per thread along that axis (the caller vouches that
+    /// the pieces write disjoint memory).
     fn run_loop_func(
         &mut self,
         name: &str,
@@ -148,6 +159,7 @@ impl Exec {
         inputs: &[Array],
         out: &Array,
         shape: &[usize],
+        split: Option<usize>,
     ) -> Result<(), Diag> {
         let mut words: Vec<i64> = Vec::new();
         let mut keep = Vec::with_capacity(inputs.len());
@@ -182,10 +194,13 @@ impl Exec {
             .cloned()
             .ok_or_else(|| Diagnostic::bug("scan cache lost an entry"))?;
         let jit = self.jit()?;
+        let parts = split_words(&words, inputs.len() + 1, shape, split, jit.threads());
         // SAFETY: the words describe `keep`'s arrays and `out`, alive until after the call,
         // of the dtypes and ranks `func` was built for; every index is a loop variable within
-        // its extent (or one row back, from row 1 on), so no access leaves the arrays.
-        let r = unsafe { jit.run_kernel(&code, &words, 0) }
+        // its extent (or one row back, from row 1 on), so no access leaves the arrays; a
+        // piece of a split covers a sub-range of one axis of every array, and the pieces
+        // write disjoint output elements (the caller's word).
+        let r = unsafe { jit.run_kernel_parts(&code, &parts) }
             .map_err(|e| Diagnostic::bug(format!("running `{name}`: {e}")))?;
         drop(keep);
         if let Err(f) = r {
@@ -201,6 +216,7 @@ impl Exec {
                 compile_time,
                 parallel_loops: 0,
                 threads: jit.threads(),
+                parts: parts.len(),
                 vector_loops: ndx_codegen::vector_loops(func, opts),
                 ir: key,
                 listings,
@@ -230,6 +246,40 @@ pub(crate) fn outer_axis(
     let axis = live.next()?;
     let row: usize = shape[axis + 1..].iter().product();
     (fits && live.next().is_none() && row >= 8).then_some(axis)
+}
+
+/// The argument words of `threads` pieces of one call along axis `split` (or the call
+/// itself): `arrays` arrays of `shape`'s rank (pointer, shape, strides each), then the
+/// extents. A piece moves every pointer to the first index of its range and shortens that
+/// axis in every shape and in the extents.
+fn split_words(
+    words: &[i64],
+    arrays: usize,
+    shape: &[usize],
+    split: Option<usize>,
+    threads: usize,
+) -> Vec<Vec<i64>> {
+    let rank = shape.len();
+    let Some(ax) = split.filter(|&a| a < rank && shape[a] > 1 && threads > 1) else {
+        return vec![words.to_vec()];
+    };
+    let n = shape[ax];
+    let pieces = threads.min(n);
+    let per = 1 + 2 * rank;
+    (0..pieces)
+        .map(|p| {
+            let (lo, hi) = (n * p / pieces, n * (p + 1) / pieces);
+            let mut w = words.to_vec();
+            for a in 0..arrays {
+                let base = a * per;
+                let stride = w[base + 1 + rank + ax];
+                w[base] = w[base].wrapping_add((lo as i64).wrapping_mul(stride));
+                w[base + 1 + ax] = (hi - lo) as i64;
+            }
+            w[arrays * per + ax] = ndx_codegen::scalar_bits(Scalar::I64((hi - lo) as i64));
+            w
+        })
+        .collect()
 }
 
 /// Appends an array's kernel words: its data pointer, shape and byte strides.

@@ -3,17 +3,22 @@
 
 use ndx::Session;
 
-fn run(threads: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
+fn run(threads: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>, Vec<f32>) {
     let mut s = Session::new();
+    // `t`'s blocked first stage, `w` and `c` are outer-axis reductions, split over threads
+    // along their first axis (`t`, `w`) or their last (`c`, reduced along axis 0).
     s.run(&format!(
-        "threads({threads})\nseed(3)\nlet x = rand((1100, 1000), dtype=f32)\nlet y = 2.5 * x + sqrt(x)\nlet m = mean(x, axis=1)\nlet t = sum(f64(x), axis=0)"
+        "threads({threads})\nseed(3)\nlet x = rand((1100, 1000), dtype=f32)\nlet y = 2.5 * x + sqrt(x)\nlet m = mean(x, axis=1)\nlet t = sum(f64(x), axis=0)\nlet w = sum(reshape(x, (11, 100, 1000)) * 3 - 1, axis=1)\nlet c = max(x * x - x, axis=0)"
     ))
     .unwrap();
     let get32 = |s: &Session, n: &str| s.get(n).unwrap().to_vec::<f32>().unwrap();
+    let mut wc = get32(&s, "w");
+    wc.extend(get32(&s, "c"));
     (
         get32(&s, "y"),
         get32(&s, "m"),
         s.get("t").unwrap().to_vec::<f64>().unwrap(),
+        wc,
     )
 }
 
@@ -24,11 +29,23 @@ fn results_do_not_depend_on_the_thread_count() {
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&one.0), bits(&two.0));
     assert_eq!(bits(&one.1), bits(&two.1));
+    assert_eq!(bits(&one.3), bits(&two.3));
     assert_eq!(
         one.2.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
         two.2.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
     );
     assert!(ndx::Session::new().run("threads(0)").is_err());
+    // The split is visible, and happens at launch time: the same compiled code serves both.
+    let mut s = Session::new();
+    let text = s
+        .explain("threads(2)\nlet x = ones((11, 100, 1000), dtype=f32)\nlet w = sum(x, axis=1)")
+        .unwrap_or_else(|e| panic!("{}", e.render()))
+        .text(ndx::explain::TextOptions { timings: false });
+    assert!(text.contains("kernel 1: `sum`"), "{text}");
+    assert!(
+        text.contains("threads: split into 2 parts over 2 threads"),
+        "{text}"
+    );
 }
 
 /// Contractions on 1 and 2 threads: a GEMM split over the workers, batched GEMMs spread over

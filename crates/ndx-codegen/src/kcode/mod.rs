@@ -447,4 +447,37 @@ impl crate::Jit {
         // SAFETY: forwarded from the caller.
         unsafe { k.run(args, seed, self.threads, self.pool.as_ref()) }
     }
+
+    /// Runs `k` (a kernel without parallel loops or a return value) once per argument vector
+    /// of `parts`, the pieces of one launch: on this JIT's worker threads when there are
+    /// several, else in order on the calling thread. The first error or fault, in part order,
+    /// is the result.
+    ///
+    /// # Safety
+    /// As [`Jit::run_kernel`], for every part; and no two parts write the same memory.
+    pub unsafe fn run_kernel_parts(
+        &mut self,
+        k: &CompiledKernel,
+        parts: &[Vec<i64>],
+    ) -> Result<Result<(), KernelFault>, CodegenError> {
+        // SAFETY: forwarded from the caller, part by part.
+        let run = |w: &Vec<i64>| unsafe { k.run(w, 0, 1, None) }.map(|r| r.map(|_| ()));
+        let results: Vec<_> = match (self.threads > 1 && parts.len() > 1)
+            .then(|| self.pool())
+            .flatten()
+        {
+            Some(pool) => pool.install(|| {
+                use rayon::prelude::*;
+                parts.par_iter().map(run).collect()
+            }),
+            None => parts.iter().map(run).collect(),
+        };
+        for r in results {
+            match r {
+                Ok(Ok(())) => {}
+                other => return other,
+            }
+        }
+        Ok(Ok(()))
+    }
 }

@@ -219,6 +219,7 @@ impl Interp {
             compile_time,
             parallel_loops: count_parallel(&entry.func.body),
             threads,
+            parts: 1,
             vector_loops: ndx_codegen::vector_loops(
                 &entry.func,
                 KernelOptions {
