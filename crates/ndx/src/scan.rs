@@ -138,10 +138,12 @@ impl Exec {
         // write disjoint output elements: the first (kept) axis when the reduced one is not
         // first, else the last. Each element is still combined in the same order by one
         // thread, so the result does not depend on the thread count, and the compiled code
-        // does not depend on the size.
+        // does not depend on the size. These loops do little per point, so the split waits
+        // for OUTER_SPLIT times the elementwise threshold (BENCHMARKS.md).
         let jit = self.jit()?;
         let points = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        let split = (jit.threads() > 1 && points.is_none_or(|n| n >= jit.parallel_threshold()))
+        let from = jit.parallel_threshold().saturating_mul(OUTER_SPLIT);
+        let split = (jit.threads() > 1 && points.is_none_or(|n| n >= from))
             .then_some(if axis > 0 { 0 } else { shape.len() - 1 });
         let name = func.name.clone();
         self.run_loop_func(&name, &func, &built.inputs, &rows, &shape, split)?;
@@ -227,6 +229,11 @@ impl Exec {
         Ok(())
     }
 }
+
+/// How many times the elementwise parallel threshold of points an outer-axis reduction needs
+/// before it is split over threads: on two threads, (4096, 1024) f32 sums ran 1.7-1.9x faster
+/// split, while (64, 128, 256) (2M points) ran slower (0.2 against 0.3 ms).
+const OUTER_SPLIT: usize = 8;
 
 /// The axis of a reduction that runs best as [`Exec::reduce_outer`]: exactly one reduced axis
 /// longer than 1, followed by at least 8 elements of kept axes (the unit-stride rows), for

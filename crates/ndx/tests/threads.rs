@@ -5,10 +5,10 @@ use ndx::Session;
 
 fn run(threads: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>, Vec<f32>) {
     let mut s = Session::new();
-    // `t`'s blocked first stage, `w` and `c` are outer-axis reductions, split over threads
-    // along their first axis (`t`, `w`) or their last (`c`, reduced along axis 0).
+    // `w` and `c` are outer-axis reductions of 4M points, split over threads along their
+    // first axis (`w`) or their last (`c`, reduced along axis 0).
     s.run(&format!(
-        "threads({threads})\nseed(3)\nlet x = rand((1100, 1000), dtype=f32)\nlet y = 2.5 * x + sqrt(x)\nlet m = mean(x, axis=1)\nlet t = sum(f64(x), axis=0)\nlet w = sum(reshape(x, (11, 100, 1000)) * 3 - 1, axis=1)\nlet c = max(x * x - x, axis=0)"
+        "threads({threads})\nseed(3)\nlet x = rand((1100, 1000), dtype=f32)\nlet y = 2.5 * x + sqrt(x)\nlet m = mean(x, axis=1)\nlet t = sum(f64(x), axis=0)\nlet z = rand((4, 1024, 1024), dtype=f32)\nlet w = sum(z * 3 - 1, axis=1)\nlet c = max(reshape(z * z - z, (4096, 1024)), axis=0)"
     ))
     .unwrap();
     let get32 = |s: &Session, n: &str| s.get(n).unwrap().to_vec::<f32>().unwrap();
@@ -38,7 +38,7 @@ fn results_do_not_depend_on_the_thread_count() {
     // The split is visible, and happens at launch time: the same compiled code serves both.
     let mut s = Session::new();
     let text = s
-        .explain("threads(2)\nlet x = ones((11, 100, 1000), dtype=f32)\nlet w = sum(x, axis=1)")
+        .explain("threads(2)\nlet x = ones((4, 1024, 1024), dtype=f32)\nlet w = sum(x, axis=1)")
         .unwrap_or_else(|e| panic!("{}", e.render()))
         .text(ndx::explain::TextOptions { timings: false });
     assert!(text.contains("kernel 1: `sum`"), "{text}");
