@@ -508,10 +508,17 @@ impl Step {
                     (Some(_), false) => "compiled".to_string(),
                 };
                 let _ = writeln!(s, "  code: {code}");
-                for (var, v) in &k.vector_loops {
+                // Loops over the same variable with the same vector shape (the passes of an
+                // outer-axis reduction) are one line with a count.
+                for run in k.vector_loops.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+                    let (var, v) = &run[0];
+                    let times = match run.len() {
+                        1 => String::new(),
+                        n => format!(" ({n} loops)"),
+                    };
                     let _ = writeln!(
                         s,
-                        "  vector loop over l{var}: {v} (when its rows are contiguous at run time)"
+                        "  vector loop over l{var}{times}: {v} (when its rows are contiguous at run time)"
                     );
                 }
                 if k.vector_loops.is_empty() {

@@ -359,17 +359,20 @@ impl Interp {
         let Some(total) = ndx_runtime::ops::wide_sum::wide_sum(a, pool) else {
             return Ok(None);
         };
-        self.exec.record(Step::Native(NativeStep {
-            name: "sum".to_string(),
-            input: ArrayDesc {
-                dtype: a.dtype(),
-                shape: a.shape().to_vec(),
-            },
-            how: "AVX-512 loop, four 512-bit accumulators over four blocks at a time, in the \
-                  order of the blocked JIT sum (the same bits)"
-                .to_string(),
-            calls: 1,
-        }));
+        // The explain step only when tracing: this runs for every sum of a vector.
+        if self.exec.trace.is_some() {
+            self.exec.record(Step::Native(NativeStep {
+                name: "sum".to_string(),
+                input: ArrayDesc {
+                    dtype: a.dtype(),
+                    shape: a.shape().to_vec(),
+                },
+                how: "AVX-512 loop, four 512-bit accumulators over four blocks at a time, in the \
+                      order of the blocked JIT sum (the same bits)"
+                    .to_string(),
+                calls: 1,
+            }));
+        }
         Ok(Some(Array::scalar(total)))
     }
 }

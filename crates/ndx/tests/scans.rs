@@ -141,7 +141,7 @@ fn a_scan_does_not_materialise_its_argument() {
     assert_eq!(text.matches("kernel ").count(), 1, "{text}");
     // Rows of the outer-axis scan are unit-stride: the inner loops have a vector form.
     assert!(
-        text.contains("vector loop over l1: 2 x 64-bit lanes"),
+        text.contains("vector loop over l1 (2 loops): 2 x 64-bit lanes"),
         "{text}"
     );
 }
