@@ -126,6 +126,17 @@ pub struct RawArray {
     pub dtype: DType,
 }
 
+impl RawArray {
+    /// The array as [`ndx_ir::loops::schedule`] takes it.
+    pub fn layout(&self) -> ArrayLayout<'_> {
+        ArrayLayout {
+            ptr: self.ptr,
+            strides: &self.strides,
+            itemsize: self.dtype.size(),
+        }
+    }
+}
+
 /// The JIT compiler and its kernel cache.
 ///
 /// Dropping it unmaps its code, unless a [`Jit::code_token`] is still held (a detached
@@ -417,14 +428,7 @@ impl Jit {
                 )));
             }
         }
-        let layouts: Vec<ArrayLayout> = arrays
-            .iter()
-            .map(|a| ArrayLayout {
-                ptr: a.ptr,
-                strides: &a.strides,
-                itemsize: a.dtype.size(),
-            })
-            .collect();
+        let layouts: Vec<ArrayLayout> = arrays.iter().map(RawArray::layout).collect();
         let (nest, launch) = schedule(kernel, shape, reduced, &layouts)
             .map_err(|e| CodegenError::Internal(e.to_string()))?;
         let listed_before = self.listings.as_ref().map_or(0, Vec::len);

@@ -264,14 +264,7 @@ impl Exec {
                 });
             }
         }
-        let layouts: Vec<ArrayLayout> = raw
-            .iter()
-            .map(|a| ArrayLayout {
-                ptr: a.ptr,
-                strides: &a.strides,
-                itemsize: a.dtype.size(),
-            })
-            .collect();
+        let layouts: Vec<ArrayLayout> = raw.iter().map(ndx_codegen::RawArray::layout).collect();
         let (nest, launch) = schedule(&built.kernel, cx.shape, reduced, &layouts)
             .map_err(|e| Diagnostic::bug(e.to_string()))?;
         let compiled = self.jit()?.compile(&nest).map_err(bug)?;
