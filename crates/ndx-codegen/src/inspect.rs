@@ -45,7 +45,6 @@ use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};
 use ndx_ir::loops::Nest;
-use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -198,11 +197,7 @@ impl Jit {
         self.module.clear_context(&mut self.ctx);
         self.ctx.func.signature = sig;
         let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-        let host = Host {
-            module: &mut self.module,
-            ids: &self.host_ids,
-            refs: HashMap::new(),
-        };
+        let host = Host::new(&mut self.module, &self.host_ids);
         let mut l = lower::Lowering::new(b, host, nest, None);
         l.plan = crate::simd::plan(nest, &l.needed);
         if let Err(e) = l.run() {

@@ -320,11 +320,7 @@ impl Jit {
         self.ctx.func.signature = sig.clone();
         let id = self.module.declare_anonymous_function(&sig)?;
         let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-        let host = scalar::Host {
-            module: &mut self.module,
-            ids: &self.host_ids,
-            refs: HashMap::new(),
-        };
+        let host = scalar::Host::new(&mut self.module, &self.host_ids);
         let mut l = lower::Lowering::new(b, host, nest, None);
         if allow_simd {
             l.plan = simd::plan(nest, &l.needed);

@@ -58,6 +58,17 @@ pub(crate) struct Host<'m> {
     pub refs: HashMap<&'static str, FuncRef>,
 }
 
+impl<'m> Host<'m> {
+    /// Imports into functions of `module`, whose host functions were declared as `ids`.
+    pub fn new(module: &'m mut JITModule, ids: &'m HashMap<&'static str, FuncId>) -> Self {
+        Host {
+            module,
+            ids,
+            refs: HashMap::new(),
+        }
+    }
+}
+
 impl Host<'_> {
     /// Calls host function `name` (see [`crate::host`]) on `args`.
     pub fn call(

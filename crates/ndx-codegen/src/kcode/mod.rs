@@ -341,11 +341,7 @@ impl crate::Jit {
         let mut vector_loops = 0;
         let par: Vec<KFor> = {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let host = Host {
-                module: &mut self.module,
-                ids: &self.host_ids,
-                refs: Default::default(),
-            };
+            let host = Host::new(&mut self.module, &self.host_ids);
             let (mut l, _) = FnLower::new(b, host, f, opts, 0);
             l.enable_prange()?;
             l.stmts(&f.body)?;
@@ -367,11 +363,7 @@ impl crate::Jit {
             let id = self.module.declare_anonymous_function(&csig)?;
             {
                 let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-                let host = Host {
-                    module: &mut self.module,
-                    ids: &self.host_ids,
-                    refs: Default::default(),
-                };
+                let host = Host::new(&mut self.module, &self.host_ids);
                 let (mut l, extra) = FnLower::new(b, host, f, opts, 3);
                 l.chunk_body(fl, extra[0], extra[1], extra[2])?;
                 vector_loops += l.vector_loops;
