@@ -251,8 +251,9 @@ impl Jit {
     }
 
     /// The worker pool of [`Jit::set_threads`] threads, built on first use (`None` if the OS
-    /// refused the threads: callers then run on the calling thread).
-    fn pool(&mut self) -> Option<&rayon::ThreadPool> {
+    /// refused the threads: callers then run on the calling thread). Split launches, parallel
+    /// loops and the session's other parallel work (row programs, precompiled sums) share it.
+    pub fn pool(&mut self) -> Option<&rayon::ThreadPool> {
         if self.pool.is_none() {
             self.pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.threads)

@@ -23,8 +23,6 @@ pub(crate) struct Exec {
     pub(crate) trace: Option<Vec<Step>>,
     /// While tracing: whether CLIF and machine-code listings are recorded.
     pub(crate) listings: bool,
-    /// Workers for row programs ([`crate::rows`]), made on first use for `threads` workers.
-    row_pool: Option<rayon::ThreadPool>,
     /// The session's interrupt flag: checked before every launch, so a long statement stops
     /// between two kernels.
     pub(crate) interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -47,27 +45,19 @@ impl Exec {
 
     /// Sets the worker count for large kernels.
     pub(crate) fn set_threads(&mut self, n: usize) {
-        if n.max(1) != self.threads {
-            self.row_pool = None;
-        }
         self.threads = n.max(1);
         if let Some(j) = &mut self.jit {
             j.set_threads(self.threads);
         }
     }
 
-    /// The worker pool for row programs, when more than one thread is set.
+    /// The JIT's worker pool, for row programs and precompiled sums, when more than one thread
+    /// is set.
     pub(crate) fn row_pool(&mut self) -> Option<&rayon::ThreadPool> {
         if self.threads < 2 {
             return None;
         }
-        if self.row_pool.is_none() {
-            self.row_pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.threads)
-                .build()
-                .ok();
-        }
-        self.row_pool.as_ref()
+        self.jit().ok()?.pool()
     }
 
     /// Starts recording steps (and, with `listings`, the code of every function compiled).

@@ -430,14 +430,14 @@ impl crate::Jit {
         args: &[i64],
         seed: u64,
     ) -> Result<Result<Option<Scalar>, KernelFault>, CodegenError> {
-        if self.threads > 1 && !k.loops.is_empty() && self.pool.is_none() {
-            self.pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.threads)
-                .build()
-                .ok();
-        }
+        let threads = self.threads;
+        let pool = if threads > 1 && !k.loops.is_empty() {
+            self.pool()
+        } else {
+            self.pool.as_ref()
+        };
         // SAFETY: forwarded from the caller.
-        unsafe { k.run(args, seed, self.threads, self.pool.as_ref()) }
+        unsafe { k.run(args, seed, threads, pool) }
     }
 
     /// Runs `k` (a kernel without parallel loops or a return value) once per argument vector
