@@ -5,6 +5,9 @@
 //! data are small multiples of a power of two, so every sum and product is exact in every
 //! dtype and the results must be equal, not merely close.
 
+mod common;
+use common::lanes;
+
 use ndx::{Array, DType, Scalar, Session};
 use proptest::prelude::*;
 
@@ -66,20 +69,6 @@ fn data(dtype: DType, n: usize, seed: u64) -> Vec<Scalar> {
             }
         })
         .collect()
-}
-
-/// The lanes of a C-ordered array of `shape` along `axis`, in the order of the reduced result.
-fn lanes(shape: &[usize], axis: usize, data: &[f64]) -> Vec<Vec<f64>> {
-    let outer: usize = shape[..axis].iter().product();
-    let n = shape[axis];
-    let inner: usize = shape[axis + 1..].iter().product();
-    let mut out = Vec::new();
-    for o in 0..outer {
-        for i in 0..inner {
-            out.push((0..n).map(|k| data[(o * n + k) * inner + i]).collect());
-        }
-    }
-    out
 }
 
 fn reduce(op: &str, lane: &[f64]) -> f64 {
@@ -156,10 +145,7 @@ proptest! {
 fn a_column_sum_is_one_kernel_over_rows() {
     let mut s = Session::new();
     s.run("let x = rand((300, 64))").unwrap();
-    let text = s
-        .explain("let c = max(x * 2 + 1, axis=0)")
-        .unwrap_or_else(|e| panic!("{}", e.render()))
-        .text(ndx::explain::TextOptions { timings: false });
+    let text = common::explain_text(&mut s, "let c = max(x * 2 + 1, axis=0)");
     assert!(text.contains("kernel 1: `max`"), "{text}");
     // The reduced expression is computed inside that kernel: nothing is materialised first,
     // and the rows run as vectors.

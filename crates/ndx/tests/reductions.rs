@@ -1,6 +1,9 @@
 //! Reductions through the whole pipeline against a direct computation in the test, over
 //! generated shapes (including long axes that take the blocked-sum path), views and axes.
 
+mod common;
+use common::lanes;
+
 use ndx::{Array, Scalar, Session};
 use proptest::prelude::*;
 
@@ -29,19 +32,6 @@ fn case() -> impl Strategy<Value = (Vec<usize>, Vec<i64>, bool, usize, &'static 
                 any::<bool>(),
             )
         })
-}
-
-fn lanes(shape: &[usize], axis: usize, data: &[f64]) -> Vec<Vec<f64>> {
-    let outer: usize = shape[..axis].iter().product();
-    let n = shape[axis];
-    let inner: usize = shape[axis + 1..].iter().product();
-    let mut out = Vec::new();
-    for o in 0..outer {
-        for i in 0..inner {
-            out.push((0..n).map(|k| data[(o * n + k) * inner + i]).collect());
-        }
-    }
-    out
 }
 
 proptest! {

@@ -3,6 +3,8 @@
 //! expression, over generated shapes, dtypes, views, axes and expressions. Both accumulate
 //! sequentially in the result dtype, so the results must be identical, not merely close.
 
+mod common;
+
 use ndx::{Array, DType, Scalar, Session};
 use proptest::prelude::*;
 
@@ -132,10 +134,7 @@ fn a_scan_over_changing_sizes_compiles_once() {
 fn a_scan_does_not_materialise_its_argument() {
     let mut s = Session::new();
     s.run("let x = rand((64, 32))").unwrap();
-    let text = s
-        .explain("let c = cumsum(x * 2 + 1, axis=0)")
-        .unwrap_or_else(|e| panic!("{}", e.render()))
-        .text(ndx::explain::TextOptions { timings: false });
+    let text = common::explain_text(&mut s, "let c = cumsum(x * 2 + 1, axis=0)");
     assert!(text.contains("kernel 1: `cumsum`"), "{text}");
     // The argument is computed inside the scan: no other kernel writes a temporary.
     assert_eq!(text.matches("kernel ").count(), 1, "{text}");

@@ -1,6 +1,8 @@
 //! The embedding API: values in and out, lent host memory, compiled functions, the kernel
 //! cache, and the REPL logic without a terminal.
 
+mod common;
+
 use ndx::repl::{Repl, Reply};
 use ndx::{Array, Session, Value};
 
@@ -192,10 +194,8 @@ fn batched_transposes_are_tiled_and_exact() {
                 }
             }
         }
-        let text = s
-            .explain("let t = ascontiguousarray(transpose(a, (0, 2, 1)))")
-            .unwrap_or_else(|e| panic!("{}", e.render()))
-            .text(ndx::explain::TextOptions { timings: false });
+        let text =
+            common::explain_text(&mut s, "let t = ascontiguousarray(transpose(a, (0, 2, 1)))");
         assert!(text.contains("tiles"), "{text}");
     }
 }

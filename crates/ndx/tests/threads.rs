@@ -1,6 +1,8 @@
 //! Large kernels split over threads give the same results as on one thread, bit for bit
 //! (each output element is computed by one thread in the same order).
 
+mod common;
+
 use ndx::Session;
 
 fn run(threads: usize) -> (Vec<f32>, Vec<f32>, Vec<f64>, Vec<f32>) {
@@ -37,10 +39,10 @@ fn results_do_not_depend_on_the_thread_count() {
     assert!(ndx::Session::new().run("threads(0)").is_err());
     // The split is visible, and happens at launch time: the same compiled code serves both.
     let mut s = Session::new();
-    let text = s
-        .explain("threads(2)\nlet x = ones((4, 1024, 1024), dtype=f32)\nlet w = sum(x, axis=1)")
-        .unwrap_or_else(|e| panic!("{}", e.render()))
-        .text(ndx::explain::TextOptions { timings: false });
+    let text = common::explain_text(
+        &mut s,
+        "threads(2)\nlet x = ones((4, 1024, 1024), dtype=f32)\nlet w = sum(x, axis=1)",
+    );
     assert!(text.contains("kernel 1: `sum`"), "{text}");
     assert!(
         text.contains("threads: split into 2 parts over 2 threads"),

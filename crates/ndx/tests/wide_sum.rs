@@ -7,7 +7,9 @@
 //! check both facts through the explain plan, then compare the two sums over many sizes and
 //! kinds of data, and against an `f64` reference.
 
-use ndx::{Array, Scalar, Session, TextOptions};
+mod common;
+
+use ndx::{Array, Scalar, Session};
 use ndx_runtime::ops::wide_sum::wide_available;
 
 /// A small xorshift generator: reproducible data without another dependency.
@@ -134,7 +136,7 @@ fn check(s: &mut Session, v: &[f64], is_f32: bool, what: &str) {
 }
 
 fn plan(s: &mut Session, src: &str) -> String {
-    s.explain(src).unwrap().text(TextOptions { timings: false })
+    common::explain_text(s, src)
 }
 
 #[test]
