@@ -3,12 +3,16 @@
 //! more than 4 ULP off (or break a special-value rule: NaN for NaN, signed zeros and
 //! infinities exactly). Not part of `cargo test`: it takes minutes.
 //!
-//!     cargo run --release -p ndx-codegen --example exhaustive_f32 -- [fn...] [--threads N]
+//!     cargo run --release -p ndx-codegen --example exhaustive_f32 -- [fn...] [--threads N] [--wide]
 //!
 //! Function names as in ndx (`exp`, `log1p`, `arcsin`, ...); all of them when none is given.
+//! With `--wide`, every input of `exp` and `tanh` also goes through the 512-bit code of
+//! `ndx_runtime::ops::wide_math` (on a CPU with AVX-512F), and a last column counts the inputs
+//! where its bits differ from the JIT's (NaN results compare equal whatever their payload).
 
 use ndx_codegen::{Jit, RawArray};
 use ndx_ir::kernel::{Kernel, Op, Output, UnaryOp as U};
+use ndx_runtime::ops::wide_math::{self, WideFn};
 use ndx_runtime::DType;
 use std::time::Instant;
 
@@ -73,6 +77,17 @@ struct Stats {
     max: u64,
     at: u32,
     over4: u64,
+    /// Inputs where the 512-bit code's bits differ from the JIT's.
+    wide_diff: u64,
+}
+
+/// The 512-bit version of `op`, when there is one.
+fn wide_fn(op: U) -> Option<WideFn> {
+    match op {
+        U::Exp => Some(WideFn::Exp),
+        U::Tanh => Some(WideFn::Tanh),
+        _ => None,
+    }
 }
 
 fn kernel(op: U) -> Kernel {
@@ -88,13 +103,15 @@ fn kernel(op: U) -> Kernel {
 }
 
 /// Checks the inputs with bit patterns in `lo..hi`.
-fn check(op: U, f: fn(f64) -> f64, lo: u64, hi: u64) -> Result<Stats, String> {
+fn check(op: U, f: fn(f64) -> f64, lo: u64, hi: u64, wide: bool) -> Result<Stats, String> {
     const CHUNK: u64 = 1 << 20;
     let mut jit = Jit::new().map_err(|e| e.to_string())?;
     let k = kernel(op);
     let mut st = Stats::default();
     let mut xs = vec![0f32; CHUNK as usize];
     let mut out = vec![0f32; CHUNK as usize];
+    let mut wide_out = Vec::new();
+    let wide = wide.then(|| wide_fn(op)).flatten();
     let mut start = lo;
     while start < hi {
         let n = (hi - start).min(CHUNK) as usize;
@@ -115,6 +132,18 @@ fn check(op: U, f: fn(f64) -> f64, lo: u64, hi: u64) -> Result<Stats, String> {
         ];
         jit.execute(&k, &[n], &[false], &arrays)
             .map_err(|e| e.to_string())?;
+        if let Some(w) = wide {
+            wide_out.clear();
+            wide_out.extend_from_slice(&xs[..n]);
+            if !wide_math::apply(w, &mut wide_out) {
+                return Err("this CPU has no AVX-512F".into());
+            }
+            st.wide_diff += wide_out
+                .iter()
+                .zip(&out[..n])
+                .filter(|(a, b)| a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()))
+                .count() as u64;
+        }
         for i in 0..n {
             let want = f(f64::from(xs[i])) as f32;
             let u = ulps(out[i], want);
@@ -134,9 +163,12 @@ fn check(op: U, f: fn(f64) -> f64, lo: u64, hi: u64) -> Result<Stats, String> {
 fn main() {
     let mut names = Vec::new();
     let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut wide = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--threads" {
+        if a == "--wide" {
+            wide = true;
+        } else if a == "--threads" {
             threads = args
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -157,8 +189,13 @@ fn main() {
         }
         std::process::exit(2);
     }
-    println!("| function | max ULP | at x | inputs > 4 ULP | seconds |");
-    println!("|---|---|---|---|---|");
+    if wide {
+        println!("| function | max ULP | at x | inputs > 4 ULP | seconds | 512-bit != JIT |");
+        println!("|---|---|---|---|---|---|");
+    } else {
+        println!("| function | max ULP | at x | inputs > 4 ULP | seconds |");
+        println!("|---|---|---|---|---|");
+    }
     let total = Instant::now();
     for (name, op, f) in selected {
         let t0 = Instant::now();
@@ -172,7 +209,7 @@ fn main() {
                     } else {
                         lo + span
                     };
-                    s.spawn(move || check(*op, *f, lo, hi))
+                    s.spawn(move || check(*op, *f, lo, hi, wide))
                 })
                 .collect();
             handles
@@ -185,6 +222,7 @@ fn main() {
             match r {
                 Ok(s) => {
                     st.over4 += s.over4;
+                    st.wide_diff += s.wide_diff;
                     if s.max > st.max {
                         st.max = s.max;
                         st.at = s.at;
@@ -201,8 +239,13 @@ fn main() {
         } else {
             st.max.to_string()
         };
+        let diff = match (wide, wide_fn(*op)) {
+            (true, Some(_)) => format!(" {} |", st.wide_diff),
+            (true, None) => " - |".to_string(),
+            (false, _) => String::new(),
+        };
         println!(
-            "| {name} | {max} | {:e} ({:#010x}) | {} | {:.0} |",
+            "| {name} | {max} | {:e} ({:#010x}) | {} | {:.0} |{diff}",
             f32::from_bits(st.at),
             st.at,
             st.over4,

@@ -257,16 +257,16 @@ impl Exec {
         dest: Dest,
     ) -> Result<(), Diag> {
         self.check_interrupt()?;
-        if outputs.iter().any(|(l, _)| l.has_row_reduce()) {
-            if let ([(v, None)], [out]) = (outputs, outs) {
-                let rows = dest != Dest::NotRun
-                    && v.shape() == shape
-                    && out.shape() == shape
-                    && rows::applies(v);
-                if rows {
-                    return self.run_rows(v, out, dest);
-                }
+        if let ([(v, None)], [out]) = (outputs, outs) {
+            let rows = dest != Dest::NotRun
+                && v.shape() == shape
+                && out.shape() == shape
+                && rows::applies(v);
+            if rows {
+                return self.run_rows(v, out, dest);
             }
+        }
+        if outputs.iter().any(|(l, _)| l.has_row_reduce()) {
             let settled = outputs
                 .iter()
                 .map(|(l, r)| Ok((self.settle(l)?, *r)))

@@ -100,6 +100,10 @@ pub struct RowInfo {
     pub blocks: usize,
     /// Rows in all.
     pub rows: usize,
+    /// Whether this step writes the destination (the last step, or the one before a
+    /// 512-bit function that finishes the destination in place); the others write block
+    /// scratch.
+    pub writes_dest: bool,
 }
 
 /// One call of a compiled `kernel` block.
@@ -454,7 +458,7 @@ impl Step {
                 }
                 for out in &f.outputs {
                     let what = match f.dest {
-                        _ if f.rows.is_some_and(|r| r.step < r.steps) => {
+                        _ if f.rows.is_some_and(|r| r.step < r.steps && !r.writes_dest) => {
                             format!("block scratch, {}", bytes_text(out.bytes()))
                         }
                         Dest::New => format!("materialised, {}", bytes_text(out.bytes())),

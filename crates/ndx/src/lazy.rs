@@ -25,6 +25,7 @@
 use crate::epilogue::Pending;
 use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
+use ndx_runtime::ops::wide_math::WideFn;
 use ndx_runtime::{Array, DType, Scalar};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -317,6 +318,40 @@ impl Lazy {
         }
         let mut out = Vec::new();
         walk(&self.node, &mut Default::default(), &mut out);
+        out
+    }
+
+    /// The `f32` `exp` and `tanh` nodes of the expression's own shape that have 512-bit code
+    /// (`ndx_runtime::ops::wide_math`), innermost first (each once), with their identities
+    /// and operands. Row-reduce operands are not searched (a row program takes them apart
+    /// first).
+    pub(crate) fn wide_unaries(&self) -> Vec<(usize, WideFn, Lazy)> {
+        fn walk(
+            n: &Arc<LNode>,
+            shape: &[usize],
+            seen: &mut std::collections::HashSet<*const LNode>,
+            out: &mut Vec<(usize, WideFn, Lazy)>,
+        ) {
+            if !seen.insert(Arc::as_ptr(n)) || matches!(n.kind, LKind::RowReduce(..)) {
+                return;
+            }
+            n.for_each_child(&mut |a| walk(a, shape, seen, out));
+            let f = match &n.kind {
+                LKind::Unary(UnaryOp::Exp, _) => WideFn::Exp,
+                LKind::Unary(UnaryOp::Tanh, _) => WideFn::Tanh,
+                _ => return,
+            };
+            if let (LKind::Unary(_, a), DType::F32, true) = (&n.kind, n.dtype, n.shape == shape) {
+                out.push((Arc::as_ptr(n) as usize, f, Lazy { node: a.clone() }));
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &self.node,
+            &self.node.shape,
+            &mut Default::default(),
+            &mut out,
+        );
         out
     }
 

@@ -8,21 +8,11 @@ use crate::CodegenError;
 use cranelift_codegen::ir::Value;
 use ndx_ir::kernel::UnaryOp;
 
-const R_LN2: f64 = std::f64::consts::LOG2_E;
-const L2U: f64 = 0.693_145_751_953_125;
-const L2L: f64 = 1.428_606_765_330_187_045e-06;
-
-/// (e^s - 1 - s) / s^2 on [-ln2/2, ln2/2]: a degree-4 minimax fit of the relative error of
-/// e^s (Lawson's iteration on 4000 Chebyshev points, rounded to f32), one degree below
-/// SLEEF's `expf` polynomial: 3.1e-9 relative error before rounding, `exp` stays within
-/// 1 ULP and `tanh` within 3 ULP on every f32 input (BENCHMARKS.md, issue 3).
-const EXPM1_POLY: [f64; 5] = [
-    0.001_395_047_875_121_235_8,
-    0.008_368_882_350_623_608,
-    0.041_666_205_972_433_09,
-    0.166_665_196_418_762_2,
-    0.5,
-];
+// Shared with the 512-bit code that block programs call instead (same constants, same
+// rounding to f32, so the same bits).
+use ndx_runtime::ops::wide_math::consts::{
+    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, L2L, L2U, R_LN2, TANH_CLAMP,
+};
 
 /// True when `f` has native f32 code here.
 pub(super) fn native(f: Fun) -> bool {
@@ -84,7 +74,7 @@ fn exp(m: &mut M, d: Value) -> Value {
     let u = m.add_c(u, 1.0);
     let fast = m.scale_bits(u, t);
     let a = m.abs(d);
-    let rare = m.ugt_c(a, 86.5);
+    let rare = m.ugt_c(a, EXP_FAST);
     m.unless_rare(rare, fast, |m| exp_general(m, d))
 }
 
@@ -107,7 +97,7 @@ fn expm1_poly(m: &mut M, s: Value, s2: Value) -> Value {
 
 /// e^d for any `d`: two-step scaling for subnormal results, clamps for the rest.
 fn exp_general(m: &mut M, d: Value) -> Value {
-    let x = clamp(m, d, -104.0, 100.0);
+    let x = clamp(m, d, EXP_LO, EXP_HI);
     let (q, s) = reduce_ln2(m, x);
     let u = m.poly(s, &EXPM1_POLY);
     let s2 = m.mul(s, s);
@@ -115,9 +105,9 @@ fn exp_general(m: &mut M, d: Value) -> Value {
     let u = m.add_c(u, 1.0);
     let u = m.ldexp2(u, q);
     // Below -104 even the smallest subnormal is out of reach; above 88.73 ldexp2 overflows.
-    let lo = m.lt_c(d, -104.0);
+    let lo = m.lt_c(d, EXP_LO);
     let u = m.zero_if(lo, u);
-    let hi = m.gt_c(d, 100.0);
+    let hi = m.gt_c(d, EXP_HI);
     let inf = m.c(f64::INFINITY);
     m.sel(hi, inf, u)
 }
@@ -152,7 +142,7 @@ fn exp2(m: &mut M, d: Value) -> Value {
 /// through every step (the clamp keeps NaN lanes).
 fn tanh(m: &mut M, x: Value) -> Value {
     let a = m.abs(x);
-    let y = m.min_c(a, 9.02);
+    let y = m.min_c(a, TANH_CLAMP);
     let z = m.add(y, y);
     let (_, s, tb) = reduce_ln2_shifted(m, z);
     let s2 = m.mul(s, s);

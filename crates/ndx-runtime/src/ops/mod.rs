@@ -2,7 +2,8 @@
 //! statistics, advanced indexing, scans, and contractions (`contract`: einsum steps as
 //! batched GEMM or direct loops). Each follows the NumPy function of the same
 //! name; arguments that NumPy would reject are errors, never panics. `wide_sum` is the
-//! AVX-512 loop that a contiguous float `sum` runs instead of its JIT kernels.
+//! AVX-512 loop that a contiguous float `sum` runs instead of its JIT kernels; `wide_math` is
+//! the AVX-512 `exp` and `tanh` of `f32` that block programs call between JIT kernels.
 
 /// Calls `$f::<T>($args)` with `T` the Rust type of dtype `$d`.
 macro_rules! dispatch {
@@ -24,6 +25,7 @@ mod join;
 mod random;
 mod scan;
 mod sort;
+pub mod wide_math;
 pub mod wide_sum;
 
 pub use advanced::{mask_assign, mask_select, take, take_assign};

@@ -1,0 +1,408 @@
+//! `exp` and `tanh` of `f32` with 512-bit vectors, computing what the JIT's `f32x4` code
+//! computes (`ndx_codegen::vmath::f32`), 16 lanes at a time.
+//!
+//! Cranelift stops at 128-bit vectors, and a fused loop that evaluates `tanh` or `exp` is
+//! bound by the arithmetic of the function: at 128 bits, gelu over 10M `f32` takes 14 ms
+//! however the loop is written (a Rust loop of the same code compiled by LLVM measured the
+//! same as the JIT), against 4.4 ms at 512 bits. The `ndx` crate's block programs
+//! (`crates/ndx/src/rows.rs`) therefore compute a fused expression around such a call in
+//! blocks that stay in the L1 cache: JIT kernels write the function's operand into a block
+//! scratch, [`apply`] evaluates the function in place there, and JIT kernels consume it.
+//!
+//! The same operations in the same order, with the same `f32` constants, give the same bits
+//! as the JIT: every step is an IEEE operation (`fma`, `div`, round to nearest integer,
+//! integer adds to the exponent field), none is approximated differently. One difference is
+//! allowed by construction and documented in `docs/language.md`: `exp` takes a general path
+//! for a group of lanes in which some lane is outside its fast range (|x| > 86.5 or NaN), and
+//! for the other lanes of the group that path can round `x log2(e)` to a different integer
+//! when it lies within an ulp of a half-integer, giving a result one rounding away. The JIT
+//! groups lanes by four from the start of each inner loop, and so does [`apply`] (by four
+//! from the start of the slice, the last `len % 4` elements one at a time, as the JIT's
+//! scalar tail): over the same row the two agree bit for bit.
+//!
+//! Invariants: [`apply`] does nothing and answers `false` when the CPU lacks AVX-512F (and on
+//! other architectures); callers ask [`available`] before planning a block program.
+
+/// A function with a 512-bit version here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WideFn {
+    /// `exp`.
+    Exp,
+    /// `tanh`.
+    Tanh,
+}
+
+impl WideFn {
+    /// The function's name in ndx.
+    pub fn name(self) -> &'static str {
+        match self {
+            WideFn::Exp => "exp",
+            WideFn::Tanh => "tanh",
+        }
+    }
+}
+
+/// True when this CPU runs the 512-bit code.
+pub fn available() -> bool {
+    super::wide_sum::wide_available()
+}
+
+/// Replaces every element `x` of `data` by `f(x)`; `false` (and `data` untouched) when the
+/// CPU lacks AVX-512F.
+pub fn apply(f: WideFn, data: &mut [f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: the CPU has AVX-512F.
+        unsafe {
+            match f {
+                WideFn::Exp => avx512::exp_slice(data),
+                WideFn::Tanh => avx512::tanh_slice(data),
+            }
+        }
+        return true;
+    }
+    let _ = (f, data);
+    false
+}
+
+/// The constants of the `f32` `exp` and `tanh`, shared with the JIT's code
+/// (`ndx_codegen::vmath::f32`); both round them to `f32` with `as f32`.
+pub mod consts {
+    /// log2(e).
+    pub const R_LN2: f64 = std::f64::consts::LOG2_E;
+    /// ln 2, high part (exact in `f32` times small integers).
+    pub const L2U: f64 = 0.693_145_751_953_125;
+    /// ln 2, low part (the literal as SLEEF writes it).
+    #[allow(clippy::excessive_precision)]
+    pub const L2L: f64 = 1.428_606_765_330_187_045e-06;
+    /// (e^s - 1 - s) / s^2 on [-ln2/2, ln2/2], highest degree first: a degree-4 minimax fit
+    /// of the relative error of e^s (Lawson's iteration on 4000 Chebyshev points, rounded to
+    /// f32), one degree below SLEEF's `expf` polynomial: 3.1e-9 relative error before
+    /// rounding; `exp` stays within 1 ULP and `tanh` within 3 ULP on every f32 input
+    /// (BENCHMARKS.md, issue 3).
+    pub const EXPM1_POLY: [f64; 5] = [
+        0.001_395_047_875_121_235_8,
+        0.008_368_882_350_623_608,
+        0.041_666_205_972_433_09,
+        0.166_665_196_418_762_2,
+        0.5,
+    ];
+    /// Beyond this |x| (or for NaN), `exp`'s fast path does not apply.
+    pub const EXP_FAST: f64 = 86.5;
+    /// `exp`'s general path clamps to [EXP_LO, EXP_HI]: below, even the smallest subnormal is
+    /// out of reach (the result is +0); above, the result overflows (+inf).
+    pub const EXP_LO: f64 = -104.0;
+    /// See [`EXP_LO`].
+    pub const EXP_HI: f64 = 100.0;
+    /// `tanh` clamps |x| here: beyond, e / (e + 2) rounds to 1 as tanh does.
+    pub const TANH_CLAMP: f64 = 9.02;
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::consts as k;
+    use std::arch::x86_64::*;
+
+    /// `$f` over the slice `$data` in place: 16 lanes at a time, then the remaining whole
+    /// groups of four under a mask, then the last elements one at a time (broadcast, as the
+    /// JIT's scalar tail evaluates them).
+    macro_rules! each_group {
+        ($data:expr, $f:ident) => {{
+            let data: &mut [f32] = $data;
+            let n = data.len();
+            let p = data.as_mut_ptr();
+            let mut i = 0;
+            // SAFETY (every access below): element `i + j` is read or written only for
+            // `i + j < n` (`i + 16 <= n` in the loop, the mask's lanes after it).
+            while i + 16 <= n {
+                let x = unsafe { _mm512_loadu_ps(p.add(i)) };
+                unsafe { _mm512_storeu_ps(p.add(i), $f(x, 0xffff)) };
+                i += 16;
+            }
+            let groups = (n - i) / 4 * 4;
+            if groups > 0 {
+                let m: __mmask16 = ((1u32 << groups) - 1) as u16;
+                let x = unsafe { _mm512_maskz_loadu_ps(m, p.add(i)) };
+                unsafe { _mm512_mask_storeu_ps(p.add(i), m, $f(x, m)) };
+                i += groups;
+            }
+            while i < n {
+                let x = _mm512_set1_ps(unsafe { *p.add(i) });
+                let y = _mm_cvtss_f32(_mm512_castps512_ps128($f(x, 0xffff)));
+                unsafe { *p.add(i) = y };
+                i += 1;
+            }
+        }};
+    }
+
+    /// `exp` over `data` in place. Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn exp_slice(data: &mut [f32]) {
+        each_group!(data, exp16);
+    }
+
+    /// `tanh` over `data` in place. Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn tanh_slice(data: &mut [f32]) {
+        each_group!(data, tanh16);
+    }
+
+    /// A constant in every lane, rounded to `f32` as the JIT rounds it.
+    #[target_feature(enable = "avx512f")]
+    fn c(v: f64) -> __m512 {
+        _mm512_set1_ps(v as f32)
+    }
+
+    /// 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits.
+    const SHIFTER: f64 = 12_582_912.0;
+
+    /// `EXPM1_POLY` at `s` by Horner's rule, as `M::poly`.
+    #[target_feature(enable = "avx512f")]
+    fn horner(s: __m512) -> __m512 {
+        let [c4, c3, c2, c1, c0] = k::EXPM1_POLY;
+        let mut u = c(c4);
+        for ci in [c3, c2, c1, c0] {
+            u = _mm512_fmadd_ps(u, s, c(ci));
+        }
+        u
+    }
+
+    /// `u * 2^q` from the shifted bits `t` of `q` (`M::scale_bits`).
+    #[target_feature(enable = "avx512f")]
+    fn scale_bits(u: __m512, t: __m512) -> __m512 {
+        let e = _mm512_slli_epi32::<23>(_mm512_castps_si512(t));
+        _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(u), e))
+    }
+
+    /// `(q, s, t)` with `x = q ln2 + s` and `t` the shifted bits of `q`
+    /// (`reduce_ln2_shifted`).
+    #[target_feature(enable = "avx512f")]
+    fn reduce_ln2_shifted(x: __m512) -> (__m512, __m512) {
+        let t = _mm512_fmadd_ps(x, c(k::R_LN2), c(SHIFTER));
+        let q = _mm512_sub_ps(t, c(SHIFTER));
+        let s = _mm512_fmadd_ps(q, c(-k::L2U), x);
+        (_mm512_fmadd_ps(q, c(-k::L2L), s), t)
+    }
+
+    /// `exp`: the fast path, and the general one for the groups of four lanes (among the
+    /// lanes of `live`) that have a lane outside the fast range.
+    #[target_feature(enable = "avx512f")]
+    fn exp16(d: __m512, live: __mmask16) -> __m512 {
+        let (s, t) = reduce_ln2_shifted(d);
+        let u = horner(s);
+        let s2 = _mm512_mul_ps(s, s);
+        let u = _mm512_fmadd_ps(s2, u, s);
+        let u = _mm512_add_ps(u, c(1.0));
+        let fast = scale_bits(u, t);
+        let a = _mm512_abs_ps(d);
+        let rare = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, a, c(k::EXP_FAST));
+        if rare == 0 {
+            return fast;
+        }
+        // Every lane of a group of four with a rare lane, as the JIT's whole-vector branch.
+        let r = rare as u32;
+        let any = (r | r >> 1 | r >> 2 | r >> 3) & 0x1111;
+        let groups = (any * 0xf) as u16;
+        _mm512_mask_blend_ps(groups, fast, exp_general(d))
+    }
+
+    /// `exp_general`: clamps, the same polynomial, and `ldexp2`'s two-step scaling.
+    #[target_feature(enable = "avx512f")]
+    fn exp_general(d: __m512) -> __m512 {
+        let lo = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));
+        let x = _mm512_mask_blend_ps(lo, d, c(k::EXP_LO));
+        let hi = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, c(k::EXP_HI));
+        let x = _mm512_mask_blend_ps(hi, x, c(k::EXP_HI));
+        let q = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(x, c(k::R_LN2)),
+        );
+        let s = _mm512_fmadd_ps(q, c(-k::L2U), x);
+        let s = _mm512_fmadd_ps(q, c(-k::L2L), s);
+        let u = horner(s);
+        let s2 = _mm512_mul_ps(s, s);
+        let u = _mm512_fmadd_ps(s2, u, s);
+        let u = _mm512_add_ps(u, c(1.0));
+        // ldexp2: u * 2^h * 2^(q - h), h = floor(q / 2).
+        let h = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(q, c(0.5)),
+        );
+        let l = _mm512_sub_ps(q, h);
+        let u = _mm512_mul_ps(_mm512_mul_ps(u, pow2i(h)), pow2i(l));
+        let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));
+        let u = _mm512_mask_blend_ps(below, u, _mm512_setzero_ps());
+        let above = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(d, c(k::EXP_HI));
+        _mm512_mask_blend_ps(above, u, c(f64::INFINITY))
+    }
+
+    /// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i`).
+    #[target_feature(enable = "avx512f")]
+    fn pow2i(q: __m512) -> __m512 {
+        let sh = c(SHIFTER);
+        let i = _mm512_sub_epi32(
+            _mm512_castps_si512(_mm512_add_ps(q, sh)),
+            _mm512_castps_si512(sh),
+        );
+        let e = _mm512_slli_epi32::<23>(i);
+        _mm512_castsi512_ps(_mm512_add_epi32(e, _mm512_castps_si512(c(1.0))))
+    }
+
+    /// `tanh(x) = e / (e + 2)`, `e = expm1(2|x|)`, with the sign of `x` (`vmath::f32::tanh`).
+    #[target_feature(enable = "avx512f")]
+    fn tanh16(x: __m512, _live: __mmask16) -> __m512 {
+        let a = _mm512_abs_ps(x);
+        // min(9.02, a) keeping NaN: minps returns its second operand when either is NaN.
+        let y = _mm512_min_ps(c(k::TANH_CLAMP), a);
+        let z = _mm512_add_ps(y, y);
+        let (s, t) = reduce_ln2_shifted(z);
+        let s2 = _mm512_mul_ps(s, s);
+        // EXPM1_POLY in Estrin's form, as `expm1_poly`.
+        let [c4, c3, c2, c1, c0] = k::EXPM1_POLY;
+        let lo = _mm512_fmadd_ps(s, c(c1), c(c0));
+        let hi = _mm512_fmadd_ps(s, c(c3), c(c2));
+        let hi = _mm512_fmadd_ps(s2, c(c4), hi);
+        let u = _mm512_fmadd_ps(s2, hi, lo);
+        let p = _mm512_fmadd_ps(s2, u, s);
+        let two_q = scale_bits(c(1.0), t);
+        let e = _mm512_fmadd_ps(two_q, p, _mm512_add_ps(two_q, c(-1.0)));
+        let den = _mm512_fmadd_ps(two_q, p, _mm512_add_ps(two_q, c(1.0)));
+        let r = _mm512_div_ps(e, den);
+        let sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN));
+        _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(r), sign))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared constants as the JIT rounds them.
+    mod k {
+        use super::consts as c;
+        pub const R_LN2: f32 = c::R_LN2 as f32;
+        pub const L2U: f32 = c::L2U as f32;
+        pub const L2L: f32 = c::L2L as f32;
+        pub const SHIFTER: f32 = 12_582_912.0;
+        pub const TANH_CLAMP: f32 = c::TANH_CLAMP as f32;
+        pub const EXPM1_POLY: [f32; 5] = [
+            c::EXPM1_POLY[0] as f32,
+            c::EXPM1_POLY[1] as f32,
+            c::EXPM1_POLY[2] as f32,
+            c::EXPM1_POLY[3] as f32,
+            c::EXPM1_POLY[4] as f32,
+        ];
+    }
+
+    /// Scalar references of the same algorithms (every step an IEEE `f32` operation), for the
+    /// lanes the fast paths take.
+    fn exp_ref(d: f32) -> f32 {
+        let t = d.mul_add(k::R_LN2, k::SHIFTER);
+        let q = t - k::SHIFTER;
+        let s = q.mul_add(-k::L2U, d);
+        let s = q.mul_add(-k::L2L, s);
+        let [c4, c3, c2, c1, c0] = k::EXPM1_POLY;
+        let u = [c3, c2, c1, c0].iter().fold(c4, |u, &ci| u.mul_add(s, ci));
+        let u = (s * s).mul_add(u, s) + 1.0;
+        f32::from_bits(u.to_bits().wrapping_add(t.to_bits() << 23))
+    }
+
+    fn tanh_ref(x: f32) -> f32 {
+        let y = if k::TANH_CLAMP < x.abs() {
+            k::TANH_CLAMP
+        } else {
+            x.abs()
+        };
+        let z = y + y;
+        let t = z.mul_add(k::R_LN2, k::SHIFTER);
+        let q = t - k::SHIFTER;
+        let s = q.mul_add(-k::L2U, z);
+        let s = q.mul_add(-k::L2L, s);
+        let s2 = s * s;
+        let [c4, c3, c2, c1, c0] = k::EXPM1_POLY;
+        let lo = s.mul_add(c1, c0);
+        let hi = s2.mul_add(c4, s.mul_add(c3, c2));
+        let p = s2.mul_add(s2.mul_add(hi, lo), s);
+        let tq = f32::from_bits(1f32.to_bits().wrapping_add(t.to_bits() << 23));
+        let r = tq.mul_add(p, tq - 1.0) / tq.mul_add(p, tq + 1.0);
+        f32::from_bits(r.to_bits() ^ (x.to_bits() & 0x8000_0000))
+    }
+
+    fn sample() -> Vec<f32> {
+        // Every length's tail handling, values across the fast range.
+        (0..4099)
+            .map(|i| ((i as f32) * 0.618_034).sin() * 80.0 + (i % 7) as f32 * 1e-3)
+            .collect()
+    }
+
+    #[test]
+    fn fast_paths_match_the_scalar_algorithm_bit_for_bit() {
+        if !available() {
+            return;
+        }
+        for len in [0, 1, 3, 4, 5, 15, 16, 17, 31, 35, 4099] {
+            let x = &sample()[..len];
+            let (mut e, mut t) = (x.to_vec(), x.to_vec());
+            assert!(apply(WideFn::Exp, &mut e));
+            assert!(apply(WideFn::Tanh, &mut t));
+            for (i, &v) in x.iter().enumerate() {
+                assert_eq!(
+                    e[i].to_bits(),
+                    exp_ref(v).to_bits(),
+                    "exp({v}) at {i}/{len}"
+                );
+                assert_eq!(
+                    t[i].to_bits(),
+                    tanh_ref(v).to_bits(),
+                    "tanh({v}) at {i}/{len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn special_values_follow_libm() {
+        if !available() {
+            return;
+        }
+        let x = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+            88.7,
+            -88.0,
+            -103.0,
+            -110.0,
+            1e-40,
+            89.0,
+            1.0,
+        ];
+        let mut e = x.to_vec();
+        assert!(apply(WideFn::Exp, &mut e));
+        assert!(e[0].is_nan());
+        assert_eq!(e[1], f32::INFINITY);
+        assert_eq!(e[2].to_bits(), 0);
+        assert_eq!(e[3], 1.0);
+        assert_eq!(e[4], 1.0);
+        assert_eq!(e[8].to_bits(), 0);
+        assert_eq!(e[9], 1.0);
+        assert_eq!(e[10], f32::INFINITY);
+        for (i, &v) in x
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| [5, 6, 7, 11].contains(i))
+        {
+            let want = (v as f64).exp() as f32;
+            let ulps = (e[i].to_bits() as i64 - want.to_bits() as i64).abs();
+            assert!(ulps <= 1, "exp({v}) = {} against {want}", e[i]);
+        }
+        let mut t = x.to_vec();
+        assert!(apply(WideFn::Tanh, &mut t));
+        assert!(t[0].is_nan());
+        assert_eq!(t[1], 1.0);
+        assert_eq!(t[2], -1.0);
+        assert_eq!(t[3].to_bits(), 0f32.to_bits());
+        assert_eq!(t[4].to_bits(), (-0f32).to_bits());
+        assert_eq!(t[9], 1e-40);
+    }
+}

@@ -1,0 +1,261 @@
+//! Block programs around the 512-bit `exp` and `tanh` of `f32`
+//! (`ndx_runtime::ops::wide_math`, `crates/ndx/src/rows.rs`) against the JIT's own `f32x4`
+//! code, bit for bit.
+//!
+//! An expression over at least `WIDE_MIN` (65 536) elements runs in blocks around the
+//! 512-bit code; the same expression over a slice of 1 000 elements runs as one JIT kernel.
+//! The tests check both facts through the explain plan, then compute a large array whose
+//! values repeat a small one and compare every element with the small array's results. The
+//! small arrays are 1 000 elements long, a multiple of four, so both paths group lanes by four
+//! at the same places (which `exp` of a rare lane can show; see the runtime module's docs).
+
+mod common;
+
+use ndx::{Array, Session};
+use ndx_runtime::ops::wide_math::available;
+
+/// A small xorshift generator: reproducible data without another dependency.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in [-1, 1) times `scale`.
+    fn value(&mut self, scale: f32) -> f32 {
+        let u = (self.next() >> 40) as f32 / (1u64 << 24) as f32;
+        (2.0 * u - 1.0) * scale
+    }
+}
+
+/// 1 000 values: ordinary ones at several scales, and (with `special`) NaN, infinities,
+/// signed zeros, subnormals, and values where `exp` overflows, underflows or turns subnormal,
+/// some of them alone in their group of four and some filling a group.
+fn small(seed: u64, special: bool) -> Vec<f32> {
+    let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let scales = [1e-3, 0.5, 3.0, 10.0, 90.0];
+    let mut v: Vec<f32> = (0..1000)
+        .map(|i| g.value(scales[i % scales.len()]))
+        .collect();
+    if special {
+        let s = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+            1e-40,
+            -1e-40,
+            88.7,
+            88.8,
+            -87.5,
+            -103.5,
+            -110.0,
+            9.03,
+            -9.01,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+        ];
+        for (k, &x) in s.iter().enumerate() {
+            v[37 * k + 5] = x;
+            // A whole group of four of the same value.
+            for j in 0..4 {
+                v[600 + 4 * k + j] = x;
+            }
+        }
+    }
+    v
+}
+
+fn array(v: &[f32], shape: &[usize]) -> Array {
+    Array::from_vec(v.to_vec(), shape).unwrap()
+}
+
+fn values(s: &Session, name: &str) -> Vec<f32> {
+    s.get(name)
+        .unwrap()
+        .to_array()
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap()
+}
+
+/// Bits, with every NaN as one pattern (which NaN payload survives is not specified).
+fn bits(x: f32) -> u32 {
+    if x.is_nan() {
+        0x7fc0_0000
+    } else {
+        x.to_bits()
+    }
+}
+
+/// `y = f(x)` over 70 copies of `v` (the block program) against `f` of `v` alone (one JIT
+/// kernel), element by element.
+fn check_elementwise(s: &mut Session, v: &[f32], f: &str) {
+    s.set("x", array(v, &[v.len()]));
+    s.run(&format!("let y = {f}")).unwrap();
+    let want = values(s, "y");
+    let copies = 70;
+    let big: Vec<f32> = (0..copies).flat_map(|_| v.iter().copied()).collect();
+    s.set("x", array(&big, &[big.len()]));
+    s.run(&format!("let y = {f}")).unwrap();
+    let got = values(s, "y");
+    for (i, (g, w)) in got.iter().zip(want.iter().cycle()).enumerate() {
+        assert_eq!(
+            bits(*g),
+            bits(*w),
+            "{f} at {i} (x = {:e}): wide {g:e}, JIT {w:e}",
+            big[i]
+        );
+    }
+}
+
+const GELU: &str = "0.5 * x * (1.0 + tanh(0.7978845608 * (x + 0.044715 * x * x * x)))";
+
+#[test]
+fn large_arrays_run_in_blocks_around_the_wide_code_and_small_ones_do_not() {
+    if !available() {
+        return;
+    }
+    let mut s = Session::new();
+    s.set("x", array(&small(1, false), &[1000]));
+    let plan = common::explain_text(&mut s, &format!("let y = {GELU}"));
+    assert!(!plan.contains("precompiled"), "{plan}");
+    let big: Vec<f32> = (0..70).flat_map(|_| small(1, false)).collect();
+    s.set("x", array(&big, &[70_000]));
+    let plan = common::explain_text(&mut s, &format!("let y = {GELU}"));
+    assert!(plan.contains("kernel 2: precompiled tanh (f32)"), "{plan}");
+    assert!(
+        plan.contains("step 1 of 3 over blocks of 1024 row(s)"),
+        "{plan}"
+    );
+    s.set("x", array(&big, &[70, 1000]));
+    let plan = common::explain_text(
+        &mut s,
+        "let e = exp(x - max(x, axis=-1, keepdims=true))\n\
+         let y = e / sum(e, axis=-1, keepdims=true)",
+    );
+    // Without the shared `e` of one statement, each line is its own plan: the first runs in
+    // blocks around the wide `exp`; the second is plain kernels.
+    assert!(plan.contains("precompiled exp (f32)"), "{plan}");
+    // f64 has no wide code.
+    s.run("let z = tanh(astype(x, f64))").unwrap();
+    let plan = common::explain_text(&mut s, "let z = tanh(astype(x, f64))");
+    assert!(!plan.contains("precompiled"), "{plan}");
+}
+
+#[test]
+fn tanh_exp_and_gelu_match_the_jit_bit_for_bit() {
+    if !available() {
+        return;
+    }
+    let mut s = Session::new();
+    for seed in 1..4 {
+        for special in [false, true] {
+            let v = small(seed, special);
+            for f in ["tanh(x)", "exp(x)", "exp(x * 0.5) + tanh(x)", GELU] {
+                check_elementwise(&mut s, &v, f);
+            }
+        }
+    }
+}
+
+#[test]
+fn softmax_rows_match_the_jit_row_by_row() {
+    if !available() {
+        return;
+    }
+    let mut s = Session::new();
+    s.run(
+        "fn softmax(x) {\n\
+             let e = exp(x - max(x, axis=-1, keepdims=true))\n\
+             e / sum(e, axis=-1, keepdims=true)\n\
+         }",
+    )
+    .unwrap();
+    let rows = 80;
+    let data: Vec<f32> = (0..rows as u64)
+        .flat_map(|r| small(r + 7, r % 5 == 0))
+        .collect();
+    s.set("x", array(&data, &[rows, 1000]));
+    s.run("let y = softmax(x)").unwrap();
+    let plan = common::explain_text(&mut s, "let y = softmax(x)");
+    assert!(plan.contains("precompiled exp (f32)"), "{plan}");
+    let got = values(&s, "y");
+    for r in 0..rows {
+        // One row: below WIDE_MIN, and a single row never runs as a row program.
+        s.set("r", array(&data[r * 1000..(r + 1) * 1000], &[1, 1000]));
+        s.run("let w = softmax(r)").unwrap();
+        let want = values(&s, "w");
+        for (i, (g, w)) in got[r * 1000..].iter().zip(&want).enumerate() {
+            assert_eq!(
+                bits(*g),
+                bits(*w),
+                "row {r}, column {i}: wide {g:e}, JIT {w:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_threads_give_the_bits_of_one() {
+    if !available() {
+        return;
+    }
+    let v: Vec<f32> = (0..600).flat_map(|k| small(k, k % 7 == 0)).collect();
+    let run = |threads: usize| {
+        let mut s = Session::new();
+        s.run(&format!("threads({threads})")).unwrap();
+        s.set("x", array(&v, &[600, 1000]));
+        s.run(&format!(
+            "let g = {GELU}\nlet e = exp(x - max(x, axis=-1, keepdims=true))\n\
+             let y = e / sum(e, axis=-1, keepdims=true)"
+        ))
+        .unwrap();
+        (values(&s, "g"), values(&s, "y"))
+    };
+    let (g1, y1) = run(1);
+    let (g2, y2) = run(2);
+    assert!(g1.iter().zip(&g2).all(|(a, b)| bits(*a) == bits(*b)));
+    assert!(y1.iter().zip(&y2).all(|(a, b)| bits(*a) == bits(*b)));
+}
+
+#[test]
+fn views_and_in_place_updates_take_the_wide_path_correctly() {
+    if !available() {
+        return;
+    }
+    let v: Vec<f32> = (0..140).flat_map(|k| small(k, false)).collect();
+    let mut s = Session::new();
+    s.set("x", array(&v, &[140, 1000]));
+    // A transposed operand, a strided destination, and an update in place.
+    s.run(
+        "let t = tanh(transpose(x))\n\
+         let u = zeros((1000, 280), dtype=f32)\n\
+         u[:, ::2] = tanh(transpose(x))\n\
+         let w = x * 1.0\n\
+         w[:, :] = exp(w * 0.01)",
+    )
+    .unwrap();
+    let (t, u, w) = (values(&s, "t"), values(&s, "u"), values(&s, "w"));
+    for i in 0..1000 {
+        for j in 0..140 {
+            assert_eq!(bits(u[i * 280 + 2 * j]), bits(t[i * 140 + j]));
+            assert_eq!(u[i * 280 + 2 * j + 1], 0.0);
+        }
+    }
+    // Against small JIT arrays, a row at a time.
+    for j in (0..140).step_by(13) {
+        s.set("r", array(&v[j * 1000..(j + 1) * 1000], &[1000]));
+        s.run("let a = tanh(r)\nlet b = exp(r * 0.01)").unwrap();
+        let (a, b) = (values(&s, "a"), values(&s, "b"));
+        for i in 0..1000 {
+            assert_eq!(bits(t[i * 140 + j]), bits(a[i]), "tanh at ({i}, {j})");
+            assert_eq!(bits(w[j * 1000 + i]), bits(b[i]), "exp at ({j}, {i})");
+        }
+    }
+}
