@@ -30,6 +30,23 @@ use ndx_runtime::{Array, DType, Scalar};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// A node with 512-bit code ([`Lazy::wide_nodes`]).
+pub(crate) struct WideNode {
+    /// The node's identity ([`Lazy::id`]).
+    pub id: usize,
+    pub op: WideOp,
+    /// The operands: one for a function, numerator and divisor for a division.
+    pub operands: Vec<Lazy>,
+}
+
+/// What a [`WideNode`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WideOp {
+    Fn(WideFn),
+    /// `f32` division, by a divisor per element or per row.
+    Div,
+}
+
 /// A lazy elementwise expression.
 #[derive(Clone, Debug)]
 pub(crate) struct Lazy {
@@ -321,29 +338,46 @@ impl Lazy {
         out
     }
 
-    /// The `f32` `exp` and `tanh` nodes of the expression's own shape that have 512-bit code
-    /// (`ndx_runtime::ops::wide_math`), innermost first (each once), with their identities
-    /// and operands. Row-reduce operands are not searched (a row program takes them apart
-    /// first).
-    pub(crate) fn wide_unaries(&self) -> Vec<(usize, WideFn, Lazy)> {
+    /// The `f32` nodes of the expression's own shape that have 512-bit code
+    /// (`ndx_runtime::ops::wide_math`), innermost first (each once): `exp` and `tanh`, and
+    /// divisions of an operand of that shape by one of that shape or with the last extent 1
+    /// (a divisor per row). Row-reduce operands are not searched (a row program takes them
+    /// apart first).
+    pub(crate) fn wide_nodes(&self) -> Vec<WideNode> {
         fn walk(
             n: &Arc<LNode>,
             shape: &[usize],
             seen: &mut std::collections::HashSet<*const LNode>,
-            out: &mut Vec<(usize, WideFn, Lazy)>,
+            out: &mut Vec<WideNode>,
         ) {
             if !seen.insert(Arc::as_ptr(n)) || matches!(n.kind, LKind::RowReduce(..)) {
                 return;
             }
             n.for_each_child(&mut |a| walk(a, shape, seen, out));
-            let f = match &n.kind {
-                LKind::Unary(UnaryOp::Exp, _) => WideFn::Exp,
-                LKind::Unary(UnaryOp::Tanh, _) => WideFn::Tanh,
+            if n.dtype != DType::F32 || n.shape != shape {
+                return;
+            }
+            let lazy = |a: &Arc<LNode>| Lazy { node: a.clone() };
+            let (op, operands) = match &n.kind {
+                LKind::Unary(UnaryOp::Exp, a) => (WideOp::Fn(WideFn::Exp), vec![lazy(a)]),
+                LKind::Unary(UnaryOp::Tanh, a) => (WideOp::Fn(WideFn::Tanh), vec![lazy(a)]),
+                LKind::Binary(BinaryOp::Div, a, b) if a.shape == shape => {
+                    let per_row = shape.len() >= 2
+                        && b.shape.len() == shape.len()
+                        && b.shape[..shape.len() - 1] == shape[..shape.len() - 1]
+                        && b.shape.last() == Some(&1);
+                    if b.shape != shape && !per_row {
+                        return;
+                    }
+                    (WideOp::Div, vec![lazy(a), lazy(b)])
+                }
                 _ => return,
             };
-            if let (LKind::Unary(_, a), DType::F32, true) = (&n.kind, n.dtype, n.shape == shape) {
-                out.push((Arc::as_ptr(n) as usize, f, Lazy { node: a.clone() }));
-            }
+            out.push(WideNode {
+                id: Arc::as_ptr(n) as usize,
+                op,
+                operands,
+            });
         }
         let mut out = Vec::new();
         walk(

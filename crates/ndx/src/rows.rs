@@ -31,7 +31,7 @@
 use crate::error::{runtime_err, Diag};
 use crate::exec::{raw_arrays, Exec};
 use crate::explain::{ArrayDesc, Dest, FusedStep, NativeStep, RowInfo, Step};
-use crate::lazy::{self, Lazy};
+use crate::lazy::{self, Lazy, WideNode, WideOp};
 use ndx_codegen::Compiled;
 use ndx_ir::kernel::ReduceOp;
 use ndx_ir::loops::{schedule, ArrayLayout};
@@ -91,17 +91,28 @@ pub(crate) fn applies(v: &Lazy) -> bool {
         && (reduces.iter().any(|(_, _, o)| shared_costly(o, &uses)) || wide_pays(v, &reduces))
 }
 
-/// True when the blocks of `v` call the 512-bit `exp`/`tanh` of `wide_math`: the CPU has
-/// it, `v` has at least [`WIDE_MIN`] elements in rows of at most [`BLOCK_BYTES`], and `v` or
-/// one of the row-reduce operands `reduces` evaluates such a function over its whole shape.
+/// True when `v` is worth a row program for the 512-bit code of `wide_math` alone: the
+/// blocks can call it ([`wide_fits`]), and `v` or one of the row-reduce operands `reduces`
+/// evaluates `exp` or `tanh` over its whole shape ([`Lazy::wide_nodes`]). A division does not
+/// count: layernorm, whose only such node is its division by a per-row divisor, measured
+/// slower as a row program (1.6-1.9 ms for (4096, 768) f32 in blocks of 1 to 5 rows, against
+/// 1.3 ms unfused), and a division alone is bound by memory.
 fn wide_pays(v: &Lazy, reduces: &[(usize, ReduceOp, Lazy)]) -> bool {
+    let is_fn = |n: &WideNode| matches!(n.op, WideOp::Fn(_));
+    wide_fits(v)
+        && (v.wide_nodes().iter().any(is_fn)
+            || reduces
+                .iter()
+                .any(|(_, _, o)| o.wide_nodes().iter().any(is_fn)))
+}
+
+/// True when a row program for `v` calls the 512-bit code for its nodes that have it: the
+/// CPU has it, and `v` has at least [`WIDE_MIN`] elements in rows of at most
+/// [`BLOCK_BYTES`].
+fn wide_fits(v: &Lazy) -> bool {
     let s = v.shape();
     let row_bytes = s[1..].iter().product::<usize>() * v.dtype().size().max(1);
-    wide_math::available()
-        && s.iter().product::<usize>() >= WIDE_MIN
-        && row_bytes <= BLOCK_BYTES
-        && (!v.wide_unaries().is_empty()
-            || reduces.iter().any(|(_, _, o)| !o.wide_unaries().is_empty()))
+    wide_math::available() && s.iter().product::<usize>() >= WIDE_MIN && row_bytes <= BLOCK_BYTES
 }
 
 /// True when `operand` computes a transcendental and is used outside its reduction too.
@@ -115,7 +126,11 @@ impl Exec {
     pub(crate) fn run_rows(&mut self, v: &Lazy, out: &Array, dest: Dest) -> Result<(), Diag> {
         let s = v.shape().to_vec();
         let row_bytes: usize = s[1..].iter().product::<usize>() * v.dtype().size().max(1);
-        let wide = wide_pays(v, &v.row_reduces());
+        let wide = wide_fits(v) && {
+            let mut nodes = v.wide_nodes();
+            nodes.extend(v.row_reduces().iter().flat_map(|(_, _, o)| o.wide_nodes()));
+            !nodes.is_empty()
+        };
         let bb = std::env::var("NDX_RB")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -256,14 +271,15 @@ impl Exec {
             p.subst.insert(id, r.reshape(&keep).map_err(runtime_err)?);
         }
         let o = out.index(&items).map_err(runtime_err)?;
-        // `exp(...)` or `tanh(...)` itself into a contiguous destination: its operand goes
-        // straight to the destination's block, which the 512-bit code then rewrites in place.
+        // A 512-bit node that is the whole value, into a contiguous destination: the 512-bit
+        // code writes the destination's block.
         let root_wide = at.wide
             && o.dtype() == DType::F32
             && o.is_c_contiguous()
-            && v.wide_unaries()
-                .last()
-                .is_some_and(|(id, ..)| *id == v.id());
+            && v.wide_nodes().last().is_some_and(|n| n.id == v.id());
+        // The step that writes the destination: with a 512-bit root, the kernel that puts a
+        // function's operand there, or none (a division writes it).
+        let root_fn = matches!(v.wide_nodes().last().map(|n| n.op), Some(WideOp::Fn(_)));
         if at.wide {
             let dest_block = root_wide.then(|| {
                 let row = o.strides().first().copied().unwrap_or(0);
@@ -271,13 +287,13 @@ impl Exec {
             });
             self.bind_wide(&mut cx, v, &mut p, &mut view, dest_block)?;
         }
-        // The step that writes the destination.
-        let mut writer = p.traces.len().saturating_sub(2);
+        // (The root's kernel and 512-bit step are the last two.)
+        let mut writer = (root_wide && root_fn).then(|| p.traces.len().saturating_sub(2));
         if !root_wide {
             let root = v.map_subst(&p.subst, &mut view, &bshape, &runtime_err)?;
             let (st, t) = self.bind(&mut cx, &[(&root, None)], &[o], &reduced, &p.scratch)?;
+            writer = Some(p.traces.len());
             p.push(st, t);
-            writer = p.traces.len().saturating_sub(1);
         }
         let n = p.traces.len();
         for (i, step) in p.traces.into_iter().enumerate() {
@@ -287,12 +303,12 @@ impl Exec {
                 block_rows: at.b,
                 blocks: at.blocks,
                 rows: s[0],
-                writes_dest: i == writer,
+                writes_dest: Some(i) == writer,
             };
             match step {
                 Step::Fused(mut step) => {
                     step.rows = Some(info);
-                    if i == writer {
+                    if Some(i) == writer {
                         // This step writes the whole destination, block by block.
                         step.dest = dest;
                         step.outputs = vec![desc(out)];
@@ -312,11 +328,12 @@ impl Exec {
         Ok(p.steps)
     }
 
-    /// Takes apart the `exp`/`tanh` nodes of `e` that `wide_math` computes
-    /// ([`Lazy::wide_unaries`], innermost first): a kernel step writes the node's operand to
-    /// a block scratch, the 512-bit function replaces it there by its value, and the node
-    /// reads that scratch from then on. With `dest` (the destination's first block, and how
-    /// many bytes a block moves it), the root node `e` is computed into it instead.
+    /// Takes apart the nodes of `e` that `wide_math` computes ([`Lazy::wide_nodes`],
+    /// innermost first). Each operand is made a contiguous block array (unless it is one
+    /// already: a block scratch, an earlier result), by a kernel step into a new scratch; the
+    /// 512-bit step writes the node's value into a block scratch (for a function: in place
+    /// on its operand's), which the node reads from then on. With `dest` (the destination's
+    /// first block, and how many bytes a block moves it), the root node `e` is written there.
     fn bind_wide(
         &mut self,
         cx: &mut Bind,
@@ -325,37 +342,51 @@ impl Exec {
         view: &mut dyn FnMut(&Array) -> Result<Array, Diag>,
         dest: Option<(Array, isize)>,
     ) -> Result<(), Diag> {
-        let unreduced = vec![false; cx.shape.len()];
         let mut dest = dest;
-        for (id, f, operand) in e.wide_unaries() {
-            if p.subst.contains_key(&id) {
+        for node in e.wide_nodes() {
+            if p.subst.contains_key(&node.id) {
                 continue;
             }
-            let src = operand.map_subst(&p.subst, view, cx.shape, &runtime_err)?;
-            let (a, shift) = match dest.take_if(|_| id == e.id()) {
-                Some(d) => d,
-                None => {
-                    let a = Array::empty(DType::F32, cx.shape).map_err(runtime_err)?;
-                    p.scratch.push(a.ptr().map_err(runtime_err)? as usize);
-                    (a, 0)
+            let to_dest = dest.take_if(|_| node.id == e.id());
+            let (call, out) = match node.op {
+                WideOp::Fn(f) => {
+                    // The operand is computed where the value goes, then rewritten in place.
+                    let src = node.operands[0].map_subst(&p.subst, view, cx.shape, &runtime_err)?;
+                    let out = match to_dest {
+                        Some((a, shift)) => Place { a, shift },
+                        None => p.new_scratch(cx.shape)?,
+                    };
+                    self.bind_into(cx, p, &src, &out.a)?;
+                    (WidePlan::Fn(f), out)
+                }
+                WideOp::Div => {
+                    let mut den_shape = cx.shape.to_vec();
+                    let per = if node.operands[1].shape() == node.operands[0].shape() {
+                        1
+                    } else {
+                        den_shape.last_mut().map_or(1, |d| std::mem::replace(d, 1))
+                    };
+                    let num = self.wide_input(cx, p, &node.operands[0], cx.shape, view)?;
+                    let den = self.wide_input(cx, p, &node.operands[1], &den_shape, view)?;
+                    let out = match to_dest {
+                        Some((a, shift)) => Place { a, shift },
+                        None => p.new_scratch(cx.shape)?,
+                    };
+                    (WidePlan::Div { num, den, per }, out)
                 }
             };
-            let (st, t) = self.bind(
-                cx,
-                &[(&src, None)],
-                std::slice::from_ref(&a),
-                &unreduced,
-                &p.scratch,
-            )?;
-            p.push(st, t);
             if cx.traced {
+                let (name, input) = match &call {
+                    WidePlan::Fn(f) => (format!("{} (f32)", f.name()), desc(&out.a)),
+                    WidePlan::Div { num, .. } => ("div (f32)".to_string(), desc(&num.a)),
+                };
                 p.traces.push(Step::Native(NativeStep {
-                    name: format!("{} (f32)", f.name()),
-                    input: desc(&a),
+                    name,
+                    input,
                     how: format!(
-                        "512-bit vectors (AVX-512), in place on the block {}, the same bits as \
-                         the JIT's f32x4 code",
-                        if shift == 0 {
+                        "512-bit vectors (AVX-512) into the block {}, the same bits as the JIT's \
+                         f32x4 code",
+                        if out.shift == 0 {
                             "scratch"
                         } else {
                             "of the destination"
@@ -364,9 +395,62 @@ impl Exec {
                     calls: 1,
                 }));
             }
-            p.steps.push(Stage::wide(f, &a, shift)?);
-            p.subst.insert(id, a);
+            p.steps.push(Stage::wide(call, &out, cx.shape)?);
+            p.subst.insert(node.id, out.a);
         }
+        Ok(())
+    }
+
+    /// The lazy `v` (of `shape`, mapped to the block) as a contiguous `f32` block array: the
+    /// array itself when it is a leaf laid out so, else a new scratch a kernel step fills.
+    fn wide_input(
+        &mut self,
+        cx: &mut Bind,
+        p: &mut Program,
+        v: &Lazy,
+        shape: &[usize],
+        view: &mut dyn FnMut(&Array) -> Result<Array, Diag>,
+    ) -> Result<Place, Diag> {
+        let src = v.map_subst(&p.subst, view, shape, &runtime_err)?;
+        if let Some(a) = src.as_leaf() {
+            let aligned = a.ptr().is_ok_and(|q| (q as *const f32).is_aligned());
+            if a.dtype() == DType::F32 && a.shape() == shape && a.is_c_contiguous() && aligned {
+                let fixed = a.ptr().is_ok_and(|q| p.scratch.contains(&(q as usize)));
+                let row = a.strides().first().copied().unwrap_or(0);
+                let shift = if fixed { 0 } else { row * cx.b as isize };
+                return Ok(Place {
+                    a: a.clone(),
+                    shift,
+                });
+            }
+        }
+        let out = p.new_scratch(shape)?;
+        self.bind_into(cx, p, &src, &out.a)?;
+        Ok(out)
+    }
+
+    /// A kernel step computing `src` into the block array `out` (over `out`'s shape).
+    fn bind_into(
+        &mut self,
+        cx: &mut Bind,
+        p: &mut Program,
+        src: &Lazy,
+        out: &Array,
+    ) -> Result<(), Diag> {
+        let unreduced = vec![false; out.ndim()];
+        let mut over = Bind {
+            shape: out.shape(),
+            b: cx.b,
+            traced: cx.traced,
+        };
+        let (st, t) = self.bind(
+            &mut over,
+            &[(src, None)],
+            std::slice::from_ref(out),
+            &unreduced,
+            &p.scratch,
+        )?;
+        p.push(st, t);
         Ok(())
     }
 
@@ -463,18 +547,8 @@ fn call_blocks(steps: &mut [Stage], blocks: usize) -> i32 {
                     // destination and their own scratch.
                     unsafe { st.compiled.call(&st.words) }
                 }
-                Stage::Wide {
-                    f, ptr, len, shift, ..
-                } => {
-                    let p = (*ptr as isize + j as isize * *shift) as *mut f32;
-                    // SAFETY: `p` is block `j`'s start in a C-contiguous, aligned f32 array
-                    // of `len` elements per block ([`Stage::wide`]) that stays alive in the
-                    // stage: a scratch (`shift` 0) of this worker only, or the destination's
-                    // block `j` (whole blocks of this range, disjoint from other workers'),
-                    // which no other reference touches while this step runs (the kernel
-                    // steps run one after another on this thread).
-                    let data = unsafe { std::slice::from_raw_parts_mut(p, *len) };
-                    if wide_math::apply(*f, data) {
+                Stage::Wide { call, dst, len, .. } => {
+                    if run_wide(call, dst, *len, j as isize) {
                         0
                     } else {
                         WIDE_FAILED
@@ -493,35 +567,120 @@ fn call_blocks(steps: &mut [Stage], blocks: usize) -> i32 {
 /// [`wide_pays`] said yes).
 const WIDE_FAILED: i32 = -1000;
 
+/// Runs the 512-bit step `call` on block `j`, writing the `len` elements at `dst`.
+fn run_wide(call: &WideCall, dst: &Ptr, len: usize, j: isize) -> bool {
+    // SAFETY (every slice): each pointer is block `j`'s start in a C-contiguous, aligned f32
+    // array of the block's shape (`len` elements; a per-row divisor one per row) checked by
+    // `Stage::wide`, kept alive by the stage: a scratch (shift 0) of this worker only, or an
+    // array that follows the rows, at its block `j` (whole blocks of this worker's range; the
+    // destination's blocks are disjoint from other workers'). Nothing else touches them while
+    // this step runs: the steps run one after another on this thread. A numerator at the
+    // destination's own address is read in place (`None`), never as a second slice.
+    let d = dst.at(j) as *mut f32;
+    let out = unsafe { std::slice::from_raw_parts_mut(d, len) };
+    match call {
+        WideCall::Fn(f) => wide_math::apply(*f, out),
+        WideCall::Div { num, den, per } => {
+            let x = num.at(j);
+            let x = (x != d as usize)
+                .then(|| unsafe { std::slice::from_raw_parts(x as *const f32, len) });
+            let q = unsafe { std::slice::from_raw_parts(den.at(j) as *const f32, len / per) };
+            wide_math::div(out, x, q, *per)
+        }
+    }
+}
+
 /// One step of a row program.
 enum Stage {
     /// A fused kernel.
     Kernel(Bound),
-    /// A 512-bit function of `wide_math`, in place on `len` elements from `ptr` (a block
-    /// scratch, or the destination's first block), which move `shift` bytes a block.
+    /// A 512-bit step of `wide_math` writing `len` elements at `dst`.
     Wide {
-        f: WideFn,
-        ptr: usize,
+        call: WideCall,
+        dst: Ptr,
         len: usize,
-        shift: isize,
-        /// The array `ptr` points into, kept alive.
-        _keep: Array,
+        /// The arrays the pointers point into, kept alive.
+        _keep: Vec<Array>,
     },
 }
 
-impl Stage {
-    /// `f` in place on the block `a`, a C-contiguous, aligned `f32` array.
-    fn wide(f: WideFn, a: &Array, shift: isize) -> Result<Stage, Diag> {
-        let ptr = a.ptr().map_err(runtime_err)?;
-        if a.dtype() != DType::F32 || !a.is_c_contiguous() || !(ptr as *const f32).is_aligned() {
+/// A 512-bit step, as the program is built.
+enum WidePlan {
+    /// `exp` or `tanh` in place.
+    Fn(WideFn),
+    /// `num / den`, `den` one divisor per `per` elements.
+    Div { num: Place, den: Place, per: usize },
+}
+
+/// A 512-bit step, as it runs.
+enum WideCall {
+    Fn(WideFn),
+    Div { num: Ptr, den: Ptr, per: usize },
+}
+
+/// A block array of a row program, and how many bytes its block moves from one block to the
+/// next (0 for a scratch).
+struct Place {
+    a: Array,
+    shift: isize,
+}
+
+/// A block array's first address and its move per block.
+struct Ptr {
+    base: usize,
+    shift: isize,
+}
+
+impl Ptr {
+    /// The address in block `j`.
+    fn at(&self, j: isize) -> usize {
+        (self.base as isize + j * self.shift) as usize
+    }
+}
+
+impl Place {
+    /// Its address, when it is a contiguous, aligned `f32` array.
+    fn ptr(&self) -> Result<Ptr, Diag> {
+        let a = &self.a;
+        let base = a.ptr().map_err(runtime_err)?;
+        if a.dtype() != DType::F32 || !a.is_c_contiguous() || !(base as *const f32).is_aligned() {
             return Err(Diagnostic::bug("a wide step's block is not contiguous f32"));
         }
+        Ok(Ptr {
+            base: base as usize,
+            shift: self.shift,
+        })
+    }
+}
+
+impl Stage {
+    /// The 512-bit step `plan` writing `out`, both of the block shape `shape`.
+    fn wide(plan: WidePlan, out: &Place, shape: &[usize]) -> Result<Stage, Diag> {
+        let len: usize = shape.iter().product();
+        let dst = out.ptr()?;
+        let mut keep = vec![out.a.clone()];
+        let call = match plan {
+            WidePlan::Fn(f) => WideCall::Fn(f),
+            WidePlan::Div { num, den, per } => {
+                if num.a.size() != len || den.a.size() * per != len {
+                    return Err(Diagnostic::bug(
+                        "a wide division's operands do not fit its block",
+                    ));
+                }
+                let call = WideCall::Div {
+                    num: num.ptr()?,
+                    den: den.ptr()?,
+                    per,
+                };
+                keep.extend([num.a, den.a]);
+                call
+            }
+        };
         Ok(Stage::Wide {
-            f,
-            ptr: ptr as usize,
-            len: a.size(),
-            shift,
-            _keep: a.clone(),
+            call,
+            dst,
+            len,
+            _keep: keep,
         })
     }
 }
@@ -536,6 +695,13 @@ struct Program {
 }
 
 impl Program {
+    /// A new block scratch of `shape`.
+    fn new_scratch(&mut self, shape: &[usize]) -> Result<Place, Diag> {
+        let a = Array::empty(DType::F32, shape).map_err(runtime_err)?;
+        self.scratch.push(a.ptr().map_err(runtime_err)? as usize);
+        Ok(Place { a, shift: 0 })
+    }
+
     fn push(&mut self, st: Bound, trace: Option<FusedStep>) {
         self.steps.push(Stage::Kernel(st));
         self.traces.extend(trace.map(|t| Step::Fused(Box::new(t))));

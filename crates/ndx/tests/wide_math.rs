@@ -142,6 +142,31 @@ fn large_arrays_run_in_blocks_around_the_wide_code_and_small_ones_do_not() {
     // Without the shared `e` of one statement, each line is its own plan: the first runs in
     // blocks around the wide `exp`; the second is plain kernels.
     assert!(plan.contains("precompiled exp (f32)"), "{plan}");
+    // One statement: the row program computes `e` with the wide `exp` and divides each row
+    // by its sum with the wide division, straight into the destination.
+    let plan = common::explain_text(
+        &mut s,
+        "let y = zeros((70, 1000), dtype=f32)\n\
+         y[:, :] = exp(x) / sum(exp(x), axis=-1, keepdims=true)",
+    );
+    assert!(plan.contains("precompiled exp (f32)"), "{plan}");
+    assert!(
+        plan.contains("precompiled div (f32)")
+            && plan.contains("into the block of the destination"),
+        "{plan}"
+    );
+    // Into a strided destination the division writes a block scratch, which a last kernel
+    // copies.
+    let plan = common::explain_text(
+        &mut s,
+        "let u = zeros((70, 2000), dtype=f32)\n\
+         u[:, ::2] = exp(x) / sum(exp(x), axis=-1, keepdims=true)",
+    );
+    assert!(
+        plan.contains("precompiled div (f32)") && plan.contains("into the block scratch"),
+        "{plan}"
+    );
+    assert!(plan.contains("fused 0 op(s): copy"), "{plan}");
     // f64 has no wide code.
     s.run("let z = tanh(astype(x, f64))").unwrap();
     let plan = common::explain_text(&mut s, "let z = tanh(astype(x, f64))");
@@ -157,7 +182,16 @@ fn tanh_exp_and_gelu_match_the_jit_bit_for_bit() {
     for seed in 1..4 {
         for special in [false, true] {
             let v = small(seed, special);
-            for f in ["tanh(x)", "exp(x)", "exp(x * 0.5) + tanh(x)", GELU] {
+            for f in [
+                "tanh(x)",
+                "exp(x)",
+                "exp(x * 0.5) + tanh(x)",
+                GELU,
+                // Divisions: of a wide result, by a computed full-shaped divisor, at the root.
+                "tanh(x) / (x + 2.0)",
+                "exp(x) / tanh(x)",
+                "(x * x) / exp(x * 0.1) - 1.0",
+            ] {
                 check_elementwise(&mut s, &v, f);
             }
         }
@@ -241,6 +275,19 @@ fn views_and_in_place_updates_take_the_wide_path_correctly() {
          w[:, :] = exp(w * 0.01)",
     )
     .unwrap();
+    // Rows divided by their sums: contiguous (the wide division) and strided (the JIT's).
+    s.run(
+        "let p = zeros((140, 1000), dtype=f32)\n\
+         p[:, :] = exp(x) / sum(exp(x), axis=-1, keepdims=true)\n\
+         let q = zeros((140, 2000), dtype=f32)\n\
+         q[:, ::2] = exp(x) / sum(exp(x), axis=-1, keepdims=true)",
+    )
+    .unwrap();
+    let (p, q) = (values(&s, "p"), values(&s, "q"));
+    for (k, pk) in p.iter().enumerate() {
+        let (r, c) = (k / 1000, k % 1000);
+        assert_eq!(bits(*pk), bits(q[r * 2000 + 2 * c]), "row {r}, column {c}");
+    }
     let (t, u, w) = (values(&s, "t"), values(&s, "u"), values(&s, "w"));
     for i in 0..1000 {
         for j in 0..140 {
