@@ -434,6 +434,64 @@ mod tests {
                 }
             }
         }
+        // Random bit patterns (every exponent, subnormals, infinities, NaN), and quotients on
+        // subnormal midpoints, per row against the division.
+        let mut g = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            g ^= g << 13;
+            g ^= g >> 7;
+            g ^= g << 17;
+            g
+        };
+        let mut xs: Vec<f32> = (0..200_000)
+            .map(|_| f32::from_bits(next() as u32))
+            .collect();
+        xs.extend([
+            3.0 * 2f32.powi(-149),
+            2f32.powi(-149),
+            5.0 * 2f32.powi(-149),
+            0.0,
+            -0.0,
+        ]);
+        for q in [
+            6.0,
+            2.0,
+            10.0,
+            3.0,
+            0.1,
+            1e-45,
+            1e38,
+            f32::MAX,
+            0.0,
+            -0.0,
+            f32::INFINITY,
+        ]
+        .into_iter()
+        .chain((0..300).map(|_| f32::from_bits(next() as u32)))
+        {
+            let mut d = xs.clone();
+            assert!(div(&mut d, None, &[q], xs.len()));
+            for (got, x) in d.iter().zip(&xs) {
+                let want = x / q;
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "{x:e} / {q:e}: {got:e} against {want:e}"
+                );
+            }
+        }
+        // Quotients exactly on a subnormal midpoint, M 2^-150 with M odd: x = M q 2^-150.
+        for q in (1..400).map(|k| k as f32).chain([0.1, 0.3, 1.7, 2.9, 11.3]) {
+            let xs: Vec<f32> = (1..400)
+                .step_by(2)
+                .map(|m| m as f32 * q * 2f32.powi(-75) * 2f32.powi(-75))
+                .filter(|x| *x != 0.0)
+                .collect();
+            let mut d = xs.clone();
+            assert!(div(&mut d, None, &[q], xs.len()));
+            for (got, x) in d.iter().zip(&xs) {
+                assert_eq!(got.to_bits(), (x / q).to_bits(), "{x:e} / {q:e}");
+            }
+        }
         let mut d = vec![0.0; 10];
         assert!(!div(&mut d, None, &den[..3], 3));
         assert!(!div(&mut d, Some(&x[..9]), &den, 1));
