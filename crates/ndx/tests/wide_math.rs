@@ -306,3 +306,107 @@ fn views_and_in_place_updates_take_the_wide_path_correctly() {
         }
     }
 }
+
+mod generated {
+    //! Generated expressions with `exp`, `tanh` and divisions over large arrays (block
+    //! programs around the 512-bit code) against the same expression computed one row at a
+    //! time (small arrays: plain JIT kernels), bit for bit.
+
+    use super::{array, bits, values};
+    use ndx::Session;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum E {
+        /// `a` (full), `b` (one value per row), `c` (one per column).
+        Var(usize),
+        Const(f32),
+        Bin(&'static str, Box<E>, Box<E>),
+        Fn(&'static str, Box<E>),
+    }
+
+    fn expr() -> impl Strategy<Value = E> {
+        let leaf = prop_oneof![
+            4 => (0usize..3).prop_map(E::Var),
+            1 => (-3i32..4).prop_map(|k| E::Const(k as f32 * 0.75)),
+        ];
+        leaf.prop_recursive(4, 20, 2, |inner| {
+            prop_oneof![
+                3 => (prop::sample::select(&["+", "-", "*", "/"][..]), inner.clone(), inner.clone())
+                    .prop_map(|(op, a, b)| E::Bin(op, Box::new(a), Box::new(b))),
+                2 => (prop::sample::select(&["exp", "tanh"][..]), inner)
+                    .prop_map(|(f, a)| E::Fn(f, Box::new(a))),
+            ]
+        })
+    }
+
+    /// The source of `e` with the variables named by `names`.
+    fn source(e: &E, names: [&str; 3]) -> String {
+        match e {
+            E::Var(k) => names[*k].to_string(),
+            E::Const(v) => format!("({v:?})"),
+            E::Bin(op, a, b) => format!("({} {op} {})", source(a, names), source(b, names)),
+            E::Fn(f, a) => format!("{f}({})", source(a, names)),
+        }
+    }
+
+    /// Makes sure the expression reads `a` (so it has the full shape and dtype `f32`) and
+    /// applies a 512-bit function at the top level.
+    fn wrapped(e: E) -> E {
+        let e = E::Bin("+", Box::new(e), Box::new(E::Var(0)));
+        E::Bin(
+            "/",
+            Box::new(E::Fn("tanh", Box::new(e.clone()))),
+            Box::new(e),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn blocks_match_rows_computed_alone(
+            e in expr(),
+            rows in 66usize..140,
+            quads in 250usize..300,
+            transposed in any::<bool>(),
+            seed in 0u64..1000,
+        ) {
+            let e = wrapped(e);
+            let cols = 4 * quads;
+            let mut g = super::Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let a: Vec<f32> = (0..rows * cols).map(|_| g.value(3.0)).collect();
+            let b: Vec<f32> = (0..rows).map(|_| g.value(2.0)).collect();
+            let c: Vec<f32> = (0..cols).map(|_| g.value(1.5)).collect();
+            let mut s = Session::new();
+            if transposed {
+                // The same values, read through a transposed view.
+                let at: Vec<f32> = (0..cols * rows).map(|k| a[(k % rows) * cols + k / rows]).collect();
+                s.set("at", array(&at, &[cols, rows]));
+                s.run("let a = transpose(at)").unwrap();
+            } else {
+                s.set("a", array(&a, &[rows, cols]));
+            }
+            s.set("b", array(&b, &[rows, 1]));
+            s.set("c", array(&c, &[cols]));
+            let src = source(&e, ["a", "b", "c"]);
+            s.run(&format!("let y = zeros(({rows}, {cols}), dtype=f32)\ny[:, :] = {src}")).unwrap();
+            let got = values(&s, "y");
+            for r in 0..rows {
+                s.set("ar", array(&a[r * cols..(r + 1) * cols], &[1, cols]));
+                s.set("br", array(&b[r..r + 1], &[1, 1]));
+                // Into an f32 array as `y`: a constant's `exp` is an f64 0-d array, which
+                // promotes the expression to f64 (NEP 50).
+                s.run(&format!(
+                    "let w = zeros((1, {cols}), dtype=f32)\nw[:, :] = {}",
+                    source(&e, ["ar", "br", "c"])
+                ))
+                .unwrap();
+                let want = values(&s, "w");
+                for (k, (x, w)) in got[r * cols..(r + 1) * cols].iter().zip(&want).enumerate() {
+                    prop_assert_eq!(bits(*x), bits(*w), "{} at ({}, {})", src, r, k);
+                }
+            }
+        }
+    }
+}
