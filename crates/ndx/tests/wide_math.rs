@@ -14,32 +14,21 @@ mod common;
 use ndx::{Array, Session};
 use ndx_runtime::ops::wide_math::available;
 
-/// A small xorshift generator: reproducible data without another dependency.
-struct Gen(u64);
+use common::Gen;
 
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value in [-1, 1) times `scale`.
-    fn value(&mut self, scale: f32) -> f32 {
-        let u = (self.next() >> 40) as f32 / (1u64 << 24) as f32;
-        (2.0 * u - 1.0) * scale
-    }
+/// A value in [-1, 1) times `scale`.
+fn value(g: &mut Gen, scale: f32) -> f32 {
+    ((2.0 * g.unit() - 1.0) * f64::from(scale)) as f32
 }
 
 /// 1 000 values: ordinary ones at several scales, and (with `special`) NaN, infinities,
 /// signed zeros, subnormals, and values where `exp` overflows, underflows or turns subnormal,
 /// some of them alone in their group of four and some filling a group.
 fn small(seed: u64, special: bool) -> Vec<f32> {
-    let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut g = Gen::new(seed);
     let scales = [1e-3, 0.5, 3.0, 10.0, 90.0];
     let mut v: Vec<f32> = (0..1000)
-        .map(|i| g.value(scales[i % scales.len()]))
+        .map(|i| value(&mut g, scales[i % scales.len()]))
         .collect();
     if special {
         let s = [
@@ -374,10 +363,10 @@ mod generated {
         ) {
             let e = wrapped(e);
             let cols = 4 * quads;
-            let mut g = super::Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-            let a: Vec<f32> = (0..rows * cols).map(|_| g.value(3.0)).collect();
-            let b: Vec<f32> = (0..rows).map(|_| g.value(2.0)).collect();
-            let c: Vec<f32> = (0..cols).map(|_| g.value(1.5)).collect();
+            let mut g = super::Gen::new(seed);
+            let a: Vec<f32> = (0..rows * cols).map(|_| super::value(&mut g, 3.0)).collect();
+            let b: Vec<f32> = (0..rows).map(|_| super::value(&mut g, 2.0)).collect();
+            let c: Vec<f32> = (0..cols).map(|_| super::value(&mut g, 1.5)).collect();
             let mut s = Session::new();
             if transposed {
                 // The same values, read through a transposed view.

@@ -12,24 +12,14 @@ mod common;
 use ndx::{Array, Scalar, Session};
 use ndx_runtime::ops::wide_sum::wide_available;
 
-/// A small xorshift generator: reproducible data without another dependency.
-struct Gen(u64);
+use common::Gen;
 
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value in [-1, 1) times a power of ten in 1e-3..1e5, so that summation order shows
-    /// in the last bits.
-    fn value(&mut self) -> f64 {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        let scale = 10f64.powi((self.next() % 9) as i32 - 3);
-        (2.0 * u - 1.0) * scale
-    }
+/// A value in [-1, 1) times a power of ten in 1e-3..1e5, so that summation order shows in the
+/// last bits.
+fn value(g: &mut Gen) -> f64 {
+    let u = g.unit();
+    let scale = 10f64.powi((g.next() % 9) as i32 - 3);
+    (2.0 * u - 1.0) * scale
 }
 
 /// What a test array holds besides ordinary values.
@@ -58,8 +48,8 @@ const KINDS: [Kind; 6] = [
 ];
 
 fn data(n: usize, kind: Kind, seed: u64) -> Vec<f64> {
-    let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let mut v: Vec<f64> = (0..n).map(|_| g.value()).collect();
+    let mut g = Gen::new(seed);
+    let mut v: Vec<f64> = (0..n).map(|_| value(&mut g)).collect();
     if n == 0 {
         return v;
     }

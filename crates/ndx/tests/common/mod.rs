@@ -26,3 +26,25 @@ pub fn lanes(shape: &[usize], axis: usize, data: &[f64]) -> Vec<Vec<f64>> {
     }
     out
 }
+
+/// A small xorshift generator: reproducible data without another dependency.
+pub struct Gen(pub u64);
+
+impl Gen {
+    /// A generator for `seed` (any value; spread so that small seeds differ).
+    pub fn new(seed: u64) -> Gen {
+        Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A uniform value in [0, 1) with 53 random bits.
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
