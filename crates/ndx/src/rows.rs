@@ -136,7 +136,12 @@ impl Exec {
             .and_then(|v| v.parse().ok())
             .unwrap_or(if wide { WIDE_BLOCK_BYTES } else { BLOCK_BYTES });
         let b = (bb / row_bytes.max(1)).clamp(1, s[0]);
-        let (full, tail) = (s[0] / b, s[0] % b);
+        let (mut full, mut tail) = (s[0] / b, s[0] % b);
+        if tail == 1 && full > 0 && b > 1 {
+            // A last block of one row would be scheduled with an axis of extent 1, another
+            // layout class, and compile every step again: it joins the block before it.
+            (full, tail) = (full - 1, b + 1);
+        }
         let traced = self.trace.is_some();
         // Whole blocks in contiguous ranges, one per worker (each with its own scratch), for
         // arrays the JIT would split too.

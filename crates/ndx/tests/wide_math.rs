@@ -296,6 +296,34 @@ fn views_and_in_place_updates_take_the_wide_path_correctly() {
     }
 }
 
+#[test]
+fn block_programs_do_not_recompile_over_sizes() {
+    if !available() {
+        return;
+    }
+    // The first size compiles the steps (whole blocks and a shorter last block of the same
+    // loop structure); other sizes, with other block counts and tails (of 1 element or 1
+    // row too: 70657 = 69 * 1024 + 1, 150013 // 256 = 585 = 146 * 4 + 1 rows of 256), reuse
+    // them.
+    let mut s = Session::new();
+    let body = format!(
+        "let x = rand(n, dtype=f32)\nlet y = {GELU}\n\
+         let m = rand((n // 1000, 1000), dtype=f32)\n\
+         let e = exp(m - max(m, axis=-1, keepdims=true))\n\
+         let p = zeros((n // 1000, 1000), dtype=f32)\n\
+         p[:, :] = e / sum(e, axis=-1, keepdims=true)\n\
+         let q = rand((n // 256, 256), dtype=f32)\n\
+         let f = exp(q - max(q, axis=-1, keepdims=true))\n\
+         let g = f / sum(f, axis=-1, keepdims=true)"
+    );
+    s.run(&format!("let n = 150013\n{body}")).unwrap();
+    let (compiled, _) = s.kernel_stats();
+    for n in [70001, 99999, 131072, 70657] {
+        s.run(&format!("let n = {n}\n{body}")).unwrap();
+    }
+    assert_eq!(s.kernel_stats().0, compiled, "sizes recompiled a kernel");
+}
+
 mod generated {
     //! Generated expressions with `exp`, `tanh` and divisions over large arrays (block
     //! programs around the 512-bit code) against the same expression computed one row at a
