@@ -13,13 +13,23 @@
 //!    then reduced from there, and read from there by every later step;
 //! 2. the final expression into the block of the destination.
 //!
-//! A statement runs as a row program only when that saves work ([`applies`]): when some
-//! reduced operand is such a shared transcendental. Otherwise (layernorm) the unfused passes
-//! measured faster, and `Exec::settle` computes the reductions first.
+//! On a CPU with AVX-512F, a large enough program also takes apart the `f32` nodes that
+//! `ndx_runtime::ops::wide_math` computes 16 lanes at a time (`exp`, `tanh`, and division by a
+//! divisor per element or per row; [`Lazy::wide_nodes`]), innermost first: kernel steps put
+//! the node's operands in block arrays, a 512-bit step computes the node into a block scratch
+//! (or straight into the destination's block, when the node is the whole value), and later
+//! steps read it from there. The 512-bit code gives the JIT's bits.
 //!
-//! Each step is an ordinary fused kernel (compiled and cached as any other), scheduled once
-//! for the first block; the other blocks reuse the launch with the pointers of the arrays
-//! that follow the rows advanced (scratch arrays stay put). A block is rows along axis 0.
+//! A statement runs as a row program only when that saves work ([`applies`]): when some
+//! reduced operand is such a shared transcendental, or when the 512-bit `exp`/`tanh` apply
+//! ([`wide_pays`]; then a statement without any row reduction runs in blocks too: gelu).
+//! Otherwise (layernorm) the unfused passes measured faster, and `Exec::settle` computes the
+//! reductions first.
+//!
+//! Each kernel step is an ordinary fused kernel (compiled and cached as any other), scheduled
+//! once for the first block; the other blocks reuse the launch with the pointers of the arrays
+//! that follow the rows advanced (scratch arrays stay put). A block is rows along axis 0 (of
+//! a 1-D array: elements).
 //!
 //! Invariants: every step computes each row exactly as the unfused statements do (the same
 //! kernels, the same per-row order of every reduction), so the results are bit-identical;
@@ -568,8 +578,8 @@ fn call_blocks(steps: &mut [Stage], blocks: usize) -> i32 {
     0
 }
 
-/// The code [`call_blocks`] answers when a 512-bit step cannot run (never, once
-/// [`wide_pays`] said yes).
+/// The code [`call_blocks`] answers when a 512-bit step cannot run (never: [`wide_fits`]
+/// checked the CPU, and [`Stage::wide`] the blocks' layout).
 const WIDE_FAILED: i32 = -1000;
 
 /// Runs the 512-bit step `call` on block `j`, writing the `len` elements at `dst`.
