@@ -25,7 +25,7 @@
 use crate::epilogue::Pending;
 use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
-use ndx_runtime::ops::wide_math::WideFn;
+use ndx_runtime::ops::wide_math::{self, WideFn};
 use ndx_runtime::{Array, DType, Scalar};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +35,8 @@ pub(crate) struct WideNode {
     /// The node's identity ([`Lazy::id`]).
     pub id: usize,
     pub op: WideOp,
+    /// `f32` or `f64` (the node's and its operands').
+    pub dtype: DType,
     /// The operands: one for a function, numerator and divisor for a division.
     pub operands: Vec<Lazy>,
 }
@@ -43,7 +45,7 @@ pub(crate) struct WideNode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WideOp {
     Fn(WideFn),
-    /// `f32` division, by a divisor per element or per row.
+    /// Float division, by a divisor per element or per row.
     Div,
 }
 
@@ -338,9 +340,9 @@ impl Lazy {
         out
     }
 
-    /// The `f32` nodes of the expression's own shape that have 512-bit code
-    /// (`ndx_runtime::ops::wide_math`), innermost first (each once): `exp` and `tanh`, and
-    /// divisions of an operand of that shape by one of that shape or with the last extent 1
+    /// The float nodes of the expression's own shape that have 512-bit code
+    /// (`ndx_runtime::ops::wide_math`), innermost first (each once): `exp` and `tanh` of
+    /// `f32`, `exp` of `f64`, and divisions of an operand of that shape by one of that shape or with the last extent 1
     /// (a divisor per row). Row-reduce operands are not searched (a row program takes them
     /// apart first).
     pub(crate) fn wide_nodes(&self) -> Vec<WideNode> {
@@ -354,13 +356,20 @@ impl Lazy {
                 return;
             }
             n.for_each_child(&mut |a| walk(a, shape, seen, out));
-            if n.dtype != DType::F32 || n.shape != shape {
+            if !matches!(n.dtype, DType::F32 | DType::F64) || n.shape != shape {
                 return;
             }
             let lazy = |a: &Arc<LNode>| Lazy { node: a.clone() };
+            let f = |f: WideFn| wide_math::supports(f, n.dtype).then_some(WideOp::Fn(f));
             let (op, operands) = match &n.kind {
-                LKind::Unary(UnaryOp::Exp, a) => (WideOp::Fn(WideFn::Exp), vec![lazy(a)]),
-                LKind::Unary(UnaryOp::Tanh, a) => (WideOp::Fn(WideFn::Tanh), vec![lazy(a)]),
+                LKind::Unary(UnaryOp::Exp, a) => match f(WideFn::Exp) {
+                    Some(op) => (op, vec![lazy(a)]),
+                    None => return,
+                },
+                LKind::Unary(UnaryOp::Tanh, a) => match f(WideFn::Tanh) {
+                    Some(op) => (op, vec![lazy(a)]),
+                    None => return,
+                },
                 LKind::Binary(BinaryOp::Div, a, b) if a.shape == shape => {
                     let per_row = shape.len() >= 2
                         && b.shape.len() == shape.len()
@@ -376,6 +385,7 @@ impl Lazy {
             out.push(WideNode {
                 id: Arc::as_ptr(n) as usize,
                 op,
+                dtype: n.dtype,
                 operands,
             });
         }

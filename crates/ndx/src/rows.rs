@@ -45,7 +45,7 @@ use crate::lazy::{self, Lazy, WideNode, WideOp};
 use ndx_codegen::Compiled;
 use ndx_ir::kernel::ReduceOp;
 use ndx_ir::loops::{schedule, ArrayLayout};
-use ndx_runtime::ops::wide_math::{self, WideFn};
+use ndx_runtime::ops::wide_math::{self, WideFloat, WideFn};
 use ndx_runtime::{Array, DType, IndexSpec};
 use ndx_syntax::Diagnostic;
 use std::collections::HashMap;
@@ -289,9 +289,10 @@ impl Exec {
         // A 512-bit node that is the whole value, into a contiguous destination: the 512-bit
         // code writes the destination's block.
         let root_wide = at.wide
-            && o.dtype() == DType::F32
             && o.is_c_contiguous()
-            && v.wide_nodes().last().is_some_and(|n| n.id == v.id());
+            && v.wide_nodes()
+                .last()
+                .is_some_and(|n| n.id == v.id() && n.dtype == o.dtype());
         // The step that writes the destination: with a 512-bit root, the kernel that puts a
         // function's operand there, or none (a division writes it).
         let root_fn = matches!(v.wide_nodes().last().map(|n| n.op), Some(WideOp::Fn(_)));
@@ -369,7 +370,7 @@ impl Exec {
                     let src = node.operands[0].map_subst(&p.subst, view, cx.shape, &runtime_err)?;
                     let out = match to_dest {
                         Some((a, shift)) => Place { a, shift },
-                        None => p.new_scratch(cx.shape)?,
+                        None => p.new_scratch(cx.shape, node.dtype)?,
                     };
                     self.bind_into(cx, p, &src, &out.a)?;
                     (WidePlan::Fn(f), out)
@@ -381,26 +382,32 @@ impl Exec {
                     } else {
                         den_shape.last_mut().map_or(1, |d| std::mem::replace(d, 1))
                     };
-                    let num = self.wide_input(cx, p, &node.operands[0], cx.shape, view)?;
-                    let den = self.wide_input(cx, p, &node.operands[1], &den_shape, view)?;
+                    let d = node.dtype;
+                    let num = self.wide_input(cx, p, &node.operands[0], cx.shape, d, view)?;
+                    let den = self.wide_input(cx, p, &node.operands[1], &den_shape, d, view)?;
                     let out = match to_dest {
                         Some((a, shift)) => Place { a, shift },
-                        None => p.new_scratch(cx.shape)?,
+                        None => p.new_scratch(cx.shape, node.dtype)?,
                     };
                     (WidePlan::Div { num, den, per }, out)
                 }
             };
             if cx.traced {
                 let (name, input) = match &call {
-                    WidePlan::Fn(f) => (format!("{} (f32)", f.name()), desc(&out.a)),
-                    WidePlan::Div { num, .. } => ("div (f32)".to_string(), desc(&num.a)),
+                    WidePlan::Fn(f) => (f.name(), desc(&out.a)),
+                    WidePlan::Div { num, .. } => ("div", desc(&num.a)),
+                };
+                let lanes = if node.dtype == DType::F32 {
+                    "f32x4"
+                } else {
+                    "f64x2"
                 };
                 p.traces.push(Step::Native(NativeStep {
-                    name,
+                    name: format!("{name} ({})", node.dtype),
                     input,
                     how: format!(
                         "512-bit vectors (AVX-512) into the block {}, the same bits as the JIT's \
-                         f32x4 code",
+                         {lanes} code",
                         if out.shift == 0 {
                             "scratch"
                         } else {
@@ -410,26 +417,29 @@ impl Exec {
                     calls: 1,
                 }));
             }
-            p.steps.push(Stage::wide(call, &out, cx.shape)?);
+            p.steps.push(Stage::wide(call, &out, cx.shape, node.dtype)?);
             p.subst.insert(node.id, out.a);
         }
         Ok(())
     }
 
-    /// The lazy `v` (of `shape`, mapped to the block) as a contiguous `f32` block array: the
-    /// array itself when it is a leaf laid out so, else a new scratch a kernel step fills.
+    /// The lazy `v` (of `shape`, mapped to the block) as a contiguous block array of `dtype`:
+    /// the array itself when it is a leaf laid out so, else a new scratch a kernel step fills.
     fn wide_input(
         &mut self,
         cx: &mut Bind,
         p: &mut Program,
         v: &Lazy,
         shape: &[usize],
+        dtype: DType,
         view: &mut dyn FnMut(&Array) -> Result<Array, Diag>,
     ) -> Result<Place, Diag> {
         let src = v.map_subst(&p.subst, view, shape, &runtime_err)?;
         if let Some(a) = src.as_leaf() {
-            let aligned = a.ptr().is_ok_and(|q| (q as *const f32).is_aligned());
-            if a.dtype() == DType::F32 && a.shape() == shape && a.is_c_contiguous() && aligned {
+            let aligned = a
+                .ptr()
+                .is_ok_and(|q| (q as usize).is_multiple_of(dtype.size()));
+            if a.dtype() == dtype && a.shape() == shape && a.is_c_contiguous() && aligned {
                 let fixed = a.ptr().is_ok_and(|q| p.scratch.contains(&(q as usize)));
                 let row = a.strides().first().copied().unwrap_or(0);
                 let shift = if fixed { 0 } else { row * cx.b as isize };
@@ -439,7 +449,7 @@ impl Exec {
                 });
             }
         }
-        let out = p.new_scratch(shape)?;
+        let out = p.new_scratch(shape, dtype)?;
         self.bind_into(cx, p, &src, &out.a)?;
         Ok(out)
     }
@@ -562,8 +572,19 @@ fn call_blocks(steps: &mut [Stage], blocks: usize) -> i32 {
                     // destination and their own scratch.
                     unsafe { st.compiled.call(&st.words) }
                 }
-                Stage::Wide { call, dst, len, .. } => {
-                    if run_wide(call, dst, *len, j as isize) {
+                Stage::Wide {
+                    call,
+                    dst,
+                    len,
+                    dtype,
+                    ..
+                } => {
+                    let ran = match dtype {
+                        DType::F32 => run_wide::<f32>(call, dst, *len, j as isize),
+                        DType::F64 => run_wide::<f64>(call, dst, *len, j as isize),
+                        _ => false,
+                    };
+                    if ran {
                         0
                     } else {
                         WIDE_FAILED
@@ -583,23 +604,23 @@ fn call_blocks(steps: &mut [Stage], blocks: usize) -> i32 {
 const WIDE_FAILED: i32 = -1000;
 
 /// Runs the 512-bit step `call` on block `j`, writing the `len` elements at `dst`.
-fn run_wide(call: &WideCall, dst: &Ptr, len: usize, j: isize) -> bool {
-    // SAFETY (every slice): each pointer is block `j`'s start in a C-contiguous, aligned f32
-    // array of the block's shape (`len` elements; a per-row divisor one per row) checked by
-    // `Stage::wide`, kept alive by the stage: a scratch (shift 0) of this worker only, or an
-    // array that follows the rows, at its block `j` (whole blocks of this worker's range; the
-    // destination's blocks are disjoint from other workers'). Nothing else touches them while
-    // this step runs: the steps run one after another on this thread. A numerator at the
-    // destination's own address is read in place (`None`), never as a second slice.
-    let d = dst.at(j) as *mut f32;
+fn run_wide<T: WideFloat>(call: &WideCall, dst: &Ptr, len: usize, j: isize) -> bool {
+    // SAFETY (every slice): each pointer is block `j`'s start in a C-contiguous, aligned
+    // array of `T` of the block's shape (`len` elements; a per-row divisor one per row)
+    // checked by `Stage::wide`, kept alive by the stage: a scratch (shift 0) of this worker
+    // only, or an array that follows the rows, at its block `j` (whole blocks of this worker's
+    // range; the destination's blocks are disjoint from other workers'). Nothing else touches
+    // them while this step runs: the steps run one after another on this thread. A numerator
+    // at the destination's own address is read in place (`None`), never as a second slice.
+    let d = dst.at(j) as *mut T;
     let out = unsafe { std::slice::from_raw_parts_mut(d, len) };
     match call {
         WideCall::Fn(f) => wide_math::apply(*f, out),
         WideCall::Div { num, den, per } => {
             let x = num.at(j);
             let x = (x != d as usize)
-                .then(|| unsafe { std::slice::from_raw_parts(x as *const f32, len) });
-            let q = unsafe { std::slice::from_raw_parts(den.at(j) as *const f32, len / per) };
+                .then(|| unsafe { std::slice::from_raw_parts(x as *const T, len) });
+            let q = unsafe { std::slice::from_raw_parts(den.at(j) as *const T, len / per) };
             wide_math::div(out, x, q, *per)
         }
     }
@@ -609,11 +630,12 @@ fn run_wide(call: &WideCall, dst: &Ptr, len: usize, j: isize) -> bool {
 enum Stage {
     /// A fused kernel.
     Kernel(Bound),
-    /// A 512-bit step of `wide_math` writing `len` elements at `dst`.
+    /// A 512-bit step of `wide_math` writing `len` elements of `dtype` at `dst`.
     Wide {
         call: WideCall,
         dst: Ptr,
         len: usize,
+        dtype: DType,
         /// The arrays the pointers point into, kept alive.
         _keep: Vec<Array>,
     },
@@ -654,12 +676,15 @@ impl Ptr {
 }
 
 impl Place {
-    /// Its address, when it is a contiguous, aligned `f32` array.
-    fn ptr(&self) -> Result<Ptr, Diag> {
+    /// Its address, when it is a contiguous, aligned array of `dtype`.
+    fn ptr(&self, dtype: DType) -> Result<Ptr, Diag> {
         let a = &self.a;
         let base = a.ptr().map_err(runtime_err)?;
-        if a.dtype() != DType::F32 || !a.is_c_contiguous() || !(base as *const f32).is_aligned() {
-            return Err(Diagnostic::bug("a wide step's block is not contiguous f32"));
+        let aligned = (base as usize).is_multiple_of(dtype.size());
+        if a.dtype() != dtype || !a.is_c_contiguous() || !aligned {
+            return Err(Diagnostic::bug(format!(
+                "a wide step's block is not contiguous {dtype}"
+            )));
         }
         Ok(Ptr {
             base: base as usize,
@@ -670,9 +695,9 @@ impl Place {
 
 impl Stage {
     /// The 512-bit step `plan` writing `out`, both of the block shape `shape`.
-    fn wide(plan: WidePlan, out: &Place, shape: &[usize]) -> Result<Stage, Diag> {
+    fn wide(plan: WidePlan, out: &Place, shape: &[usize], dtype: DType) -> Result<Stage, Diag> {
         let len: usize = shape.iter().product();
-        let dst = out.ptr()?;
+        let dst = out.ptr(dtype)?;
         let mut keep = vec![out.a.clone()];
         let call = match plan {
             WidePlan::Fn(f) => WideCall::Fn(f),
@@ -683,8 +708,8 @@ impl Stage {
                     ));
                 }
                 let call = WideCall::Div {
-                    num: num.ptr()?,
-                    den: den.ptr()?,
+                    num: num.ptr(dtype)?,
+                    den: den.ptr(dtype)?,
                     per,
                 };
                 keep.extend([num.a, den.a]);
@@ -695,6 +720,7 @@ impl Stage {
             call,
             dst,
             len,
+            dtype,
             _keep: keep,
         })
     }
@@ -710,9 +736,9 @@ struct Program {
 }
 
 impl Program {
-    /// A new block scratch of `shape`.
-    fn new_scratch(&mut self, shape: &[usize]) -> Result<Place, Diag> {
-        let a = Array::empty(DType::F32, shape).map_err(runtime_err)?;
+    /// A new block scratch of `shape` and `dtype`.
+    fn new_scratch(&mut self, shape: &[usize], dtype: DType) -> Result<Place, Diag> {
+        let a = Array::empty(dtype, shape).map_err(runtime_err)?;
         self.scratch.push(a.ptr().map_err(runtime_err)? as usize);
         Ok(Place { a, shift: 0 })
     }

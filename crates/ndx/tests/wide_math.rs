@@ -297,6 +297,106 @@ fn views_and_in_place_updates_take_the_wide_path_correctly() {
 }
 
 #[test]
+fn f64_exp_and_division_match_the_jit_bit_for_bit() {
+    if !available() {
+        return;
+    }
+    let mut g = Gen::new(11);
+    let scales = [1e-3, 1.0, 30.0, 300.0, 760.0];
+    let mut v: Vec<f64> = (0..1000)
+        .map(|i| (2.0 * g.unit() - 1.0) * scales[i % scales.len()])
+        .collect();
+    let special = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        1e-310,
+        709.78,
+        709.79,
+        711.5,
+        -708.5,
+        -745.0,
+        -745.2,
+        -1000.5,
+        f64::MAX,
+    ];
+    for (k, &x) in special.iter().enumerate() {
+        v[37 * k + 5] = x;
+    }
+    let small = Array::from_vec(v.clone(), &[1000]).unwrap();
+    let big: Vec<f64> = (0..70).flat_map(|_| v.iter().copied()).collect();
+    let big = Array::from_vec(big, &[70, 1000]).unwrap();
+    let f64_bits = |x: f64| if x.is_nan() { 1 } else { x.to_bits() };
+    let mut s = Session::new();
+    for f in [
+        "exp(x)",
+        "exp(x * 0.5) / (x + 3.0)",
+        "exp(x) / exp(x * 0.25 + 1.0)",
+    ] {
+        s.set("x", small.clone());
+        s.run(&format!("let y = {f}")).unwrap();
+        let want = s
+            .get("y")
+            .unwrap()
+            .to_array()
+            .unwrap()
+            .to_vec::<f64>()
+            .unwrap();
+        s.set("x", big.clone());
+        s.run(&format!("let y = {f}")).unwrap();
+        let plan = common::explain_text(&mut s, &format!("let y = {f}"));
+        assert!(plan.contains("precompiled exp (f64)"), "{plan}");
+        let got = s
+            .get("y")
+            .unwrap()
+            .to_array()
+            .unwrap()
+            .to_vec::<f64>()
+            .unwrap();
+        for (i, (a, b)) in got.iter().zip(want.iter().cycle()).enumerate() {
+            assert_eq!(
+                f64_bits(*a),
+                f64_bits(*b),
+                "{f} at {i}: wide {a:e}, JIT {b:e}"
+            );
+        }
+    }
+    // Softmax over f64 rows: the wide exp and the wide per-row division, row by row against
+    // the JIT.
+    s.set("x", big);
+    let soft = "exp(x - max(x, axis=-1, keepdims=true)) / sum(exp(x - max(x, axis=-1, keepdims=true)), axis=-1, keepdims=true)";
+    s.run(&format!("let p = zeros((70, 1000))\np[:, :] = {soft}"))
+        .unwrap();
+    let plan = common::explain_text(&mut s, &format!("p[:, :] = {soft}"));
+    assert!(plan.contains("precompiled div (f64)"), "{plan}");
+    let got = s
+        .get("p")
+        .unwrap()
+        .to_array()
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap();
+    s.set("x", Array::from_vec(v, &[1, 1000]).unwrap());
+    s.run(&format!("let q = {soft}")).unwrap();
+    let want = s
+        .get("q")
+        .unwrap()
+        .to_array()
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap();
+    for (i, (a, b)) in got.iter().zip(want.iter().cycle()).enumerate() {
+        assert_eq!(
+            f64_bits(*a),
+            f64_bits(*b),
+            "softmax at {i}: wide {a:e}, JIT {b:e}"
+        );
+    }
+}
+
+#[test]
 fn block_programs_do_not_recompile_over_sizes() {
     if !available() {
         return;

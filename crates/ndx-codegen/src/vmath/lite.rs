@@ -13,9 +13,7 @@ use cranelift_codegen::ir::{InstBuilder, Value};
 use ndx_ir::kernel::{BinaryOp, UnaryOp};
 
 const LN2: f64 = std::f64::consts::LN_2;
-const R_LN2: f64 = std::f64::consts::LOG2_E;
-const L2U: f64 = 0.693_147_180_559_662_956_511_601_805_686_950_683_593_75;
-const L2L: f64 = 0.282_352_905_630_315_771_225_884_481_750_134_360_255_254_120_68e-12;
+use ndx_runtime::ops::wide_math::consts64::{L2L, L2U, R_LN2};
 
 /// True when `f` has a lite form here.
 pub(super) fn has(f: Fun) -> bool {

@@ -1,6 +1,7 @@
-//! `exp` and `tanh` of `f32` with 512-bit vectors, computing what the JIT's `f32x4` code
-//! computes (`ndx_codegen::vmath::f32`), 16 lanes at a time; and `f32` division by a divisor
-//! per element or per row ([`div`]), which is IEEE either way.
+//! `exp` and `tanh` of `f32` and `exp` of `f64` with 512-bit vectors, computing what the
+//! JIT's `f32x4` / `f64x2` code computes (`ndx_codegen::vmath::f32`, `vmath::f64::exp`), 16
+//! or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]),
+//! which is IEEE either way.
 //!
 //! Cranelift stops at 128-bit vectors, and a fused loop that evaluates `tanh` or `exp` is
 //! bound by the arithmetic of the function: at 128 bits, gelu over 10M `f32` takes 14 ms
@@ -10,8 +11,8 @@
 //! blocks that stay in the L1 cache: JIT kernels write the function's operand into a block
 //! scratch, [`apply`] evaluates the function in place there, and JIT kernels consume it.
 //!
-//! The same operations in the same order, with the same `f32` constants, give the same bits
-//! as the JIT: every step is an IEEE operation (`fma`, `div`, round to nearest integer,
+//! The same operations in the same order, with the same constants ([`consts`],
+//! [`consts64`], which the JIT's code imports), give the same bits as the JIT: every step is an IEEE operation (`fma`, `div`, round to nearest integer,
 //! integer adds to the exponent field), none is approximated differently. One difference is
 //! allowed by construction and documented in `docs/language.md`: `exp` takes a general path
 //! for a group of lanes in which some lane is outside its fast range (|x| > 86.5 or NaN), and
@@ -43,48 +44,114 @@ impl WideFn {
     }
 }
 
+/// True when `f` of `dtype` has 512-bit code here (`exp` and `tanh` of `f32`, `exp` of
+/// `f64`); the CPU may still lack it ([`available`]).
+pub fn supports(f: WideFn, dtype: crate::DType) -> bool {
+    match dtype {
+        crate::DType::F32 => f32::has(f),
+        crate::DType::F64 => f64::has(f),
+        _ => false,
+    }
+}
+
 /// True when this CPU runs the 512-bit code.
 pub fn available() -> bool {
     super::wide_sum::wide_available()
 }
 
-/// Replaces every element `x` of `data` by `f(x)`; `false` (and `data` untouched) when the
-/// CPU lacks AVX-512F.
-pub fn apply(f: WideFn, data: &mut [f32]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: the CPU has AVX-512F.
+/// A float type with 512-bit code here: `f32` (16 lanes) and `f64` (8 lanes).
+pub trait WideFloat: Copy + sealed::Sealed {
+    /// Whether `f` of this type has 512-bit code.
+    fn has(f: WideFn) -> bool;
+    /// `f` over `data` in place. Caller: the CPU has AVX-512F and [`WideFloat::has`] `f`.
+    #[doc(hidden)]
+    unsafe fn apply_unchecked(f: WideFn, data: &mut [Self]);
+    /// `d[i] = x[i] / den[i / per]` for `i < n`. Caller: the CPU has AVX-512F; `d` and `x`
+    /// have `n` elements (`x` may be `d`), `den` one for each `per` (`per >= 1`).
+    #[doc(hidden)]
+    unsafe fn div_unchecked(d: *mut Self, x: *const Self, den: *const Self, n: usize, per: usize);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl WideFloat for f32 {
+    fn has(_: WideFn) -> bool {
+        true
+    }
+    unsafe fn apply_unchecked(f: WideFn, data: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller's CPU has AVX-512F.
         unsafe {
             match f {
                 WideFn::Exp => avx512::exp_slice(data),
                 WideFn::Tanh => avx512::tanh_slice(data),
             }
         }
-        return true;
+        let _ = (f, data);
     }
-    let _ = (f, data);
-    false
+    unsafe fn div_unchecked(d: *mut f32, x: *const f32, den: *const f32, n: usize, per: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            avx512::div_ps(d, x, den, n, per)
+        };
+        let _ = (d, x, den, n, per);
+    }
+}
+
+impl WideFloat for f64 {
+    fn has(f: WideFn) -> bool {
+        f == WideFn::Exp
+    }
+    unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if f == WideFn::Exp {
+            // SAFETY: the caller's CPU has AVX-512F.
+            unsafe { avx512::exp_f64_slice(data) }
+        }
+        let _ = (f, data);
+    }
+    unsafe fn div_unchecked(d: *mut f64, x: *const f64, den: *const f64, n: usize, per: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            avx512::div_pd(d, x, den, n, per)
+        };
+        let _ = (d, x, den, n, per);
+    }
+}
+
+/// Replaces every element `x` of `data` by `f(x)`; `false` (and `data` untouched) when the
+/// CPU lacks AVX-512F or `f` of `T` has no 512-bit code ([`WideFloat::has`]).
+pub fn apply<T: WideFloat>(f: WideFn, data: &mut [T]) -> bool {
+    if !available() || !T::has(f) {
+        return false;
+    }
+    // SAFETY: the CPU has AVX-512F, and `T` has `f`.
+    unsafe { T::apply_unchecked(f, data) };
+    true
 }
 
 /// `dst[i] = num[i] / den[i / per]` for every element, with `num` the old `dst` when `None`:
 /// an IEEE division, so the JIT's bits. `per` is 1 for a divisor per element, a row's length
 /// for one per row. `false` (and `dst` untouched) when the CPU lacks AVX-512F, `per` is 0, or
 /// the lengths do not match (`num` as long as `dst`, a divisor for every `per` elements).
-pub fn div(dst: &mut [f32], num: Option<&[f32]>, den: &[f32], per: usize) -> bool {
+pub fn div<T: WideFloat>(dst: &mut [T], num: Option<&[T]>, den: &[T], per: usize) -> bool {
     let n = dst.len();
-    if per == 0 || num.is_some_and(|x| x.len() != n) || den.len() < n.div_ceil(per) {
+    if !available() || per == 0 || num.is_some_and(|x| x.len() != n) || den.len() < n.div_ceil(per)
+    {
         return false;
     }
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        let d = dst.as_mut_ptr();
-        let x = num.map_or(d as *const f32, <[f32]>::as_ptr);
-        // SAFETY: the CPU has AVX-512F; `x` and `d` have `n` elements (equal, or `x` is `d`,
-        // read at each element before it is written), `den` has one for each `per`.
-        unsafe { avx512::div(d, x, den.as_ptr(), n, per) };
-        return true;
-    }
-    false
+    let d = dst.as_mut_ptr();
+    let x = num.map_or(d as *const T, <[T]>::as_ptr);
+    // SAFETY: the CPU has AVX-512F; `x` and `d` have `n` elements (equal, or `x` is `d`, read
+    // at each element before it is written), `den` has one for each `per`.
+    unsafe { T::div_unchecked(d, x, den.as_ptr(), n, per) };
+    true
 }
 
 /// The constants of the `f32` `exp` and `tanh`, shared with the JIT's code
@@ -118,6 +185,41 @@ pub mod consts {
     pub const EXP_HI: f64 = 100.0;
     /// `tanh` clamps |x| here: beyond, e / (e + 2) rounds to 1 as tanh does.
     pub const TANH_CLAMP: f64 = 9.02;
+}
+
+/// The constants of the `f64` `exp` (SLEEF's `xexp`), shared with the JIT's code
+/// (`ndx_codegen::vmath::f64`).
+pub mod consts64 {
+    /// log2(e).
+    pub const R_LN2: f64 = std::f64::consts::LOG2_E;
+    /// ln 2, high part.
+    pub const L2U: f64 = 0.693_147_180_559_662_956_511_601_805_686_950_683_593_75;
+    /// ln 2, low part.
+    #[allow(clippy::excessive_precision)]
+    pub const L2L: f64 = 0.282_352_905_630_315_771_225_884_481_750_134_360_255_254_120_68e-12;
+    /// ln(f64::MAX): above, `exp` is +inf.
+    pub const LOG_DBL_MAX: f64 = 709.782_712_893_384;
+    /// `exp` clamps its argument to [EXP_LO, EXP_HI] before the exponent arithmetic.
+    pub const EXP_LO: f64 = -1000.0;
+    /// See [`EXP_LO`].
+    pub const EXP_HI: f64 = 711.0;
+    /// e^s on [-ln2/2, ln2/2], highest degree first (SLEEF's `xexp`).
+    #[allow(clippy::excessive_precision)]
+    pub const EXP_POLY: [f64; 13] = [
+        0.208_127_637_823_716_445_7e-8,
+        0.251_121_070_304_228_802_2e-7,
+        0.275_576_262_816_949_119_2e-6,
+        0.275_572_340_202_538_823_9e-5,
+        0.248_015_868_747_968_626_4e-4,
+        0.198_412_698_985_586_585e-3,
+        0.138_888_888_891_449_779_7e-2,
+        0.833_333_333_331_493_821e-2,
+        0.416_666_666_666_660_259_8e-1,
+        0.166_666_666_666_666_907_2,
+        0.5,
+        1.0,
+        1.0,
+    ];
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -172,7 +274,7 @@ mod avx512 {
     /// `d[i] = x[i] / den[i / per]` for `i < n` (`x` may be `d`). Caller: the CPU has
     /// AVX-512F; `d` and `x` have `n` elements, `den` one for each `per` (`per >= 1`).
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn div(d: *mut f32, x: *const f32, den: *const f32, n: usize, per: usize) {
+    pub unsafe fn div_ps(d: *mut f32, x: *const f32, den: *const f32, n: usize, per: usize) {
         // SAFETY (every access): indices stay below `n` (below `(i + 1) * per` and `n` for
         // the rows), `den` below `n.div_ceil(per)`; lanes past `n` are masked off.
         let run = |start: usize, end: usize, q: Option<__m512>| {
@@ -198,6 +300,100 @@ mod avx512 {
                 run(r * per, ((r + 1) * per).min(n), Some(q));
             }
         }
+    }
+
+    /// [`div_ps`] for `f64`, 8 lanes at a time.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn div_pd(d: *mut f64, x: *const f64, den: *const f64, n: usize, per: usize) {
+        // SAFETY (every access): as in `div_ps`.
+        let run = |start: usize, end: usize, q: Option<__m512d>| {
+            let mut i = start;
+            while i < end {
+                let m: __mmask8 = if end - i >= 8 {
+                    0xff
+                } else {
+                    ((1u32 << (end - i)) - 1) as u8
+                };
+                let a = unsafe { _mm512_maskz_loadu_pd(m, x.add(i)) };
+                let b = q.unwrap_or_else(|| unsafe { _mm512_maskz_loadu_pd(m, den.add(i)) });
+                let r = _mm512_maskz_div_pd(m, a, b);
+                unsafe { _mm512_mask_storeu_pd(d.add(i), m, r) };
+                i += 8;
+            }
+        };
+        if per == 1 {
+            run(0, n, None);
+        } else {
+            for r in 0..n.div_ceil(per) {
+                let q = _mm512_set1_pd(unsafe { *den.add(r) });
+                run(r * per, ((r + 1) * per).min(n), Some(q));
+            }
+        }
+    }
+
+    /// `exp` of `f64` over `data` in place (SLEEF's `xexp`, as `vmath::f64::exp`, which has
+    /// no branch: lanes are independent). Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn exp_f64_slice(data: &mut [f64]) {
+        let n = data.len();
+        let p = data.as_mut_ptr();
+        let mut i = 0;
+        while i < n {
+            let m: __mmask8 = if n - i >= 8 {
+                0xff
+            } else {
+                ((1u32 << (n - i)) - 1) as u8
+            };
+            // SAFETY: lanes at `i + j < n` only.
+            let x = unsafe { _mm512_maskz_loadu_pd(m, p.add(i)) };
+            unsafe { _mm512_mask_storeu_pd(p.add(i), m, exp8(x)) };
+            i += 8;
+        }
+    }
+
+    /// `vmath::f64::exp` on 8 lanes.
+    #[target_feature(enable = "avx512f")]
+    fn exp8(d: __m512d) -> __m512d {
+        use super::consts64 as k;
+        let c = _mm512_set1_pd;
+        let lo = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));
+        let x = _mm512_mask_blend_pd(lo, d, c(k::EXP_LO));
+        let hi = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, c(k::EXP_HI));
+        let x = _mm512_mask_blend_pd(hi, x, c(k::EXP_HI));
+        let q = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_pd(x, c(k::R_LN2)),
+        );
+        let s = _mm512_fmadd_pd(q, c(-k::L2U), x);
+        let s = _mm512_fmadd_pd(q, c(-k::L2L), s);
+        let [first, rest @ ..] = k::EXP_POLY;
+        let mut u = c(first);
+        for ci in rest {
+            u = _mm512_fmadd_pd(u, s, c(ci));
+        }
+        // `exp_scaled` with 2^0: q + 0.0, then ldexp2 (u * 2^h * 2^(q - h), h = floor(q / 2)).
+        let q = _mm512_add_pd(q, c(0.0));
+        let h = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_pd(q, c(0.5)),
+        );
+        let l = _mm512_sub_pd(q, h);
+        let u = _mm512_mul_pd(_mm512_mul_pd(u, pow2i_pd(h)), pow2i_pd(l));
+        let over = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(d, c(k::LOG_DBL_MAX));
+        _mm512_mask_blend_pd(over, u, c(f64::INFINITY))
+    }
+
+    /// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i` for `f64`).
+    #[target_feature(enable = "avx512f")]
+    fn pow2i_pd(q: __m512d) -> __m512d {
+        let sh = _mm512_set1_pd(6_755_399_441_055_744.0);
+        let i = _mm512_sub_epi64(
+            _mm512_castpd_si512(_mm512_add_pd(q, sh)),
+            _mm512_castpd_si512(sh),
+        );
+        let e = _mm512_slli_epi64::<52>(i);
+        _mm512_castsi512_pd(_mm512_add_epi64(
+            e,
+            _mm512_castpd_si512(_mm512_set1_pd(1.0)),
+        ))
     }
 
     /// A constant in every lane, rounded to `f32` as the JIT rounds it.

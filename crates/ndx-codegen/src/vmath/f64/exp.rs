@@ -10,11 +10,11 @@ pub(in crate::vmath) fn exp(m: &mut M, d: Value) -> Value {
 /// e^d * 2^pow2 for a small integer `pow2` (`exp`: 0; cosh uses -1 to reach e^d / 2
 /// without overflowing first).
 pub(in crate::vmath) fn exp_scaled(m: &mut M, d: Value, pow2: f64) -> Value {
-    let lo = m.lt_c(d, -1000.0);
-    let c = m.c(-1000.0);
+    let lo = m.lt_c(d, EXP_LO);
+    let c = m.c(EXP_LO);
     let x = m.sel(lo, c, d);
-    let hi = m.gt_c(x, 711.0);
-    let c = m.c(711.0);
+    let hi = m.gt_c(x, EXP_HI);
+    let c = m.c(EXP_HI);
     let x = m.sel(hi, c, x);
     let q = m.mul_c(x, R_LN2);
     let q = m.rint(q);
@@ -22,24 +22,7 @@ pub(in crate::vmath) fn exp_scaled(m: &mut M, d: Value, pow2: f64) -> Value {
     let s = m.fma(q, k, x);
     let k = m.c(-L2L);
     let s = m.fma(q, k, s);
-    let u = m.poly(
-        s,
-        &[
-            0.208_127_637_823_716_445_7e-8,
-            0.251_121_070_304_228_802_2e-7,
-            0.275_576_262_816_949_119_2e-6,
-            0.275_572_340_202_538_823_9e-5,
-            0.248_015_868_747_968_626_4e-4,
-            0.198_412_698_985_586_585e-3,
-            0.138_888_888_891_449_779_7e-2,
-            0.833_333_333_331_493_821e-2,
-            0.416_666_666_666_660_259_8e-1,
-            0.166_666_666_666_666_907_2,
-            0.5,
-            1.0,
-            1.0,
-        ],
-    );
+    let u = m.poly(s, &EXP_POLY);
     let qk = m.add_c(q, pow2);
     let u = m.ldexp2(u, qk);
     let over = m.gt_c(d, LOG_DBL_MAX - pow2 * std::f64::consts::LN_2);

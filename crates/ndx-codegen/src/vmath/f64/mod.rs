@@ -6,11 +6,10 @@ pub(in crate::vmath) use super::{D2, M};
 pub(in crate::vmath) use crate::CodegenError;
 pub(in crate::vmath) use cranelift_codegen::ir::Value;
 
-pub(in crate::vmath) const R_LN2: f64 = std::f64::consts::LOG2_E;
-pub(in crate::vmath) const L2U: f64 = 0.693_147_180_559_662_956_511_601_805_686_950_683_593_75;
-pub(in crate::vmath) const L2L: f64 =
-    0.282_352_905_630_315_771_225_884_481_750_134_360_255_254_120_68e-12;
-pub(in crate::vmath) const LOG_DBL_MAX: f64 = 709.782_712_893_384;
+// Shared with the 512-bit `exp` that block programs call instead (same constants, same bits).
+pub(in crate::vmath) use ndx_runtime::ops::wide_math::consts64::{
+    EXP_HI, EXP_LO, EXP_POLY, L2L, L2U, LOG_DBL_MAX, R_LN2,
+};
 pub(in crate::vmath) const DBL_MIN: f64 = f64::MIN_POSITIVE;
 pub(in crate::vmath) const LN2_DD: (f64, f64) = (
     std::f64::consts::LN_2,
