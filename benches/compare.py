@@ -226,6 +226,15 @@ def peers():
         "numexpr": median_time(lambda: ne.evaluate("exp(x)", local_dict={"x": x}, out=y, casting="same_kind"), 10),
         "Numba": median_time(lambda: nb_exp(x, y), 10),
     }
+    # The same in f64 (NumPy's default dtype).
+    x64 = x.astype(np.float64)
+    y64 = np.empty_like(x64)
+    first_call("exp_f64", lambda: nb_exp(x64, y64))
+    res["exp_f64"] = {
+        "NumPy": median_time(lambda: np.exp(x64, out=y64), 10),
+        "numexpr": median_time(lambda: ne.evaluate("exp(x)", local_dict={"x": x64}, out=y64, casting="same_kind"), 10),
+        "Numba": median_time(lambda: nb_exp(x64, y64), 10),
+    }
     res["softmax"] = {"NumPy": median_time(lambda: softmax(xs), 5), "Numba": median_time(lambda: nb_softmax(xs, ys), 5)}
     # Numba's layernorm with fastmath (issue 3's peer): one row at a time, three loops.
     res["layernorm"] = {
