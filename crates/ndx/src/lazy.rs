@@ -360,16 +360,19 @@ impl Lazy {
                 return;
             }
             let lazy = |a: &Arc<LNode>| Lazy { node: a.clone() };
-            let f = |f: WideFn| wide_math::supports(f, n.dtype).then_some(WideOp::Fn(f));
             let (op, operands) = match &n.kind {
-                LKind::Unary(UnaryOp::Exp, a) => match f(WideFn::Exp) {
-                    Some(op) => (op, vec![lazy(a)]),
-                    None => return,
-                },
-                LKind::Unary(UnaryOp::Tanh, a) => match f(WideFn::Tanh) {
-                    Some(op) => (op, vec![lazy(a)]),
-                    None => return,
-                },
+                LKind::Unary(op, a) => {
+                    let f = match op {
+                        UnaryOp::Exp => WideFn::Exp,
+                        UnaryOp::Tanh => WideFn::Tanh,
+                        UnaryOp::Log => WideFn::Log,
+                        _ => return,
+                    };
+                    if !wide_math::supports(f, n.dtype) {
+                        return;
+                    }
+                    (WideOp::Fn(f), vec![lazy(a)])
+                }
                 LKind::Binary(BinaryOp::Div, a, b) if a.shape == shape => {
                     let per_row = shape.len() >= 2
                         && b.shape.len() == shape.len()

@@ -174,6 +174,8 @@ fn tanh_exp_and_gelu_match_the_jit_bit_for_bit() {
             for f in [
                 "tanh(x)",
                 "exp(x)",
+                "log(x)",
+                "log(x * x + 1e-3) * tanh(x)",
                 "exp(x * 0.5) + tanh(x)",
                 GELU,
                 // Divisions: of a wide result, by a computed full-shaped divisor, at the root.

@@ -1,4 +1,4 @@
-//! Native `f32x4` functions: the ones on hot paths (`exp`, `exp2`, `tanh`), where evaluating
+//! Native `f32x4` functions: the ones on hot paths (`exp`, `exp2`, `tanh`, `log`), where evaluating
 //! in f64 would halve the throughput or worse. Everything else runs through the f64 code on
 //! promoted lanes. `exp` and `exp2` are SLEEF's `xexpf`/`xexp2f` (1 ULP); `tanh` is
 //! `e / (e + 2)` with `e = expm1(2|x|)` from the `expf` polynomial.
@@ -11,12 +11,16 @@ use ndx_ir::kernel::UnaryOp;
 // Shared with the 512-bit code that block programs call instead (same constants, same
 // rounding to f32, so the same bits).
 use ndx_runtime::ops::wide_math::consts::{
-    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, L2L, L2U, R_LN2, TANH_CLAMP,
+    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, L2L, L2U, LN2, LOG_POLY, LOG_SCALE, LOG_TINY, R_LN2,
+    TANH_CLAMP,
 };
 
 /// True when `f` has native f32 code here.
 pub(super) fn native(f: Fun) -> bool {
-    matches!(f, Fun::Unary(UnaryOp::Exp | UnaryOp::Exp2 | UnaryOp::Tanh))
+    matches!(
+        f,
+        Fun::Unary(UnaryOp::Exp | UnaryOp::Exp2 | UnaryOp::Tanh | UnaryOp::Log)
+    )
 }
 
 /// `f` on the `f32x4` value `x`.
@@ -25,6 +29,7 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
         Fun::Unary(UnaryOp::Exp) => exp(m, x),
         Fun::Unary(UnaryOp::Exp2) => exp2(m, x),
         Fun::Unary(UnaryOp::Tanh) => tanh(m, x),
+        Fun::Unary(UnaryOp::Log) => log(m, x),
         _ => {
             return Err(CodegenError::Internal(format!(
                 "no native f32 code for {f:?}"
@@ -157,4 +162,28 @@ fn tanh(m: &mut M, x: Value) -> Value {
     let den = m.fma(t, p, tp1);
     let r = m.div(e, den);
     m.mulsign(r, x)
+}
+
+/// ln(d): SLEEF's `xlogf` in `f32` arithmetic (3.5 ULP in SLEEF's tables; 4 here, checked on
+/// every input, see BENCHMARKS.md): d = 2^e m with m in [0.75, 1.5), x = (m - 1) / (m + 1),
+/// ln(d) = e ln2 + x P(x^2). Subnormal `d` is scaled by 2^64 first; zeros, negatives,
+/// infinities and NaN get libm's answers from the f64 code's special-value rules.
+fn log(m: &mut M, d: Value) -> Value {
+    let tiny = m.lt_c(d, LOG_TINY);
+    let scaled = m.mul_c(d, LOG_SCALE);
+    let dv = m.sel(tiny, scaled, d);
+    let t = m.mul_c(dv, 1.0 / 0.75);
+    let e = m.ilogb2k(t);
+    let ne = m.neg(e);
+    let mm = m.ldexp3(dv, ne);
+    let adj = m.sel_c(tiny, 64.0, 0.0);
+    let e = m.sub(e, adj);
+    let num = m.add_c(mm, -1.0);
+    let den = m.add_c(mm, 1.0);
+    let x = m.div(num, den);
+    let x2 = m.mul(x, x);
+    let p = m.poly(x2, &LOG_POLY);
+    let el = m.mul_c(e, LN2);
+    let r = m.fma(x, p, el);
+    super::f64::log_specials(m, d, r)
 }

@@ -1,6 +1,6 @@
-//! `exp` and `tanh` of `f32` and `exp` of `f64` with 512-bit vectors, computing what the
-//! JIT's `f32x4` / `f64x2` code computes (`ndx_codegen::vmath::f32`, `vmath::f64::exp`), 16
-//! or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]),
+//! `exp`, `tanh` and `log` of `f32` and `exp` of `f64` with 512-bit vectors, computing what
+//! the JIT's `f32x4` / `f64x2` code computes (`ndx_codegen::vmath::f32`, `vmath::f64::exp`),
+//! 16 or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]),
 //! which is IEEE either way.
 //!
 //! Cranelift stops at 128-bit vectors, and a fused loop that evaluates `tanh` or `exp` is
@@ -32,6 +32,8 @@ pub enum WideFn {
     Exp,
     /// `tanh`.
     Tanh,
+    /// `log` (natural).
+    Log,
 }
 
 impl WideFn {
@@ -40,12 +42,13 @@ impl WideFn {
         match self {
             WideFn::Exp => "exp",
             WideFn::Tanh => "tanh",
+            WideFn::Log => "log",
         }
     }
 }
 
-/// True when `f` of `dtype` has 512-bit code here (`exp` and `tanh` of `f32`, `exp` of
-/// `f64`); the CPU may still lack it ([`available`]).
+/// True when `f` of `dtype` has 512-bit code here (`exp`, `tanh` and `log` of `f32`, `exp`
+/// of `f64`); the CPU may still lack it ([`available`]).
 pub fn supports(f: WideFn, dtype: crate::DType) -> bool {
     match dtype {
         crate::DType::F32 => f32::has(f),
@@ -89,6 +92,7 @@ impl WideFloat for f32 {
             match f {
                 WideFn::Exp => avx512::exp_slice(data),
                 WideFn::Tanh => avx512::tanh_slice(data),
+                WideFn::Log => avx512::log_slice(data),
             }
         }
         let _ = (f, data);
@@ -185,6 +189,21 @@ pub mod consts {
     pub const EXP_HI: f64 = 100.0;
     /// `tanh` clamps |x| here: beyond, e / (e + 2) rounds to 1 as tanh does.
     pub const TANH_CLAMP: f64 = 9.02;
+    /// `log`: arguments below the smallest normal `f32` are scaled by [`LOG_SCALE`] first.
+    pub const LOG_TINY: f64 = f32::MIN_POSITIVE as f64;
+    /// 2^64.
+    pub const LOG_SCALE: f64 = 18_446_744_073_709_551_616.0;
+    /// ln 2 (rounded to `f32` where used).
+    pub const LN2: f64 = std::f64::consts::LN_2;
+    /// `log`'s polynomial in `x^2`, `x = (m - 1) / (m + 1)`, highest degree first (SLEEF's
+    /// `xlogf`; ln(m) = x * P(x^2)).
+    pub const LOG_POLY: [f64; 5] = [
+        0.239_282_846_450_805_664_062_5,
+        0.285_182_118_415_832_519_531_25,
+        0.400_005_877_017_974_853_515_625,
+        0.666_666_686_534_881_591_796_875,
+        2.0,
+    ];
 }
 
 /// The constants of the `f64` `exp` (SLEEF's `xexp`), shared with the JIT's code
@@ -269,6 +288,47 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub fn tanh_slice(data: &mut [f32]) {
         each_group!(data, tanh16);
+    }
+
+    /// `log` over `data` in place. Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn log_slice(data: &mut [f32]) {
+        each_group!(data, log16);
+    }
+
+    /// `vmath::f32::log` (SLEEF's `xlogf`) on 16 lanes, with `log_specials`' rules.
+    #[target_feature(enable = "avx512f")]
+    fn log16(d: __m512, _live: __mmask16) -> __m512 {
+        let bits = _mm512_castps_si512;
+        let float = _mm512_castsi512_ps;
+        let tiny = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(d, c(k::LOG_TINY));
+        let dv = _mm512_mask_blend_ps(tiny, d, _mm512_mul_ps(d, c(k::LOG_SCALE)));
+        let t = _mm512_mul_ps(dv, c(1.0 / 0.75));
+        // ilogb2k: the exponent field, as a float, unbiased.
+        let field = _mm512_and_si512(_mm512_srli_epi32::<23>(bits(t)), _mm512_set1_epi32(0xff));
+        let e = _mm512_sub_ps(float(_mm512_add_epi32(field, bits(c(SHIFTER)))), c(SHIFTER));
+        let e = _mm512_add_ps(e, c(-127.0));
+        // ldexp3(dv, -e): -e added to the exponent field.
+        let ne = float(_mm512_xor_si512(bits(e), _mm512_set1_epi32(i32::MIN)));
+        let i = _mm512_sub_epi32(bits(_mm512_add_ps(ne, c(SHIFTER))), bits(c(SHIFTER)));
+        let mm = float(_mm512_add_epi32(bits(dv), _mm512_slli_epi32::<23>(i)));
+        let e = _mm512_sub_ps(e, _mm512_mask_blend_ps(tiny, c(0.0), c(64.0)));
+        let x = _mm512_div_ps(_mm512_add_ps(mm, c(-1.0)), _mm512_add_ps(mm, c(1.0)));
+        let x2 = _mm512_mul_ps(x, x);
+        let [first, rest @ ..] = k::LOG_POLY;
+        let mut p = c(first);
+        for ci in rest {
+            p = _mm512_fmadd_ps(p, x2, c(ci));
+        }
+        let r = _mm512_fmadd_ps(x, p, _mm512_mul_ps(e, c(k::LN2)));
+        // log_specials: +inf, NaN (all bits set) for negatives and NaN, -inf for zeros.
+        let pinf = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(d, c(f64::INFINITY));
+        let r = _mm512_mask_blend_ps(pinf, r, c(f64::INFINITY));
+        let bad =
+            _mm512_cmp_ps_mask::<_CMP_LT_OQ>(d, c(0.0)) | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(d, d);
+        let r = _mm512_mask_blend_ps(bad, r, float(_mm512_set1_epi32(-1)));
+        let zero = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(d, c(0.0));
+        _mm512_mask_blend_ps(zero, r, c(f64::NEG_INFINITY))
     }
 
     /// `d[i] = x[i] / den[i / per]` for `i < n` (`x` may be `d`). Caller: the CPU has
