@@ -197,6 +197,7 @@ pub mod consts {
     pub const LN2: f64 = std::f64::consts::LN_2;
     /// `log`'s polynomial in `x^2`, `x = (m - 1) / (m + 1)`, highest degree first (SLEEF's
     /// `xlogf`; ln(m) = x * P(x^2)).
+    #[allow(clippy::excessive_precision)]
     pub const LOG_POLY: [f64; 5] = [
         0.239_282_846_450_805_664_062_5,
         0.285_182_118_415_832_519_531_25,
