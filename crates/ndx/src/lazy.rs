@@ -366,6 +366,8 @@ impl Lazy {
                         UnaryOp::Exp => WideFn::Exp,
                         UnaryOp::Tanh => WideFn::Tanh,
                         UnaryOp::Log => WideFn::Log,
+                        UnaryOp::Sin => WideFn::Sin,
+                        UnaryOp::Cos => WideFn::Cos,
                         _ => return,
                     };
                     if !wide_math::supports(f, n.dtype) {

@@ -48,6 +48,9 @@ fn small(seed: u64, special: bool) -> Vec<f32> {
             -9.01,
             f32::MAX,
             f32::MIN_POSITIVE,
+            // sin/cos beyond their fast range (libm for the group of four).
+            39_000.5,
+            -1e6,
         ];
         for (k, &x) in s.iter().enumerate() {
             v[37 * k + 5] = x;
@@ -176,6 +179,8 @@ fn tanh_exp_and_gelu_match_the_jit_bit_for_bit() {
                 "exp(x)",
                 "log(x)",
                 "log(x * x + 1e-3) * tanh(x)",
+                "sin(x)",
+                "cos(x * 700.0) - sin(x * 1e4)",
                 "exp(x * 0.5) + tanh(x)",
                 GELU,
                 // Divisions: of a wide result, by a computed full-shaped divisor, at the root.
@@ -453,7 +458,7 @@ mod generated {
             prop_oneof![
                 3 => (prop::sample::select(&["+", "-", "*", "/"][..]), inner.clone(), inner.clone())
                     .prop_map(|(op, a, b)| E::Bin(op, Box::new(a), Box::new(b))),
-                2 => (prop::sample::select(&["exp", "tanh"][..]), inner)
+                2 => (prop::sample::select(&["exp", "tanh", "log", "sin", "cos"][..]), inner)
                     .prop_map(|(f, a)| E::Fn(f, Box::new(a))),
             ]
         })

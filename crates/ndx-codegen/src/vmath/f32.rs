@@ -1,25 +1,33 @@
-//! Native `f32x4` functions: the ones on hot paths (`exp`, `exp2`, `tanh`, `log`), where evaluating
+//! Native `f32x4` functions: the ones on hot paths (`exp`, `exp2`, `tanh`, `log`, `sin`,
+//! `cos`), where evaluating
 //! in f64 would halve the throughput or worse. Everything else runs through the f64 code on
 //! promoted lanes. `exp` and `exp2` are SLEEF's `xexpf`/`xexp2f` (1 ULP); `tanh` is
 //! `e / (e + 2)` with `e = expm1(2|x|)` from the `expf` polynomial.
 
 use super::{Fun, M};
 use crate::CodegenError;
-use cranelift_codegen::ir::Value;
+use cranelift_codegen::ir::{InstBuilder, Value};
 use ndx_ir::kernel::UnaryOp;
 
 // Shared with the 512-bit code that block programs call instead (same constants, same
 // rounding to f32, so the same bits).
 use ndx_runtime::ops::wide_math::consts::{
-    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, L2L, L2U, LN2, LOG_POLY, LOG_SCALE, LOG_TINY, R_LN2,
-    TANH_CLAMP,
+    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, FRAC_1_PI, L2L, L2U, LN2, LOG_POLY, LOG_SCALE, LOG_TINY,
+    PI4, R_LN2, SIN_POLY, TANH_CLAMP, TRIG_FAST,
 };
 
 /// True when `f` has native f32 code here.
 pub(super) fn native(f: Fun) -> bool {
     matches!(
         f,
-        Fun::Unary(UnaryOp::Exp | UnaryOp::Exp2 | UnaryOp::Tanh | UnaryOp::Log)
+        Fun::Unary(
+            UnaryOp::Exp
+                | UnaryOp::Exp2
+                | UnaryOp::Tanh
+                | UnaryOp::Log
+                | UnaryOp::Sin
+                | UnaryOp::Cos
+        )
     )
 }
 
@@ -30,6 +38,8 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
         Fun::Unary(UnaryOp::Exp2) => exp2(m, x),
         Fun::Unary(UnaryOp::Tanh) => tanh(m, x),
         Fun::Unary(UnaryOp::Log) => log(m, x),
+        Fun::Unary(UnaryOp::Sin) => sin_cos(m, x, false)?,
+        Fun::Unary(UnaryOp::Cos) => sin_cos(m, x, true)?,
         _ => {
             return Err(CodegenError::Internal(format!(
                 "no native f32 code for {f:?}"
@@ -186,4 +196,56 @@ fn log(m: &mut M, d: Value) -> Value {
     let el = m.mul_c(e, LN2);
     let r = m.fma(x, p, el);
     super::f64::log_specials(m, d, r)
+}
+
+/// sin(x) (or cos(x) with `cos`): SLEEF's `xsinf`/`xcosf` in `f32` arithmetic. x = q pi/2
+/// (cos: an odd multiple) + d with a four-part Cody-Waite reduction, then an odd polynomial in
+/// d with the sign of the quadrant. Vectors with a lane beyond [`TRIG_FAST`] (or not finite)
+/// take libm's `sinf`/`cosf` for every lane, in a cold block.
+fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
+    let one_pi = FRAC_1_PI;
+    let q = if cos {
+        // q = 1 + 2 rint(x / pi - 1/2): an odd multiple of pi/2.
+        let t = m.mul_c(x, one_pi);
+        let t = m.add_c(t, -0.5);
+        let r = m.rint(t);
+        let two = m.c(2.0);
+        let one = m.c(1.0);
+        m.fma(r, two, one)
+    } else {
+        let t = m.mul_c(x, one_pi);
+        m.rint(t)
+    };
+    let half = if cos { 0.5 } else { 1.0 };
+    let mut d = x;
+    for part in PI4 {
+        let k = m.c(-part * half);
+        d = m.fma(q, k, d);
+    }
+    let s = m.mul(d, d);
+    // sin: negate for odd q; cos: for q = 1 mod 4 (bit 1 of q clear).
+    let qi = m.int_of(q);
+    let flip = if cos {
+        let two = m.ci(2);
+        let bit = m.andnot(qi, two);
+        m.b.ins().ishl_imm_s(bit, 30)
+    } else {
+        m.b.ins().ishl_imm_s(qi, 31)
+    };
+    let db = m.bits(d);
+    let db = m.xor(db, flip);
+    let d = m.as_float(db);
+    let u = m.poly(s, &SIN_POLY);
+    let ud = m.mul(u, d);
+    let r = m.fma(s, ud, d);
+    let r = if cos {
+        r
+    } else {
+        let nz = m.isnegzero(x);
+        let z = m.c(-0.0);
+        m.sel(nz, z, r)
+    };
+    let a = m.abs(x);
+    let rare = m.ugt_c(a, TRIG_FAST);
+    m.rare_lanes(rare, r, x, if cos { "ndx_cos_f32" } else { "ndx_sin_f32" })
 }

@@ -1,7 +1,7 @@
-//! `exp`, `tanh` and `log` of `f32` and `exp` of `f64` with 512-bit vectors, computing what
-//! the JIT's `f32x4` / `f64x2` code computes (`ndx_codegen::vmath::f32`, `vmath::f64::exp`),
-//! 16 or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]),
-//! which is IEEE either way.
+//! `exp`, `tanh`, `log`, `sin` and `cos` of `f32` and `exp` of `f64` with 512-bit vectors,
+//! computing what the JIT's `f32x4` / `f64x2` code computes (`ndx_codegen::vmath::f32`,
+//! `vmath::f64::exp`), 16 or 8 lanes at a time; and float division by a divisor per element
+//! or per row ([`div`]), which is IEEE either way.
 //!
 //! Cranelift stops at 128-bit vectors, and a fused loop that evaluates `tanh` or `exp` is
 //! bound by the arithmetic of the function: at 128 bits, gelu over 10M `f32` takes 14 ms
@@ -34,6 +34,10 @@ pub enum WideFn {
     Tanh,
     /// `log` (natural).
     Log,
+    /// `sin`.
+    Sin,
+    /// `cos`.
+    Cos,
 }
 
 impl WideFn {
@@ -43,12 +47,14 @@ impl WideFn {
             WideFn::Exp => "exp",
             WideFn::Tanh => "tanh",
             WideFn::Log => "log",
+            WideFn::Sin => "sin",
+            WideFn::Cos => "cos",
         }
     }
 }
 
-/// True when `f` of `dtype` has 512-bit code here (`exp`, `tanh` and `log` of `f32`, `exp`
-/// of `f64`); the CPU may still lack it ([`available`]).
+/// True when `f` of `dtype` has 512-bit code here (every [`WideFn`] of `f32`, `exp` of
+/// `f64`); the CPU may still lack it ([`available`]).
 pub fn supports(f: WideFn, dtype: crate::DType) -> bool {
     match dtype {
         crate::DType::F32 => f32::has(f),
@@ -93,6 +99,8 @@ impl WideFloat for f32 {
                 WideFn::Exp => avx512::exp_slice(data),
                 WideFn::Tanh => avx512::tanh_slice(data),
                 WideFn::Log => avx512::log_slice(data),
+                WideFn::Sin => avx512::sin_slice(data),
+                WideFn::Cos => avx512::cos_slice(data),
             }
         }
         let _ = (f, data);
@@ -195,6 +203,28 @@ pub mod consts {
     pub const LOG_SCALE: f64 = 18_446_744_073_709_551_616.0;
     /// ln 2 (rounded to `f32` where used).
     pub const LN2: f64 = std::f64::consts::LN_2;
+    /// 1/pi.
+    pub const FRAC_1_PI: f64 = std::f64::consts::FRAC_1_PI;
+    /// pi in four parts (SLEEF's `PI_A..D` for `f32`): `q * PI4[k]` is exact for the `q` of
+    /// |x| <= [`TRIG_FAST`].
+    #[allow(clippy::excessive_precision)]
+    pub const PI4: [f64; 4] = [
+        3.140_625,
+        0.000_967_025_756_835_937_5,
+        6.277_114_152_908_325_195_3e-07,
+        1.215_420_125_655_342_076_2e-10,
+    ];
+    /// `sin`/`cos` run the `f32` code for |x| <= this; the other lanes of their group of four
+    /// (and infinities, NaN) take libm's `sinf`/`cosf`.
+    pub const TRIG_FAST: f64 = 39_000.0;
+    /// sin(d) = d + d^3 P(d^2) on [-pi/2, pi/2], highest degree first (SLEEF's `xsinf`).
+    #[allow(clippy::excessive_precision)]
+    pub const SIN_POLY: [f64; 4] = [
+        2.608_315_980_978_659_354_150_3e-06,
+        -0.000_198_106_907_191_686_332_225_8,
+        0.008_333_078_585_565_090_179_443_36,
+        -0.166_666_597_127_914_428_710_938,
+    ];
     /// `log`'s polynomial in `x^2`, `x = (m - 1) / (m + 1)`, highest degree first (SLEEF's
     /// `xlogf`; ln(m) = x * P(x^2)).
     #[allow(clippy::excessive_precision)]
@@ -295,6 +325,87 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub fn log_slice(data: &mut [f32]) {
         each_group!(data, log16);
+    }
+
+    /// `sin` over `data` in place. Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn sin_slice(data: &mut [f32]) {
+        each_group!(data, sin16);
+    }
+
+    /// `cos` over `data` in place. Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn cos_slice(data: &mut [f32]) {
+        each_group!(data, cos16);
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn sin16(x: __m512, live: __mmask16) -> __m512 {
+        sin_cos16(x, live, false)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn cos16(x: __m512, live: __mmask16) -> __m512 {
+        sin_cos16(x, live, true)
+    }
+
+    /// `vmath::f32::sin_cos` on 16 lanes: SLEEF's `xsinf`/`xcosf`, and libm's `sinf`/`cosf`
+    /// (the JIT's host functions call the same) for every lane of a group of four with a lane
+    /// beyond `TRIG_FAST` or not finite.
+    #[target_feature(enable = "avx512f")]
+    fn sin_cos16(x: __m512, live: __mmask16, cos: bool) -> __m512 {
+        let bits = _mm512_castps_si512;
+        let float = _mm512_castsi512_ps;
+        let q = if cos {
+            let t = _mm512_add_ps(_mm512_mul_ps(x, c(k::FRAC_1_PI)), c(-0.5));
+            let r = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
+            _mm512_fmadd_ps(r, c(2.0), c(1.0))
+        } else {
+            let t = _mm512_mul_ps(x, c(k::FRAC_1_PI));
+            _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t)
+        };
+        let half = if cos { 0.5 } else { 1.0 };
+        let mut d = x;
+        for part in k::PI4 {
+            d = _mm512_fmadd_ps(q, c(-part * half), d);
+        }
+        let s = _mm512_mul_ps(d, d);
+        let qi = _mm512_sub_epi32(bits(_mm512_add_ps(q, c(SHIFTER))), bits(c(SHIFTER)));
+        let flip = if cos {
+            _mm512_slli_epi32::<30>(_mm512_andnot_si512(qi, _mm512_set1_epi32(2)))
+        } else {
+            _mm512_slli_epi32::<31>(qi)
+        };
+        let d = float(_mm512_xor_si512(bits(d), flip));
+        let [first, rest @ ..] = k::SIN_POLY;
+        let mut u = c(first);
+        for ci in rest {
+            u = _mm512_fmadd_ps(u, s, c(ci));
+        }
+        let mut r = _mm512_fmadd_ps(s, _mm512_mul_ps(u, d), d);
+        if !cos {
+            let nz = _mm512_cmpeq_epi32_mask(bits(x), _mm512_set1_epi32(i32::MIN));
+            r = _mm512_mask_blend_ps(nz, r, c(-0.0));
+        }
+        let rare = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, _mm512_abs_ps(x), c(k::TRIG_FAST));
+        if rare == 0 {
+            return r;
+        }
+        let rr = rare as u32;
+        let groups = ((rr | rr >> 1 | rr >> 2 | rr >> 3) & 0x1111) * 0xf;
+        let (mut xs, mut rs) = ([0f32; 16], [0f32; 16]);
+        // SAFETY: both arrays hold 16 f32.
+        unsafe {
+            _mm512_storeu_ps(xs.as_mut_ptr(), x);
+            _mm512_storeu_ps(rs.as_mut_ptr(), r);
+        }
+        for lane in 0..16 {
+            if groups & (1 << lane) != 0 {
+                rs[lane] = if cos { xs[lane].cos() } else { xs[lane].sin() };
+            }
+        }
+        // SAFETY: `rs` holds 16 f32.
+        unsafe { _mm512_loadu_ps(rs.as_ptr()) }
     }
 
     /// `vmath::f32::log` (SLEEF's `xlogf`) on 16 lanes, with `log_specials`' rules.
