@@ -67,6 +67,15 @@ fn array(v: &[f32], shape: &[usize]) -> Array {
     Array::from_vec(v.to_vec(), shape).unwrap()
 }
 
+fn values64(s: &Session, name: &str) -> Vec<f64> {
+    s.get(name)
+        .unwrap()
+        .to_array()
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap()
+}
+
 fn values(s: &Session, name: &str) -> Vec<f32> {
     s.get(name)
         .unwrap()
@@ -76,12 +85,41 @@ fn values(s: &Session, name: &str) -> Vec<f32> {
         .unwrap()
 }
 
-/// Bits, with every NaN as one pattern (which NaN payload survives is not specified).
-fn bits(x: f32) -> u32 {
-    if x.is_nan() {
-        0x7fc0_0000
-    } else {
-        x.to_bits()
+/// A float the tests compare by its bits, every NaN as one pattern (which NaN payload
+/// survives is not specified).
+trait Bits: Copy + std::fmt::LowerExp {
+    fn key(self) -> u64;
+}
+
+impl Bits for f32 {
+    fn key(self) -> u64 {
+        if self.is_nan() {
+            1
+        } else {
+            self.to_bits().into()
+        }
+    }
+}
+
+impl Bits for f64 {
+    fn key(self) -> u64 {
+        if self.is_nan() {
+            1
+        } else {
+            self.to_bits()
+        }
+    }
+}
+
+fn bits(x: f32) -> u64 {
+    x.key()
+}
+
+/// Asserts that `got` is `want` repeated, bit for bit; `what(i)` names element `i`.
+fn assert_repeats<T: Bits>(got: &[T], want: &[T], what: &dyn Fn(usize) -> String) {
+    assert!(!want.is_empty() && got.len() >= want.len());
+    for (i, (g, w)) in got.iter().zip(want.iter().cycle()).enumerate() {
+        assert_eq!(g.key(), w.key(), "{}: wide {g:e}, JIT {w:e}", what(i));
     }
 }
 
@@ -96,14 +134,7 @@ fn check_elementwise(s: &mut Session, v: &[f32], f: &str) {
     s.set("x", array(&big, &[big.len()]));
     s.run(&format!("let y = {f}")).unwrap();
     let got = values(s, "y");
-    for (i, (g, w)) in got.iter().zip(want.iter().cycle()).enumerate() {
-        assert_eq!(
-            bits(*g),
-            bits(*w),
-            "{f} at {i} (x = {:e}): wide {g:e}, JIT {w:e}",
-            big[i]
-        );
-    }
+    assert_repeats(&got, &want, &|i| format!("{f} at {i} (x = {:e})", big[i]));
 }
 
 const GELU: &str = "0.5 * x * (1.0 + tanh(0.7978845608 * (x + 0.044715 * x * x * x)))";
@@ -221,13 +252,8 @@ fn softmax_rows_match_the_jit_row_by_row() {
         s.set("r", array(&data[r * 1000..(r + 1) * 1000], &[1, 1000]));
         s.run("let w = softmax(r)").unwrap();
         let want = values(&s, "w");
-        for (i, (g, w)) in got[r * 1000..].iter().zip(&want).enumerate() {
-            assert_eq!(
-                bits(*g),
-                bits(*w),
-                "row {r}, column {i}: wide {g:e}, JIT {w:e}"
-            );
-        }
+        let row = &got[r * 1000..(r + 1) * 1000];
+        assert_repeats(row, &want, &|i| format!("row {r}, column {i}"));
     }
 }
 
@@ -335,7 +361,6 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
     let small = Array::from_vec(v.clone(), &[1000]).unwrap();
     let big: Vec<f64> = (0..70).flat_map(|_| v.iter().copied()).collect();
     let big = Array::from_vec(big, &[70, 1000]).unwrap();
-    let f64_bits = |x: f64| if x.is_nan() { 1 } else { x.to_bits() };
     let mut s = Session::new();
     for f in [
         "exp(x)",
@@ -344,31 +369,13 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
     ] {
         s.set("x", small.clone());
         s.run(&format!("let y = {f}")).unwrap();
-        let want = s
-            .get("y")
-            .unwrap()
-            .to_array()
-            .unwrap()
-            .to_vec::<f64>()
-            .unwrap();
+        let want = values64(&s, "y");
         s.set("x", big.clone());
         s.run(&format!("let y = {f}")).unwrap();
         let plan = common::explain_text(&mut s, &format!("let y = {f}"));
         assert!(plan.contains("precompiled exp (f64)"), "{plan}");
-        let got = s
-            .get("y")
-            .unwrap()
-            .to_array()
-            .unwrap()
-            .to_vec::<f64>()
-            .unwrap();
-        for (i, (a, b)) in got.iter().zip(want.iter().cycle()).enumerate() {
-            assert_eq!(
-                f64_bits(*a),
-                f64_bits(*b),
-                "{f} at {i}: wide {a:e}, JIT {b:e}"
-            );
-        }
+        let got = values64(&s, "y");
+        assert_repeats(&got, &want, &|i| format!("{f} at {i}"));
     }
     // Softmax over f64 rows: the wide exp and the wide per-row division, row by row against
     // the JIT.
@@ -378,29 +385,11 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
         .unwrap();
     let plan = common::explain_text(&mut s, &format!("p[:, :] = {soft}"));
     assert!(plan.contains("precompiled div (f64)"), "{plan}");
-    let got = s
-        .get("p")
-        .unwrap()
-        .to_array()
-        .unwrap()
-        .to_vec::<f64>()
-        .unwrap();
+    let got = values64(&s, "p");
     s.set("x", Array::from_vec(v, &[1, 1000]).unwrap());
     s.run(&format!("let q = {soft}")).unwrap();
-    let want = s
-        .get("q")
-        .unwrap()
-        .to_array()
-        .unwrap()
-        .to_vec::<f64>()
-        .unwrap();
-    for (i, (a, b)) in got.iter().zip(want.iter().cycle()).enumerate() {
-        assert_eq!(
-            f64_bits(*a),
-            f64_bits(*b),
-            "softmax at {i}: wide {a:e}, JIT {b:e}"
-        );
-    }
+    let want = values64(&s, "q");
+    assert_repeats(&got, &want, &|i| format!("softmax at {i}"));
 }
 
 #[test]

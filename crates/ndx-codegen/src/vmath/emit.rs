@@ -328,6 +328,20 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         let bias = if self.is_f32() { 127.0 } else { 1023.0 };
         self.add_c(e, -bias)
     }
+    /// `(e, m)` with `d = 2^e m`, `m` in [0.75, 1.5), for positive finite `d` (garbage
+    /// elsewhere, for the caller's selects); `d` below `tiny` (the smallest normal) is scaled
+    /// by 2^64 first. The logarithms' reduction (SLEEF's `xlog`/`xlogf`).
+    pub fn split_exponent(&mut self, d: Value, tiny: f64) -> (Value, Value) {
+        let o = self.lt_c(d, tiny);
+        let scaled = self.mul_c(d, 2f64.powi(64));
+        let d = self.sel(o, scaled, d);
+        let t = self.mul_c(d, 1.0 / 0.75);
+        let e = self.ilogb2k(t);
+        let ne = self.neg(e);
+        let mm = self.ldexp3(d, ne);
+        let adj = self.sel_c(o, 64.0, 0.0);
+        (self.sub(e, adj), mm)
+    }
     /// `floor(log2(d))` for positive finite `d`, subnormals included, as a float.
     pub fn ilogbk(&mut self, d: Value) -> Value {
         let (tiny, big, k) = if self.is_f32() {

@@ -12,8 +12,8 @@ use ndx_ir::kernel::UnaryOp;
 // Shared with the 512-bit code that block programs call instead (same constants, same
 // rounding to f32, so the same bits).
 use ndx_runtime::ops::wide_math::consts::{
-    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, FRAC_1_PI, L2L, L2U, LN2, LOG_POLY, LOG_SCALE, LOG_TINY,
-    PI4, R_LN2, SIN_POLY, TANH_CLAMP, TRIG_FAST,
+    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, FRAC_1_PI, L2L, L2U, LN2, LOG_POLY, LOG_TINY, PI4, R_LN2,
+    SIN_POLY, TANH_CLAMP, TRIG_FAST,
 };
 
 /// True when `f` has native f32 code here.
@@ -179,15 +179,7 @@ fn tanh(m: &mut M, x: Value) -> Value {
 /// ln(d) = e ln2 + x P(x^2). Subnormal `d` is scaled by 2^64 first; zeros, negatives,
 /// infinities and NaN get libm's answers from the f64 code's special-value rules.
 fn log(m: &mut M, d: Value) -> Value {
-    let tiny = m.lt_c(d, LOG_TINY);
-    let scaled = m.mul_c(d, LOG_SCALE);
-    let dv = m.sel(tiny, scaled, d);
-    let t = m.mul_c(dv, 1.0 / 0.75);
-    let e = m.ilogb2k(t);
-    let ne = m.neg(e);
-    let mm = m.ldexp3(dv, ne);
-    let adj = m.sel_c(tiny, 64.0, 0.0);
-    let e = m.sub(e, adj);
+    let (e, mm) = m.split_exponent(d, LOG_TINY);
     let num = m.add_c(mm, -1.0);
     let den = m.add_c(mm, 1.0);
     let x = m.div(num, den);

@@ -95,14 +95,8 @@ impl WideFloat for f32 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the caller's CPU has AVX-512F.
         unsafe {
-            match f {
-                WideFn::Exp => avx512::exp_slice(data),
-                WideFn::Tanh => avx512::tanh_slice(data),
-                WideFn::Log => avx512::log_slice(data),
-                WideFn::Sin => avx512::sin_slice(data),
-                WideFn::Cos => avx512::cos_slice(data),
-            }
-        }
+            avx512::apply_f32(f, data)
+        };
         let _ = (f, data);
     }
     unsafe fn div_unchecked(d: *mut f32, x: *const f32, den: *const f32, n: usize, per: usize) {
@@ -309,34 +303,17 @@ mod avx512 {
         }};
     }
 
-    /// `exp` over `data` in place. Caller: the CPU has AVX-512F.
+    /// `f` over `data` in place. Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub fn exp_slice(data: &mut [f32]) {
-        each_group!(data, exp16);
-    }
-
-    /// `tanh` over `data` in place. Caller: the CPU has AVX-512F.
-    #[target_feature(enable = "avx512f")]
-    pub fn tanh_slice(data: &mut [f32]) {
-        each_group!(data, tanh16);
-    }
-
-    /// `log` over `data` in place. Caller: the CPU has AVX-512F.
-    #[target_feature(enable = "avx512f")]
-    pub fn log_slice(data: &mut [f32]) {
-        each_group!(data, log16);
-    }
-
-    /// `sin` over `data` in place. Caller: the CPU has AVX-512F.
-    #[target_feature(enable = "avx512f")]
-    pub fn sin_slice(data: &mut [f32]) {
-        each_group!(data, sin16);
-    }
-
-    /// `cos` over `data` in place. Caller: the CPU has AVX-512F.
-    #[target_feature(enable = "avx512f")]
-    pub fn cos_slice(data: &mut [f32]) {
-        each_group!(data, cos16);
+    pub fn apply_f32(f: super::WideFn, data: &mut [f32]) {
+        use super::WideFn;
+        match f {
+            WideFn::Exp => each_group!(data, exp16),
+            WideFn::Tanh => each_group!(data, tanh16),
+            WideFn::Log => each_group!(data, log16),
+            WideFn::Sin => each_group!(data, sin16),
+            WideFn::Cos => each_group!(data, cos16),
+        }
     }
 
     #[target_feature(enable = "avx512f")]
@@ -443,65 +420,63 @@ mod avx512 {
         _mm512_mask_blend_ps(zero, r, c(f64::NEG_INFINITY))
     }
 
-    /// `d[i] = x[i] / den[i / per]` for `i < n` (`x` may be `d`). Caller: the CPU has
-    /// AVX-512F; `d` and `x` have `n` elements, `den` one for each `per` (`per >= 1`).
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn div_ps(d: *mut f32, x: *const f32, den: *const f32, n: usize, per: usize) {
-        // SAFETY (every access): indices stay below `n` (below `(i + 1) * per` and `n` for
-        // the rows), `den` below `n.div_ceil(per)`; lanes past `n` are masked off.
-        let run = |start: usize, end: usize, q: Option<__m512>| {
-            let mut i = start;
-            while i < end {
-                let m: __mmask16 = if end - i >= 16 {
-                    0xffff
-                } else {
-                    ((1u32 << (end - i)) - 1) as u16
+    /// `$name(d, x, den, n, per)`: `d[i] = x[i] / den[i / per]` for `i < n` (`x` may be
+    /// `d`), `$lanes` lanes of `$t` at a time. Caller: the CPU has AVX-512F; `d` and `x` have
+    /// `n` elements, `den` one for each `per` (`per >= 1`).
+    macro_rules! div_rows {
+        ($name:ident, $t:ty, $lanes:expr, $mask:ty,
+         $loadz:ident, $div:ident, $store:ident, $set1:ident) => {
+            #[target_feature(enable = "avx512f")]
+            pub unsafe fn $name(d: *mut $t, x: *const $t, den: *const $t, n: usize, per: usize) {
+                // SAFETY (every access): indices stay below `n` (below `(i + 1) * per` and
+                // `n` for the rows), `den` below `n.div_ceil(per)`; lanes past `n` are
+                // masked off.
+                let run = |start: usize, end: usize, q: Option<_>| {
+                    let mut i = start;
+                    while i < end {
+                        let m: $mask = if end - i >= $lanes {
+                            <$mask>::MAX
+                        } else {
+                            ((1u32 << (end - i)) - 1) as $mask
+                        };
+                        let a = unsafe { $loadz(m, x.add(i)) };
+                        let b = q.unwrap_or_else(|| unsafe { $loadz(m, den.add(i)) });
+                        unsafe { $store(d.add(i), m, $div(m, a, b)) };
+                        i += $lanes;
+                    }
                 };
-                let a = unsafe { _mm512_maskz_loadu_ps(m, x.add(i)) };
-                let b = q.unwrap_or_else(|| unsafe { _mm512_maskz_loadu_ps(m, den.add(i)) });
-                let r = _mm512_maskz_div_ps(m, a, b);
-                unsafe { _mm512_mask_storeu_ps(d.add(i), m, r) };
-                i += 16;
+                if per == 1 {
+                    run(0, n, None);
+                } else {
+                    for r in 0..n.div_ceil(per) {
+                        let q = $set1(unsafe { *den.add(r) });
+                        run(r * per, ((r + 1) * per).min(n), Some(q));
+                    }
+                }
             }
         };
-        if per == 1 {
-            run(0, n, None);
-        } else {
-            for r in 0..n.div_ceil(per) {
-                let q = _mm512_set1_ps(unsafe { *den.add(r) });
-                run(r * per, ((r + 1) * per).min(n), Some(q));
-            }
-        }
     }
 
-    /// [`div_ps`] for `f64`, 8 lanes at a time.
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn div_pd(d: *mut f64, x: *const f64, den: *const f64, n: usize, per: usize) {
-        // SAFETY (every access): as in `div_ps`.
-        let run = |start: usize, end: usize, q: Option<__m512d>| {
-            let mut i = start;
-            while i < end {
-                let m: __mmask8 = if end - i >= 8 {
-                    0xff
-                } else {
-                    ((1u32 << (end - i)) - 1) as u8
-                };
-                let a = unsafe { _mm512_maskz_loadu_pd(m, x.add(i)) };
-                let b = q.unwrap_or_else(|| unsafe { _mm512_maskz_loadu_pd(m, den.add(i)) });
-                let r = _mm512_maskz_div_pd(m, a, b);
-                unsafe { _mm512_mask_storeu_pd(d.add(i), m, r) };
-                i += 8;
-            }
-        };
-        if per == 1 {
-            run(0, n, None);
-        } else {
-            for r in 0..n.div_ceil(per) {
-                let q = _mm512_set1_pd(unsafe { *den.add(r) });
-                run(r * per, ((r + 1) * per).min(n), Some(q));
-            }
-        }
-    }
+    div_rows!(
+        div_ps,
+        f32,
+        16,
+        __mmask16,
+        _mm512_maskz_loadu_ps,
+        _mm512_maskz_div_ps,
+        _mm512_mask_storeu_ps,
+        _mm512_set1_ps
+    );
+    div_rows!(
+        div_pd,
+        f64,
+        8,
+        __mmask8,
+        _mm512_maskz_loadu_pd,
+        _mm512_maskz_div_pd,
+        _mm512_mask_storeu_pd,
+        _mm512_set1_pd
+    );
 
     /// `exp` of `f64` over `data` in place (SLEEF's `xexp`, as `vmath::f64::exp`, which has
     /// no branch: lanes are independent). Caller: the CPU has AVX-512F.

@@ -5,15 +5,7 @@ use super::*;
 /// The reduction shared by the logarithms: `d = 2^e * m` with `m` in [0.75, 1.5), and
 /// `x = (m - 1) / (m + 1)` as a double-double. Returns `(e, x)`.
 pub(in crate::vmath) fn log_reduce(m: &mut M, d: Value) -> (Value, D2) {
-    let o = m.lt_c(d, DBL_MIN);
-    let scaled = m.mul_c(d, 2f64.powi(64));
-    let d = m.sel(o, scaled, d);
-    let t = m.mul_c(d, 1.0 / 0.75);
-    let e = m.ilogb2k(t);
-    let ne = m.neg(e);
-    let mm = m.ldexp3(d, ne);
-    let adj = m.sel_c(o, 64.0, 0.0);
-    let e = m.sub(e, adj);
+    let (e, mm) = m.split_exponent(d, DBL_MIN);
     let minus = m.c(-1.0);
     let one = m.c(1.0);
     let n = m.dd_add2_d_d(minus, mm);
