@@ -368,6 +368,7 @@ impl Lazy {
                         UnaryOp::Log => WideFn::Log,
                         UnaryOp::Sin => WideFn::Sin,
                         UnaryOp::Cos => WideFn::Cos,
+                        UnaryOp::Tan => WideFn::Tan,
                         _ => return,
                     };
                     if !wide_math::supports(f, n.dtype) {

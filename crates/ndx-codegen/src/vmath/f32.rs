@@ -1,11 +1,12 @@
 //! Native `f32x4` functions: the ones on hot paths (`exp`, `exp2`, `tanh`, `log`, `sin`,
-//! `cos`), where evaluating
+//! `cos`, `tan`), where evaluating
 //! in f64 would halve the throughput or worse. Everything else runs through the f64 code on
 //! promoted lanes. `exp` and `exp2` are SLEEF's `xexpf`/`xexp2f` (1 ULP); `tanh` is
 //! `e / (e + 2)` with `e = expm1(2|x|)` from the `expf` polynomial.
 
 use super::{Fun, M};
 use crate::CodegenError;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 use ndx_ir::kernel::UnaryOp;
 
@@ -13,7 +14,7 @@ use ndx_ir::kernel::UnaryOp;
 // rounding to f32, so the same bits).
 use ndx_runtime::ops::wide_math::consts::{
     EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, FRAC_1_PI, L2L, L2U, LN2, LOG_POLY, LOG_TINY, PI4, R_LN2,
-    SIN_POLY, TANH_CLAMP, TRIG_FAST,
+    SIN_POLY, TANH_CLAMP, TAN_POLY, TRIG_FAST,
 };
 
 /// True when `f` has native f32 code here.
@@ -27,6 +28,7 @@ pub(super) fn native(f: Fun) -> bool {
                 | UnaryOp::Log
                 | UnaryOp::Sin
                 | UnaryOp::Cos
+                | UnaryOp::Tan
         )
     )
 }
@@ -40,6 +42,7 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
         Fun::Unary(UnaryOp::Log) => log(m, x),
         Fun::Unary(UnaryOp::Sin) => sin_cos(m, x, false)?,
         Fun::Unary(UnaryOp::Cos) => sin_cos(m, x, true)?,
+        Fun::Unary(UnaryOp::Tan) => tan(m, x)?,
         _ => {
             return Err(CodegenError::Internal(format!(
                 "no native f32 code for {f:?}"
@@ -240,4 +243,41 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
     let a = m.abs(x);
     let rare = m.ugt_c(a, TRIG_FAST);
     m.rare_lanes(rare, r, x, if cos { "ndx_cos_f32" } else { "ndx_sin_f32" })
+}
+
+/// tan(x): SLEEF's `xtanf` in `f32` arithmetic. x = q pi/2 + d with the four-part reduction of
+/// [`sin_cos`], tan(d) by an odd polynomial, negated and inverted for odd q (tan(d + pi/2) =
+/// -1/tan(d)). Groups of four with a lane beyond [`TRIG_FAST`] (or not finite) take libm's
+/// `tanf`.
+fn tan(m: &mut M, x: Value) -> Result<Value, CodegenError> {
+    let t = m.mul_c(x, 2.0 * FRAC_1_PI);
+    let q = m.rint(t);
+    let mut d = x;
+    for part in PI4 {
+        let k = m.c(-part * 0.5);
+        d = m.fma(q, k, d);
+    }
+    let s = m.mul(d, d);
+    let qi = m.int_of(q);
+    let flip = m.b.ins().ishl_imm_s(qi, 31);
+    let db = m.bits(d);
+    let db = m.xor(db, flip);
+    let d = m.as_float(db);
+    let u = m.poly(s, &TAN_POLY);
+    let ud = m.mul(u, d);
+    let u = m.fma(s, ud, d);
+    let one = m.c(1.0);
+    let inv = m.div(one, u);
+    let low = m.ci(1);
+    let bit = m.and(qi, low);
+    let zero = m.ci(0);
+    let odd = m.b.ins().icmp(IntCC::NotEqual, bit, zero);
+    let r = m.sel(odd, inv, u);
+    // -0: q = rint(-0) is -0, and the reduction's q * -pi adds +0 to it.
+    let nz = m.isnegzero(x);
+    let z = m.c(-0.0);
+    let r = m.sel(nz, z, r);
+    let a = m.abs(x);
+    let rare = m.ugt_c(a, TRIG_FAST);
+    m.rare_lanes(rare, r, x, "ndx_tan_f32")
 }

@@ -1,4 +1,4 @@
-//! `exp`, `tanh`, `log`, `sin` and `cos` of `f32` and `exp` of `f64` with 512-bit vectors,
+//! `exp`, `tanh`, `log`, `sin`, `cos` and `tan` of `f32` and `exp` of `f64` with 512-bit vectors,
 //! computing what the JIT's `f32x4` / `f64x2` code computes (`ndx_codegen::vmath::f32`,
 //! `vmath::f64::exp`), 16 or 8 lanes at a time; and float division by a divisor per element
 //! or per row ([`div`]), which is IEEE either way.
@@ -38,6 +38,8 @@ pub enum WideFn {
     Sin,
     /// `cos`.
     Cos,
+    /// `tan`.
+    Tan,
 }
 
 impl WideFn {
@@ -49,6 +51,7 @@ impl WideFn {
             WideFn::Log => "log",
             WideFn::Sin => "sin",
             WideFn::Cos => "cos",
+            WideFn::Tan => "tan",
         }
     }
 }
@@ -208,9 +211,19 @@ pub mod consts {
         6.277_114_152_908_325_195_3e-07,
         1.215_420_125_655_342_076_2e-10,
     ];
-    /// `sin`/`cos` run the `f32` code for |x| <= this; the other lanes of their group of four
-    /// (and infinities, NaN) take libm's `sinf`/`cosf`.
+    /// `sin`/`cos`/`tan` run the `f32` code for |x| <= this; the other lanes of their group
+    /// of four (and infinities, NaN) take libm's `sinf`/`cosf`/`tanf`.
     pub const TRIG_FAST: f64 = 39_000.0;
+    /// tan(d) = d + d^3 P(d^2) on [-pi/4, pi/4], highest degree first (SLEEF's `xtanf`).
+    #[allow(clippy::excessive_precision)]
+    pub const TAN_POLY: [f64; 6] = [
+        0.009_272_458_031_773_567_199_707_03,
+        0.003_319_849_958_643_317_222_595_21,
+        0.024_299_807_846_546_173_095_703_1,
+        0.053_449_530_154_466_629_028_320_3,
+        0.133_383_005_857_467_651_367_188,
+        0.333_331_853_151_321_411_132_812,
+    ];
     /// sin(d) = d + d^3 P(d^2) on [-pi/2, pi/2], highest degree first (SLEEF's `xsinf`).
     #[allow(clippy::excessive_precision)]
     pub const SIN_POLY: [f64; 4] = [
@@ -313,6 +326,7 @@ mod avx512 {
             WideFn::Log => each_group!(data, log16),
             WideFn::Sin => each_group!(data, sin16),
             WideFn::Cos => each_group!(data, cos16),
+            WideFn::Tan => each_group!(data, tan16),
         }
     }
 
@@ -324,6 +338,59 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn cos16(x: __m512, live: __mmask16) -> __m512 {
         sin_cos16(x, live, true)
+    }
+
+    /// `vmath::f32::tan` on 16 lanes: SLEEF's `xtanf`, and libm's `tanf` for every lane of a
+    /// group of four with a lane beyond `TRIG_FAST` or not finite.
+    #[target_feature(enable = "avx512f")]
+    fn tan16(x: __m512, live: __mmask16) -> __m512 {
+        let bits = _mm512_castps_si512;
+        let float = _mm512_castsi512_ps;
+        let t = _mm512_mul_ps(x, c(2.0 * k::FRAC_1_PI));
+        let q = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
+        let mut d = x;
+        for part in k::PI4 {
+            d = _mm512_fmadd_ps(q, c(-part * 0.5), d);
+        }
+        let s = _mm512_mul_ps(d, d);
+        let qi = _mm512_sub_epi32(bits(_mm512_add_ps(q, c(SHIFTER))), bits(c(SHIFTER)));
+        let d = float(_mm512_xor_si512(bits(d), _mm512_slli_epi32::<31>(qi)));
+        let [first, rest @ ..] = k::TAN_POLY;
+        let mut u = c(first);
+        for ci in rest {
+            u = _mm512_fmadd_ps(u, s, c(ci));
+        }
+        let u = _mm512_fmadd_ps(s, _mm512_mul_ps(u, d), d);
+        let odd = _mm512_test_epi32_mask(qi, _mm512_set1_epi32(1));
+        let r = _mm512_mask_blend_ps(odd, u, _mm512_div_ps(c(1.0), u));
+        let nz = _mm512_cmpeq_epi32_mask(bits(x), _mm512_set1_epi32(i32::MIN));
+        let r = _mm512_mask_blend_ps(nz, r, c(-0.0));
+        with_libm(x, r, live, f32::tan)
+    }
+
+    /// `r`, except that every lane of a group of four (among `live`) with a lane of `x`
+    /// beyond `TRIG_FAST` or not finite is `f` of `x` (libm, as the JIT's host functions).
+    #[target_feature(enable = "avx512f")]
+    fn with_libm(x: __m512, r: __m512, live: __mmask16, f: fn(f32) -> f32) -> __m512 {
+        let rare = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, _mm512_abs_ps(x), c(k::TRIG_FAST));
+        if rare == 0 {
+            return r;
+        }
+        let rr = rare as u32;
+        let groups = ((rr | rr >> 1 | rr >> 2 | rr >> 3) & 0x1111) * 0xf;
+        let (mut xs, mut rs) = ([0f32; 16], [0f32; 16]);
+        // SAFETY: both arrays hold 16 f32.
+        unsafe {
+            _mm512_storeu_ps(xs.as_mut_ptr(), x);
+            _mm512_storeu_ps(rs.as_mut_ptr(), r);
+        }
+        for lane in 0..16 {
+            if groups & (1 << lane) != 0 {
+                rs[lane] = f(xs[lane]);
+            }
+        }
+        // SAFETY: `rs` holds 16 f32.
+        unsafe { _mm512_loadu_ps(rs.as_ptr()) }
     }
 
     /// `vmath::f32::sin_cos` on 16 lanes: SLEEF's `xsinf`/`xcosf`, and libm's `sinf`/`cosf`
@@ -364,25 +431,7 @@ mod avx512 {
             let nz = _mm512_cmpeq_epi32_mask(bits(x), _mm512_set1_epi32(i32::MIN));
             r = _mm512_mask_blend_ps(nz, r, c(-0.0));
         }
-        let rare = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, _mm512_abs_ps(x), c(k::TRIG_FAST));
-        if rare == 0 {
-            return r;
-        }
-        let rr = rare as u32;
-        let groups = ((rr | rr >> 1 | rr >> 2 | rr >> 3) & 0x1111) * 0xf;
-        let (mut xs, mut rs) = ([0f32; 16], [0f32; 16]);
-        // SAFETY: both arrays hold 16 f32.
-        unsafe {
-            _mm512_storeu_ps(xs.as_mut_ptr(), x);
-            _mm512_storeu_ps(rs.as_mut_ptr(), r);
-        }
-        for lane in 0..16 {
-            if groups & (1 << lane) != 0 {
-                rs[lane] = if cos { xs[lane].cos() } else { xs[lane].sin() };
-            }
-        }
-        // SAFETY: `rs` holds 16 f32.
-        unsafe { _mm512_loadu_ps(rs.as_ptr()) }
+        with_libm(x, r, live, if cos { f32::cos } else { f32::sin })
     }
 
     /// `vmath::f32::log` (SLEEF's `xlogf`) on 16 lanes, with `log_specials`' rules.
