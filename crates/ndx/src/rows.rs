@@ -83,17 +83,19 @@ struct Bound {
 ///   faster (layernorm, (4096, 768) f32: 1.3 ms unfused against 1.4-1.7 ms in blocks of 5 to
 ///   325 rows; BENCHMARKS.md, issue 3): they stream from the cache as fast, without the block
 ///   launches;
-/// - or it (or a row-reduce operand) evaluates `exp` or `tanh` of `f32` that the 512-bit
-///   code of `wide_math` can take ([`wide_pays`]).
+/// - or it (or a row-reduce operand) evaluates a function that the 512-bit code of
+///   `wide_math` can take ([`wide_pays`]).
+///
+/// Asked for every statement with one output: the cheap tests come first.
 pub(crate) fn applies(v: &Lazy) -> bool {
     let s = v.shape();
     if s.is_empty() || s.contains(&0) {
         return false;
     }
-    let reduces = v.row_reduces();
-    if reduces.is_empty() {
-        return wide_pays(v, &reduces);
+    if !v.has_row_reduce() {
+        return wide_pays(v, &[]);
     }
+    let reduces = v.row_reduces();
     let uses = v.use_counts();
     s.len() >= 2
         && s[0] >= 2

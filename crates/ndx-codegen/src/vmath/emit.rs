@@ -370,8 +370,9 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         self.and(hint, vint)
     }
 
-    /// `fast` where no lane of `rare` is set; otherwise every lane recomputed by host function
-    /// `name` on the lanes of `x` (the slow path, off the common one).
+    /// `fast`, with the lanes where `rare` is set recomputed by host function `name` on the
+    /// lanes of `x` (in a cold block, entered when some lane is rare). The other lanes keep
+    /// `fast`, so a result never depends on which lanes share a vector.
     pub fn rare_lanes(
         &mut self,
         rare: Value,
@@ -393,7 +394,7 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
                     }
                 }
             }
-            r
+            e.sel(rare, r, fast)
         });
         failed.map_or(Ok(r), Err)
     }

@@ -61,16 +61,6 @@ fn clamp(m: &mut M, x: Value, lo: f64, hi: f64) -> Value {
     m.sel(h, c, x)
 }
 
-/// `(q, s)` with `x = q ln2 + s`, |s| <= ln2/2.
-fn reduce_ln2(m: &mut M, x: Value) -> (Value, Value) {
-    let q = m.mul_c(x, R_LN2);
-    let q = m.rint(q);
-    let k = m.c(-L2U);
-    let s = m.fma(q, k, x);
-    let k = m.c(-L2L);
-    (q, m.fma(q, k, s))
-}
-
 /// `(q, s, t)` with `x = q ln2 + s`, |s| <= ln2/2, and `t` the shifted bits of `q`
 /// ([`M::round_shifted`]).
 fn reduce_ln2_shifted(m: &mut M, x: Value) -> (Value, Value, Value) {
@@ -113,10 +103,12 @@ fn expm1_poly(m: &mut M, s: Value, s2: Value) -> Value {
     m.fma(s2, hi, lo)
 }
 
-/// e^d for any `d`: two-step scaling for subnormal results, clamps for the rest.
+/// e^d for any `d`: two-step scaling for subnormal results, clamps for the rest. On the fast
+/// path's lanes it gives the fast path's bits (the same rounding of `x / ln2`, and scalings by
+/// powers of two that are exact there), so which lanes share a vector never matters.
 fn exp_general(m: &mut M, d: Value) -> Value {
     let x = clamp(m, d, EXP_LO, EXP_HI);
-    let (q, s) = reduce_ln2(m, x);
+    let (q, s, _) = reduce_ln2_shifted(m, x);
     let u = m.poly(s, &EXPM1_POLY);
     let s2 = m.mul(s, s);
     let u = m.fma(s2, u, s);
@@ -193,6 +185,18 @@ fn log(m: &mut M, d: Value) -> Value {
     super::f64::log_specials(m, d, r)
 }
 
+/// `(d, d^2, q as integers)` with `d = x - q * unit * pi` by the four-part reduction
+/// ([`PI4`]), exact for the integer-valued `q` of |x| <= [`TRIG_FAST`] (`unit`: 1 or 1/2).
+fn reduce_pi(m: &mut M, x: Value, q: Value, unit: f64) -> (Value, Value, Value) {
+    let mut d = x;
+    for part in PI4 {
+        let k = m.c(-part * unit);
+        d = m.fma(q, k, d);
+    }
+    let s = m.mul(d, d);
+    (d, s, m.int_of(q))
+}
+
 /// sin(x) (or cos(x) with `cos`): SLEEF's `xsinf`/`xcosf` in `f32` arithmetic. x = q pi/2
 /// (cos: an odd multiple) + d with a four-part Cody-Waite reduction, then an odd polynomial in
 /// d with the sign of the quadrant. Vectors with a lane beyond [`TRIG_FAST`] (or not finite)
@@ -211,15 +215,8 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
         let t = m.mul_c(x, one_pi);
         m.rint(t)
     };
-    let half = if cos { 0.5 } else { 1.0 };
-    let mut d = x;
-    for part in PI4 {
-        let k = m.c(-part * half);
-        d = m.fma(q, k, d);
-    }
-    let s = m.mul(d, d);
+    let (d, s, qi) = reduce_pi(m, x, q, if cos { 0.5 } else { 1.0 });
     // sin: negate for odd q; cos: for q = 1 mod 4 (bit 1 of q clear).
-    let qi = m.int_of(q);
     let flip = if cos {
         let two = m.ci(2);
         let bit = m.andnot(qi, two);
@@ -252,13 +249,7 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
 fn tan(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     let t = m.mul_c(x, 2.0 * FRAC_1_PI);
     let q = m.rint(t);
-    let mut d = x;
-    for part in PI4 {
-        let k = m.c(-part * 0.5);
-        d = m.fma(q, k, d);
-    }
-    let s = m.mul(d, d);
-    let qi = m.int_of(q);
+    let (d, s, qi) = reduce_pi(m, x, q, 0.5);
     let flip = m.b.ins().ishl_imm_s(qi, 31);
     let db = m.bits(d);
     let db = m.xor(db, flip);

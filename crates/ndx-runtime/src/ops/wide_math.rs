@@ -12,15 +12,12 @@
 //! scratch, [`apply`] evaluates the function in place there, and JIT kernels consume it.
 //!
 //! The same operations in the same order, with the same constants ([`consts`],
-//! [`consts64`], which the JIT's code imports), give the same bits as the JIT: every step is an IEEE operation (`fma`, `div`, round to nearest integer,
-//! integer adds to the exponent field), none is approximated differently. One difference is
-//! allowed by construction and documented in `docs/language.md`: `exp` takes a general path
-//! for a group of lanes in which some lane is outside its fast range (|x| > 86.5 or NaN), and
-//! for the other lanes of the group that path can round `x log2(e)` to a different integer
-//! when it lies within an ulp of a half-integer, giving a result one rounding away. The JIT
-//! groups lanes by four from the start of each inner loop, and so does [`apply`] (by four
-//! from the start of the slice, the last `len % 4` elements one at a time, as the JIT's
-//! scalar tail): over the same row the two agree bit for bit.
+//! [`consts64`], which the JIT's code imports), give the same bits as the JIT: every step is
+//! an IEEE operation (`fma`, `div`, round to nearest integer, integer adds to the exponent
+//! field), none is approximated differently. Lanes are independent here as in the JIT: `exp`'s
+//! general path (for |x| > 86.5 and NaN) gives the fast path's bits on the fast path's lanes,
+//! and `sin`/`cos`/`tan` call libm only for their own rare lanes, so which lanes share a vector
+//! never changes a result.
 //!
 //! Invariants: [`apply`] does nothing and answers `false` when the CPU lacks AVX-512F (and on
 //! other architectures); callers ask [`available`] before planning a block program.
@@ -340,6 +337,20 @@ mod avx512 {
         sin_cos16(x, live, true)
     }
 
+    /// `vmath::f32::reduce_pi` on 16 lanes.
+    #[target_feature(enable = "avx512f")]
+    fn reduce_pi(x: __m512, q: __m512, unit: f64) -> (__m512, __m512, __m512i) {
+        let mut d = x;
+        for part in k::PI4 {
+            d = _mm512_fmadd_ps(q, c(-part * unit), d);
+        }
+        let qi = _mm512_sub_epi32(
+            _mm512_castps_si512(_mm512_add_ps(q, c(SHIFTER))),
+            _mm512_castps_si512(c(SHIFTER)),
+        );
+        (d, _mm512_mul_ps(d, d), qi)
+    }
+
     /// `vmath::f32::tan` on 16 lanes: SLEEF's `xtanf`, and libm's `tanf` for every lane of a
     /// group of four with a lane beyond `TRIG_FAST` or not finite.
     #[target_feature(enable = "avx512f")]
@@ -348,12 +359,7 @@ mod avx512 {
         let float = _mm512_castsi512_ps;
         let t = _mm512_mul_ps(x, c(2.0 * k::FRAC_1_PI));
         let q = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
-        let mut d = x;
-        for part in k::PI4 {
-            d = _mm512_fmadd_ps(q, c(-part * 0.5), d);
-        }
-        let s = _mm512_mul_ps(d, d);
-        let qi = _mm512_sub_epi32(bits(_mm512_add_ps(q, c(SHIFTER))), bits(c(SHIFTER)));
+        let (d, s, qi) = reduce_pi(x, q, 0.5);
         let d = float(_mm512_xor_si512(bits(d), _mm512_slli_epi32::<31>(qi)));
         let [first, rest @ ..] = k::TAN_POLY;
         let mut u = c(first);
@@ -368,16 +374,14 @@ mod avx512 {
         with_libm(x, r, live, f32::tan)
     }
 
-    /// `r`, except that every lane of a group of four (among `live`) with a lane of `x`
-    /// beyond `TRIG_FAST` or not finite is `f` of `x` (libm, as the JIT's host functions).
+    /// `r`, except that the lanes (among `live`) where `x` is beyond `TRIG_FAST` or not finite
+    /// are `f` of `x` (libm, as the JIT's host functions).
     #[target_feature(enable = "avx512f")]
     fn with_libm(x: __m512, r: __m512, live: __mmask16, f: fn(f32) -> f32) -> __m512 {
         let rare = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, _mm512_abs_ps(x), c(k::TRIG_FAST));
         if rare == 0 {
             return r;
         }
-        let rr = rare as u32;
-        let groups = ((rr | rr >> 1 | rr >> 2 | rr >> 3) & 0x1111) * 0xf;
         let (mut xs, mut rs) = ([0f32; 16], [0f32; 16]);
         // SAFETY: both arrays hold 16 f32.
         unsafe {
@@ -385,7 +389,7 @@ mod avx512 {
             _mm512_storeu_ps(rs.as_mut_ptr(), r);
         }
         for lane in 0..16 {
-            if groups & (1 << lane) != 0 {
+            if rare & (1 << lane) != 0 {
                 rs[lane] = f(xs[lane]);
             }
         }
@@ -408,13 +412,7 @@ mod avx512 {
             let t = _mm512_mul_ps(x, c(k::FRAC_1_PI));
             _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t)
         };
-        let half = if cos { 0.5 } else { 1.0 };
-        let mut d = x;
-        for part in k::PI4 {
-            d = _mm512_fmadd_ps(q, c(-part * half), d);
-        }
-        let s = _mm512_mul_ps(d, d);
-        let qi = _mm512_sub_epi32(bits(_mm512_add_ps(q, c(SHIFTER))), bits(c(SHIFTER)));
+        let (d, s, qi) = reduce_pi(x, q, if cos { 0.5 } else { 1.0 });
         let flip = if cos {
             _mm512_slli_epi32::<30>(_mm512_andnot_si512(qi, _mm512_set1_epi32(2)))
         } else {
@@ -629,8 +627,8 @@ mod avx512 {
         (_mm512_fmadd_ps(q, c(-k::L2L), s), t)
     }
 
-    /// `exp`: the fast path, and the general one for the groups of four lanes (among the
-    /// lanes of `live`) that have a lane outside the fast range.
+    /// `exp`: the fast path, and the general one for the lanes (among `live`) outside the
+    /// fast range.
     #[target_feature(enable = "avx512f")]
     fn exp16(d: __m512, live: __mmask16) -> __m512 {
         let (s, t) = reduce_ln2_shifted(d);
@@ -644,11 +642,8 @@ mod avx512 {
         if rare == 0 {
             return fast;
         }
-        // Every lane of a group of four with a rare lane, as the JIT's whole-vector branch.
-        let r = rare as u32;
-        let any = (r | r >> 1 | r >> 2 | r >> 3) & 0x1111;
-        let groups = (any * 0xf) as u16;
-        _mm512_mask_blend_ps(groups, fast, exp_general(d))
+        // The general path gives the fast path's bits on the other lanes.
+        _mm512_mask_blend_ps(rare, fast, exp_general(d))
     }
 
     /// `exp_general`: clamps, the same polynomial, and `ldexp2`'s two-step scaling.
@@ -658,11 +653,8 @@ mod avx512 {
         let x = _mm512_mask_blend_ps(lo, d, c(k::EXP_LO));
         let hi = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, c(k::EXP_HI));
         let x = _mm512_mask_blend_ps(hi, x, c(k::EXP_HI));
-        let q = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(x, c(k::R_LN2)),
-        );
-        let s = _mm512_fmadd_ps(q, c(-k::L2U), x);
-        let s = _mm512_fmadd_ps(q, c(-k::L2L), s);
+        let (s, t) = reduce_ln2_shifted(x);
+        let q = _mm512_sub_ps(t, c(SHIFTER));
         let u = horner(s);
         let s2 = _mm512_mul_ps(s, s);
         let u = _mm512_fmadd_ps(s2, u, s);
