@@ -197,10 +197,21 @@ fn reduce_pi(m: &mut M, x: Value, q: Value, unit: f64) -> (Value, Value, Value) 
     (d, s, m.int_of(q))
 }
 
+/// `e + s e P(s)` with `e` the reduced argument `d` (of square `s`) with its sign bit flipped
+/// by `flip`: the odd polynomial of sin, cos and tan.
+fn odd_poly(m: &mut M, d: Value, s: Value, flip: Value, poly: &[f64]) -> Value {
+    let db = m.bits(d);
+    let db = m.xor(db, flip);
+    let e = m.as_float(db);
+    let u = m.poly(s, poly);
+    let ue = m.mul(u, e);
+    m.fma(s, ue, e)
+}
+
 /// sin(x) (or cos(x) with `cos`): SLEEF's `xsinf`/`xcosf` in `f32` arithmetic. x = q pi/2
 /// (cos: an odd multiple) + d with a four-part Cody-Waite reduction, then an odd polynomial in
-/// d with the sign of the quadrant. Vectors with a lane beyond [`TRIG_FAST`] (or not finite)
-/// take libm's `sinf`/`cosf` for every lane, in a cold block.
+/// d with the sign of the quadrant. Lanes beyond [`TRIG_FAST`] (or not finite) take libm's
+/// `sinf`/`cosf`, in a cold block.
 fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
     let one_pi = FRAC_1_PI;
     let q = if cos {
@@ -224,12 +235,7 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
     } else {
         m.b.ins().ishl_imm_s(qi, 31)
     };
-    let db = m.bits(d);
-    let db = m.xor(db, flip);
-    let d = m.as_float(db);
-    let u = m.poly(s, &SIN_POLY);
-    let ud = m.mul(u, d);
-    let r = m.fma(s, ud, d);
+    let r = odd_poly(m, d, s, flip, &SIN_POLY);
     let r = if cos {
         r
     } else {
@@ -244,19 +250,13 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
 
 /// tan(x): SLEEF's `xtanf` in `f32` arithmetic. x = q pi/2 + d with the four-part reduction of
 /// [`sin_cos`], tan(d) by an odd polynomial, negated and inverted for odd q (tan(d + pi/2) =
-/// -1/tan(d)). Groups of four with a lane beyond [`TRIG_FAST`] (or not finite) take libm's
-/// `tanf`.
+/// -1/tan(d)). Lanes beyond [`TRIG_FAST`] (or not finite) take libm's `tanf`.
 fn tan(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     let t = m.mul_c(x, 2.0 * FRAC_1_PI);
     let q = m.rint(t);
     let (d, s, qi) = reduce_pi(m, x, q, 0.5);
     let flip = m.b.ins().ishl_imm_s(qi, 31);
-    let db = m.bits(d);
-    let db = m.xor(db, flip);
-    let d = m.as_float(db);
-    let u = m.poly(s, &TAN_POLY);
-    let ud = m.mul(u, d);
-    let u = m.fma(s, ud, d);
+    let u = odd_poly(m, d, s, flip, &TAN_POLY);
     let one = m.c(1.0);
     let inv = m.div(one, u);
     let low = m.ci(1);

@@ -208,8 +208,8 @@ pub mod consts {
         6.277_114_152_908_325_195_3e-07,
         1.215_420_125_655_342_076_2e-10,
     ];
-    /// `sin`/`cos`/`tan` run the `f32` code for |x| <= this; the other lanes of their group
-    /// of four (and infinities, NaN) take libm's `sinf`/`cosf`/`tanf`.
+    /// `sin`/`cos`/`tan` run the `f32` code for |x| <= this; other lanes (and infinities,
+    /// NaN) take libm's `sinf`/`cosf`/`tanf`.
     pub const TRIG_FAST: f64 = 39_000.0;
     /// tan(d) = d + d^3 P(d^2) on [-pi/4, pi/4], highest degree first (SLEEF's `xtanf`).
     #[allow(clippy::excessive_precision)]
@@ -351,8 +351,8 @@ mod avx512 {
         (d, _mm512_mul_ps(d, d), qi)
     }
 
-    /// `vmath::f32::tan` on 16 lanes: SLEEF's `xtanf`, and libm's `tanf` for every lane of a
-    /// group of four with a lane beyond `TRIG_FAST` or not finite.
+    /// `vmath::f32::tan` on 16 lanes: SLEEF's `xtanf`, and libm's `tanf` for the lanes beyond
+    /// `TRIG_FAST` or not finite.
     #[target_feature(enable = "avx512f")]
     fn tan16(x: __m512, live: __mmask16) -> __m512 {
         let bits = _mm512_castps_si512;
@@ -398,8 +398,7 @@ mod avx512 {
     }
 
     /// `vmath::f32::sin_cos` on 16 lanes: SLEEF's `xsinf`/`xcosf`, and libm's `sinf`/`cosf`
-    /// (the JIT's host functions call the same) for every lane of a group of four with a lane
-    /// beyond `TRIG_FAST` or not finite.
+    /// (the JIT's host functions call the same) for the lanes beyond `TRIG_FAST` or not finite.
     #[target_feature(enable = "avx512f")]
     fn sin_cos16(x: __m512, live: __mmask16, cos: bool) -> __m512 {
         let bits = _mm512_castps_si512;
