@@ -290,14 +290,15 @@ impl Exec {
         let o = out.index(&items).map_err(runtime_err)?;
         // A 512-bit node that is the whole value, into a contiguous destination: the 512-bit
         // code writes the destination's block.
-        let root_wide = at.wide
-            && o.is_c_contiguous()
-            && v.wide_nodes()
-                .last()
-                .is_some_and(|n| n.id == v.id() && n.dtype == o.dtype());
+        let root = at
+            .wide
+            .then(|| v.wide_nodes().pop())
+            .flatten()
+            .filter(|n| n.id == v.id() && n.dtype == o.dtype() && o.is_c_contiguous());
+        let root_wide = root.is_some();
         // The step that writes the destination: with a 512-bit root, the kernel that puts a
         // function's operand there, or none (a division writes it).
-        let root_fn = matches!(v.wide_nodes().last().map(|n| n.op), Some(WideOp::Fn(_)));
+        let root_fn = root.is_some_and(|n| matches!(n.op, WideOp::Fn(_)));
         if at.wide {
             let dest_block = root_wide.then(|| {
                 let row = o.strides().first().copied().unwrap_or(0);
@@ -306,7 +307,7 @@ impl Exec {
             self.bind_wide(&mut cx, v, &mut p, &mut view, dest_block)?;
         }
         // (The root's kernel and 512-bit step are the last two.)
-        let mut writer = (root_wide && root_fn).then(|| p.traces.len().saturating_sub(2));
+        let mut writer = root_fn.then(|| p.traces.len().saturating_sub(2));
         if !root_wide {
             let root = v.map_subst(&p.subst, &mut view, &bshape, &runtime_err)?;
             let (st, t) = self.bind(&mut cx, &[(&root, None)], &[o], &reduced, &p.scratch)?;

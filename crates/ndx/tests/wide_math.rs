@@ -190,7 +190,7 @@ fn large_arrays_run_in_blocks_around_the_wide_code_and_small_ones_do_not() {
         "{plan}"
     );
     assert!(plan.contains("fused 0 op(s): copy"), "{plan}");
-    // f64 has no wide code.
+    // f64 `tanh` has no wide code (only f64 `exp` does).
     s.run("let z = tanh(astype(x, f64))").unwrap();
     let plan = common::explain_text(&mut s, "let z = tanh(astype(x, f64))");
     assert!(!plan.contains("precompiled"), "{plan}");
