@@ -67,22 +67,18 @@ fn array(v: &[f32], shape: &[usize]) -> Array {
     Array::from_vec(v.to_vec(), shape).unwrap()
 }
 
-fn values64(s: &Session, name: &str) -> Vec<f64> {
+/// The elements of array variable `name`, as `T` (its dtype).
+fn values_as<T: ndx_runtime::Element>(s: &Session, name: &str) -> Vec<T> {
     s.get(name)
         .unwrap()
         .to_array()
         .unwrap()
-        .to_vec::<f64>()
+        .to_vec::<T>()
         .unwrap()
 }
 
 fn values(s: &Session, name: &str) -> Vec<f32> {
-    s.get(name)
-        .unwrap()
-        .to_array()
-        .unwrap()
-        .to_vec::<f32>()
-        .unwrap()
+    values_as(s, name)
 }
 
 /// A float the tests compare by its bits, every NaN as one pattern (which NaN payload
@@ -370,12 +366,12 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
     ] {
         s.set("x", small.clone());
         s.run(&format!("let y = {f}")).unwrap();
-        let want = values64(&s, "y");
+        let want = values_as::<f64>(&s, "y");
         s.set("x", big.clone());
         s.run(&format!("let y = {f}")).unwrap();
         let plan = common::explain_text(&mut s, &format!("let y = {f}"));
         assert!(plan.contains("precompiled exp (f64)"), "{plan}");
-        let got = values64(&s, "y");
+        let got = values_as::<f64>(&s, "y");
         assert_repeats(&got, &want, &|i| format!("{f} at {i}"));
     }
     // Softmax over f64 rows: the wide exp and the wide per-row division, row by row against
@@ -386,10 +382,10 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
         .unwrap();
     let plan = common::explain_text(&mut s, &format!("p[:, :] = {soft}"));
     assert!(plan.contains("precompiled div (f64)"), "{plan}");
-    let got = values64(&s, "p");
+    let got = values_as::<f64>(&s, "p");
     s.set("x", Array::from_vec(v, &[1, 1000]).unwrap());
     s.run(&format!("let q = {soft}")).unwrap();
-    let want = values64(&s, "q");
+    let want = values_as::<f64>(&s, "q");
     assert_repeats(&got, &want, &|i| format!("softmax at {i}"));
 }
 
