@@ -146,11 +146,14 @@ fn repl_in_a_terminal() {
     assert!(s.contains("│ zebra_count + [1.0, 2.0]"), "{s}");
 
     t.line(":quit");
+    // The line editor creates the file before it writes the entries, so wait for the content,
+    // not for the file.
     let history = home.join(".ndx_history");
     let start = Instant::now();
-    while !history.exists() && start.elapsed() < Duration::from_secs(10) {
+    let mut h = String::new();
+    while !h.contains("zebra_count * 2") && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
+        h = std::fs::read_to_string(&history).unwrap_or_default();
     }
-    let h = std::fs::read_to_string(&history).unwrap_or_default();
     assert!(h.contains("zebra_count * 2"), "history: {h}");
 }
