@@ -434,7 +434,7 @@ fn vvalues(
                 let x = get(a)?;
                 let d = k.dtype(*a);
                 if d.is_float() && vmath::has_unary(*op) {
-                    vmath::vunary(b, &mut l.host, *op, d, x)?
+                    vmath::vunary(b, *op, d, x)?
                 } else {
                     vunary(b, *op, d, x)?
                 }
@@ -445,7 +445,7 @@ fn vvalues(
                 match vmath::small_exponent(k, *c) {
                     Some(e) if *op == BinaryOp::Pow && d.is_float() => vmath::pow_small(b, d, x, e),
                     _ if d.is_float() && vmath::has_binary(*op) => {
-                        vmath::vbinary(b, &mut l.host, *op, d, x, y)?
+                        vmath::vbinary(b, *op, d, x, y)?
                     }
                     _ => vbinary(b, plan, *op, d, x, y)?,
                 }

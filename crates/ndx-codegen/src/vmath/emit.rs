@@ -1,35 +1,33 @@
 //! The emitter [`M`]: float vector arithmetic, lane masks, integer views of the bits, and the
-//! two whole-vector branches ([`M::branch`], [`M::rare_lanes`]).
+//! whole-vector branches ([`M::branch`], [`M::unless_rare`]); the Payne-Hanek reduction
+//! ([`M::pi_reduce`]) is in `reduce.rs`.
 
 use super::bitcast;
-use crate::scalar::Host;
-use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// The emitter: arithmetic on vectors of one float type (`f64x2` or `f32x4`), with masks
 /// (all-ones/all-zeros lanes of the same-width integer vector type) and integer views.
-pub(crate) struct M<'a, 'f, 'h, 'm> {
+pub(crate) struct M<'a, 'f> {
     pub b: &'a mut FunctionBuilder<'f>,
-    host: &'h mut Host<'m>,
     /// The float vector type.
     pub ty: Type,
     /// The integer vector type of the same lane width.
     pub ity: Type,
 }
 
-impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
-    pub(super) fn new(b: &'a mut FunctionBuilder<'f>, host: &'h mut Host<'m>, ty: Type) -> Self {
+impl<'a, 'f> M<'a, 'f> {
+    pub(super) fn new(b: &'a mut FunctionBuilder<'f>, ty: Type) -> Self {
         let ity = if ty == types::F32X4 {
             types::I32X4
         } else {
             types::I64X2
         };
-        M { b, host, ty, ity }
+        M { b, ty, ity }
     }
 
-    fn is_f32(&self) -> bool {
+    pub(super) fn is_f32(&self) -> bool {
         self.ty == types::F32X4
     }
 
@@ -370,50 +368,37 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         self.and(hint, vint)
     }
 
-    /// `fast`, with the lanes where `rare` is set recomputed by host function `name` on the
-    /// lanes of `x` (in a cold block, entered when some lane is rare). The other lanes keep
-    /// `fast`, so a result never depends on which lanes share a vector.
-    pub fn rare_lanes(
-        &mut self,
-        rare: Value,
-        fast: Value,
-        x: Value,
-        name: &'static str,
-    ) -> Result<Value, CodegenError> {
-        let lanes = self.ty.lane_count() as u8;
-        let mut failed = None;
-        let r = self.unless_rare(rare, fast, |e| {
-            let mut r = fast;
-            for lane in 0..lanes {
-                let xi = e.b.ins().extractlane(x, lane);
-                match e.host.call(e.b, name, &[xi]) {
-                    Ok(yi) => r = e.b.ins().insertlane(r, yi, lane),
-                    Err(err) => {
-                        failed = Some(err);
-                        break;
-                    }
-                }
-            }
-            e.sel(rare, r, fast)
-        });
-        failed.map_or(Ok(r), Err)
-    }
-
     /// `fast`, unless a lane of `rare` is set: then `general` (right for every lane), in a cold
     /// block off the common path. One `vany_true` test per vector.
     pub fn unless_rare<G>(&mut self, rare: Value, fast: Value, general: G) -> Value
     where
         G: FnOnce(&mut Self) -> Value,
     {
+        self.unless_rare_all(rare, &[fast], |m| vec![general(m)])[0]
+    }
+
+    /// [`M::unless_rare`] for several values (of any types): `general` returns as many.
+    pub fn unless_rare_all<G>(&mut self, rare: Value, fast: &[Value], general: G) -> Vec<Value>
+    where
+        G: FnOnce(&mut Self) -> Vec<Value>,
+    {
         let any = self.b.ins().vany_true(rare);
         let slow = self.b.create_block();
         let join = self.b.create_block();
-        let res = self.b.append_block_param(join, self.ty);
+        let res: Vec<Value> = fast
+            .iter()
+            .map(|&v| {
+                let ty = self.b.func.dfg.value_type(v);
+                self.b.append_block_param(join, ty)
+            })
+            .collect();
         self.b.set_cold_block(slow);
-        self.b.ins().brif(any, slow, &[], join, &[fast.into()]);
+        let args: Vec<_> = fast.iter().map(|&v| v.into()).collect();
+        self.b.ins().brif(any, slow, &[], join, &args);
         self.b.switch_to_block(slow);
         let r = general(self);
-        self.b.ins().jump(join, &[r.into()]);
+        let args: Vec<_> = r.iter().map(|&v| v.into()).collect();
+        self.b.ins().jump(join, &args);
         self.b.switch_to_block(join);
         res
     }

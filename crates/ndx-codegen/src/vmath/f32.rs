@@ -9,6 +9,7 @@ use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
 use ndx_ir::kernel::UnaryOp;
+use ndx_runtime::ops::pi_reduce::Unit;
 
 // Shared with the 512-bit code that block programs call instead (same constants, same
 // rounding to f32, so the same bits).
@@ -185,16 +186,39 @@ fn log(m: &mut M, d: Value) -> Value {
     super::f64::log_specials(m, d, r)
 }
 
-/// `(d, d^2, q as integers)` with `d = x - q * unit * pi` by the four-part reduction
-/// ([`PI4`]), exact for the integer-valued `q` of |x| <= [`TRIG_FAST`] (`unit`: 1 or 1/2).
-fn reduce_pi(m: &mut M, x: Value, q: Value, unit: f64) -> (Value, Value, Value) {
+/// `(d, q as integers)` with `d = x - q * unit * pi` by the four-part reduction ([`PI4`]),
+/// exact for the integer-valued `q` of |x| <= [`TRIG_FAST`] (`unit`: 1 or 1/2). The lanes
+/// beyond (or not finite) are reduced by [`M::pi_reduce`] instead, in a cold block, as
+/// `ndx_runtime::ops::pi_reduce::sin_cos_f32`/`tan_f32` do: only the low bits of `q` are
+/// kept, and infinities and NaN get a NaN `d`.
+fn reduce_pi(m: &mut M, x: Value, q: Value, large: Unit) -> (Value, Value) {
+    // q counts multiples of pi for sin, of pi/2 for cos (odd ones) and tan.
+    let unit = if large == Unit::Pi { 1.0 } else { 0.5 };
     let mut d = x;
     for part in PI4 {
         let k = m.c(-part * unit);
         d = m.fma(q, k, d);
     }
-    let s = m.mul(d, d);
-    (d, s, m.int_of(q))
+    let qi = m.int_of(q);
+    let a = m.abs(x);
+    let rare = m.ugt_c(a, TRIG_FAST);
+    let r = m.unless_rare_all(rare, &[d, qi], |m| {
+        // Payne-Hanek's g is in units of pi/2 for tan, of pi otherwise.
+        let scale = if large == Unit::HalfPi { 0.5 } else { 1.0 };
+        let (q, dr, _) = m.pi_reduce(x, large, std::f64::consts::PI * scale);
+        let (dr, q) = if large == Unit::PiOffset {
+            // An odd multiple of pi/2: 2q + 1.
+            let q = m.b.ins().ishl_imm_s(q, 1);
+            let one = m.ci(1);
+            (dr, m.b.ins().iadd(q, one))
+        } else {
+            (m.mulsign(dr, x), q)
+        };
+        let zero = m.c(0.0);
+        let dr = m.fma(x, zero, dr);
+        vec![m.sel(rare, dr, d), m.sel(rare, q, qi)]
+    });
+    (r[0], r[1])
 }
 
 /// `e + s e P(s)` with `e` the reduced argument `d` (of square `s`) with its sign bit flipped
@@ -210,8 +234,8 @@ fn odd_poly(m: &mut M, d: Value, s: Value, flip: Value, poly: &[f64]) -> Value {
 
 /// sin(x) (or cos(x) with `cos`): SLEEF's `xsinf`/`xcosf` in `f32` arithmetic. x = q pi/2
 /// (cos: an odd multiple) + d with a four-part Cody-Waite reduction, then an odd polynomial in
-/// d with the sign of the quadrant. Lanes beyond [`TRIG_FAST`] (or not finite) take libm's
-/// `sinf`/`cosf`, in a cold block.
+/// d with the sign of the quadrant. Lanes beyond [`TRIG_FAST`] are reduced by
+/// Payne-Hanek ([`reduce_pi`]).
 fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
     let one_pi = FRAC_1_PI;
     let q = if cos {
@@ -226,7 +250,8 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
         let t = m.mul_c(x, one_pi);
         m.rint(t)
     };
-    let (d, s, qi) = reduce_pi(m, x, q, if cos { 0.5 } else { 1.0 });
+    let (d, qi) = reduce_pi(m, x, q, if cos { Unit::PiOffset } else { Unit::Pi });
+    let s = m.mul(d, d);
     // sin: negate for odd q; cos: for q = 1 mod 4 (bit 1 of q clear).
     let flip = if cos {
         let two = m.ci(2);
@@ -243,18 +268,17 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
         let z = m.c(-0.0);
         m.sel(nz, z, r)
     };
-    let a = m.abs(x);
-    let rare = m.ugt_c(a, TRIG_FAST);
-    m.rare_lanes(rare, r, x, if cos { "ndx_cos_f32" } else { "ndx_sin_f32" })
+    Ok(r)
 }
 
 /// tan(x): SLEEF's `xtanf` in `f32` arithmetic. x = q pi/2 + d with the four-part reduction of
 /// [`sin_cos`], tan(d) by an odd polynomial, negated and inverted for odd q (tan(d + pi/2) =
-/// -1/tan(d)). Lanes beyond [`TRIG_FAST`] (or not finite) take libm's `tanf`.
+/// -1/tan(d)). Lanes beyond [`TRIG_FAST`] are reduced by Payne-Hanek ([`reduce_pi`]).
 fn tan(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     let t = m.mul_c(x, 2.0 * FRAC_1_PI);
     let q = m.rint(t);
-    let (d, s, qi) = reduce_pi(m, x, q, 0.5);
+    let (d, qi) = reduce_pi(m, x, q, Unit::HalfPi);
+    let s = m.mul(d, d);
     let flip = m.b.ins().ishl_imm_s(qi, 31);
     let u = odd_poly(m, d, s, flip, &TAN_POLY);
     let one = m.c(1.0);
@@ -267,8 +291,5 @@ fn tan(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     // -0: q = rint(-0) is -0, and the reduction's q * -pi adds +0 to it.
     let nz = m.isnegzero(x);
     let z = m.c(-0.0);
-    let r = m.sel(nz, z, r);
-    let a = m.abs(x);
-    let rare = m.ugt_c(a, TRIG_FAST);
-    m.rare_lanes(rare, r, x, "ndx_tan_f32")
+    Ok(m.sel(nz, z, r))
 }

@@ -34,8 +34,8 @@ mod emit;
 mod f32;
 mod f64;
 mod lite;
+mod reduce;
 
-use crate::scalar::Host;
 use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
@@ -159,52 +159,47 @@ enum Fun {
 /// `op` on the `f32x4` or `f64x2` vector `x` of dtype `d`.
 pub(crate) fn vunary(
     b: &mut FunctionBuilder,
-    host: &mut Host,
     op: UnaryOp,
     d: DType,
     x: Value,
 ) -> Result<Value, CodegenError> {
-    vector(b, host, Fun::Unary(op), d, &[x])
+    vector(b, Fun::Unary(op), d, &[x])
 }
 
 /// `op` on the vectors `x`, `y` of dtype `d`.
 pub(crate) fn vbinary(
     b: &mut FunctionBuilder,
-    host: &mut Host,
     op: BinaryOp,
     d: DType,
     x: Value,
     y: Value,
 ) -> Result<Value, CodegenError> {
-    vector(b, host, Fun::Binary(op), d, &[x, y])
+    vector(b, Fun::Binary(op), d, &[x, y])
 }
 
 /// `op` on the scalar `x` of dtype `d` (evaluated in lane 0 of a vector).
 pub(crate) fn sunary(
     b: &mut FunctionBuilder,
-    host: &mut Host,
     op: UnaryOp,
     d: DType,
     x: Value,
 ) -> Result<Value, CodegenError> {
-    scalar(b, host, Fun::Unary(op), d, &[x])
+    scalar(b, Fun::Unary(op), d, &[x])
 }
 
 /// `op` on the scalars `x`, `y` of dtype `d`.
 pub(crate) fn sbinary(
     b: &mut FunctionBuilder,
-    host: &mut Host,
     op: BinaryOp,
     d: DType,
     x: Value,
     y: Value,
 ) -> Result<Value, CodegenError> {
-    scalar(b, host, Fun::Binary(op), d, &[x, y])
+    scalar(b, Fun::Binary(op), d, &[x, y])
 }
 
 fn scalar(
     b: &mut FunctionBuilder,
-    host: &mut Host,
     f: Fun,
     d: DType,
     args: &[Value],
@@ -225,7 +220,7 @@ fn scalar(
             b.ins().splat(vt, a)
         })
         .collect();
-    let r = eval(b, host, f, vt, &vargs, d == DType::F32)?;
+    let r = eval(b, f, vt, &vargs, d == DType::F32)?;
     let r = b.ins().extractlane(r, 0);
     Ok(if d == DType::F32 && vt == types::F64X2 {
         b.ins().fdemote(types::F32, r)
@@ -236,14 +231,13 @@ fn scalar(
 
 fn vector(
     b: &mut FunctionBuilder,
-    host: &mut Host,
     f: Fun,
     d: DType,
     args: &[Value],
 ) -> Result<Value, CodegenError> {
     match d {
-        DType::F64 => eval(b, host, f, types::F64X2, args, false),
-        DType::F32 if f32::native(f) => eval(b, host, f, types::F32X4, args, true),
+        DType::F64 => eval(b, f, types::F64X2, args, false),
+        DType::F32 if f32::native(f) => eval(b, f, types::F32X4, args, true),
         DType::F32 => {
             // Two halves, each promoted to f64x2, evaluated, and demoted into one f32x4.
             let lo: Vec<Value> = args.iter().map(|&a| b.ins().fvpromote_low(a)).collect();
@@ -257,8 +251,8 @@ fn vector(
                     b.ins().fvpromote_low(h)
                 })
                 .collect();
-            let rlo = eval(b, host, f, types::F64X2, &lo, true)?;
-            let rhi = eval(b, host, f, types::F64X2, &hi, true)?;
+            let rlo = eval(b, f, types::F64X2, &lo, true)?;
+            let rhi = eval(b, f, types::F64X2, &hi, true)?;
             let rlo = b.ins().fvdemote(rlo);
             let rhi = b.ins().fvdemote(rhi);
             let rlo = bitcast(b, types::F64X2, rlo);
@@ -284,7 +278,6 @@ pub(crate) fn bitcast(b: &mut FunctionBuilder, ty: Type, x: Value) -> Value {
 /// result will be rounded to f32 (then [`lite`] forms are enough where they exist).
 fn eval(
     b: &mut FunctionBuilder,
-    host: &mut Host,
     f: Fun,
     ty: Type,
     args: &[Value],
@@ -296,7 +289,7 @@ fn eval(
             .ok_or_else(|| CodegenError::Internal(format!("{f:?} needs {} operands", i + 1)))
     };
     let x = arg(0)?;
-    let mut m = M::new(b, host, ty);
+    let mut m = M::new(b, ty);
     if ty == types::F32X4 {
         return f32::eval(&mut m, f, x);
     }

@@ -25,6 +25,7 @@ mod join;
 mod random;
 mod scan;
 mod sort;
+pub mod pi_reduce;
 pub mod wide_math;
 pub mod wide_sum;
 

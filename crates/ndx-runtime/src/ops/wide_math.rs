@@ -16,8 +16,8 @@
 //! an IEEE operation (`fma`, `div`, round to nearest integer, integer adds to the exponent
 //! field), none is approximated differently. Lanes are independent here as in the JIT: `exp`'s
 //! general path (for |x| > 86.5 and NaN) gives the fast path's bits on the fast path's lanes,
-//! and `sin`/`cos`/`tan` call libm only for their own rare lanes, so which lanes share a vector
-//! never changes a result.
+//! and `sin`/`cos`/`tan` reduce only their own large lanes by Payne-Hanek
+//! ([`crate::ops::pi_reduce`]), so which lanes share a vector never changes a result.
 //!
 //! Invariants: [`apply`] does nothing and answers `false` when the CPU lacks AVX-512F (and on
 //! other architectures); callers ask [`available`] before planning a block program.
@@ -209,7 +209,7 @@ pub mod consts {
         1.215_420_125_655_342_076_2e-10,
     ];
     /// `sin`/`cos`/`tan` run the `f32` code for |x| <= this; other lanes (and infinities,
-    /// NaN) take libm's `sinf`/`cosf`/`tanf`.
+    /// NaN) are reduced by Payne-Hanek (`crate::ops::pi_reduce`).
     pub const TRIG_FAST: f64 = 39_000.0;
     /// tan(d) = d + d^3 P(d^2) on [-pi/4, pi/4], highest degree first (SLEEF's `xtanf`).
     #[allow(clippy::excessive_precision)]
@@ -279,6 +279,7 @@ pub mod consts64 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::consts as k;
+    use crate::ops::pi_reduce::{self, Unit};
     use std::arch::x86_64::*;
 
     /// `$f` over the slice `$data` in place: 16 lanes at a time, then the remaining whole
@@ -337,9 +338,11 @@ mod avx512 {
         sin_cos16(x, live, true)
     }
 
-    /// `vmath::f32::reduce_pi` on 16 lanes.
+    /// `vmath::f32::reduce_pi` on 16 lanes: `(d, q as integers)`, with the lanes (among
+    /// `live`) beyond `TRIG_FAST` or not finite reduced by Payne-Hanek ([`pi_reduce`]).
     #[target_feature(enable = "avx512f")]
-    fn reduce_pi(x: __m512, q: __m512, unit: f64) -> (__m512, __m512, __m512i) {
+    fn reduce_pi(x: __m512, q: __m512, large: Unit, live: __mmask16) -> (__m512, __m512i) {
+        let unit = if large == Unit::Pi { 1.0 } else { 0.5 };
         let mut d = x;
         for part in k::PI4 {
             d = _mm512_fmadd_ps(q, c(-part * unit), d);
@@ -348,10 +351,35 @@ mod avx512 {
             _mm512_castps_si512(_mm512_add_ps(q, c(SHIFTER))),
             _mm512_castps_si512(c(SHIFTER)),
         );
-        (d, _mm512_mul_ps(d, d), qi)
+        let rare = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, _mm512_abs_ps(x), c(k::TRIG_FAST));
+        if rare == 0 {
+            return (d, qi);
+        }
+        let (mut xs, mut ds, mut qs) = ([0f32; 16], [0f32; 16], [0i32; 16]);
+        // SAFETY: the arrays hold 16 lanes each.
+        unsafe {
+            _mm512_storeu_ps(xs.as_mut_ptr(), x);
+            _mm512_storeu_ps(ds.as_mut_ptr(), d);
+            _mm512_storeu_si512(qs.as_mut_ptr().cast(), qi);
+        }
+        for lane in 0..16 {
+            if rare & (1 << lane) != 0 {
+                (ds[lane], qs[lane]) = match large {
+                    Unit::HalfPi => pi_reduce::tan_f32(xs[lane]),
+                    _ => pi_reduce::sin_cos_f32(xs[lane], large == Unit::PiOffset),
+                };
+            }
+        }
+        // SAFETY: as above.
+        unsafe {
+            (
+                _mm512_loadu_ps(ds.as_ptr()),
+                _mm512_loadu_si512(qs.as_ptr().cast()),
+            )
+        }
     }
 
-    /// `vmath::f32::tan` on 16 lanes: SLEEF's `xtanf`, and libm's `tanf` for the lanes beyond
+    /// `vmath::f32::tan` on 16 lanes: SLEEF's `xtanf`, with Payne-Hanek for the lanes beyond
     /// `TRIG_FAST` or not finite.
     #[target_feature(enable = "avx512f")]
     fn tan16(x: __m512, live: __mmask16) -> __m512 {
@@ -359,7 +387,8 @@ mod avx512 {
         let float = _mm512_castsi512_ps;
         let t = _mm512_mul_ps(x, c(2.0 * k::FRAC_1_PI));
         let q = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
-        let (d, s, qi) = reduce_pi(x, q, 0.5);
+        let (d, qi) = reduce_pi(x, q, Unit::HalfPi, live);
+        let s = _mm512_mul_ps(d, d);
         let d = float(_mm512_xor_si512(bits(d), _mm512_slli_epi32::<31>(qi)));
         let [first, rest @ ..] = k::TAN_POLY;
         let mut u = c(first);
@@ -370,35 +399,11 @@ mod avx512 {
         let odd = _mm512_test_epi32_mask(qi, _mm512_set1_epi32(1));
         let r = _mm512_mask_blend_ps(odd, u, _mm512_div_ps(c(1.0), u));
         let nz = _mm512_cmpeq_epi32_mask(bits(x), _mm512_set1_epi32(i32::MIN));
-        let r = _mm512_mask_blend_ps(nz, r, c(-0.0));
-        with_libm(x, r, live, f32::tan)
+        _mm512_mask_blend_ps(nz, r, c(-0.0))
     }
 
-    /// `r`, except that the lanes (among `live`) where `x` is beyond `TRIG_FAST` or not finite
-    /// are `f` of `x` (libm, as the JIT's host functions).
-    #[target_feature(enable = "avx512f")]
-    fn with_libm(x: __m512, r: __m512, live: __mmask16, f: fn(f32) -> f32) -> __m512 {
-        let rare = _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, _mm512_abs_ps(x), c(k::TRIG_FAST));
-        if rare == 0 {
-            return r;
-        }
-        let (mut xs, mut rs) = ([0f32; 16], [0f32; 16]);
-        // SAFETY: both arrays hold 16 f32.
-        unsafe {
-            _mm512_storeu_ps(xs.as_mut_ptr(), x);
-            _mm512_storeu_ps(rs.as_mut_ptr(), r);
-        }
-        for lane in 0..16 {
-            if rare & (1 << lane) != 0 {
-                rs[lane] = f(xs[lane]);
-            }
-        }
-        // SAFETY: `rs` holds 16 f32.
-        unsafe { _mm512_loadu_ps(rs.as_ptr()) }
-    }
-
-    /// `vmath::f32::sin_cos` on 16 lanes: SLEEF's `xsinf`/`xcosf`, and libm's `sinf`/`cosf`
-    /// (the JIT's host functions call the same) for the lanes beyond `TRIG_FAST` or not finite.
+    /// `vmath::f32::sin_cos` on 16 lanes: SLEEF's `xsinf`/`xcosf`, with Payne-Hanek
+    /// for the lanes beyond `TRIG_FAST` or not finite.
     #[target_feature(enable = "avx512f")]
     fn sin_cos16(x: __m512, live: __mmask16, cos: bool) -> __m512 {
         let bits = _mm512_castps_si512;
@@ -411,7 +416,9 @@ mod avx512 {
             let t = _mm512_mul_ps(x, c(k::FRAC_1_PI));
             _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t)
         };
-        let (d, s, qi) = reduce_pi(x, q, if cos { 0.5 } else { 1.0 });
+        let large = if cos { Unit::PiOffset } else { Unit::Pi };
+        let (d, qi) = reduce_pi(x, q, large, live);
+        let s = _mm512_mul_ps(d, d);
         let flip = if cos {
             _mm512_slli_epi32::<30>(_mm512_andnot_si512(qi, _mm512_set1_epi32(2)))
         } else {
@@ -428,7 +435,7 @@ mod avx512 {
             let nz = _mm512_cmpeq_epi32_mask(bits(x), _mm512_set1_epi32(i32::MIN));
             r = _mm512_mask_blend_ps(nz, r, c(-0.0));
         }
-        with_libm(x, r, live, if cos { f32::cos } else { f32::sin })
+        r
     }
 
     /// `vmath::f32::log` (SLEEF's `xlogf`) on 16 lanes, with `log_specials`' rules.

@@ -24,7 +24,7 @@ pub(in crate::vmath) const PI_A2: f64 = std::f64::consts::PI;
 pub(in crate::vmath) const PI_B2: f64 = 1.224_646_799_147_353_207_2e-16;
 /// Below this, the two-constant reduction of sin/cos/tan is exact enough.
 pub(in crate::vmath) const TRIG_SMALL: f64 = 15.0;
-/// Beyond this, the argument goes to the libm host function (Payne-Hanek territory).
+/// From this on, sin/cos/tan reduce by Payne-Hanek ([`M::pi_reduce`]).
 pub(in crate::vmath) const TRIG_MAX: f64 = 1e14;
 pub(in crate::vmath) const P2_24: f64 = 16_777_216.0;
 

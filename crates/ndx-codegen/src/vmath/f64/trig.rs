@@ -1,13 +1,42 @@
 //! sin, cos, tan and their inverses, atan2.
 
 use super::*;
+use ndx_runtime::ops::pi_reduce::Unit;
 
-/// The lanes where sin/cos/tan leave the vector code for libm: finite and |d| >= 1e14.
-pub(in crate::vmath) fn trig_rare(m: &mut M, d: Value) -> Value {
+/// `(x, q)` from the Cody-Waite reduction of `d`, with the lanes where it is not exact enough
+/// (finite and |d| >= 1e14) reduced by Payne-Hanek ([`M::pi_reduce`]) instead, in a cold
+/// block: `x = g * pi` (`g * pi/2` for [`Unit::HalfPi`]) as a double-double, with the sign of
+/// `d` for `sin` and `tan`, and `q` (modulo 8; `cos`: the odd `2q + 1`).
+fn large_args(m: &mut M, d: Value, x: D2, q: Value, unit: Unit) -> (D2, Value) {
     let a = m.abs(d);
     let big = m.ge_c(a, TRIG_MAX);
     let fin = m.lt_c(a, f64::INFINITY);
-    m.and(big, fin)
+    let rare = m.and(big, fin);
+    let r = m.unless_rare_all(rare, &[x.x, x.y, q], |m| {
+        let (qi, hi, lo) = m.pi_reduce(d, unit, 1.0);
+        let g = D2 {
+            x: hi,
+            y: lo.unwrap_or(hi),
+        };
+        let half = if unit == Unit::HalfPi { 0.5 } else { 1.0 };
+        let pi = m.d2c(PI_A2 * half, PI_B2 * half);
+        let xr = m.dd_mul(g, pi);
+        let qf = m.float_of(qi);
+        let (xr, qf) = if unit == Unit::PiOffset {
+            let two = m.c(2.0);
+            (xr, m.mla_c(qf, two, 1.0))
+        } else {
+            let xh = m.mulsign(xr.x, d);
+            let xl = m.mulsign(xr.y, d);
+            (D2 { x: xh, y: xl }, qf)
+        };
+        vec![
+            m.sel(rare, xr.x, x.x),
+            m.sel(rare, xr.y, x.y),
+            m.sel(rare, qf, q),
+        ]
+    });
+    (D2 { x: r[0], y: r[1] }, r[2])
 }
 
 /// sin/cos core: the polynomial on the reduced double-double `x`.
@@ -54,7 +83,7 @@ pub(in crate::vmath) fn reduce4(m: &mut M, d: Value, dqh: Value, dql: Value, sca
     m.dd_add_d2_d(s, a)
 }
 
-/// sin(d): SLEEF `xsin_u1`; lanes with |d| >= 1e14 through libm.
+/// sin(d): SLEEF `xsin_u1`; lanes with |d| >= 1e14 reduced by Payne-Hanek.
 pub(in crate::vmath) fn sin(m: &mut M, d: Value) -> Result<Value, CodegenError> {
     let a = m.abs(d);
     let small = m.lt_c(a, TRIG_SMALL);
@@ -80,7 +109,7 @@ pub(in crate::vmath) fn sin(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             vec![x.x, x.y, dql]
         },
     );
-    let (x, q) = (D2 { x: r[0], y: r[1] }, r[2]);
+    let (x, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::Pi);
     let u = sincos_poly(m, x);
     let odd = m.isodd(q);
     let flip = m.sel_c(odd, -0.0, 0.0);
@@ -88,12 +117,10 @@ pub(in crate::vmath) fn sin(m: &mut M, d: Value) -> Result<Value, CodegenError> 
     let z = m.eq_c(d, 0.0);
     let u = m.sel(z, d, u);
     let inf = m.isinf(d);
-    let u = m.or_nan(inf, u);
-    let rare = trig_rare(m, d);
-    m.rare_lanes(rare, u, d, "ndx_sin_f64")
+    Ok(m.or_nan(inf, u))
 }
 
-/// cos(d): SLEEF `xcos_u1`; lanes with |d| >= 1e14 through libm.
+/// cos(d): SLEEF `xcos_u1`; lanes with |d| >= 1e14 reduced by Payne-Hanek.
 pub(in crate::vmath) fn cos(m: &mut M, d: Value) -> Result<Value, CodegenError> {
     let a = m.abs(d);
     let small = m.lt_c(a, TRIG_SMALL);
@@ -132,7 +159,7 @@ pub(in crate::vmath) fn cos(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             vec![x.x, x.y, dql]
         },
     );
-    let (x, q) = (D2 { x: r[0], y: r[1] }, r[2]);
+    let (x, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::PiOffset);
     let u = sincos_poly(m, x);
     // q is odd; the sign flips when (q & 2) == 0, i.e. (q - 1) / 2 is even.
     let k = m.add_c(q, -1.0);
@@ -141,12 +168,10 @@ pub(in crate::vmath) fn cos(m: &mut M, d: Value) -> Result<Value, CodegenError> 
     let flip = m.sel_c(odd, 0.0, -0.0);
     let u = m.mulsign(u, flip);
     let inf = m.isinf(d);
-    let u = m.or_nan(inf, u);
-    let rare = trig_rare(m, d);
-    m.rare_lanes(rare, u, d, "ndx_cos_f64")
+    Ok(m.or_nan(inf, u))
 }
 
-/// tan(d): SLEEF `xtan_u1`; lanes with |d| >= 1e14 through libm.
+/// tan(d): SLEEF `xtan_u1`; lanes with |d| >= 1e14 reduced by Payne-Hanek.
 pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> {
     let a = m.abs(d);
     let small = m.lt_c(a, TRIG_SMALL);
@@ -180,7 +205,7 @@ pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             vec![x.x, x.y, dql]
         },
     );
-    let (s, q) = (D2 { x: r[0], y: r[1] }, r[2]);
+    let (s, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::HalfPi);
     let t = m.d2scale(s, 0.5);
     let s = m.dd_squ(t);
     let u = m.poly(
@@ -213,9 +238,7 @@ pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> 
     let z = m.eq_c(d, 0.0);
     let u = m.sel(z, d, u);
     let inf = m.isinf(d);
-    let u = m.or_nan(inf, u);
-    let rare = trig_rare(m, d);
-    m.rare_lanes(rare, u, d, "ndx_tan_f64")
+    Ok(m.or_nan(inf, u))
 }
 
 pub(in crate::vmath) const ASIN: [f64; 12] = [
