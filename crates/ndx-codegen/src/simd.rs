@@ -444,9 +444,7 @@ fn vvalues(
                 let d = k.dtype(*a);
                 match vmath::small_exponent(k, *c) {
                     Some(e) if *op == BinaryOp::Pow && d.is_float() => vmath::pow_small(b, d, x, e),
-                    _ if d.is_float() && vmath::has_binary(*op) => {
-                        vmath::vbinary(b, *op, d, x, y)?
-                    }
+                    _ if d.is_float() && vmath::has_binary(*op) => vmath::vbinary(b, *op, d, x, y)?,
                     _ => vbinary(b, plan, *op, d, x, y)?,
                 }
             }

@@ -2,14 +2,11 @@
 //! which is far below half an f32 ULP, so the result rounded to f32 is as good as the 1-ULP
 //! f64 function's at a fraction of the cost. Arguments are f32 values promoted to f64 (this
 //! is relied on: `1 + x` is exact for |x| >= 2^-29, exponents stay within [-150, 128]).
-//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog`, `xcbrt`, `expm1k`, `xatan`),
-//! `exp2` of `y log2|x|` for `pow`, and for sin/cos/tan a reduction by pi/2 in two parts with
-//! fdlibm's kernel polynomials on [-pi/4, pi/4] (whole vectors with |x| < 2^20; others take
-//! the 1-ULP f64 code).
+//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog` for `log2`/`log10`, `xcbrt`,
+//! `expm1k`, `xatan`), and `exp2` of `y log2|x|` for `pow`.
 
 use super::{f64 as d, Fun, M};
-use crate::CodegenError;
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::Value;
 use ndx_ir::kernel::{BinaryOp, UnaryOp};
 
 const LN2: f64 = std::f64::consts::LN_2;
@@ -20,35 +17,15 @@ pub(super) fn has(f: Fun) -> bool {
     use UnaryOp as U;
     matches!(
         f,
-        Fun::Unary(
-            U::Log
-                | U::Log2
-                | U::Log10
-                | U::Log1p
-                | U::Cbrt
-                | U::Sinh
-                | U::Expm1
-                | U::Arctan
-                | U::Sin
-                | U::Cos
-                | U::Tan
-        ) | Fun::Binary(BinaryOp::Pow)
+        Fun::Unary(U::Log2 | U::Log10 | U::Log1p | U::Cbrt | U::Sinh | U::Expm1 | U::Arctan)
+            | Fun::Binary(BinaryOp::Pow)
     )
 }
 
 /// `f` on the f64x2 `x` (and `y`) holding promoted f32 values.
-pub(super) fn eval(
-    m: &mut M,
-    f: Fun,
-    x: Value,
-    y: Option<Value>,
-) -> Result<Option<Value>, CodegenError> {
+pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Option<Value> {
     use UnaryOp as U;
-    Ok(Some(match (f, y) {
-        (Fun::Unary(U::Sin), _) => trig(m, x, Trig::Sin)?,
-        (Fun::Unary(U::Cos), _) => trig(m, x, Trig::Cos)?,
-        (Fun::Unary(U::Tan), _) => trig(m, x, Trig::Tan)?,
-        (Fun::Unary(U::Log), _) => log_any(m, x, Base::E),
+    Some(match (f, y) {
         (Fun::Unary(U::Log2), _) => log_any(m, x, Base::Two),
         (Fun::Unary(U::Log10), _) => log_any(m, x, Base::Ten),
         (Fun::Unary(U::Log1p), _) => log1p(m, x),
@@ -57,13 +34,12 @@ pub(super) fn eval(
         (Fun::Unary(U::Expm1), _) => expm1(m, x),
         (Fun::Unary(U::Arctan), _) => atan(m, x),
         (Fun::Binary(BinaryOp::Pow), Some(y)) => pow(m, x, y),
-        _ => return Ok(None),
-    }))
+        _ => return None,
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Base {
-    E,
     Two,
     Ten,
 }
@@ -100,10 +76,6 @@ fn ln_parts(m: &mut M, dv: Value) -> (Value, Value) {
 fn log_any(m: &mut M, dv: Value, base: Base) -> Value {
     let (e, l) = ln_parts(m, dv);
     let r = match base {
-        Base::E => {
-            let k = m.c(LN2);
-            m.fma(e, k, l)
-        }
         Base::Two => {
             let k = m.c(R_LN2);
             m.fma(l, k, e)
@@ -320,112 +292,4 @@ fn atan(m: &mut M, x: Value) -> Value {
     let c = m.sub(h, r);
     let r = m.sel(big, c, r);
     m.mulsign(r, x)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Trig {
-    Sin,
-    Cos,
-    Tan,
-}
-
-/// sin, cos or tan of f32 `x`: when every lane has |x| < 2^20, x = q pi/2 + r with pi/2 in
-/// two f64 parts (r within 2^-40 relative for every f32 in range) and the kernels below;
-/// otherwise (large, infinite or NaN lanes) the 1-ULP f64 functions.
-fn trig(m: &mut M, x: Value, which: Trig) -> Result<Value, CodegenError> {
-    let a = m.abs(x);
-    let small = m.lt_c(a, 1_048_576.0);
-    let every = m.b.ins().vall_true(small);
-    let fast = m.b.create_block();
-    let general = m.b.create_block();
-    let join = m.b.create_block();
-    let res = m.b.append_block_param(join, m.ty);
-    m.b.ins().brif(every, fast, &[], general, &[]);
-    m.b.switch_to_block(fast);
-    let r = trig_small(m, x, which);
-    // The reduction turns -0 into +0; sin and tan keep the sign of a zero.
-    let r = if which == Trig::Cos {
-        r
-    } else {
-        let z = m.eq_c(x, 0.0);
-        m.sel(z, x, r)
-    };
-    m.b.ins().jump(join, &[r.into()]);
-    m.b.switch_to_block(general);
-    let r = match which {
-        Trig::Sin => d::sin(m, x)?,
-        Trig::Cos => d::cos(m, x)?,
-        Trig::Tan => d::tan(m, x)?,
-    };
-    m.b.ins().jump(join, &[r.into()]);
-    m.b.switch_to_block(join);
-    Ok(res)
-}
-
-fn trig_small(m: &mut M, x: Value, which: Trig) -> Value {
-    let q = m.mul_c(x, std::f64::consts::FRAC_2_PI);
-    let q = m.rint(q);
-    let k = m.c(-std::f64::consts::FRAC_PI_2);
-    let r = m.fma(q, k, x);
-    let k = m.c(-6.123_233_995_736_766e-17);
-    let r = m.fma(q, k, r);
-    let z = m.mul(r, r);
-    // fdlibm __kernel_sin / __kernel_cos (tail = 0).
-    let sp = m.poly(
-        z,
-        &[
-            1.589_690_995_211_550_102_21e-10,
-            -2.505_076_025_340_686_341_95e-08,
-            2.755_731_370_707_006_767_89e-06,
-            -1.984_126_982_985_794_931_34e-04,
-            8.333_333_333_322_489_461_24e-03,
-            -1.666_666_666_666_663_243_48e-01,
-        ],
-    );
-    let rz = m.mul(r, z);
-    let s = m.fma(rz, sp, r);
-    let cp = m.poly(
-        z,
-        &[
-            -1.135_964_755_778_819_482_65e-11,
-            2.087_572_321_298_174_827_90e-09,
-            -2.755_731_435_139_066_330_35e-07,
-            2.480_158_728_947_672_941_78e-05,
-            -1.388_888_888_887_410_957_49e-03,
-            4.166_666_666_666_660_190_37e-02,
-        ],
-    );
-    let zz = m.mul(z, z);
-    let hz = m.mul_c(z, -0.5);
-    let one = m.c(1.0);
-    let w = m.add(one, hz);
-    let c = m.fma(zz, cp, w);
-    // Quadrant n = q mod 4.
-    let q4 = m.mul_c(q, 0.25);
-    let q4 = m.floor(q4);
-    let k = m.c(-4.0);
-    let n = m.fma(q4, k, q);
-    let odd = m.isodd(q);
-    match which {
-        Trig::Sin | Trig::Cos => {
-            let (v, w) = if which == Trig::Sin { (s, c) } else { (c, s) };
-            let v = m.sel(odd, w, v);
-            // sin is negative in quadrants 2, 3; cos in 1, 2.
-            let neg = if which == Trig::Sin {
-                m.ge_c(n, 2.0)
-            } else {
-                let n1 = m.eq_c(n, 1.0);
-                let n2 = m.eq_c(n, 2.0);
-                m.or(n1, n2)
-            };
-            let nv = m.neg(v);
-            m.sel(neg, nv, v)
-        }
-        Trig::Tan => {
-            let nc = m.neg(c);
-            let num = m.sel(odd, nc, s);
-            let den = m.sel(odd, s, c);
-            m.div(num, den)
-        }
-    }
 }

@@ -7,9 +7,9 @@
 //! the 1-ULP variants that use double-double arithmetic ([`dd`]) built on `fma`. The f64
 //! functions are in [`f64`]; f32 functions evaluate f64 code on the promoted lanes and round
 //! once at the end (two `f64x2` per `f32x4`): the plain-f64 forms of [`lite`] where they
-//! exist (log, log2, log10, log1p, cbrt, sinh, expm1, arctan, sin, cos, tan, pow), the
-//! 1-ULP f64 code otherwise;
-//! the hot ones ([`f32`]: `exp`, `exp2`, `tanh`) have native `f32x4` code.
+//! exist (log2, log10, log1p, cbrt, sinh, expm1, arctan, pow), the 1-ULP f64 code otherwise;
+//! the hot ones ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`) have native
+//! `f32x4` code.
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
@@ -20,9 +20,10 @@
 //!   integer conversions go through the `1.5 * 2^52` bias trick, never `fcvt_to_sint`.
 //! - Branches are whole-vector and only pick between equivalent code: [`M::branch`] takes a
 //!   cheaper form when every lane allows it (sin/cos/tan arguments below 15, erf below 2.5),
-//!   and [`M::rare_lanes`] recomputes a vector lane by lane with the libm host function when
-//!   a lane of f64 `sin`/`cos`/`tan` is beyond the vector argument reduction (|x| >= 1e14).
-//!   The common range is pure vector code.
+//!   and [`M::unless_rare`] enters a cold block for a vector with a rare lane: `exp`'s general
+//!   scaling, and the Payne-Hanek reduction ([`M::pi_reduce`], lane by lane in integer
+//!   arithmetic) of `sin`/`cos`/`tan` arguments beyond the Cody-Waite range (f64 |x| >= 1e14,
+//!   f32 |x| > 39000). The common range is pure vector code, and nothing calls libm.
 //! - Constants are splatted where they are used; LICM hoists them out of loops, so a long
 //!   function keeps some of them in stack slots rather than registers (xmm0-15 only).
 
@@ -294,7 +295,7 @@ fn eval(
         return f32::eval(&mut m, f, x);
     }
     if for_f32 && lite::has(f) {
-        if let Some(r) = lite::eval(&mut m, f, x, args.get(1).copied())? {
+        if let Some(r) = lite::eval(&mut m, f, x, args.get(1).copied()) {
             return Ok(r);
         }
     }

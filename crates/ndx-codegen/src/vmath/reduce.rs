@@ -147,11 +147,9 @@ impl M<'_, '_> {
         let f32 = self.is_f32();
         let (lane_ty, lanes) = (self.ty.lane_type(), i64::from(self.ty.lane_count()));
         let w = i64::from(lane_ty.bytes());
-        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
-            StackSlotKind::ExplicitSlot,
-            64,
-            4,
-        ));
+        let slot =
+            self.b
+                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 64, 4));
         let frame = self.b.ins().stack_addr(types::I64, slot, 0);
         self.b.ins().store(flags(), x, frame, 0);
         let [head, body, done] = [(); 3].map(|_| {

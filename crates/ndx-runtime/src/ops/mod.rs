@@ -22,10 +22,10 @@ mod advanced;
 mod construct;
 pub mod contract;
 mod join;
+pub mod pi_reduce;
 mod random;
 mod scan;
 mod sort;
-pub mod pi_reduce;
 pub mod wide_math;
 pub mod wide_sum;
 
