@@ -1,8 +1,8 @@
 //! Host functions that generated code calls: the few integer and float operations whose exact
 //! NumPy semantics are easier to get right in Rust than in IR (float floor division and
-//! modulo, integer power), and the logarithm and cosine of `randn()`'s Box-Muller transform in
-//! kernels. The math functions of array code are Cranelift IR ([`crate::vmath`]); no vector
-//! loop calls out.
+//! modulo, integer power), the Payne-Hanek reduction of large trigonometric arguments (cold
+//! blocks of [`crate::vmath`], which is otherwise Cranelift IR and calls no libm), and the
+//! logarithm and cosine of `randn()`'s Box-Muller transform in kernels.
 //!
 //! Invariants: every function here is `extern "C"`, total (never panics, never traps, for any
 //! input bits) and computes exactly what the reference evaluator in `ndx_ir::eval` computes, so
@@ -11,6 +11,7 @@
 
 use cranelift_codegen::ir::{types, Type};
 use ndx_ir::eval;
+use ndx_runtime::ops::pi_reduce;
 
 /// One host function: its symbol name, address, parameter types and result type.
 pub(crate) struct HostFn {
@@ -30,6 +31,51 @@ extern "C" fn ndx_log_f64(x: f64) -> f64 {
 }
 extern "C" fn ndx_cos_f64(x: f64) -> f64 {
     x.cos()
+}
+
+// Payne-Hanek reduction of large `sin`/`cos`/`tan` arguments, for the lanes of one vector
+// (`vmath::reduce`). `frame` is the 64-byte stack slot of that code: the argument vector at
+// offset 0; the results at 16 (q), 32 (d, or the high part) and 48 (the low part, f64).
+// `unit`: 0 sin, 1 cos, 2 tan. Returns 0.
+
+fn pi_unit(unit: i64) -> pi_reduce::Unit {
+    match unit {
+        0 => pi_reduce::Unit::Pi,
+        1 => pi_reduce::Unit::PiOffset,
+        _ => pi_reduce::Unit::HalfPi,
+    }
+}
+
+extern "C" fn ndx_pi_reduce_f32(frame: *mut u8, unit: i64) -> i64 {
+    let unit = pi_unit(unit);
+    for lane in 0..4 {
+        // SAFETY: `frame` is the caller's 64-byte, 16-aligned stack slot (see above).
+        unsafe {
+            let x = frame.cast::<f32>().add(lane).read();
+            let (d, q) = match unit {
+                pi_reduce::Unit::HalfPi => pi_reduce::tan_f32(x),
+                _ => pi_reduce::sin_cos_f32(x, unit == pi_reduce::Unit::PiOffset),
+            };
+            frame.add(16).cast::<i32>().add(lane).write(q);
+            frame.add(32).cast::<f32>().add(lane).write(d);
+        }
+    }
+    0
+}
+
+extern "C" fn ndx_pi_reduce_f64(frame: *mut u8, unit: i64) -> i64 {
+    let unit = pi_unit(unit);
+    for lane in 0..2 {
+        // SAFETY: as in `ndx_pi_reduce_f32`.
+        unsafe {
+            let x = frame.cast::<f64>().add(lane).read();
+            let (hi, lo, q) = pi_reduce::trig_f64(x, unit);
+            frame.add(16).cast::<f64>().add(lane).write(q);
+            frame.add(32).cast::<f64>().add(lane).write(hi);
+            frame.add(48).cast::<f64>().add(lane).write(lo);
+        }
+    }
+    0
 }
 
 extern "C" fn ndx_floordiv_f32(a: f32, b: f32) -> f32 {
@@ -73,6 +119,8 @@ macro_rules! table {
 
 table! {
     ndx_log_f64: F64_1 => types::F64,
+    ndx_pi_reduce_f32: &[types::I64, types::I64] => types::I64,
+    ndx_pi_reduce_f64: &[types::I64, types::I64] => types::I64,
     ndx_cos_f64: F64_1 => types::F64,
     ndx_floordiv_f32: F32_2 => types::F32, ndx_floordiv_f64: F64_2 => types::F64,
     ndx_mod_f32: F32_2 => types::F32, ndx_mod_f64: F64_2 => types::F64,

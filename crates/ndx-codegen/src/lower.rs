@@ -364,7 +364,7 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
                 Op::Const(s) => scalar::constant(&mut self.b, *s),
                 Op::Unary(op, a) => {
                     let x = get(a)?;
-                    scalar::unary(&mut self.b, *op, k.dtype(*a), x)?
+                    scalar::unary(&mut self.b, &mut self.host, *op, k.dtype(*a), x)?
                 }
                 Op::Binary(op, a, c) => {
                     let (x, y) = (get(a)?, get(c)?);

@@ -103,12 +103,13 @@ fn unsupported(what: String) -> CodegenError {
 /// Lowers a unary operation on `x` of dtype `d`.
 pub(crate) fn unary(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     op: UnaryOp,
     d: DType,
     x: Value,
 ) -> Result<Value, CodegenError> {
     if d.is_float() && vmath::has_unary(op) {
-        return vmath::sunary(b, op, d, x);
+        return vmath::sunary(b, host, op, d, x);
     }
     let ty = clif_type(d);
     let v = match (op, d) {
@@ -228,7 +229,7 @@ pub(crate) fn binary(
         B::FloorDiv | B::Mod if d != DType::Bool => {
             int_floordiv_mod(b, ty, op == B::FloorDiv, x, y)
         }
-        B::Pow | B::Arctan2 if float => vmath::sbinary(b, op, d, x, y)?,
+        B::Pow | B::Arctan2 if float => vmath::sbinary(b, host, op, d, x, y)?,
         B::Pow => {
             let name = match d {
                 DType::I32 => "ndx_ipow_i32",

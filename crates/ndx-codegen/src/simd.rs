@@ -434,7 +434,7 @@ fn vvalues(
                 let x = get(a)?;
                 let d = k.dtype(*a);
                 if d.is_float() && vmath::has_unary(*op) {
-                    vmath::vunary(b, *op, d, x)?
+                    vmath::vunary(b, &mut l.host, *op, d, x)?
                 } else {
                     vunary(b, *op, d, x)?
                 }
@@ -444,7 +444,9 @@ fn vvalues(
                 let d = k.dtype(*a);
                 match vmath::small_exponent(k, *c) {
                     Some(e) if *op == BinaryOp::Pow && d.is_float() => vmath::pow_small(b, d, x, e),
-                    _ if d.is_float() && vmath::has_binary(*op) => vmath::vbinary(b, *op, d, x, y)?,
+                    _ if d.is_float() && vmath::has_binary(*op) => {
+                        vmath::vbinary(b, &mut l.host, *op, d, x, y)?
+                    }
                     _ => vbinary(b, plan, *op, d, x, y)?,
                 }
             }

@@ -624,7 +624,7 @@ impl<'k, 'f, 'm> FnLower<'k, 'f, 'm> {
             KExprKind::Unary(op, x) => {
                 let d = x.dtype;
                 let v = self.expr(x)?;
-                scalar::unary(&mut self.b, *op, d, v)?
+                scalar::unary(&mut self.b, &mut self.host, *op, d, v)?
             }
             KExprKind::Binary(op, x, y) => {
                 let d = x.dtype;

@@ -277,7 +277,7 @@ impl<'k> FnLower<'k, '_, '_> {
             KExprKind::Unary(op, x) => {
                 let v = self.vexpr(x, plan, off, rows, r)?;
                 if e.dtype.is_float() && vmath::has_unary(*op) {
-                    vmath::vunary(&mut self.b, *op, e.dtype, v)?
+                    vmath::vunary(&mut self.b, &mut self.host, *op, e.dtype, v)?
                 } else {
                     simd::vunary(&mut self.b, *op, e.dtype, v)?
                 }
@@ -287,7 +287,7 @@ impl<'k> FnLower<'k, '_, '_> {
                 let xv = self.vexpr(x, plan, off, rows, r)?;
                 let yv = self.vexpr(y, plan, off, rows, r)?;
                 if d.is_float() && vmath::has_binary(*op) {
-                    vmath::vbinary(&mut self.b, *op, d, xv, yv)?
+                    vmath::vbinary(&mut self.b, &mut self.host, *op, d, xv, yv)?
                 } else {
                     simd::vbinary(&mut self.b, plan, *op, d, xv, yv)?
                 }

@@ -14,7 +14,7 @@ pub(crate) struct D2 {
     pub y: Value,
 }
 
-impl M<'_, '_> {
+impl M<'_, '_, '_, '_> {
     /// The constant pair `(h, l)`.
     pub fn d2c(&mut self, h: f64, l: f64) -> D2 {
         D2 {

@@ -3,28 +3,31 @@
 //! ([`M::pi_reduce`]) is in `reduce.rs`.
 
 use super::bitcast;
+use crate::scalar::Host;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// The emitter: arithmetic on vectors of one float type (`f64x2` or `f32x4`), with masks
 /// (all-ones/all-zeros lanes of the same-width integer vector type) and integer views.
-pub(crate) struct M<'a, 'f> {
+pub(crate) struct M<'a, 'f, 'h, 'm> {
     pub b: &'a mut FunctionBuilder<'f>,
+    /// Host functions (the Payne-Hanek reduction of large trigonometric arguments).
+    pub host: &'h mut Host<'m>,
     /// The float vector type.
     pub ty: Type,
     /// The integer vector type of the same lane width.
     pub ity: Type,
 }
 
-impl<'a, 'f> M<'a, 'f> {
-    pub(super) fn new(b: &'a mut FunctionBuilder<'f>, ty: Type) -> Self {
+impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
+    pub(super) fn new(b: &'a mut FunctionBuilder<'f>, host: &'h mut Host<'m>, ty: Type) -> Self {
         let ity = if ty == types::F32X4 {
             types::I32X4
         } else {
             types::I64X2
         };
-        M { b, ty, ity }
+        M { b, host, ty, ity }
     }
 
     pub(super) fn is_f32(&self) -> bool {

@@ -4,7 +4,7 @@
 //! promoted lanes. `exp` and `exp2` are SLEEF's `xexpf`/`xexp2f` (1 ULP); `tanh` is
 //! `e / (e + 2)` with `e = expm1(2|x|)` from the `expf` polynomial.
 
-use super::{Fun, M};
+use super::{f32_ext, Fun, M};
 use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
@@ -30,6 +30,15 @@ pub(super) fn native(f: Fun) -> bool {
                 | UnaryOp::Sin
                 | UnaryOp::Cos
                 | UnaryOp::Tan
+                | UnaryOp::Log2
+                | UnaryOp::Log10
+                | UnaryOp::Log1p
+                | UnaryOp::Expm1
+                | UnaryOp::Sinh
+                | UnaryOp::Cosh
+                | UnaryOp::Arctan
+                | UnaryOp::Arcsin
+                | UnaryOp::Arccos
         )
     )
 }
@@ -44,6 +53,15 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
         Fun::Unary(UnaryOp::Sin) => sin_cos(m, x, false)?,
         Fun::Unary(UnaryOp::Cos) => sin_cos(m, x, true)?,
         Fun::Unary(UnaryOp::Tan) => tan(m, x)?,
+        Fun::Unary(UnaryOp::Log2) => f32_ext::log2(m, x),
+        Fun::Unary(UnaryOp::Log10) => f32_ext::log10(m, x),
+        Fun::Unary(UnaryOp::Log1p) => f32_ext::log1p(m, x),
+        Fun::Unary(UnaryOp::Expm1) => f32_ext::expm1(m, x),
+        Fun::Unary(UnaryOp::Sinh) => f32_ext::sinh(m, x)?,
+        Fun::Unary(UnaryOp::Cosh) => f32_ext::cosh(m, x)?,
+        Fun::Unary(UnaryOp::Arctan) => f32_ext::atan(m, x),
+        Fun::Unary(UnaryOp::Arcsin) => f32_ext::asin(m, x),
+        Fun::Unary(UnaryOp::Arccos) => f32_ext::acos(m, x),
         _ => {
             return Err(CodegenError::Internal(format!(
                 "no native f32 code for {f:?}"
@@ -53,7 +71,7 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
 }
 
 /// `x` clamped to [lo, hi] (NaN stays NaN).
-fn clamp(m: &mut M, x: Value, lo: f64, hi: f64) -> Value {
+pub(super) fn clamp(m: &mut M, x: Value, lo: f64, hi: f64) -> Value {
     let l = m.lt_c(x, lo);
     let c = m.c(lo);
     let x = m.sel(l, c, x);
@@ -64,7 +82,7 @@ fn clamp(m: &mut M, x: Value, lo: f64, hi: f64) -> Value {
 
 /// `(q, s, t)` with `x = q ln2 + s`, |s| <= ln2/2, and `t` the shifted bits of `q`
 /// ([`M::round_shifted`]).
-fn reduce_ln2_shifted(m: &mut M, x: Value) -> (Value, Value, Value) {
+pub(super) fn reduce_ln2_shifted(m: &mut M, x: Value) -> (Value, Value, Value) {
     let (q, t) = m.round_shifted(x, R_LN2);
     let k = m.c(-L2U);
     let s = m.fma(q, k, x);
@@ -107,7 +125,7 @@ fn expm1_poly(m: &mut M, s: Value, s2: Value) -> Value {
 /// e^d for any `d`: two-step scaling for subnormal results, clamps for the rest. On the fast
 /// path's lanes it gives the fast path's bits (the same rounding of `x / ln2`, and scalings by
 /// powers of two that are exact there), so which lanes share a vector never matters.
-fn exp_general(m: &mut M, d: Value) -> Value {
+pub(super) fn exp_general(m: &mut M, d: Value) -> Value {
     let x = clamp(m, d, EXP_LO, EXP_HI);
     let (q, s, _) = reduce_ln2_shifted(m, x);
     let u = m.poly(s, &EXPM1_POLY);
@@ -191,7 +209,7 @@ fn log(m: &mut M, d: Value) -> Value {
 /// beyond (or not finite) are reduced by [`M::pi_reduce`] instead, in a cold block, as
 /// `ndx_runtime::ops::pi_reduce::sin_cos_f32`/`tan_f32` do: only the low bits of `q` are
 /// kept, and infinities and NaN get a NaN `d`.
-fn reduce_pi(m: &mut M, x: Value, q: Value, large: Unit) -> (Value, Value) {
+fn reduce_pi(m: &mut M, x: Value, q: Value, large: Unit) -> Result<(Value, Value), CodegenError> {
     // q counts multiples of pi for sin, of pi/2 for cos (odd ones) and tan.
     let unit = if large == Unit::Pi { 1.0 } else { 0.5 };
     let mut d = x;
@@ -202,23 +220,21 @@ fn reduce_pi(m: &mut M, x: Value, q: Value, large: Unit) -> (Value, Value) {
     let qi = m.int_of(q);
     let a = m.abs(x);
     let rare = m.ugt_c(a, TRIG_FAST);
-    let r = m.unless_rare_all(rare, &[d, qi], |m| {
-        // Payne-Hanek's g is in units of pi/2 for tan, of pi otherwise.
-        let scale = if large == Unit::HalfPi { 0.5 } else { 1.0 };
-        let (q, dr, _) = m.pi_reduce(x, large, std::f64::consts::PI * scale);
-        let (dr, q) = if large == Unit::PiOffset {
-            // An odd multiple of pi/2: 2q + 1.
-            let q = m.b.ins().ishl_imm_s(q, 1);
-            let one = m.ci(1);
-            (dr, m.b.ins().iadd(q, one))
-        } else {
-            (m.mulsign(dr, x), q)
-        };
-        let zero = m.c(0.0);
-        let dr = m.fma(x, zero, dr);
-        vec![m.sel(rare, dr, d), m.sel(rare, q, qi)]
+    let mut failed = None;
+    let r = m.unless_rare_all(rare, &[d, qi], |m| match m.pi_reduce(x, large) {
+        Ok(big) => vec![m.sel(rare, big.hi, d), m.sel(rare, big.q, qi)],
+        Err(e) => {
+            failed = Some(e);
+            vec![d, qi]
+        }
     });
-    (r[0], r[1])
+    match (failed, r.as_slice()) {
+        (None, &[d, q]) => Ok((d, q)),
+        (Some(e), _) => Err(e),
+        _ => Err(CodegenError::Internal(
+            "reduce_pi: two values expected".into(),
+        )),
+    }
 }
 
 /// `e + s e P(s)` with `e` the reduced argument `d` (of square `s`) with its sign bit flipped
@@ -250,7 +266,7 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
         let t = m.mul_c(x, one_pi);
         m.rint(t)
     };
-    let (d, qi) = reduce_pi(m, x, q, if cos { Unit::PiOffset } else { Unit::Pi });
+    let (d, qi) = reduce_pi(m, x, q, if cos { Unit::PiOffset } else { Unit::Pi })?;
     let s = m.mul(d, d);
     // sin: negate for odd q; cos: for q = 1 mod 4 (bit 1 of q clear).
     let flip = if cos {
@@ -277,7 +293,7 @@ fn sin_cos(m: &mut M, x: Value, cos: bool) -> Result<Value, CodegenError> {
 fn tan(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     let t = m.mul_c(x, 2.0 * FRAC_1_PI);
     let q = m.rint(t);
-    let (d, qi) = reduce_pi(m, x, q, Unit::HalfPi);
+    let (d, qi) = reduce_pi(m, x, q, Unit::HalfPi)?;
     let s = m.mul(d, d);
     let flip = m.b.ins().ishl_imm_s(qi, 31);
     let u = odd_poly(m, d, s, flip, &TAN_POLY);

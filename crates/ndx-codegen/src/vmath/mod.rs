@@ -33,10 +33,12 @@
 mod dd;
 mod emit;
 mod f32;
+mod f32_ext;
 mod f64;
 mod lite;
 mod reduce;
 
+use crate::scalar::Host;
 use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
@@ -160,47 +162,52 @@ enum Fun {
 /// `op` on the `f32x4` or `f64x2` vector `x` of dtype `d`.
 pub(crate) fn vunary(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     op: UnaryOp,
     d: DType,
     x: Value,
 ) -> Result<Value, CodegenError> {
-    vector(b, Fun::Unary(op), d, &[x])
+    vector(b, host, Fun::Unary(op), d, &[x])
 }
 
 /// `op` on the vectors `x`, `y` of dtype `d`.
 pub(crate) fn vbinary(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     op: BinaryOp,
     d: DType,
     x: Value,
     y: Value,
 ) -> Result<Value, CodegenError> {
-    vector(b, Fun::Binary(op), d, &[x, y])
+    vector(b, host, Fun::Binary(op), d, &[x, y])
 }
 
 /// `op` on the scalar `x` of dtype `d` (evaluated in lane 0 of a vector).
 pub(crate) fn sunary(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     op: UnaryOp,
     d: DType,
     x: Value,
 ) -> Result<Value, CodegenError> {
-    scalar(b, Fun::Unary(op), d, &[x])
+    scalar(b, host, Fun::Unary(op), d, &[x])
 }
 
 /// `op` on the scalars `x`, `y` of dtype `d`.
 pub(crate) fn sbinary(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     op: BinaryOp,
     d: DType,
     x: Value,
     y: Value,
 ) -> Result<Value, CodegenError> {
-    scalar(b, Fun::Binary(op), d, &[x, y])
+    scalar(b, host, Fun::Binary(op), d, &[x, y])
 }
 
 fn scalar(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     f: Fun,
     d: DType,
     args: &[Value],
@@ -221,7 +228,7 @@ fn scalar(
             b.ins().splat(vt, a)
         })
         .collect();
-    let r = eval(b, f, vt, &vargs, d == DType::F32)?;
+    let r = eval(b, host, f, vt, &vargs, d == DType::F32)?;
     let r = b.ins().extractlane(r, 0);
     Ok(if d == DType::F32 && vt == types::F64X2 {
         b.ins().fdemote(types::F32, r)
@@ -232,38 +239,48 @@ fn scalar(
 
 fn vector(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     f: Fun,
     d: DType,
     args: &[Value],
 ) -> Result<Value, CodegenError> {
     match d {
-        DType::F64 => eval(b, f, types::F64X2, args, false),
-        DType::F32 if f32::native(f) => eval(b, f, types::F32X4, args, true),
-        DType::F32 => {
-            // Two halves, each promoted to f64x2, evaluated, and demoted into one f32x4.
-            let lo: Vec<Value> = args.iter().map(|&a| b.ins().fvpromote_low(a)).collect();
-            let hi: Vec<Value> = args
-                .iter()
-                .map(|&a| {
-                    let wide = bitcast(b, types::F64X2, a);
-                    let h = b.ins().extractlane(wide, 1);
-                    let h = b.ins().splat(types::F64X2, h);
-                    let h = bitcast(b, types::F32X4, h);
-                    b.ins().fvpromote_low(h)
-                })
-                .collect();
-            let rlo = eval(b, f, types::F64X2, &lo, true)?;
-            let rhi = eval(b, f, types::F64X2, &hi, true)?;
-            let rlo = b.ins().fvdemote(rlo);
-            let rhi = b.ins().fvdemote(rhi);
-            let rlo = bitcast(b, types::F64X2, rlo);
-            let rhi = bitcast(b, types::F64X2, rhi);
-            let h = b.ins().extractlane(rhi, 0);
-            let r = b.ins().insertlane(rlo, h, 1);
-            Ok(bitcast(b, types::F32X4, r))
-        }
+        DType::F64 => eval(b, host, f, types::F64X2, args, false),
+        DType::F32 if f32::native(f) => eval(b, host, f, types::F32X4, args, true),
+        DType::F32 => on_f64_halves(b, host, f, args),
         _ => Err(CodegenError::Internal(format!("math function on {d}"))),
     }
+}
+
+/// `f` on the `f32x4` vectors `args`, evaluated on their two halves promoted to `f64x2` and
+/// rounded once to `f32`: the functions without native `f32` code, and the rare lanes of some
+/// that have it.
+fn on_f64_halves(
+    b: &mut FunctionBuilder,
+    host: &mut Host,
+    f: Fun,
+    args: &[Value],
+) -> Result<Value, CodegenError> {
+    let lo: Vec<Value> = args.iter().map(|&a| b.ins().fvpromote_low(a)).collect();
+    let hi: Vec<Value> = args
+        .iter()
+        .map(|&a| {
+            let wide = bitcast(b, types::F64X2, a);
+            let h = b.ins().extractlane(wide, 1);
+            let h = b.ins().splat(types::F64X2, h);
+            let h = bitcast(b, types::F32X4, h);
+            b.ins().fvpromote_low(h)
+        })
+        .collect();
+    let rlo = eval(b, host, f, types::F64X2, &lo, true)?;
+    let rhi = eval(b, host, f, types::F64X2, &hi, true)?;
+    let rlo = b.ins().fvdemote(rlo);
+    let rhi = b.ins().fvdemote(rhi);
+    let rlo = bitcast(b, types::F64X2, rlo);
+    let rhi = bitcast(b, types::F64X2, rhi);
+    let h = b.ins().extractlane(rhi, 0);
+    let r = b.ins().insertlane(rlo, h, 1);
+    Ok(bitcast(b, types::F32X4, r))
 }
 
 /// Reinterprets the bits of a vector as another vector type.
@@ -279,6 +296,7 @@ pub(crate) fn bitcast(b: &mut FunctionBuilder, ty: Type, x: Value) -> Value {
 /// result will be rounded to f32 (then [`lite`] forms are enough where they exist).
 fn eval(
     b: &mut FunctionBuilder,
+    host: &mut Host,
     f: Fun,
     ty: Type,
     args: &[Value],
@@ -290,7 +308,7 @@ fn eval(
             .ok_or_else(|| CodegenError::Internal(format!("{f:?} needs {} operands", i + 1)))
     };
     let x = arg(0)?;
-    let mut m = M::new(b, ty);
+    let mut m = M::new(b, host, ty);
     if ty == types::F32X4 {
         return f32::eval(&mut m, f, x);
     }

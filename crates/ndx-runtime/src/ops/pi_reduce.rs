@@ -11,8 +11,9 @@
 //! by `a`'s exponent, in integer arithmetic. Bits of `1/pi` above the window only add multiples
 //! of 8 to `q`; the ones below change the result by less than 2^-136.
 //!
-//! The JIT emits these same steps as Cranelift IR, lane by lane (`vmath::emit::M::pi_reduce`),
-//! so both give the same bits; [`reduce`] is that definition, in Rust. Every step is an
+//! The JIT's vector code calls these functions (through its host functions
+//! `ndx_pi_reduce_f32`/`_f64`) for the lanes of a vector that need them, in a cold block; the
+//! 512-bit code calls them too, so both give the same bits. Every step of [`reduce`] is an
 //! integer operation or an exact float operation (a conversion of a 53-bit integer, a scaling
 //! by a power of two, a two-sum).
 
@@ -143,6 +144,30 @@ pub fn tan_f32(x: f32) -> (f32, i32) {
     let (q, g, _) = reduce(f64::from(x.abs()), Unit::HalfPi);
     let d = (g * std::f64::consts::FRAC_PI_2) as f32;
     (finite_or_nan(x, with_sign_of(d, x)), q as i32)
+}
+
+/// The reduced argument and quadrant of `f64` `sin` (`Unit::Pi`), `cos` (`PiOffset`) or `tan`
+/// (`HalfPi`) of a large finite `x`: `(r_hi, r_lo, q)` with `r = g * pi` (`g * pi/2` for
+/// `tan`) as a double-double with the sign of `x` for `sin`/`tan`, and `q` as a float, odd
+/// (`2q + 1`) for `cos`: what the Cody-Waite reductions of `vmath::f64` give for small `x`.
+pub fn trig_f64(x: f64, unit: Unit) -> (f64, f64, f64) {
+    use std::f64::consts::PI;
+    const PI_LO: f64 = 1.2246467991473532e-16;
+    let (q, hi, lo) = reduce(x.abs(), unit);
+    let k = if unit == Unit::HalfPi { 0.5 } else { 1.0 };
+    let (ph, pl) = (PI * k, PI_LO * k);
+    let p = hi * ph;
+    let err = hi.mul_add(ph, -p);
+    let l = err + hi.mul_add(pl, lo * ph);
+    let s = p + l;
+    let t = l - (s - p);
+    if unit == Unit::PiOffset {
+        (s, t, (2 * q + 1) as f64)
+    } else if x < 0.0 {
+        (-s, -t, q as f64)
+    } else {
+        (s, t, q as f64)
+    }
 }
 
 /// `d`, or NaN when `x` is infinite or NaN: `x * 0 + d`, as the vector code does.

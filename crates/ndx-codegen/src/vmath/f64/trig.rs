@@ -5,38 +5,39 @@ use ndx_runtime::ops::pi_reduce::Unit;
 
 /// `(x, q)` from the Cody-Waite reduction of `d`, with the lanes where it is not exact enough
 /// (finite and |d| >= 1e14) reduced by Payne-Hanek ([`M::pi_reduce`]) instead, in a cold
-/// block: `x = g * pi` (`g * pi/2` for [`Unit::HalfPi`]) as a double-double, with the sign of
-/// `d` for `sin` and `tan`, and `q` (modulo 8; `cos`: the odd `2q + 1`).
-fn large_args(m: &mut M, d: Value, x: D2, q: Value, unit: Unit) -> (D2, Value) {
+/// block (`ndx_runtime::ops::pi_reduce::trig_f64`): `x = g * pi` (`g * pi/2` for `tan`) as a
+/// double-double with the sign of `d` for `sin` and `tan`, and `q` (modulo 8; `cos`: the odd
+/// `2q + 1`).
+fn large_args(
+    m: &mut M,
+    d: Value,
+    x: D2,
+    q: Value,
+    unit: Unit,
+) -> Result<(D2, Value), CodegenError> {
     let a = m.abs(d);
     let big = m.ge_c(a, TRIG_MAX);
     let fin = m.lt_c(a, f64::INFINITY);
     let rare = m.and(big, fin);
-    let r = m.unless_rare_all(rare, &[x.x, x.y, q], |m| {
-        let (qi, hi, lo) = m.pi_reduce(d, unit, 1.0);
-        let g = D2 {
-            x: hi,
-            y: lo.unwrap_or(hi),
-        };
-        let half = if unit == Unit::HalfPi { 0.5 } else { 1.0 };
-        let pi = m.d2c(PI_A2 * half, PI_B2 * half);
-        let xr = m.dd_mul(g, pi);
-        let qf = m.float_of(qi);
-        let (xr, qf) = if unit == Unit::PiOffset {
-            let two = m.c(2.0);
-            (xr, m.mla_c(qf, two, 1.0))
-        } else {
-            let xh = m.mulsign(xr.x, d);
-            let xl = m.mulsign(xr.y, d);
-            (D2 { x: xh, y: xl }, qf)
-        };
-        vec![
-            m.sel(rare, xr.x, x.x),
-            m.sel(rare, xr.y, x.y),
-            m.sel(rare, qf, q),
-        ]
+    let mut failed = None;
+    let r = m.unless_rare_all(rare, &[x.x, x.y, q], |m| match m.pi_reduce(d, unit) {
+        Ok(big) => vec![
+            m.sel(rare, big.hi, x.x),
+            m.sel(rare, big.lo, x.y),
+            m.sel(rare, big.q, q),
+        ],
+        Err(e) => {
+            failed = Some(e);
+            vec![x.x, x.y, q]
+        }
     });
-    (D2 { x: r[0], y: r[1] }, r[2])
+    match (failed, r.as_slice()) {
+        (None, &[hi, lo, q]) => Ok((D2 { x: hi, y: lo }, q)),
+        (Some(e), _) => Err(e),
+        _ => Err(CodegenError::Internal(
+            "large_args: three values expected".into(),
+        )),
+    }
 }
 
 /// sin/cos core: the polynomial on the reduced double-double `x`.
@@ -109,7 +110,7 @@ pub(in crate::vmath) fn sin(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             vec![x.x, x.y, dql]
         },
     );
-    let (x, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::Pi);
+    let (x, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::Pi)?;
     let u = sincos_poly(m, x);
     let odd = m.isodd(q);
     let flip = m.sel_c(odd, -0.0, 0.0);
@@ -159,7 +160,7 @@ pub(in crate::vmath) fn cos(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             vec![x.x, x.y, dql]
         },
     );
-    let (x, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::PiOffset);
+    let (x, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::PiOffset)?;
     let u = sincos_poly(m, x);
     // q is odd; the sign flips when (q & 2) == 0, i.e. (q - 1) / 2 is even.
     let k = m.add_c(q, -1.0);
@@ -205,7 +206,7 @@ pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             vec![x.x, x.y, dql]
         },
     );
-    let (s, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::HalfPi);
+    let (s, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::HalfPi)?;
     let t = m.d2scale(s, 0.5);
     let s = m.dd_squ(t);
     let u = m.poly(

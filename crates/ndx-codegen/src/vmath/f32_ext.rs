@@ -1,0 +1,263 @@
+//! More native `f32x4` functions, built on the reductions of [`super::f32`]: `log2`, `log10`
+//! and `log1p` on `log`'s exponent split and polynomial, `expm1`, `sinh` and `cosh` on `exp`'s,
+//! and `arctan`, `arcsin`, `arccos` from SLEEF's `xatanf`/`xasinf`/`xacosf` (3.5-ULP, `f32`
+//! coefficients). Every one is checked on every `f32` input by `examples/exhaustive_f32.rs`
+//! (results in BENCHMARKS.md). Where the `f32` range of an intermediate would overflow
+//! (`sinh`/`cosh` beyond |x| = 86.5, whose results are still finite up to 89.4), a vector with
+//! such a lane recomputes those lanes on promoted `f64` halves in a cold block.
+
+use super::f32::{clamp, exp_general, reduce_ln2_shifted};
+use super::{on_f64_halves, Fun, M};
+use crate::CodegenError;
+use cranelift_codegen::ir::Value;
+use ndx_ir::kernel::UnaryOp;
+use ndx_runtime::ops::wide_math::consts::{EXPM1_POLY, EXP_FAST, LN2, LOG_POLY, LOG_TINY};
+
+/// `(e, x)` of `log`: `d = 2^e m`, `m` in [0.75, 1.5), `x = (m - 1) / (m + 1)`, so that
+/// ln(d) = e ln2 + x P(x^2) with [`LOG_POLY`].
+fn log_parts(m: &mut M, d: Value) -> (Value, Value) {
+    let (e, mm) = m.split_exponent(d, LOG_TINY);
+    let num = m.add_c(mm, -1.0);
+    let den = m.add_c(mm, 1.0);
+    (e, m.div(num, den))
+}
+
+/// [`LOG_POLY`] scaled by `k` (the coefficients of `k ln(m) = x P_k(x^2)`).
+fn log_poly_times(k: f64) -> [f64; 5] {
+    LOG_POLY.map(|c| c * k)
+}
+
+/// log2(d) = e + x P(x^2) / ln2, one `fma` after the polynomial.
+pub(super) fn log2(m: &mut M, d: Value) -> Value {
+    let (e, x) = log_parts(m, d);
+    let x2 = m.mul(x, x);
+    let p = m.poly(x2, &log_poly_times(std::f64::consts::LOG2_E));
+    let r = m.fma(x, p, e);
+    super::f64::log_specials(m, d, r)
+}
+
+/// log10(d) = e log10(2) + x P(x^2) log10(e), with log10(2) in two parts so that `e log10(2)`
+/// keeps its bits for every exponent.
+pub(super) fn log10(m: &mut M, d: Value) -> Value {
+    const L10_2_HI: f64 = 0.301_025_390_625; // 12 significant bits: e * HI is exact
+    const L10_2_LO: f64 = std::f64::consts::LOG10_2 - L10_2_HI;
+    let (e, x) = log_parts(m, d);
+    let x2 = m.mul(x, x);
+    let p = m.poly(x2, &log_poly_times(std::f64::consts::LOG10_E));
+    let lo = m.mul_c(e, L10_2_LO);
+    let r = m.fma(x, p, lo);
+    let hi = m.c(L10_2_HI);
+    let r = m.fma(e, hi, r);
+    super::f64::log_specials(m, d, r)
+}
+
+/// log1p(d): SLEEF's `xlog1pf` reduction. With `u = 1 + d` rounded, `e` its exponent split
+/// and `t = 2^-e`, `mm = d t + (t - 1)` is `(1 + d) 2^-e - 1` rounded once, then
+/// ln(1 + mm) = x P(x^2) with `x = mm / (2 + mm)`. |d| < 2^-24 (and -0) returns `d`; `d`
+/// above 1e30 is scaled by 2^-64 first (its 1 is far below its last bit), so `t` stays normal.
+pub(super) fn log1p(m: &mut M, d: Value) -> Value {
+    let big = m.gt_c(d, 1e30);
+    let scaled = m.mul_c(d, 2f64.powi(-64));
+    let dv = m.sel(big, scaled, d);
+    let u = m.add_c(dv, 1.0);
+    let (e, _) = m.split_exponent(u, LOG_TINY);
+    let one = m.c(1.0);
+    let ne = m.neg(e);
+    let t = m.ldexp3(one, ne);
+    let tm1 = m.add_c(t, -1.0);
+    let mm = m.fma(dv, t, tm1);
+    let adj = m.sel_c(big, 64.0, 0.0);
+    let e = m.add(e, adj);
+    let den = m.add_c(mm, 2.0);
+    let x = m.div(mm, den);
+    let x2 = m.mul(x, x);
+    let p = m.poly(x2, &LOG_POLY);
+    let el = m.mul_c(e, LN2);
+    let r = m.fma(x, p, el);
+    let a = m.abs(d);
+    let tiny = m.lt_c(a, 2f64.powi(-24));
+    let r = m.sel(tiny, d, r);
+    let pinf = m.eq_c(d, f64::INFINITY);
+    let inf = m.c(f64::INFINITY);
+    let r = m.sel(pinf, inf, r);
+    let below = m.lt_c(d, -1.0);
+    let nan = m.isnan(d);
+    let bad = m.or(below, nan);
+    let r = m.or_nan(bad, r);
+    let at = m.eq_c(d, -1.0);
+    let ninf = m.c(f64::NEG_INFINITY);
+    m.sel(at, ninf, r)
+}
+
+/// e^x - 1 = 2^q (expm1(s) + 1) - 1 with one `fma`, for `x` clamped to [-18, EXP_FAST]
+/// (below -18 the result rounds to -1). A vector with a lane beyond `EXP_FAST` (or NaN)
+/// takes `exp`'s general path for those lanes: there e^x > 2^124, so e^x - 1 rounds to e^x.
+/// |x| < 2^-25 (and -0) returns `x`.
+pub(super) fn expm1(m: &mut M, x: Value) -> Value {
+    let y = clamp(m, x, -18.0, EXP_FAST);
+    let (_, s, tb) = reduce_ln2_shifted(m, y);
+    let u = m.poly(s, &EXPM1_POLY);
+    let s2 = m.mul(s, s);
+    let p = m.fma(s2, u, s);
+    let one = m.c(1.0);
+    let t = m.scale_bits(one, tb);
+    let tm1 = m.add_c(t, -1.0);
+    let r = m.fma(t, p, tm1);
+    let a = m.abs(x);
+    let tiny = m.lt_c(a, 2f64.powi(-25));
+    let fast = m.sel(tiny, x, r);
+    let rare = m.ugt_c(x, EXP_FAST);
+    m.unless_rare(rare, fast, |m| {
+        let g = exp_general(m, x);
+        m.sel(rare, g, fast)
+    })
+}
+
+/// `fast`, with the lanes where `rare` holds computed by `f` on promoted `f64` halves (cold).
+fn rare_in_f64(
+    m: &mut M,
+    rare: Value,
+    fast: Value,
+    x: Value,
+    f: UnaryOp,
+) -> Result<Value, CodegenError> {
+    let mut failed = None;
+    let r = m.unless_rare(rare, fast, |m| {
+        match on_f64_halves(m.b, m.host, Fun::Unary(f), &[x]) {
+            Ok(slow) => m.sel(rare, slow, fast),
+            Err(e) => {
+                failed = Some(e);
+                fast
+            }
+        }
+    });
+    failed.map_or(Ok(r), Err)
+}
+
+/// sinh(x) = E (E + 2) / (2 (E + 1)) with E = expm1(|x|) (SLEEF's `xsinh_u35`), for
+/// |x| <= EXP_FAST; beyond (and NaN), the f64 code.
+pub(super) fn sinh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
+    let a = m.abs(x);
+    let y = m.min_c(a, EXP_FAST);
+    let e = expm1(m, y);
+    let e2 = m.add_c(e, 2.0);
+    let e1 = m.add_c(e, 1.0);
+    let q = m.div(e2, e1);
+    let h = m.mul_c(e, 0.5);
+    let r = m.mul(q, h);
+    let r = m.mulsign(r, x);
+    let rare = m.ugt_c(a, EXP_FAST);
+    rare_in_f64(m, rare, r, x, UnaryOp::Sinh)
+}
+
+/// cosh(x) = h + (1/4) / h with h = e^|x| / 2 (no cancellation), for |x| <= EXP_FAST; beyond
+/// (and NaN), the f64 code.
+pub(super) fn cosh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
+    let a = m.abs(x);
+    let y = m.min_c(a, EXP_FAST);
+    let (_, s, tb) = reduce_ln2_shifted(m, y);
+    let u = m.poly(s, &EXPM1_POLY);
+    let s2 = m.mul(s, s);
+    let u = m.fma(s2, u, s);
+    let u = m.add_c(u, 1.0);
+    let e = m.scale_bits(u, tb);
+    let h = m.mul_c(e, 0.5);
+    let q = m.c(0.25);
+    let r = m.div(q, h);
+    let r = m.add(h, r);
+    let rare = m.ugt_c(a, EXP_FAST);
+    rare_in_f64(m, rare, r, x, UnaryOp::Cosh)
+}
+
+/// atan(x): SLEEF's `xatanf`, the argument folded to [0, 1] by 1/|x|.
+pub(super) fn atan(m: &mut M, x: Value) -> Value {
+    let a = m.abs(x);
+    let big = m.gt_c(a, 1.0);
+    let one = m.c(1.0);
+    let r = m.div(one, a);
+    let s = m.sel(big, r, a);
+    let t = m.mul(s, s);
+    let u = m.poly(
+        t,
+        &[
+            0.002_823_638_962_581_753_730_773_93,
+            -0.015_956_902_876_496_315_002_441_4,
+            0.042_504_988_610_744_476_318_359_4,
+            -0.074_890_092_015_266_418_457_031_2,
+            0.106_347_933_411_598_205_566_406,
+            -0.142_027_363_181_114_196_777_344,
+            0.199_926_957_488_059_997_558_594,
+            -0.333_331_018_686_294_555_664_062,
+        ],
+    );
+    let tu = m.mul(t, u);
+    let r = m.fma(s, tu, s);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let c = m.sub(h, r);
+    let r = m.sel(big, c, r);
+    m.mulsign(r, x)
+}
+
+/// `(o, x, P(x^2), x^3)` shared by arcsin and arccos (SLEEF's `xasinf`/`xacosf`): `o` where
+/// |d| < 1/2; there x = |d|, elsewhere x = sqrt((1 - |d|) / 2).
+fn asin_parts(m: &mut M, d: Value) -> (Value, Value, Value, Value) {
+    let a = m.abs(d);
+    let o = m.lt_c(a, 0.5);
+    let sq = m.mul(d, d);
+    let om = m.c(1.0);
+    let om = m.sub(om, a);
+    let h = m.mul_c(om, 0.5);
+    let x2 = m.sel(o, sq, h);
+    let r = m.sqrt(x2);
+    let x = m.sel(o, a, r);
+    let u = m.poly(
+        x2,
+        &[
+            0.419_745_482_5e-1,
+            0.242_404_602_5e-1,
+            0.454_742_386_9e-1,
+            0.749_502_927_1e-1,
+            0.166_667_729_6,
+        ],
+    );
+    let x3 = m.mul(x, x2);
+    (o, x, u, x3)
+}
+
+/// asin(d): SLEEF's `xasinf`; |d| > 1 and NaN give NaN (through the square root).
+pub(super) fn asin(m: &mut M, d: Value) -> Value {
+    let (o, x, p, x3) = asin_parts(m, d);
+    let r = m.fma(p, x3, x);
+    let k = m.c(-2.0);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let far = m.fma(r, k, h);
+    let r = m.sel(o, r, far);
+    m.mulsign(r, d)
+}
+
+/// acos(d): SLEEF's `xacosf`; |d| > 1 and NaN give NaN.
+pub(super) fn acos(m: &mut M, d: Value) -> Value {
+    let (o, x, p, x3) = asin_parts(m, d);
+    let u = m.mul(p, x3);
+    let a = m.abs(d);
+    let unit = m.eq_c(a, 1.0);
+    let zero = m.c(0.0);
+    let x = m.sel(unit, zero, x);
+    let u = m.sel(unit, zero, u);
+    // |d| < 1/2: pi/2 - (x + u) with the sign of d.
+    let xs = m.mulsign(x, d);
+    let us = m.mulsign(u, d);
+    let sum = m.add(xs, us);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let near = m.sub(h, sum);
+    // Otherwise 2 (x + u), subtracted from pi for negative d.
+    let xu = m.add(x, u);
+    let far = m.mul_c(xu, 2.0);
+    let r = m.sel(o, near, far);
+    let neg = m.lt_c(d, 0.0);
+    let flip = m.andnot(o, neg);
+    let pi_hi = m.c(std::f64::consts::PI);
+    let back = m.sub(pi_hi, r);
+    let back = m.add_c(back, -8.742_277_657_347_586e-8);
+    m.sel(flip, back, r)
+}
