@@ -333,10 +333,14 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     /// elsewhere, for the caller's selects); `d` below `tiny` (the smallest normal) is scaled
     /// by 2^64 first. The logarithms' reduction (SLEEF's `xlog`/`xlogf`).
     pub fn split_exponent(&mut self, d: Value, tiny: f64) -> (Value, Value) {
+        self.split_exponent_at(d, tiny, 0.75)
+    }
+    /// [`M::split_exponent`] with `m` in [lo, 2 lo).
+    pub fn split_exponent_at(&mut self, d: Value, tiny: f64, lo: f64) -> (Value, Value) {
         let o = self.lt_c(d, tiny);
         let scaled = self.mul_c(d, 2f64.powi(64));
         let d = self.sel(o, scaled, d);
-        let t = self.mul_c(d, 1.0 / 0.75);
+        let t = self.mul_c(d, 1.0 / lo);
         let e = self.ilogb2k(t);
         let ne = self.neg(e);
         let mm = self.ldexp3(d, ne);

@@ -39,6 +39,7 @@ pub(super) fn native(f: Fun) -> bool {
                 | UnaryOp::Arctan
                 | UnaryOp::Arcsin
                 | UnaryOp::Arccos
+                | UnaryOp::Erf
         )
     )
 }
@@ -62,6 +63,7 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
         Fun::Unary(UnaryOp::Arctan) => f32_ext::atan(m, x),
         Fun::Unary(UnaryOp::Arcsin) => f32_ext::asin(m, x),
         Fun::Unary(UnaryOp::Arccos) => f32_ext::acos(m, x),
+        Fun::Unary(UnaryOp::Erf) => f32_ext::erf(m, x),
         _ => {
             return Err(CodegenError::Internal(format!(
                 "no native f32 code for {f:?}"
@@ -94,15 +96,21 @@ pub(super) fn reduce_ln2_shifted(m: &mut M, x: Value) -> (Value, Value, Value) {
 /// scaling by 2^q is one integer add to the exponent field; a vector with a lane outside (or
 /// NaN, which the integer add would not keep) takes [`exp_general`] in a cold block.
 fn exp(m: &mut M, d: Value) -> Value {
+    let fast = exp_fast(m, d);
+    let a = m.abs(d);
+    let rare = m.ugt_c(a, EXP_FAST);
+    m.unless_rare(rare, fast, |m| exp_general(m, d))
+}
+
+/// e^d for |d| <= [`EXP_FAST`] (not NaN): `exp`'s fast path, 2^q (1 + expm1(s)) with the
+/// scaling as one integer add to the exponent field.
+pub(super) fn exp_fast(m: &mut M, d: Value) -> Value {
     let (_, s, t) = reduce_ln2_shifted(m, d);
     let u = m.poly(s, &EXPM1_POLY);
     let s2 = m.mul(s, s);
     let u = m.fma(s2, u, s);
     let u = m.add_c(u, 1.0);
-    let fast = m.scale_bits(u, t);
-    let a = m.abs(d);
-    let rare = m.ugt_c(a, EXP_FAST);
-    m.unless_rare(rare, fast, |m| exp_general(m, d))
+    m.scale_bits(u, t)
 }
 
 /// [`EXPM1_POLY`] at `s` (with `s2 = s * s`) in Estrin's form,

@@ -1,22 +1,24 @@
 //! More native `f32x4` functions, built on the reductions of [`super::f32`]: `log2`, `log10`
 //! and `log1p` on `log`'s exponent split and polynomial, `expm1`, `sinh` and `cosh` on `exp`'s,
-//! and `arctan`, `arcsin`, `arccos` from SLEEF's `xatanf`/`xasinf`/`xacosf` (3.5-ULP, `f32`
-//! coefficients). Every one is checked on every `f32` input by `examples/exhaustive_f32.rs`
+//! `arctan`, `arcsin`, `arccos` from SLEEF's `xatanf`/`xasinf`/`xacosf` (3.5-ULP, `f32`
+//! coefficients), and `erf` from two polynomials fitted here (`benches/fit_erf.py`). Every one is checked on every `f32` input by `examples/exhaustive_f32.rs`
 //! (results in BENCHMARKS.md). Where the `f32` range of an intermediate would overflow
 //! (`sinh`/`cosh` beyond |x| = 86.5, whose results are still finite up to 89.4), a vector with
 //! such a lane recomputes those lanes on promoted `f64` halves in a cold block.
 
-use super::f32::{clamp, exp_general, reduce_ln2_shifted};
+use super::f32::{clamp, exp_fast, exp_general, reduce_ln2_shifted};
 use super::{on_f64_halves, Fun, M};
 use crate::CodegenError;
 use cranelift_codegen::ir::Value;
 use ndx_ir::kernel::UnaryOp;
 use ndx_runtime::ops::wide_math::consts::{EXPM1_POLY, EXP_FAST, LN2, LOG_POLY, LOG_TINY};
 
-/// `(e, x)` of `log`: `d = 2^e m`, `m` in [0.75, 1.5), `x = (m - 1) / (m + 1)`, so that
-/// ln(d) = e ln2 + x P(x^2) with [`LOG_POLY`].
+/// `(e, x)` of `log`, but with `d = 2^e m`, `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits
+/// at 0.75): `x = (m - 1) / (m + 1)`, so that ln(d) = e ln2 + x P(x^2) with [`LOG_POLY`]
+/// (|x| <= 0.172, inside its range of 0.2). The symmetric split halves the worst cancellation
+/// between `e ln2` and `x P` (`log10` measured 4 ULP at 0.7499 with the other).
 fn log_parts(m: &mut M, d: Value) -> (Value, Value) {
-    let (e, mm) = m.split_exponent(d, LOG_TINY);
+    let (e, mm) = m.split_exponent_at(d, LOG_TINY, std::f64::consts::FRAC_1_SQRT_2);
     let num = m.add_c(mm, -1.0);
     let den = m.add_c(mm, 1.0);
     (e, m.div(num, den))
@@ -155,12 +157,7 @@ pub(super) fn sinh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
 pub(super) fn cosh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     let a = m.abs(x);
     let y = m.min_c(a, EXP_FAST);
-    let (_, s, tb) = reduce_ln2_shifted(m, y);
-    let u = m.poly(s, &EXPM1_POLY);
-    let s2 = m.mul(s, s);
-    let u = m.fma(s2, u, s);
-    let u = m.add_c(u, 1.0);
-    let e = m.scale_bits(u, tb);
+    let e = exp_fast(m, y);
     let h = m.mul_c(e, 0.5);
     let q = m.c(0.25);
     let r = m.div(q, h);
@@ -260,4 +257,54 @@ pub(super) fn acos(m: &mut M, d: Value) -> Value {
     let back = m.sub(pi_hi, r);
     let back = m.add_c(back, -8.742_277_657_347_586e-8);
     m.sel(flip, back, r)
+}
+
+/// erf(x) on |x| < [`ERF_SPLIT`]: `x (c0 + t P(t))`, `t = x^2`, `c0 = 2/sqrt(pi)` in two
+/// parts, summed so that the last rounding is one `fma`. A weighted least-squares fit in `f32`
+/// (`benches/fit_erf.py`).
+const ERF_SMALL: [f64; 5] = [
+    -0.000_679_010_001_476_854_1,
+    0.005_120_480_898_767_71,
+    -0.026_837_963_610_887_527,
+    0.112_834_542_989_730_83,
+    -0.376_126_259_565_353_4,
+];
+/// erf(x) = 1 - e^Q(|x|) on [`ERF_SPLIT`, 3.92] (beyond, erf rounds to 1): Q fits
+/// ln(erfc(x)), weighted by erfc(x) (the error it makes in erf), highest degree first.
+const ERF_LARGE: [f64; 9] = [
+    -2.654_338_459_251_448_5e-6,
+    1.437_610_171_706_182_9e-5,
+    0.000_231_969_781_452_789_9,
+    -0.003_525_943_495_333_194_7,
+    0.023_864_442_482_590_675,
+    -0.106_752_820_312_976_84,
+    -0.634_483_098_983_764_6,
+    -1.129_042_148_590_088,
+    9.038_730_786_414_817e-5,
+];
+/// Where erf switches from the odd polynomial to `1 - e^Q`.
+const ERF_SPLIT: f64 = 0.75;
+
+/// erf(x): both forms on every lane, one selected; NaN propagates, +-inf give +-1.
+pub(super) fn erf(m: &mut M, x: Value) -> Value {
+    const C0: f64 = std::f64::consts::FRAC_2_SQRT_PI;
+    let c0_hi = f64::from(C0 as f32);
+    let a = m.abs(x);
+    let t = m.mul(a, a);
+    let p = m.poly(t, &ERF_SMALL);
+    let tp = m.mul(t, p);
+    let lo = m.mul_c(a, C0 - c0_hi);
+    let s = m.fma(a, tp, lo);
+    let k = m.c(c0_hi);
+    let small = m.fma(a, k, s);
+    let y = clamp(m, a, ERF_SPLIT, 3.92);
+    let q = m.poly(y, &ERF_LARGE);
+    let e = exp_fast(m, q);
+    let one = m.c(1.0);
+    let large = m.sub(one, e);
+    let near = m.lt_c(a, ERF_SPLIT);
+    let r = m.sel(near, small, large);
+    let r = m.mulsign(r, x);
+    let nan = m.isnan(x);
+    m.or_nan(nan, r)
 }

@@ -2,14 +2,13 @@
 //! which is far below half an f32 ULP, so the result rounded to f32 is as good as the 1-ULP
 //! f64 function's at a fraction of the cost. Arguments are f32 values promoted to f64 (this
 //! is relied on: `1 + x` is exact for |x| >= 2^-29, exponents stay within [-150, 128]).
-//! Algorithms: SLEEF's 3.5-ULP double functions (`xlog` for `log2`/`log10`, `xcbrt`,
-//! `expm1k`, `xatan`), and `exp2` of `y log2|x|` for `pow`.
+//! Algorithms: SLEEF's 3.5-ULP double functions (`xcbrt`, and `expm1k` for `sinh`, whose f32
+//! code comes here for |x| > 86.5), and `exp2` of `y log2|x|` (`xlog`'s core) for `pow`.
 
 use super::{f64 as d, Fun, M};
 use cranelift_codegen::ir::Value;
 use ndx_ir::kernel::{BinaryOp, UnaryOp};
 
-const LN2: f64 = std::f64::consts::LN_2;
 use ndx_runtime::ops::wide_math::consts64::{L2L, L2U, R_LN2};
 
 /// True when `f` has a lite form here.
@@ -17,8 +16,7 @@ pub(super) fn has(f: Fun) -> bool {
     use UnaryOp as U;
     matches!(
         f,
-        Fun::Unary(U::Log2 | U::Log10 | U::Log1p | U::Cbrt | U::Sinh | U::Expm1 | U::Arctan)
-            | Fun::Binary(BinaryOp::Pow)
+        Fun::Unary(U::Cbrt | U::Sinh) | Fun::Binary(BinaryOp::Pow)
     )
 }
 
@@ -26,22 +24,11 @@ pub(super) fn has(f: Fun) -> bool {
 pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Option<Value> {
     use UnaryOp as U;
     Some(match (f, y) {
-        (Fun::Unary(U::Log2), _) => log_any(m, x, Base::Two),
-        (Fun::Unary(U::Log10), _) => log_any(m, x, Base::Ten),
-        (Fun::Unary(U::Log1p), _) => log1p(m, x),
         (Fun::Unary(U::Cbrt), _) => cbrt(m, x),
         (Fun::Unary(U::Sinh), _) => sinh(m, x),
-        (Fun::Unary(U::Expm1), _) => expm1(m, x),
-        (Fun::Unary(U::Arctan), _) => atan(m, x),
         (Fun::Binary(BinaryOp::Pow), Some(y)) => pow(m, x, y),
         _ => return None,
     })
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Base {
-    Two,
-    Ten,
 }
 
 /// `(e, l)` with `d = 2^e * m`, `l = ln(m)`, m in [0.75, 1.5), for positive finite `d`
@@ -71,44 +58,6 @@ fn ln_parts(m: &mut M, dv: Value) -> (Value, Value) {
     let two = m.c(2.0);
     let x2x = m.mul(x, two);
     (e, m.fma(x3, t, x2x))
-}
-
-fn log_any(m: &mut M, dv: Value, base: Base) -> Value {
-    let (e, l) = ln_parts(m, dv);
-    let r = match base {
-        Base::Two => {
-            let k = m.c(R_LN2);
-            m.fma(l, k, e)
-        }
-        Base::Ten => {
-            let k = m.c(std::f64::consts::LOG10_E);
-            let el = m.mul_c(e, std::f64::consts::LOG10_2);
-            m.fma(l, k, el)
-        }
-    };
-    d::log_specials(m, dv, r)
-}
-
-/// ln(1 + x) = ln(u) with u = 1 + x, exact in f64 for f32 `x` with |x| >= 2^-29; below
-/// that, x itself is within 2^-30 relative.
-fn log1p(m: &mut M, x: Value) -> Value {
-    let u = m.add_c(x, 1.0);
-    let (e, l) = ln_parts(m, u);
-    let k = m.c(LN2);
-    let r = m.fma(e, k, l);
-    let a = m.abs(x);
-    let tiny = m.lt_c(a, 2f64.powi(-29));
-    let r = m.sel(tiny, x, r);
-    let pinf = m.eq_c(x, f64::INFINITY);
-    let inf = m.c(f64::INFINITY);
-    let r = m.sel(pinf, inf, r);
-    let below = m.lt_c(x, -1.0);
-    let nan = m.isnan(x);
-    let bad = m.or(below, nan);
-    let r = m.or_nan(bad, r);
-    let at = m.eq_c(x, -1.0);
-    let ninf = m.c(f64::NEG_INFINITY);
-    m.sel(at, ninf, r)
 }
 
 /// |x|^y = 2^(y log2|x|); the product is within 2^-45 absolute for every |y log2|x|| < 150,
@@ -223,20 +172,6 @@ fn expm1k(m: &mut M, dv: Value) -> Value {
     m.sel(q0, u, big)
 }
 
-/// e^x - 1 for f32 `x`.
-fn expm1(m: &mut M, x: Value) -> Value {
-    let lo = m.lt_c(x, -40.0);
-    let c = m.c(-40.0);
-    let v = m.sel(lo, c, x);
-    let hi = m.gt_c(v, 100.0);
-    let c = m.c(100.0);
-    let v = m.sel(hi, c, v);
-    let r = expm1k(m, v);
-    let nz = m.isnegzero(x);
-    let z = m.c(-0.0);
-    m.sel(nz, z, r)
-}
-
 /// sinh(x) = (e + e / (e + 1)) / 2 with e = expm1(|x|): SLEEF `xsinh_u35`.
 fn sinh(m: &mut M, x: Value) -> Value {
     let a = m.abs(x);
@@ -252,44 +187,4 @@ fn sinh(m: &mut M, x: Value) -> Value {
     let y = m.mulsign(y, x);
     let n = m.isnan(x);
     m.or_nan(n, y)
-}
-
-/// atan(x): SLEEF `xatan` (the argument folded to [0, 1] by 1/x).
-fn atan(m: &mut M, x: Value) -> Value {
-    let a = m.abs(x);
-    let big = m.gt_c(a, 1.0);
-    let one = m.c(1.0);
-    let r = m.div(one, a);
-    let s = m.sel(big, r, a);
-    let t = m.mul(s, s);
-    let u = m.poly(
-        t,
-        &[
-            -1.887_960_084_630_734_965_637_46e-05,
-            0.000_209_850_076_645_816_976_906_797,
-            -0.001_106_118_314_866_724_825_634_71,
-            0.003_700_267_441_887_131_192_324_03,
-            -0.008_898_961_958_876_554_917_408_09,
-            0.016_599_329_773_529_201_970_117,
-            -0.025_451_762_493_231_264_161_686_1,
-            0.033_785_258_000_135_306_999_389_7,
-            -0.040_762_919_127_683_650_000_193_4,
-            0.046_666_715_007_784_062_563_267_5,
-            -0.052_367_485_230_348_245_761_611_3,
-            0.058_766_639_292_667_358_085_431_3,
-            -0.066_657_357_936_108_052_598_456_2,
-            0.076_921_953_831_176_961_835_502_9,
-            -0.090_908_995_008_245_008_229_153,
-            0.111_111_105_648_261_418_443_745,
-            -0.142_857_142_667_713_293_837_65,
-            0.199_999_999_996_591_265_594_148,
-            -0.333_333_333_333_311_110_369_124,
-        ],
-    );
-    let tu = m.mul(t, u);
-    let r = m.fma(s, tu, s);
-    let h = m.c(std::f64::consts::FRAC_PI_2);
-    let c = m.sub(h, r);
-    let r = m.sel(big, c, r);
-    m.mulsign(r, x)
 }
