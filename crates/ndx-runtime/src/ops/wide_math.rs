@@ -355,6 +355,21 @@ mod avx512 {
         if rare == 0 {
             return (d, qi);
         }
+        reduce_large(x, d, qi, large, rare)
+    }
+
+    /// `(d, qi)` with the lanes in `rare` replaced by their Payne-Hanek reduction (out of
+    /// line: the common path above stays small).
+    #[cold]
+    #[inline(never)]
+    #[target_feature(enable = "avx512f")]
+    fn reduce_large(
+        x: __m512,
+        d: __m512,
+        qi: __m512i,
+        large: Unit,
+        rare: __mmask16,
+    ) -> (__m512, __m512i) {
         let (mut xs, mut ds, mut qs) = ([0f32; 16], [0f32; 16], [0i32; 16]);
         // SAFETY: the arrays hold 16 lanes each.
         unsafe {
