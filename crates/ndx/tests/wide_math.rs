@@ -525,8 +525,8 @@ mod generated {
 fn math_results_do_not_depend_on_the_layout() {
     // Small arrays (plain JIT kernels): a contiguous loop groups lanes by four along rows, a
     // transposed view is walked another way. Rare arguments (NaN, infinities, |x| beyond the
-    // fast ranges of exp and the trigonometric functions) among ordinary ones must not change
-    // the ordinary ones' results.
+    // fast ranges of exp, expm1, sinh, cosh and the trigonometric functions) among ordinary
+    // ones must not change the ordinary ones' results.
     let (rows, cols) = (37usize, 41usize);
     let mut g = Gen::new(5);
     let rare = [f32::NAN, f32::INFINITY, 1e5, -4e4, 100.0, -120.0, 88.5];
@@ -542,7 +542,9 @@ fn math_results_do_not_depend_on_the_layout() {
     let mut s = Session::new();
     s.set("x", array(&v, &[rows, cols]));
     s.run("let xt = ascontiguousarray(transpose(x))").unwrap();
-    for f in ["exp", "sin", "cos", "tan", "tanh", "log"] {
+    for f in [
+        "exp", "sin", "cos", "tan", "tanh", "log", "expm1", "sinh", "cosh", "erf",
+    ] {
         s.run(&format!("let a = {f}(x)\nlet b = {f}(transpose(xt))"))
             .unwrap();
         let (a, b) = (values(&s, "a"), values(&s, "b"));

@@ -6,10 +6,10 @@
 //! Vectorized Library of C Standard Mathematical Functions", IEEE TPDS 2020; Boost licence),
 //! the 1-ULP variants that use double-double arithmetic ([`dd`]) built on `fma`. The f64
 //! functions are in [`f64`]; f32 functions evaluate f64 code on the promoted lanes and round
-//! once at the end (two `f64x2` per `f32x4`): the plain-f64 forms of [`lite`] where they
-//! exist (log2, log10, log1p, cbrt, sinh, expm1, arctan, pow), the 1-ULP f64 code otherwise;
-//! the hot ones ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`) have native
-//! `f32x4` code.
+//! once at the end (two `f64x2` per `f32x4`) only for `cbrt`, `pow` (the plain-f64 forms of
+//! [`lite`]) and `arctan2` (the 1-ULP f64 code); every other f32 function has native `f32x4`
+//! code ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`; [`f32_ext`]: `log2`,
+//! `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`, `arcsin`, `arccos`, `erf`).
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
