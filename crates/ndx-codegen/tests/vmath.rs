@@ -436,6 +436,55 @@ fn arctan2() {
     check_binary(B::Arctan2, f64::atan2);
 }
 
+/// f32 `arctan2` (native `f32x4` code) on a million pairs of random bit patterns, which cover
+/// every exponent, both signs, subnormals, infinities and NaN, and on every pair of a list of
+/// special values: within 4 ULP of the f64 result rounded, special values exact.
+#[test]
+fn arctan2_f32_over_random_bits() {
+    let mut k = K::new();
+    let x = k.input(DType::F32);
+    let y = k.input(DType::F32);
+    let r = k.bin(B::Arctan2, x, y);
+    k.out(r);
+    let mut rng = Rng(0xa7a2);
+    let mut ys: Vec<f32> = (0..1_000_000)
+        .map(|_| f32::from_bits(rng.next() as u32))
+        .collect();
+    let mut xs: Vec<f32> = (0..1_000_000)
+        .map(|_| f32::from_bits(rng.next() as u32))
+        .collect();
+    let special = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        1e-45,
+        -1e-45,
+        1e-39,
+        3e38,
+        -3e38,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ];
+    for a in special {
+        for b in special {
+            ys.push(a);
+            xs.push(b);
+        }
+    }
+    let got = run(&k, DType::F32, &[ys.clone(), xs.clone()], false);
+    let mut worst = 0;
+    for ((a, b), g) in ys.iter().zip(&xs).zip(&got) {
+        let want = f64::from(*a).atan2(f64::from(*b)) as f32;
+        match ulps32(*g, want) {
+            Some(u) if u <= MAX_ULP => worst = worst.max(u),
+            u => panic!("arctan2 f32 ({a:e}, {b:e}): got {g:e}, want {want:e} ({u:?} ULP)"),
+        }
+    }
+    eprintln!("arctan2 f32 over random bits: max {worst} ULP");
+}
+
 /// `x ** n` for small integer constants is multiplications, vectorised, and exact for 2.
 #[test]
 fn pow_small_integer_constants() {

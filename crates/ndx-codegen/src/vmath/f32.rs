@@ -1,7 +1,7 @@
 //! Native `f32x4` functions, where evaluating in f64 would halve the throughput or worse:
 //! `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan` here (the block programs' 512-bit code
-//! repeats most of them bit for bit), the others in [`super::f32_ext`]; `cbrt`, `pow` and
-//! `arctan2` run through the f64 code on promoted lanes. `exp` and `exp2` are SLEEF's
+//! repeats most of them bit for bit), the others in [`super::f32_ext`]; only `pow` runs
+//! through the f64 code on promoted lanes. `exp` and `exp2` are SLEEF's
 //! `xexpf`/`xexp2f` (1 ULP); `tanh` is `e / (e + 2)` with `e = expm1(2|x|)` from the `expf`
 //! polynomial.
 
@@ -9,7 +9,7 @@ use super::{f32_ext, Fun, M};
 use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value};
-use ndx_ir::kernel::UnaryOp;
+use ndx_ir::kernel::{BinaryOp, UnaryOp};
 use ndx_runtime::ops::pi_reduce::Unit;
 
 // Shared with the 512-bit code that block programs call instead (same constants, same
@@ -41,12 +41,13 @@ pub(super) fn native(f: Fun) -> bool {
                 | UnaryOp::Arcsin
                 | UnaryOp::Arccos
                 | UnaryOp::Erf
-        )
+                | UnaryOp::Cbrt
+        ) | Fun::Binary(BinaryOp::Arctan2)
     )
 }
 
 /// `f` on the `f32x4` value `x`.
-pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
+pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Result<Value, CodegenError> {
     Ok(match f {
         Fun::Unary(UnaryOp::Exp) => exp(m, x),
         Fun::Unary(UnaryOp::Exp2) => exp2(m, x),
@@ -65,6 +66,12 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value) -> Result<Value, CodegenError> {
         Fun::Unary(UnaryOp::Arcsin) => f32_ext::asin(m, x),
         Fun::Unary(UnaryOp::Arccos) => f32_ext::acos(m, x),
         Fun::Unary(UnaryOp::Erf) => f32_ext::erf(m, x),
+        Fun::Unary(UnaryOp::Cbrt) => f32_ext::cbrt(m, x),
+        Fun::Binary(BinaryOp::Arctan2) => f32_ext::atan2(
+            m,
+            x,
+            y.ok_or_else(|| CodegenError::Internal("arctan2 needs two operands".into()))?,
+        ),
         _ => {
             return Err(CodegenError::Internal(format!(
                 "no native f32 code for {f:?}"

@@ -1,7 +1,8 @@
 //! More native `f32x4` functions, built on the reductions of [`super::f32`]: `log2`, `log10`
 //! and `log1p` on `log`'s exponent split and polynomial, `expm1`, `sinh` and `cosh` on `exp`'s,
-//! `arctan`, `arcsin`, `arccos` from SLEEF's `xatanf`/`xasinf`/`xacosf` (3.5-ULP, `f32`
-//! coefficients), and `erf` from two polynomials fitted here (`benches/fit_erf.py`). Every one is checked on every `f32` input by `examples/exhaustive_f32.rs`
+//! `arctan`, `arctan2`, `arcsin`, `arccos` and `cbrt` from SLEEF's `xatanf`/`xatan2f`/
+//! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), and `erf` from two polynomials
+//! fitted here (`benches/fit_erf.py`). Every one is checked on every `f32` input by `examples/exhaustive_f32.rs`
 //! (results in BENCHMARKS.md). Where the `f32` range of an intermediate would overflow
 //! (`sinh`/`cosh` beyond |x| = 86.5, whose results are still finite up to 89.4), a vector with
 //! such a lane recomputes those lanes on promoted `f64` halves in a cold block.
@@ -166,13 +167,65 @@ pub(super) fn cosh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     rare_in_f64(m, rare, r, x, UnaryOp::Cosh)
 }
 
-/// atan(x): SLEEF's `xatanf`, the argument folded to [0, 1] by 1/|x|.
-pub(super) fn atan(m: &mut M, x: Value) -> Value {
-    let a = m.abs(x);
-    let big = m.gt_c(a, 1.0);
+/// cbrt(d): SLEEF's `xcbrtf`. d = 2^e m with m in [0.5, 1); 2^(e/3) from the quotient and a
+/// table of 2^(1/3), 2^(2/3) for the remainder; m^(-1/3) by a polynomial, then one Newton step
+/// on m^(1/3). Zeros, infinities and NaN are returned as they are.
+pub(super) fn cbrt(m: &mut M, d0: Value) -> Value {
+    let a = m.abs(d0);
+    let e = m.ilogbk(a);
+    let e = m.add_c(e, 1.0);
+    // Zero, infinite and NaN lanes get an exponent out of range: keep the scalings finite.
+    let e = clamp(m, e, -300.0, 300.0);
+    let ne = m.neg(e);
+    let dv = m.ldexp2(d0, ne);
+    let t = m.add_c(e, 6144.0);
+    let qu = m.mul_c(t, 1.0 / 3.0);
+    let qu = m.trunc(qu);
+    let k = m.c(-3.0);
+    let re = m.fma(qu, k, t);
+    let re = m.trunc(re);
     let one = m.c(1.0);
-    let r = m.div(one, a);
-    let s = m.sel(big, r, a);
+    let r1 = m.eq_c(re, 1.0);
+    let c1 = m.c(1.259_921_049_894_873_164_767_210_6);
+    let q = m.sel(r1, c1, one);
+    let r2 = m.eq_c(re, 2.0);
+    let c2 = m.c(1.587_401_051_968_199_474_751_705_6);
+    let q = m.sel(r2, c2, q);
+    let sh = m.add_c(qu, -2048.0);
+    let q = m.ldexp2(q, sh);
+    let q = m.mulsign(q, dv);
+    let dv = m.abs(dv);
+    let x = m.poly(
+        dv,
+        &[
+            -0.601_564_466_953_277_587_890_625,
+            2.820_889_234_542_846_679_687_5,
+            -5.532_182_216_644_287_109_375,
+            5.898_262_500_762_939_453_125,
+            -3.809_541_702_270_507_812_5,
+            2.224_125_623_703_002_929_687_5,
+        ],
+    );
+    let y = m.mul(dv, x);
+    let y = m.mul(y, x);
+    let w = m.mul_c(y, 2.0 / 3.0);
+    let minus = m.c(-1.0);
+    let v = m.fma(y, x, minus);
+    let w = m.mul(w, v);
+    let y = m.sub(y, w);
+    let y = m.mul(y, q);
+    let inf = m.isinf(d0);
+    let i = m.c(f64::INFINITY);
+    let i = m.mulsign(i, d0);
+    let y = m.sel(inf, i, y);
+    let zero = m.eq_c(d0, 0.0);
+    let y = m.sel(zero, d0, y);
+    let n = m.isnan(d0);
+    m.or_nan(n, y)
+}
+
+/// atan(s) for |s| <= 1: `s + s t P(t)`, `t = s^2` (SLEEF's `xatanf` coefficients).
+fn atan_poly(m: &mut M, s: Value) -> Value {
     let t = m.mul(s, s);
     let u = m.poly(
         t,
@@ -188,7 +241,44 @@ pub(super) fn atan(m: &mut M, x: Value) -> Value {
         ],
     );
     let tu = m.mul(t, u);
-    let r = m.fma(s, tu, s);
+    m.fma(s, tu, s)
+}
+
+/// atan2(y, x): SLEEF's `xatan2f` (`atan2kf`): the smaller of |y|, |x| over the larger
+/// through [`atan_poly`], plus a multiple of pi/2 for the octant; signs, zeros, infinities and
+/// NaN as the f64 code finishes them. |x| below 2^-128 scales both by 2^24 first.
+pub(super) fn atan2(m: &mut M, y: Value, x: Value) -> Value {
+    let ax = m.abs(x);
+    let o = m.lt_c(ax, 2.938_737_278_354_183e-39);
+    let sx = m.mul_c(x, 16_777_216.0);
+    let x = m.sel(o, sx, x);
+    let sy = m.mul_c(y, 16_777_216.0);
+    let y = m.sel(o, sy, y);
+    let ay = m.abs(y);
+    let ax = m.abs(x);
+    let neg = m.lt_c(x, 0.0);
+    let q = m.sel_c(neg, -2.0, 0.0);
+    let steep = m.lt(ax, ay);
+    let q1 = m.add_c(q, 1.0);
+    let q = m.sel(steep, q1, q);
+    let nx = m.neg(ax);
+    let num = m.sel(steep, nx, ay);
+    let den = m.sel(steep, ay, ax);
+    let s = m.div(num, den);
+    let t = atan_poly(m, s);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let r = m.fma(q, h, t);
+    super::f64::atan2_finish(m, y, x, r)
+}
+
+/// atan(x): SLEEF's `xatanf`, the argument folded to [0, 1] by 1/|x|.
+pub(super) fn atan(m: &mut M, x: Value) -> Value {
+    let a = m.abs(x);
+    let big = m.gt_c(a, 1.0);
+    let one = m.c(1.0);
+    let r = m.div(one, a);
+    let s = m.sel(big, r, a);
+    let r = atan_poly(m, s);
     let h = m.c(std::f64::consts::FRAC_PI_2);
     let c = m.sub(h, r);
     let r = m.sel(big, c, r);

@@ -2,8 +2,8 @@
 //! which is far below half an f32 ULP, so the result rounded to f32 is as good as the 1-ULP
 //! f64 function's at a fraction of the cost. Arguments are f32 values promoted to f64 (this
 //! is relied on: `1 + x` is exact for |x| >= 2^-29, exponents stay within [-150, 128]).
-//! Algorithms: SLEEF's 3.5-ULP double functions (`xcbrt`, and `expm1k` for `sinh`, whose f32
-//! code comes here for |x| > 86.5), and `exp2` of `y log2|x|` (`xlog`'s core) for `pow`.
+//! Algorithms: SLEEF's 3.5-ULP `expm1k` for `sinh` (whose f32 code comes here for
+//! |x| > 86.5), and `exp2` of `y log2|x|` (`xlog`'s core) for `pow`.
 
 use super::{f64 as d, Fun, M};
 use cranelift_codegen::ir::Value;
@@ -14,17 +14,13 @@ use ndx_runtime::ops::wide_math::consts64::{L2L, L2U, R_LN2};
 /// True when `f` has a lite form here.
 pub(super) fn has(f: Fun) -> bool {
     use UnaryOp as U;
-    matches!(
-        f,
-        Fun::Unary(U::Cbrt | U::Sinh) | Fun::Binary(BinaryOp::Pow)
-    )
+    matches!(f, Fun::Unary(U::Sinh) | Fun::Binary(BinaryOp::Pow))
 }
 
 /// `f` on the f64x2 `x` (and `y`) holding promoted f32 values.
 pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Option<Value> {
     use UnaryOp as U;
     Some(match (f, y) {
-        (Fun::Unary(U::Cbrt), _) => cbrt(m, x),
         (Fun::Unary(U::Sinh), _) => sinh(m, x),
         (Fun::Binary(BinaryOp::Pow), Some(y)) => pow(m, x, y),
         _ => return None,
@@ -70,70 +66,6 @@ fn pow(m: &mut M, x: Value, y: Value) -> Value {
     let t = m.mul(y, lg);
     let r = d::exp2(m, t);
     d::pow_ordinary_or_finish(m, x, y, r)
-}
-
-/// cbrt: SLEEF `xcbrt`.
-fn cbrt(m: &mut M, d0: Value) -> Value {
-    let a = m.abs(d0);
-    let e = m.ilogbk(a);
-    let e = m.add_c(e, 1.0);
-    let lo = m.lt_c(e, -1100.0);
-    let c = m.c(-1100.0);
-    let e = m.sel(lo, c, e);
-    let hi = m.gt_c(e, 1100.0);
-    let c = m.c(1100.0);
-    let e = m.sel(hi, c, e);
-    let ne = m.neg(e);
-    let dv = m.ldexp2(d0, ne);
-    let t = m.add_c(e, 6144.0);
-    let qu = m.mul_c(t, 1.0 / 3.0);
-    let qu = m.trunc(qu);
-    let k = m.c(-3.0);
-    let re = m.fma(qu, k, t);
-    let re = m.trunc(re);
-    let one = m.c(1.0);
-    let r1 = m.eq_c(re, 1.0);
-    let c1 = m.c(1.259_921_049_894_873_164_767_210_6);
-    let q = m.sel(r1, c1, one);
-    let r2 = m.eq_c(re, 2.0);
-    let c2 = m.c(1.587_401_051_968_199_474_751_705_6);
-    let q = m.sel(r2, c2, q);
-    let sh = m.add_c(qu, -2048.0);
-    let q = m.ldexp2(q, sh);
-    let q = m.mulsign(q, dv);
-    let dv = m.abs(dv);
-    let x = m.poly(
-        dv,
-        &[
-            -0.640_245_898_480_692_909_870_982,
-            2.961_551_030_200_395_118_185_95,
-            -5.733_530_609_229_478_436_361_66,
-            6.039_903_689_894_587_479_614_07,
-            -3.858_419_355_104_449_888_216_32,
-            2.230_727_530_249_660_972_572_2,
-        ],
-    );
-    let y = m.mul(x, x);
-    let y = m.mul(y, y);
-    let t = m.fmapn(dv, y, x);
-    let t = m.mul_c(t, 1.0 / 3.0);
-    let x = m.sub(x, t);
-    let y = m.mul(dv, x);
-    let y = m.mul(y, x);
-    let w = m.mul_c(y, 2.0 / 3.0);
-    let minus = m.c(-1.0);
-    let v = m.fma(y, x, minus);
-    let w = m.mul(w, v);
-    let y = m.sub(y, w);
-    let y = m.mul(y, q);
-    let inf = m.isinf(d0);
-    let i = m.c(f64::INFINITY);
-    let i = m.mulsign(i, d0);
-    let y = m.sel(inf, i, y);
-    let zero = m.eq_c(d0, 0.0);
-    let y = m.sel(zero, d0, y);
-    let n = m.isnan(d0);
-    m.or_nan(n, y)
 }
 
 /// e^d - 1 for |d| <= 100 without cancellation: SLEEF `expm1k`.

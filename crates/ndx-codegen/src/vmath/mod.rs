@@ -6,10 +6,10 @@
 //! Vectorized Library of C Standard Mathematical Functions", IEEE TPDS 2020; Boost licence),
 //! the 1-ULP variants that use double-double arithmetic ([`dd`]) built on `fma`. The f64
 //! functions are in [`f64`]; f32 functions evaluate f64 code on the promoted lanes and round
-//! once at the end (two `f64x2` per `f32x4`) only for `cbrt`, `pow` (the plain-f64 forms of
-//! [`lite`]) and `arctan2` (the 1-ULP f64 code); every other f32 function has native `f32x4`
-//! code ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`; [`f32_ext`]: `log2`,
-//! `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`, `arcsin`, `arccos`, `erf`).
+//! once at the end (two `f64x2` per `f32x4`) only for `pow` (the plain-f64 form of [`lite`]);
+//! every other f32 function has native `f32x4` code ([`f32`]: `exp`, `exp2`, `tanh`, `log`,
+//! `sin`, `cos`, `tan`; [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`,
+//! `arctan`, `arctan2`, `arcsin`, `arccos`, `erf`, `cbrt`).
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
@@ -310,7 +310,7 @@ fn eval(
     let x = arg(0)?;
     let mut m = M::new(b, host, ty);
     if ty == types::F32X4 {
-        return f32::eval(&mut m, f, x);
+        return f32::eval(&mut m, f, x, args.get(1).copied());
     }
     if for_f32 && lite::has(f) {
         if let Some(r) = lite::eval(&mut m, f, x, args.get(1).copied()) {

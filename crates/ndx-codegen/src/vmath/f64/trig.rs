@@ -406,6 +406,12 @@ pub(in crate::vmath) fn atan2(m: &mut M, y: Value, x: Value) -> Value {
     let xd = m.d2(x);
     let d = atan2k(m, yd, xd);
     let r = m.d2v(d);
+    atan2_finish(m, y, x, r)
+}
+
+/// atan2's signs and special values (SLEEF's `xatan2`): `r` is atan2(|y|, x) for ordinary
+/// arguments; zeros, infinities and NaN get libm's answers.
+pub(in crate::vmath) fn atan2_finish(m: &mut M, y: Value, x: Value, r: Value) -> Value {
     let r = m.mulsign(r, x);
     let half_pi = m.c(std::f64::consts::FRAC_PI_2);
     let xinf = m.isinf(x);
