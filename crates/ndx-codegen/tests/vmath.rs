@@ -436,28 +436,36 @@ fn arctan2() {
     check_binary(B::Arctan2, f64::atan2);
 }
 
-/// f32 `arctan2` (native `f32x4` code) on a million pairs of random bit patterns, which cover
-/// every exponent, both signs, subnormals, infinities and NaN, and on every pair of a list of
-/// special values: within 4 ULP of the f64 result rounded, special values exact.
-#[test]
-fn arctan2_f32_over_random_bits() {
+/// The f32 kernel `op(a, b)` on the pairs `(a, b)`, against `f` in f64 rounded to f32: within
+/// 4 ULP, special values exact. Returns the largest distance.
+fn check_f32_pairs(op: B, f: fn(f64, f64) -> f64, a: Vec<f32>, b: Vec<f32>) -> u64 {
     let mut k = K::new();
     let x = k.input(DType::F32);
     let y = k.input(DType::F32);
-    let r = k.bin(B::Arctan2, x, y);
+    let r = k.bin(op, x, y);
     k.out(r);
-    let mut rng = Rng(0xa7a2);
-    let mut ys: Vec<f32> = (0..1_000_000)
-        .map(|_| f32::from_bits(rng.next() as u32))
-        .collect();
-    let mut xs: Vec<f32> = (0..1_000_000)
-        .map(|_| f32::from_bits(rng.next() as u32))
-        .collect();
+    let got = run(&k, DType::F32, &[a.clone(), b.clone()], false);
+    let mut worst = 0;
+    for ((p, q), g) in a.iter().zip(&b).zip(&got) {
+        let want = f(f64::from(*p), f64::from(*q)) as f32;
+        match ulps32(*g, want) {
+            Some(u) if u <= MAX_ULP => worst = worst.max(u),
+            u => panic!("{op:?} f32 ({p:e}, {q:e}): got {g:e}, want {want:e} ({u:?} ULP)"),
+        }
+    }
+    worst
+}
+
+/// Special f32 values for the binary functions, every pair of them.
+fn special_pairs() -> (Vec<f32>, Vec<f32>) {
     let special = [
         0.0,
         -0.0,
         1.0,
         -1.0,
+        0.5,
+        -2.0,
+        3.0,
         1e-45,
         -1e-45,
         1e-39,
@@ -467,22 +475,60 @@ fn arctan2_f32_over_random_bits() {
         f32::NEG_INFINITY,
         f32::NAN,
     ];
-    for a in special {
-        for b in special {
-            ys.push(a);
-            xs.push(b);
-        }
-    }
-    let got = run(&k, DType::F32, &[ys.clone(), xs.clone()], false);
-    let mut worst = 0;
-    for ((a, b), g) in ys.iter().zip(&xs).zip(&got) {
-        let want = f64::from(*a).atan2(f64::from(*b)) as f32;
-        match ulps32(*g, want) {
-            Some(u) if u <= MAX_ULP => worst = worst.max(u),
-            u => panic!("arctan2 f32 ({a:e}, {b:e}): got {g:e}, want {want:e} ({u:?} ULP)"),
-        }
-    }
+    special
+        .iter()
+        .flat_map(|&a| special.iter().map(move |&b| (a, b)))
+        .unzip()
+}
+
+/// f32 `arctan2` (native `f32x4` code) on a million pairs of random bit patterns, which cover
+/// every exponent, both signs, subnormals, infinities and NaN, and on every pair of special
+/// values.
+#[test]
+fn arctan2_f32_over_random_bits() {
+    let mut rng = Rng(0xa7a2);
+    let (mut ys, mut xs): (Vec<f32>, Vec<f32>) = (0..1_000_000)
+        .map(|_| {
+            let a = f32::from_bits(rng.next() as u32);
+            (a, f32::from_bits(rng.next() as u32))
+        })
+        .unzip();
+    let (sy, sx) = special_pairs();
+    ys.extend(sy);
+    xs.extend(sx);
+    let worst = check_f32_pairs(B::Arctan2, f64::atan2, ys, xs);
     eprintln!("arctan2 f32 over random bits: max {worst} ULP");
+}
+
+/// f32 `pow` (native `f32x4` code, double-float logarithm): a million bases over every
+/// exponent with exponents that reach overflow and underflow (|y log2 x| up to 200), negative
+/// bases with integer exponents, random bit patterns, and every pair of special values.
+#[test]
+fn pow_f32_over_the_range() {
+    let mut rng = Rng(0x9047);
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for i in 0..1_000_000 {
+        let x = f32::from_bits(rng.next() as u32 & 0x7fff_ffff);
+        if !x.is_finite() || x == 0.0 {
+            continue;
+        }
+        let l2 = f64::from(x).log2();
+        let t = (rng.unit() * 2.0 - 1.0) * 200.0;
+        let y = if l2.abs() > 1e-3 { t / l2 } else { t * 1e3 };
+        let (x, y) = match i % 4 {
+            0 => (-x, (y as f32).round()),
+            1 => (x, f32::from_bits(rng.next() as u32)),
+            _ => (x, y as f32),
+        };
+        xs.push(x);
+        ys.push(y);
+    }
+    let (sx, sy) = special_pairs();
+    xs.extend(sx);
+    ys.extend(sy);
+    let worst = check_f32_pairs(B::Pow, f64::powf, xs, ys);
+    eprintln!("pow f32 over the range: max {worst} ULP");
 }
 
 /// `x ** n` for small integer constants is multiplications, vectorised, and exact for 2.

@@ -42,7 +42,7 @@ pub(super) fn native(f: Fun) -> bool {
                 | UnaryOp::Arccos
                 | UnaryOp::Erf
                 | UnaryOp::Cbrt
-        ) | Fun::Binary(BinaryOp::Arctan2)
+        ) | Fun::Binary(BinaryOp::Arctan2 | BinaryOp::Pow)
     )
 }
 
@@ -67,11 +67,15 @@ pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Result<Valu
         Fun::Unary(UnaryOp::Arccos) => f32_ext::acos(m, x),
         Fun::Unary(UnaryOp::Erf) => f32_ext::erf(m, x),
         Fun::Unary(UnaryOp::Cbrt) => f32_ext::cbrt(m, x),
-        Fun::Binary(BinaryOp::Arctan2) => f32_ext::atan2(
-            m,
-            x,
-            y.ok_or_else(|| CodegenError::Internal("arctan2 needs two operands".into()))?,
-        ),
+        Fun::Binary(op @ (BinaryOp::Arctan2 | BinaryOp::Pow)) => {
+            let y =
+                y.ok_or_else(|| CodegenError::Internal(format!("{op:?} needs two operands")))?;
+            if op == BinaryOp::Pow {
+                f32_ext::pow(m, x, y)
+            } else {
+                f32_ext::atan2(m, x, y)
+            }
+        }
         _ => {
             return Err(CodegenError::Internal(format!(
                 "no native f32 code for {f:?}"

@@ -8,11 +8,13 @@
 //! such a lane recomputes those lanes on promoted `f64` halves in a cold block.
 
 use super::f32::{clamp, exp_fast, exp_general, reduce_ln2_shifted};
-use super::{on_f64_halves, Fun, M};
+use super::{on_f64_halves, Fun, D2, M};
 use crate::CodegenError;
 use cranelift_codegen::ir::Value;
 use ndx_ir::kernel::UnaryOp;
-use ndx_runtime::ops::wide_math::consts::{EXPM1_POLY, EXP_FAST, LN2, LOG_POLY, LOG_TINY};
+use ndx_runtime::ops::wide_math::consts::{
+    EXPM1_POLY, EXP_FAST, L2L, L2U, LN2, LOG_POLY, LOG_TINY, R_LN2,
+};
 
 /// `(e, x)` of `log`, but with `d = 2^e m`, `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits
 /// at 0.75): `x = (m - 1) / (m + 1)`, so that ln(d) = e ln2 + x P(x^2) with [`LOG_POLY`]
@@ -397,4 +399,88 @@ pub(super) fn erf(m: &mut M, x: Value) -> Value {
     let r = m.mulsign(r, x);
     let nan = m.isnan(x);
     m.or_nan(nan, r)
+}
+
+/// ln(d) as a double-float for positive finite `d`: SLEEF's `logkf` (`log`'s exponent split,
+/// `x = (m - 1) / (m + 1)` and the leading terms in double-float arithmetic).
+fn logk(m: &mut M, d: Value) -> D2 {
+    let (e, mm) = m.split_exponent(d, LOG_TINY);
+    let ln2 = m.d2c(0.693_147_182_464_599_609_38, -1.904_654_323_148_236_017e-09);
+    let s = m.dd_mul_d2_d(ln2, e);
+    let minus = m.c(-1.0);
+    let num = m.dd_add2_d_d(minus, mm);
+    let one = m.c(1.0);
+    let den = m.dd_add2_d_d(one, mm);
+    let x = m.dd_div(num, den);
+    let x2 = m.dd_squ(x);
+    let t = m.poly(
+        x2.x,
+        &[
+            0.240_320_354_700_088_500_976_562,
+            0.285_112_679_004_669_189_453_125,
+            0.400_007_992_982_864_379_882_812,
+        ],
+    );
+    let c = m.d2c(
+        0.666_666_626_930_236_816_406_25,
+        3.691_838_612_596_143_320_843_11e-09,
+    );
+    let x2s = m.d2scale(x, 2.0);
+    let s = m.dd_add(s, x2s);
+    let x3 = m.dd_mul(x2, x);
+    let xt = m.dd_mul_d2_d(x2, t);
+    let inner = m.dd_add2(xt, c);
+    let tail = m.dd_mul(x3, inner);
+    m.dd_add(s, tail)
+}
+
+/// e^d for a double-float `d`: SLEEF's `expkf`, with `d` clamped to [-110, 100] first (beyond,
+/// the result is 0 or overflows either way, and the scaling stays in range).
+fn expk(m: &mut M, d: D2) -> Value {
+    let hi = m.gt_c(d.x, 100.0);
+    let lo = m.lt_c(d.x, -110.0);
+    let out = m.or(hi, lo);
+    let c = m.c(100.0);
+    let dx = m.sel(hi, c, d.x);
+    let c = m.c(-110.0);
+    let dx = m.sel(lo, c, dx);
+    let dy = m.zero_if(out, d.y);
+    let d = D2 { x: dx, y: dy };
+    let u = m.add(d.x, d.y);
+    let u = m.mul_c(u, R_LN2);
+    let q = m.rint(u);
+    let a = m.mul_c(q, -L2U);
+    let s = m.dd_add2_d2_d(d, a);
+    let a = m.mul_c(q, -L2L);
+    let s = m.dd_add2_d2_d(s, a);
+    let s = m.d2normalize(s);
+    let u = m.poly(
+        s.x,
+        &[
+            0.001_363_246_468_827_128_410_339_36,
+            0.008_365_969_173_610_210_418_701_17,
+            0.041_671_082_377_433_776_855_468_8,
+            0.166_665_524_244_308_471_679_688,
+            0.499_999_850_988_388_061_523_438,
+        ],
+    );
+    let s2 = m.dd_squ(s);
+    let su = m.dd_mul_d2_d(s2, u);
+    let t = m.dd_add(s, su);
+    let one = m.c(1.0);
+    let t = m.dd_add_d_d2(one, t);
+    let u = m.add(t.x, t.y);
+    let u = m.ldexp2(u, q);
+    let under = m.lt_c(d.x, -104.0);
+    m.zero_if(under, u)
+}
+
+/// x^y: SLEEF's `xpowf`, e^(y ln|x|) with the logarithm and the product in double-float
+/// arithmetic, then the sign and special values of the f64 code (`pow_ordinary_or_finish`).
+pub(super) fn pow(m: &mut M, x: Value, y: Value) -> Value {
+    let ax = m.abs(x);
+    let l = logk(m, ax);
+    let d = m.dd_mul_d2_d(l, y);
+    let r = expk(m, d);
+    super::f64::pow_ordinary_or_finish(m, x, y, r)
 }

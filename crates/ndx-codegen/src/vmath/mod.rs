@@ -5,11 +5,11 @@
 //! The algorithms and coefficients are those of SLEEF (Shibata & Petrogalli, "SLEEF: A Portable
 //! Vectorized Library of C Standard Mathematical Functions", IEEE TPDS 2020; Boost licence),
 //! the 1-ULP variants that use double-double arithmetic ([`dd`]) built on `fma`. The f64
-//! functions are in [`f64`]; f32 functions evaluate f64 code on the promoted lanes and round
-//! once at the end (two `f64x2` per `f32x4`) only for `pow` (the plain-f64 form of [`lite`]);
-//! every other f32 function has native `f32x4` code ([`f32`]: `exp`, `exp2`, `tanh`, `log`,
-//! `sin`, `cos`, `tan`; [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`,
-//! `arctan`, `arctan2`, `arcsin`, `arccos`, `erf`, `cbrt`).
+//! functions are in [`f64`]; every f32 function has native `f32x4` code from SLEEF's 3.5-ULP
+//! (`pow`: 1-ULP) f32 algorithms ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`;
+//! [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`, `arctan2`,
+//! `arcsin`, `arccos`, `erf`, `cbrt`, `pow`). `sinh` and `cosh` of |x| > 86.5, whose f32
+//! intermediates would overflow, evaluate the f64 code on the promoted lanes in a cold block.
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
@@ -35,7 +35,6 @@ mod emit;
 mod f32;
 mod f32_ext;
 mod f64;
-mod lite;
 mod reduce;
 
 use crate::scalar::Host;
@@ -228,7 +227,7 @@ fn scalar(
             b.ins().splat(vt, a)
         })
         .collect();
-    let r = eval(b, host, f, vt, &vargs, d == DType::F32)?;
+    let r = eval(b, host, f, vt, &vargs)?;
     let r = b.ins().extractlane(r, 0);
     Ok(if d == DType::F32 && vt == types::F64X2 {
         b.ins().fdemote(types::F32, r)
@@ -245,8 +244,8 @@ fn vector(
     args: &[Value],
 ) -> Result<Value, CodegenError> {
     match d {
-        DType::F64 => eval(b, host, f, types::F64X2, args, false),
-        DType::F32 if f32::native(f) => eval(b, host, f, types::F32X4, args, true),
+        DType::F64 => eval(b, host, f, types::F64X2, args),
+        DType::F32 if f32::native(f) => eval(b, host, f, types::F32X4, args),
         DType::F32 => on_f64_halves(b, host, f, args),
         _ => Err(CodegenError::Internal(format!("math function on {d}"))),
     }
@@ -272,8 +271,8 @@ fn on_f64_halves(
             b.ins().fvpromote_low(h)
         })
         .collect();
-    let rlo = eval(b, host, f, types::F64X2, &lo, true)?;
-    let rhi = eval(b, host, f, types::F64X2, &hi, true)?;
+    let rlo = eval(b, host, f, types::F64X2, &lo)?;
+    let rhi = eval(b, host, f, types::F64X2, &hi)?;
     let rlo = b.ins().fvdemote(rlo);
     let rhi = b.ins().fvdemote(rhi);
     let rlo = bitcast(b, types::F64X2, rlo);
@@ -292,15 +291,13 @@ pub(crate) fn bitcast(b: &mut FunctionBuilder, ty: Type, x: Value) -> Value {
     b.ins().bitcast(ty, flags, x)
 }
 
-/// Evaluates `f` on vectors of type `ty`; `for_f32` when they hold promoted f32 values whose
-/// result will be rounded to f32 (then [`lite`] forms are enough where they exist).
+/// Evaluates `f` on vectors of type `ty` (`f32x4`: the native `f32` code).
 fn eval(
     b: &mut FunctionBuilder,
     host: &mut Host,
     f: Fun,
     ty: Type,
     args: &[Value],
-    for_f32: bool,
 ) -> Result<Value, CodegenError> {
     let arg = |i: usize| {
         args.get(i)
@@ -311,11 +308,6 @@ fn eval(
     let mut m = M::new(b, host, ty);
     if ty == types::F32X4 {
         return f32::eval(&mut m, f, x, args.get(1).copied());
-    }
-    if for_f32 && lite::has(f) {
-        if let Some(r) = lite::eval(&mut m, f, x, args.get(1).copied()) {
-            return Ok(r);
-        }
     }
     use UnaryOp as U;
     Ok(match f {
