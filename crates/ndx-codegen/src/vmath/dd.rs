@@ -51,6 +51,19 @@ impl M<'_, '_, '_, '_> {
             y: self.mul_c(a.y, s),
         }
     }
+    /// The integer nearest `d / ln2` (as a float).
+    pub fn round_ln2(&mut self, d: D2) -> Value {
+        let u = self.d2v(d);
+        let u = self.mul_c(u, std::f64::consts::LOG2_E);
+        self.rint(u)
+    }
+    /// `d - q ln2` with ln2 in two parts (`l2u`: few enough bits that `q l2u` is exact).
+    pub fn dd_sub_ln2(&mut self, d: D2, q: Value, l2u: f64, l2l: f64) -> D2 {
+        let a = self.mul_c(q, -l2u);
+        let s = self.dd_add2_d2_d(d, a);
+        let a = self.mul_c(q, -l2l);
+        self.dd_add2_d2_d(s, a)
+    }
     pub fn d2normalize(&mut self, t: D2) -> D2 {
         let s = self.add(t.x, t.y);
         let d = self.sub(t.x, s);

@@ -213,15 +213,21 @@ fn tanh(m: &mut M, x: Value) -> Value {
 /// ln(d) = e ln2 + x P(x^2). Subnormal `d` is scaled by 2^64 first; zeros, negatives,
 /// infinities and NaN get libm's answers from the f64 code's special-value rules.
 fn log(m: &mut M, d: Value) -> Value {
-    let (e, mm) = m.split_exponent(d, LOG_TINY);
-    let num = m.add_c(mm, -1.0);
-    let den = m.add_c(mm, 1.0);
-    let x = m.div(num, den);
+    let (e, x) = log_parts(m, d, 0.75);
     let x2 = m.mul(x, x);
     let p = m.poly(x2, &LOG_POLY);
     let el = m.mul_c(e, LN2);
     let r = m.fma(x, p, el);
     super::f64::log_specials(m, d, r)
+}
+
+/// `(e, x)` with `d = 2^e m`, `m` in [lo, 2 lo), `x = (m - 1) / (m + 1)`, so that
+/// ln(d) = e ln2 + x P(x^2) with [`LOG_POLY`] (|x| <= 0.2 for `lo` from 1/sqrt(2) to 0.75).
+pub(super) fn log_parts(m: &mut M, d: Value, lo: f64) -> (Value, Value) {
+    let (e, mm) = m.split_exponent_at(d, LOG_TINY, lo);
+    let num = m.add_c(mm, -1.0);
+    let den = m.add_c(mm, 1.0);
+    (e, m.div(num, den))
 }
 
 /// `(d, q as integers)` with `d = x - q * unit * pi` by the four-part reduction ([`PI4`]),

@@ -7,24 +7,20 @@
 //! (`sinh`/`cosh` beyond |x| = 86.5, whose results are still finite up to 89.4), a vector with
 //! such a lane recomputes those lanes on promoted `f64` halves in a cold block.
 
-use super::f32::{clamp, exp_fast, exp_general, reduce_ln2_shifted};
+use super::f32::{clamp, exp_fast, exp_general, log_parts, reduce_ln2_shifted};
 use super::{on_f64_halves, Fun, D2, M};
 use crate::CodegenError;
 use cranelift_codegen::ir::Value;
 use ndx_ir::kernel::UnaryOp;
 use ndx_runtime::ops::wide_math::consts::{
-    EXPM1_POLY, EXP_FAST, L2L, L2U, LN2, LOG_POLY, LOG_TINY, R_LN2,
+    EXPM1_POLY, EXP_FAST, L2L, L2U, LN2, LOG_POLY, LOG_TINY,
 };
 
-/// `(e, x)` of `log`, but with `d = 2^e m`, `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits
-/// at 0.75): `x = (m - 1) / (m + 1)`, so that ln(d) = e ln2 + x P(x^2) with [`LOG_POLY`]
-/// (|x| <= 0.172, inside its range of 0.2). The symmetric split halves the worst cancellation
-/// between `e ln2` and `x P` (`log10` measured 4 ULP at 0.7499 with the other).
-fn log_parts(m: &mut M, d: Value) -> (Value, Value) {
-    let (e, mm) = m.split_exponent_at(d, LOG_TINY, std::f64::consts::FRAC_1_SQRT_2);
-    let num = m.add_c(mm, -1.0);
-    let den = m.add_c(mm, 1.0);
-    (e, m.div(num, den))
+/// [`log_parts`] for `log2`/`log10`: `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits at
+/// 0.75, as the 512-bit code does). The symmetric split halves the worst cancellation between
+/// `e ln2` and `x P` (`log10` measured 4 ULP at 0.7499 with the other).
+fn log_parts_sym(m: &mut M, d: Value) -> (Value, Value) {
+    log_parts(m, d, std::f64::consts::FRAC_1_SQRT_2)
 }
 
 /// [`LOG_POLY`] scaled by `k` (the coefficients of `k ln(m) = x P_k(x^2)`).
@@ -34,7 +30,7 @@ fn log_poly_times(k: f64) -> [f64; 5] {
 
 /// log2(d) = e + x P(x^2) / ln2, one `fma` after the polynomial.
 pub(super) fn log2(m: &mut M, d: Value) -> Value {
-    let (e, x) = log_parts(m, d);
+    let (e, x) = log_parts_sym(m, d);
     let x2 = m.mul(x, x);
     let p = m.poly(x2, &log_poly_times(std::f64::consts::LOG2_E));
     let r = m.fma(x, p, e);
@@ -46,7 +42,7 @@ pub(super) fn log2(m: &mut M, d: Value) -> Value {
 pub(super) fn log10(m: &mut M, d: Value) -> Value {
     const L10_2_HI: f64 = 0.301_025_390_625; // 12 significant bits: e * HI is exact
     const L10_2_LO: f64 = std::f64::consts::LOG10_2 - L10_2_HI;
-    let (e, x) = log_parts(m, d);
+    let (e, x) = log_parts_sym(m, d);
     let x2 = m.mul(x, x);
     let p = m.poly(x2, &log_poly_times(std::f64::consts::LOG10_E));
     let lo = m.mul_c(e, L10_2_LO);
@@ -82,16 +78,7 @@ pub(super) fn log1p(m: &mut M, d: Value) -> Value {
     let a = m.abs(d);
     let tiny = m.lt_c(a, 2f64.powi(-24));
     let r = m.sel(tiny, d, r);
-    let pinf = m.eq_c(d, f64::INFINITY);
-    let inf = m.c(f64::INFINITY);
-    let r = m.sel(pinf, inf, r);
-    let below = m.lt_c(d, -1.0);
-    let nan = m.isnan(d);
-    let bad = m.or(below, nan);
-    let r = m.or_nan(bad, r);
-    let at = m.eq_c(d, -1.0);
-    let ninf = m.c(f64::NEG_INFINITY);
-    m.sel(at, ninf, r)
+    super::f64::log1p_specials(m, d, r)
 }
 
 /// e^x - 1 = 2^q (expm1(s) + 1) - 1 with one `fma`, for `x` clamped to [-18, EXP_FAST]
@@ -173,19 +160,7 @@ pub(super) fn cosh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
 /// table of 2^(1/3), 2^(2/3) for the remainder; m^(-1/3) by a polynomial, then one Newton step
 /// on m^(1/3). Zeros, infinities and NaN are returned as they are.
 pub(super) fn cbrt(m: &mut M, d0: Value) -> Value {
-    let a = m.abs(d0);
-    let e = m.ilogbk(a);
-    let e = m.add_c(e, 1.0);
-    // Zero, infinite and NaN lanes get an exponent out of range: keep the scalings finite.
-    let e = clamp(m, e, -300.0, 300.0);
-    let ne = m.neg(e);
-    let dv = m.ldexp2(d0, ne);
-    let t = m.add_c(e, 6144.0);
-    let qu = m.mul_c(t, 1.0 / 3.0);
-    let qu = m.trunc(qu);
-    let k = m.c(-3.0);
-    let re = m.fma(qu, k, t);
-    let re = m.trunc(re);
+    let (dv, qu, re) = super::f64::cbrt_split(m, d0, 300.0);
     let one = m.c(1.0);
     let r1 = m.eq_c(re, 1.0);
     let c1 = m.c(1.259_921_049_894_873_164_767_210_6);
@@ -216,14 +191,7 @@ pub(super) fn cbrt(m: &mut M, d0: Value) -> Value {
     let w = m.mul(w, v);
     let y = m.sub(y, w);
     let y = m.mul(y, q);
-    let inf = m.isinf(d0);
-    let i = m.c(f64::INFINITY);
-    let i = m.mulsign(i, d0);
-    let y = m.sel(inf, i, y);
-    let zero = m.eq_c(d0, 0.0);
-    let y = m.sel(zero, d0, y);
-    let n = m.isnan(d0);
-    m.or_nan(n, y)
+    super::f64::cbrt_specials(m, d0, y)
 }
 
 /// atan(s) for |s| <= 1: `s + s t P(t)`, `t = s^2` (SLEEF's `xatanf` coefficients).
@@ -290,13 +258,7 @@ pub(super) fn atan(m: &mut M, x: Value) -> Value {
 /// `(o, x, P(x^2), x^3)` shared by arcsin and arccos (SLEEF's `xasinf`/`xacosf`): `o` where
 /// |d| < 1/2; there x = |d|, elsewhere x = sqrt((1 - |d|) / 2).
 fn asin_parts(m: &mut M, d: Value) -> (Value, Value, Value, Value) {
-    let a = m.abs(d);
-    let o = m.lt_c(a, 0.5);
-    let sq = m.mul(d, d);
-    let om = m.c(1.0);
-    let om = m.sub(om, a);
-    let h = m.mul_c(om, 0.5);
-    let x2 = m.sel(o, sq, h);
+    let (o, a, x2) = super::f64::asin_arg(m, d);
     let r = m.sqrt(x2);
     let x = m.sel(o, a, r);
     let u = m.poly(
@@ -446,13 +408,8 @@ fn expk(m: &mut M, d: D2) -> Value {
     let dx = m.sel(lo, c, dx);
     let dy = m.zero_if(out, d.y);
     let d = D2 { x: dx, y: dy };
-    let u = m.add(d.x, d.y);
-    let u = m.mul_c(u, R_LN2);
-    let q = m.rint(u);
-    let a = m.mul_c(q, -L2U);
-    let s = m.dd_add2_d2_d(d, a);
-    let a = m.mul_c(q, -L2L);
-    let s = m.dd_add2_d2_d(s, a);
+    let q = m.round_ln2(d);
+    let s = m.dd_sub_ln2(d, q, L2U, L2L);
     let s = m.d2normalize(s);
     let u = m.poly(
         s.x,

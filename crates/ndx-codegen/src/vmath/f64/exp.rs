@@ -66,13 +66,8 @@ pub(in crate::vmath) fn exp2(m: &mut M, d: Value) -> Value {
 
 /// e^d as a double-double, for `d` in [-1000, 720]: SLEEF `expk2`.
 pub(in crate::vmath) fn expk2(m: &mut M, d: D2) -> D2 {
-    let u = m.d2v(d);
-    let u = m.mul_c(u, R_LN2);
-    let q = m.rint(u);
-    let a = m.mul_c(q, -L2U);
-    let s = m.dd_add2_d2_d(d, a);
-    let a = m.mul_c(q, -L2L);
-    let s = m.dd_add2_d2_d(s, a);
+    let q = m.round_ln2(d);
+    let s = m.dd_sub_ln2(d, q, L2U, L2L);
     let s2 = m.dd_squ(s);
     let s4 = m.dd_squ(s2);
     let u = m.poly(

@@ -27,6 +27,20 @@ pub(in crate::vmath) fn log_specials(m: &mut M, d: Value, r: Value) -> Value {
     m.sel(zero, ninf, r)
 }
 
+/// `r` with log1p's special values: +inf at +inf, NaN below -1 and for NaN, -inf at -1.
+pub(in crate::vmath) fn log1p_specials(m: &mut M, d: Value, r: Value) -> Value {
+    let pinf = m.eq_c(d, f64::INFINITY);
+    let inf = m.c(f64::INFINITY);
+    let r = m.sel(pinf, inf, r);
+    let below = m.lt_c(d, -1.0);
+    let nan = m.isnan(d);
+    let bad = m.or(below, nan);
+    let r = m.or_nan(bad, r);
+    let at = m.eq_c(d, -1.0);
+    let ninf = m.c(f64::NEG_INFINITY);
+    m.sel(at, ninf, r)
+}
+
 pub(in crate::vmath) const LOG_U1: [f64; 7] = [
     0.153_207_698_850_270_135_3,
     0.152_562_905_100_342_871_6,
@@ -145,16 +159,7 @@ pub(in crate::vmath) fn log1p(m: &mut M, d0: Value) -> Value {
     let p = m.mul(p, t);
     let s = m.dd_add_d2_d(s, p);
     let r = m.d2v(s);
-    let pinf = m.eq_c(d0, f64::INFINITY);
-    let inf = m.c(f64::INFINITY);
-    let r = m.sel(pinf, inf, r);
-    let below = m.lt_c(d0, -1.0);
-    let nan = m.isnan(d0);
-    let bad = m.or(below, nan);
-    let r = m.or_nan(bad, r);
-    let at = m.eq_c(d0, -1.0);
-    let ninf = m.c(f64::NEG_INFINITY);
-    let r = m.sel(at, ninf, r);
+    let r = log1p_specials(m, d0, r);
     let nz = m.isnegzero(d0);
     let z = m.c(-0.0);
     m.sel(nz, z, r)

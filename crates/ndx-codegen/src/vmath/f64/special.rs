@@ -4,24 +4,7 @@ use super::*;
 
 /// cbrt(d): SLEEF `xcbrt_u1`.
 pub(in crate::vmath) fn cbrt(m: &mut M, d0: Value) -> Value {
-    let a = m.abs(d0);
-    let e = m.ilogbk(a);
-    let e = m.add_c(e, 1.0);
-    // NaN and infinities make `e` meaningless: keep it in range, they are replaced below.
-    let lo = m.lt_c(e, -1100.0);
-    let c = m.c(-1100.0);
-    let e = m.sel(lo, c, e);
-    let hi = m.gt_c(e, 1100.0);
-    let c = m.c(1100.0);
-    let e = m.sel(hi, c, e);
-    let ne = m.neg(e);
-    let d = m.ldexp2(d0, ne);
-    let t = m.add_c(e, 6144.0);
-    let qu = m.mul_c(t, 1.0 / 3.0);
-    let qu = m.trunc(qu);
-    let k = m.c(-3.0);
-    let re = m.fma(qu, k, t);
-    let re = m.trunc(re);
+    let (d, qu, re) = cbrt_split(m, d0, 1100.0);
     let q2 = m.d2c(1.0, 0.0);
     let r1 = m.eq_c(re, 1.0);
     let c1 = m.d2c(
@@ -72,14 +55,44 @@ pub(in crate::vmath) fn cbrt(m: &mut M, d0: Value) -> Value {
     let r = m.d2v(v);
     let sh = m.add_c(qu, -2048.0);
     let z = m.ldexp2(r, sh);
-    let inf = m.isinf(d0);
+    cbrt_specials(m, d0, z)
+}
+
+/// `(m, qu, re)` of cbrt (SLEEF's `xcbrt`/`xcbrtf`): `d = 2^e m` with |m| in [0.5, 1), and
+/// `e + 6144 = 3 qu + re` (`re` in 0..3), so that cbrt(d) = cbrt(m) 2^(re/3) 2^(qu - 2048).
+/// `e` is clamped to +-`limit` (zeros, infinities and NaN give meaningless exponents; their
+/// results are replaced by [`cbrt_specials`]).
+pub(in crate::vmath) fn cbrt_split(m: &mut M, d0: Value, limit: f64) -> (Value, Value, Value) {
+    let a = m.abs(d0);
+    let e = m.ilogbk(a);
+    let e = m.add_c(e, 1.0);
+    let lo = m.lt_c(e, -limit);
+    let c = m.c(-limit);
+    let e = m.sel(lo, c, e);
+    let hi = m.gt_c(e, limit);
+    let c = m.c(limit);
+    let e = m.sel(hi, c, e);
+    let ne = m.neg(e);
+    let d = m.ldexp2(d0, ne);
+    let t = m.add_c(e, 6144.0);
+    let qu = m.mul_c(t, 1.0 / 3.0);
+    let qu = m.trunc(qu);
+    let k = m.c(-3.0);
+    let re = m.fma(qu, k, t);
+    (d, qu, m.trunc(re))
+}
+
+/// `r` with cbrt's special values: infinities and zeros (signed) are returned as they are,
+/// NaN stays NaN.
+pub(in crate::vmath) fn cbrt_specials(m: &mut M, d: Value, r: Value) -> Value {
+    let inf = m.isinf(d);
     let i = m.c(f64::INFINITY);
-    let i = m.mulsign(i, d0);
-    let z = m.sel(inf, i, z);
-    let zero = m.eq_c(d0, 0.0);
-    let z = m.sel(zero, d0, z);
-    let n = m.isnan(d0);
-    m.or_nan(n, z)
+    let i = m.mulsign(i, d);
+    let r = m.sel(inf, i, r);
+    let zero = m.eq_c(d, 0.0);
+    let r = m.sel(zero, d, r);
+    let n = m.isnan(d);
+    m.or_nan(n, r)
 }
 
 /// `poly2dd`: `c0 + c1 * x` with a plain `c1`.

@@ -257,15 +257,21 @@ pub(in crate::vmath) const ASIN: [f64; 12] = [
     0.166_666_666_666_649_754_3,
 ];
 
-/// The common part of asin/acos: `(o, x2, x, u)` with `o` = |d| < 0.5.
-pub(in crate::vmath) fn asin_core(m: &mut M, d: Value) -> (Value, D2, Value) {
+/// `(o, |d|, x2)` of asin and acos: `o` where |d| < 1/2, and there `x2 = d^2`, elsewhere
+/// `(1 - |d|) / 2` (asin(|d|) = pi/2 - 2 asin(sqrt(x2))).
+pub(in crate::vmath) fn asin_arg(m: &mut M, d: Value) -> (Value, Value, Value) {
     let a = m.abs(d);
     let o = m.lt_c(a, 0.5);
     let sq = m.mul(d, d);
     let one = m.c(1.0);
     let h = m.sub(one, a);
     let h = m.mul_c(h, 0.5);
-    let x2 = m.sel(o, sq, h);
+    (o, a, m.sel(o, sq, h))
+}
+
+/// The common part of asin/acos: `(o, x2, x, u)` with `o` = |d| < 0.5.
+pub(in crate::vmath) fn asin_core(m: &mut M, d: Value) -> (Value, D2, Value) {
+    let (o, a, x2) = asin_arg(m, d);
     let ax = m.d2(a);
     let r = m.dd_sqrt_d(x2);
     let x = m.d2sel(o, ax, r);
