@@ -6,7 +6,8 @@
 //!     cargo run --release -p ndx-codegen --example exhaustive_f32 -- [fn...] [--threads N] [--wide]
 //!
 //! Function names as in ndx (`exp`, `log1p`, `arcsin`, ...); all of them when none is given.
-//! With `--wide`, every input of `exp`, `tanh`, `log`, `sin`, `cos` and `tan` also goes through the 512-bit code of
+//! With `--wide`, every input of `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` also goes
+//! through the 512-bit code of
 //! `ndx_runtime::ops::wide_math` (on a CPU with AVX-512F), and a last column counts the inputs
 //! where its bits differ from the JIT's (NaN results compare equal whatever their payload).
 
@@ -90,6 +91,7 @@ fn wide_fn(op: U) -> Option<WideFn> {
         U::Sin => Some(WideFn::Sin),
         U::Cos => Some(WideFn::Cos),
         U::Tan => Some(WideFn::Tan),
+        U::Erf => Some(WideFn::Erf),
         _ => None,
     }
 }

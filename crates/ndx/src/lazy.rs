@@ -369,6 +369,7 @@ impl Lazy {
                         UnaryOp::Sin => WideFn::Sin,
                         UnaryOp::Cos => WideFn::Cos,
                         UnaryOp::Tan => WideFn::Tan,
+                        UnaryOp::Erf => WideFn::Erf,
                         _ => return,
                     };
                     if !wide_math::supports(f, n.dtype) {

@@ -21,7 +21,7 @@
 //! steps read it from there. The 512-bit code gives the JIT's bits.
 //!
 //! A statement runs as a row program only when that saves work ([`applies`]): when some
-//! reduced operand is such a shared transcendental, or when the 512-bit `exp`/`tanh` apply
+//! reduced operand is such a shared transcendental, or when a 512-bit function applies
 //! ([`wide_pays`]; then a statement without any row reduction runs in blocks too: gelu).
 //! Otherwise (layernorm) the unfused passes measured faster, and `Exec::settle` computes the
 //! reductions first.
@@ -62,8 +62,9 @@ pub(crate) const BLOCK_BYTES: usize = 16 * 1024;
 /// four (BENCHMARKS.md, issue 3).
 pub(crate) const WIDE_BLOCK_BYTES: usize = 4 * 1024;
 
-/// Elements from which an expression with `exp` or `tanh` of `f32` runs in blocks around the
-/// 512-bit code (below, the block launches cost more than the wider vectors save).
+/// Elements from which an expression with a 512-bit function (`exp`, `tanh`, ...) runs in
+/// blocks around the 512-bit code (below, the block launches cost more than the wider vectors
+/// save).
 pub(crate) const WIDE_MIN: usize = 1 << 16;
 
 /// One step of a row program, bound to the first block of its range.
@@ -105,7 +106,8 @@ pub(crate) fn applies(v: &Lazy) -> bool {
 
 /// True when `v` is worth a row program for the 512-bit code of `wide_math` alone: the
 /// blocks can call it ([`wide_fits`]), and `v` or one of the row-reduce operands `reduces`
-/// evaluates `exp` or `tanh` over its whole shape ([`Lazy::wide_nodes`]). A division does not
+/// evaluates one of its functions (`exp`, `tanh`, `erf`, ...) over its whole shape
+/// ([`Lazy::wide_nodes`]). A division does not
 /// count: layernorm, whose only such node is its division by a per-row divisor, measured
 /// slower as a row program (1.6-1.9 ms for (4096, 768) f32 in blocks of 1 to 5 rows, against
 /// 1.3 ms unfused), and a division alone is bound by memory.
@@ -646,7 +648,7 @@ enum Stage {
 
 /// A 512-bit step, as the program is built.
 enum WidePlan {
-    /// `exp` or `tanh` in place.
+    /// A function (`exp`, `tanh`, ...) in place.
     Fn(WideFn),
     /// `num / den`, `den` one divisor per `per` elements.
     Div { num: Place, den: Place, per: usize },
@@ -763,7 +765,7 @@ struct Block {
     traced: bool,
     /// Whole blocks of the statement (for `explain`).
     blocks: usize,
-    /// Whether `exp`/`tanh` of `f32` go to the 512-bit code.
+    /// Whether the functions of `wide_math` go to the 512-bit code.
     wide: bool,
 }
 

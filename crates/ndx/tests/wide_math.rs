@@ -209,6 +209,8 @@ fn tanh_exp_and_gelu_match_the_jit_bit_for_bit() {
                 "sin(x)",
                 "cos(x * 700.0) - sin(x * 1e4)",
                 "tan(x) + tan(x * 3e4)",
+                "erf(x * 0.3)",
+                "0.5 * x * (1.0 + erf(x * 0.70710678))",
                 "exp(x * 0.5) + tanh(x)",
                 GELU,
                 // Divisions: of a wide result, by a computed full-shaped divisor, at the root.
@@ -444,7 +446,7 @@ mod generated {
             prop_oneof![
                 3 => (prop::sample::select(&["+", "-", "*", "/"][..]), inner.clone(), inner.clone())
                     .prop_map(|(op, a, b)| E::Bin(op, Box::new(a), Box::new(b))),
-                2 => (prop::sample::select(&["exp", "tanh", "log", "sin", "cos", "tan"][..]), inner)
+                2 => (prop::sample::select(&["exp", "tanh", "log", "sin", "cos", "tan", "erf"][..]), inner)
                     .prop_map(|(f, a)| E::Fn(f, Box::new(a))),
             ]
         })

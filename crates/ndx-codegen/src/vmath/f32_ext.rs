@@ -1,9 +1,9 @@
 //! More native `f32x4` functions, built on the reductions of [`super::f32`]: `log2`, `log10`
 //! and `log1p` on `log`'s exponent split and polynomial, `expm1`, `sinh` and `cosh` on `exp`'s,
 //! `arctan`, `arctan2`, `arcsin`, `arccos` and `cbrt` from SLEEF's `xatanf`/`xatan2f`/
-//! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), and `erf` from two polynomials
-//! fitted here (`benches/fit_erf.py`). Every one is checked on every `f32` input by `examples/exhaustive_f32.rs`
-//! (results in BENCHMARKS.md). Where the `f32` range of an intermediate would overflow
+//! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), `pow` from `xpowf` (double-float),
+//! and `erf` from two polynomials fitted by `benches/fit_erf.py`. Every unary one is checked on
+//! every `f32` input by `examples/exhaustive_f32.rs` (results in BENCHMARKS.md). Where the `f32` range of an intermediate would overflow
 //! (`sinh`/`cosh` beyond |x| = 86.5, whose results are still finite up to 89.4), a vector with
 //! such a lane recomputes those lanes on promoted `f64` halves in a cold block.
 
@@ -13,7 +13,8 @@ use crate::CodegenError;
 use cranelift_codegen::ir::Value;
 use ndx_ir::kernel::UnaryOp;
 use ndx_runtime::ops::wide_math::consts::{
-    EXPM1_POLY, EXP_FAST, L2L, L2U, LN2, LOG_POLY, LOG_TINY,
+    ERF_C0_HI, ERF_C0_LO, ERF_LARGE, ERF_SMALL, ERF_SPLIT, ERF_TOP, EXPM1_POLY, EXP_FAST, L2L, L2U,
+    LN2, LOG_POLY, LOG_TINY,
 };
 
 /// [`log_parts`] for `log2`/`log10`: `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits at
@@ -313,45 +314,21 @@ pub(super) fn acos(m: &mut M, d: Value) -> Value {
     m.sel(flip, back, r)
 }
 
-/// erf(x) on |x| < [`ERF_SPLIT`]: `x (c0 + t P(t))`, `t = x^2`, `c0 = 2/sqrt(pi)` in two
-/// parts, summed so that the last rounding is one `fma`. A weighted least-squares fit in `f32`
-/// (`benches/fit_erf.py`).
-const ERF_SMALL: [f64; 5] = [
-    -0.000_679_010_001_476_854_1,
-    0.005_120_480_898_767_71,
-    -0.026_837_963_610_887_527,
-    0.112_834_542_989_730_83,
-    -0.376_126_259_565_353_4,
-];
-/// erf(x) = 1 - e^Q(|x|) on [`ERF_SPLIT`, 3.92] (beyond, erf rounds to 1): Q fits
-/// ln(erfc(x)), weighted by erfc(x) (the error it makes in erf), highest degree first.
-const ERF_LARGE: [f64; 9] = [
-    -2.654_338_459_251_448_5e-6,
-    1.437_610_171_706_182_9e-5,
-    0.000_231_969_781_452_789_9,
-    -0.003_525_943_495_333_194_7,
-    0.023_864_442_482_590_675,
-    -0.106_752_820_312_976_84,
-    -0.634_483_098_983_764_6,
-    -1.129_042_148_590_088,
-    9.038_730_786_414_817e-5,
-];
-/// Where erf switches from the odd polynomial to `1 - e^Q`.
-const ERF_SPLIT: f64 = 0.75;
-
-/// erf(x): both forms on every lane, one selected; NaN propagates, +-inf give +-1.
+/// erf(x): `x (c0 + t P(t))`, `t = x^2`, below [`ERF_SPLIT`] (`c0 = 2/sqrt(pi)` in two parts,
+/// summed so that the last rounding is one `fma`), `1 - e^Q(|x|)` above, with two
+/// polynomials fitted by `benches/fit_erf.py` ([`ERF_SMALL`], [`ERF_LARGE`]). Both forms on
+/// every lane, one selected; NaN propagates, +-inf give +-1. The 512-bit code of the block
+/// programs repeats it bit for bit.
 pub(super) fn erf(m: &mut M, x: Value) -> Value {
-    const C0: f64 = std::f64::consts::FRAC_2_SQRT_PI;
-    let c0_hi = f64::from(C0 as f32);
     let a = m.abs(x);
     let t = m.mul(a, a);
     let p = m.poly(t, &ERF_SMALL);
     let tp = m.mul(t, p);
-    let lo = m.mul_c(a, C0 - c0_hi);
+    let lo = m.mul_c(a, ERF_C0_LO);
     let s = m.fma(a, tp, lo);
-    let k = m.c(c0_hi);
+    let k = m.c(ERF_C0_HI);
     let small = m.fma(a, k, s);
-    let y = clamp(m, a, ERF_SPLIT, 3.92);
+    let y = clamp(m, a, ERF_SPLIT, ERF_TOP);
     let q = m.poly(y, &ERF_LARGE);
     let e = exp_fast(m, q);
     let one = m.c(1.0);

@@ -1,6 +1,6 @@
-//! `exp`, `tanh`, `log`, `sin`, `cos` and `tan` of `f32` and `exp` of `f64` with 512-bit vectors,
-//! computing what the JIT's `f32x4` / `f64x2` code computes (`ndx_codegen::vmath::f32`,
-//! `vmath::f64::exp`), 16 or 8 lanes at a time; and float division by a divisor per element
+//! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32` and `exp` of `f64` with
+//! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
+//! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64::exp`), 16 or 8 lanes at a time; and float division by a divisor per element
 //! or per row ([`div`]), which is IEEE either way.
 //!
 //! Cranelift stops at 128-bit vectors, and a fused loop that evaluates `tanh` or `exp` is
@@ -37,6 +37,8 @@ pub enum WideFn {
     Cos,
     /// `tan`.
     Tan,
+    /// `erf`.
+    Erf,
 }
 
 impl WideFn {
@@ -49,6 +51,7 @@ impl WideFn {
             WideFn::Sin => "sin",
             WideFn::Cos => "cos",
             WideFn::Tan => "tan",
+            WideFn::Erf => "erf",
         }
     }
 }
@@ -239,6 +242,38 @@ pub mod consts {
         0.666_666_686_534_881_591_796_875,
         2.0,
     ];
+    /// erf(x) on |x| < [`ERF_SPLIT`]: `x (c0 + t P(t))`, `t = x^2`, `c0 = 2/sqrt(pi)`; a
+    /// weighted least-squares fit in `f32` (`benches/fit_erf.py`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const ERF_SMALL: [f64; 5] = [
+        -0.000_679_010_001_476_854_1,
+        0.005_120_480_898_767_71,
+        -0.026_837_963_610_887_527,
+        0.112_834_542_989_730_83,
+        -0.376_126_259_565_353_4,
+    ];
+    /// erf(x) = 1 - e^Q(|x|) on [[`ERF_SPLIT`], [`ERF_TOP`]]: Q fits ln(erfc(x)), weighted by
+    /// erfc(x), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const ERF_LARGE: [f64; 9] = [
+        -2.654_338_459_251_448_5e-6,
+        1.437_610_171_706_182_9e-5,
+        0.000_231_969_781_452_789_9,
+        -0.003_525_943_495_333_194_7,
+        0.023_864_442_482_590_675,
+        -0.106_752_820_312_976_84,
+        -0.634_483_098_983_764_6,
+        -1.129_042_148_590_088,
+        9.038_730_786_414_817e-5,
+    ];
+    /// Where erf switches from the odd polynomial to `1 - e^Q`.
+    pub const ERF_SPLIT: f64 = 0.75;
+    /// Beyond this |x|, erf rounds to 1 (erfc < 2^-25): the argument of Q is clamped here.
+    pub const ERF_TOP: f64 = 3.92;
+    /// 2/sqrt(pi) rounded to `f32` (as an `f64`), and the rest.
+    pub const ERF_C0_HI: f64 = std::f64::consts::FRAC_2_SQRT_PI as f32 as f64;
+    /// See [`ERF_C0_HI`].
+    pub const ERF_C0_LO: f64 = std::f64::consts::FRAC_2_SQRT_PI - ERF_C0_HI;
 }
 
 /// The constants of the `f64` `exp` (SLEEF's `xexp`), shared with the JIT's code
@@ -325,6 +360,7 @@ mod avx512 {
             WideFn::Sin => each_group!(data, sin16),
             WideFn::Cos => each_group!(data, cos16),
             WideFn::Tan => each_group!(data, tan16),
+            WideFn::Erf => each_group!(data, erf16),
         }
     }
 
@@ -665,6 +701,44 @@ mod avx512 {
         }
         // The general path gives the fast path's bits on the other lanes.
         _mm512_mask_blend_ps(rare, fast, exp_general(d))
+    }
+
+    /// `vmath::f32_ext::erf` on 16 lanes: the odd polynomial below `ERF_SPLIT`, `1 - e^Q`
+    /// above (with `exp`'s fast path), the sign of `x`, NaN for NaN.
+    #[target_feature(enable = "avx512f")]
+    fn erf16(x: __m512, _live: __mmask16) -> __m512 {
+        let poly = |t: __m512, cs: &[f64]| {
+            let mut u = c(cs[0]);
+            for &ci in &cs[1..] {
+                u = _mm512_fmadd_ps(u, t, c(ci));
+            }
+            u
+        };
+        let a = _mm512_abs_ps(x);
+        let t = _mm512_mul_ps(a, a);
+        let tp = _mm512_mul_ps(t, poly(t, &k::ERF_SMALL));
+        let s = _mm512_fmadd_ps(a, tp, _mm512_mul_ps(a, c(k::ERF_C0_LO)));
+        let small = _mm512_fmadd_ps(a, c(k::ERF_C0_HI), s);
+        // clamp(a, ERF_SPLIT, ERF_TOP), keeping NaN.
+        let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, c(k::ERF_SPLIT));
+        let y = _mm512_mask_blend_ps(below, a, c(k::ERF_SPLIT));
+        let above = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(y, c(k::ERF_TOP));
+        let y = _mm512_mask_blend_ps(above, y, c(k::ERF_TOP));
+        let q = poly(y, &k::ERF_LARGE);
+        let (s, tq) = reduce_ln2_shifted(q);
+        let u = horner(s);
+        let u = _mm512_fmadd_ps(_mm512_mul_ps(s, s), u, s);
+        let e = scale_bits(_mm512_add_ps(u, c(1.0)), tq);
+        let large = _mm512_sub_ps(c(1.0), e);
+        let r = _mm512_mask_blend_ps(below, large, small);
+        let sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN));
+        let r = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(r), sign));
+        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+        _mm512_castsi512_ps(_mm512_mask_blend_epi32(
+            nan,
+            _mm512_castps_si512(r),
+            _mm512_set1_epi32(-1),
+        ))
     }
 
     /// `exp_general`: clamps, the same polynomial, and `ldexp2`'s two-step scaling.
