@@ -14,6 +14,7 @@ table into BENCHMARKS.md when recording numbers).
 Creates benches/.venv (numpy, numexpr, numba) on first use and re-runs itself inside it.
 """
 
+import math
 import os
 import subprocess
 import sys
@@ -105,6 +106,12 @@ def peers():
             out[i] = f32(0.5) * v * (f32(1.0) + np.tanh(f32(0.7978845608) * (v + f32(0.044715) * v**3)))
 
     @numba.njit
+    def nb_gelu_erf(x, out):
+        for i in range(x.shape[0]):
+            v = x[i]
+            out[i] = f32(0.5) * v * (f32(1.0) + math.erf(v * f32(0.70710678)))
+
+    @numba.njit
     def nb_exp(x, out):
         for i in range(x.shape[0]):
             out[i] = np.exp(x[i])
@@ -189,6 +196,7 @@ def peers():
     first_call("sum", lambda: nb_sum(x))
     first_call("gelu", lambda: nb_gelu(x, y))
     first_call("gelu_pow", lambda: nb_gelu_pow(x, y))
+    first_call("gelu_erf", lambda: nb_gelu_erf(x, y))
     first_call("exp", lambda: nb_exp(x, y))
     ys = np.empty_like(xs)
     yl = np.empty_like(xl)
@@ -221,6 +229,8 @@ def peers():
         "numexpr": median_time(lambda: ne.evaluate("0.5 * x * (1.0 + tanh(0.7978845608 * (x + 0.044715 * x**3)))", local_dict={"x": x}), 5),
         "Numba": median_time(lambda: nb_gelu_pow(x, y), 5),
     }
+    # gelu's erf form (PyTorch's default): NumPy and numexpr have no erf.
+    res["gelu_erf"] = {"Numba": median_time(lambda: nb_gelu_erf(x, y), 5)}
     res["exp"] = {
         "NumPy": median_time(lambda: np.exp(x, out=y), 10),
         "numexpr": median_time(lambda: ne.evaluate("exp(x)", local_dict={"x": x}, out=y, casting="same_kind"), 10),
