@@ -1,9 +1,8 @@
 //! Native `f32x4` functions, where evaluating in f64 would halve the throughput or worse:
 //! `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan` here (the block programs' 512-bit code
-//! repeats most of them bit for bit), the others in [`super::f32_ext`]; only `pow` runs
-//! through the f64 code on promoted lanes. `exp` and `exp2` are SLEEF's
-//! `xexpf`/`xexp2f` (1 ULP); `tanh` is `e / (e + 2)` with `e = expm1(2|x|)` from the `expf`
-//! polynomial.
+//! repeats most of them bit for bit), the others in [`super::f32_ext`]. `exp` and `exp2` are
+//! SLEEF's `xexpf`/`xexp2f` (1 ULP); `tanh` is `e / (e + 2)` with `e = expm1(2|x|)` from the
+//! `expf` polynomial.
 
 use super::{f32_ext, Fun, M};
 use crate::CodegenError;

@@ -3,9 +3,10 @@
 //! `arctan`, `arctan2`, `arcsin`, `arccos` and `cbrt` from SLEEF's `xatanf`/`xatan2f`/
 //! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), `pow` from `xpowf` (double-float),
 //! and `erf` from two polynomials fitted by `benches/fit_erf.py`. Every unary one is checked on
-//! every `f32` input by `examples/exhaustive_f32.rs` (results in BENCHMARKS.md). Where the `f32` range of an intermediate would overflow
-//! (`sinh`/`cosh` beyond |x| = 86.5, whose results are still finite up to 89.4), a vector with
-//! such a lane recomputes those lanes on promoted `f64` halves in a cold block.
+//! every `f32` input by `examples/exhaustive_f32.rs` (results in BENCHMARKS.md). Where an `f32`
+//! intermediate would overflow (`sinh`/`cosh` beyond |x| = 86.5, whose results are finite up
+//! to 89.4), a vector with such a lane recomputes those lanes on promoted `f64` halves in a
+//! cold block.
 
 use super::f32::{clamp, exp_fast, exp_general, log_parts, reduce_ln2_shifted};
 use super::{on_f64_halves, Fun, D2, M};
