@@ -162,20 +162,10 @@ pub(super) fn cosh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
 /// table of 2^(1/3), 2^(2/3) for the remainder; m^(-1/3) by a polynomial, then one Newton step
 /// on m^(1/3). Zeros, infinities and NaN are returned as they are.
 pub(super) fn cbrt(m: &mut M, d0: Value) -> Value {
-    let (dv, qu, re) = super::f64::cbrt_split(m, d0, 300.0);
-    let one = m.c(1.0);
-    let r1 = m.eq_c(re, 1.0);
-    let c1 = m.c(1.259_921_049_894_873_164_767_210_6);
-    let q = m.sel(r1, c1, one);
-    let r2 = m.eq_c(re, 2.0);
-    let c2 = m.c(1.587_401_051_968_199_474_751_705_6);
-    let q = m.sel(r2, c2, q);
-    let sh = m.add_c(qu, -2048.0);
-    let q = m.ldexp2(q, sh);
-    let q = m.mulsign(q, dv);
-    let dv = m.abs(dv);
-    let x = m.poly(
-        dv,
+    super::f64::cbrt_plain(
+        m,
+        d0,
+        300.0,
         &[
             -0.601_564_466_953_277_587_890_625,
             2.820_889_234_542_846_679_687_5,
@@ -184,16 +174,8 @@ pub(super) fn cbrt(m: &mut M, d0: Value) -> Value {
             -3.809_541_702_270_507_812_5,
             2.224_125_623_703_002_929_687_5,
         ],
-    );
-    let y = m.mul(dv, x);
-    let y = m.mul(y, x);
-    let w = m.mul_c(y, 2.0 / 3.0);
-    let minus = m.c(-1.0);
-    let v = m.fma(y, x, minus);
-    let w = m.mul(w, v);
-    let y = m.sub(y, w);
-    let y = m.mul(y, q);
-    super::f64::cbrt_specials(m, d0, y)
+        false,
+    )
 }
 
 /// atan(s) for |s| <= 1: `s + s t P(t)`, `t = s^2` (SLEEF's `xatanf` coefficients).

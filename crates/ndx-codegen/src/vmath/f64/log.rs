@@ -51,22 +51,6 @@ pub(in crate::vmath) const LOG_U1: [f64; 7] = [
     0.666_666_666_666_733_354_1,
 ];
 
-/// ln(d): SLEEF `xlog_u1`.
-pub(in crate::vmath) fn log(m: &mut M, d: Value) -> Value {
-    let (e, x) = log_reduce(m, d);
-    let x2 = m.mul(x.x, x.x);
-    let t = m.poly(x2, &LOG_U1);
-    let ln2 = m.d2c(LN2_DD.0, LN2_DD.1);
-    let s = m.dd_mul_d2_d(ln2, e);
-    let x2s = m.d2scale(x, 2.0);
-    let s = m.dd_add(s, x2s);
-    let p = m.mul(x2, x.x);
-    let p = m.mul(p, t);
-    let s = m.dd_add_d2_d(s, p);
-    let r = m.d2v(s);
-    log_specials(m, d, r)
-}
-
 /// log2(d): SLEEF `xlog2`.
 pub(in crate::vmath) fn log2(m: &mut M, d: Value) -> Value {
     let (e, x) = log_reduce(m, d);

@@ -29,11 +29,13 @@ pub(in crate::vmath) const TRIG_MAX: f64 = 1e14;
 pub(in crate::vmath) const P2_24: f64 = 16_777_216.0;
 
 mod exp;
+mod fast;
 mod log;
 mod special;
 mod trig;
 
 pub(in crate::vmath) use exp::*;
+pub(in crate::vmath) use fast::*;
 pub(in crate::vmath) use log::*;
 pub(in crate::vmath) use special::*;
 pub(in crate::vmath) use trig::*;

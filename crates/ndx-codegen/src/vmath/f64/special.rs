@@ -2,62 +2,6 @@
 
 use super::*;
 
-/// cbrt(d): SLEEF `xcbrt_u1`.
-pub(in crate::vmath) fn cbrt(m: &mut M, d0: Value) -> Value {
-    let (d, qu, re) = cbrt_split(m, d0, 1100.0);
-    let q2 = m.d2c(1.0, 0.0);
-    let r1 = m.eq_c(re, 1.0);
-    let c1 = m.d2c(
-        1.259_921_049_894_873_190_7,
-        -2.589_933_375_300_506_917_7e-17,
-    );
-    let q2 = m.d2sel(r1, c1, q2);
-    let r2 = m.eq_c(re, 2.0);
-    let c2 = m.d2c(
-        1.587_401_051_968_199_583_4,
-        -1.086_900_819_419_782_298_6e-16,
-    );
-    let q2 = m.d2sel(r2, c2, q2);
-    let q2 = D2 {
-        x: m.mulsign(q2.x, d),
-        y: m.mulsign(q2.y, d),
-    };
-    let d = m.abs(d);
-    let x = m.poly(
-        d,
-        &[
-            -0.640_245_898_480_692_909_870_982,
-            2.961_551_030_200_395_118_185_95,
-            -5.733_530_609_229_478_436_361_66,
-            6.039_903_689_894_587_479_614_07,
-            -3.858_419_355_104_449_888_216_32,
-            2.230_727_530_249_660_972_572_2,
-        ],
-    );
-    let y = m.mul(x, x);
-    let y = m.mul(y, y);
-    let t = m.fmapn(d, y, x);
-    let t = m.mul_c(t, 1.0 / 3.0);
-    let x = m.sub(x, t);
-    let z = x;
-    let u = m.dd_mul_d_d(x, x);
-    let u = m.dd_mul(u, u);
-    let u = m.dd_mul_d2_d(u, d);
-    let nx = m.neg(x);
-    let u = m.dd_add2_d2_d(u, nx);
-    let y = m.d2v(u);
-    let y = m.mul_c(y, -2.0 / 3.0);
-    let y = m.mul(y, z);
-    let zz = m.dd_mul_d_d(z, z);
-    let v = m.dd_add2_d2_d(zz, y);
-    let v = m.dd_mul_d2_d(v, d);
-    let v = m.dd_mul(v, q2);
-    let r = m.d2v(v);
-    let sh = m.add_c(qu, -2048.0);
-    let z = m.ldexp2(r, sh);
-    cbrt_specials(m, d0, z)
-}
-
 /// `(m, qu, re)` of cbrt (SLEEF's `xcbrt`/`xcbrtf`): `d = 2^e m` with |m| in [0.5, 1), and
 /// `e + 6144 = 3 qu + re` (`re` in 0..3), so that cbrt(d) = cbrt(m) 2^(re/3) 2^(qu - 2048).
 /// `e` is clamped to +-`limit` (zeros, infinities and NaN give meaningless exponents; their

@@ -373,19 +373,6 @@ pub(in crate::vmath) fn atan2k(m: &mut M, y: D2, x: D2) -> D2 {
     m.dd_add(hq, t)
 }
 
-/// atan(d): SLEEF `xatan_u1`.
-pub(in crate::vmath) fn atan(m: &mut M, d: Value) -> Value {
-    let a = m.abs(d);
-    let y = m.d2(a);
-    let one = m.d2c(1.0, 0.0);
-    let r = atan2k(m, y, one);
-    let r = m.d2v(r);
-    let inf = m.isinf(d);
-    let h = m.c(std::f64::consts::FRAC_PI_2);
-    let r = m.sel(inf, h, r);
-    m.mulsign(r, d)
-}
-
 /// `isinf(d) ? copysign(1, d) | m : 0` bitwise, SLEEF's `visinf2`.
 pub(in crate::vmath) fn isinf2(m: &mut M, d: Value, k: Value) -> Value {
     let inf = m.isinf(d);
