@@ -186,7 +186,7 @@ fn large_arrays_run_in_blocks_around_the_wide_code_and_small_ones_do_not() {
         "{plan}"
     );
     assert!(plan.contains("fused 0 op(s): copy"), "{plan}");
-    // f64 `tanh` has no wide code (only f64 `exp` does).
+    // f64 `tanh` has no wide code (only f64 `exp` and `log` do).
     s.run("let z = tanh(astype(x, f64))").unwrap();
     let plan = common::explain_text(&mut s, "let z = tanh(astype(x, f64))");
     assert!(!plan.contains("precompiled"), "{plan}");
@@ -329,14 +329,21 @@ fn views_and_in_place_updates_take_the_wide_path_correctly() {
 }
 
 #[test]
-fn f64_exp_and_division_match_the_jit_bit_for_bit() {
+fn f64_exp_log_and_division_match_the_jit_bit_for_bit() {
     if !available() {
         return;
     }
     let mut g = Gen::new(11);
     let scales = [1e-3, 1.0, 30.0, 300.0, 760.0];
+    // Every third value is a random bit pattern: any exponent, subnormals, negatives, NaN.
     let mut v: Vec<f64> = (0..1000)
-        .map(|i| (2.0 * g.unit() - 1.0) * scales[i % scales.len()])
+        .map(|i| {
+            if i % 3 == 0 {
+                f64::from_bits(g.next())
+            } else {
+                (2.0 * g.unit() - 1.0) * scales[i % scales.len()]
+            }
+        })
         .collect();
     let special = [
         f64::NAN,
@@ -353,6 +360,10 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
         -745.2,
         -1000.5,
         f64::MAX,
+        5e-324,
+        2.2e-308,
+        1.0,
+        -1e-300,
     ];
     for (k, &x) in special.iter().enumerate() {
         v[37 * k + 5] = x;
@@ -365,6 +376,8 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
         "exp(x)",
         "exp(x * 0.5) / (x + 3.0)",
         "exp(x) / exp(x * 0.25 + 1.0)",
+        "log(x)",
+        "log(x * x * 1e300) + log(abs(x) * 1e-300)",
     ] {
         s.set("x", small.clone());
         s.run(&format!("let y = {f}")).unwrap();
@@ -372,7 +385,11 @@ fn f64_exp_and_division_match_the_jit_bit_for_bit() {
         s.set("x", big.clone());
         s.run(&format!("let y = {f}")).unwrap();
         let plan = common::explain_text(&mut s, &format!("let y = {f}"));
-        assert!(plan.contains("precompiled exp (f64)"), "{plan}");
+        let name = if f.starts_with("log") { "log" } else { "exp" };
+        assert!(
+            plan.contains(&format!("precompiled {name} (f64)")),
+            "{plan}"
+        );
         let got = values_as::<f64>(&s, "y");
         assert_repeats(&got, &want, &|i| format!("{f} at {i}"));
     }

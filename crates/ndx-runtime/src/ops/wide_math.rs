@@ -1,7 +1,8 @@
-//! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32` and `exp` of `f64` with
-//! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
-//! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64::exp`), 16 or 8 lanes at a time; and float division by a divisor per element
-//! or per row ([`div`]), which is IEEE either way.
+//! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp` and `log` of `f64`,
+//! with 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
+//! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64::exp`, `f64::log_u35`), 16 or 8
+//! lanes at a time; and float division by a divisor per element or per row ([`div`]), which
+//! is IEEE either way.
 //!
 //! Cranelift stops at 128-bit vectors, and a fused loop that evaluates `tanh` or `exp` is
 //! bound by the arithmetic of the function: at 128 bits, gelu over 10M `f32` takes 14 ms
@@ -56,8 +57,8 @@ impl WideFn {
     }
 }
 
-/// True when `f` of `dtype` has 512-bit code here (every [`WideFn`] of `f32`, `exp` of
-/// `f64`); the CPU may still lack it ([`available`]).
+/// True when `f` of `dtype` has 512-bit code here (every [`WideFn`] of `f32`, `exp` and `log`
+/// of `f64`); the CPU may still lack it ([`available`]).
 pub fn supports(f: WideFn, dtype: crate::DType) -> bool {
     match dtype {
         crate::DType::F32 => f32::has(f),
@@ -114,13 +115,16 @@ impl WideFloat for f32 {
 
 impl WideFloat for f64 {
     fn has(f: WideFn) -> bool {
-        f == WideFn::Exp
+        matches!(f, WideFn::Exp | WideFn::Log)
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
-        if f == WideFn::Exp {
+        match f {
             // SAFETY: the caller's CPU has AVX-512F.
-            unsafe { avx512::exp_f64_slice(data) }
+            WideFn::Exp => unsafe { avx512::f64_slice(data, avx512::exp8) },
+            // SAFETY: as above.
+            WideFn::Log => unsafe { avx512::f64_slice(data, avx512::log8) },
+            _ => {}
         }
         let _ = (f, data);
     }
@@ -276,7 +280,7 @@ pub mod consts {
     pub const ERF_C0_LO: f64 = std::f64::consts::FRAC_2_SQRT_PI - ERF_C0_HI;
 }
 
-/// The constants of the `f64` `exp` (SLEEF's `xexp`), shared with the JIT's code
+/// The constants of the `f64` `exp` and `log` (SLEEF's `xexp`, `xlog`), shared with the JIT's code
 /// (`ndx_codegen::vmath::f64`).
 pub mod consts64 {
     /// log2(e).
@@ -308,6 +312,18 @@ pub mod consts64 {
         0.5,
         1.0,
         1.0,
+    ];
+    /// `log`'s polynomial in `x^2`, `x = (m - 1) / (m + 1)`: ln(m) = 2x + x^3 P(x^2), highest
+    /// degree first (SLEEF's 3.5-ULP `xlog`).
+    #[allow(clippy::excessive_precision)]
+    pub const LOG_POLY: [f64; 7] = [
+        0.153_487_338_491_425_068_243_146,
+        0.152_519_917_006_351_951_593_857,
+        0.181_863_266_251_982_985_677_316,
+        0.222_221_366_518_767_365_905_163,
+        0.285_714_294_746_548_025_383_248,
+        0.399_999_999_950_799_600_689_777,
+        0.666_666_666_666_777_874_006_3,
     ];
 }
 
@@ -585,7 +601,7 @@ mod avx512 {
     /// `exp` of `f64` over `data` in place (SLEEF's `xexp`, as `vmath::f64::exp`, which has
     /// no branch: lanes are independent). Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub fn exp_f64_slice(data: &mut [f64]) {
+    pub fn f64_slice(data: &mut [f64], f: unsafe fn(__m512d) -> __m512d) {
         let n = data.len();
         let p = data.as_mut_ptr();
         let mut i = 0;
@@ -597,14 +613,53 @@ mod avx512 {
             };
             // SAFETY: lanes at `i + j < n` only.
             let x = unsafe { _mm512_maskz_loadu_pd(m, p.add(i)) };
-            unsafe { _mm512_mask_storeu_pd(p.add(i), m, exp8(x)) };
+            // SAFETY: `f` is one of this module's AVX-512F functions.
+            unsafe { _mm512_mask_storeu_pd(p.add(i), m, f(x)) };
             i += 8;
         }
     }
 
+    /// `vmath::f64::log_u35` (SLEEF's `xlog`) on 8 lanes, with `log_specials`' rules.
+    #[target_feature(enable = "avx512f")]
+    pub fn log8(d: __m512d) -> __m512d {
+        use super::consts64 as k;
+        let c = _mm512_set1_pd;
+        let bits = _mm512_castpd_si512;
+        let float = _mm512_castsi512_pd;
+        let sh = c(6_755_399_441_055_744.0);
+        // split_exponent: subnormals scaled by 2^64; e = exponent of d / 0.75; m = d 2^-e.
+        let tiny = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(d, c(f64::MIN_POSITIVE));
+        let dv = _mm512_mask_blend_pd(tiny, d, _mm512_mul_pd(d, c(18_446_744_073_709_551_616.0)));
+        let t = _mm512_mul_pd(dv, c(1.0 / 0.75));
+        let ef = _mm512_and_si512(_mm512_srli_epi64::<52>(bits(t)), _mm512_set1_epi64(0x7ff));
+        let e = _mm512_sub_pd(float(_mm512_add_epi64(ef, bits(sh))), sh);
+        let e = _mm512_add_pd(e, c(-1023.0));
+        let ne = _mm512_sub_epi64(bits(_mm512_add_pd(_mm512_sub_pd(c(0.0), e), sh)), bits(sh));
+        let mm = float(_mm512_add_epi64(bits(dv), _mm512_slli_epi64::<52>(ne)));
+        let adj = _mm512_mask_blend_pd(tiny, c(0.0), c(64.0));
+        let e = _mm512_sub_pd(e, adj);
+        let x = _mm512_div_pd(_mm512_add_pd(mm, c(-1.0)), _mm512_add_pd(mm, c(1.0)));
+        let x2 = _mm512_mul_pd(x, x);
+        let [first, rest @ ..] = k::LOG_POLY;
+        let mut p = c(first);
+        for ci in rest {
+            p = _mm512_fmadd_pd(p, x2, c(ci));
+        }
+        let el = _mm512_mul_pd(e, c(std::f64::consts::LN_2));
+        let s = _mm512_fmadd_pd(x, c(2.0), el);
+        let r = _mm512_fmadd_pd(_mm512_mul_pd(x2, x), p, s);
+        // log_specials: +inf, NaN (all bits set) for negatives and NaN, -inf for zeros.
+        let pinf = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(d, c(f64::INFINITY));
+        let r = _mm512_mask_blend_pd(pinf, r, c(f64::INFINITY));
+        let bad = _mm512_cmp_pd_mask::<_CMP_NGE_UQ>(d, c(0.0));
+        let zero = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(d, c(0.0));
+        let r = float(_mm512_mask_blend_epi64(bad, bits(r), _mm512_set1_epi64(-1)));
+        _mm512_mask_blend_pd(zero, r, c(f64::NEG_INFINITY))
+    }
+
     /// `vmath::f64::exp` on 8 lanes.
     #[target_feature(enable = "avx512f")]
-    fn exp8(d: __m512d) -> __m512d {
+    pub fn exp8(d: __m512d) -> __m512d {
         use super::consts64 as k;
         let c = _mm512_set1_pd;
         let lo = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));

@@ -7,27 +7,18 @@
 //! bound: those keep the 1-ULP code.
 
 use super::*;
+use ndx_runtime::ops::wide_math::consts64::LOG_POLY;
 
 /// ln(d): SLEEF's `xlog` (3.5 ULP): d = 2^e m, m in [0.75, 1.5), x = (m - 1) / (m + 1),
-/// ln(d) = e ln2 + 2x + x^3 P(x^2); subnormal `d` is scaled by 2^64 first.
+/// ln(d) = e ln2 + 2x + x^3 P(x^2); subnormal `d` is scaled by 2^64 first. The block
+/// programs' 512-bit code (`wide_math`) repeats it bit for bit.
 pub(in crate::vmath) fn log_u35(m: &mut M, d: Value) -> Value {
     let (e, mm) = m.split_exponent(d, DBL_MIN);
     let num = m.add_c(mm, -1.0);
     let den = m.add_c(mm, 1.0);
     let x = m.div(num, den);
     let x2 = m.mul(x, x);
-    let t = m.poly(
-        x2,
-        &[
-            0.153_487_338_491_425_068_243_146,
-            0.152_519_917_006_351_951_593_857,
-            0.181_863_266_251_982_985_677_316,
-            0.222_221_366_518_767_365_905_163,
-            0.285_714_294_746_548_025_383_248,
-            0.399_999_999_950_799_600_689_777,
-            0.666_666_666_666_777_874_006_3,
-        ],
-    );
+    let t = m.poly(x2, &LOG_POLY);
     let el = m.mul_c(e, LN2_DD.0);
     let two = m.c(2.0);
     let s = m.fma(x, two, el);
