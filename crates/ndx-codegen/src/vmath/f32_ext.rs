@@ -3,16 +3,13 @@
 //! `arctan`, `arctan2`, `arcsin`, `arccos` and `cbrt` from SLEEF's `xatanf`/`xatan2f`/
 //! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), `pow` from `xpowf` (double-float),
 //! and `erf` from two polynomials fitted by `benches/fit_erf.py`. Every unary one is checked on
-//! every `f32` input by `examples/exhaustive_f32.rs` (results in BENCHMARKS.md). Where an `f32`
-//! intermediate would overflow (`sinh`/`cosh` beyond |x| = 86.5, whose results are finite up
-//! to 89.4), a vector with such a lane recomputes those lanes on promoted `f64` halves in a
-//! cold block.
+//! every `f32` input by `examples/exhaustive_f32.rs` (results in BENCHMARKS.md). `sinh` and
+//! `cosh` beyond |x| = 86.5, where e^|x| would overflow but the results are finite up to 89.4,
+//! take a cold block ([`far_range`]).
 
 use super::f32::{clamp, exp_fast, exp_general, log_parts, reduce_ln2_shifted};
-use super::{on_f64_halves, Fun, D2, M};
-use crate::CodegenError;
+use super::{D2, M};
 use cranelift_codegen::ir::Value;
-use ndx_ir::kernel::UnaryOp;
 use ndx_runtime::ops::wide_math::consts::{
     ERF_C0_HI, ERF_C0_LO, ERF_LARGE, ERF_SMALL, ERF_SPLIT, ERF_TOP, EXPM1_POLY, EXP_FAST, L2L, L2U,
     LN2, LOG_POLY, LOG_TINY,
@@ -107,30 +104,29 @@ pub(super) fn expm1(m: &mut M, x: Value) -> Value {
     })
 }
 
-/// `fast`, with the lanes where `rare` holds computed by `f` on promoted `f64` halves (cold).
-fn rare_in_f64(
-    m: &mut M,
-    rare: Value,
-    fast: Value,
-    x: Value,
-    f: UnaryOp,
-) -> Result<Value, CodegenError> {
-    let mut failed = None;
-    let r = m.unless_rare(rare, fast, |m| {
-        match on_f64_halves(m.b, m.host, Fun::Unary(f), &[x]) {
-            Ok(slow) => m.sel(rare, slow, fast),
-            Err(e) => {
-                failed = Some(e);
-                fast
-            }
-        }
-    });
-    failed.map_or(Ok(r), Err)
+/// `fast`, with the lanes where `rare` holds (|x| > [`EXP_FAST`], or NaN) replaced by
+/// e^|x| / 2 with the sign `sign` of `x` applied when `odd` (in a cold block): for |x| > 86.5
+/// the other term of sinh and cosh is below 2^-248 of the result. e^|x| itself would overflow
+/// from 88.7, so it is computed as h (h / 2) with h = e^(|x|/2) (|x|/2 is exact): 2.5 ULP, and
+/// +inf beyond 89.4 by the product's own overflow.
+fn far_range(m: &mut M, rare: Value, fast: Value, x: Value, odd: bool) -> Value {
+    m.unless_rare(rare, fast, |m| {
+        let a = m.abs(x);
+        let half = m.mul_c(a, 0.5);
+        let y = m.min_c(half, EXP_FAST);
+        let h = exp_fast(m, y);
+        let h2 = m.mul_c(h, 0.5);
+        let r = m.mul(h2, h);
+        let r = if odd { m.mulsign(r, x) } else { r };
+        let nan = m.isnan(x);
+        let r = m.or_nan(nan, r);
+        m.sel(rare, r, fast)
+    })
 }
 
 /// sinh(x) = E (E + 2) / (2 (E + 1)) with E = expm1(|x|) (SLEEF's `xsinh_u35`), for
-/// |x| <= EXP_FAST; beyond (and NaN), the f64 code.
-pub(super) fn sinh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
+/// |x| <= EXP_FAST; beyond (and NaN), [`far_range`].
+pub(super) fn sinh(m: &mut M, x: Value) -> Value {
     let a = m.abs(x);
     let y = m.min_c(a, EXP_FAST);
     let e = expm1(m, y);
@@ -141,12 +137,12 @@ pub(super) fn sinh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     let r = m.mul(q, h);
     let r = m.mulsign(r, x);
     let rare = m.ugt_c(a, EXP_FAST);
-    rare_in_f64(m, rare, r, x, UnaryOp::Sinh)
+    far_range(m, rare, r, x, true)
 }
 
 /// cosh(x) = h + (1/4) / h with h = e^|x| / 2 (no cancellation), for |x| <= EXP_FAST; beyond
-/// (and NaN), the f64 code.
-pub(super) fn cosh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
+/// (and NaN), [`far_range`].
+pub(super) fn cosh(m: &mut M, x: Value) -> Value {
     let a = m.abs(x);
     let y = m.min_c(a, EXP_FAST);
     let e = exp_fast(m, y);
@@ -155,7 +151,7 @@ pub(super) fn cosh(m: &mut M, x: Value) -> Result<Value, CodegenError> {
     let r = m.div(q, h);
     let r = m.add(h, r);
     let rare = m.ugt_c(a, EXP_FAST);
-    rare_in_f64(m, rare, r, x, UnaryOp::Cosh)
+    far_range(m, rare, r, x, false)
 }
 
 /// cbrt(d): SLEEF's `xcbrtf`. d = 2^e m with m in [0.5, 1); 2^(e/3) from the quotient and a

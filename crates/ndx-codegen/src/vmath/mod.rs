@@ -9,8 +9,8 @@
 //! functions are in [`f64`]; every f32 function has native `f32x4` code from SLEEF's 3.5-ULP
 //! (`pow`: 1-ULP) f32 algorithms ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`;
 //! [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`, `arctan2`,
-//! `arcsin`, `arccos`, `erf`, `cbrt`, `pow`). `sinh` and `cosh` of |x| > 86.5, whose f32
-//! intermediates would overflow, evaluate the f64 code on the promoted lanes in a cold block.
+//! `arcsin`, `arccos`, `erf`, `cbrt`, `pow`); a function without it would run on promoted
+//! `f64x2` halves ([`on_f64_halves`]).
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
@@ -253,8 +253,7 @@ fn vector(
 }
 
 /// `f` on the `f32x4` vectors `args`, evaluated on their two halves promoted to `f64x2` and
-/// rounded once to `f32`: the functions without native `f32` code, and the rare lanes of some
-/// that have it.
+/// rounded once to `f32`: for a function without native `f32` code (none today).
 fn on_f64_halves(
     b: &mut FunctionBuilder,
     host: &mut Host,
