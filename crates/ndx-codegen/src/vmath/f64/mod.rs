@@ -1,6 +1,7 @@
 //! The f64 functions (`f64x2`), ported from SLEEF's 1-ULP (`_u1`/`u10`) double-precision
-//! code. Also used for f32 through promoted lanes, so every function clamps its argument
-//! before any exponent arithmetic: integer views never see a value out of their range.
+//! code, and its 3.5-ULP plain-double code for `log`, `arctan` and `cbrt` ([`fast`]). Every
+//! function clamps its argument before any exponent arithmetic: integer views never see a
+//! value out of their range.
 
 pub(in crate::vmath) use super::{D2, M};
 pub(in crate::vmath) use crate::CodegenError;
