@@ -662,6 +662,23 @@ mod avx512 {
     pub fn exp8(d: __m512d) -> __m512d {
         use super::consts64 as k;
         let c = _mm512_set1_pd;
+        // Where every lane has |d| <= 708, 2^q is normal and u 2^h is normal too, so the
+        // JIT's two-step scaling u 2^h 2^(q - h) and one multiplication by 2^q both round
+        // u 2^q once: the same bits without the clamps and the second scaling.
+        let inside = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_abs_pd(d), c(708.0));
+        if inside == 0xff {
+            let q = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm512_mul_pd(d, c(k::R_LN2)),
+            );
+            let s = _mm512_fmadd_pd(q, c(-k::L2U), d);
+            let s = _mm512_fmadd_pd(q, c(-k::L2L), s);
+            let [first, rest @ ..] = k::EXP_POLY;
+            let mut u = c(first);
+            for ci in rest {
+                u = _mm512_fmadd_pd(u, s, c(ci));
+            }
+            return _mm512_mul_pd(u, pow2i_pd(q));
+        }
         let lo = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));
         let x = _mm512_mask_blend_pd(lo, d, c(k::EXP_LO));
         let hi = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, c(k::EXP_HI));
