@@ -4,6 +4,7 @@
 
 use super::bitcast;
 use crate::scalar::Host;
+use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -381,33 +382,37 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     where
         G: FnOnce(&mut Self) -> Value,
     {
-        self.unless_rare_all(rare, &[fast], |m| vec![general(m)])[0]
+        let r: Result<_, CodegenError> = self.try_unless_rare(rare, [fast], |m| Ok([general(m)]));
+        r.map_or(fast, |[v]| v)
     }
 
-    /// [`M::unless_rare`] for several values (of any types): `general` returns as many.
-    pub fn unless_rare_all<G>(&mut self, rare: Value, fast: &[Value], general: G) -> Vec<Value>
+    /// [`M::unless_rare`] for several values (of any types), with a `general` path that may
+    /// fail (its error is returned; the blocks are still closed).
+    pub fn try_unless_rare<const N: usize, G>(
+        &mut self,
+        rare: Value,
+        fast: [Value; N],
+        general: G,
+    ) -> Result<[Value; N], CodegenError>
     where
-        G: FnOnce(&mut Self) -> Vec<Value>,
+        G: FnOnce(&mut Self) -> Result<[Value; N], CodegenError>,
     {
         let any = self.b.ins().vany_true(rare);
         let slow = self.b.create_block();
         let join = self.b.create_block();
-        let res: Vec<Value> = fast
-            .iter()
-            .map(|&v| {
-                let ty = self.b.func.dfg.value_type(v);
-                self.b.append_block_param(join, ty)
-            })
-            .collect();
+        let res = fast.map(|v| {
+            let ty = self.b.func.dfg.value_type(v);
+            self.b.append_block_param(join, ty)
+        });
         self.b.set_cold_block(slow);
-        let args: Vec<_> = fast.iter().map(|&v| v.into()).collect();
+        let args = fast.map(|v| v.into());
         self.b.ins().brif(any, slow, &[], join, &args);
         self.b.switch_to_block(slow);
         let r = general(self);
-        let args: Vec<_> = r.iter().map(|&v| v.into()).collect();
+        let args = r.as_ref().unwrap_or(&fast).map(|v| v.into());
         self.b.ins().jump(join, &args);
         self.b.switch_to_block(join);
-        res
+        r.map(|_| res)
     }
 
     /// `min(c, x)` for a constant `c`, keeping NaN lanes of `x` (one `minps`/`minpd`).

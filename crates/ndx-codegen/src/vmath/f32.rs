@@ -245,21 +245,11 @@ fn reduce_pi(m: &mut M, x: Value, q: Value, large: Unit) -> Result<(Value, Value
     let qi = m.int_of(q);
     let a = m.abs(x);
     let rare = m.ugt_c(a, TRIG_FAST);
-    let mut failed = None;
-    let r = m.unless_rare_all(rare, &[d, qi], |m| match m.pi_reduce(x, large) {
-        Ok(big) => vec![m.sel(rare, big.hi, d), m.sel(rare, big.q, qi)],
-        Err(e) => {
-            failed = Some(e);
-            vec![d, qi]
-        }
-    });
-    match (failed, r.as_slice()) {
-        (None, &[d, q]) => Ok((d, q)),
-        (Some(e), _) => Err(e),
-        _ => Err(CodegenError::Internal(
-            "reduce_pi: two values expected".into(),
-        )),
-    }
+    let [d, q] = m.try_unless_rare(rare, [d, qi], |m| {
+        let big = m.pi_reduce(x, large)?;
+        Ok([m.sel(rare, big.hi, d), m.sel(rare, big.q, qi)])
+    })?;
+    Ok((d, q))
 }
 
 /// `e + s e P(s)` with `e` the reduced argument `d` (of square `s`) with its sign bit flipped

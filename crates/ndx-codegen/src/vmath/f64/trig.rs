@@ -19,25 +19,15 @@ fn large_args(
     let big = m.ge_c(a, TRIG_MAX);
     let fin = m.lt_c(a, f64::INFINITY);
     let rare = m.and(big, fin);
-    let mut failed = None;
-    let r = m.unless_rare_all(rare, &[x.x, x.y, q], |m| match m.pi_reduce(d, unit) {
-        Ok(big) => vec![
+    let [hi, lo, q] = m.try_unless_rare(rare, [x.x, x.y, q], |m| {
+        let big = m.pi_reduce(d, unit)?;
+        Ok([
             m.sel(rare, big.hi, x.x),
             m.sel(rare, big.lo, x.y),
             m.sel(rare, big.q, q),
-        ],
-        Err(e) => {
-            failed = Some(e);
-            vec![x.x, x.y, q]
-        }
-    });
-    match (failed, r.as_slice()) {
-        (None, &[hi, lo, q]) => Ok((D2 { x: hi, y: lo }, q)),
-        (Some(e), _) => Err(e),
-        _ => Err(CodegenError::Internal(
-            "large_args: three values expected".into(),
-        )),
-    }
+        ])
+    })?;
+    Ok((D2 { x: hi, y: lo }, q))
 }
 
 /// sin/cos core: the polynomial on the reduced double-double `x`.
