@@ -18,33 +18,6 @@ use ndx_runtime::ops::wide_math::consts::{
     SIN_POLY, TANH_CLAMP, TAN_POLY, TRIG_FAST,
 };
 
-/// True when `f` has native f32 code here.
-pub(super) fn native(f: Fun) -> bool {
-    matches!(
-        f,
-        Fun::Unary(
-            UnaryOp::Exp
-                | UnaryOp::Exp2
-                | UnaryOp::Tanh
-                | UnaryOp::Log
-                | UnaryOp::Sin
-                | UnaryOp::Cos
-                | UnaryOp::Tan
-                | UnaryOp::Log2
-                | UnaryOp::Log10
-                | UnaryOp::Log1p
-                | UnaryOp::Expm1
-                | UnaryOp::Sinh
-                | UnaryOp::Cosh
-                | UnaryOp::Arctan
-                | UnaryOp::Arcsin
-                | UnaryOp::Arccos
-                | UnaryOp::Erf
-                | UnaryOp::Cbrt
-        ) | Fun::Binary(BinaryOp::Arctan2 | BinaryOp::Pow)
-    )
-}
-
 /// `f` on the `f32x4` value `x`.
 pub(super) fn eval(m: &mut M, f: Fun, x: Value, y: Option<Value>) -> Result<Value, CodegenError> {
     Ok(match f {

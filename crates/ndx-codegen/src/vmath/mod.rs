@@ -9,8 +9,7 @@
 //! functions are in [`f64`]; every f32 function has native `f32x4` code from SLEEF's 3.5-ULP
 //! (`pow`: 1-ULP) f32 algorithms ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`;
 //! [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`, `arctan2`,
-//! `arcsin`, `arccos`, `erf`, `cbrt`, `pow`); a function without it would run on promoted
-//! `f64x2` halves ([`on_f64_halves`]).
+//! `arcsin`, `arccos`, `erf`, `cbrt`, `pow`).
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
@@ -212,29 +211,10 @@ fn scalar(
     d: DType,
     args: &[Value],
 ) -> Result<Value, CodegenError> {
-    let vt = if d == DType::F32 && f32::native(f) {
-        types::F32X4
-    } else {
-        types::F64X2
-    };
-    let vargs: Vec<Value> = args
-        .iter()
-        .map(|&a| {
-            let a = if d == DType::F32 && vt == types::F64X2 {
-                b.ins().fpromote(types::F64, a)
-            } else {
-                a
-            };
-            b.ins().splat(vt, a)
-        })
-        .collect();
+    let vt = vector_type(d)?;
+    let vargs: Vec<Value> = args.iter().map(|&a| b.ins().splat(vt, a)).collect();
     let r = eval(b, host, f, vt, &vargs)?;
-    let r = b.ins().extractlane(r, 0);
-    Ok(if d == DType::F32 && vt == types::F64X2 {
-        b.ins().fdemote(types::F32, r)
-    } else {
-        r
-    })
+    Ok(b.ins().extractlane(r, 0))
 }
 
 fn vector(
@@ -244,42 +224,18 @@ fn vector(
     d: DType,
     args: &[Value],
 ) -> Result<Value, CodegenError> {
-    match d {
-        DType::F64 => eval(b, host, f, types::F64X2, args),
-        DType::F32 if f32::native(f) => eval(b, host, f, types::F32X4, args),
-        DType::F32 => on_f64_halves(b, host, f, args),
-        _ => Err(CodegenError::Internal(format!("math function on {d}"))),
-    }
+    let vt = vector_type(d)?;
+    eval(b, host, f, vt, args)
 }
 
-/// `f` on the `f32x4` vectors `args`, evaluated on their two halves promoted to `f64x2` and
-/// rounded once to `f32`: for a function without native `f32` code (none today).
-fn on_f64_halves(
-    b: &mut FunctionBuilder,
-    host: &mut Host,
-    f: Fun,
-    args: &[Value],
-) -> Result<Value, CodegenError> {
-    let lo: Vec<Value> = args.iter().map(|&a| b.ins().fvpromote_low(a)).collect();
-    let hi: Vec<Value> = args
-        .iter()
-        .map(|&a| {
-            let wide = bitcast(b, types::F64X2, a);
-            let h = b.ins().extractlane(wide, 1);
-            let h = b.ins().splat(types::F64X2, h);
-            let h = bitcast(b, types::F32X4, h);
-            b.ins().fvpromote_low(h)
-        })
-        .collect();
-    let rlo = eval(b, host, f, types::F64X2, &lo)?;
-    let rhi = eval(b, host, f, types::F64X2, &hi)?;
-    let rlo = b.ins().fvdemote(rlo);
-    let rhi = b.ins().fvdemote(rhi);
-    let rlo = bitcast(b, types::F64X2, rlo);
-    let rhi = bitcast(b, types::F64X2, rhi);
-    let h = b.ins().extractlane(rhi, 0);
-    let r = b.ins().insertlane(rlo, h, 1);
-    Ok(bitcast(b, types::F32X4, r))
+/// The vector type the library works in for dtype `d`: `f32x4` (native `f32` code for every
+/// function) or `f64x2`.
+fn vector_type(d: DType) -> Result<Type, CodegenError> {
+    match d {
+        DType::F64 => Ok(types::F64X2),
+        DType::F32 => Ok(types::F32X4),
+        _ => Err(CodegenError::Internal(format!("math function on {d}"))),
+    }
 }
 
 /// Reinterprets the bits of a vector as another vector type.
