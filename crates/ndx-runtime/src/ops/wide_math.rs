@@ -119,13 +119,10 @@ impl WideFloat for f64 {
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
-        match f {
-            // SAFETY: the caller's CPU has AVX-512F.
-            WideFn::Exp => unsafe { avx512::f64_slice(data, avx512::exp8) },
-            // SAFETY: as above.
-            WideFn::Log => unsafe { avx512::f64_slice(data, avx512::log8) },
-            _ => {}
-        }
+        // SAFETY: the caller's CPU has AVX-512F.
+        unsafe {
+            avx512::apply_f64(f, data)
+        };
         let _ = (f, data);
     }
     unsafe fn div_unchecked(d: *mut f64, x: *const f64, den: *const f64, n: usize, per: usize) {
@@ -598,30 +595,44 @@ mod avx512 {
         _mm512_set1_pd
     );
 
-    /// `exp` of `f64` over `data` in place (SLEEF's `xexp`, as `vmath::f64::exp`, which has
-    /// no branch: lanes are independent). Caller: the CPU has AVX-512F.
+    /// `$f` over the `f64` slice `$data` in place, 8 lanes at a time, the last group under a
+    /// mask (the JIT's `f64x2` code has no branch between lanes, so a partial group gives the
+    /// same bits).
+    macro_rules! each_group_pd {
+        ($data:expr, $f:ident) => {{
+            let data: &mut [f64] = $data;
+            let n = data.len();
+            let p = data.as_mut_ptr();
+            let mut i = 0;
+            while i < n {
+                let m: __mmask8 = if n - i >= 8 {
+                    0xff
+                } else {
+                    ((1u32 << (n - i)) - 1) as u8
+                };
+                // SAFETY: lanes at `i + j < n` only.
+                let x = unsafe { _mm512_maskz_loadu_pd(m, p.add(i)) };
+                unsafe { _mm512_mask_storeu_pd(p.add(i), m, $f(x)) };
+                i += 8;
+            }
+        }};
+    }
+
+    /// `f` (`exp` or `log`) of `f64` over `data` in place; other functions leave it as it is
+    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub fn f64_slice(data: &mut [f64], f: unsafe fn(__m512d) -> __m512d) {
-        let n = data.len();
-        let p = data.as_mut_ptr();
-        let mut i = 0;
-        while i < n {
-            let m: __mmask8 = if n - i >= 8 {
-                0xff
-            } else {
-                ((1u32 << (n - i)) - 1) as u8
-            };
-            // SAFETY: lanes at `i + j < n` only.
-            let x = unsafe { _mm512_maskz_loadu_pd(m, p.add(i)) };
-            // SAFETY: `f` is one of this module's AVX-512F functions.
-            unsafe { _mm512_mask_storeu_pd(p.add(i), m, f(x)) };
-            i += 8;
+    pub fn apply_f64(f: super::WideFn, data: &mut [f64]) {
+        use super::WideFn;
+        match f {
+            WideFn::Exp => each_group_pd!(data, exp8),
+            WideFn::Log => each_group_pd!(data, log8),
+            _ => {}
         }
     }
 
     /// `vmath::f64::log_u35` (SLEEF's `xlog`) on 8 lanes, with `log_specials`' rules.
     #[target_feature(enable = "avx512f")]
-    pub fn log8(d: __m512d) -> __m512d {
+    fn log8(d: __m512d) -> __m512d {
         use super::consts64 as k;
         let c = _mm512_set1_pd;
         let bits = _mm512_castpd_si512;
@@ -659,7 +670,7 @@ mod avx512 {
 
     /// `vmath::f64::exp` on 8 lanes.
     #[target_feature(enable = "avx512f")]
-    pub fn exp8(d: __m512d) -> __m512d {
+    fn exp8(d: __m512d) -> __m512d {
         use super::consts64 as k;
         let c = _mm512_set1_pd;
         // Where every lane has |d| <= 708, 2^q is normal and u 2^h is normal too, so the
@@ -667,22 +678,31 @@ mod avx512 {
         // u 2^q once: the same bits without the clamps and the second scaling.
         let inside = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_abs_pd(d), c(708.0));
         if inside == 0xff {
-            let q = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-                _mm512_mul_pd(d, c(k::R_LN2)),
-            );
-            let s = _mm512_fmadd_pd(q, c(-k::L2U), d);
-            let s = _mm512_fmadd_pd(q, c(-k::L2L), s);
-            let [first, rest @ ..] = k::EXP_POLY;
-            let mut u = c(first);
-            for ci in rest {
-                u = _mm512_fmadd_pd(u, s, c(ci));
-            }
+            let (q, u) = exp_core_pd(d);
             return _mm512_mul_pd(u, pow2i_pd(q));
         }
         let lo = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));
         let x = _mm512_mask_blend_pd(lo, d, c(k::EXP_LO));
         let hi = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, c(k::EXP_HI));
         let x = _mm512_mask_blend_pd(hi, x, c(k::EXP_HI));
+        let (q, u) = exp_core_pd(x);
+        // `exp_scaled` with 2^0: q + 0.0, then ldexp2 (u * 2^h * 2^(q - h), h = floor(q / 2)).
+        let q = _mm512_add_pd(q, c(0.0));
+        let h = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_pd(q, c(0.5)),
+        );
+        let l = _mm512_sub_pd(q, h);
+        let u = _mm512_mul_pd(_mm512_mul_pd(u, pow2i_pd(h)), pow2i_pd(l));
+        let over = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(d, c(k::LOG_DBL_MAX));
+        _mm512_mask_blend_pd(over, u, c(f64::INFINITY))
+    }
+
+    /// `(q, u)` with `x = q ln2 + s` and `u = e^s` by `EXP_POLY` (Horner's rule, as the JIT):
+    /// e^x = u 2^q.
+    #[target_feature(enable = "avx512f")]
+    fn exp_core_pd(x: __m512d) -> (__m512d, __m512d) {
+        use super::consts64 as k;
+        let c = _mm512_set1_pd;
         let q = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
             _mm512_mul_pd(x, c(k::R_LN2)),
         );
@@ -693,15 +713,7 @@ mod avx512 {
         for ci in rest {
             u = _mm512_fmadd_pd(u, s, c(ci));
         }
-        // `exp_scaled` with 2^0: q + 0.0, then ldexp2 (u * 2^h * 2^(q - h), h = floor(q / 2)).
-        let q = _mm512_add_pd(q, c(0.0));
-        let h = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_pd(q, c(0.5)),
-        );
-        let l = _mm512_sub_pd(q, h);
-        let u = _mm512_mul_pd(_mm512_mul_pd(u, pow2i_pd(h)), pow2i_pd(l));
-        let over = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(d, c(k::LOG_DBL_MAX));
-        _mm512_mask_blend_pd(over, u, c(f64::INFINITY))
+        (q, u)
     }
 
     /// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i` for `f64`).
