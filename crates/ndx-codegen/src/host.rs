@@ -36,26 +36,15 @@ extern "C" fn ndx_cos_f64(x: f64) -> f64 {
 // Payne-Hanek reduction of large `sin`/`cos`/`tan` arguments, for the lanes of one vector
 // (`vmath::reduce`). `frame` is the 64-byte stack slot of that code: the argument vector at
 // offset 0; the results at 16 (q), 32 (d, or the high part) and 48 (the low part, f64).
-// `unit`: 0 sin, 1 cos, 2 tan. Returns 0.
-
-fn pi_unit(unit: i64) -> pi_reduce::Unit {
-    match unit {
-        0 => pi_reduce::Unit::Pi,
-        1 => pi_reduce::Unit::PiOffset,
-        _ => pi_reduce::Unit::HalfPi,
-    }
-}
+// `unit`: `pi_reduce::Unit::code`. Returns 0.
 
 extern "C" fn ndx_pi_reduce_f32(frame: *mut u8, unit: i64) -> i64 {
-    let unit = pi_unit(unit);
+    let unit = pi_reduce::Unit::from_code(unit);
     for lane in 0..4 {
         // SAFETY: `frame` is the caller's 64-byte, 16-aligned stack slot (see above).
         unsafe {
             let x = frame.cast::<f32>().add(lane).read();
-            let (d, q) = match unit {
-                pi_reduce::Unit::HalfPi => pi_reduce::tan_f32(x),
-                _ => pi_reduce::sin_cos_f32(x, unit == pi_reduce::Unit::PiOffset),
-            };
+            let (d, q) = pi_reduce::trig_f32(x, unit);
             frame.add(16).cast::<i32>().add(lane).write(q);
             frame.add(32).cast::<f32>().add(lane).write(d);
         }
@@ -64,7 +53,7 @@ extern "C" fn ndx_pi_reduce_f32(frame: *mut u8, unit: i64) -> i64 {
 }
 
 extern "C" fn ndx_pi_reduce_f64(frame: *mut u8, unit: i64) -> i64 {
-    let unit = pi_unit(unit);
+    let unit = pi_reduce::Unit::from_code(unit);
     for lane in 0..2 {
         // SAFETY: as in `ndx_pi_reduce_f32`.
         unsafe {

@@ -34,12 +34,7 @@ impl M<'_, '_, '_, '_> {
                 .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 64, 4));
         let frame = self.b.ins().stack_addr(types::I64, slot, 0);
         self.b.ins().store(flags, x, frame, 0);
-        let code = match unit {
-            Unit::Pi => 0,
-            Unit::PiOffset => 1,
-            Unit::HalfPi => 2,
-        };
-        let code = self.b.ins().iconst(types::I64, code);
+        let code = self.b.ins().iconst(types::I64, unit.code());
         let name = if self.is_f32() {
             "ndx_pi_reduce_f32"
         } else {

@@ -62,6 +62,26 @@ pub enum Unit {
     HalfPi,
 }
 
+impl Unit {
+    /// The unit as a small integer, for generated code that passes it to a host function.
+    pub fn code(self) -> i64 {
+        match self {
+            Unit::Pi => 0,
+            Unit::PiOffset => 1,
+            Unit::HalfPi => 2,
+        }
+    }
+
+    /// The unit of [`Unit::code`] (any other integer: `HalfPi`).
+    pub fn from_code(code: i64) -> Unit {
+        match code {
+            0 => Unit::Pi,
+            1 => Unit::PiOffset,
+            _ => Unit::HalfPi,
+        }
+    }
+}
+
 /// `(q mod 8, g_hi, g_lo)` with `a = (q + g) * unit` ([`Unit`]), `g = g_hi + g_lo` in
 /// [-1/2, 1/2] rounded to nearest `q`. For finite `a >= 2^-8`; other inputs give some
 /// finite garbage, never a panic.
@@ -135,6 +155,15 @@ pub fn sin_cos_f32(x: f32, cos: bool) -> (f32, i32) {
         (finite_or_nan(x, d), 2 * q + 1)
     } else {
         (finite_or_nan(x, with_sign_of(d, x)), q)
+    }
+}
+
+/// [`sin_cos_f32`] for `Unit::Pi` (`sin`) and `Unit::PiOffset` (`cos`), [`tan_f32`] for
+/// `Unit::HalfPi`.
+pub fn trig_f32(x: f32, unit: Unit) -> (f32, i32) {
+    match unit {
+        Unit::HalfPi => tan_f32(x),
+        _ => sin_cos_f32(x, unit == Unit::PiOffset),
     }
 }
 

@@ -428,10 +428,7 @@ mod avx512 {
         }
         for lane in 0..16 {
             if rare & (1 << lane) != 0 {
-                (ds[lane], qs[lane]) = match large {
-                    Unit::HalfPi => pi_reduce::tan_f32(xs[lane]),
-                    _ => pi_reduce::sin_cos_f32(xs[lane], large == Unit::PiOffset),
-                };
+                (ds[lane], qs[lane]) = pi_reduce::trig_f32(xs[lane], large);
             }
         }
         // SAFETY: as above.
