@@ -341,8 +341,9 @@ impl Lazy {
     }
 
     /// The float nodes of the expression's own shape that have 512-bit code
-    /// (`ndx_runtime::ops::wide_math`), innermost first (each once): `exp` and `tanh` of
-    /// `f32`, `exp` of `f64`, and divisions of an operand of that shape by one of that shape or with the last extent 1
+    /// (`ndx_runtime::ops::wide_math::supports`), innermost first (each once): the functions
+    /// with 512-bit code of the node's dtype, and divisions of an operand of that shape by one
+    /// of that shape or with the last extent 1
     /// (a divisor per row). Row-reduce operands are not searched (a row program takes them
     /// apart first).
     pub(crate) fn wide_nodes(&self) -> Vec<WideNode> {
@@ -370,6 +371,13 @@ impl Lazy {
                         UnaryOp::Cos => WideFn::Cos,
                         UnaryOp::Tan => WideFn::Tan,
                         UnaryOp::Erf => WideFn::Erf,
+                        UnaryOp::Exp2 => WideFn::Exp2,
+                        UnaryOp::Expm1 => WideFn::Expm1,
+                        UnaryOp::Sinh => WideFn::Sinh,
+                        UnaryOp::Cosh => WideFn::Cosh,
+                        UnaryOp::Log2 => WideFn::Log2,
+                        UnaryOp::Log10 => WideFn::Log10,
+                        UnaryOp::Log1p => WideFn::Log1p,
                         _ => return,
                     };
                     if !wide_math::supports(f, n.dtype) {

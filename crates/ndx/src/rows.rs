@@ -13,9 +13,9 @@
 //!    then reduced from there, and read from there by every later step;
 //! 2. the final expression into the block of the destination.
 //!
-//! On a CPU with AVX-512F, a large enough program also takes apart the `f32` nodes that
-//! `ndx_runtime::ops::wide_math` computes 16 lanes at a time (`exp`, `tanh`, and division by a
-//! divisor per element or per row; [`Lazy::wide_nodes`]), innermost first: kernel steps put
+//! On a CPU with AVX-512F, a large enough program also takes apart the float nodes that
+//! `ndx_runtime::ops::wide_math` computes 16 or 8 lanes at a time (`exp`, `tanh`, `log`, ...,
+//! and division by a divisor per element or per row; [`Lazy::wide_nodes`]), innermost first: kernel steps put
 //! the node's operands in block arrays, a 512-bit step computes the node into a block scratch
 //! (or straight into the destination's block, when the node is the whole value), and later
 //! steps read it from there. The 512-bit code gives the JIT's bits.

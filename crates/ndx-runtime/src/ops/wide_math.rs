@@ -1,7 +1,7 @@
-//! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp` and `log` of `f64`,
-//! with 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
-//! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64::exp`, `f64::log_u35`), 16 or 8
-//! lanes at a time; and float division by a divisor per element or per row ([`div`]), which
+//! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp`, `exp2`, `expm1`,
+//! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10` and `log1p` of `f64` (`wide_math/f64x8.rs`), with
+//! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
+//! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64`), 16 or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]), which
 //! is IEEE either way.
 //!
 //! Cranelift stops at 128-bit vectors, and a fused loop that evaluates `tanh` or `exp` is
@@ -40,6 +40,20 @@ pub enum WideFn {
     Tan,
     /// `erf`.
     Erf,
+    /// `exp2` (`f64` only).
+    Exp2,
+    /// `expm1` (`f64` only).
+    Expm1,
+    /// `sinh` (`f64` only).
+    Sinh,
+    /// `cosh` (`f64` only).
+    Cosh,
+    /// `log2` (`f64` only).
+    Log2,
+    /// `log10` (`f64` only).
+    Log10,
+    /// `log1p` (`f64` only).
+    Log1p,
 }
 
 impl WideFn {
@@ -53,6 +67,13 @@ impl WideFn {
             WideFn::Cos => "cos",
             WideFn::Tan => "tan",
             WideFn::Erf => "erf",
+            WideFn::Exp2 => "exp2",
+            WideFn::Expm1 => "expm1",
+            WideFn::Sinh => "sinh",
+            WideFn::Cosh => "cosh",
+            WideFn::Log2 => "log2",
+            WideFn::Log10 => "log10",
+            WideFn::Log1p => "log1p",
         }
     }
 }
@@ -92,8 +113,9 @@ mod sealed {
 }
 
 impl WideFloat for f32 {
-    fn has(_: WideFn) -> bool {
-        true
+    fn has(f: WideFn) -> bool {
+        use WideFn::*;
+        matches!(f, Exp | Tanh | Log | Sin | Cos | Tan | Erf)
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
@@ -115,7 +137,11 @@ impl WideFloat for f32 {
 
 impl WideFloat for f64 {
     fn has(f: WideFn) -> bool {
-        matches!(f, WideFn::Exp | WideFn::Log)
+        use WideFn::*;
+        matches!(
+            f,
+            Exp | Exp2 | Expm1 | Sinh | Cosh | Tanh | Log | Log2 | Log10 | Log1p
+        )
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
@@ -322,7 +348,102 @@ pub mod consts64 {
         0.399_999_999_950_799_600_689_777,
         0.666_666_666_666_777_874_006_3,
     ];
+
+    /// The low-degree tail of SLEEF's `expk2` (e^s as a double-double): the polynomial in `s`,
+    /// highest degree first, then the `s^3` coefficient applied in double-double.
+    #[allow(clippy::excessive_precision)]
+    pub const EXPK2_POLY: [f64; 10] = [
+        0.160_247_221_970_993_207_2e-9,
+        0.209_225_518_356_315_700_7e-8,
+        0.250_523_002_378_264_446_5e-7,
+        0.275_572_480_090_213_530_3e-6,
+        0.275_573_189_238_604_437_3e-5,
+        0.248_015_873_560_581_506_5e-4,
+        0.198_412_698_414_807_185_8e-3,
+        0.138_888_888_888_676_325_5e-2,
+        0.833_333_333_333_334_709_5e-2,
+        0.416_666_666_666_666_990_5e-1,
+    ];
+    /// See [`EXPK2_POLY`].
+    #[allow(clippy::excessive_precision)]
+    pub const EXPK2_C3: f64 = 0.166_666_666_666_666_657_4;
+    /// Above, `expm1` is +inf.
+    #[allow(clippy::excessive_precision)]
+    pub const EXPM1_OVER: f64 = 709.782_712_893_383_996_732_223;
+    /// Below, `expm1` is -1.
+    #[allow(clippy::excessive_precision)]
+    pub const EXPM1_UNDER: f64 = -36.736_800_569_677_101_399_113_302_437;
+    /// 2^s on [-1/2, 1/2], highest degree first (SLEEF's `xexp2`).
+    #[allow(clippy::excessive_precision)]
+    pub const EXP2_POLY: [f64; 12] = [
+        0.443_435_908_292_652_945_4e-9,
+        0.707_316_459_808_570_742_5e-8,
+        0.101_781_926_092_176_045_1e-6,
+        0.132_154_387_251_132_761_5e-5,
+        0.152_527_335_351_758_473e-4,
+        0.154_035_304_510_114_780_8e-3,
+        0.133_335_581_467_049_907_3e-2,
+        0.961_812_910_759_760_053_6e-2,
+        0.555_041_086_648_204_659_6e-1,
+        0.240_226_506_959_101_221_4,
+        std::f64::consts::LN_2,
+        1.0,
+    ];
+    /// ln 2 as a double-double.
+    #[allow(clippy::excessive_precision)]
+    pub const LN2_DD: (f64, f64) = (
+        std::f64::consts::LN_2,
+        2.319_046_813_846_299_558_417_771e-17,
+    );
+    /// `log2`'s polynomial in `x^2` (SLEEF's `xlog2`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const LOG2_POLY: [f64; 7] = [
+        0.221_194_175_045_608_149,
+        0.220_076_869_315_227_768_9,
+        0.262_370_805_748_851_465_6,
+        0.320_597_747_794_449_550_2,
+        0.412_198_594_548_532_470_9,
+        0.577_078_016_299_705_898_2,
+        0.961_796_693_926_080_914_49,
+    ];
+    /// 2 / ln 2 as a double-double (`log2`'s factor of `x`).
+    #[allow(clippy::excessive_precision)]
+    pub const LOG2_K: (f64, f64) = (2.885_390_081_777_926_774, 6.056_160_499_551_673_643_4e-18);
+    /// `log10`'s polynomial in `x^2` (SLEEF's `xlog10`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const LOG10_POLY: [f64; 7] = [
+        0.665_372_581_957_675_846e-1,
+        0.662_572_278_282_083_371_2e-1,
+        0.789_810_521_431_394_407_8e-1,
+        0.965_095_503_571_527_513_2e-1,
+        0.124_084_140_972_144_499_3,
+        0.173_717_792_745_460_508_6,
+        0.289_529_654_602_197_261_7,
+    ];
+    /// log10(2) as a double-double.
+    #[allow(clippy::excessive_precision)]
+    pub const LOG10_2_DD: (f64, f64) = (std::f64::consts::LOG10_2, -2.803_728_127_785_170_339e-18);
+    /// 2 / ln 10 as a double-double (`log10`'s factor of `x`).
+    #[allow(clippy::excessive_precision)]
+    pub const LOG10_K: (f64, f64) = (
+        0.868_588_963_806_503_633_34,
+        1.143_005_969_409_638_931_1e-17,
+    );
+    /// `log1p`'s polynomial in `x^2` (SLEEF's 1-ULP `xlog1p`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const LOG_U1: [f64; 7] = [
+        0.153_207_698_850_270_135_3,
+        0.152_562_905_100_342_871_6,
+        0.181_860_593_293_778_599_6,
+        0.222_221_451_983_938_000_9,
+        0.285_714_293_279_429_931_7,
+        0.399_999_999_963_525_199,
+        0.666_666_666_666_733_354_1,
+    ];
 }
+
+#[cfg(target_arch = "x86_64")]
+mod f64x8;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -362,7 +483,8 @@ mod avx512 {
         }};
     }
 
-    /// `f` over `data` in place. Caller: the CPU has AVX-512F.
+    /// `f` of `f32` over `data` in place; the `f64`-only functions leave it as it is
+    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub fn apply_f32(f: super::WideFn, data: &mut [f32]) {
         use super::WideFn;
@@ -374,6 +496,7 @@ mod avx512 {
             WideFn::Cos => each_group!(data, cos16),
             WideFn::Tan => each_group!(data, tan16),
             WideFn::Erf => each_group!(data, erf16),
+            _ => {}
         }
     }
 
@@ -615,117 +738,25 @@ mod avx512 {
         }};
     }
 
-    /// `f` (`exp` or `log`) of `f64` over `data` in place; other functions leave it as it is
+    /// `f` of `f64` over `data` in place; other functions leave it as it is
     /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub fn apply_f64(f: super::WideFn, data: &mut [f64]) {
+        use super::f64x8::*;
         use super::WideFn;
         match f {
             WideFn::Exp => each_group_pd!(data, exp8),
+            WideFn::Exp2 => each_group_pd!(data, exp2_8),
+            WideFn::Expm1 => each_group_pd!(data, expm1_8),
+            WideFn::Sinh => each_group_pd!(data, sinh8),
+            WideFn::Cosh => each_group_pd!(data, cosh8),
+            WideFn::Tanh => each_group_pd!(data, tanh8),
             WideFn::Log => each_group_pd!(data, log8),
+            WideFn::Log2 => each_group_pd!(data, log2_8),
+            WideFn::Log10 => each_group_pd!(data, log10_8),
+            WideFn::Log1p => each_group_pd!(data, log1p_8),
             _ => {}
         }
-    }
-
-    /// `vmath::f64::log_u35` (SLEEF's `xlog`) on 8 lanes, with `log_specials`' rules.
-    #[target_feature(enable = "avx512f")]
-    fn log8(d: __m512d) -> __m512d {
-        use super::consts64 as k;
-        let c = _mm512_set1_pd;
-        let bits = _mm512_castpd_si512;
-        let float = _mm512_castsi512_pd;
-        let sh = c(6_755_399_441_055_744.0);
-        // split_exponent: subnormals scaled by 2^64; e = exponent of d / 0.75; m = d 2^-e.
-        let tiny = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(d, c(f64::MIN_POSITIVE));
-        let dv = _mm512_mask_blend_pd(tiny, d, _mm512_mul_pd(d, c(18_446_744_073_709_551_616.0)));
-        let t = _mm512_mul_pd(dv, c(1.0 / 0.75));
-        let ef = _mm512_and_si512(_mm512_srli_epi64::<52>(bits(t)), _mm512_set1_epi64(0x7ff));
-        let e = _mm512_sub_pd(float(_mm512_add_epi64(ef, bits(sh))), sh);
-        let e = _mm512_add_pd(e, c(-1023.0));
-        let ne = _mm512_sub_epi64(bits(_mm512_add_pd(_mm512_sub_pd(c(0.0), e), sh)), bits(sh));
-        let mm = float(_mm512_add_epi64(bits(dv), _mm512_slli_epi64::<52>(ne)));
-        let adj = _mm512_mask_blend_pd(tiny, c(0.0), c(64.0));
-        let e = _mm512_sub_pd(e, adj);
-        let x = _mm512_div_pd(_mm512_add_pd(mm, c(-1.0)), _mm512_add_pd(mm, c(1.0)));
-        let x2 = _mm512_mul_pd(x, x);
-        let [first, rest @ ..] = k::LOG_POLY;
-        let mut p = c(first);
-        for ci in rest {
-            p = _mm512_fmadd_pd(p, x2, c(ci));
-        }
-        let el = _mm512_mul_pd(e, c(std::f64::consts::LN_2));
-        let s = _mm512_fmadd_pd(x, c(2.0), el);
-        let r = _mm512_fmadd_pd(_mm512_mul_pd(x2, x), p, s);
-        // log_specials: +inf, NaN (all bits set) for negatives and NaN, -inf for zeros.
-        let pinf = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(d, c(f64::INFINITY));
-        let r = _mm512_mask_blend_pd(pinf, r, c(f64::INFINITY));
-        let bad = _mm512_cmp_pd_mask::<_CMP_NGE_UQ>(d, c(0.0));
-        let zero = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(d, c(0.0));
-        let r = float(_mm512_mask_blend_epi64(bad, bits(r), _mm512_set1_epi64(-1)));
-        _mm512_mask_blend_pd(zero, r, c(f64::NEG_INFINITY))
-    }
-
-    /// `vmath::f64::exp` on 8 lanes.
-    #[target_feature(enable = "avx512f")]
-    fn exp8(d: __m512d) -> __m512d {
-        use super::consts64 as k;
-        let c = _mm512_set1_pd;
-        // Where every lane has |d| <= 708, 2^q is normal and u 2^h is normal too, so the
-        // JIT's two-step scaling u 2^h 2^(q - h) and one multiplication by 2^q both round
-        // u 2^q once: the same bits without the clamps and the second scaling.
-        let inside = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_abs_pd(d), c(708.0));
-        if inside == 0xff {
-            let (q, u) = exp_core_pd(d);
-            return _mm512_mul_pd(u, pow2i_pd(q));
-        }
-        let lo = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));
-        let x = _mm512_mask_blend_pd(lo, d, c(k::EXP_LO));
-        let hi = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, c(k::EXP_HI));
-        let x = _mm512_mask_blend_pd(hi, x, c(k::EXP_HI));
-        let (q, u) = exp_core_pd(x);
-        // `exp_scaled` with 2^0: q + 0.0, then ldexp2 (u * 2^h * 2^(q - h), h = floor(q / 2)).
-        let q = _mm512_add_pd(q, c(0.0));
-        let h = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_pd(q, c(0.5)),
-        );
-        let l = _mm512_sub_pd(q, h);
-        let u = _mm512_mul_pd(_mm512_mul_pd(u, pow2i_pd(h)), pow2i_pd(l));
-        let over = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(d, c(k::LOG_DBL_MAX));
-        _mm512_mask_blend_pd(over, u, c(f64::INFINITY))
-    }
-
-    /// `(q, u)` with `x = q ln2 + s` and `u = e^s` by `EXP_POLY` (Horner's rule, as the JIT):
-    /// e^x = u 2^q.
-    #[target_feature(enable = "avx512f")]
-    fn exp_core_pd(x: __m512d) -> (__m512d, __m512d) {
-        use super::consts64 as k;
-        let c = _mm512_set1_pd;
-        let q = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_pd(x, c(k::R_LN2)),
-        );
-        let s = _mm512_fmadd_pd(q, c(-k::L2U), x);
-        let s = _mm512_fmadd_pd(q, c(-k::L2L), s);
-        let [first, rest @ ..] = k::EXP_POLY;
-        let mut u = c(first);
-        for ci in rest {
-            u = _mm512_fmadd_pd(u, s, c(ci));
-        }
-        (q, u)
-    }
-
-    /// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i` for `f64`).
-    #[target_feature(enable = "avx512f")]
-    fn pow2i_pd(q: __m512d) -> __m512d {
-        let sh = _mm512_set1_pd(6_755_399_441_055_744.0);
-        let i = _mm512_sub_epi64(
-            _mm512_castpd_si512(_mm512_add_pd(q, sh)),
-            _mm512_castpd_si512(sh),
-        );
-        let e = _mm512_slli_epi64::<52>(i);
-        _mm512_castsi512_pd(_mm512_add_epi64(
-            e,
-            _mm512_castpd_si512(_mm512_set1_pd(1.0)),
-        ))
     }
 
     /// A constant in every lane, rounded to `f32` as the JIT rounds it.

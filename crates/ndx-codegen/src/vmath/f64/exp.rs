@@ -40,23 +40,7 @@ pub(in crate::vmath) fn exp2(m: &mut M, d: Value) -> Value {
     let x = m.sel(hi, c, x);
     let q = m.rint(x);
     let s = m.sub(x, q);
-    let u = m.poly(
-        s,
-        &[
-            0.443_435_908_292_652_945_4e-9,
-            0.707_316_459_808_570_742_5e-8,
-            0.101_781_926_092_176_045_1e-6,
-            0.132_154_387_251_132_761_5e-5,
-            0.152_527_335_351_758_473e-4,
-            0.154_035_304_510_114_780_8e-3,
-            0.133_335_581_467_049_907_3e-2,
-            0.961_812_910_759_760_053_6e-2,
-            0.555_041_086_648_204_659_6e-1,
-            0.240_226_506_959_101_221_4,
-            std::f64::consts::LN_2,
-            1.0,
-        ],
-    );
+    let u = m.poly(s, &EXP2_POLY);
     let u = m.ldexp2(u, q);
     let over = m.ge_c(d, 1024.0);
     let inf = m.c(f64::INFINITY);
@@ -70,22 +54,8 @@ pub(in crate::vmath) fn expk2(m: &mut M, d: D2) -> D2 {
     let s = m.dd_sub_ln2(d, q, L2U, L2L);
     let s2 = m.dd_squ(s);
     let s4 = m.dd_squ(s2);
-    let u = m.poly(
-        s.x,
-        &[
-            0.160_247_221_970_993_207_2e-9,
-            0.209_225_518_356_315_700_7e-8,
-            0.250_523_002_378_264_446_5e-7,
-            0.275_572_480_090_213_530_3e-6,
-            0.275_573_189_238_604_437_3e-5,
-            0.248_015_873_560_581_506_5e-4,
-            0.198_412_698_414_807_185_8e-3,
-            0.138_888_888_888_676_325_5e-2,
-            0.833_333_333_333_334_709_5e-2,
-            0.416_666_666_666_666_990_5e-1,
-        ],
-    );
-    let k = m.c(0.166_666_666_666_666_657_4);
+    let u = m.poly(s.x, &EXPK2_POLY);
+    let k = m.c(EXPK2_C3);
     let t = m.dd_mul_d2_d(s, k);
     let half = m.c(0.5);
     let t = m.dd_add_d_d2(half, t);
@@ -161,10 +131,10 @@ pub(in crate::vmath) fn expm1(m: &mut M, a: Value) -> Value {
     let minus = m.c(-1.0);
     let d = m.dd_add2_d2_d(e, minus);
     let r = m.d2v(d);
-    let over = m.gt_c(a, 709.782_712_893_383_996_732_223);
+    let over = m.gt_c(a, EXPM1_OVER);
     let inf = m.c(f64::INFINITY);
     let r = m.sel(over, inf, r);
-    let under = m.lt_c(a, -36.736_800_569_677_101_399_113_302_437);
+    let under = m.lt_c(a, EXPM1_UNDER);
     let r = m.sel(under, minus, r);
     let nz = m.isnegzero(a);
     let z = m.c(-0.0);

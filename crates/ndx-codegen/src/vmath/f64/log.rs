@@ -41,33 +41,12 @@ pub(in crate::vmath) fn log1p_specials(m: &mut M, d: Value, r: Value) -> Value {
     m.sel(at, ninf, r)
 }
 
-pub(in crate::vmath) const LOG_U1: [f64; 7] = [
-    0.153_207_698_850_270_135_3,
-    0.152_562_905_100_342_871_6,
-    0.181_860_593_293_778_599_6,
-    0.222_221_451_983_938_000_9,
-    0.285_714_293_279_429_931_7,
-    0.399_999_999_963_525_199,
-    0.666_666_666_666_733_354_1,
-];
-
 /// log2(d): SLEEF `xlog2`.
 pub(in crate::vmath) fn log2(m: &mut M, d: Value) -> Value {
     let (e, x) = log_reduce(m, d);
     let x2 = m.mul(x.x, x.x);
-    let t = m.poly(
-        x2,
-        &[
-            0.221_194_175_045_608_149,
-            0.220_076_869_315_227_768_9,
-            0.262_370_805_748_851_465_6,
-            0.320_597_747_794_449_550_2,
-            0.412_198_594_548_532_470_9,
-            0.577_078_016_299_705_898_2,
-            0.961_796_693_926_080_914_49,
-        ],
-    );
-    let k = m.d2c(2.885_390_081_777_926_774, 6.056_160_499_551_673_643_4e-18);
+    let t = m.poly(x2, &LOG2_POLY);
+    let k = m.d2c(LOG2_K.0, LOG2_K.1);
     let xk = m.dd_mul(x, k);
     let s = m.dd_add2_d_d2(e, xk);
     let p = m.mul(x2, x.x);
@@ -81,24 +60,10 @@ pub(in crate::vmath) fn log2(m: &mut M, d: Value) -> Value {
 pub(in crate::vmath) fn log10(m: &mut M, d: Value) -> Value {
     let (e, x) = log_reduce(m, d);
     let x2 = m.mul(x.x, x.x);
-    let t = m.poly(
-        x2,
-        &[
-            0.665_372_581_957_675_846e-1,
-            0.662_572_278_282_083_371_2e-1,
-            0.789_810_521_431_394_407_8e-1,
-            0.965_095_503_571_527_513_2e-1,
-            0.124_084_140_972_144_499_3,
-            0.173_717_792_745_460_508_6,
-            0.289_529_654_602_197_261_7,
-        ],
-    );
-    let l = m.d2c(std::f64::consts::LOG10_2, -2.803_728_127_785_170_339e-18);
+    let t = m.poly(x2, &LOG10_POLY);
+    let l = m.d2c(LOG10_2_DD.0, LOG10_2_DD.1);
     let s = m.dd_mul_d2_d(l, e);
-    let k = m.d2c(
-        0.868_588_963_806_503_633_34,
-        1.143_005_969_409_638_931_1e-17,
-    );
+    let k = m.d2c(LOG10_K.0, LOG10_K.1);
     let xk = m.dd_mul(x, k);
     let s = m.dd_add(s, xk);
     let p = m.mul(x2, x.x);

@@ -9,13 +9,10 @@ pub(in crate::vmath) use cranelift_codegen::ir::Value;
 
 // Shared with the 512-bit `exp` that block programs call instead (same constants, same bits).
 pub(in crate::vmath) use ndx_runtime::ops::wide_math::consts64::{
-    EXP_HI, EXP_LO, EXP_POLY, L2L, L2U, LOG_DBL_MAX, R_LN2,
+    EXP2_POLY, EXPK2_C3, EXPK2_POLY, EXPM1_OVER, EXPM1_UNDER, EXP_HI, EXP_LO, EXP_POLY, L2L, L2U,
+    LN2_DD, LOG10_2_DD, LOG10_K, LOG10_POLY, LOG2_K, LOG2_POLY, LOG_DBL_MAX, LOG_U1, R_LN2,
 };
 pub(in crate::vmath) const DBL_MIN: f64 = f64::MIN_POSITIVE;
-pub(in crate::vmath) const LN2_DD: (f64, f64) = (
-    std::f64::consts::LN_2,
-    2.319_046_813_846_299_558_417_771e-17,
-);
 pub(in crate::vmath) const M_1_PI: f64 = std::f64::consts::FRAC_1_PI;
 pub(in crate::vmath) const PI_A: f64 = 3.141_592_621_803_283_691_4;
 pub(in crate::vmath) const PI_B: f64 = 3.178_650_942_459_171_346_9e-08;

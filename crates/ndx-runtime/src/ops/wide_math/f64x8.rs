@@ -1,0 +1,691 @@
+//! The `f64` functions on 8 lanes: `exp`, `exp2`, `expm1`, `sinh`, `cosh`, `tanh`, `log`,
+//! `log2`, `log10` and `log1p`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
+//! SLEEF's) step by step: the same IEEE operations in the same order on the same constants
+//! ([`super::consts64`]), so the same bits.
+//!
+//! The helpers carry the names of the JIT's emitter (`vmath::emit::M`) and double-double
+//! layer (`vmath::dd`), so that each function here reads line by line against its original.
+//! Masks are `__mmask8`; `sel(m, x, y)` is `m ? x : y`.
+
+use super::consts64 as k;
+use std::arch::x86_64::*;
+
+/// A double-double `x + y`, as `vmath::dd::D2`.
+#[derive(Clone, Copy)]
+struct D2 {
+    x: __m512d,
+    y: __m512d,
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn c(v: f64) -> __m512d {
+    _mm512_set1_pd(v)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn bits(x: __m512d) -> __m512i {
+    _mm512_castpd_si512(x)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn float(i: __m512i) -> __m512d {
+    _mm512_castsi512_pd(i)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn add(x: __m512d, y: __m512d) -> __m512d {
+    _mm512_add_pd(x, y)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn sub(x: __m512d, y: __m512d) -> __m512d {
+    _mm512_sub_pd(x, y)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn mul(x: __m512d, y: __m512d) -> __m512d {
+    _mm512_mul_pd(x, y)
+}
+
+/// `x * y + z`, rounded once.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn fma(x: __m512d, y: __m512d, z: __m512d) -> __m512d {
+    _mm512_fmadd_pd(x, y, z)
+}
+
+/// `x * y - z`, rounded once (`M::fmapn`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn fmapn(x: __m512d, y: __m512d, z: __m512d) -> __m512d {
+    _mm512_fmsub_pd(x, y, z)
+}
+
+/// `z - x * y`, rounded once (`M::fmanp`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn fmanp(x: __m512d, y: __m512d, z: __m512d) -> __m512d {
+    _mm512_fnmadd_pd(x, y, z)
+}
+
+/// The sign bit flipped (`fneg`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn neg(x: __m512d) -> __m512d {
+    float(_mm512_xor_si512(bits(x), bits(c(-0.0))))
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn abs(x: __m512d) -> __m512d {
+    _mm512_abs_pd(x)
+}
+
+/// Round to nearest, ties to even.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn rint(x: __m512d) -> __m512d {
+    _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn floor(x: __m512d) -> __m512d {
+    _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(x)
+}
+
+/// Horner's scheme, highest degree first (`M::poly`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn poly(x: __m512d, cs: &[f64]) -> __m512d {
+    let Some((first, rest)) = cs.split_first() else {
+        return c(0.0);
+    };
+    let mut u = c(*first);
+    for &ci in rest {
+        u = fma(u, x, c(ci));
+    }
+    u
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn lt_c(x: __m512d, v: f64) -> __mmask8 {
+    _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, c(v))
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn gt_c(x: __m512d, v: f64) -> __mmask8 {
+    _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, c(v))
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn ge_c(x: __m512d, v: f64) -> __mmask8 {
+    _mm512_cmp_pd_mask::<_CMP_GE_OQ>(x, c(v))
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn eq_c(x: __m512d, v: f64) -> __mmask8 {
+    _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(x, c(v))
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn isnan(x: __m512d) -> __mmask8 {
+    _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x)
+}
+
+/// `x == -0.0`, bit for bit.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn isnegzero(x: __m512d) -> __mmask8 {
+    _mm512_cmpeq_epi64_mask(bits(x), bits(c(-0.0)))
+}
+
+/// `m ? x : y`, lane by lane.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn sel(m: __mmask8, x: __m512d, y: __m512d) -> __m512d {
+    _mm512_mask_blend_pd(m, y, x)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn sel_c(m: __mmask8, x: f64, y: f64) -> __m512d {
+    sel(m, c(x), c(y))
+}
+
+/// `x` with the lanes of `m` replaced by NaN (all bits set, as `M::or_nan`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn or_nan(m: __mmask8, x: __m512d) -> __m512d {
+    float(_mm512_mask_blend_epi64(m, bits(x), _mm512_set1_epi64(-1)))
+}
+
+/// `x` with the lanes of `m` replaced by +0.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn zero_if(m: __mmask8, x: __m512d) -> __m512d {
+    _mm512_maskz_mov_pd(!m, x)
+}
+
+/// `x` with its sign flipped where `y`'s sign bit is set.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn mulsign(x: __m512d, y: __m512d) -> __m512d {
+    let sign = _mm512_and_si512(bits(y), bits(c(-0.0)));
+    float(_mm512_xor_si512(bits(x), sign))
+}
+
+/// The shifter that moves an integer-valued float into the low mantissa bits.
+const SHIFTER: f64 = 6_755_399_441_055_744.0;
+
+/// The integer lanes of integer-valued `q` (`M::int_of`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn int_of(q: __m512d) -> __m512i {
+    _mm512_sub_epi64(bits(add(q, c(SHIFTER))), bits(c(SHIFTER)))
+}
+
+/// Integer lanes as floats (`M::float_of`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn float_of(i: __m512i) -> __m512d {
+    sub(float(_mm512_add_epi64(i, bits(c(SHIFTER)))), c(SHIFTER))
+}
+
+/// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn pow2i(q: __m512d) -> __m512d {
+    let e = _mm512_slli_epi64::<52>(int_of(q));
+    float(_mm512_add_epi64(e, bits(c(1.0))))
+}
+
+/// `x * 2^q` in two steps (`M::ldexp2`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn ldexp2(x: __m512d, q: __m512d) -> __m512d {
+    let h = floor(mul(q, c(0.5)));
+    let l = sub(q, h);
+    mul(mul(x, pow2i(h)), pow2i(l))
+}
+
+/// `x * 2^q` by adding to the exponent field (`M::ldexp3`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn ldexp3(x: __m512d, q: __m512d) -> __m512d {
+    let e = _mm512_slli_epi64::<52>(int_of(q));
+    float(_mm512_add_epi64(bits(x), e))
+}
+
+/// The unbiased exponent field of `d` as a float (`M::ilogb2k`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn ilogb2k(d: __m512d) -> __m512d {
+    let e = _mm512_and_si512(_mm512_srli_epi64::<52>(bits(d)), _mm512_set1_epi64(0x7ff));
+    add(float_of(e), c(-1023.0))
+}
+
+/// `(e, m)` with `d = 2^e m`, `m` in [0.75, 1.5) (`M::split_exponent`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn split_exponent(d: __m512d) -> (__m512d, __m512d) {
+    let o = lt_c(d, f64::MIN_POSITIVE);
+    let d = sel(o, mul(d, c(2f64.powi(64))), d);
+    let e = ilogb2k(mul(d, c(1.0 / 0.75)));
+    let mm = ldexp3(d, neg(e));
+    (sub(e, sel_c(o, 64.0, 0.0)), mm)
+}
+
+/// `|x|` clamped to [0, `hi`] (`vmath::f64::clamp_abs`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn clamp_abs(x: __m512d, hi: f64) -> __m512d {
+    let y = abs(x);
+    sel(gt_c(y, hi), c(hi), y)
+}
+
+// Double-double arithmetic: `vmath::dd`, operation for operation.
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2(v: __m512d) -> D2 {
+    D2 { x: v, y: c(0.0) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2c(h: f64, l: f64) -> D2 {
+    D2 { x: c(h), y: c(l) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2v(d: D2) -> __m512d {
+    add(d.x, d.y)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2neg(a: D2) -> D2 {
+    D2 {
+        x: neg(a.x),
+        y: neg(a.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2scale(a: D2, s: f64) -> D2 {
+    D2 {
+        x: mul(a.x, c(s)),
+        y: mul(a.y, c(s)),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add_d_d(x: __m512d, y: __m512d) -> D2 {
+    let s = add(x, y);
+    let t = sub(x, s);
+    D2 { x: s, y: add(t, y) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add2_d_d(x: __m512d, y: __m512d) -> D2 {
+    let s = add(x, y);
+    let v = sub(s, x);
+    let sv = sub(s, v);
+    let a = sub(x, sv);
+    let b = sub(y, v);
+    D2 { x: s, y: add(a, b) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add_d2_d(x: D2, y: __m512d) -> D2 {
+    let s = add(x.x, y);
+    let t = sub(x.x, s);
+    let t = add(t, y);
+    D2 {
+        x: s,
+        y: add(t, x.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add2_d2_d(x: D2, y: __m512d) -> D2 {
+    let s = add(x.x, y);
+    let v = sub(s, x.x);
+    let sv = sub(s, v);
+    let a = sub(x.x, sv);
+    let b = sub(y, v);
+    let w = add(a, b);
+    D2 {
+        x: s,
+        y: add(w, x.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add_d_d2(x: __m512d, y: D2) -> D2 {
+    let s = add(x, y.x);
+    let t = sub(x, s);
+    let t = add(t, y.x);
+    D2 {
+        x: s,
+        y: add(t, y.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add2_d_d2(x: __m512d, y: D2) -> D2 {
+    let s = add(x, y.x);
+    let v = sub(s, x);
+    let sv = sub(s, v);
+    let a = sub(x, sv);
+    let b = sub(y.x, v);
+    let w = add(a, b);
+    D2 {
+        x: s,
+        y: add(w, y.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add(x: D2, y: D2) -> D2 {
+    let s = add(x.x, y.x);
+    let t = sub(x.x, s);
+    let t = add(t, y.x);
+    let t = add(t, x.y);
+    D2 {
+        x: s,
+        y: add(t, y.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add2(x: D2, y: D2) -> D2 {
+    let s = add(x.x, y.x);
+    let v = sub(s, x.x);
+    let sv = sub(s, v);
+    let a = sub(x.x, sv);
+    let b = sub(y.x, v);
+    let t = add(a, b);
+    let l = add(x.y, y.y);
+    D2 { x: s, y: add(t, l) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_sub(x: D2, y: D2) -> D2 {
+    let s = sub(x.x, y.x);
+    let t = sub(x.x, s);
+    let t = sub(t, y.x);
+    let t = add(t, x.y);
+    D2 {
+        x: s,
+        y: sub(t, y.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_mul_d2_d(x: D2, y: __m512d) -> D2 {
+    let s = mul(x.x, y);
+    let e = fmapn(x.x, y, s);
+    D2 {
+        x: s,
+        y: fma(x.y, y, e),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_mul(x: D2, y: D2) -> D2 {
+    let s = mul(x.x, y.x);
+    let e = fmapn(x.x, y.x, s);
+    let e = fma(x.y, y.x, e);
+    D2 {
+        x: s,
+        y: fma(x.x, y.y, e),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_squ(x: D2) -> D2 {
+    let s = mul(x.x, x.x);
+    let e = fmapn(x.x, x.x, s);
+    let x2 = add(x.x, x.x);
+    D2 {
+        x: s,
+        y: fma(x2, x.y, e),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_rec(d: D2) -> D2 {
+    let one = c(1.0);
+    let s = _mm512_div_pd(one, d.x);
+    let e = fmanp(d.x, s, one);
+    let e = fmanp(d.y, s, e);
+    D2 { x: s, y: mul(s, e) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_div(n: D2, d: D2) -> D2 {
+    let one = c(1.0);
+    let t = _mm512_div_pd(one, d.x);
+    let s = mul(n.x, t);
+    let u = fmapn(t, n.x, s);
+    let v = fmanp(d.x, t, one);
+    let v = fmanp(d.y, t, v);
+    let w = fma(n.y, t, u);
+    D2 {
+        x: s,
+        y: fma(s, v, w),
+    }
+}
+
+// The exponential family (`vmath/f64/exp.rs`).
+
+/// `(q, u)` with `x = q ln2 + s` and `u = e^s` by `EXP_POLY`: e^x = u 2^q.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn exp_core(x: __m512d) -> (__m512d, __m512d) {
+    let q = rint(mul(x, c(k::R_LN2)));
+    let s = fma(q, c(-k::L2U), x);
+    let s = fma(q, c(-k::L2L), s);
+    (q, poly(s, &k::EXP_POLY))
+}
+
+/// `e^d 2^pow2` (`vmath::f64::exp_scaled`; `exp` is `pow2` 0, `cosh` -1).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn exp_scaled(d: __m512d, pow2: f64) -> __m512d {
+    // Where every lane has |d| <= 708, 2^(q + pow2) and u 2^h are normal, so the two-step
+    // scaling u 2^h 2^(q + pow2 - h) and one multiplication by 2^(q + pow2) are both exact:
+    // the same bits without the clamps and the second scaling.
+    if _mm512_cmp_pd_mask::<_CMP_LE_OQ>(abs(d), c(708.0)) == 0xff {
+        let (q, u) = exp_core(d);
+        return mul(u, pow2i(add(q, c(pow2))));
+    }
+    let x = sel(lt_c(d, k::EXP_LO), c(k::EXP_LO), d);
+    let x = sel(gt_c(x, k::EXP_HI), c(k::EXP_HI), x);
+    let (q, u) = exp_core(x);
+    let u = ldexp2(u, add(q, c(pow2)));
+    let over = gt_c(d, k::LOG_DBL_MAX - pow2 * std::f64::consts::LN_2);
+    sel(over, c(f64::INFINITY), u)
+}
+
+/// `vmath::f64::exp`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn exp8(d: __m512d) -> __m512d {
+    exp_scaled(d, 0.0)
+}
+
+/// `vmath::f64::exp2`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn exp2_8(d: __m512d) -> __m512d {
+    let lo = lt_c(d, -2000.0);
+    let x = sel(lo, c(-2000.0), d);
+    let x = sel(gt_c(x, 1030.0), c(1030.0), x);
+    let q = rint(x);
+    let s = sub(x, q);
+    let u = poly(s, &k::EXP2_POLY);
+    // As in `exp_scaled`: within |d| <= 1000, 2^q and u 2^h are normal and both scalings exact.
+    if _mm512_cmp_pd_mask::<_CMP_LE_OQ>(abs(d), c(1000.0)) == 0xff {
+        return mul(u, pow2i(q));
+    }
+    let u = ldexp2(u, q);
+    let u = sel(ge_c(d, 1024.0), c(f64::INFINITY), u);
+    zero_if(lo, u)
+}
+
+/// e^d as a double-double (`vmath::f64::expk2`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn expk2(d: D2) -> D2 {
+    let q = rint(mul(d2v(d), c(std::f64::consts::LOG2_E)));
+    let s = dd_add2_d2_d(d, mul(q, c(-k::L2U)));
+    let s = dd_add2_d2_d(s, mul(q, c(-k::L2L)));
+    let s2 = dd_squ(s);
+    let s4 = dd_squ(s2);
+    let u = poly(s.x, &k::EXPK2_POLY);
+    let t = dd_mul_d2_d(s, c(k::EXPK2_C3));
+    let t = dd_add_d_d2(c(0.5), t);
+    let t = dd_mul(t, s);
+    let t = dd_add_d_d2(c(1.0), t);
+    let t = dd_mul(t, s);
+    let t = dd_add_d_d2(c(1.0), t);
+    let p = dd_mul_d2_d(s4, u);
+    let t = dd_add(t, p);
+    let x = ldexp2(t.x, q);
+    let y = ldexp2(t.y, q);
+    let tiny = lt_c(d.x, -1000.0);
+    D2 {
+        x: zero_if(tiny, x),
+        y: zero_if(tiny, y),
+    }
+}
+
+/// `vmath::f64::expm1`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn expm1_8(a: __m512d) -> __m512d {
+    let x = sel(lt_c(a, -40.0), c(-40.0), a);
+    let x = sel(gt_c(x, 710.0), c(710.0), x);
+    let e = expk2(d2(x));
+    let r = d2v(dd_add2_d2_d(e, c(-1.0)));
+    let r = sel(gt_c(a, k::EXPM1_OVER), c(f64::INFINITY), r);
+    let r = sel(lt_c(a, k::EXPM1_UNDER), c(-1.0), r);
+    sel(isnegzero(a), c(-0.0), r)
+}
+
+/// `vmath::f64::sinh`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn sinh8(x: __m512d) -> __m512d {
+    let y = clamp_abs(x, 720.0);
+    let big = gt_c(y, 709.0);
+    let ys = dd_add2_d_d2(y, d2c(-k::LN2_DD.0, -k::LN2_DD.1));
+    let yd = d2(y);
+    let arg = D2 {
+        x: sel(big, ys.x, yd.x),
+        y: sel(big, ys.y, yd.y),
+    };
+    let d = expk2(arg);
+    let d = dd_sub(d, dd_rec(d));
+    let v = mul(d2v(d), sel_c(big, 1.0, 0.5));
+    let o = gt_c(abs(x), 710.5) | isnan(v);
+    let v = sel(o, c(f64::INFINITY), v);
+    or_nan(isnan(x), mulsign(v, x))
+}
+
+/// `vmath::f64::cosh`: e^|x|/2 + (1/4) / (e^|x|/2).
+#[target_feature(enable = "avx512f")]
+pub(super) fn cosh8(x: __m512d) -> __m512d {
+    let h = exp_scaled(abs(x), -1.0);
+    add(h, _mm512_div_pd(c(0.25), h))
+}
+
+/// `vmath::f64::tanh`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn tanh8(x: __m512d) -> __m512d {
+    let y = clamp_abs(x, 19.0);
+    let d = expk2(d2(y));
+    let e = dd_rec(d);
+    let n = dd_add2(d, d2neg(e));
+    let den = dd_add2(d, e);
+    let v = d2v(dd_div(n, den));
+    let o = gt_c(abs(x), 18.714_973_875) | isnan(v);
+    let v = sel(o, c(1.0), v);
+    or_nan(isnan(x), mulsign(v, x))
+}
+
+// The logarithms (`vmath/f64/log.rs` and `fast.rs`).
+
+/// `vmath::f64::log_specials`: +inf at +inf, NaN below 0 and for NaN, -inf at 0.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn log_specials(d: __m512d, r: __m512d) -> __m512d {
+    let r = sel(eq_c(d, f64::INFINITY), c(f64::INFINITY), r);
+    let r = or_nan(lt_c(d, 0.0) | isnan(d), r);
+    sel(eq_c(d, 0.0), c(f64::NEG_INFINITY), r)
+}
+
+/// `vmath::f64::log_u35` (SLEEF's `xlog`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn log8(d: __m512d) -> __m512d {
+    let (e, mm) = split_exponent(d);
+    let x = _mm512_div_pd(add(mm, c(-1.0)), add(mm, c(1.0)));
+    let x2 = mul(x, x);
+    let t = poly(x2, &k::LOG_POLY);
+    let el = mul(e, c(k::LN2_DD.0));
+    let s = fma(x, c(2.0), el);
+    let r = fma(mul(x2, x), t, s);
+    log_specials(d, r)
+}
+
+/// `(e, x)`: `d = 2^e m`, `x = (m - 1) / (m + 1)` as a double-double
+/// (`vmath::f64::log_reduce`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn log_reduce(d: __m512d) -> (__m512d, D2) {
+    let (e, mm) = split_exponent(d);
+    let n = dd_add2_d_d(c(-1.0), mm);
+    let dd = dd_add2_d_d(c(1.0), mm);
+    (e, dd_div(n, dd))
+}
+
+/// `vmath::f64::log2`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn log2_8(d: __m512d) -> __m512d {
+    let (e, x) = log_reduce(d);
+    let x2 = mul(x.x, x.x);
+    let t = poly(x2, &k::LOG2_POLY);
+    let xk = dd_mul(x, d2c(k::LOG2_K.0, k::LOG2_K.1));
+    let s = dd_add2_d_d2(e, xk);
+    let p = mul(mul(x2, x.x), t);
+    let s = dd_add2_d2_d(s, p);
+    log_specials(d, d2v(s))
+}
+
+/// `vmath::f64::log10`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn log10_8(d: __m512d) -> __m512d {
+    let (e, x) = log_reduce(d);
+    let x2 = mul(x.x, x.x);
+    let t = poly(x2, &k::LOG10_POLY);
+    let s = dd_mul_d2_d(d2c(k::LOG10_2_DD.0, k::LOG10_2_DD.1), e);
+    let xk = dd_mul(x, d2c(k::LOG10_K.0, k::LOG10_K.1));
+    let s = dd_add(s, xk);
+    let p = mul(mul(x2, x.x), t);
+    let s = dd_add_d2_d(s, p);
+    log_specials(d, d2v(s))
+}
+
+/// `vmath::f64::log1p`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn log1p_8(d0: __m512d) -> __m512d {
+    let big = gt_c(d0, 1e307);
+    let d = sel(big, mul(d0, c(2f64.powi(-64))), d0);
+    let dp1 = add(d, c(1.0));
+    let o = lt_c(dp1, f64::MIN_POSITIVE);
+    let dp1 = sel(o, mul(dp1, c(2f64.powi(64))), dp1);
+    let e = ilogb2k(mul(dp1, c(1.0 / 0.75)));
+    let t = ldexp3(c(1.0), neg(e));
+    let mm = fma(d, t, add(t, c(-1.0)));
+    let e = add(e, sel_c(o, -64.0, 0.0));
+    let e = add(e, sel_c(big, 64.0, 0.0));
+    let s = dd_mul_d2_d(d2c(k::LN2_DD.0, k::LN2_DD.1), e);
+    let x = dd_div(d2(mm), dd_add_d_d(c(2.0), mm));
+    let x2 = mul(x.x, x.x);
+    let t = poly(x2, &k::LOG_U1);
+    let s = dd_add(s, d2scale(x, 2.0));
+    let p = mul(mul(x2, x.x), t);
+    let s = dd_add_d2_d(s, p);
+    let r = d2v(s);
+    // `log1p_specials`: +inf at +inf, NaN below -1 and for NaN, -inf at -1.
+    let r = sel(eq_c(d0, f64::INFINITY), c(f64::INFINITY), r);
+    let r = or_nan(lt_c(d0, -1.0) | isnan(d0), r);
+    let r = sel(eq_c(d0, -1.0), c(f64::NEG_INFINITY), r);
+    sel(isnegzero(d0), c(-0.0), r)
+}
