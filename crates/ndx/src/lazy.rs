@@ -378,6 +378,10 @@ impl Lazy {
                         UnaryOp::Log2 => WideFn::Log2,
                         UnaryOp::Log10 => WideFn::Log10,
                         UnaryOp::Log1p => WideFn::Log1p,
+                        UnaryOp::Arcsin => WideFn::Arcsin,
+                        UnaryOp::Arccos => WideFn::Arccos,
+                        UnaryOp::Arctan => WideFn::Arctan,
+                        UnaryOp::Cbrt => WideFn::Cbrt,
                         _ => return,
                     };
                     if !wide_math::supports(f, n.dtype) {

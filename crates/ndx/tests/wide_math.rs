@@ -396,6 +396,14 @@ fn f64_exp_log_and_division_match_the_jit_bit_for_bit() {
         "log1p(x)",
         "log1p(x * 1e-3)",
         "log2(x * x * 1e300) + log10(abs(x) * 1e-300)",
+        "arcsin(x)",
+        "arcsin(x * 1e-3)",
+        "arccos(x)",
+        "arccos(x * 1e-3)",
+        "arctan(x)",
+        "arctan(x * 1e-3)",
+        "cbrt(x)",
+        "cbrt(x * 1e-300) + cbrt(x * 1e300)",
     ] {
         s.set("x", small.clone());
         s.run(&format!("let y = {f}")).unwrap();

@@ -1,5 +1,6 @@
 //! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp`, `exp2`, `expm1`,
-//! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10` and `log1p` of `f64` (`wide_math/f64x8.rs`), with
+//! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan` and `cbrt`
+//! of `f64` (`wide_math/f64x8.rs`), with
 //! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
 //! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64`), 16 or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]), which
 //! is IEEE either way.
@@ -54,6 +55,14 @@ pub enum WideFn {
     Log10,
     /// `log1p` (`f64` only).
     Log1p,
+    /// `arcsin` (`f64` only).
+    Arcsin,
+    /// `arccos` (`f64` only).
+    Arccos,
+    /// `arctan` (`f64` only).
+    Arctan,
+    /// `cbrt` (`f64` only).
+    Cbrt,
 }
 
 impl WideFn {
@@ -74,6 +83,10 @@ impl WideFn {
             WideFn::Log2 => "log2",
             WideFn::Log10 => "log10",
             WideFn::Log1p => "log1p",
+            WideFn::Arcsin => "arcsin",
+            WideFn::Arccos => "arccos",
+            WideFn::Arctan => "arctan",
+            WideFn::Cbrt => "cbrt",
         }
     }
 }
@@ -140,7 +153,19 @@ impl WideFloat for f64 {
         use WideFn::*;
         matches!(
             f,
-            Exp | Exp2 | Expm1 | Sinh | Cosh | Tanh | Log | Log2 | Log10 | Log1p
+            Exp | Exp2
+                | Expm1
+                | Sinh
+                | Cosh
+                | Tanh
+                | Log
+                | Log2
+                | Log10
+                | Log1p
+                | Arcsin
+                | Arccos
+                | Arctan
+                | Cbrt
         )
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
@@ -367,6 +392,65 @@ pub mod consts64 {
     /// See [`EXPK2_POLY`].
     #[allow(clippy::excessive_precision)]
     pub const EXPK2_C3: f64 = 0.166_666_666_666_666_657_4;
+    /// pi's second part (pi = `PI` + `PI_B2` to about 2^-160).
+    #[allow(clippy::excessive_precision)]
+    pub const PI_B2: f64 = 1.224_646_799_147_353_207_2e-16;
+    /// `asin`'s polynomial in `x^2` (SLEEF's `xasin_u1`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const ASIN_POLY: [f64; 12] = [
+        0.316_158_765_065_393_462_8e-1,
+        -0.158_191_824_332_999_664_3e-1,
+        0.192_904_547_726_791_067_4e-1,
+        0.660_607_747_627_717_061e-2,
+        0.121_536_052_557_737_733_1e-1,
+        0.138_871_518_450_160_921_8e-1,
+        0.173_595_699_122_361_460_4e-1,
+        0.223_717_618_193_204_834_1e-1,
+        0.303_819_592_803_813_223_7e-1,
+        0.446_428_568_137_710_243_8e-1,
+        0.750_000_000_037_858_161_1e-1,
+        0.166_666_666_666_649_754_3,
+    ];
+    /// `atan`'s polynomial in `s^2` (SLEEF's 3.5-ULP `xatan`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const ATAN_U35_POLY: [f64; 19] = [
+        -1.887_960_084_630_734_965_637_46e-05,
+        0.000_209_850_076_645_816_976_906_797,
+        -0.001_106_118_314_866_724_825_634_71,
+        0.003_700_267_441_887_131_192_324_03,
+        -0.008_898_961_958_876_554_917_408_09,
+        0.016_599_329_773_529_201_970_117,
+        -0.025_451_762_493_231_264_161_686_1,
+        0.033_785_258_000_135_306_999_389_7,
+        -0.040_762_919_127_683_650_000_193_4,
+        0.046_666_715_007_784_062_563_267_5,
+        -0.052_367_485_230_348_245_761_611_3,
+        0.058_766_639_292_667_358_085_431_3,
+        -0.066_657_357_936_108_052_598_456_2,
+        0.076_921_953_831_176_961_835_502_9,
+        -0.090_908_995_008_245_008_229_153,
+        0.111_111_105_648_261_418_443_745,
+        -0.142_857_142_667_713_293_837_65,
+        0.199_999_999_996_591_265_594_148,
+        -0.333_333_333_333_311_110_369_124,
+    ];
+    /// `cbrt`'s first approximation of m^(-1/3) (SLEEF's 3.5-ULP `xcbrt`), highest degree
+    /// first.
+    #[allow(clippy::excessive_precision)]
+    pub const CBRT_POLY: [f64; 6] = [
+        -0.640_245_898_480_692_909_870_982,
+        2.961_551_030_200_395_118_185_95,
+        -5.733_530_609_229_478_436_361_66,
+        6.039_903_689_894_587_479_614_07,
+        -3.858_419_355_104_449_888_216_32,
+        2.230_727_530_249_660_972_572_2,
+    ];
+    /// 2^(1/3).
+    #[allow(clippy::excessive_precision)]
+    pub const CBRT_2_1_3: f64 = 1.259_921_049_894_873_164_767_210_6;
+    /// 2^(2/3).
+    #[allow(clippy::excessive_precision)]
+    pub const CBRT_2_2_3: f64 = 1.587_401_051_968_199_474_751_705_6;
     /// Above, `expm1` is +inf.
     #[allow(clippy::excessive_precision)]
     pub const EXPM1_OVER: f64 = 709.782_712_893_383_996_732_223;
@@ -755,6 +839,10 @@ mod avx512 {
             WideFn::Log2 => each_group_pd!(data, log2_8),
             WideFn::Log10 => each_group_pd!(data, log10_8),
             WideFn::Log1p => each_group_pd!(data, log1p_8),
+            WideFn::Arcsin => each_group_pd!(data, asin8),
+            WideFn::Arccos => each_group_pd!(data, acos8),
+            WideFn::Arctan => each_group_pd!(data, atan8),
+            WideFn::Cbrt => each_group_pd!(data, cbrt8),
             _ => {}
         }
     }

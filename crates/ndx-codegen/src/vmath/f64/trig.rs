@@ -232,21 +232,6 @@ pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> 
     Ok(m.or_nan(inf, u))
 }
 
-pub(in crate::vmath) const ASIN: [f64; 12] = [
-    0.316_158_765_065_393_462_8e-1,
-    -0.158_191_824_332_999_664_3e-1,
-    0.192_904_547_726_791_067_4e-1,
-    0.660_607_747_627_717_061e-2,
-    0.121_536_052_557_737_733_1e-1,
-    0.138_871_518_450_160_921_8e-1,
-    0.173_595_699_122_361_460_4e-1,
-    0.223_717_618_193_204_834_1e-1,
-    0.303_819_592_803_813_223_7e-1,
-    0.446_428_568_137_710_243_8e-1,
-    0.750_000_000_037_858_161_1e-1,
-    0.166_666_666_666_649_754_3,
-];
-
 /// `(o, |d|, x2)` of asin and acos: `o` where |d| < 1/2, and there `x2 = d^2`, elsewhere
 /// `(1 - |d|) / 2` (asin(|d|) = pi/2 - 2 asin(sqrt(x2))).
 pub(in crate::vmath) fn asin_arg(m: &mut M, d: Value) -> (Value, Value, Value) {
@@ -277,10 +262,7 @@ pub(in crate::vmath) fn asin_core(m: &mut M, d: Value) -> (Value, D2, Value) {
 /// asin(d): SLEEF `xasin_u1`.
 pub(in crate::vmath) fn asin(m: &mut M, d: Value) -> Value {
     let (o, x, u) = asin_core(m, d);
-    let q = m.d2c(
-        std::f64::consts::FRAC_PI_4,
-        1.224_646_799_147_353_207_2e-16 / 4.0,
-    );
+    let q = m.d2c(std::f64::consts::FRAC_PI_4, PI_B2 / 4.0);
     let y = m.dd_sub(q, x);
     let y = m.dd_sub_d2_d(y, u);
     let small = m.add(u, x.x);
@@ -293,10 +275,7 @@ pub(in crate::vmath) fn asin(m: &mut M, d: Value) -> Value {
 /// acos(d): SLEEF `xacos_u1`.
 pub(in crate::vmath) fn acos(m: &mut M, d: Value) -> Value {
     let (o, x, u) = asin_core(m, d);
-    let h = m.d2c(
-        std::f64::consts::FRAC_PI_2,
-        1.224_646_799_147_353_207_2e-16 / 2.0,
-    );
+    let h = m.d2c(std::f64::consts::FRAC_PI_2, PI_B2 / 2.0);
     let xs = m.mulsign(x.x, d);
     let us = m.mulsign(u, d);
     let a = m.dd_add_d_d(xs, us);
@@ -306,7 +285,7 @@ pub(in crate::vmath) fn acos(m: &mut M, d: Value) -> Value {
     let y = m.d2sel(o, y, x2);
     let neg = m.lt_c(d, 0.0);
     let flip = m.andnot(o, neg);
-    let pi = m.d2c(std::f64::consts::PI, 1.224_646_799_147_353_207_2e-16);
+    let pi = m.d2c(std::f64::consts::PI, PI_B2);
     let r = m.dd_sub(pi, y);
     let y = m.d2sel(flip, r, y);
     m.d2v(y)

@@ -1,5 +1,5 @@
 //! The `f64` functions on 8 lanes: `exp`, `exp2`, `expm1`, `sinh`, `cosh`, `tanh`, `log`,
-//! `log2`, `log10` and `log1p`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
+//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan` and `cbrt`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
 //! SLEEF's) step by step: the same IEEE operations in the same order on the same constants
 //! ([`super::consts64`]), so the same bits.
 //!
@@ -98,6 +98,12 @@ fn rint(x: __m512d) -> __m512d {
 #[inline]
 fn floor(x: __m512d) -> __m512d {
     _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(x)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn trunc(x: __m512d) -> __m512d {
+    _mm512_roundscale_pd::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(x)
 }
 
 /// Horner's scheme, highest degree first (`M::poly`).
@@ -407,6 +413,28 @@ fn dd_sub(x: D2, y: D2) -> D2 {
 
 #[target_feature(enable = "avx512f")]
 #[inline]
+fn dd_sub_d2_d(x: D2, y: __m512d) -> D2 {
+    let s = sub(x.x, y);
+    let t = sub(x.x, s);
+    let t = sub(t, y);
+    D2 {
+        x: s,
+        y: add(t, x.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_mul_d_d(x: __m512d, y: __m512d) -> D2 {
+    let s = mul(x, y);
+    D2 {
+        x: s,
+        y: fmapn(x, y, s),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
 fn dd_mul_d2_d(x: D2, y: __m512d) -> D2 {
     let s = mul(x.x, y);
     let e = fmapn(x.x, y, s);
@@ -438,6 +466,23 @@ fn dd_squ(x: D2) -> D2 {
         x: s,
         y: fma(x2, x.y, e),
     }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_rec_d(d: __m512d) -> D2 {
+    let one = c(1.0);
+    let s = _mm512_div_pd(one, d);
+    let e = fmanp(d, s, one);
+    D2 { x: s, y: mul(s, e) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_sqrt_d(d: __m512d) -> D2 {
+    let t = _mm512_sqrt_pd(d);
+    let n = dd_add2_d_d2(d, dd_mul_d_d(t, t));
+    d2scale(dd_mul(n, dd_rec_d(t)), 0.5)
 }
 
 #[target_feature(enable = "avx512f")]
@@ -688,4 +733,118 @@ pub(super) fn log1p_8(d0: __m512d) -> __m512d {
     let r = or_nan(lt_c(d0, -1.0) | isnan(d0), r);
     let r = sel(eq_c(d0, -1.0), c(f64::NEG_INFINITY), r);
     sel(isnegzero(d0), c(-0.0), r)
+}
+
+// Inverse trigonometric functions and cbrt (`vmath/f64/trig.rs`, `fast.rs`, `special.rs`).
+
+/// `vmath::f64::atan_u35` (SLEEF's `xatan`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn atan8(x: __m512d) -> __m512d {
+    let a = abs(x);
+    let big = gt_c(a, 1.0);
+    let s = sel(big, _mm512_div_pd(c(1.0), a), a);
+    let t = mul(s, s);
+    let u = poly(t, &k::ATAN_U35_POLY);
+    let r = fma(s, mul(t, u), s);
+    let r = sel(big, sub(c(std::f64::consts::FRAC_PI_2), r), r);
+    mulsign(r, x)
+}
+
+/// `(o, x, u)` of asin and acos (`vmath::f64::asin_core` with `asin_arg`): `o` where
+/// |d| < 1/2.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn asin_core(d: __m512d) -> (__mmask8, D2, __m512d) {
+    let a = abs(d);
+    let o = lt_c(a, 0.5);
+    let x2 = sel(o, mul(d, d), mul(sub(c(1.0), a), c(0.5)));
+    let ax = d2(a);
+    let r = dd_sqrt_d(x2);
+    let x = D2 {
+        x: sel(o, ax.x, r.x),
+        y: sel(o, ax.y, r.y),
+    };
+    let is1 = eq_c(a, 1.0);
+    let x = D2 {
+        x: sel(is1, c(0.0), x.x),
+        y: sel(is1, c(0.0), x.y),
+    };
+    let u = poly(x2, &k::ASIN_POLY);
+    let u = mul(u, mul(x2, x.x));
+    (o, x, u)
+}
+
+/// `vmath::f64::asin` (SLEEF's `xasin_u1`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn asin8(d: __m512d) -> __m512d {
+    let (o, x, u) = asin_core(d);
+    let q = d2c(std::f64::consts::FRAC_PI_4, k::PI_B2 / 4.0);
+    let y = dd_sub_d2_d(dd_sub(q, x), u);
+    let small = add(u, x.x);
+    let big = mul(d2v(y), c(2.0));
+    mulsign(sel(o, small, big), d)
+}
+
+/// `vmath::f64::acos` (SLEEF's `xacos_u1`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn acos8(d: __m512d) -> __m512d {
+    let (o, x, u) = asin_core(d);
+    let h = d2c(std::f64::consts::FRAC_PI_2, k::PI_B2 / 2.0);
+    let a = dd_add_d_d(mulsign(x.x, d), mulsign(u, d));
+    let y = dd_sub(h, a);
+    let x2 = d2scale(dd_add_d2_d(x, u), 2.0);
+    let y = D2 {
+        x: sel(o, y.x, x2.x),
+        y: sel(o, y.y, x2.y),
+    };
+    let flip = !o & lt_c(d, 0.0);
+    let r = dd_sub(d2c(std::f64::consts::PI, k::PI_B2), y);
+    let y = D2 {
+        x: sel(flip, r.x, y.x),
+        y: sel(flip, r.y, y.y),
+    };
+    d2v(y)
+}
+
+/// `floor(log2(d))` for positive finite `d`, subnormals included (`M::ilogbk`: below 2^-300,
+/// scaled by 2^300 first).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn ilogbk(d: __m512d) -> __m512d {
+    let o = lt_c(d, 2f64.powi(-300));
+    let d = sel(o, mul(d, c(2f64.powi(300))), d);
+    sub(ilogb2k(d), sel_c(o, 300.0, 0.0))
+}
+
+/// `vmath::f64::cbrt_u35` (SLEEF's `xcbrt`, through `cbrt_plain` with `cbrt_split`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn cbrt8(d0: __m512d) -> __m512d {
+    const LIMIT: f64 = 1100.0;
+    // cbrt_split: d0 = 2^e dv, e + 6144 = 3 qu + re.
+    let e = add(ilogbk(abs(d0)), c(1.0));
+    let e = sel(lt_c(e, -LIMIT), c(-LIMIT), e);
+    let e = sel(gt_c(e, LIMIT), c(LIMIT), e);
+    let dv = ldexp2(d0, neg(e));
+    let t = add(e, c(6144.0));
+    let qu = trunc(mul(t, c(1.0 / 3.0)));
+    let re = trunc(fma(qu, c(-3.0), t));
+    let q = sel(eq_c(re, 1.0), c(k::CBRT_2_1_3), c(1.0));
+    let q = sel(eq_c(re, 2.0), c(k::CBRT_2_2_3), q);
+    let q = ldexp2(q, add(qu, c(-2048.0)));
+    let q = mulsign(q, dv);
+    let dv = abs(dv);
+    let x = poly(dv, &k::CBRT_POLY);
+    let y = mul(mul(x, x), mul(x, x));
+    let x = sub(x, mul(fmapn(dv, y, x), c(1.0 / 3.0)));
+    let y = mul(mul(dv, x), x);
+    let w = mul(mul(y, c(2.0 / 3.0)), fma(y, x, c(-1.0)));
+    let y = mul(sub(y, w), q);
+    // cbrt_specials: infinities and signed zeros as they are, NaN stays NaN.
+    let r = sel(
+        eq_c(abs(d0), f64::INFINITY),
+        mulsign(c(f64::INFINITY), d0),
+        y,
+    );
+    let r = sel(eq_c(d0, 0.0), d0, r);
+    or_nan(isnan(d0), r)
 }
