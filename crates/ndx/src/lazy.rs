@@ -37,7 +37,8 @@ pub(crate) struct WideNode {
     pub op: WideOp,
     /// `f32` or `f64` (the node's and its operands').
     pub dtype: DType,
-    /// The operands: one for a function, numerator and divisor for a division.
+    /// The operands: one for a function (two for `pow`), numerator and divisor for a
+    /// division.
     pub operands: Vec<Lazy>,
 }
 
@@ -389,6 +390,16 @@ impl Lazy {
                     }
                     (WideOp::Fn(f), vec![lazy(a)])
                 }
+                // `x ** c` with a small constant `c` is multiplied out by the JIT
+                // (`vmath::small_exponent`), so it keeps the JIT's bits without the call.
+                LKind::Binary(BinaryOp::Pow, a, b)
+                    if a.dtype == n.dtype
+                        && b.dtype == n.dtype
+                        && !small_exponent(b)
+                        && wide_math::supports(WideFn::Pow, n.dtype) =>
+                {
+                    (WideOp::Fn(WideFn::Pow), vec![lazy(a), lazy(b)])
+                }
                 LKind::Binary(BinaryOp::Div, a, b) if a.shape == shape => {
                     let per_row = shape.len() >= 2
                         && b.shape.len() == shape.len()
@@ -522,6 +533,21 @@ impl Lazy {
         });
         safe
     }
+}
+
+/// True when `e` is a constant (perhaps cast) that the JIT raises to by multiplying or by a
+/// square root: an integer in -1..=4, or 0.5 (`ndx_codegen`'s `vmath::small_exponent`).
+fn small_exponent(e: &LNode) -> bool {
+    let c = match &e.kind {
+        LKind::Const(s) => s,
+        LKind::Cast(a) => match &a.kind {
+            LKind::Const(s) => s,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let v = c.to_f64();
+    v == 0.5 || (v.fract() == 0.0 && (-1.0..=4.0).contains(&v))
 }
 
 fn holds_reduce(n: &LNode) -> bool {

@@ -300,7 +300,7 @@ impl Exec {
         let root_wide = root.is_some();
         // The step that writes the destination: with a 512-bit root, the kernel that puts a
         // function's operand there, or none (a division writes it).
-        let root_fn = root.is_some_and(|n| matches!(n.op, WideOp::Fn(_)));
+        let root_fn = root.is_some_and(|n| matches!(n.op, WideOp::Fn(f) if !f.is_binary()));
         if at.wide {
             let dest_block = root_wide.then(|| {
                 let row = o.strides().first().copied().unwrap_or(0);
@@ -370,6 +370,17 @@ impl Exec {
             }
             let to_dest = dest.take_if(|_| node.id == e.id());
             let (call, out) = match node.op {
+                WideOp::Fn(f) if f.is_binary() => {
+                    // Both operands as block arrays; the 512-bit step writes the value.
+                    let d = node.dtype;
+                    let a = self.wide_input(cx, p, &node.operands[0], cx.shape, d, view)?;
+                    let b = self.wide_input(cx, p, &node.operands[1], cx.shape, d, view)?;
+                    let out = match to_dest {
+                        Some((a, shift)) => Place { a, shift },
+                        None => p.new_scratch(cx.shape, node.dtype)?,
+                    };
+                    (WidePlan::Fn2 { f, a, b }, out)
+                }
                 WideOp::Fn(f) => {
                     // The operand is computed where the value goes, then rewritten in place.
                     let src = node.operands[0].map_subst(&p.subst, view, cx.shape, &runtime_err)?;
@@ -400,6 +411,7 @@ impl Exec {
             if cx.traced {
                 let (name, input) = match &call {
                     WidePlan::Fn(f) => (f.name(), desc(&out.a)),
+                    WidePlan::Fn2 { f, a, .. } => (f.name(), desc(&a.a)),
                     WidePlan::Div { num, .. } => ("div", desc(&num.a)),
                 };
                 let lanes = if node.dtype == DType::F32 {
@@ -621,6 +633,13 @@ fn run_wide<T: WideFloat>(call: &WideCall, dst: &Ptr, len: usize, j: isize) -> b
     let out = unsafe { std::slice::from_raw_parts_mut(d, len) };
     match call {
         WideCall::Fn(f) => wide_math::apply(*f, out),
+        WideCall::Fn2 { f, a, b } => {
+            let operand = |p: &Ptr| {
+                let x = p.at(j);
+                (x != d as usize).then(|| unsafe { std::slice::from_raw_parts(x as *const T, len) })
+            };
+            wide_math::apply2(*f, out, operand(a), operand(b))
+        }
         WideCall::Div { num, den, per } => {
             let x = num.at(j);
             let x = (x != d as usize)
@@ -650,6 +669,8 @@ enum Stage {
 enum WidePlan {
     /// A function (`exp`, `tanh`, ...) in place.
     Fn(WideFn),
+    /// A function of two operands (`pow`) into the step's array.
+    Fn2 { f: WideFn, a: Place, b: Place },
     /// `num / den`, `den` one divisor per `per` elements.
     Div { num: Place, den: Place, per: usize },
 }
@@ -657,6 +678,7 @@ enum WidePlan {
 /// A 512-bit step, as it runs.
 enum WideCall {
     Fn(WideFn),
+    Fn2 { f: WideFn, a: Ptr, b: Ptr },
     Div { num: Ptr, den: Ptr, per: usize },
 }
 
@@ -706,6 +728,20 @@ impl Stage {
         let mut keep = vec![out.a.clone()];
         let call = match plan {
             WidePlan::Fn(f) => WideCall::Fn(f),
+            WidePlan::Fn2 { f, a, b } => {
+                if a.a.size() != len || b.a.size() != len {
+                    return Err(Diagnostic::bug(
+                        "a wide function's operands do not fit its block",
+                    ));
+                }
+                let call = WideCall::Fn2 {
+                    f,
+                    a: a.ptr(dtype)?,
+                    b: b.ptr(dtype)?,
+                };
+                keep.extend([a.a, b.a]);
+                call
+            }
             WidePlan::Div { num, den, per } => {
                 if num.a.size() != len || den.a.size() * per != len {
                     return Err(Diagnostic::bug(

@@ -404,6 +404,11 @@ fn f64_exp_log_and_division_match_the_jit_bit_for_bit() {
         "arctan(x * 1e-3)",
         "cbrt(x)",
         "cbrt(x * 1e-300) + cbrt(x * 1e300)",
+        "pow(x, x * 0.01)",
+        "pow(abs(x), 2.5) + 1.0",
+        "pow(x * 0.5, x)",
+        "pow(x, 3.0 + 0.0 * x)",
+        "pow(x, 1.0 / x)",
     ] {
         s.set("x", small.clone());
         s.run(&format!("let y = {f}")).unwrap();
@@ -419,6 +424,19 @@ fn f64_exp_log_and_division_match_the_jit_bit_for_bit() {
         let got = values_as::<f64>(&s, "y");
         assert_repeats(&got, &want, &|i| format!("{f} at {i}"));
     }
+    // A small constant exponent is multiplied out by the JIT, so no 512-bit `pow` for it.
+    s.set("x", big.clone());
+    let plan = common::explain_text(&mut s, "let y = x ** 3.0 + exp(x)");
+    assert!(!plan.contains("precompiled pow"), "{plan}");
+    // The destination as an operand: `z[:] = x ** z` reads each block of `z` before writing
+    // it.
+    s.run("let z = abs(x) * 0.01 + 0.5\nlet w = x ** z\nz[:, :] = x ** z")
+        .unwrap();
+    assert_repeats(
+        &values_as::<f64>(&s, "z"),
+        &values_as::<f64>(&s, "w"),
+        &|i| format!("in-place pow at {i}"),
+    );
     // Softmax over f64 rows: the wide exp and the wide per-row division, row by row against
     // the JIT.
     s.set("x", big);

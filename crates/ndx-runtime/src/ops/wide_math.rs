@@ -1,6 +1,6 @@
 //! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp`, `exp2`, `expm1`,
-//! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan` and `cbrt`
-//! of `f64` (`wide_math/f64x8.rs`), with
+//! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`
+//! and `pow` of `f64` (`wide_math/f64x8.rs`), with
 //! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
 //! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64`), 16 or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]), which
 //! is IEEE either way.
@@ -63,6 +63,8 @@ pub enum WideFn {
     Arctan,
     /// `cbrt` (`f64` only).
     Cbrt,
+    /// `x ** y` (`f64` only), of two operands ([`apply2`]).
+    Pow,
 }
 
 impl WideFn {
@@ -87,7 +89,13 @@ impl WideFn {
             WideFn::Arccos => "arccos",
             WideFn::Arctan => "arctan",
             WideFn::Cbrt => "cbrt",
+            WideFn::Pow => "pow",
         }
+    }
+
+    /// True for the functions of two operands ([`apply2`]); the others take one ([`apply`]).
+    pub fn is_binary(self) -> bool {
+        self == WideFn::Pow
     }
 }
 
@@ -117,6 +125,10 @@ pub trait WideFloat: Copy + sealed::Sealed {
     /// have `n` elements (`x` may be `d`), `den` one for each `per` (`per >= 1`).
     #[doc(hidden)]
     unsafe fn div_unchecked(d: *mut Self, x: *const Self, den: *const Self, n: usize, per: usize);
+    /// `d[i] = f(a[i], b[i])` for `i < n`. Caller: the CPU has AVX-512F, [`WideFloat::has`]
+    /// `f` and `f` is binary; `d`, `a` and `b` have `n` elements (`a` or `b` may be `d`).
+    #[doc(hidden)]
+    unsafe fn apply2_unchecked(f: WideFn, d: *mut Self, a: *const Self, b: *const Self, n: usize);
 }
 
 mod sealed {
@@ -146,6 +158,7 @@ impl WideFloat for f32 {
         };
         let _ = (d, x, den, n, per);
     }
+    unsafe fn apply2_unchecked(_: WideFn, _: *mut f32, _: *const f32, _: *const f32, _: usize) {}
 }
 
 impl WideFloat for f64 {
@@ -166,6 +179,7 @@ impl WideFloat for f64 {
                 | Arccos
                 | Arctan
                 | Cbrt
+                | Pow
         )
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
@@ -184,6 +198,14 @@ impl WideFloat for f64 {
         };
         let _ = (d, x, den, n, per);
     }
+    unsafe fn apply2_unchecked(f: WideFn, d: *mut f64, a: *const f64, b: *const f64, n: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            avx512::apply2_f64(f, d, a, b, n)
+        };
+        let _ = (f, d, a, b, n);
+    }
 }
 
 /// Replaces every element `x` of `data` by `f(x)`; `false` (and `data` untouched) when the
@@ -194,6 +216,24 @@ pub fn apply<T: WideFloat>(f: WideFn, data: &mut [T]) -> bool {
     }
     // SAFETY: the CPU has AVX-512F, and `T` has `f`.
     unsafe { T::apply_unchecked(f, data) };
+    true
+}
+
+/// `dst[i] = f(a[i], b[i])` for every element of the binary function `f` ([`WideFn::is_binary`]),
+/// with `a` or `b` the old `dst` when `None`. `false` (and `dst` untouched) when the CPU lacks
+/// AVX-512F, `T` has no 512-bit `f`, `f` takes one operand, or the lengths differ.
+pub fn apply2<T: WideFloat>(f: WideFn, dst: &mut [T], a: Option<&[T]>, b: Option<&[T]>) -> bool {
+    let n = dst.len();
+    let fits = |x: Option<&[T]>| x.is_none_or(|x| x.len() == n);
+    if !available() || !T::has(f) || !f.is_binary() || !fits(a) || !fits(b) {
+        return false;
+    }
+    let d = dst.as_mut_ptr();
+    let a = a.map_or(d as *const T, <[T]>::as_ptr);
+    let b = b.map_or(d as *const T, <[T]>::as_ptr);
+    // SAFETY: the CPU has AVX-512F and `T` has the binary `f`; `a`, `b` and `d` have `n`
+    // elements (`a` or `b` may be `d`: each element is read before it is written).
+    unsafe { T::apply2_unchecked(f, d, a, b, n) };
     true
 }
 
@@ -451,6 +491,41 @@ pub mod consts64 {
     /// 2^(2/3).
     #[allow(clippy::excessive_precision)]
     pub const CBRT_2_2_3: f64 = 1.587_401_051_968_199_474_751_705_6;
+    /// `logk`'s polynomial in `x^2` (SLEEF's `logk`: ln as a double-double, for `pow`),
+    /// highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const LOGK_POLY: [f64; 9] = [
+        0.116_255_524_079_935_043_668_677,
+        0.103_239_680_901_072_952_701_192,
+        0.117_754_809_412_463_995_466_069,
+        0.133_329_810_868_462_739_215_09,
+        0.153_846_227_114_512_262_845_736,
+        0.181_818_180_850_050_775_676_507,
+        0.222_222_222_230_083_560_345_903,
+        0.285_714_285_714_249_172_087_875,
+        0.400_000_000_000_000_077_715_612,
+    ];
+    /// `logk`'s coefficient of `x^3`, a double-double.
+    #[allow(clippy::excessive_precision)]
+    pub const LOGK_C3: (f64, f64) = (
+        0.666_666_666_666_666_629_659_233,
+        3.805_549_625_424_120_563_366_16e-17,
+    );
+    /// `expk`'s polynomial (SLEEF's `expk`: e^d of a double-double, for `pow`), highest
+    /// degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const EXPK_POLY: [f64; 10] = [
+        2.510_696_834_209_504_195_271_39e-08,
+        2.762_861_667_702_706_491_168_55e-07,
+        2.755_724_967_250_235_741_438_64e-06,
+        2.480_149_739_898_197_941_141_53e-05,
+        0.000_198_412_698_809_069_797_676_111,
+        0.001_388_888_893_997_712_896_052_9,
+        0.008_333_333_333_323_714_176_010_81,
+        0.041_666_666_666_540_952_412_844_9,
+        0.166_666_666_666_666_740_681_535,
+        0.500_000_000_000_000_999_200_722,
+    ];
     /// Above, `expm1` is +inf.
     #[allow(clippy::excessive_precision)]
     pub const EXPM1_OVER: f64 = 709.782_712_893_383_996_732_223;
@@ -820,6 +895,41 @@ mod avx512 {
                 i += 8;
             }
         }};
+    }
+
+    /// `d[i] = f(a[i], b[i])` for `i < n`, 8 lanes at a time, the last group under a mask.
+    /// Caller: the CPU has AVX-512F; `a`, `b` and `d` have `n` elements (`a` or `b` may be
+    /// `d`).
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn apply2_f64(
+        f: super::WideFn,
+        d: *mut f64,
+        a: *const f64,
+        b: *const f64,
+        n: usize,
+    ) {
+        use super::f64x8::pow8;
+        if f != super::WideFn::Pow {
+            return;
+        }
+        let mut i = 0;
+        while i < n {
+            let m: __mmask8 = if n - i >= 8 {
+                0xff
+            } else {
+                ((1u32 << (n - i)) - 1) as u8
+            };
+            // SAFETY: lanes at `i + j < n` only, of arrays of `n` elements; each group is
+            // read in full before it is written.
+            let (x, y) = unsafe {
+                (
+                    _mm512_maskz_loadu_pd(m, a.add(i)),
+                    _mm512_maskz_loadu_pd(m, b.add(i)),
+                )
+            };
+            unsafe { _mm512_mask_storeu_pd(d.add(i), m, pow8(x, y)) };
+            i += 8;
+        }
     }
 
     /// `f` of `f64` over `data` in place; other functions leave it as it is

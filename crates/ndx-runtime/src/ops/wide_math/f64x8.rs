@@ -1,5 +1,5 @@
 //! The `f64` functions on 8 lanes: `exp`, `exp2`, `expm1`, `sinh`, `cosh`, `tanh`, `log`,
-//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan` and `cbrt`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
+//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt` and `pow`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
 //! SLEEF's) step by step: the same IEEE operations in the same order on the same constants
 //! ([`super::consts64`]), so the same bits.
 //!
@@ -847,4 +847,90 @@ pub(super) fn cbrt8(d0: __m512d) -> __m512d {
     );
     let r = sel(eq_c(d0, 0.0), d0, r);
     or_nan(isnan(d0), r)
+}
+
+// pow (`vmath/f64/log.rs`: `logk`, `expk`, `pow`, `pow_finish`).
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2normalize(t: D2) -> D2 {
+    let s = add(t.x, t.y);
+    let d = sub(t.x, s);
+    D2 {
+        x: s,
+        y: add(d, t.y),
+    }
+}
+
+/// ln|d| as a double-double (`vmath::f64::logk`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn logk(d: __m512d) -> D2 {
+    let (e, x) = log_reduce(d);
+    let x2 = dd_squ(x);
+    let t = poly(x2.x, &k::LOGK_POLY);
+    let s = dd_mul_d2_d(d2c(k::LN2_DD.0, k::LN2_DD.1), e);
+    let s = dd_add(s, d2scale(x, 2.0));
+    let x3 = dd_mul(x2, x);
+    let s = dd_add(s, dd_mul(x3, d2c(k::LOGK_C3.0, k::LOGK_C3.1)));
+    let x5 = dd_mul(x2, x3);
+    dd_add(s, dd_mul_d2_d(x5, t))
+}
+
+/// e^d of a double-double, as one float (`vmath::f64::expk`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn expk(d: D2) -> __m512d {
+    let q = rint(mul(d2v(d), c(k::R_LN2)));
+    let q = sel(lt_c(q, -2000.0), c(-2000.0), q);
+    let q = sel(gt_c(q, 2000.0), c(2000.0), q);
+    let s = dd_add2_d2_d(d, mul(q, c(-k::L2U)));
+    let s = dd_add2_d2_d(s, mul(q, c(-k::L2L)));
+    let s = d2normalize(s);
+    let u = poly(s.x, &k::EXPK_POLY);
+    let t = dd_add_d_d2(c(1.0), s);
+    let t = dd_add(t, dd_mul_d2_d(dd_squ(s), u));
+    let u = ldexp2(d2v(t), q);
+    zero_if(lt_c(d.x, -1000.0), u)
+}
+
+/// `v` is an integer (`M::isint`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn isint(v: __m512d) -> __mmask8 {
+    _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(trunc(v), v)
+}
+
+/// `vmath::f64::pow` (SLEEF's `xpow`), with `pow_ordinary_or_finish`'s branch: `pow_finish`
+/// gives `r` itself on the ordinary lanes, so the branch never changes a bit.
+#[target_feature(enable = "avx512f")]
+pub(super) fn pow8(x: __m512d, y: __m512d) -> __m512d {
+    let l = logk(abs(x));
+    let d = dd_mul_d2_d(l, y);
+    let r = expk(d);
+    let r = sel(gt_c(d.x, k::LOG_DBL_MAX), c(f64::INFINITY), r);
+    let ok = gt_c(x, 0.0) & lt_c(x, f64::INFINITY) & lt_c(abs(y), f64::INFINITY);
+    if ok == 0xff {
+        return r;
+    }
+    // pow_finish: the sign and the special cases.
+    let yisint = isint(y);
+    let h = mul(y, c(0.5));
+    let yisodd = _mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(trunc(h), h) & isint(y);
+    let ax = abs(x);
+    let neg_base = sel(yisint, sel_c(yisodd, -1.0, 1.0), c(f64::NAN));
+    let f = sel(gt_c(x, 0.0), c(1.0), neg_base);
+    let r = mul(r, f);
+    let efx = mulsign(add(ax, c(-1.0)), y);
+    let v = sel(eq_c(efx, 0.0), c(1.0), c(f64::INFINITY));
+    let v = zero_if(lt_c(efx, 0.0), v);
+    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
+    let xz = eq_c(x, 0.0);
+    let xi = eq_c(abs(x), f64::INFINITY) | xz;
+    let sy = _mm512_cmplt_epi64_mask(bits(y), _mm512_setzero_si512());
+    let v = sel(sy ^ xz, c(0.0), c(f64::INFINITY));
+    let v = mulsign(v, sel(yisodd, x, c(1.0)));
+    let r = sel(xi, v, r);
+    let r = or_nan(isnan(x) | isnan(y), r);
+    sel(eq_c(y, 0.0) | eq_c(x, 1.0), c(1.0), r)
 }
