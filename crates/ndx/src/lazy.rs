@@ -400,6 +400,13 @@ impl Lazy {
                 {
                     (WideOp::Fn(WideFn::Pow), vec![lazy(a), lazy(b)])
                 }
+                LKind::Binary(BinaryOp::Arctan2, a, b)
+                    if a.dtype == n.dtype
+                        && b.dtype == n.dtype
+                        && wide_math::supports(WideFn::Arctan2, n.dtype) =>
+                {
+                    (WideOp::Fn(WideFn::Arctan2), vec![lazy(a), lazy(b)])
+                }
                 LKind::Binary(BinaryOp::Div, a, b) if a.shape == shape => {
                     let per_row = shape.len() >= 2
                         && b.shape.len() == shape.len()

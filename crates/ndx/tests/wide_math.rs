@@ -409,6 +409,9 @@ fn f64_exp_log_and_division_match_the_jit_bit_for_bit() {
         "pow(x * 0.5, x)",
         "pow(x, 3.0 + 0.0 * x)",
         "pow(x, 1.0 / x)",
+        "arctan2(x, x * 0.5 - 1.0)",
+        "arctan2(x * 1e-3, x)",
+        "arctan2(1.0 / x, x * x)",
     ] {
         s.set("x", small.clone());
         s.run(&format!("let y = {f}")).unwrap();

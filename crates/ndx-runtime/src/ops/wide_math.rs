@@ -1,6 +1,6 @@
 //! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp`, `exp2`, `expm1`,
 //! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`
-//! and `pow` of `f64` (`wide_math/f64x8.rs`), with
+//! `pow` and `arctan2` of `f64` (`wide_math/f64x8.rs`), with
 //! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
 //! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64`), 16 or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]), which
 //! is IEEE either way.
@@ -65,6 +65,8 @@ pub enum WideFn {
     Cbrt,
     /// `x ** y` (`f64` only), of two operands ([`apply2`]).
     Pow,
+    /// `arctan2(y, x)` (`f64` only), of two operands ([`apply2`]).
+    Arctan2,
 }
 
 impl WideFn {
@@ -90,12 +92,13 @@ impl WideFn {
             WideFn::Arctan => "arctan",
             WideFn::Cbrt => "cbrt",
             WideFn::Pow => "pow",
+            WideFn::Arctan2 => "arctan2",
         }
     }
 
     /// True for the functions of two operands ([`apply2`]); the others take one ([`apply`]).
     pub fn is_binary(self) -> bool {
-        self == WideFn::Pow
+        matches!(self, WideFn::Pow | WideFn::Arctan2)
     }
 }
 
@@ -180,6 +183,7 @@ impl WideFloat for f64 {
                 | Arctan
                 | Cbrt
                 | Pow
+                | Arctan2
         )
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
@@ -526,6 +530,33 @@ pub mod consts64 {
         0.166_666_666_666_666_740_681_535,
         0.500_000_000_000_000_999_200_722,
     ];
+    /// `atan2k`'s polynomial in `s^2` (SLEEF's `atan2k_u1`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const ATAN2K_POLY: [f64; 20] = [
+        1.062_984_841_914_487_466_074_15e-05,
+        -0.000_125_620_649_967_286_867_384_336,
+        0.000_705_576_642_963_934_123_897_74,
+        -0.002_518_656_144_987_133_603_529_99,
+        0.006_462_628_990_369_911_723_135_04,
+        -0.012_828_133_366_339_903_101_427_4,
+        0.020_802_479_992_414_579_790_249_7,
+        -0.028_900_234_478_474_031_568_628_9,
+        0.035_978_500_503_510_459_085_365_6,
+        -0.041_848_579_703_592_507_506_027,
+        0.047_084_301_165_328_398_819_376_3,
+        -0.052_491_421_058_844_842_106_871_9,
+        0.058_794_659_096_958_100_386_043_4,
+        -0.066_662_088_477_879_549_719_418_2,
+        0.076_922_533_029_620_376_865_409_5,
+        -0.090_909_044_277_338_757_478_190_7,
+        0.111_111_108_376_896_236_538_123,
+        -0.142_857_142_756_268_568_062_339,
+        0.199_999_999_997_977_351_284_817,
+        -0.333_333_333_333_317_605_173_818,
+    ];
+    /// Below this |x|, `atan2` scales both arguments by 2^53 first.
+    #[allow(clippy::excessive_precision)]
+    pub const ATAN2_TINY: f64 = 5.562_684_646_268_008_398_4e-309;
     /// Above, `expm1` is +inf.
     #[allow(clippy::excessive_precision)]
     pub const EXPM1_OVER: f64 = 709.782_712_893_383_996_732_223;
@@ -908,27 +939,33 @@ mod avx512 {
         b: *const f64,
         n: usize,
     ) {
-        use super::f64x8::pow8;
-        if f != super::WideFn::Pow {
-            return;
+        use super::f64x8::{atan2_8, pow8};
+        macro_rules! each_pair {
+            ($f:ident) => {{
+                let mut i = 0;
+                while i < n {
+                    let m: __mmask8 = if n - i >= 8 {
+                        0xff
+                    } else {
+                        ((1u32 << (n - i)) - 1) as u8
+                    };
+                    // SAFETY: lanes at `i + j < n` only, of arrays of `n` elements; each group
+                    // is read in full before it is written.
+                    let (x, y) = unsafe {
+                        (
+                            _mm512_maskz_loadu_pd(m, a.add(i)),
+                            _mm512_maskz_loadu_pd(m, b.add(i)),
+                        )
+                    };
+                    unsafe { _mm512_mask_storeu_pd(d.add(i), m, $f(x, y)) };
+                    i += 8;
+                }
+            }};
         }
-        let mut i = 0;
-        while i < n {
-            let m: __mmask8 = if n - i >= 8 {
-                0xff
-            } else {
-                ((1u32 << (n - i)) - 1) as u8
-            };
-            // SAFETY: lanes at `i + j < n` only, of arrays of `n` elements; each group is
-            // read in full before it is written.
-            let (x, y) = unsafe {
-                (
-                    _mm512_maskz_loadu_pd(m, a.add(i)),
-                    _mm512_maskz_loadu_pd(m, b.add(i)),
-                )
-            };
-            unsafe { _mm512_mask_storeu_pd(d.add(i), m, pow8(x, y)) };
-            i += 8;
+        match f {
+            super::WideFn::Pow => each_pair!(pow8),
+            super::WideFn::Arctan2 => each_pair!(atan2_8),
+            _ => {}
         }
     }
 

@@ -9,10 +9,10 @@ pub(in crate::vmath) use cranelift_codegen::ir::Value;
 
 // Shared with the 512-bit `exp` that block programs call instead (same constants, same bits).
 pub(in crate::vmath) use ndx_runtime::ops::wide_math::consts64::{
-    ASIN_POLY as ASIN, ATAN_U35_POLY, CBRT_2_1_3, CBRT_2_2_3, CBRT_POLY, EXP2_POLY, EXPK2_C3,
-    EXPK2_POLY, EXPK_POLY, EXPM1_OVER, EXPM1_UNDER, EXP_HI, EXP_LO, EXP_POLY, L2L, L2U, LN2_DD,
-    LOG10_2_DD, LOG10_K, LOG10_POLY, LOG2_K, LOG2_POLY, LOGK_C3, LOGK_POLY, LOG_DBL_MAX, LOG_U1,
-    PI_B2, R_LN2,
+    ASIN_POLY as ASIN, ATAN2K_POLY, ATAN_U35_POLY, CBRT_2_1_3, CBRT_2_2_3, CBRT_POLY, EXP2_POLY,
+    EXPK2_C3, EXPK2_POLY, EXPK_POLY, EXPM1_OVER, EXPM1_UNDER, EXP_HI, EXP_LO, EXP_POLY, L2L, L2U,
+    LN2_DD, LOG10_2_DD, LOG10_K, LOG10_POLY, LOG2_K, LOG2_POLY, LOGK_C3, LOGK_POLY, LOG_DBL_MAX,
+    LOG_U1, PI_B2, R_LN2,
 };
 pub(in crate::vmath) const DBL_MIN: f64 = f64::MIN_POSITIVE;
 pub(in crate::vmath) const M_1_PI: f64 = std::f64::consts::FRAC_1_PI;

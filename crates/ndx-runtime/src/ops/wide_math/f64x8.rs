@@ -1,5 +1,5 @@
 //! The `f64` functions on 8 lanes: `exp`, `exp2`, `expm1`, `sinh`, `cosh`, `tanh`, `log`,
-//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt` and `pow`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
+//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow` and `arctan2`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
 //! SLEEF's) step by step: the same IEEE operations in the same order on the same constants
 //! ([`super::consts64`]), so the same bits.
 //!
@@ -933,4 +933,68 @@ pub(super) fn pow8(x: __m512d, y: __m512d) -> __m512d {
     let r = sel(xi, v, r);
     let r = or_nan(isnan(x) | isnan(y), r);
     sel(eq_c(y, 0.0) | eq_c(x, 1.0), c(1.0), r)
+}
+
+// arctan2 (`vmath/f64/trig.rs`: `atan2k`, `atan2`, `atan2_finish`).
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2sel(m: __mmask8, a: D2, b: D2) -> D2 {
+    D2 {
+        x: sel(m, a.x, b.x),
+        y: sel(m, a.y, b.y),
+    }
+}
+
+/// atan2(y, x) for y >= 0 as a double-double (`vmath::f64::atan2k`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn atan2k(y: D2, x: D2) -> D2 {
+    let p = lt_c(x.x, 0.0);
+    let q = sel_c(p, -2.0, 0.0);
+    let x = d2sel(p, d2neg(x), x);
+    let p = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x.x, y.x);
+    let q = sel(p, add(q, c(1.0)), q);
+    let s = d2sel(p, d2neg(x), y);
+    let t = d2sel(p, y, x);
+    let s = dd_div(s, t);
+    let t = d2normalize(dd_squ(s));
+    let u = poly(t.x, &k::ATAN2K_POLY);
+    let t = dd_add(s, dd_mul_d2_d(dd_mul(s, t), u));
+    let hq = dd_mul_d2_d(d2c(std::f64::consts::FRAC_PI_2, k::PI_B2 / 2.0), q);
+    dd_add(hq, t)
+}
+
+/// `isinf(d) ? copysign(1, d) | k : 0` bitwise (`vmath::f64::isinf2`, SLEEF's `visinf2`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn isinf2(d: __m512d, k: __m512d) -> __m512d {
+    let inf = eq_c(abs(d), f64::INFINITY);
+    let s = _mm512_and_si512(bits(d), bits(c(-0.0)));
+    float(_mm512_maskz_mov_epi64(inf, _mm512_or_si512(s, bits(k))))
+}
+
+/// `vmath::f64::atan2` with `atan2_finish` (SLEEF's `xatan2_u1`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn atan2_8(y: __m512d, x: __m512d) -> __m512d {
+    let o = lt_c(abs(x), k::ATAN2_TINY);
+    let x = sel(o, mul(x, c(2f64.powi(53))), x);
+    let y = sel(o, mul(y, c(2f64.powi(53))), y);
+    let r = d2v(atan2k(d2(abs(y)), d2(x)));
+    // atan2_finish: the signs and the special values.
+    let half_pi = c(std::f64::consts::FRAC_PI_2);
+    let r = mulsign(r, x);
+    let xe = eq_c(abs(x), f64::INFINITY) | eq_c(x, 0.0);
+    let v = sub(half_pi, isinf2(x, mulsign(half_pi, x)));
+    let r = sel(xe, v, r);
+    let v = sub(
+        half_pi,
+        isinf2(x, mulsign(c(std::f64::consts::FRAC_PI_4), x)),
+    );
+    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
+    let sx = _mm512_cmplt_epi64_mask(bits(x), _mm512_setzero_si512());
+    let v = sel_c(sx, std::f64::consts::PI, 0.0);
+    let r = sel(eq_c(y, 0.0), v, r);
+    let r = mulsign(r, y);
+    or_nan(isnan(x) | isnan(y), r)
 }
