@@ -1,6 +1,6 @@
 //! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp`, `exp2`, `expm1`,
 //! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`
-//! `pow` and `arctan2` of `f64` (`wide_math/f64x8.rs`), with
+//! `pow`, `arctan2`, `sin`, `cos` and `tan` of `f64` (`wide_math/f64x8.rs`), with
 //! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
 //! (`ndx_codegen::vmath::f32`, `f32_ext::erf`, `vmath::f64`), 16 or 8 lanes at a time; and float division by a divisor per element or per row ([`div`]), which
 //! is IEEE either way.
@@ -55,7 +55,7 @@ pub enum WideFn {
     Log10,
     /// `log1p` (`f64` only).
     Log1p,
-    /// `arcsin` (`f64` only).
+    /// `arcsin` (`f64` only; `sin`, `cos`, `tan` and the functions above have both).
     Arcsin,
     /// `arccos` (`f64` only).
     Arccos,
@@ -184,6 +184,9 @@ impl WideFloat for f64 {
                 | Cbrt
                 | Pow
                 | Arctan2
+                | Sin
+                | Cos
+                | Tan
         )
     }
     unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
@@ -557,6 +560,52 @@ pub mod consts64 {
     /// Below this |x|, `atan2` scales both arguments by 2^53 first.
     #[allow(clippy::excessive_precision)]
     pub const ATAN2_TINY: f64 = 5.562_684_646_268_008_398_4e-309;
+    /// pi in four parts (SLEEF's `PI_A`..`PI_D`) for the Cody-Waite reduction of `sin`, `cos`
+    /// and `tan` below 1e14.
+    #[allow(clippy::excessive_precision)]
+    pub const PI_A: f64 = 3.141_592_621_803_283_691_4;
+    /// See [`PI_A`].
+    #[allow(clippy::excessive_precision)]
+    pub const PI_B: f64 = 3.178_650_942_459_171_346_9e-08;
+    /// See [`PI_A`].
+    #[allow(clippy::excessive_precision)]
+    pub const PI_C: f64 = 1.224_646_786_410_718_850_2e-16;
+    /// See [`PI_A`].
+    #[allow(clippy::excessive_precision)]
+    pub const PI_D: f64 = 1.273_663_432_702_189_981_6e-24;
+    /// `sin`/`cos`'s polynomial in `x^2` (SLEEF's `xsin_u1`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const SINCOS_POLY: [f64; 7] = [
+        2.720_524_161_385_295_679_179_83e-15,
+        -7.642_925_941_139_544_719_002_3e-13,
+        1.605_893_701_172_778_962_116_23e-10,
+        -2.505_210_681_484_312_335_936_8e-08,
+        2.755_731_921_044_282_247_773_79e-06,
+        -0.000_198_412_698_412_046_454_654_947,
+        0.008_333_333_333_333_180_562_019_22,
+    ];
+    /// `sin`/`cos`'s coefficient of `x^3`, applied in double-double.
+    #[allow(clippy::excessive_precision)]
+    pub const SINCOS_C3: f64 = -0.166_666_666_666_666_657_414_808;
+    /// `tan`'s polynomial in `x^2` (SLEEF's `xtan_u1`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const TAN_POLY: [f64; 9] = [
+        0.324_509_882_663_927_631_6e-3,
+        0.561_921_973_811_432_373_5e-3,
+        0.146_078_150_240_278_449_4e-2,
+        0.359_161_154_079_249_951_9e-2,
+        0.886_326_840_956_311_312_6e-2,
+        0.218_694_872_818_553_549_8e-1,
+        0.539_682_539_951_727_297e-1,
+        0.133_333_333_333_050_058_1,
+        0.333_333_333_333_334_369_5,
+    ];
+    /// 2/pi as a double-double.
+    #[allow(clippy::excessive_precision)]
+    pub const FRAC_2_PI_DD: (f64, f64) = (
+        std::f64::consts::FRAC_2_PI,
+        -3.935_735_335_036_497_176_4e-17,
+    );
     /// Above, `expm1` is +inf.
     #[allow(clippy::excessive_precision)]
     pub const EXPM1_OVER: f64 = 709.782_712_893_383_996_732_223;
@@ -990,6 +1039,9 @@ mod avx512 {
             WideFn::Arccos => each_group_pd!(data, acos8),
             WideFn::Arctan => each_group_pd!(data, atan8),
             WideFn::Cbrt => each_group_pd!(data, cbrt8),
+            WideFn::Sin => each_group_pd!(data, sin8),
+            WideFn::Cos => each_group_pd!(data, cos8),
+            WideFn::Tan => each_group_pd!(data, tan8),
             _ => {}
         }
     }

@@ -33,20 +33,9 @@ fn large_args(
 /// sin/cos core: the polynomial on the reduced double-double `x`.
 pub(in crate::vmath) fn sincos_poly(m: &mut M, x: D2) -> Value {
     let s = m.dd_squ(x);
-    let u = m.poly(
-        s.x,
-        &[
-            2.720_524_161_385_295_679_179_83e-15,
-            -7.642_925_941_139_544_719_002_3e-13,
-            1.605_893_701_172_778_962_116_23e-10,
-            -2.505_210_681_484_312_335_936_8e-08,
-            2.755_731_921_044_282_247_773_79e-06,
-            -0.000_198_412_698_412_046_454_654_947,
-            0.008_333_333_333_333_180_562_019_22,
-        ],
-    );
+    let u = m.poly(s.x, &SINCOS_POLY);
     let us = m.mul(u, s.x);
-    let c = m.c(-0.166_666_666_666_666_657_414_808);
+    let c = m.c(SINCOS_C3);
     let a = m.dd_add_d_d(c, us);
     let a = m.dd_mul(a, s);
     let one = m.c(1.0);
@@ -181,10 +170,7 @@ pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             let h = m.mul_c(d, 2.0 * M_1_PI / P2_24);
             let h = m.trunc(h);
             let dqh = m.mul_c(h, P2_24);
-            let k = m.d2c(
-                std::f64::consts::FRAC_2_PI,
-                -3.935_735_335_036_497_176_4e-17,
-            );
+            let k = m.d2c(FRAC_2_PI_DD.0, FRAC_2_PI_DD.1);
             let p = m.dd_mul_d2_d(k, d);
             let neg = m.lt_c(d, 0.0);
             let half = m.sel_c(neg, -0.5, 0.5);
@@ -199,20 +185,7 @@ pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> 
     let (s, q) = large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::HalfPi)?;
     let t = m.d2scale(s, 0.5);
     let s = m.dd_squ(t);
-    let u = m.poly(
-        s.x,
-        &[
-            0.324_509_882_663_927_631_6e-3,
-            0.561_921_973_811_432_373_5e-3,
-            0.146_078_150_240_278_449_4e-2,
-            0.359_161_154_079_249_951_9e-2,
-            0.886_326_840_956_311_312_6e-2,
-            0.218_694_872_818_553_549_8e-1,
-            0.539_682_539_951_727_297e-1,
-            0.133_333_333_333_050_058_1,
-            0.333_333_333_333_334_369_5,
-        ],
-    );
+    let u = m.poly(s.x, &TAN_POLY);
     let st = m.dd_mul(s, t);
     let p = m.dd_mul_d2_d(st, u);
     let x = m.dd_add(t, p);

@@ -1,5 +1,5 @@
 //! The `f64` functions on 8 lanes: `exp`, `exp2`, `expm1`, `sinh`, `cosh`, `tanh`, `log`,
-//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow` and `arctan2`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
+//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow`, `arctan2`, `sin`, `cos` and `tan`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
 //! SLEEF's) step by step: the same IEEE operations in the same order on the same constants
 //! ([`super::consts64`]), so the same bits.
 //!
@@ -8,6 +8,7 @@
 //! Masks are `__mmask8`; `sel(m, x, y)` is `m ? x : y`.
 
 use super::consts64 as k;
+use crate::ops::pi_reduce::{self, Unit};
 use std::arch::x86_64::*;
 
 /// A double-double `x + y`, as `vmath::dd::D2`.
@@ -997,4 +998,167 @@ pub(super) fn atan2_8(y: __m512d, x: __m512d) -> __m512d {
     let r = sel(eq_c(y, 0.0), v, r);
     let r = mulsign(r, y);
     or_nan(isnan(x) | isnan(y), r)
+}
+
+// sin, cos, tan (`vmath/f64/trig.rs`).
+
+/// `v` is an odd integer (`M::isodd`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn isodd(v: __m512d) -> __mmask8 {
+    let h = mul(v, c(0.5));
+    _mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(trunc(h), h) & isint(v)
+}
+
+/// `x * y` rounded to one float (`vmath::dd`'s `dd_mul_v`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_mul_v(x: D2, y: D2) -> __m512d {
+    fma(x.x, y.x, fma(x.y, y.x, mul(x.x, y.y)))
+}
+
+/// The Cody-Waite reduction below 1e14 with pi in four parts (`vmath::f64::reduce4`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn reduce4(d: __m512d, dqh: __m512d, dql: __m512d, scale: f64) -> D2 {
+    let u = fma(dqh, c(-k::PI_A * scale), d);
+    let s = dd_add2_d_d(u, mul(dql, c(-k::PI_A * scale)));
+    let s = dd_add2_d2_d(s, mul(dqh, c(-k::PI_B * scale)));
+    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_B * scale)));
+    let s = dd_add2_d2_d(s, mul(dqh, c(-k::PI_C * scale)));
+    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_C * scale)));
+    let q = add(dqh, dql);
+    dd_add_d2_d(s, mul(q, c(-k::PI_D * scale)))
+}
+
+/// `(x, q)` with the lanes of `d` that are finite and at least 1e14 reduced by Payne-Hanek
+/// (`vmath::f64::large_args`: `pi_reduce::trig_f64`, as the JIT's host function).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn large_args(d: __m512d, x: D2, q: __m512d, unit: Unit) -> (D2, __m512d) {
+    let a = abs(d);
+    let rare = ge_c(a, 1e14) & lt_c(a, f64::INFINITY);
+    if rare == 0 {
+        return (x, q);
+    }
+    reduce_large(d, x, q, unit, rare)
+}
+
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx512f")]
+fn reduce_large(d: __m512d, x: D2, q: __m512d, unit: Unit, rare: __mmask8) -> (D2, __m512d) {
+    let mut lanes = [[0f64; 8]; 4];
+    // SAFETY: each array holds 8 lanes.
+    unsafe {
+        for (a, v) in lanes.iter_mut().zip([d, x.x, x.y, q]) {
+            _mm512_storeu_pd(a.as_mut_ptr(), v);
+        }
+    }
+    let [ds, hs, ls, qs] = &mut lanes;
+    for lane in 0..8 {
+        if rare & (1 << lane) != 0 {
+            (hs[lane], ls[lane], qs[lane]) = pi_reduce::trig_f64(ds[lane], unit);
+        }
+    }
+    // SAFETY: as above.
+    unsafe {
+        let hi = _mm512_loadu_pd(hs.as_ptr());
+        let lo = _mm512_loadu_pd(ls.as_ptr());
+        (D2 { x: hi, y: lo }, _mm512_loadu_pd(qs.as_ptr()))
+    }
+}
+
+/// The polynomial of sin/cos on the reduced double-double `x` (`vmath::f64::sincos_poly`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn sincos_poly(x: D2) -> __m512d {
+    let s = dd_squ(x);
+    let u = poly(s.x, &k::SINCOS_POLY);
+    let a = dd_add_d_d(c(k::SINCOS_C3), mul(u, s.x));
+    let a = dd_add_d_d2(c(1.0), dd_mul(a, s));
+    dd_mul_v(x, a)
+}
+
+/// True when every lane of `d` takes the two-constant reduction (|d| < 15).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn all_small(d: __m512d) -> bool {
+    lt_c(abs(d), 15.0) == 0xff
+}
+
+const M_1_PI: f64 = std::f64::consts::FRAC_1_PI;
+const P2_24: f64 = 16_777_216.0;
+
+/// `vmath::f64::sin` (SLEEF's `xsin_u1`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn sin8(d: __m512d) -> __m512d {
+    let (x, q) = if all_small(d) {
+        let q = rint(mul(d, c(M_1_PI)));
+        let u = fma(q, c(-std::f64::consts::PI), d);
+        (dd_add_d_d(u, mul(q, c(-k::PI_B2))), q)
+    } else {
+        let h = trunc(mul(d, c(M_1_PI / P2_24)));
+        let dqh = mul(h, c(P2_24));
+        let dql = rint(fmapn(d, c(M_1_PI), dqh));
+        (reduce4(d, dqh, dql, 1.0), dql)
+    };
+    let (x, q) = large_args(d, x, q, Unit::Pi);
+    let u = sincos_poly(x);
+    let u = mulsign(u, sel_c(isodd(q), -0.0, 0.0));
+    let u = sel(eq_c(d, 0.0), d, u);
+    or_nan(eq_c(abs(d), f64::INFINITY), u)
+}
+
+/// `vmath::f64::cos` (SLEEF's `xcos_u1`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn cos8(d: __m512d) -> __m512d {
+    let (x, q) = if all_small(d) {
+        let q = rint(fma(d, c(M_1_PI), c(-0.5)));
+        let q = fma(c(2.0), q, c(1.0));
+        let x = dd_add2_d_d(d, mul(q, c(-std::f64::consts::PI * 0.5)));
+        (dd_add_d2_d(x, mul(q, c(-k::PI_B2 * 0.5))), q)
+    } else {
+        let h = fma(d, c(M_1_PI / (P2_24 / 2.0)), c(-M_1_PI / P2_24));
+        let dqh = trunc(h);
+        let t = fma(dqh, c(-P2_24 / 2.0), c(-0.5));
+        let q = rint(add(mul(d, c(M_1_PI)), t));
+        let dqh = mul(dqh, c(P2_24));
+        let dql = fma(c(2.0), q, c(1.0));
+        (reduce4(d, dqh, dql, 0.5), dql)
+    };
+    let (x, q) = large_args(d, x, q, Unit::PiOffset);
+    let u = sincos_poly(x);
+    // q is odd; the sign flips when (q - 1) / 2 is even.
+    let odd = isodd(mul(add(q, c(-1.0)), c(0.5)));
+    let u = mulsign(u, sel_c(odd, 0.0, -0.0));
+    or_nan(eq_c(abs(d), f64::INFINITY), u)
+}
+
+/// `vmath::f64::tan` (SLEEF's `xtan_u1`).
+#[target_feature(enable = "avx512f")]
+pub(super) fn tan8(d: __m512d) -> __m512d {
+    let (s, q) = if all_small(d) {
+        let q = rint(mul(d, c(2.0 * M_1_PI)));
+        let u = fma(q, c(-std::f64::consts::PI * 0.5), d);
+        (dd_add_d_d(u, mul(q, c(-k::PI_B2 * 0.5))), q)
+    } else {
+        let h = trunc(mul(d, c(2.0 * M_1_PI / P2_24)));
+        let dqh = mul(h, c(P2_24));
+        let p = dd_mul_d2_d(d2c(k::FRAC_2_PI_DD.0, k::FRAC_2_PI_DD.1), d);
+        let off = sub(sel_c(lt_c(d, 0.0), -0.5, 0.5), dqh);
+        let dql = trunc(d2v(dd_add2_d2_d(p, off)));
+        (reduce4(d, dqh, dql, 0.5), dql)
+    };
+    let (s, q) = large_args(d, s, q, Unit::HalfPi);
+    let t = d2scale(s, 0.5);
+    let s = dd_squ(t);
+    let u = poly(s.x, &k::TAN_POLY);
+    let x = dd_add(t, dd_mul_d2_d(dd_mul(s, t), u));
+    let y = dd_add_d_d2(c(-1.0), dd_squ(x));
+    let x = d2scale(x, -2.0);
+    let o = isodd(q);
+    let x = dd_div(d2sel(o, d2neg(y), x), d2sel(o, x, y));
+    let u = sel(eq_c(d, 0.0), d, d2v(x));
+    or_nan(eq_c(abs(d), f64::INFINITY), u)
 }
