@@ -299,17 +299,17 @@ impl Exec {
             .filter(|n| n.id == v.id() && n.dtype == o.dtype() && o.is_c_contiguous());
         let root_wide = root.is_some();
         // The step that writes the destination: with a 512-bit root, the kernel that puts a
-        // function's operand there, or none (a division writes it).
-        let root_fn = root.is_some_and(|n| matches!(n.op, WideOp::Fn(f) if !f.is_binary()));
+        // function's operand there, or none (the 512-bit step writes it).
+        let mut root_kernel = false;
         if at.wide {
             let dest_block = root_wide.then(|| {
                 let row = o.strides().first().copied().unwrap_or(0);
                 (o.clone(), row * at.b as isize)
             });
-            self.bind_wide(&mut cx, v, &mut p, &mut view, dest_block)?;
+            root_kernel = self.bind_wide(&mut cx, v, &mut p, &mut view, dest_block)?;
         }
         // (The root's kernel and 512-bit step are the last two.)
-        let mut writer = root_fn.then(|| p.traces.len().saturating_sub(2));
+        let mut writer = root_kernel.then(|| p.traces.len().saturating_sub(2));
         if !root_wide {
             let root = v.map_subst(&p.subst, &mut view, &bshape, &runtime_err)?;
             let (st, t) = self.bind(&mut cx, &[(&root, None)], &[o], &reduced, &p.scratch)?;
@@ -354,7 +354,9 @@ impl Exec {
     /// already: a block scratch, an earlier result), by a kernel step into a new scratch; the
     /// 512-bit step writes the node's value into a block scratch (for a function: in place
     /// on its operand's), which the node reads from then on. With `dest` (the destination's
-    /// first block, and how many bytes a block moves it), the root node `e` is written there.
+    /// first block, and how many bytes a block moves it), the root node `e` is written there;
+    /// the answer is then whether a kernel step (the last but one) writes the destination
+    /// first (a function's operand, which the 512-bit step rewrites in place).
     fn bind_wide(
         &mut self,
         cx: &mut Bind,
@@ -362,13 +364,15 @@ impl Exec {
         p: &mut Program,
         view: &mut dyn FnMut(&Array) -> Result<Array, Diag>,
         dest: Option<(Array, isize)>,
-    ) -> Result<(), Diag> {
+    ) -> Result<bool, Diag> {
         let mut dest = dest;
+        let mut root_kernel = false;
         for node in e.wide_nodes() {
             if p.subst.contains_key(&node.id) {
                 continue;
             }
             let to_dest = dest.take_if(|_| node.id == e.id());
+            let into_dest = to_dest.is_some();
             let (call, out) = match node.op {
                 WideOp::Fn(f) if f.is_binary() => {
                     // Both operands as block arrays; the 512-bit step writes the value.
@@ -382,14 +386,22 @@ impl Exec {
                     (WidePlan::Fn2 { f, a, b }, out)
                 }
                 WideOp::Fn(f) => {
-                    // The operand is computed where the value goes, then rewritten in place.
                     let src = node.operands[0].map_subst(&p.subst, view, cx.shape, &runtime_err)?;
                     let out = match to_dest {
                         Some((a, shift)) => Place { a, shift },
                         None => p.new_scratch(cx.shape, node.dtype)?,
                     };
-                    self.bind_into(cx, p, &src, &out.a)?;
-                    (WidePlan::Fn(f), out)
+                    match block_place(cx, p, &src, cx.shape, node.dtype) {
+                        // A block array already (`exp(x)`): the 512-bit code reads it.
+                        Some(input) => (WidePlan::FnFrom { f, src: input }, out),
+                        // Otherwise the operand is computed where the value goes, then
+                        // rewritten in place.
+                        None => {
+                            self.bind_into(cx, p, &src, &out.a)?;
+                            root_kernel |= into_dest;
+                            (WidePlan::Fn(f), out)
+                        }
+                    }
                 }
                 WideOp::Div => {
                     let mut den_shape = cx.shape.to_vec();
@@ -411,6 +423,7 @@ impl Exec {
             if cx.traced {
                 let (name, input) = match &call {
                     WidePlan::Fn(f) => (f.name(), desc(&out.a)),
+                    WidePlan::FnFrom { f, src } => (f.name(), desc(&src.a)),
                     WidePlan::Fn2 { f, a, .. } => (f.name(), desc(&a.a)),
                     WidePlan::Div { num, .. } => ("div", desc(&num.a)),
                 };
@@ -437,7 +450,7 @@ impl Exec {
             p.steps.push(Stage::wide(call, &out, cx.shape, node.dtype)?);
             p.subst.insert(node.id, out.a);
         }
-        Ok(())
+        Ok(root_kernel)
     }
 
     /// The lazy `v` (of `shape`, mapped to the block) as a contiguous block array of `dtype`:
@@ -452,19 +465,8 @@ impl Exec {
         view: &mut dyn FnMut(&Array) -> Result<Array, Diag>,
     ) -> Result<Place, Diag> {
         let src = v.map_subst(&p.subst, view, shape, &runtime_err)?;
-        if let Some(a) = src.as_leaf() {
-            let aligned = a
-                .ptr()
-                .is_ok_and(|q| (q as usize).is_multiple_of(dtype.size()));
-            if a.dtype() == dtype && a.shape() == shape && a.is_c_contiguous() && aligned {
-                let fixed = a.ptr().is_ok_and(|q| p.scratch.contains(&(q as usize)));
-                let row = a.strides().first().copied().unwrap_or(0);
-                let shift = if fixed { 0 } else { row * cx.b as isize };
-                return Ok(Place {
-                    a: a.clone(),
-                    shift,
-                });
-            }
+        if let Some(place) = block_place(cx, p, &src, shape, dtype) {
+            return Ok(place);
         }
         let out = p.new_scratch(shape, dtype)?;
         self.bind_into(cx, p, &src, &out.a)?;
@@ -633,6 +635,12 @@ fn run_wide<T: WideFloat>(call: &WideCall, dst: &Ptr, len: usize, j: isize) -> b
     let out = unsafe { std::slice::from_raw_parts_mut(d, len) };
     match call {
         WideCall::Fn(f) => wide_math::apply(*f, out),
+        WideCall::FnFrom { f, src } => match src.at(j) {
+            x if x == d as usize => wide_math::apply(*f, out),
+            x => wide_math::apply_from(*f, out, unsafe {
+                std::slice::from_raw_parts(x as *const T, len)
+            }),
+        },
         WideCall::Fn2 { f, a, b } => {
             let operand = |p: &Ptr| {
                 let x = p.at(j);
@@ -648,6 +656,31 @@ fn run_wide<T: WideFloat>(call: &WideCall, dst: &Ptr, len: usize, j: isize) -> b
             wide_math::div(out, x, q, *per)
         }
     }
+}
+
+/// `src` (mapped to the block) as a block array the 512-bit code can read: a leaf of `dtype`
+/// and the block's `shape`, C-contiguous and aligned (a scratch stays put; other arrays
+/// follow the rows).
+fn block_place(cx: &Bind, p: &Program, src: &Lazy, shape: &[usize], dtype: DType) -> Option<Place> {
+    let a = src.as_leaf()?;
+    let q = a.ptr().ok()? as usize;
+    if a.dtype() != dtype
+        || a.shape() != shape
+        || !a.is_c_contiguous()
+        || !q.is_multiple_of(dtype.size())
+    {
+        return None;
+    }
+    let row = a.strides().first().copied().unwrap_or(0);
+    let shift = if p.scratch.contains(&q) {
+        0
+    } else {
+        row * cx.b as isize
+    };
+    Some(Place {
+        a: a.clone(),
+        shift,
+    })
 }
 
 /// One step of a row program.
@@ -669,6 +702,8 @@ enum Stage {
 enum WidePlan {
     /// A function (`exp`, `tanh`, ...) in place.
     Fn(WideFn),
+    /// A function of a block array into the step's array.
+    FnFrom { f: WideFn, src: Place },
     /// A function of two operands (`pow`) into the step's array.
     Fn2 { f: WideFn, a: Place, b: Place },
     /// `num / den`, `den` one divisor per `per` elements.
@@ -678,6 +713,7 @@ enum WidePlan {
 /// A 512-bit step, as it runs.
 enum WideCall {
     Fn(WideFn),
+    FnFrom { f: WideFn, src: Ptr },
     Fn2 { f: WideFn, a: Ptr, b: Ptr },
     Div { num: Ptr, den: Ptr, per: usize },
 }
@@ -728,6 +764,19 @@ impl Stage {
         let mut keep = vec![out.a.clone()];
         let call = match plan {
             WidePlan::Fn(f) => WideCall::Fn(f),
+            WidePlan::FnFrom { f, src } => {
+                if src.a.size() != len {
+                    return Err(Diagnostic::bug(
+                        "a wide function's operand does not fit its block",
+                    ));
+                }
+                let call = WideCall::FnFrom {
+                    f,
+                    src: src.ptr(dtype)?,
+                };
+                keep.push(src.a);
+                call
+            }
             WidePlan::Fn2 { f, a, b } => {
                 if a.a.size() != len || b.a.size() != len {
                     return Err(Diagnostic::bug(

@@ -121,9 +121,10 @@ pub fn available() -> bool {
 pub trait WideFloat: Copy + sealed::Sealed {
     /// Whether `f` of this type has 512-bit code.
     fn has(f: WideFn) -> bool;
-    /// `f` over `data` in place. Caller: the CPU has AVX-512F and [`WideFloat::has`] `f`.
+    /// `d[i] = f(s[i])` for `i < n`. Caller: the CPU has AVX-512F and [`WideFloat::has`] `f`;
+    /// `d` and `s` have `n` elements (`s` may be `d`).
     #[doc(hidden)]
-    unsafe fn apply_unchecked(f: WideFn, data: &mut [Self]);
+    unsafe fn apply_unchecked(f: WideFn, d: *mut Self, s: *const Self, n: usize);
     /// `d[i] = x[i] / den[i / per]` for `i < n`. Caller: the CPU has AVX-512F; `d` and `x`
     /// have `n` elements (`x` may be `d`), `den` one for each `per` (`per >= 1`).
     #[doc(hidden)]
@@ -145,13 +146,13 @@ impl WideFloat for f32 {
         use WideFn::*;
         matches!(f, Exp | Tanh | Log | Sin | Cos | Tan | Erf)
     }
-    unsafe fn apply_unchecked(f: WideFn, data: &mut [f32]) {
+    unsafe fn apply_unchecked(f: WideFn, d: *mut f32, s: *const f32, n: usize) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller's CPU has AVX-512F.
+        // SAFETY: forwarded from the caller.
         unsafe {
-            avx512::apply_f32(f, data)
+            avx512::apply_f32(f, d, s, n)
         };
-        let _ = (f, data);
+        let _ = (f, d, s, n);
     }
     unsafe fn div_unchecked(d: *mut f32, x: *const f32, den: *const f32, n: usize, per: usize) {
         #[cfg(target_arch = "x86_64")]
@@ -189,13 +190,13 @@ impl WideFloat for f64 {
                 | Tan
         )
     }
-    unsafe fn apply_unchecked(f: WideFn, data: &mut [f64]) {
+    unsafe fn apply_unchecked(f: WideFn, d: *mut f64, s: *const f64, n: usize) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller's CPU has AVX-512F.
+        // SAFETY: forwarded from the caller.
         unsafe {
-            avx512::apply_f64(f, data)
+            avx512::apply_f64(f, d, s, n)
         };
-        let _ = (f, data);
+        let _ = (f, d, s, n);
     }
     unsafe fn div_unchecked(d: *mut f64, x: *const f64, den: *const f64, n: usize, per: usize) {
         #[cfg(target_arch = "x86_64")]
@@ -221,8 +222,21 @@ pub fn apply<T: WideFloat>(f: WideFn, data: &mut [T]) -> bool {
     if !available() || !T::has(f) {
         return false;
     }
-    // SAFETY: the CPU has AVX-512F, and `T` has `f`.
-    unsafe { T::apply_unchecked(f, data) };
+    let d = data.as_mut_ptr();
+    // SAFETY: the CPU has AVX-512F, and `T` has `f`; `d` has `data.len()` elements.
+    unsafe { T::apply_unchecked(f, d, d, data.len()) };
+    true
+}
+
+/// `dst[i] = f(src[i])` for every element (as [`apply`], without first copying `src` into
+/// `dst`); `false` (and `dst` untouched) when [`apply`] would answer `false` or the lengths
+/// differ.
+pub fn apply_from<T: WideFloat>(f: WideFn, dst: &mut [T], src: &[T]) -> bool {
+    if !available() || !T::has(f) || dst.len() != src.len() {
+        return false;
+    }
+    // SAFETY: the CPU has AVX-512F, and `T` has `f`; both slices have `dst.len()` elements.
+    unsafe { T::apply_unchecked(f, dst.as_mut_ptr(), src.as_ptr(), dst.len()) };
     true
 }
 
@@ -690,31 +704,29 @@ mod avx512 {
     use crate::ops::pi_reduce::{self, Unit};
     use std::arch::x86_64::*;
 
-    /// `$f` over the slice `$data` in place: 16 lanes at a time, then the remaining whole
-    /// groups of four under a mask, then the last elements one at a time (broadcast, as the
-    /// JIT's scalar tail evaluates them).
+    /// `$d[i] = $f($s[i])` for `i < $n`: 16 lanes at a time, then the remaining whole groups
+    /// of four under a mask, then the last elements one at a time (broadcast, as the JIT's
+    /// scalar tail evaluates them). Each group is read before it is written (`$s` may be `$d`).
     macro_rules! each_group {
-        ($data:expr, $f:ident) => {{
-            let data: &mut [f32] = $data;
-            let n = data.len();
-            let p = data.as_mut_ptr();
+        ($d:expr, $s:expr, $n:expr, $f:ident) => {{
+            let (p, s, n): (*mut f32, *const f32, usize) = ($d, $s, $n);
             let mut i = 0;
             // SAFETY (every access below): element `i + j` is read or written only for
             // `i + j < n` (`i + 16 <= n` in the loop, the mask's lanes after it).
             while i + 16 <= n {
-                let x = unsafe { _mm512_loadu_ps(p.add(i)) };
+                let x = unsafe { _mm512_loadu_ps(s.add(i)) };
                 unsafe { _mm512_storeu_ps(p.add(i), $f(x, 0xffff)) };
                 i += 16;
             }
             let groups = (n - i) / 4 * 4;
             if groups > 0 {
                 let m: __mmask16 = ((1u32 << groups) - 1) as u16;
-                let x = unsafe { _mm512_maskz_loadu_ps(m, p.add(i)) };
+                let x = unsafe { _mm512_maskz_loadu_ps(m, s.add(i)) };
                 unsafe { _mm512_mask_storeu_ps(p.add(i), m, $f(x, m)) };
                 i += groups;
             }
             while i < n {
-                let x = _mm512_set1_ps(unsafe { *p.add(i) });
+                let x = _mm512_set1_ps(unsafe { *s.add(i) });
                 let y = _mm_cvtss_f32(_mm512_castps512_ps128($f(x, 0xffff)));
                 unsafe { *p.add(i) = y };
                 i += 1;
@@ -722,19 +734,20 @@ mod avx512 {
         }};
     }
 
-    /// `f` of `f32` over `data` in place; the `f64`-only functions leave it as it is
-    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F.
+    /// `d[i] = f(s[i])` for `i < n` of `f32`; the `f64`-only functions leave `d` as it is
+    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F; `d` and `s` have `n`
+    /// elements (`s` may be `d`).
     #[target_feature(enable = "avx512f")]
-    pub fn apply_f32(f: super::WideFn, data: &mut [f32]) {
+    pub unsafe fn apply_f32(f: super::WideFn, d: *mut f32, s: *const f32, n: usize) {
         use super::WideFn;
         match f {
-            WideFn::Exp => each_group!(data, exp16),
-            WideFn::Tanh => each_group!(data, tanh16),
-            WideFn::Log => each_group!(data, log16),
-            WideFn::Sin => each_group!(data, sin16),
-            WideFn::Cos => each_group!(data, cos16),
-            WideFn::Tan => each_group!(data, tan16),
-            WideFn::Erf => each_group!(data, erf16),
+            WideFn::Exp => each_group!(d, s, n, exp16),
+            WideFn::Tanh => each_group!(d, s, n, tanh16),
+            WideFn::Log => each_group!(d, s, n, log16),
+            WideFn::Sin => each_group!(d, s, n, sin16),
+            WideFn::Cos => each_group!(d, s, n, cos16),
+            WideFn::Tan => each_group!(d, s, n, tan16),
+            WideFn::Erf => each_group!(d, s, n, erf16),
             _ => {}
         }
     }
@@ -954,14 +967,12 @@ mod avx512 {
         _mm512_set1_pd
     );
 
-    /// `$f` over the `f64` slice `$data` in place, 8 lanes at a time, the last group under a
-    /// mask (the JIT's `f64x2` code has no branch between lanes, so a partial group gives the
-    /// same bits).
+    /// `$d[i] = $f($s[i])` for `i < $n` of `f64`, 8 lanes at a time, the last group under a
+    /// mask (a partial group gives the same bits: its lanes are computed as in a full one).
+    /// Each group is read before it is written (`$s` may be `$d`).
     macro_rules! each_group_pd {
-        ($data:expr, $f:ident) => {{
-            let data: &mut [f64] = $data;
-            let n = data.len();
-            let p = data.as_mut_ptr();
+        ($d:expr, $s:expr, $n:expr, $f:ident) => {{
+            let (p, s, n): (*mut f64, *const f64, usize) = ($d, $s, $n);
             let mut i = 0;
             while i < n {
                 let m: __mmask8 = if n - i >= 8 {
@@ -970,7 +981,7 @@ mod avx512 {
                     ((1u32 << (n - i)) - 1) as u8
                 };
                 // SAFETY: lanes at `i + j < n` only.
-                let x = unsafe { _mm512_maskz_loadu_pd(m, p.add(i)) };
+                let x = unsafe { _mm512_maskz_loadu_pd(m, s.add(i)) };
                 unsafe { _mm512_mask_storeu_pd(p.add(i), m, $f(x)) };
                 i += 8;
             }
@@ -1018,30 +1029,31 @@ mod avx512 {
         }
     }
 
-    /// `f` of `f64` over `data` in place; other functions leave it as it is
-    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F.
+    /// `d[i] = f(s[i])` for `i < n` of `f64`; other functions leave `d` as it is
+    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F; `d` and `s` have `n`
+    /// elements (`s` may be `d`).
     #[target_feature(enable = "avx512f")]
-    pub fn apply_f64(f: super::WideFn, data: &mut [f64]) {
+    pub unsafe fn apply_f64(f: super::WideFn, d: *mut f64, s: *const f64, n: usize) {
         use super::f64x8::*;
         use super::WideFn;
         match f {
-            WideFn::Exp => each_group_pd!(data, exp8),
-            WideFn::Exp2 => each_group_pd!(data, exp2_8),
-            WideFn::Expm1 => each_group_pd!(data, expm1_8),
-            WideFn::Sinh => each_group_pd!(data, sinh8),
-            WideFn::Cosh => each_group_pd!(data, cosh8),
-            WideFn::Tanh => each_group_pd!(data, tanh8),
-            WideFn::Log => each_group_pd!(data, log8),
-            WideFn::Log2 => each_group_pd!(data, log2_8),
-            WideFn::Log10 => each_group_pd!(data, log10_8),
-            WideFn::Log1p => each_group_pd!(data, log1p_8),
-            WideFn::Arcsin => each_group_pd!(data, asin8),
-            WideFn::Arccos => each_group_pd!(data, acos8),
-            WideFn::Arctan => each_group_pd!(data, atan8),
-            WideFn::Cbrt => each_group_pd!(data, cbrt8),
-            WideFn::Sin => each_group_pd!(data, sin8),
-            WideFn::Cos => each_group_pd!(data, cos8),
-            WideFn::Tan => each_group_pd!(data, tan8),
+            WideFn::Exp => each_group_pd!(d, s, n, exp8),
+            WideFn::Exp2 => each_group_pd!(d, s, n, exp2_8),
+            WideFn::Expm1 => each_group_pd!(d, s, n, expm1_8),
+            WideFn::Sinh => each_group_pd!(d, s, n, sinh8),
+            WideFn::Cosh => each_group_pd!(d, s, n, cosh8),
+            WideFn::Tanh => each_group_pd!(d, s, n, tanh8),
+            WideFn::Log => each_group_pd!(d, s, n, log8),
+            WideFn::Log2 => each_group_pd!(d, s, n, log2_8),
+            WideFn::Log10 => each_group_pd!(d, s, n, log10_8),
+            WideFn::Log1p => each_group_pd!(d, s, n, log1p_8),
+            WideFn::Arcsin => each_group_pd!(d, s, n, asin8),
+            WideFn::Arccos => each_group_pd!(d, s, n, acos8),
+            WideFn::Arctan => each_group_pd!(d, s, n, atan8),
+            WideFn::Cbrt => each_group_pd!(d, s, n, cbrt8),
+            WideFn::Sin => each_group_pd!(d, s, n, sin8),
+            WideFn::Cos => each_group_pd!(d, s, n, cos8),
+            WideFn::Tan => each_group_pd!(d, s, n, tan8),
             _ => {}
         }
     }
