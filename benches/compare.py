@@ -10,6 +10,7 @@ table into BENCHMARKS.md when recording numbers).
     python3 benches/compare.py contract   # only the contraction workloads (matmul, einsum)
     python3 benches/compare.py scan       # only the scans (cumsum) of issue 2
     python3 benches/compare.py axes       # reductions along outer axes and over matrices
+    python3 benches/compare.py math       # each math function over 1M f32 and f64 (mathfns.ndx)
 
 Creates benches/.venv (numpy, numexpr, numba) on first use and re-runs itself inside it.
 """
@@ -517,6 +518,61 @@ def axes_peers():
     }
 
 
+# The math functions of benches/ndx/mathfns.ndx, with the argument each one takes there.
+MATH_ARGS = [
+    ("exp", "a"), ("exp2", "a"), ("expm1", "a"), ("log", "p"), ("log2", "p"), ("log10", "p"),
+    ("log1p", "p"), ("sin", "w"), ("cos", "w"), ("tan", "w"), ("arcsin", "u"), ("arccos", "u"),
+    ("arctan", "w"), ("sinh", "a"), ("cosh", "a"), ("tanh", "a"), ("erf", "a"), ("cbrt", "w"),
+    ("pow", "pa"), ("arctan2", "ap"),
+]
+
+
+def math_peers():
+    """NumPy's time for each function of mathfns.ndx, on arrays drawn as there (1M elements),
+    into a preallocated output. NumPy has no erf."""
+    import numpy as np
+
+    n = 1_000_000
+    rng = np.random.default_rng(1)
+    out = {}
+    for dt in ("f32", "f64"):
+        t = np.float32 if dt == "f32" else np.float64
+        v = {
+            "a": (rng.random(n) * 4 - 2).astype(t),
+            "p": (rng.random(n) * 4 + 0.01).astype(t),
+            "u": (rng.random(n) * 2 - 1).astype(t),
+            "w": (rng.random(n) * 200 - 100).astype(t),
+        }
+        y = np.empty(n, dtype=t)
+        for fn, arg in MATH_ARGS:
+            if fn == "pow":
+                f = lambda: np.power(v["p"], v["a"], out=y)
+            elif fn == "arctan2":
+                f = lambda: np.arctan2(v["a"], v["p"], out=y)
+            elif hasattr(np, fn):
+                g, x = getattr(np, fn), v[arg]
+                f = lambda g=g, x=x: g(x, out=y)
+            else:
+                out[f"{fn}_{dt}"] = {}
+                continue
+            out[f"{fn}_{dt}"] = {"NumPy": median_time(f, 10)}
+    return out
+
+
+def math_ndx():
+    """ndx's time for each function of mathfns.ndx (one run of the script; it prints
+    nanoseconds per element over 1M elements)."""
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    exe = os.path.join(target, "release", "ndx")
+    p = subprocess.run([exe, "run", os.path.join(HERE, "ndx", "mathfns.ndx")], capture_output=True, text=True)
+    out = {}
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "FN":
+            out[f"{parts[1]}_{parts[2]}"] = float(parts[3]) * 1e-3
+    return out
+
+
 def ndx_times(names):
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
     exe = os.path.join(target, "release", "ndx")
@@ -568,7 +624,7 @@ def main():
     ensure_venv()
     import numpy as np
 
-    sections = sys.argv[1:] or ["fused", "scan", "contract", "axes", "kernels"]
+    sections = sys.argv[1:] or ["fused", "scan", "contract", "axes", "kernels", "math"]
     res, compile_times = {}, {}
     if "fused" in sections:
         r, c = peers()
@@ -584,7 +640,13 @@ def main():
         r, c = kernel_peers()
         res.update(r)
         compile_times.update(c)
+    math = {}
+    if "math" in sections:
+        math = math_peers()
     nd = ndx_times(list(res))
+    if math:
+        res.update(math)
+        nd.update(math_ndx())
     cols = ["NumPy", "numexpr", "Numba"]
     lines = [
         f"Machine: {machine()}; NumPy {np.__version__}; single thread unless the name says `2t`; medians.",

@@ -6,14 +6,13 @@
 //!     cargo run --release -p ndx-codegen --example exhaustive_f32 -- [fn...] [--threads N] [--wide]
 //!
 //! Function names as in ndx (`exp`, `log1p`, `arcsin`, ...); all of them when none is given.
-//! With `--wide`, every input of `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` also goes
-//! through the 512-bit code of
+//! With `--wide`, every input of every function also goes through the 512-bit code of
 //! `ndx_runtime::ops::wide_math` (on a CPU with AVX-512F), and a last column counts the inputs
 //! where its bits differ from the JIT's (NaN results compare equal whatever their payload).
 
 use ndx_codegen::{Jit, RawArray};
 use ndx_ir::kernel::{Kernel, Op, Output, UnaryOp as U};
-use ndx_runtime::ops::wide_math::{self, WideFn};
+use ndx_runtime::ops::wide_math;
 use ndx_runtime::DType;
 use std::time::Instant;
 
@@ -82,20 +81,6 @@ struct Stats {
     wide_diff: u64,
 }
 
-/// The 512-bit version of `op`, when there is one.
-fn wide_fn(op: U) -> Option<WideFn> {
-    match op {
-        U::Exp => Some(WideFn::Exp),
-        U::Tanh => Some(WideFn::Tanh),
-        U::Log => Some(WideFn::Log),
-        U::Sin => Some(WideFn::Sin),
-        U::Cos => Some(WideFn::Cos),
-        U::Tan => Some(WideFn::Tan),
-        U::Erf => Some(WideFn::Erf),
-        _ => None,
-    }
-}
-
 fn kernel(op: U) -> Kernel {
     let mut k = Kernel::new();
     k.inputs = vec![DType::F32];
@@ -117,7 +102,7 @@ fn check(op: U, f: fn(f64) -> f64, lo: u64, hi: u64, wide: bool) -> Result<Stats
     let mut xs = vec![0f32; CHUNK as usize];
     let mut out = vec![0f32; CHUNK as usize];
     let mut wide_out = Vec::new();
-    let wide = wide.then(|| wide_fn(op)).flatten();
+    let wide = wide.then(|| op.wide()).flatten();
     let mut start = lo;
     while start < hi {
         let n = (hi - start).min(CHUNK) as usize;
@@ -245,7 +230,7 @@ fn main() {
         } else {
             st.max.to_string()
         };
-        let diff = match (wide, wide_fn(*op)) {
+        let diff = match (wide, op.wide()) {
             (true, Some(_)) => format!(" {} |", st.wide_diff),
             (true, None) => " - |".to_string(),
             (false, _) => String::new(),

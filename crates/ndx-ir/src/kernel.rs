@@ -14,6 +14,7 @@
 //! is addressed with one byte stride per iteration axis (0 where it broadcasts, and 0 for an
 //! output along a reduced axis). The calling convention is in [`crate::loops`].
 
+use ndx_runtime::ops::wide_math::WideFn;
 use ndx_runtime::{DType, Scalar};
 use std::fmt;
 
@@ -124,6 +125,33 @@ impl BinaryOp {
 }
 
 impl UnaryOp {
+    /// The 512-bit version of the function in `ndx_runtime::ops::wide_math`, if it has one
+    /// (for some dtype: `wide_math::supports` says which).
+    pub fn wide(self) -> Option<WideFn> {
+        use UnaryOp as U;
+        Some(match self {
+            U::Exp => WideFn::Exp,
+            U::Exp2 => WideFn::Exp2,
+            U::Expm1 => WideFn::Expm1,
+            U::Log => WideFn::Log,
+            U::Log2 => WideFn::Log2,
+            U::Log10 => WideFn::Log10,
+            U::Log1p => WideFn::Log1p,
+            U::Sin => WideFn::Sin,
+            U::Cos => WideFn::Cos,
+            U::Tan => WideFn::Tan,
+            U::Arcsin => WideFn::Arcsin,
+            U::Arccos => WideFn::Arccos,
+            U::Arctan => WideFn::Arctan,
+            U::Sinh => WideFn::Sinh,
+            U::Cosh => WideFn::Cosh,
+            U::Tanh => WideFn::Tanh,
+            U::Erf => WideFn::Erf,
+            U::Cbrt => WideFn::Cbrt,
+            _ => return None,
+        })
+    }
+
     /// The result dtype for an operand of dtype `operand`.
     pub fn result_dtype(self, operand: DType) -> DType {
         match self {

@@ -364,26 +364,8 @@ impl Lazy {
             let lazy = |a: &Arc<LNode>| Lazy { node: a.clone() };
             let (op, operands) = match &n.kind {
                 LKind::Unary(op, a) => {
-                    let f = match op {
-                        UnaryOp::Exp => WideFn::Exp,
-                        UnaryOp::Tanh => WideFn::Tanh,
-                        UnaryOp::Log => WideFn::Log,
-                        UnaryOp::Sin => WideFn::Sin,
-                        UnaryOp::Cos => WideFn::Cos,
-                        UnaryOp::Tan => WideFn::Tan,
-                        UnaryOp::Erf => WideFn::Erf,
-                        UnaryOp::Exp2 => WideFn::Exp2,
-                        UnaryOp::Expm1 => WideFn::Expm1,
-                        UnaryOp::Sinh => WideFn::Sinh,
-                        UnaryOp::Cosh => WideFn::Cosh,
-                        UnaryOp::Log2 => WideFn::Log2,
-                        UnaryOp::Log10 => WideFn::Log10,
-                        UnaryOp::Log1p => WideFn::Log1p,
-                        UnaryOp::Arcsin => WideFn::Arcsin,
-                        UnaryOp::Arccos => WideFn::Arccos,
-                        UnaryOp::Arctan => WideFn::Arctan,
-                        UnaryOp::Cbrt => WideFn::Cbrt,
-                        _ => return,
+                    let Some(f) = op.wide() else {
+                        return;
                     };
                     if !wide_math::supports(f, n.dtype) {
                         return;

@@ -220,6 +220,13 @@ fn tanh_exp_and_gelu_match_the_jit_bit_for_bit() {
                 "tanh(x) / (x + 2.0)",
                 "exp(x) / tanh(x)",
                 "(x * x) / exp(x * 0.1) - 1.0",
+                // The other functions with 512-bit f32 code.
+                "exp2(x) + expm1(x)",
+                "sinh(x) - cosh(x * 0.99)",
+                "log2(x) + log10(x * 3.0)",
+                "log1p(x) + log1p(x * 1e-4)",
+                "arcsin(x * 0.1) + arccos(x * 0.2) + arctan(x)",
+                "cbrt(x) + cbrt(x * 1e-30)",
             ] {
                 check_elementwise(&mut s, &v, f);
             }

@@ -14,8 +14,8 @@ use ndx_runtime::ops::pi_reduce::Unit;
 // Shared with the 512-bit code that block programs call instead (same constants, same
 // rounding to f32, so the same bits).
 use ndx_runtime::ops::wide_math::consts::{
-    EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, FRAC_1_PI, L2L, L2U, LN2, LOG_POLY, LOG_TINY, PI4, R_LN2,
-    SIN_POLY, TANH_CLAMP, TAN_POLY, TRIG_FAST,
+    EXP2_POLY, EXPM1_POLY, EXP_FAST, EXP_HI, EXP_LO, FRAC_1_PI, L2L, L2U, LN2, LOG_POLY, LOG_TINY,
+    PI4, R_LN2, SIN_POLY, TANH_CLAMP, TAN_POLY, TRIG_FAST,
 };
 
 /// `f` on the `f32x4` value `x`.
@@ -138,18 +138,7 @@ fn exp2(m: &mut M, d: Value) -> Value {
     let x = clamp(m, d, -150.0, 130.0);
     let q = m.rint(x);
     let s = m.sub(x, q);
-    let u = m.poly(
-        s,
-        &[
-            0.153_592_089_2e-3,
-            0.133_926_270_1e-2,
-            0.961_838_476_4e-2,
-            0.555_034_726_9e-1,
-            0.240_226_447_6,
-            0.693_147_182_5,
-            1.0,
-        ],
-    );
+    let u = m.poly(s, &EXP2_POLY);
     let u = m.ldexp2(u, q);
     let hi = m.ge_c(d, 128.0);
     let inf = m.c(f64::INFINITY);

@@ -11,8 +11,8 @@ use super::f32::{clamp, exp_fast, exp_general, log_parts, reduce_ln2_shifted};
 use super::{D2, M};
 use cranelift_codegen::ir::Value;
 use ndx_runtime::ops::wide_math::consts::{
-    ERF_C0_HI, ERF_C0_LO, ERF_LARGE, ERF_SMALL, ERF_SPLIT, ERF_TOP, EXPM1_POLY, EXP_FAST, L2L, L2U,
-    LN2, LOG_POLY, LOG_TINY,
+    ASIN_POLY, ATAN_POLY, CBRT_POLY, ERF_C0_HI, ERF_C0_LO, ERF_LARGE, ERF_SMALL, ERF_SPLIT,
+    ERF_TOP, EXPM1_POLY, EXP_FAST, L10_2_HI, L10_2_LO, L2L, L2U, LN2, LOG_POLY, LOG_TINY, PI_LO,
 };
 
 /// [`log_parts`] for `log2`/`log10`: `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits at
@@ -37,10 +37,9 @@ pub(super) fn log2(m: &mut M, d: Value) -> Value {
 }
 
 /// log10(d) = e log10(2) + x P(x^2) log10(e), with log10(2) in two parts so that `e log10(2)`
-/// keeps its bits for every exponent.
+/// keeps its bits for every exponent ([`L10_2_HI`] has 12 significant bits: `e * HI` is
+/// exact).
 pub(super) fn log10(m: &mut M, d: Value) -> Value {
-    const L10_2_HI: f64 = 0.301_025_390_625; // 12 significant bits: e * HI is exact
-    const L10_2_LO: f64 = std::f64::consts::LOG10_2 - L10_2_HI;
     let (e, x) = log_parts_sym(m, d);
     let x2 = m.mul(x, x);
     let p = m.poly(x2, &log_poly_times(std::f64::consts::LOG10_E));
@@ -158,38 +157,13 @@ pub(super) fn cosh(m: &mut M, x: Value) -> Value {
 /// table of 2^(1/3), 2^(2/3) for the remainder; m^(-1/3) by a polynomial, then one Newton step
 /// on m^(1/3). Zeros, infinities and NaN are returned as they are.
 pub(super) fn cbrt(m: &mut M, d0: Value) -> Value {
-    super::f64::cbrt_plain(
-        m,
-        d0,
-        300.0,
-        &[
-            -0.601_564_466_953_277_587_890_625,
-            2.820_889_234_542_846_679_687_5,
-            -5.532_182_216_644_287_109_375,
-            5.898_262_500_762_939_453_125,
-            -3.809_541_702_270_507_812_5,
-            2.224_125_623_703_002_929_687_5,
-        ],
-        false,
-    )
+    super::f64::cbrt_plain(m, d0, 300.0, &CBRT_POLY, false)
 }
 
 /// atan(s) for |s| <= 1: `s + s t P(t)`, `t = s^2` (SLEEF's `xatanf` coefficients).
 fn atan_poly(m: &mut M, s: Value) -> Value {
     let t = m.mul(s, s);
-    let u = m.poly(
-        t,
-        &[
-            0.002_823_638_962_581_753_730_773_93,
-            -0.015_956_902_876_496_315_002_441_4,
-            0.042_504_988_610_744_476_318_359_4,
-            -0.074_890_092_015_266_418_457_031_2,
-            0.106_347_933_411_598_205_566_406,
-            -0.142_027_363_181_114_196_777_344,
-            0.199_926_957_488_059_997_558_594,
-            -0.333_331_018_686_294_555_664_062,
-        ],
-    );
+    let u = m.poly(t, &ATAN_POLY);
     let tu = m.mul(t, u);
     m.fma(s, tu, s)
 }
@@ -241,16 +215,7 @@ fn asin_parts(m: &mut M, d: Value) -> (Value, Value, Value, Value) {
     let (o, a, x2) = super::f64::asin_arg(m, d);
     let r = m.sqrt(x2);
     let x = m.sel(o, a, r);
-    let u = m.poly(
-        x2,
-        &[
-            0.419_745_482_5e-1,
-            0.242_404_602_5e-1,
-            0.454_742_386_9e-1,
-            0.749_502_927_1e-1,
-            0.166_667_729_6,
-        ],
-    );
+    let u = m.poly(x2, &ASIN_POLY);
     let x3 = m.mul(x, x2);
     (o, x, u, x3)
 }
@@ -289,7 +254,7 @@ pub(super) fn acos(m: &mut M, d: Value) -> Value {
     let flip = m.andnot(o, neg);
     let pi_hi = m.c(std::f64::consts::PI);
     let back = m.sub(pi_hi, r);
-    let back = m.add_c(back, -8.742_277_657_347_586e-8);
+    let back = m.add_c(back, PI_LO);
     m.sel(flip, back, r)
 }
 

@@ -1,4 +1,5 @@
-//! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32`, and `exp`, `exp2`, `expm1`,
+//! `exp`, `tanh`, `log`, `sin`, `cos`, `tan` and `erf` of `f32` (here; the other unary
+//! functions of `f32` in `wide_math/f32x16.rs`), and `exp`, `exp2`, `expm1`,
 //! `sinh`, `cosh`, `tanh`, `log`, `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`
 //! `pow`, `arctan2`, `sin`, `cos` and `tan` of `f64` (`wide_math/f64x8.rs`), with
 //! 512-bit vectors, computing what the JIT's `f32x4` / `f64x2` code computes
@@ -41,27 +42,27 @@ pub enum WideFn {
     Tan,
     /// `erf`.
     Erf,
-    /// `exp2` (`f64` only).
+    /// `exp2`.
     Exp2,
-    /// `expm1` (`f64` only).
+    /// `expm1`.
     Expm1,
-    /// `sinh` (`f64` only).
+    /// `sinh`.
     Sinh,
-    /// `cosh` (`f64` only).
+    /// `cosh`.
     Cosh,
-    /// `log2` (`f64` only).
+    /// `log2`.
     Log2,
-    /// `log10` (`f64` only).
+    /// `log10`.
     Log10,
-    /// `log1p` (`f64` only).
+    /// `log1p`.
     Log1p,
-    /// `arcsin` (`f64` only; `sin`, `cos`, `tan` and the functions above have both).
+    /// `arcsin`.
     Arcsin,
-    /// `arccos` (`f64` only).
+    /// `arccos`.
     Arccos,
-    /// `arctan` (`f64` only).
+    /// `arctan`.
     Arctan,
-    /// `cbrt` (`f64` only).
+    /// `cbrt`.
     Cbrt,
     /// `x ** y` (`f64` only), of two operands ([`apply2`]).
     Pow,
@@ -143,8 +144,8 @@ mod sealed {
 
 impl WideFloat for f32 {
     fn has(f: WideFn) -> bool {
-        use WideFn::*;
-        matches!(f, Exp | Tanh | Log | Sin | Cos | Tan | Erf)
+        // Every function of one operand.
+        !f.is_binary()
     }
     unsafe fn apply_unchecked(f: WideFn, d: *mut f32, s: *const f32, n: usize) {
         #[cfg(target_arch = "x86_64")]
@@ -387,6 +388,55 @@ pub mod consts {
     pub const ERF_C0_HI: f64 = std::f64::consts::FRAC_2_SQRT_PI as f32 as f64;
     /// See [`ERF_C0_HI`].
     pub const ERF_C0_LO: f64 = std::f64::consts::FRAC_2_SQRT_PI - ERF_C0_HI;
+    /// 2^s on [-1/2, 1/2] (SLEEF's `xexp2f`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const EXP2_POLY: [f64; 7] = [
+        0.153_592_089_2e-3,
+        0.133_926_270_1e-2,
+        0.961_838_476_4e-2,
+        0.555_034_726_9e-1,
+        0.240_226_447_6,
+        0.693_147_182_5,
+        1.0,
+    ];
+    /// `cbrt`'s first approximation of m^(-1/3) (SLEEF's `xcbrtf`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const CBRT_POLY: [f64; 6] = [
+        -0.601_564_466_953_277_587_890_625,
+        2.820_889_234_542_846_679_687_5,
+        -5.532_182_216_644_287_109_375,
+        5.898_262_500_762_939_453_125,
+        -3.809_541_702_270_507_812_5,
+        2.224_125_623_703_002_929_687_5,
+    ];
+    /// atan(s) = s + s t P(t), t = s^2, |s| <= 1 (SLEEF's `xatanf`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const ATAN_POLY: [f64; 8] = [
+        0.002_823_638_962_581_753_730_773_93,
+        -0.015_956_902_876_496_315_002_441_4,
+        0.042_504_988_610_744_476_318_359_4,
+        -0.074_890_092_015_266_418_457_031_2,
+        0.106_347_933_411_598_205_566_406,
+        -0.142_027_363_181_114_196_777_344,
+        0.199_926_957_488_059_997_558_594,
+        -0.333_331_018_686_294_555_664_062,
+    ];
+    /// asin's polynomial in `x^2` (SLEEF's `xasinf`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const ASIN_POLY: [f64; 5] = [
+        0.419_745_482_5e-1,
+        0.242_404_602_5e-1,
+        0.454_742_386_9e-1,
+        0.749_502_927_1e-1,
+        0.166_667_729_6,
+    ];
+    /// pi - (the `f32` nearest pi), for `acos` of negative arguments.
+    #[allow(clippy::excessive_precision)]
+    pub const PI_LO: f64 = -8.742_277_657_347_586e-8;
+    /// log10(2) in two parts for `log10`: the high part has 12 significant bits.
+    pub const L10_2_HI: f64 = 0.301_025_390_625;
+    /// See [`L10_2_HI`].
+    pub const L10_2_LO: f64 = std::f64::consts::LOG10_2 - L10_2_HI;
 }
 
 /// The constants of the `f64` `exp` and `log` (SLEEF's `xexp`, `xlog`), shared with the JIT's code
@@ -696,6 +746,8 @@ pub mod consts64 {
 }
 
 #[cfg(target_arch = "x86_64")]
+mod f32x16;
+#[cfg(target_arch = "x86_64")]
 mod f64x8;
 
 #[cfg(target_arch = "x86_64")]
@@ -739,6 +791,7 @@ mod avx512 {
     /// elements (`s` may be `d`).
     #[target_feature(enable = "avx512f")]
     pub unsafe fn apply_f32(f: super::WideFn, d: *mut f32, s: *const f32, n: usize) {
+        use super::f32x16::*;
         use super::WideFn;
         match f {
             WideFn::Exp => each_group!(d, s, n, exp16),
@@ -748,6 +801,17 @@ mod avx512 {
             WideFn::Cos => each_group!(d, s, n, cos16),
             WideFn::Tan => each_group!(d, s, n, tan16),
             WideFn::Erf => each_group!(d, s, n, erf16),
+            WideFn::Exp2 => each_group!(d, s, n, exp2_16),
+            WideFn::Expm1 => each_group!(d, s, n, expm1_16),
+            WideFn::Sinh => each_group!(d, s, n, sinh16),
+            WideFn::Cosh => each_group!(d, s, n, cosh16),
+            WideFn::Log2 => each_group!(d, s, n, log2_16),
+            WideFn::Log10 => each_group!(d, s, n, log10_16),
+            WideFn::Log1p => each_group!(d, s, n, log1p_16),
+            WideFn::Arcsin => each_group!(d, s, n, asin16),
+            WideFn::Arccos => each_group!(d, s, n, acos16),
+            WideFn::Arctan => each_group!(d, s, n, atan16),
+            WideFn::Cbrt => each_group!(d, s, n, cbrt16),
             _ => {}
         }
     }
@@ -1060,16 +1124,16 @@ mod avx512 {
 
     /// A constant in every lane, rounded to `f32` as the JIT rounds it.
     #[target_feature(enable = "avx512f")]
-    fn c(v: f64) -> __m512 {
+    pub(super) fn c(v: f64) -> __m512 {
         _mm512_set1_ps(v as f32)
     }
 
     /// 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits.
-    const SHIFTER: f64 = 12_582_912.0;
+    pub(super) const SHIFTER: f64 = 12_582_912.0;
 
     /// `EXPM1_POLY` at `s` by Horner's rule, as `M::poly`.
     #[target_feature(enable = "avx512f")]
-    fn horner(s: __m512) -> __m512 {
+    pub(super) fn horner(s: __m512) -> __m512 {
         let [c4, c3, c2, c1, c0] = k::EXPM1_POLY;
         let mut u = c(c4);
         for ci in [c3, c2, c1, c0] {
@@ -1080,7 +1144,7 @@ mod avx512 {
 
     /// `u * 2^q` from the shifted bits `t` of `q` (`M::scale_bits`).
     #[target_feature(enable = "avx512f")]
-    fn scale_bits(u: __m512, t: __m512) -> __m512 {
+    pub(super) fn scale_bits(u: __m512, t: __m512) -> __m512 {
         let e = _mm512_slli_epi32::<23>(_mm512_castps_si512(t));
         _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(u), e))
     }
@@ -1088,7 +1152,7 @@ mod avx512 {
     /// `(q, s, t)` with `x = q ln2 + s` and `t` the shifted bits of `q`
     /// (`reduce_ln2_shifted`).
     #[target_feature(enable = "avx512f")]
-    fn reduce_ln2_shifted(x: __m512) -> (__m512, __m512) {
+    pub(super) fn reduce_ln2_shifted(x: __m512) -> (__m512, __m512) {
         let t = _mm512_fmadd_ps(x, c(k::R_LN2), c(SHIFTER));
         let q = _mm512_sub_ps(t, c(SHIFTER));
         let s = _mm512_fmadd_ps(q, c(-k::L2U), x);
@@ -1154,7 +1218,7 @@ mod avx512 {
 
     /// `exp_general`: clamps, the same polynomial, and `ldexp2`'s two-step scaling.
     #[target_feature(enable = "avx512f")]
-    fn exp_general(d: __m512) -> __m512 {
+    pub(super) fn exp_general(d: __m512) -> __m512 {
         let lo = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(d, c(k::EXP_LO));
         let x = _mm512_mask_blend_ps(lo, d, c(k::EXP_LO));
         let hi = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, c(k::EXP_HI));
@@ -1179,7 +1243,7 @@ mod avx512 {
 
     /// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i`).
     #[target_feature(enable = "avx512f")]
-    fn pow2i(q: __m512) -> __m512 {
+    pub(super) fn pow2i(q: __m512) -> __m512 {
         let sh = c(SHIFTER);
         let i = _mm512_sub_epi32(
             _mm512_castps_si512(_mm512_add_ps(q, sh)),
