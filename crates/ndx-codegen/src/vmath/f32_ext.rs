@@ -11,8 +11,9 @@ use super::f32::{clamp, exp_fast, exp_general, log_parts, reduce_ln2_shifted};
 use super::{D2, M};
 use cranelift_codegen::ir::Value;
 use ndx_runtime::ops::wide_math::consts::{
-    ASIN_POLY, ATAN_POLY, CBRT_POLY, ERF_C0_HI, ERF_C0_LO, ERF_LARGE, ERF_SMALL, ERF_SPLIT,
-    ERF_TOP, EXPM1_POLY, EXP_FAST, L10_2_HI, L10_2_LO, L2L, L2U, LN2, LOG_POLY, LOG_TINY, PI_LO,
+    ASIN_POLY, ATAN2_TINY, ATAN_POLY, CBRT_POLY, ERF_C0_HI, ERF_C0_LO, ERF_LARGE, ERF_SMALL,
+    ERF_SPLIT, ERF_TOP, EXPK_POLY, EXPM1_POLY, EXP_FAST, L10_2_HI, L10_2_LO, L2L, L2U, LN2,
+    LOGK_C3, LOGK_LN2, LOGK_POLY, LOG_POLY, LOG_TINY, PI_LO,
 };
 
 /// [`log_parts`] for `log2`/`log10`: `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits at
@@ -173,7 +174,7 @@ fn atan_poly(m: &mut M, s: Value) -> Value {
 /// NaN as the f64 code finishes them. |x| below 2^-128 scales both by 2^24 first.
 pub(super) fn atan2(m: &mut M, y: Value, x: Value) -> Value {
     let ax = m.abs(x);
-    let o = m.lt_c(ax, 2.938_737_278_354_183e-39);
+    let o = m.lt_c(ax, ATAN2_TINY);
     let sx = m.mul_c(x, 16_777_216.0);
     let x = m.sel(o, sx, x);
     let sy = m.mul_c(y, 16_777_216.0);
@@ -288,7 +289,7 @@ pub(super) fn erf(m: &mut M, x: Value) -> Value {
 /// `x = (m - 1) / (m + 1)` and the leading terms in double-float arithmetic).
 fn logk(m: &mut M, d: Value) -> D2 {
     let (e, mm) = m.split_exponent(d, LOG_TINY);
-    let ln2 = m.d2c(0.693_147_182_464_599_609_38, -1.904_654_323_148_236_017e-09);
+    let ln2 = m.d2c(LOGK_LN2.0, LOGK_LN2.1);
     let s = m.dd_mul_d2_d(ln2, e);
     let minus = m.c(-1.0);
     let num = m.dd_add2_d_d(minus, mm);
@@ -296,18 +297,8 @@ fn logk(m: &mut M, d: Value) -> D2 {
     let den = m.dd_add2_d_d(one, mm);
     let x = m.dd_div(num, den);
     let x2 = m.dd_squ(x);
-    let t = m.poly(
-        x2.x,
-        &[
-            0.240_320_354_700_088_500_976_562,
-            0.285_112_679_004_669_189_453_125,
-            0.400_007_992_982_864_379_882_812,
-        ],
-    );
-    let c = m.d2c(
-        0.666_666_626_930_236_816_406_25,
-        3.691_838_612_596_143_320_843_11e-09,
-    );
+    let t = m.poly(x2.x, &LOGK_POLY);
+    let c = m.d2c(LOGK_C3.0, LOGK_C3.1);
     let x2s = m.d2scale(x, 2.0);
     let s = m.dd_add(s, x2s);
     let x3 = m.dd_mul(x2, x);
@@ -332,16 +323,7 @@ fn expk(m: &mut M, d: D2) -> Value {
     let q = m.round_ln2(d);
     let s = m.dd_sub_ln2(d, q, L2U, L2L);
     let s = m.d2normalize(s);
-    let u = m.poly(
-        s.x,
-        &[
-            0.001_363_246_468_827_128_410_339_36,
-            0.008_365_969_173_610_210_418_701_17,
-            0.041_671_082_377_433_776_855_468_8,
-            0.166_665_524_244_308_471_679_688,
-            0.499_999_850_988_388_061_523_438,
-        ],
-    );
+    let u = m.poly(s.x, &EXPK_POLY);
     let s2 = m.dd_squ(s);
     let su = m.dd_mul_d2_d(s2, u);
     let t = m.dd_add(s, su);

@@ -64,9 +64,9 @@ pub enum WideFn {
     Arctan,
     /// `cbrt`.
     Cbrt,
-    /// `x ** y` (`f64` only), of two operands ([`apply2`]).
+    /// `x ** y`, of two operands ([`apply2`]).
     Pow,
-    /// `arctan2(y, x)` (`f64` only), of two operands ([`apply2`]).
+    /// `arctan2(y, x)`, of two operands ([`apply2`]).
     Arctan2,
 }
 
@@ -144,8 +144,9 @@ mod sealed {
 
 impl WideFloat for f32 {
     fn has(f: WideFn) -> bool {
-        // Every function of one operand.
-        !f.is_binary()
+        // Every function.
+        let _ = f;
+        true
     }
     unsafe fn apply_unchecked(f: WideFn, d: *mut f32, s: *const f32, n: usize) {
         #[cfg(target_arch = "x86_64")]
@@ -163,7 +164,14 @@ impl WideFloat for f32 {
         };
         let _ = (d, x, den, n, per);
     }
-    unsafe fn apply2_unchecked(_: WideFn, _: *mut f32, _: *const f32, _: *const f32, _: usize) {}
+    unsafe fn apply2_unchecked(f: WideFn, d: *mut f32, a: *const f32, b: *const f32, n: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            avx512::apply2_f32(f, d, a, b, n)
+        };
+        let _ = (f, d, a, b, n);
+    }
 }
 
 impl WideFloat for f64 {
@@ -437,6 +445,33 @@ pub mod consts {
     pub const L10_2_HI: f64 = 0.301_025_390_625;
     /// See [`L10_2_HI`].
     pub const L10_2_LO: f64 = std::f64::consts::LOG10_2 - L10_2_HI;
+    /// ln 2 as a float-float (`pow`'s `logkf`).
+    #[allow(clippy::excessive_precision)]
+    pub const LOGK_LN2: (f64, f64) = (0.693_147_182_464_599_609_38, -1.904_654_323_148_236_017e-09);
+    /// `logkf`'s polynomial in `x^2` (SLEEF), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const LOGK_POLY: [f64; 3] = [
+        0.240_320_354_700_088_500_976_562,
+        0.285_112_679_004_669_189_453_125,
+        0.400_007_992_982_864_379_882_812,
+    ];
+    /// `logkf`'s coefficient of `x^3`, a float-float.
+    #[allow(clippy::excessive_precision)]
+    pub const LOGK_C3: (f64, f64) = (
+        0.666_666_626_930_236_816_406_25,
+        3.691_838_612_596_143_320_843_11e-09,
+    );
+    /// `expkf`'s polynomial (SLEEF: e^d of a float-float, for `pow`), highest degree first.
+    #[allow(clippy::excessive_precision)]
+    pub const EXPK_POLY: [f64; 5] = [
+        0.001_363_246_468_827_128_410_339_36,
+        0.008_365_969_173_610_210_418_701_17,
+        0.041_671_082_377_433_776_855_468_8,
+        0.166_665_524_244_308_471_679_688,
+        0.499_999_850_988_388_061_523_438,
+    ];
+    /// Below this |x|, `arctan2` scales both arguments by 2^24 first.
+    pub const ATAN2_TINY: f64 = 2.938_737_278_354_183e-39;
 }
 
 /// The constants of the `f64` `exp` and `log` (SLEEF's `xexp`, `xlog`), shared with the JIT's code
@@ -1050,6 +1085,47 @@ mod avx512 {
                 i += 8;
             }
         }};
+    }
+
+    /// `d[i] = f(a[i], b[i])` for `i < n` of `f32`, 16 lanes at a time, the last group under a
+    /// mask (the functions have no branch that changes a lane's bits). Caller: the CPU has
+    /// AVX-512F; `a`, `b` and `d` have `n` elements (`a` or `b` may be `d`).
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn apply2_f32(
+        f: super::WideFn,
+        d: *mut f32,
+        a: *const f32,
+        b: *const f32,
+        n: usize,
+    ) {
+        use super::f32x16::{atan2_16, pow16};
+        macro_rules! each_pair {
+            ($f:ident) => {{
+                let mut i = 0;
+                while i < n {
+                    let m: __mmask16 = if n - i >= 16 {
+                        0xffff
+                    } else {
+                        ((1u32 << (n - i)) - 1) as u16
+                    };
+                    // SAFETY: lanes at `i + j < n` only, of arrays of `n` elements; each group
+                    // is read in full before it is written.
+                    let (x, y) = unsafe {
+                        (
+                            _mm512_maskz_loadu_ps(m, a.add(i)),
+                            _mm512_maskz_loadu_ps(m, b.add(i)),
+                        )
+                    };
+                    unsafe { _mm512_mask_storeu_ps(d.add(i), m, $f(x, y)) };
+                    i += 16;
+                }
+            }};
+        }
+        match f {
+            super::WideFn::Pow => each_pair!(pow16),
+            super::WideFn::Arctan2 => each_pair!(atan2_16),
+            _ => {}
+        }
     }
 
     /// `d[i] = f(a[i], b[i])` for `i < n`, 8 lanes at a time, the last group under a mask.

@@ -1,5 +1,5 @@
 //! More `f32` functions on 16 lanes: `exp2`, `expm1`, `sinh`, `cosh`, `log2`, `log10`,
-//! `log1p`, `arcsin`, `arccos`, `arctan` and `cbrt`, each the JIT's `f32x4` algorithm
+//! `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow` and `arctan2`, each the JIT's `f32x4` algorithm
 //! (`ndx_codegen::vmath::f32`, `f32_ext`) step by step: the same IEEE operations in the same
 //! order on the same constants ([`super::consts`], rounded to `f32` as the JIT rounds them),
 //! so the same bits. `examples/exhaustive_f32.rs -- ... --wide` checks every input.
@@ -474,4 +474,272 @@ pub(super) fn cbrt16(d0: __m512, _live: __mmask16) -> __m512 {
     );
     let r = sel(eq_c(d0, 0.0), d0, r);
     or_nan(isnan(d0), r)
+}
+
+// pow and arctan2 (`vmath::f32_ext::pow`, `atan2`, with the f64 code's `pow_finish` and
+// `atan2_finish`), in float-float arithmetic (`vmath::dd`) where the JIT's is.
+
+/// A float-float `x + y`, as `vmath::dd::D2`.
+#[derive(Clone, Copy)]
+struct D2 {
+    x: __m512,
+    y: __m512,
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2c(h: f64, l: f64) -> D2 {
+    D2 { x: c(h), y: c(l) }
+}
+
+/// `x * y - z`, rounded once (`M::fmapn`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn fmapn(x: __m512, y: __m512, z: __m512) -> __m512 {
+    _mm512_fmsub_ps(x, y, z)
+}
+
+/// `z - x * y`, rounded once (`M::fmanp`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn fmanp(x: __m512, y: __m512, z: __m512) -> __m512 {
+    _mm512_fnmadd_ps(x, y, z)
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2scale(a: D2, s: f64) -> D2 {
+    D2 {
+        x: mul(a.x, c(s)),
+        y: mul(a.y, c(s)),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn d2normalize(t: D2) -> D2 {
+    let s = add(t.x, t.y);
+    D2 {
+        x: s,
+        y: add(sub(t.x, s), t.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add2_d_d(x: __m512, y: __m512) -> D2 {
+    let s = add(x, y);
+    let v = sub(s, x);
+    let a = sub(x, sub(s, v));
+    let b = sub(y, v);
+    D2 { x: s, y: add(a, b) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add2_d2_d(x: D2, y: __m512) -> D2 {
+    let s = add(x.x, y);
+    let v = sub(s, x.x);
+    let a = sub(x.x, sub(s, v));
+    let b = sub(y, v);
+    D2 {
+        x: s,
+        y: add(add(a, b), x.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add_d_d2(x: __m512, y: D2) -> D2 {
+    let s = add(x, y.x);
+    let t = add(sub(x, s), y.x);
+    D2 {
+        x: s,
+        y: add(t, y.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add(x: D2, y: D2) -> D2 {
+    let s = add(x.x, y.x);
+    let t = add(add(sub(x.x, s), y.x), x.y);
+    D2 {
+        x: s,
+        y: add(t, y.y),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_add2(x: D2, y: D2) -> D2 {
+    let s = add(x.x, y.x);
+    let v = sub(s, x.x);
+    let a = sub(x.x, sub(s, v));
+    let b = sub(y.x, v);
+    let t = add(a, b);
+    let l = add(x.y, y.y);
+    D2 { x: s, y: add(t, l) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_mul_d2_d(x: D2, y: __m512) -> D2 {
+    let s = mul(x.x, y);
+    let e = fmapn(x.x, y, s);
+    D2 {
+        x: s,
+        y: fma(x.y, y, e),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_mul(x: D2, y: D2) -> D2 {
+    let s = mul(x.x, y.x);
+    let e = fma(x.y, y.x, fmapn(x.x, y.x, s));
+    D2 {
+        x: s,
+        y: fma(x.x, y.y, e),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_squ(x: D2) -> D2 {
+    let s = mul(x.x, x.x);
+    let e = fmapn(x.x, x.x, s);
+    D2 {
+        x: s,
+        y: fma(add(x.x, x.x), x.y, e),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn dd_div(n: D2, d: D2) -> D2 {
+    let one = c(1.0);
+    let t = div(one, d.x);
+    let s = mul(n.x, t);
+    let u = fmapn(t, n.x, s);
+    let v = fmanp(d.y, t, fmanp(d.x, t, one));
+    let w = fma(n.y, t, u);
+    D2 {
+        x: s,
+        y: fma(s, v, w),
+    }
+}
+
+/// ln(d) as a float-float for positive finite `d` (`vmath::f32_ext::logk`, SLEEF's `logkf`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn logk(d: __m512) -> D2 {
+    let (e, mm) = split_exponent_at(d, 0.75);
+    let s = dd_mul_d2_d(d2c(k::LOGK_LN2.0, k::LOGK_LN2.1), e);
+    let x = dd_div(dd_add2_d_d(c(-1.0), mm), dd_add2_d_d(c(1.0), mm));
+    let x2 = dd_squ(x);
+    let t = poly(x2.x, &k::LOGK_POLY);
+    let s = dd_add(s, d2scale(x, 2.0));
+    let x3 = dd_mul(x2, x);
+    let inner = dd_add2(dd_mul_d2_d(x2, t), d2c(k::LOGK_C3.0, k::LOGK_C3.1));
+    dd_add(s, dd_mul(x3, inner))
+}
+
+/// e^d of a float-float (`vmath::f32_ext::expk`, SLEEF's `expkf`, `d` clamped to
+/// [-110, 100]).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn expk(d: D2) -> __m512 {
+    let hi = gt_c(d.x, 100.0);
+    let lo = lt_c(d.x, -110.0);
+    let dx = sel(lo, c(-110.0), sel(hi, c(100.0), d.x));
+    let d = D2 {
+        x: dx,
+        y: zero_if(hi | lo, d.y),
+    };
+    let q = rint(mul(add(d.x, d.y), c(std::f64::consts::LOG2_E)));
+    let s = dd_add2_d2_d(d, mul(q, c(-k::L2U)));
+    let s = dd_add2_d2_d(s, mul(q, c(-k::L2L)));
+    let s = d2normalize(s);
+    let u = poly(s.x, &k::EXPK_POLY);
+    let t = dd_add(s, dd_mul_d2_d(dd_squ(s), u));
+    let t = dd_add_d_d2(c(1.0), t);
+    let u = ldexp2(add(t.x, t.y), q);
+    zero_if(lt_c(d.x, -104.0), u)
+}
+
+/// `v` is an integer (`M::isint`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn isint(v: __m512) -> __mmask16 {
+    _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(trunc(v), v)
+}
+
+/// `vmath::f32_ext::pow` (SLEEF's `xpowf`), with the f64 code's `pow_ordinary_or_finish`:
+/// `pow_finish` gives `r` itself on the ordinary lanes, so the branch never changes a bit.
+#[target_feature(enable = "avx512f")]
+pub(super) fn pow16(x: __m512, y: __m512) -> __m512 {
+    let d = dd_mul_d2_d(logk(abs(x)), y);
+    let r = expk(d);
+    let ok = gt_c(x, 0.0) & lt_c(x, f64::INFINITY) & lt_c(abs(y), f64::INFINITY);
+    if ok == 0xffff {
+        return r;
+    }
+    // pow_finish: the sign and the special cases.
+    let yisint = isint(y);
+    let h = mul(y, c(0.5));
+    let yisodd = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(trunc(h), h) & isint(y);
+    let neg_base = sel(yisint, sel_c(yisodd, -1.0, 1.0), c(f64::NAN));
+    let r = mul(r, sel(gt_c(x, 0.0), c(1.0), neg_base));
+    let efx = mulsign(add(abs(x), c(-1.0)), y);
+    let v = sel(eq_c(efx, 0.0), c(1.0), c(f64::INFINITY));
+    let v = zero_if(lt_c(efx, 0.0), v);
+    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
+    let xz = eq_c(x, 0.0);
+    let xi = eq_c(abs(x), f64::INFINITY) | xz;
+    let sy = _mm512_cmplt_epi32_mask(bits(y), _mm512_setzero_si512());
+    let v = sel(sy ^ xz, c(0.0), c(f64::INFINITY));
+    let v = mulsign(v, sel(yisodd, x, c(1.0)));
+    let r = sel(xi, v, r);
+    let r = or_nan(isnan(x) | isnan(y), r);
+    sel(eq_c(y, 0.0) | eq_c(x, 1.0), c(1.0), r)
+}
+
+/// `isinf(d) ? copysign(1, d) | k : 0` bitwise (`vmath::f64::isinf2`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn isinf2(d: __m512, kv: __m512) -> __m512 {
+    let inf = eq_c(abs(d), f64::INFINITY);
+    let s = _mm512_and_si512(bits(d), _mm512_set1_epi32(i32::MIN));
+    float(_mm512_maskz_mov_epi32(inf, _mm512_or_si512(s, bits(kv))))
+}
+
+/// `vmath::f32_ext::atan2` (SLEEF's `xatan2f`) with the f64 code's `atan2_finish`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn atan2_16(y: __m512, x: __m512) -> __m512 {
+    let o = lt_c(abs(x), k::ATAN2_TINY);
+    let x = sel(o, mul(x, c(16_777_216.0)), x);
+    let y = sel(o, mul(y, c(16_777_216.0)), y);
+    let (ay, ax) = (abs(y), abs(x));
+    let q = sel_c(lt_c(x, 0.0), -2.0, 0.0);
+    let steep = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(ax, ay);
+    let q = sel(steep, add(q, c(1.0)), q);
+    let num = sel(steep, neg(ax), ay);
+    let den = sel(steep, ay, ax);
+    let t = atan_poly(div(num, den));
+    let r = fma(q, c(std::f64::consts::FRAC_PI_2), t);
+    // atan2_finish: the signs and the special values.
+    let half_pi = c(std::f64::consts::FRAC_PI_2);
+    let r = mulsign(r, x);
+    let xe = eq_c(abs(x), f64::INFINITY) | eq_c(x, 0.0);
+    let r = sel(xe, sub(half_pi, isinf2(x, mulsign(half_pi, x))), r);
+    let v = sub(
+        half_pi,
+        isinf2(x, mulsign(c(std::f64::consts::FRAC_PI_4), x)),
+    );
+    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
+    let sx = _mm512_cmplt_epi32_mask(bits(x), _mm512_setzero_si512());
+    let r = sel(eq_c(y, 0.0), sel_c(sx, std::f64::consts::PI, 0.0), r);
+    let r = mulsign(r, y);
+    or_nan(isnan(x) | isnan(y), r)
 }
