@@ -186,11 +186,12 @@ fn large_arrays_run_in_blocks_around_the_wide_code_and_small_ones_do_not() {
         "{plan}"
     );
     assert!(plan.contains("fused 0 op(s): copy"), "{plan}");
-    // f64 `erf` has no wide code (the f64 exponentials, logarithms and trigonometric
-    // functions do).
-    s.run("let z = erf(astype(x, f64))").unwrap();
-    let plan = common::explain_text(&mut s, "let z = erf(astype(x, f64))");
+    // Arithmetic alone has no wide code; every math function of f64 has.
+    s.run("let z = abs(astype(x, f64)) * 2.0").unwrap();
+    let plan = common::explain_text(&mut s, "let z = abs(astype(x, f64)) * 2.0");
     assert!(!plan.contains("precompiled"), "{plan}");
+    let plan = common::explain_text(&mut s, "let z = erf(astype(x, f64))");
+    assert!(plan.contains("precompiled erf (f64)"), "{plan}");
     let plan = common::explain_text(&mut s, "let z = tanh(astype(x, f64))");
     assert!(plan.contains("precompiled tanh (f64)"), "{plan}");
 }
@@ -432,6 +433,9 @@ fn f64_exp_log_and_division_match_the_jit_bit_for_bit() {
         "tan(x)",
         "tan(x * 1e-3)",
         "tan(x * 1e12) + tan(x * 1e20)",
+        "erf(x)",
+        "erf(x * 1e-3)",
+        "erf(x * 1e-9) + erf(x * 0.01)",
     ] {
         s.set("x", small.clone());
         s.run(&format!("let y = {f}")).unwrap();

@@ -1,5 +1,5 @@
 //! The `f64` functions on 8 lanes: `exp`, `exp2`, `expm1`, `sinh`, `cosh`, `tanh`, `log`,
-//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow`, `arctan2`, `sin`, `cos` and `tan`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
+//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow`, `arctan2`, `sin`, `cos`, `tan` and `erf`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
 //! SLEEF's) step by step: the same IEEE operations in the same order on the same constants
 //! ([`super::consts64`]), so the same bits.
 //!
@@ -1161,4 +1161,78 @@ pub(super) fn tan8(d: __m512d) -> __m512d {
     let x = dd_div(d2sel(o, d2neg(y), x), d2sel(o, x, y));
     let u = sel(eq_c(d, 0.0), d, d2v(x));
     or_nan(eq_c(abs(d), f64::INFINITY), u)
+}
+
+// erf (`vmath/f64/special.rs`).
+
+/// `c0 + c1 x + c2 x^2 + c3 x^3` with double-double `c0..c2` (`vmath::f64::poly4dd`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn poly4dd(x: __m512d, c3: __m512d, c2: D2, c1: D2, c0: D2) -> D2 {
+    let x2 = mul(x, x);
+    let hi = dd_add(c2, dd_mul_d2_d(d2(c3), x));
+    let lo = dd_add(c0, dd_mul_d2_d(c1, x));
+    dd_add(lo, dd_mul_d2_d(hi, x2))
+}
+
+/// `(1 + x t2)^-16` as a double-double, `t2` from [`poly4dd`].
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn erfc_small(x: __m512d, t2: D2) -> D2 {
+    let mut s = dd_add_d_d2(c(1.0), dd_mul_d2_d(t2, x));
+    for _ in 0..4 {
+        s = dd_squ(s);
+    }
+    dd_rec(s)
+}
+
+/// `vmath::f64::erf` (SLEEF's `xerf_u1`): below 2.5 in every lane, the Abramowitz-Stegun
+/// form; otherwise the coefficients chosen per lane, and exp(P(x)) beyond 2.5 (the same bits
+/// on the other lanes).
+#[target_feature(enable = "avx512f")]
+pub(super) fn erf8(a: __m512d) -> __m512d {
+    let x = abs(a);
+    let o25 = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(x, c(2.5));
+    let dd = |t: &[(f64, f64); 3], i: usize| d2c(t[i].0, t[i].1);
+    let t = if o25 == 0xff {
+        let p = poly(x, &k::ERF_A);
+        let t2 = poly4dd(
+            x,
+            p,
+            dd(&k::ERF_A_DD, 0),
+            dd(&k::ERF_A_DD, 1),
+            dd(&k::ERF_A_DD, 2),
+        );
+        erfc_small(x, t2)
+    } else {
+        let mut p = sel_c(o25, k::ERF_A[0], k::ERF_B[0]);
+        for (&ca, &cb) in k::ERF_A.iter().zip(&k::ERF_B).skip(1) {
+            p = fma(p, x, sel_c(o25, ca, cb));
+        }
+        let pick = |i: usize| {
+            let (ah, al) = k::ERF_A_DD[i];
+            let (bh, bl) = k::ERF_B_DD[i];
+            D2 {
+                x: sel_c(o25, ah, bh),
+                y: sel_c(o25, al, bl),
+            }
+        };
+        let t2 = poly4dd(x, p, pick(0), pick(1), pick(2));
+        let s2 = erfc_small(x, t2);
+        let e = d2(expk(t2));
+        D2 {
+            x: sel(o25, s2.x, e.x),
+            y: sel(o25, s2.y, e.y),
+        }
+    };
+    let z = neg(d2v(dd_add2_d2_d(t, c(-1.0))));
+    let z = sel(
+        lt_c(x, 1e-8),
+        mul(x, c(std::f64::consts::FRAC_2_SQRT_PI)),
+        z,
+    );
+    let z = sel(ge_c(x, 6.0), c(1.0), z);
+    let z = sel(eq_c(abs(a), f64::INFINITY), c(1.0), z);
+    let z = sel(eq_c(a, 0.0), c(0.0), z);
+    mulsign(z, a)
 }
