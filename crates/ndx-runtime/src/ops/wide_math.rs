@@ -864,6 +864,9 @@ pub mod consts64 {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[macro_use]
+mod lanes;
+#[cfg(target_arch = "x86_64")]
 mod f32x16;
 #[cfg(target_arch = "x86_64")]
 mod f64x8;
@@ -1170,8 +1173,29 @@ mod avx512 {
         }};
     }
 
-    /// `d[i] = f(a[i], b[i])` for `i < n` of `f32`, 16 lanes at a time, the last group under a
-    /// mask (the functions have no branch that changes a lane's bits). Caller: the CPU has
+    /// `$d[i] = $f($a[i], $b[i])` for `i < $n`, `$lanes` lanes at a time (a mask of type `$m`,
+    /// loads and stores by `$load`/`$store`), the last group under a mask: the functions have
+    /// no branch that changes a lane's bits. Each group is read before it is written (`$a` or
+    /// `$b` may be `$d`).
+    macro_rules! each_pair {
+        ($d:expr, $a:expr, $b:expr, $n:expr, $f:ident, $lanes:literal, $m:ty, $load:ident, $store:ident) => {{
+            let (d, a, b, n) = ($d, $a, $b, $n);
+            let mut i = 0;
+            while i < n {
+                let m: $m = if n - i >= $lanes {
+                    !0
+                } else {
+                    ((1u32 << (n - i)) - 1) as $m
+                };
+                // SAFETY: lanes at `i + j < n` only, of arrays of `n` elements.
+                let (x, y) = unsafe { ($load(m, a.add(i)), $load(m, b.add(i))) };
+                unsafe { $store(d.add(i), m, $f(x, y)) };
+                i += $lanes;
+            }
+        }};
+    }
+
+    /// `d[i] = f(a[i], b[i])` for `i < n` of `f32`, 16 lanes at a time. Caller: the CPU has
     /// AVX-512F; `a`, `b` and `d` have `n` elements (`a` or `b` may be `d`).
     #[target_feature(enable = "avx512f")]
     pub unsafe fn apply2_f32(
@@ -1182,38 +1206,16 @@ mod avx512 {
         n: usize,
     ) {
         use super::f32x16::{atan2_16, pow16};
-        macro_rules! each_pair {
-            ($f:ident) => {{
-                let mut i = 0;
-                while i < n {
-                    let m: __mmask16 = if n - i >= 16 {
-                        0xffff
-                    } else {
-                        ((1u32 << (n - i)) - 1) as u16
-                    };
-                    // SAFETY: lanes at `i + j < n` only, of arrays of `n` elements; each group
-                    // is read in full before it is written.
-                    let (x, y) = unsafe {
-                        (
-                            _mm512_maskz_loadu_ps(m, a.add(i)),
-                            _mm512_maskz_loadu_ps(m, b.add(i)),
-                        )
-                    };
-                    unsafe { _mm512_mask_storeu_ps(d.add(i), m, $f(x, y)) };
-                    i += 16;
-                }
-            }};
-        }
+        let (load, store) = (_mm512_maskz_loadu_ps, _mm512_mask_storeu_ps);
         match f {
-            super::WideFn::Pow => each_pair!(pow16),
-            super::WideFn::Arctan2 => each_pair!(atan2_16),
+            super::WideFn::Pow => each_pair!(d, a, b, n, pow16, 16, __mmask16, load, store),
+            super::WideFn::Arctan2 => each_pair!(d, a, b, n, atan2_16, 16, __mmask16, load, store),
             _ => {}
         }
     }
 
-    /// `d[i] = f(a[i], b[i])` for `i < n`, 8 lanes at a time, the last group under a mask.
-    /// Caller: the CPU has AVX-512F; `a`, `b` and `d` have `n` elements (`a` or `b` may be
-    /// `d`).
+    /// `d[i] = f(a[i], b[i])` for `i < n` of `f64`, 8 lanes at a time. Caller: the CPU has
+    /// AVX-512F; `a`, `b` and `d` have `n` elements (`a` or `b` may be `d`).
     #[target_feature(enable = "avx512f")]
     pub unsafe fn apply2_f64(
         f: super::WideFn,
@@ -1223,31 +1225,10 @@ mod avx512 {
         n: usize,
     ) {
         use super::f64x8::{atan2_8, pow8};
-        macro_rules! each_pair {
-            ($f:ident) => {{
-                let mut i = 0;
-                while i < n {
-                    let m: __mmask8 = if n - i >= 8 {
-                        0xff
-                    } else {
-                        ((1u32 << (n - i)) - 1) as u8
-                    };
-                    // SAFETY: lanes at `i + j < n` only, of arrays of `n` elements; each group
-                    // is read in full before it is written.
-                    let (x, y) = unsafe {
-                        (
-                            _mm512_maskz_loadu_pd(m, a.add(i)),
-                            _mm512_maskz_loadu_pd(m, b.add(i)),
-                        )
-                    };
-                    unsafe { _mm512_mask_storeu_pd(d.add(i), m, $f(x, y)) };
-                    i += 8;
-                }
-            }};
-        }
+        let (load, store) = (_mm512_maskz_loadu_pd, _mm512_mask_storeu_pd);
         match f {
-            super::WideFn::Pow => each_pair!(pow8),
-            super::WideFn::Arctan2 => each_pair!(atan2_8),
+            super::WideFn::Pow => each_pair!(d, a, b, n, pow8, 8, __mmask8, load, store),
+            super::WideFn::Arctan2 => each_pair!(d, a, b, n, atan2_8, 8, __mmask8, load, store),
             _ => {}
         }
     }

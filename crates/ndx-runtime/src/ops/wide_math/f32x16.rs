@@ -1,128 +1,29 @@
 //! More `f32` functions on 16 lanes: `exp2`, `expm1`, `sinh`, `cosh`, `log2`, `log10`,
-//! `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow` and `arctan2`, each the JIT's `f32x4` algorithm
-//! (`ndx_codegen::vmath::f32`, `f32_ext`) step by step: the same IEEE operations in the same
-//! order on the same constants ([`super::consts`], rounded to `f32` as the JIT rounds them),
-//! so the same bits. `examples/exhaustive_f32.rs -- ... --wide` checks every input.
+//! `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow` and `arctan2`, each the JIT's `f32x4`
+//! algorithm (`ndx_codegen::vmath::f32`, `f32_ext`) step by step: the same IEEE operations in
+//! the same order on the same constants ([`super::consts`], rounded to `f32` as the JIT rounds
+//! them), so the same bits. `examples/exhaustive_f32.rs -- ... --wide` checks every input. The
+//! helpers (`add`, `sel`, `dd_mul`, ...) are `lanes.rs`'s, named after the JIT's emitter.
 //!
-//! The helpers carry the names of the JIT's emitter (`vmath::emit::M`); masks are
-//! `__mmask16`, and `sel(m, x, y)` is `m ? x : y`. The functions with a cold path (`expm1`,
-//! `sinh`, `cosh`) take it for the lanes of `live` that need it, as the JIT's vectors do for
-//! theirs: the general path gives the fast path's bits on the other lanes.
+//! The functions with a cold path (`expm1`, `sinh`, `cosh`) take it for the lanes of `live`
+//! that need it, as the JIT's vectors do for theirs: the general path gives the fast path's
+//! bits on the other lanes.
 
-use super::avx512::{c, exp_general, horner, reduce_ln2_shifted, scale_bits, SHIFTER};
+use super::avx512::{exp_general, horner, reduce_ln2_shifted, scale_bits};
 use super::consts as k;
 use std::arch::x86_64::*;
 
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn bits(x: __m512) -> __m512i {
-    _mm512_castps_si512(x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn float(i: __m512i) -> __m512 {
-    _mm512_castsi512_ps(i)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn add(x: __m512, y: __m512) -> __m512 {
-    _mm512_add_ps(x, y)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn sub(x: __m512, y: __m512) -> __m512 {
-    _mm512_sub_ps(x, y)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn mul(x: __m512, y: __m512) -> __m512 {
-    _mm512_mul_ps(x, y)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn div(x: __m512, y: __m512) -> __m512 {
-    _mm512_div_ps(x, y)
-}
-
-/// `x * y + z`, rounded once.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn fma(x: __m512, y: __m512, z: __m512) -> __m512 {
-    _mm512_fmadd_ps(x, y, z)
-}
-
-/// The sign bit flipped (`fneg`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn neg(x: __m512) -> __m512 {
-    float(_mm512_xor_si512(bits(x), _mm512_set1_epi32(i32::MIN)))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn abs(x: __m512) -> __m512 {
-    _mm512_abs_ps(x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn rint(x: __m512) -> __m512 {
-    _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn floor(x: __m512) -> __m512 {
-    _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn trunc(x: __m512) -> __m512 {
-    _mm512_roundscale_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(x)
-}
-
-/// Horner's scheme, highest degree first (`M::poly`; each constant rounded to `f32`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn poly(x: __m512, cs: &[f64]) -> __m512 {
-    let Some((first, rest)) = cs.split_first() else {
-        return c(0.0);
-    };
-    let mut u = c(*first);
-    for &ci in rest {
-        u = fma(u, x, c(ci));
-    }
-    u
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn lt_c(x: __m512, v: f64) -> __mmask16 {
-    _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, c(v))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn gt_c(x: __m512, v: f64) -> __mmask16 {
-    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, c(v))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ge_c(x: __m512, v: f64) -> __mmask16 {
-    _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, c(v))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn eq_c(x: __m512, v: f64) -> __mmask16 {
-    _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, c(v))
+lanes! {
+    float: f32, vec: __m512, mask: __mmask16,
+    mant: 23, exp_mask: 0xff, bias: 127.0, shifter: 12_582_912.0, sign: i32::MIN,
+    set1: _mm512_set1_ps, add: _mm512_add_ps, sub: _mm512_sub_ps, mul: _mm512_mul_ps,
+    div: _mm512_div_ps, fmadd: _mm512_fmadd_ps, fmsub: _mm512_fmsub_ps,
+    fnmadd: _mm512_fnmadd_ps, abs: _mm512_abs_ps, sqrt: _mm512_sqrt_ps,
+    roundscale: _mm512_roundscale_ps, cmp: _mm512_cmp_ps_mask, blend: _mm512_mask_blend_ps,
+    maskz_mov: _mm512_maskz_mov_ps, to_int: _mm512_castps_si512, to_float: _mm512_castsi512_ps,
+    iset1: _mm512_set1_epi32, iadd: _mm512_add_epi32, isub: _mm512_sub_epi32,
+    iblend: _mm512_mask_blend_epi32, ieq: _mm512_cmpeq_epi32_mask, ilt: _mm512_cmplt_epi32_mask,
+    imaskz_mov: _mm512_maskz_mov_epi32, slli: _mm512_slli_epi32, srli: _mm512_srli_epi32,
 }
 
 /// `x > v` or unordered (`M::ugt_c`), among the `live` lanes.
@@ -132,135 +33,12 @@ fn ugt_c(live: __mmask16, x: __m512, v: f64) -> __mmask16 {
     _mm512_mask_cmp_ps_mask::<_CMP_NLE_UQ>(live, x, c(v))
 }
 
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isnan(x: __m512) -> __mmask16 {
-    _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x)
-}
-
-/// `m ? x : y`, lane by lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn sel(m: __mmask16, x: __m512, y: __m512) -> __m512 {
-    _mm512_mask_blend_ps(m, y, x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn sel_c(m: __mmask16, x: f64, y: f64) -> __m512 {
-    sel(m, c(x), c(y))
-}
-
-/// `x` with the lanes of `m` replaced by NaN (all bits set, as `M::or_nan`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn or_nan(m: __mmask16, x: __m512) -> __m512 {
-    float(_mm512_mask_blend_epi32(m, bits(x), _mm512_set1_epi32(-1)))
-}
-
-/// `x` with the lanes of `m` replaced by +0.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn zero_if(m: __mmask16, x: __m512) -> __m512 {
-    _mm512_maskz_mov_ps(!m, x)
-}
-
-/// `x` with its sign flipped where `y`'s sign bit is set.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn mulsign(x: __m512, y: __m512) -> __m512 {
-    let sign = _mm512_and_si512(bits(y), _mm512_set1_epi32(i32::MIN));
-    float(_mm512_xor_si512(bits(x), sign))
-}
-
-/// `min(x, v)` as `M::min_c`: `v < x ? v : x` (NaN stays NaN).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn min_c(x: __m512, v: f64) -> __m512 {
-    sel(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(c(v), x), c(v), x)
-}
-
-/// `x` clamped to [lo, hi] (`vmath::f32::clamp`; NaN stays NaN).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn clamp(x: __m512, lo: f64, hi: f64) -> __m512 {
-    let x = sel(lt_c(x, lo), c(lo), x);
-    sel(gt_c(x, hi), c(hi), x)
-}
-
-/// The integer lanes of integer-valued `q` (`M::int_of`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn int_of(q: __m512) -> __m512i {
-    _mm512_sub_epi32(bits(add(q, c(SHIFTER))), bits(c(SHIFTER)))
-}
-
-/// Integer lanes as floats (`M::float_of`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn float_of(i: __m512i) -> __m512 {
-    sub(float(_mm512_add_epi32(i, bits(c(SHIFTER)))), c(SHIFTER))
-}
-
-/// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn pow2i(q: __m512) -> __m512 {
-    let e = _mm512_slli_epi32::<23>(int_of(q));
-    float(_mm512_add_epi32(e, bits(c(1.0))))
-}
-
-/// `x * 2^q` in two steps (`M::ldexp2`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ldexp2(x: __m512, q: __m512) -> __m512 {
-    let h = floor(mul(q, c(0.5)));
-    let l = sub(q, h);
-    mul(mul(x, pow2i(h)), pow2i(l))
-}
-
-/// `x * 2^q` by adding to the exponent field (`M::ldexp3`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ldexp3(x: __m512, q: __m512) -> __m512 {
-    let e = _mm512_slli_epi32::<23>(int_of(q));
-    float(_mm512_add_epi32(bits(x), e))
-}
-
-/// The unbiased exponent field of `d` as a float (`M::ilogb2k`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ilogb2k(d: __m512) -> __m512 {
-    let e = _mm512_and_si512(_mm512_srli_epi32::<23>(bits(d)), _mm512_set1_epi32(0xff));
-    add(float_of(e), c(-127.0))
-}
-
-/// `(e, m)` with `d = 2^e m`, `m` in [lo, 2 lo) (`M::split_exponent_at` with `LOG_TINY`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn split_exponent_at(d: __m512, lo: f64) -> (__m512, __m512) {
-    let o = lt_c(d, k::LOG_TINY);
-    let d = sel(o, mul(d, c(2f64.powi(64))), d);
-    let e = ilogb2k(mul(d, c(1.0 / lo)));
-    let mm = ldexp3(d, neg(e));
-    (sub(e, sel_c(o, 64.0, 0.0)), mm)
-}
-
 /// `(e, x)`: `d = 2^e m`, `m` in [lo, 2 lo), `x = (m - 1) / (m + 1)` (`vmath::f32::log_parts`).
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn log_parts(d: __m512, lo: f64) -> (__m512, __m512) {
-    let (e, mm) = split_exponent_at(d, lo);
+    let (e, mm) = split_exponent_at(d, k::LOG_TINY, lo);
     (e, div(add(mm, c(-1.0)), add(mm, c(1.0))))
-}
-
-/// `vmath::f64::log_specials`: +inf at +inf, NaN below 0 and for NaN, -inf at 0.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn log_specials(d: __m512, r: __m512) -> __m512 {
-    let r = sel(eq_c(d, f64::INFINITY), c(f64::INFINITY), r);
-    let r = or_nan(lt_c(d, 0.0) | isnan(d), r);
-    sel(eq_c(d, 0.0), c(f64::NEG_INFINITY), r)
 }
 
 /// `LOG_POLY` scaled by `f` (`vmath::f32_ext::log_poly_times`).
@@ -290,7 +68,7 @@ pub(super) fn log10_16(d: __m512, _live: __mmask16) -> __m512 {
 pub(super) fn log1p_16(d: __m512, _live: __mmask16) -> __m512 {
     let big = gt_c(d, 1e30);
     let dv = sel(big, mul(d, c(2f64.powi(-64))), d);
-    let (e, _) = split_exponent_at(add(dv, c(1.0)), 0.75);
+    let (e, _) = split_exponent_at(add(dv, c(1.0)), k::LOG_TINY, 0.75);
     let t = ldexp3(c(1.0), neg(e));
     let mm = fma(dv, t, add(t, c(-1.0)));
     let e = add(e, sel_c(big, 64.0, 0.0));
@@ -298,10 +76,7 @@ pub(super) fn log1p_16(d: __m512, _live: __mmask16) -> __m512 {
     let p = poly(mul(x, x), &k::LOG_POLY);
     let r = fma(x, p, mul(e, c(k::LN2)));
     let r = sel(lt_c(abs(d), 2f64.powi(-24)), d, r);
-    // `log1p_specials`: +inf at +inf, NaN below -1 and for NaN, -inf at -1.
-    let r = sel(eq_c(d, f64::INFINITY), c(f64::INFINITY), r);
-    let r = or_nan(lt_c(d, -1.0) | isnan(d), r);
-    sel(eq_c(d, -1.0), c(f64::NEG_INFINITY), r)
+    log1p_specials(d, r)
 }
 
 /// e^d for |d| <= `EXP_FAST` (`vmath::f32::exp_fast`).
@@ -376,23 +151,10 @@ pub(super) fn exp2_16(d: __m512, _live: __mmask16) -> __m512 {
     zero_if(lt_c(d, -150.0), u)
 }
 
-/// atan(s) for |s| <= 1 (`vmath::f32_ext::atan_poly`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn atan_poly(s: __m512) -> __m512 {
-    let t = mul(s, s);
-    let u = poly(t, &k::ATAN_POLY);
-    fma(s, mul(t, u), s)
-}
-
 /// `vmath::f32_ext::atan`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn atan16(x: __m512, _live: __mmask16) -> __m512 {
-    let a = abs(x);
-    let big = gt_c(a, 1.0);
-    let r = atan_poly(sel(big, div(c(1.0), a), a));
-    let r = sel(big, sub(c(std::f64::consts::FRAC_PI_2), r), r);
-    mulsign(r, x)
+    atan_folded(x, &k::ATAN_POLY)
 }
 
 /// `(o, x, P(x^2), x^3)` of asin and acos (`vmath::f32_ext::asin_parts`).
@@ -402,7 +164,7 @@ fn asin_parts(d: __m512) -> (__mmask16, __m512, __m512, __m512) {
     let a = abs(d);
     let o = lt_c(a, 0.5);
     let x2 = sel(o, mul(d, d), mul(sub(c(1.0), a), c(0.5)));
-    let x = sel(o, a, _mm512_sqrt_ps(x2));
+    let x = sel(o, a, sqrt(x2));
     let u = poly(x2, &k::ASIN_POLY);
     (o, x, u, mul(x, x2))
 }
@@ -466,175 +228,17 @@ pub(super) fn cbrt16(d0: __m512, _live: __mmask16) -> __m512 {
     let y = mul(mul(dv, x), x);
     let w = mul(mul(y, c(2.0 / 3.0)), fma(y, x, c(-1.0)));
     let y = mul(sub(y, w), q);
-    // cbrt_specials: infinities and signed zeros as they are, NaN stays NaN.
-    let r = sel(
-        eq_c(abs(d0), f64::INFINITY),
-        mulsign(c(f64::INFINITY), d0),
-        y,
-    );
-    let r = sel(eq_c(d0, 0.0), d0, r);
-    or_nan(isnan(d0), r)
+    cbrt_specials(d0, y)
 }
 
 // pow and arctan2 (`vmath::f32_ext::pow`, `atan2`, with the f64 code's `pow_finish` and
 // `atan2_finish`), in float-float arithmetic (`vmath::dd`) where the JIT's is.
 
-/// A float-float `x + y`, as `vmath::dd::D2`.
-#[derive(Clone, Copy)]
-struct D2 {
-    x: __m512,
-    y: __m512,
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2c(h: f64, l: f64) -> D2 {
-    D2 { x: c(h), y: c(l) }
-}
-
-/// `x * y - z`, rounded once (`M::fmapn`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn fmapn(x: __m512, y: __m512, z: __m512) -> __m512 {
-    _mm512_fmsub_ps(x, y, z)
-}
-
-/// `z - x * y`, rounded once (`M::fmanp`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn fmanp(x: __m512, y: __m512, z: __m512) -> __m512 {
-    _mm512_fnmadd_ps(x, y, z)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2scale(a: D2, s: f64) -> D2 {
-    D2 {
-        x: mul(a.x, c(s)),
-        y: mul(a.y, c(s)),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2normalize(t: D2) -> D2 {
-    let s = add(t.x, t.y);
-    D2 {
-        x: s,
-        y: add(sub(t.x, s), t.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add2_d_d(x: __m512, y: __m512) -> D2 {
-    let s = add(x, y);
-    let v = sub(s, x);
-    let a = sub(x, sub(s, v));
-    let b = sub(y, v);
-    D2 { x: s, y: add(a, b) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add2_d2_d(x: D2, y: __m512) -> D2 {
-    let s = add(x.x, y);
-    let v = sub(s, x.x);
-    let a = sub(x.x, sub(s, v));
-    let b = sub(y, v);
-    D2 {
-        x: s,
-        y: add(add(a, b), x.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add_d_d2(x: __m512, y: D2) -> D2 {
-    let s = add(x, y.x);
-    let t = add(sub(x, s), y.x);
-    D2 {
-        x: s,
-        y: add(t, y.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add(x: D2, y: D2) -> D2 {
-    let s = add(x.x, y.x);
-    let t = add(add(sub(x.x, s), y.x), x.y);
-    D2 {
-        x: s,
-        y: add(t, y.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add2(x: D2, y: D2) -> D2 {
-    let s = add(x.x, y.x);
-    let v = sub(s, x.x);
-    let a = sub(x.x, sub(s, v));
-    let b = sub(y.x, v);
-    let t = add(a, b);
-    let l = add(x.y, y.y);
-    D2 { x: s, y: add(t, l) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_mul_d2_d(x: D2, y: __m512) -> D2 {
-    let s = mul(x.x, y);
-    let e = fmapn(x.x, y, s);
-    D2 {
-        x: s,
-        y: fma(x.y, y, e),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_mul(x: D2, y: D2) -> D2 {
-    let s = mul(x.x, y.x);
-    let e = fma(x.y, y.x, fmapn(x.x, y.x, s));
-    D2 {
-        x: s,
-        y: fma(x.x, y.y, e),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_squ(x: D2) -> D2 {
-    let s = mul(x.x, x.x);
-    let e = fmapn(x.x, x.x, s);
-    D2 {
-        x: s,
-        y: fma(add(x.x, x.x), x.y, e),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_div(n: D2, d: D2) -> D2 {
-    let one = c(1.0);
-    let t = div(one, d.x);
-    let s = mul(n.x, t);
-    let u = fmapn(t, n.x, s);
-    let v = fmanp(d.y, t, fmanp(d.x, t, one));
-    let w = fma(n.y, t, u);
-    D2 {
-        x: s,
-        y: fma(s, v, w),
-    }
-}
-
 /// ln(d) as a float-float for positive finite `d` (`vmath::f32_ext::logk`, SLEEF's `logkf`).
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn logk(d: __m512) -> D2 {
-    let (e, mm) = split_exponent_at(d, 0.75);
+    let (e, mm) = split_exponent_at(d, k::LOG_TINY, 0.75);
     let s = dd_mul_d2_d(d2c(k::LOGK_LN2.0, k::LOGK_LN2.1), e);
     let x = dd_div(dd_add2_d_d(c(-1.0), mm), dd_add2_d_d(c(1.0), mm));
     let x2 = dd_squ(x);
@@ -668,50 +272,13 @@ fn expk(d: D2) -> __m512 {
     zero_if(lt_c(d.x, -104.0), u)
 }
 
-/// `v` is an integer (`M::isint`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isint(v: __m512) -> __mmask16 {
-    _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(trunc(v), v)
-}
-
 /// `vmath::f32_ext::pow` (SLEEF's `xpowf`), with the f64 code's `pow_ordinary_or_finish`:
 /// `pow_finish` gives `r` itself on the ordinary lanes, so the branch never changes a bit.
 #[target_feature(enable = "avx512f")]
 pub(super) fn pow16(x: __m512, y: __m512) -> __m512 {
     let d = dd_mul_d2_d(logk(abs(x)), y);
     let r = expk(d);
-    let ok = gt_c(x, 0.0) & lt_c(x, f64::INFINITY) & lt_c(abs(y), f64::INFINITY);
-    if ok == 0xffff {
-        return r;
-    }
-    // pow_finish: the sign and the special cases.
-    let yisint = isint(y);
-    let h = mul(y, c(0.5));
-    let yisodd = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(trunc(h), h) & isint(y);
-    let neg_base = sel(yisint, sel_c(yisodd, -1.0, 1.0), c(f64::NAN));
-    let r = mul(r, sel(gt_c(x, 0.0), c(1.0), neg_base));
-    let efx = mulsign(add(abs(x), c(-1.0)), y);
-    let v = sel(eq_c(efx, 0.0), c(1.0), c(f64::INFINITY));
-    let v = zero_if(lt_c(efx, 0.0), v);
-    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
-    let xz = eq_c(x, 0.0);
-    let xi = eq_c(abs(x), f64::INFINITY) | xz;
-    let sy = _mm512_cmplt_epi32_mask(bits(y), _mm512_setzero_si512());
-    let v = sel(sy ^ xz, c(0.0), c(f64::INFINITY));
-    let v = mulsign(v, sel(yisodd, x, c(1.0)));
-    let r = sel(xi, v, r);
-    let r = or_nan(isnan(x) | isnan(y), r);
-    sel(eq_c(y, 0.0) | eq_c(x, 1.0), c(1.0), r)
-}
-
-/// `isinf(d) ? copysign(1, d) | k : 0` bitwise (`vmath::f64::isinf2`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isinf2(d: __m512, kv: __m512) -> __m512 {
-    let inf = eq_c(abs(d), f64::INFINITY);
-    let s = _mm512_and_si512(bits(d), _mm512_set1_epi32(i32::MIN));
-    float(_mm512_maskz_mov_epi32(inf, _mm512_or_si512(s, bits(kv))))
+    pow_ordinary_or_finish(x, y, r)
 }
 
 /// `vmath::f32_ext::atan2` (SLEEF's `xatan2f`) with the f64 code's `atan2_finish`.
@@ -722,24 +289,11 @@ pub(super) fn atan2_16(y: __m512, x: __m512) -> __m512 {
     let y = sel(o, mul(y, c(16_777_216.0)), y);
     let (ay, ax) = (abs(y), abs(x));
     let q = sel_c(lt_c(x, 0.0), -2.0, 0.0);
-    let steep = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(ax, ay);
+    let steep = lt(ax, ay);
     let q = sel(steep, add(q, c(1.0)), q);
     let num = sel(steep, neg(ax), ay);
     let den = sel(steep, ay, ax);
-    let t = atan_poly(div(num, den));
+    let t = atan_poly(div(num, den), &k::ATAN_POLY);
     let r = fma(q, c(std::f64::consts::FRAC_PI_2), t);
-    // atan2_finish: the signs and the special values.
-    let half_pi = c(std::f64::consts::FRAC_PI_2);
-    let r = mulsign(r, x);
-    let xe = eq_c(abs(x), f64::INFINITY) | eq_c(x, 0.0);
-    let r = sel(xe, sub(half_pi, isinf2(x, mulsign(half_pi, x))), r);
-    let v = sub(
-        half_pi,
-        isinf2(x, mulsign(c(std::f64::consts::FRAC_PI_4), x)),
-    );
-    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
-    let sx = _mm512_cmplt_epi32_mask(bits(x), _mm512_setzero_si512());
-    let r = sel(eq_c(y, 0.0), sel_c(sx, std::f64::consts::PI, 0.0), r);
-    let r = mulsign(r, y);
-    or_nan(isnan(x) | isnan(y), r)
+    atan2_finish(y, x, r)
 }

@@ -1,257 +1,25 @@
 //! The `f64` functions on 8 lanes: `exp`, `exp2`, `expm1`, `sinh`, `cosh`, `tanh`, `log`,
-//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow`, `arctan2`, `sin`, `cos`, `tan` and `erf`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
+//! `log2`, `log10`, `log1p`, `arcsin`, `arccos`, `arctan`, `cbrt`, `pow`, `arctan2`, `sin`,
+//! `cos`, `tan` and `erf`, each the JIT's `f64x2` algorithm (`ndx_codegen::vmath::f64`,
 //! SLEEF's) step by step: the same IEEE operations in the same order on the same constants
-//! ([`super::consts64`]), so the same bits.
-//!
-//! The helpers carry the names of the JIT's emitter (`vmath::emit::M`) and double-double
-//! layer (`vmath::dd`), so that each function here reads line by line against its original.
-//! Masks are `__mmask8`; `sel(m, x, y)` is `m ? x : y`.
+//! ([`super::consts64`]), so the same bits. The helpers (`add`, `sel`, `dd_mul`, ...) are
+//! `lanes.rs`'s, named after the JIT's emitter.
 
 use super::consts64 as k;
 use crate::ops::pi_reduce::{self, Unit};
 use std::arch::x86_64::*;
 
-/// A double-double `x + y`, as `vmath::dd::D2`.
-#[derive(Clone, Copy)]
-struct D2 {
-    x: __m512d,
-    y: __m512d,
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn c(v: f64) -> __m512d {
-    _mm512_set1_pd(v)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn bits(x: __m512d) -> __m512i {
-    _mm512_castpd_si512(x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn float(i: __m512i) -> __m512d {
-    _mm512_castsi512_pd(i)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn add(x: __m512d, y: __m512d) -> __m512d {
-    _mm512_add_pd(x, y)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn sub(x: __m512d, y: __m512d) -> __m512d {
-    _mm512_sub_pd(x, y)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn mul(x: __m512d, y: __m512d) -> __m512d {
-    _mm512_mul_pd(x, y)
-}
-
-/// `x * y + z`, rounded once.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn fma(x: __m512d, y: __m512d, z: __m512d) -> __m512d {
-    _mm512_fmadd_pd(x, y, z)
-}
-
-/// `x * y - z`, rounded once (`M::fmapn`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn fmapn(x: __m512d, y: __m512d, z: __m512d) -> __m512d {
-    _mm512_fmsub_pd(x, y, z)
-}
-
-/// `z - x * y`, rounded once (`M::fmanp`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn fmanp(x: __m512d, y: __m512d, z: __m512d) -> __m512d {
-    _mm512_fnmadd_pd(x, y, z)
-}
-
-/// The sign bit flipped (`fneg`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn neg(x: __m512d) -> __m512d {
-    float(_mm512_xor_si512(bits(x), bits(c(-0.0))))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn abs(x: __m512d) -> __m512d {
-    _mm512_abs_pd(x)
-}
-
-/// Round to nearest, ties to even.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn rint(x: __m512d) -> __m512d {
-    _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn floor(x: __m512d) -> __m512d {
-    _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn trunc(x: __m512d) -> __m512d {
-    _mm512_roundscale_pd::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(x)
-}
-
-/// Horner's scheme, highest degree first (`M::poly`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn poly(x: __m512d, cs: &[f64]) -> __m512d {
-    let Some((first, rest)) = cs.split_first() else {
-        return c(0.0);
-    };
-    let mut u = c(*first);
-    for &ci in rest {
-        u = fma(u, x, c(ci));
-    }
-    u
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn lt_c(x: __m512d, v: f64) -> __mmask8 {
-    _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, c(v))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn gt_c(x: __m512d, v: f64) -> __mmask8 {
-    _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, c(v))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ge_c(x: __m512d, v: f64) -> __mmask8 {
-    _mm512_cmp_pd_mask::<_CMP_GE_OQ>(x, c(v))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn eq_c(x: __m512d, v: f64) -> __mmask8 {
-    _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(x, c(v))
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isnan(x: __m512d) -> __mmask8 {
-    _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x)
-}
-
-/// `x == -0.0`, bit for bit.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isnegzero(x: __m512d) -> __mmask8 {
-    _mm512_cmpeq_epi64_mask(bits(x), bits(c(-0.0)))
-}
-
-/// `m ? x : y`, lane by lane.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn sel(m: __mmask8, x: __m512d, y: __m512d) -> __m512d {
-    _mm512_mask_blend_pd(m, y, x)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn sel_c(m: __mmask8, x: f64, y: f64) -> __m512d {
-    sel(m, c(x), c(y))
-}
-
-/// `x` with the lanes of `m` replaced by NaN (all bits set, as `M::or_nan`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn or_nan(m: __mmask8, x: __m512d) -> __m512d {
-    float(_mm512_mask_blend_epi64(m, bits(x), _mm512_set1_epi64(-1)))
-}
-
-/// `x` with the lanes of `m` replaced by +0.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn zero_if(m: __mmask8, x: __m512d) -> __m512d {
-    _mm512_maskz_mov_pd(!m, x)
-}
-
-/// `x` with its sign flipped where `y`'s sign bit is set.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn mulsign(x: __m512d, y: __m512d) -> __m512d {
-    let sign = _mm512_and_si512(bits(y), bits(c(-0.0)));
-    float(_mm512_xor_si512(bits(x), sign))
-}
-
-/// The shifter that moves an integer-valued float into the low mantissa bits.
-const SHIFTER: f64 = 6_755_399_441_055_744.0;
-
-/// The integer lanes of integer-valued `q` (`M::int_of`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn int_of(q: __m512d) -> __m512i {
-    _mm512_sub_epi64(bits(add(q, c(SHIFTER))), bits(c(SHIFTER)))
-}
-
-/// Integer lanes as floats (`M::float_of`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn float_of(i: __m512i) -> __m512d {
-    sub(float(_mm512_add_epi64(i, bits(c(SHIFTER)))), c(SHIFTER))
-}
-
-/// `2^q` for integer-valued `q` in the normal exponent range (`M::pow2i`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn pow2i(q: __m512d) -> __m512d {
-    let e = _mm512_slli_epi64::<52>(int_of(q));
-    float(_mm512_add_epi64(e, bits(c(1.0))))
-}
-
-/// `x * 2^q` in two steps (`M::ldexp2`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ldexp2(x: __m512d, q: __m512d) -> __m512d {
-    let h = floor(mul(q, c(0.5)));
-    let l = sub(q, h);
-    mul(mul(x, pow2i(h)), pow2i(l))
-}
-
-/// `x * 2^q` by adding to the exponent field (`M::ldexp3`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ldexp3(x: __m512d, q: __m512d) -> __m512d {
-    let e = _mm512_slli_epi64::<52>(int_of(q));
-    float(_mm512_add_epi64(bits(x), e))
-}
-
-/// The unbiased exponent field of `d` as a float (`M::ilogb2k`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ilogb2k(d: __m512d) -> __m512d {
-    let e = _mm512_and_si512(_mm512_srli_epi64::<52>(bits(d)), _mm512_set1_epi64(0x7ff));
-    add(float_of(e), c(-1023.0))
-}
-
-/// `(e, m)` with `d = 2^e m`, `m` in [0.75, 1.5) (`M::split_exponent`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn split_exponent(d: __m512d) -> (__m512d, __m512d) {
-    let o = lt_c(d, f64::MIN_POSITIVE);
-    let d = sel(o, mul(d, c(2f64.powi(64))), d);
-    let e = ilogb2k(mul(d, c(1.0 / 0.75)));
-    let mm = ldexp3(d, neg(e));
-    (sub(e, sel_c(o, 64.0, 0.0)), mm)
+lanes! {
+    float: f64, vec: __m512d, mask: __mmask8,
+    mant: 52, exp_mask: 0x7ff, bias: 1023.0, shifter: 6_755_399_441_055_744.0, sign: i64::MIN,
+    set1: _mm512_set1_pd, add: _mm512_add_pd, sub: _mm512_sub_pd, mul: _mm512_mul_pd,
+    div: _mm512_div_pd, fmadd: _mm512_fmadd_pd, fmsub: _mm512_fmsub_pd,
+    fnmadd: _mm512_fnmadd_pd, abs: _mm512_abs_pd, sqrt: _mm512_sqrt_pd,
+    roundscale: _mm512_roundscale_pd, cmp: _mm512_cmp_pd_mask, blend: _mm512_mask_blend_pd,
+    maskz_mov: _mm512_maskz_mov_pd, to_int: _mm512_castpd_si512, to_float: _mm512_castsi512_pd,
+    iset1: _mm512_set1_epi64, iadd: _mm512_add_epi64, isub: _mm512_sub_epi64,
+    iblend: _mm512_mask_blend_epi64, ieq: _mm512_cmpeq_epi64_mask, ilt: _mm512_cmplt_epi64_mask,
+    imaskz_mov: _mm512_maskz_mov_epi64, slli: _mm512_slli_epi64, srli: _mm512_srli_epi64,
 }
 
 /// `|x|` clamped to [0, `hi`] (`vmath::f64::clamp_abs`).
@@ -263,254 +31,6 @@ fn clamp_abs(x: __m512d, hi: f64) -> __m512d {
 }
 
 // Double-double arithmetic: `vmath::dd`, operation for operation.
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2(v: __m512d) -> D2 {
-    D2 { x: v, y: c(0.0) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2c(h: f64, l: f64) -> D2 {
-    D2 { x: c(h), y: c(l) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2v(d: D2) -> __m512d {
-    add(d.x, d.y)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2neg(a: D2) -> D2 {
-    D2 {
-        x: neg(a.x),
-        y: neg(a.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2scale(a: D2, s: f64) -> D2 {
-    D2 {
-        x: mul(a.x, c(s)),
-        y: mul(a.y, c(s)),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add_d_d(x: __m512d, y: __m512d) -> D2 {
-    let s = add(x, y);
-    let t = sub(x, s);
-    D2 { x: s, y: add(t, y) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add2_d_d(x: __m512d, y: __m512d) -> D2 {
-    let s = add(x, y);
-    let v = sub(s, x);
-    let sv = sub(s, v);
-    let a = sub(x, sv);
-    let b = sub(y, v);
-    D2 { x: s, y: add(a, b) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add_d2_d(x: D2, y: __m512d) -> D2 {
-    let s = add(x.x, y);
-    let t = sub(x.x, s);
-    let t = add(t, y);
-    D2 {
-        x: s,
-        y: add(t, x.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add2_d2_d(x: D2, y: __m512d) -> D2 {
-    let s = add(x.x, y);
-    let v = sub(s, x.x);
-    let sv = sub(s, v);
-    let a = sub(x.x, sv);
-    let b = sub(y, v);
-    let w = add(a, b);
-    D2 {
-        x: s,
-        y: add(w, x.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add_d_d2(x: __m512d, y: D2) -> D2 {
-    let s = add(x, y.x);
-    let t = sub(x, s);
-    let t = add(t, y.x);
-    D2 {
-        x: s,
-        y: add(t, y.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add2_d_d2(x: __m512d, y: D2) -> D2 {
-    let s = add(x, y.x);
-    let v = sub(s, x);
-    let sv = sub(s, v);
-    let a = sub(x, sv);
-    let b = sub(y.x, v);
-    let w = add(a, b);
-    D2 {
-        x: s,
-        y: add(w, y.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add(x: D2, y: D2) -> D2 {
-    let s = add(x.x, y.x);
-    let t = sub(x.x, s);
-    let t = add(t, y.x);
-    let t = add(t, x.y);
-    D2 {
-        x: s,
-        y: add(t, y.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_add2(x: D2, y: D2) -> D2 {
-    let s = add(x.x, y.x);
-    let v = sub(s, x.x);
-    let sv = sub(s, v);
-    let a = sub(x.x, sv);
-    let b = sub(y.x, v);
-    let t = add(a, b);
-    let l = add(x.y, y.y);
-    D2 { x: s, y: add(t, l) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_sub(x: D2, y: D2) -> D2 {
-    let s = sub(x.x, y.x);
-    let t = sub(x.x, s);
-    let t = sub(t, y.x);
-    let t = add(t, x.y);
-    D2 {
-        x: s,
-        y: sub(t, y.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_sub_d2_d(x: D2, y: __m512d) -> D2 {
-    let s = sub(x.x, y);
-    let t = sub(x.x, s);
-    let t = sub(t, y);
-    D2 {
-        x: s,
-        y: add(t, x.y),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_mul_d_d(x: __m512d, y: __m512d) -> D2 {
-    let s = mul(x, y);
-    D2 {
-        x: s,
-        y: fmapn(x, y, s),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_mul_d2_d(x: D2, y: __m512d) -> D2 {
-    let s = mul(x.x, y);
-    let e = fmapn(x.x, y, s);
-    D2 {
-        x: s,
-        y: fma(x.y, y, e),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_mul(x: D2, y: D2) -> D2 {
-    let s = mul(x.x, y.x);
-    let e = fmapn(x.x, y.x, s);
-    let e = fma(x.y, y.x, e);
-    D2 {
-        x: s,
-        y: fma(x.x, y.y, e),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_squ(x: D2) -> D2 {
-    let s = mul(x.x, x.x);
-    let e = fmapn(x.x, x.x, s);
-    let x2 = add(x.x, x.x);
-    D2 {
-        x: s,
-        y: fma(x2, x.y, e),
-    }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_rec_d(d: __m512d) -> D2 {
-    let one = c(1.0);
-    let s = _mm512_div_pd(one, d);
-    let e = fmanp(d, s, one);
-    D2 { x: s, y: mul(s, e) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_sqrt_d(d: __m512d) -> D2 {
-    let t = _mm512_sqrt_pd(d);
-    let n = dd_add2_d_d2(d, dd_mul_d_d(t, t));
-    d2scale(dd_mul(n, dd_rec_d(t)), 0.5)
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_rec(d: D2) -> D2 {
-    let one = c(1.0);
-    let s = _mm512_div_pd(one, d.x);
-    let e = fmanp(d.x, s, one);
-    let e = fmanp(d.y, s, e);
-    D2 { x: s, y: mul(s, e) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_div(n: D2, d: D2) -> D2 {
-    let one = c(1.0);
-    let t = _mm512_div_pd(one, d.x);
-    let s = mul(n.x, t);
-    let u = fmapn(t, n.x, s);
-    let v = fmanp(d.x, t, one);
-    let v = fmanp(d.y, t, v);
-    let w = fma(n.y, t, u);
-    D2 {
-        x: s,
-        y: fma(s, v, w),
-    }
-}
 
 // The exponential family (`vmath/f64/exp.rs`).
 
@@ -531,7 +51,7 @@ fn exp_scaled(d: __m512d, pow2: f64) -> __m512d {
     // Where every lane has |d| <= 708, 2^(q + pow2) and u 2^h are normal, so the two-step
     // scaling u 2^h 2^(q + pow2 - h) and one multiplication by 2^(q + pow2) are both exact:
     // the same bits without the clamps and the second scaling.
-    if _mm512_cmp_pd_mask::<_CMP_LE_OQ>(abs(d), c(708.0)) == 0xff {
+    if le_c(abs(d), 708.0) == ALL {
         let (q, u) = exp_core(d);
         return mul(u, pow2i(add(q, c(pow2))));
     }
@@ -559,7 +79,7 @@ pub(super) fn exp2_8(d: __m512d) -> __m512d {
     let s = sub(x, q);
     let u = poly(s, &k::EXP2_POLY);
     // As in `exp_scaled`: within |d| <= 1000, 2^q and u 2^h are normal and both scalings exact.
-    if _mm512_cmp_pd_mask::<_CMP_LE_OQ>(abs(d), c(1000.0)) == 0xff {
+    if le_c(abs(d), 1000.0) == ALL {
         return mul(u, pow2i(q));
     }
     let u = ldexp2(u, q);
@@ -629,7 +149,7 @@ pub(super) fn sinh8(x: __m512d) -> __m512d {
 #[target_feature(enable = "avx512f")]
 pub(super) fn cosh8(x: __m512d) -> __m512d {
     let h = exp_scaled(abs(x), -1.0);
-    add(h, _mm512_div_pd(c(0.25), h))
+    add(h, div(c(0.25), h))
 }
 
 /// `vmath::f64::tanh`.
@@ -648,20 +168,11 @@ pub(super) fn tanh8(x: __m512d) -> __m512d {
 
 // The logarithms (`vmath/f64/log.rs` and `fast.rs`).
 
-/// `vmath::f64::log_specials`: +inf at +inf, NaN below 0 and for NaN, -inf at 0.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn log_specials(d: __m512d, r: __m512d) -> __m512d {
-    let r = sel(eq_c(d, f64::INFINITY), c(f64::INFINITY), r);
-    let r = or_nan(lt_c(d, 0.0) | isnan(d), r);
-    sel(eq_c(d, 0.0), c(f64::NEG_INFINITY), r)
-}
-
 /// `vmath::f64::log_u35` (SLEEF's `xlog`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn log8(d: __m512d) -> __m512d {
-    let (e, mm) = split_exponent(d);
-    let x = _mm512_div_pd(add(mm, c(-1.0)), add(mm, c(1.0)));
+    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
+    let x = div(add(mm, c(-1.0)), add(mm, c(1.0)));
     let x2 = mul(x, x);
     let t = poly(x2, &k::LOG_POLY);
     let el = mul(e, c(k::LN2_DD.0));
@@ -675,7 +186,7 @@ pub(super) fn log8(d: __m512d) -> __m512d {
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn log_reduce(d: __m512d) -> (__m512d, D2) {
-    let (e, mm) = split_exponent(d);
+    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
     let n = dd_add2_d_d(c(-1.0), mm);
     let dd = dd_add2_d_d(c(1.0), mm);
     (e, dd_div(n, dd))
@@ -729,10 +240,7 @@ pub(super) fn log1p_8(d0: __m512d) -> __m512d {
     let p = mul(mul(x2, x.x), t);
     let s = dd_add_d2_d(s, p);
     let r = d2v(s);
-    // `log1p_specials`: +inf at +inf, NaN below -1 and for NaN, -inf at -1.
-    let r = sel(eq_c(d0, f64::INFINITY), c(f64::INFINITY), r);
-    let r = or_nan(lt_c(d0, -1.0) | isnan(d0), r);
-    let r = sel(eq_c(d0, -1.0), c(f64::NEG_INFINITY), r);
+    let r = log1p_specials(d0, r);
     sel(isnegzero(d0), c(-0.0), r)
 }
 
@@ -741,14 +249,7 @@ pub(super) fn log1p_8(d0: __m512d) -> __m512d {
 /// `vmath::f64::atan_u35` (SLEEF's `xatan`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn atan8(x: __m512d) -> __m512d {
-    let a = abs(x);
-    let big = gt_c(a, 1.0);
-    let s = sel(big, _mm512_div_pd(c(1.0), a), a);
-    let t = mul(s, s);
-    let u = poly(t, &k::ATAN_U35_POLY);
-    let r = fma(s, mul(t, u), s);
-    let r = sel(big, sub(c(std::f64::consts::FRAC_PI_2), r), r);
-    mulsign(r, x)
+    atan_folded(x, &k::ATAN_U35_POLY)
 }
 
 /// `(o, x, u)` of asin and acos (`vmath::f64::asin_core` with `asin_arg`): `o` where
@@ -840,28 +341,10 @@ pub(super) fn cbrt8(d0: __m512d) -> __m512d {
     let y = mul(mul(dv, x), x);
     let w = mul(mul(y, c(2.0 / 3.0)), fma(y, x, c(-1.0)));
     let y = mul(sub(y, w), q);
-    // cbrt_specials: infinities and signed zeros as they are, NaN stays NaN.
-    let r = sel(
-        eq_c(abs(d0), f64::INFINITY),
-        mulsign(c(f64::INFINITY), d0),
-        y,
-    );
-    let r = sel(eq_c(d0, 0.0), d0, r);
-    or_nan(isnan(d0), r)
+    cbrt_specials(d0, y)
 }
 
 // pow (`vmath/f64/log.rs`: `logk`, `expk`, `pow`, `pow_finish`).
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2normalize(t: D2) -> D2 {
-    let s = add(t.x, t.y);
-    let d = sub(t.x, s);
-    D2 {
-        x: s,
-        y: add(d, t.y),
-    }
-}
 
 /// ln|d| as a double-double (`vmath::f64::logk`).
 #[target_feature(enable = "avx512f")]
@@ -895,13 +378,6 @@ fn expk(d: D2) -> __m512d {
     zero_if(lt_c(d.x, -1000.0), u)
 }
 
-/// `v` is an integer (`M::isint`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isint(v: __m512d) -> __mmask8 {
-    _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(trunc(v), v)
-}
-
 /// `vmath::f64::pow` (SLEEF's `xpow`), with `pow_ordinary_or_finish`'s branch: `pow_finish`
 /// gives `r` itself on the ordinary lanes, so the branch never changes a bit.
 #[target_feature(enable = "avx512f")]
@@ -910,42 +386,10 @@ pub(super) fn pow8(x: __m512d, y: __m512d) -> __m512d {
     let d = dd_mul_d2_d(l, y);
     let r = expk(d);
     let r = sel(gt_c(d.x, k::LOG_DBL_MAX), c(f64::INFINITY), r);
-    let ok = gt_c(x, 0.0) & lt_c(x, f64::INFINITY) & lt_c(abs(y), f64::INFINITY);
-    if ok == 0xff {
-        return r;
-    }
-    // pow_finish: the sign and the special cases.
-    let yisint = isint(y);
-    let h = mul(y, c(0.5));
-    let yisodd = _mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(trunc(h), h) & isint(y);
-    let ax = abs(x);
-    let neg_base = sel(yisint, sel_c(yisodd, -1.0, 1.0), c(f64::NAN));
-    let f = sel(gt_c(x, 0.0), c(1.0), neg_base);
-    let r = mul(r, f);
-    let efx = mulsign(add(ax, c(-1.0)), y);
-    let v = sel(eq_c(efx, 0.0), c(1.0), c(f64::INFINITY));
-    let v = zero_if(lt_c(efx, 0.0), v);
-    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
-    let xz = eq_c(x, 0.0);
-    let xi = eq_c(abs(x), f64::INFINITY) | xz;
-    let sy = _mm512_cmplt_epi64_mask(bits(y), _mm512_setzero_si512());
-    let v = sel(sy ^ xz, c(0.0), c(f64::INFINITY));
-    let v = mulsign(v, sel(yisodd, x, c(1.0)));
-    let r = sel(xi, v, r);
-    let r = or_nan(isnan(x) | isnan(y), r);
-    sel(eq_c(y, 0.0) | eq_c(x, 1.0), c(1.0), r)
+    pow_ordinary_or_finish(x, y, r)
 }
 
 // arctan2 (`vmath/f64/trig.rs`: `atan2k`, `atan2`, `atan2_finish`).
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn d2sel(m: __mmask8, a: D2, b: D2) -> D2 {
-    D2 {
-        x: sel(m, a.x, b.x),
-        y: sel(m, a.y, b.y),
-    }
-}
 
 /// atan2(y, x) for y >= 0 as a double-double (`vmath::f64::atan2k`).
 #[target_feature(enable = "avx512f")]
@@ -954,7 +398,7 @@ fn atan2k(y: D2, x: D2) -> D2 {
     let p = lt_c(x.x, 0.0);
     let q = sel_c(p, -2.0, 0.0);
     let x = d2sel(p, d2neg(x), x);
-    let p = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x.x, y.x);
+    let p = lt(x.x, y.x);
     let q = sel(p, add(q, c(1.0)), q);
     let s = d2sel(p, d2neg(x), y);
     let t = d2sel(p, y, x);
@@ -966,15 +410,6 @@ fn atan2k(y: D2, x: D2) -> D2 {
     dd_add(hq, t)
 }
 
-/// `isinf(d) ? copysign(1, d) | k : 0` bitwise (`vmath::f64::isinf2`, SLEEF's `visinf2`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isinf2(d: __m512d, k: __m512d) -> __m512d {
-    let inf = eq_c(abs(d), f64::INFINITY);
-    let s = _mm512_and_si512(bits(d), bits(c(-0.0)));
-    float(_mm512_maskz_mov_epi64(inf, _mm512_or_si512(s, bits(k))))
-}
-
 /// `vmath::f64::atan2` with `atan2_finish` (SLEEF's `xatan2_u1`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn atan2_8(y: __m512d, x: __m512d) -> __m512d {
@@ -982,40 +417,10 @@ pub(super) fn atan2_8(y: __m512d, x: __m512d) -> __m512d {
     let x = sel(o, mul(x, c(2f64.powi(53))), x);
     let y = sel(o, mul(y, c(2f64.powi(53))), y);
     let r = d2v(atan2k(d2(abs(y)), d2(x)));
-    // atan2_finish: the signs and the special values.
-    let half_pi = c(std::f64::consts::FRAC_PI_2);
-    let r = mulsign(r, x);
-    let xe = eq_c(abs(x), f64::INFINITY) | eq_c(x, 0.0);
-    let v = sub(half_pi, isinf2(x, mulsign(half_pi, x)));
-    let r = sel(xe, v, r);
-    let v = sub(
-        half_pi,
-        isinf2(x, mulsign(c(std::f64::consts::FRAC_PI_4), x)),
-    );
-    let r = sel(eq_c(abs(y), f64::INFINITY), v, r);
-    let sx = _mm512_cmplt_epi64_mask(bits(x), _mm512_setzero_si512());
-    let v = sel_c(sx, std::f64::consts::PI, 0.0);
-    let r = sel(eq_c(y, 0.0), v, r);
-    let r = mulsign(r, y);
-    or_nan(isnan(x) | isnan(y), r)
+    atan2_finish(y, x, r)
 }
 
 // sin, cos, tan (`vmath/f64/trig.rs`).
-
-/// `v` is an odd integer (`M::isodd`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn isodd(v: __m512d) -> __mmask8 {
-    let h = mul(v, c(0.5));
-    _mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(trunc(h), h) & isint(v)
-}
-
-/// `x * y` rounded to one float (`vmath::dd`'s `dd_mul_v`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn dd_mul_v(x: D2, y: D2) -> __m512d {
-    fma(x.x, y.x, fma(x.y, y.x, mul(x.x, y.y)))
-}
 
 /// The Cody-Waite reduction below 1e14 with pi in four parts (`vmath::f64::reduce4`).
 #[target_feature(enable = "avx512f")]
@@ -1084,7 +489,7 @@ fn sincos_poly(x: D2) -> __m512d {
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn all_small(d: __m512d) -> bool {
-    lt_c(abs(d), 15.0) == 0xff
+    lt_c(abs(d), 15.0) == ALL
 }
 
 const M_1_PI: f64 = std::f64::consts::FRAC_1_PI;
@@ -1192,9 +597,9 @@ fn erfc_small(x: __m512d, t2: D2) -> D2 {
 #[target_feature(enable = "avx512f")]
 pub(super) fn erf8(a: __m512d) -> __m512d {
     let x = abs(a);
-    let o25 = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(x, c(2.5));
+    let o25 = le_c(x, 2.5);
     let dd = |t: &[(f64, f64); 3], i: usize| d2c(t[i].0, t[i].1);
-    let t = if o25 == 0xff {
+    let t = if o25 == ALL {
         let p = poly(x, &k::ERF_A);
         let t2 = poly4dd(
             x,
