@@ -9,8 +9,8 @@
 //! that need it, as the JIT's vectors do for theirs: the general path gives the fast path's
 //! bits on the other lanes.
 
-use super::avx512::{exp_general, horner, reduce_ln2_shifted, scale_bits};
 use super::consts as k;
+use crate::ops::pi_reduce::{self, Unit};
 use std::arch::x86_64::*;
 
 lanes! {
@@ -296,4 +296,203 @@ pub(super) fn atan2_16(y: __m512, x: __m512) -> __m512 {
     let t = atan_poly(div(num, den), &k::ATAN_POLY);
     let r = fma(q, c(std::f64::consts::FRAC_PI_2), t);
     atan2_finish(y, x, r)
+}
+
+// exp, tanh, log, erf, sin, cos, tan (`vmath::f32`, `f32_ext::erf`).
+
+/// `EXPM1_POLY` at `s` by Horner's rule, as `M::poly`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn horner(s: __m512) -> __m512 {
+    poly(s, &k::EXPM1_POLY)
+}
+
+/// `u * 2^q` from the shifted bits `t` of `q` (`M::scale_bits`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn scale_bits(u: __m512, t: __m512) -> __m512 {
+    let e = _mm512_slli_epi32::<23>(bits(t));
+    float(_mm512_add_epi32(bits(u), e))
+}
+
+/// `(s, t)` with `x = q ln2 + s` and `t` the shifted bits of `q` (`reduce_ln2_shifted`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn reduce_ln2_shifted(x: __m512) -> (__m512, __m512) {
+    let t = fma(x, c(k::R_LN2), c(SHIFTER));
+    let q = sub(t, c(SHIFTER));
+    let s = fma(q, c(-k::L2U), x);
+    (fma(q, c(-k::L2L), s), t)
+}
+
+/// `vmath::f32::exp`: the fast path, and the general one for the lanes (among `live`)
+/// outside the fast range.
+#[target_feature(enable = "avx512f")]
+pub(super) fn exp16(d: __m512, live: __mmask16) -> __m512 {
+    let fast = exp_fast(d);
+    let rare = ugt_c(live, abs(d), k::EXP_FAST);
+    if rare == 0 {
+        return fast;
+    }
+    // The general path gives the fast path's bits on the other lanes.
+    sel(rare, exp_general(d), fast)
+}
+
+/// `vmath::f32::exp_general`: clamps, the same polynomial, and `ldexp2`'s two-step scaling.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn exp_general(d: __m512) -> __m512 {
+    let x = clamp(d, k::EXP_LO, k::EXP_HI);
+    let (s, t) = reduce_ln2_shifted(x);
+    let q = sub(t, c(SHIFTER));
+    let u = fma(mul(s, s), horner(s), s);
+    let u = ldexp2(add(u, c(1.0)), q);
+    let u = zero_if(lt_c(d, k::EXP_LO), u);
+    sel(gt_c(d, k::EXP_HI), c(f64::INFINITY), u)
+}
+
+/// `vmath::f32::tanh`: `e / (e + 2)`, `e = expm1(2|x|)`, with the sign of `x`.
+#[target_feature(enable = "avx512f")]
+pub(super) fn tanh16(x: __m512, _live: __mmask16) -> __m512 {
+    // min(TANH_CLAMP, |x|) keeping NaN, as `M::min_c`: minps returns its second operand when
+    // either is NaN.
+    let y = _mm512_min_ps(c(k::TANH_CLAMP), abs(x));
+    let (s, t) = reduce_ln2_shifted(add(y, y));
+    let s2 = mul(s, s);
+    // EXPM1_POLY in Estrin's form, as `expm1_poly`.
+    let [c4, c3, c2, c1, c0] = k::EXPM1_POLY;
+    let lo = fma(s, c(c1), c(c0));
+    let hi = fma(s2, c(c4), fma(s, c(c3), c(c2)));
+    let p = fma(s2, fma(s2, hi, lo), s);
+    let two_q = scale_bits(c(1.0), t);
+    let e = fma(two_q, p, add(two_q, c(-1.0)));
+    let den = fma(two_q, p, add(two_q, c(1.0)));
+    mulsign(div(e, den), x)
+}
+
+/// `vmath::f32::log` (SLEEF's `xlogf`), with `log_specials`' rules.
+#[target_feature(enable = "avx512f")]
+pub(super) fn log16(d: __m512, _live: __mmask16) -> __m512 {
+    let (e, x) = log_parts(d, 0.75);
+    let p = poly(mul(x, x), &k::LOG_POLY);
+    log_specials(d, fma(x, p, mul(e, c(k::LN2))))
+}
+
+/// `vmath::f32_ext::erf`: the odd polynomial below `ERF_SPLIT`, `1 - e^Q` above (with
+/// `exp`'s fast path), the sign of `x`, NaN for NaN.
+#[target_feature(enable = "avx512f")]
+pub(super) fn erf16(x: __m512, _live: __mmask16) -> __m512 {
+    let a = abs(x);
+    let t = mul(a, a);
+    let tp = mul(t, poly(t, &k::ERF_SMALL));
+    let s = fma(a, tp, mul(a, c(k::ERF_C0_LO)));
+    let small = fma(a, c(k::ERF_C0_HI), s);
+    let y = clamp(a, k::ERF_SPLIT, k::ERF_TOP);
+    let large = sub(c(1.0), exp_fast(poly(y, &k::ERF_LARGE)));
+    let r = sel(lt_c(a, k::ERF_SPLIT), small, large);
+    or_nan(isnan(x), mulsign(r, x))
+}
+
+#[target_feature(enable = "avx512f")]
+pub(super) fn sin16(x: __m512, live: __mmask16) -> __m512 {
+    sin_cos16(x, live, false)
+}
+
+#[target_feature(enable = "avx512f")]
+pub(super) fn cos16(x: __m512, live: __mmask16) -> __m512 {
+    sin_cos16(x, live, true)
+}
+
+/// `vmath::f32::reduce_pi`: `(d, q as integers)`, with the lanes (among `live`) beyond
+/// `TRIG_FAST` or not finite reduced by Payne-Hanek ([`pi_reduce`]).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn reduce_pi(x: __m512, q: __m512, large: Unit, live: __mmask16) -> (__m512, __m512i) {
+    let unit = if large == Unit::Pi { 1.0 } else { 0.5 };
+    let mut d = x;
+    for part in k::PI4 {
+        d = fma(q, c(-part * unit), d);
+    }
+    let qi = int_of(q);
+    let rare = ugt_c(live, abs(x), k::TRIG_FAST);
+    if rare == 0 {
+        return (d, qi);
+    }
+    reduce_large(x, d, qi, large, rare)
+}
+
+/// `(d, qi)` with the lanes in `rare` replaced by their Payne-Hanek reduction (out of line:
+/// the common path above stays small).
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx512f")]
+fn reduce_large(
+    x: __m512,
+    d: __m512,
+    qi: __m512i,
+    large: Unit,
+    rare: __mmask16,
+) -> (__m512, __m512i) {
+    let (mut xs, mut ds, mut qs) = ([0f32; 16], [0f32; 16], [0i32; 16]);
+    // SAFETY: the arrays hold 16 lanes each.
+    unsafe {
+        _mm512_storeu_ps(xs.as_mut_ptr(), x);
+        _mm512_storeu_ps(ds.as_mut_ptr(), d);
+        _mm512_storeu_si512(qs.as_mut_ptr().cast(), qi);
+    }
+    for lane in 0..16 {
+        if rare & (1 << lane) != 0 {
+            (ds[lane], qs[lane]) = pi_reduce::trig_f32(xs[lane], large);
+        }
+    }
+    // SAFETY: as above.
+    unsafe {
+        (
+            _mm512_loadu_ps(ds.as_ptr()),
+            _mm512_loadu_si512(qs.as_ptr().cast()),
+        )
+    }
+}
+
+/// `vmath::f32::tan` (SLEEF's `xtanf`), with Payne-Hanek for the lanes beyond `TRIG_FAST` or
+/// not finite.
+#[target_feature(enable = "avx512f")]
+pub(super) fn tan16(x: __m512, live: __mmask16) -> __m512 {
+    let q = rint(mul(x, c(2.0 * k::FRAC_1_PI)));
+    let (d, qi) = reduce_pi(x, q, Unit::HalfPi, live);
+    let s = mul(d, d);
+    let d = float(_mm512_xor_si512(bits(d), _mm512_slli_epi32::<31>(qi)));
+    let u = poly(s, &k::TAN_POLY);
+    let u = fma(s, mul(u, d), d);
+    let odd = _mm512_test_epi32_mask(qi, _mm512_set1_epi32(1));
+    let r = sel(odd, div(c(1.0), u), u);
+    sel(isnegzero(x), c(-0.0), r)
+}
+
+/// `vmath::f32::sin_cos` (SLEEF's `xsinf`/`xcosf`), with Payne-Hanek for the lanes beyond
+/// `TRIG_FAST` or not finite.
+#[target_feature(enable = "avx512f")]
+fn sin_cos16(x: __m512, live: __mmask16, cos: bool) -> __m512 {
+    let q = if cos {
+        let r = rint(add(mul(x, c(k::FRAC_1_PI)), c(-0.5)));
+        fma(r, c(2.0), c(1.0))
+    } else {
+        rint(mul(x, c(k::FRAC_1_PI)))
+    };
+    let large = if cos { Unit::PiOffset } else { Unit::Pi };
+    let (d, qi) = reduce_pi(x, q, large, live);
+    let s = mul(d, d);
+    let flip = if cos {
+        _mm512_slli_epi32::<30>(_mm512_andnot_si512(qi, _mm512_set1_epi32(2)))
+    } else {
+        _mm512_slli_epi32::<31>(qi)
+    };
+    let d = float(_mm512_xor_si512(bits(d), flip));
+    let u = poly(s, &k::SIN_POLY);
+    let r = fma(s, mul(u, d), d);
+    if cos {
+        r
+    } else {
+        sel(isnegzero(x), c(-0.0), r)
+    }
 }
