@@ -261,7 +261,7 @@ impl Exec {
             let rows = dest != Dest::NotRun
                 && v.shape() == shape
                 && out.shape() == shape
-                && rows::applies(v);
+                && rows::applies(v, out);
             if rows {
                 return self.run_rows(v, out, dest);
             }

@@ -67,6 +67,13 @@ pub(crate) const WIDE_BLOCK_BYTES: usize = 4 * 1024;
 /// save).
 pub(crate) const WIDE_MIN: usize = 1 << 16;
 
+/// [`WIDE_MIN`] for a statement whose program is the 512-bit call alone ([`direct_call`]:
+/// `y[:] = tanh(x)`). `threads(1)`, per call, JIT against 512-bit code: f64 `tanh` 28.6 /
+/// 11.2 us at 2047 elements, 54 / 18 us at 4095; f32 `exp` 3.3 / 4.3 us at 2047, 4.9 / 4.6 us
+/// at 4095, 6.5 / 5.5 us at 8191 (BENCHMARKS.md, issue 3). A program with kernel steps costs
+/// some 30 us more to bind (gelu at 2047: 14 us / 34 us), hence the larger [`WIDE_MIN`].
+pub(crate) const WIDE_MIN_DIRECT: usize = 1 << 12;
+
 /// One step of a row program, bound to the first block of its range.
 struct Bound {
     compiled: Compiled,
@@ -88,20 +95,20 @@ struct Bound {
 ///   `wide_math` can take ([`wide_pays`]).
 ///
 /// Asked for every statement with one output: the cheap tests come first.
-pub(crate) fn applies(v: &Lazy) -> bool {
+pub(crate) fn applies(v: &Lazy, out: &Array) -> bool {
     let s = v.shape();
     if s.is_empty() || s.contains(&0) {
         return false;
     }
     if !v.has_row_reduce() {
-        return wide_pays(v, &[]);
+        return wide_pays(v, &[], out);
     }
     let reduces = v.row_reduces();
     let uses = v.use_counts();
     s.len() >= 2
         && s[0] >= 2
         && reduces.iter().all(|(_, _, operand)| operand.shape() == s)
-        && (reduces.iter().any(|(_, _, o)| shared_costly(o, &uses)) || wide_pays(v, &reduces))
+        && (reduces.iter().any(|(_, _, o)| shared_costly(o, &uses)) || wide_pays(v, &reduces, out))
 }
 
 /// True when `v` is worth a row program for the 512-bit code of `wide_math` alone: the
@@ -111,22 +118,48 @@ pub(crate) fn applies(v: &Lazy) -> bool {
 /// count: layernorm, whose only such node is its division by a per-row divisor, measured
 /// slower as a row program (1.6-1.9 ms for (4096, 768) f32 in blocks of 1 to 5 rows, against
 /// 1.3 ms unfused), and a division alone is bound by memory.
-fn wide_pays(v: &Lazy, reduces: &[(usize, ReduceOp, Lazy)]) -> bool {
+fn wide_pays(v: &Lazy, reduces: &[(usize, ReduceOp, Lazy)], out: &Array) -> bool {
     let is_fn = |n: &WideNode| matches!(n.op, WideOp::Fn(_));
-    wide_fits(v)
+    wide_fits(v, out)
         && (v.wide_nodes().iter().any(is_fn)
             || reduces
                 .iter()
                 .any(|(_, _, o)| o.wide_nodes().iter().any(is_fn)))
 }
 
-/// True when a row program for `v` calls the 512-bit code for its nodes that have it: the
-/// CPU has it, and `v` has at least [`WIDE_MIN`] elements in rows of at most
-/// [`BLOCK_BYTES`].
-fn wide_fits(v: &Lazy) -> bool {
+/// True when a row program for `v` (written to `out`) calls the 512-bit code for its nodes
+/// that have it: the CPU has it, and `v` has at least [`WIDE_MIN`] elements (or
+/// [`WIDE_MIN_DIRECT`] when it is a [`direct_call`]) in rows of at most [`BLOCK_BYTES`].
+fn wide_fits(v: &Lazy, out: &Array) -> bool {
     let s = v.shape();
     let row_bytes = s[1..].iter().product::<usize>() * v.dtype().size().max(1);
-    wide_math::available() && s.iter().product::<usize>() >= WIDE_MIN && row_bytes <= BLOCK_BYTES
+    let min = if direct_call(v, out) {
+        WIDE_MIN_DIRECT
+    } else {
+        WIDE_MIN
+    };
+    wide_math::available() && s.iter().product::<usize>() >= min && row_bytes <= BLOCK_BYTES
+}
+
+/// True when the row program for `v` is the 512-bit code alone, with no kernel step: `v` is
+/// one function with 512-bit code of arrays laid out as blocks (`exp(x)`, `x ** y`), written
+/// into an `out` of its dtype laid out so too (`Exec::bind_wide`'s direct reads and writes).
+fn direct_call(v: &Lazy, out: &Array) -> bool {
+    let block = |a: &Array| {
+        a.dtype() == v.dtype()
+            && a.shape() == v.shape()
+            && a.is_c_contiguous()
+            && a.ptr()
+                .is_ok_and(|q| (q as usize).is_multiple_of(a.dtype().size()))
+    };
+    let nodes = v.wide_nodes();
+    let [node] = nodes.as_slice() else {
+        return false;
+    };
+    node.id == v.id()
+        && matches!(node.op, WideOp::Fn(_))
+        && block(out)
+        && node.operands.iter().all(|o| o.as_leaf().is_some_and(block))
 }
 
 /// True when `operand` computes a transcendental and is used outside its reduction too.
@@ -140,7 +173,7 @@ impl Exec {
     pub(crate) fn run_rows(&mut self, v: &Lazy, out: &Array, dest: Dest) -> Result<(), Diag> {
         let s = v.shape().to_vec();
         let row_bytes: usize = s[1..].iter().product::<usize>() * v.dtype().size().max(1);
-        let wide = wide_fits(v) && {
+        let wide = wide_fits(v, out) && {
             let mut nodes = v.wide_nodes();
             nodes.extend(v.row_reduces().iter().flat_map(|(_, _, o)| o.wide_nodes()));
             !nodes.is_empty()

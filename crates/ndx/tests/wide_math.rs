@@ -641,3 +641,34 @@ fn math_results_do_not_depend_on_the_layout() {
         assert_repeats(&b, &a, &|i| format!("{f} at {i} (x = {:e})", v[i]));
     }
 }
+
+/// A statement that is one 512-bit function of whole arrays (no kernel step in its program)
+/// takes the 512-bit code from 4096 elements; with any other work around the call, from
+/// 65 536. The bits are the JIT's either way.
+#[test]
+fn direct_calls_take_the_wide_code_from_smaller_sizes() {
+    if !available() {
+        return;
+    }
+    let mut s = Session::new();
+    let mut g = Gen::new(5);
+    let v: Vec<f64> = (0..5000).map(|_| (2.0 * g.unit() - 1.0) * 5.0).collect();
+    s.set("x", Array::from_vec(v.clone(), &[5000]).unwrap());
+    s.set("e", Array::from_vec(v[..1000].to_vec(), &[1000]).unwrap());
+    for (f, wide) in [
+        ("tanh(x)", true),
+        ("pow(abs(x), x)", false),
+        ("tanh(x) + 1.0", false),
+    ] {
+        let plan = common::explain_text(&mut s, &format!("let y = {f}"));
+        assert_eq!(plan.contains("precompiled"), wide, "{f}: {plan}");
+    }
+    // The same values through the JIT (1000 elements) and the 512-bit code (5000).
+    s.run("let y = tanh(x)\nlet z = tanh(e)").unwrap();
+    let got = values_as::<f64>(&s, "y");
+    let want = values_as::<f64>(&s, "z");
+    assert_repeats(&got[..1000], &want, &|i| format!("tanh at {i}"));
+    // A strided destination needs a copy step: not a direct call.
+    let plan = common::explain_text(&mut s, "let w = zeros(10000)\nw[::2] = tanh(x)");
+    assert!(!plan.contains("precompiled"), "{plan}");
+}
