@@ -133,12 +133,10 @@ fn wide_pays(v: &Lazy, reduces: &[(usize, ReduceOp, Lazy)], out: &Array) -> bool
 fn wide_fits(v: &Lazy, out: &Array) -> bool {
     let s = v.shape();
     let row_bytes = s[1..].iter().product::<usize>() * v.dtype().size().max(1);
-    let min = if direct_call(v, out) {
-        WIDE_MIN_DIRECT
-    } else {
-        WIDE_MIN
-    };
-    wide_math::available() && s.iter().product::<usize>() >= min && row_bytes <= BLOCK_BYTES
+    let n = s.iter().product::<usize>();
+    // (`direct_call` walks the expression: only where it decides.)
+    let big = n >= WIDE_MIN || (n >= WIDE_MIN_DIRECT && direct_call(v, out));
+    wide_math::available() && big && row_bytes <= BLOCK_BYTES
 }
 
 /// True when the row program for `v` is the 512-bit code alone, with no kernel step: `v` is
