@@ -14,11 +14,12 @@
 //! 2. the final expression into the block of the destination.
 //!
 //! On a CPU with AVX-512F, a large enough program also takes apart the float nodes that
-//! `ndx_runtime::ops::wide_math` computes 16 or 8 lanes at a time (`exp`, `tanh`, `log`, ...,
-//! and division by a divisor per element or per row; [`Lazy::wide_nodes`]), innermost first: kernel steps put
-//! the node's operands in block arrays, a 512-bit step computes the node into a block scratch
-//! (or straight into the destination's block, when the node is the whole value), and later
-//! steps read it from there. The 512-bit code gives the JIT's bits.
+//! `ndx_runtime::ops::wide_math` computes 16 or 8 lanes at a time (every math function, and
+//! division by a divisor per element or per row; [`Lazy::wide_nodes`]), innermost first:
+//! kernel steps put the node's operands in block arrays (unless they are some already), a
+//! 512-bit step computes the node into a block scratch (or straight into the destination's
+//! block, when the node is the whole value), and later steps read it from there. The 512-bit
+//! code gives the JIT's bits.
 //!
 //! A statement runs as a row program only when that saves work ([`applies`]): when some
 //! reduced operand is such a shared transcendental, or when a 512-bit function applies

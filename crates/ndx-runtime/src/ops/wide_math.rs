@@ -704,7 +704,8 @@ pub mod consts64 {
         std::f64::consts::FRAC_2_PI,
         -3.935_735_335_036_497_176_4e-17,
     );
-    /// `erf`'s polynomial below 2.5 (SLEEF's `xerf_u1`: erfc = (1 + x P(x))^-16), highest degree first.
+    /// `erf`'s polynomial below 2.5 (SLEEF's `xerf_u1`: erfc = (1 + x P(x))^-16), highest
+    /// degree first.
     #[allow(clippy::excessive_precision)]
     pub const ERF_A: [f64; 21] = [
         -0.208_327_100_252_522_209_7e-14,
@@ -1017,7 +1018,10 @@ mod avx512 {
     /// no branch that changes a lane's bits. Each group is read before it is written (`$a` or
     /// `$b` may be `$d`).
     macro_rules! each_pair {
-        ($d:expr, $a:expr, $b:expr, $n:expr, $f:ident, $lanes:literal, $m:ty, $load:ident, $store:ident) => {{
+        (
+            $d:expr, $a:expr, $b:expr, $n:expr, $f:ident,
+            $lanes:literal, $m:ty, $load:ident, $store:ident
+        ) => {{
             let (d, a, b, n) = ($d, $a, $b, $n);
             let mut i = 0;
             while i < n {
