@@ -372,22 +372,25 @@ impl Lazy {
                     }
                     (WideOp::Fn(f), vec![lazy(a)])
                 }
-                // `x ** c` with a small constant `c` is multiplied out by the JIT
-                // (`vmath::small_exponent`), so it keeps the JIT's bits without the call.
-                LKind::Binary(BinaryOp::Pow, a, b)
-                    if a.dtype == n.dtype
-                        && b.dtype == n.dtype
-                        && !small_exponent(b)
-                        && wide_math::supports(WideFn::Pow, n.dtype) =>
+                // Two operands, each of the node's shape or a constant (a block program maps
+                // the leaves of an operand to block views of its own shape). `x ** c` with a
+                // small constant `c` is multiplied out by the JIT (`vmath::small_exponent`),
+                // so it keeps the JIT's bits without the call.
+                LKind::Binary(op @ (BinaryOp::Pow | BinaryOp::Arctan2), a, b)
+                    if [a, b].iter().all(|o| {
+                        o.dtype == n.dtype
+                            && (o.shape == *shape || matches!(o.kind, LKind::Const(_)))
+                    }) && !(*op == BinaryOp::Pow && small_exponent(b)) =>
                 {
-                    (WideOp::Fn(WideFn::Pow), vec![lazy(a), lazy(b)])
-                }
-                LKind::Binary(BinaryOp::Arctan2, a, b)
-                    if a.dtype == n.dtype
-                        && b.dtype == n.dtype
-                        && wide_math::supports(WideFn::Arctan2, n.dtype) =>
-                {
-                    (WideOp::Fn(WideFn::Arctan2), vec![lazy(a), lazy(b)])
+                    let f = if *op == BinaryOp::Pow {
+                        WideFn::Pow
+                    } else {
+                        WideFn::Arctan2
+                    };
+                    if !wide_math::supports(f, n.dtype) {
+                        return;
+                    }
+                    (WideOp::Fn(f), vec![lazy(a), lazy(b)])
                 }
                 LKind::Binary(BinaryOp::Div, a, b) if a.shape == shape => {
                     let per_row = shape.len() >= 2

@@ -672,3 +672,35 @@ fn direct_calls_take_the_wide_code_from_smaller_sizes() {
     let plan = common::explain_text(&mut s, "let w = zeros(10000)\nw[::2] = tanh(x)");
     assert!(!plan.contains("precompiled"), "{plan}");
 }
+
+/// `pow` and `arctan2` of a large array and a broadcast one (a row vector, a 0-d array): the
+/// broadcast operand is not a block array, so these run as JIT kernels, with the values of
+/// the same rows computed alone. (A block program once tried to view the row vector as
+/// blocks of rows and failed.)
+#[test]
+fn binary_functions_of_broadcast_operands_run() {
+    let mut s = Session::new();
+    let mut g = Gen::new(9);
+    let x: Vec<f64> = (0..300 * 300).map(|_| g.unit() * 3.0).collect();
+    let r: Vec<f64> = (0..300).map(|_| g.unit() * 2.0 - 0.5).collect();
+    s.set("x", Array::from_vec(x, &[300, 300]).unwrap());
+    s.set("r", Array::from_vec(r, &[300]).unwrap());
+    s.set("e", Array::from_vec(vec![1.5], &[]).unwrap());
+    for f in [
+        "x ** r",
+        "r ** x",
+        "arctan2(x, r)",
+        "arctan2(r, x)",
+        "x ** e",
+        "x ** (r * 2.0)",
+    ] {
+        s.run(&format!(
+            "let y = {f}\nlet x0 = x[7]\nlet y0 = {}",
+            f.replace('x', "x0")
+        ))
+        .unwrap_or_else(|err| panic!("{f}: {err:?}"));
+        let got = values_as::<f64>(&s, "y");
+        let want = values_as::<f64>(&s, "y0");
+        assert_repeats(&got[7 * 300..8 * 300], &want, &|i| format!("{f} at {i}"));
+    }
+}
