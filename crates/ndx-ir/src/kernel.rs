@@ -125,8 +125,8 @@ impl BinaryOp {
 }
 
 impl UnaryOp {
-    /// The 512-bit version of the function in `ndx_runtime::ops::wide_math`, if it has one
-    /// (for some dtype: `wide_math::supports` says which).
+    /// The 512-bit version of the function in `ndx_runtime::ops::wide_math` (of `f32` and
+    /// `f64`), if it has one.
     pub fn wide(self) -> Option<WideFn> {
         use UnaryOp as U;
         Some(match self {

@@ -25,7 +25,7 @@
 use crate::epilogue::Pending;
 use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
-use ndx_runtime::ops::wide_math::{self, WideFn};
+use ndx_runtime::ops::wide_math::WideFn;
 use ndx_runtime::{Array, DType, Scalar};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -342,7 +342,7 @@ impl Lazy {
     }
 
     /// The float nodes of the expression's own shape that have 512-bit code
-    /// (`ndx_runtime::ops::wide_math::supports`), innermost first (each once): the functions
+    /// (`ndx_runtime::ops::wide_math`: every math function of `f32` and `f64`), innermost first (each once): the functions
     /// with 512-bit code of the node's dtype, and divisions of an operand of that shape by one
     /// of that shape or with the last extent 1
     /// (a divisor per row). Row-reduce operands are not searched (a row program takes them
@@ -367,9 +367,6 @@ impl Lazy {
                     let Some(f) = op.wide() else {
                         return;
                     };
-                    if !wide_math::supports(f, n.dtype) {
-                        return;
-                    }
                     (WideOp::Fn(f), vec![lazy(a)])
                 }
                 // Two operands, each of the node's shape or a constant (a block program maps
@@ -387,9 +384,6 @@ impl Lazy {
                     } else {
                         WideFn::Arctan2
                     };
-                    if !wide_math::supports(f, n.dtype) {
-                        return;
-                    }
                     (WideOp::Fn(f), vec![lazy(a), lazy(b)])
                 }
                 LKind::Binary(BinaryOp::Div, a, b) if a.shape == shape => {

@@ -101,16 +101,6 @@ impl WideFn {
     }
 }
 
-/// True when `f` of `dtype` has 512-bit code here (every [`WideFn`] of `f32`, `exp` and `log`
-/// of `f64`); the CPU may still lack it ([`available`]).
-pub fn supports(f: WideFn, dtype: crate::DType) -> bool {
-    match dtype {
-        crate::DType::F32 => f32::has(f),
-        crate::DType::F64 => f64::has(f),
-        _ => false,
-    }
-}
-
 /// True when this CPU runs the 512-bit code.
 pub fn available() -> bool {
     super::wide_sum::wide_available()
@@ -118,9 +108,7 @@ pub fn available() -> bool {
 
 /// A float type with 512-bit code here: `f32` (16 lanes) and `f64` (8 lanes).
 pub trait WideFloat: Copy + sealed::Sealed {
-    /// Whether `f` of this type has 512-bit code.
-    fn has(f: WideFn) -> bool;
-    /// `d[i] = f(s[i])` for `i < n`. Caller: the CPU has AVX-512F and [`WideFloat::has`] `f`;
+    /// `d[i] = f(s[i])` for `i < n`. Caller: the CPU has AVX-512F and `f` takes one operand;
     /// `d` and `s` have `n` elements (`s` may be `d`).
     #[doc(hidden)]
     unsafe fn apply_unchecked(f: WideFn, d: *mut Self, s: *const Self, n: usize);
@@ -128,8 +116,8 @@ pub trait WideFloat: Copy + sealed::Sealed {
     /// have `n` elements (`x` may be `d`), `den` one for each `per` (`per >= 1`).
     #[doc(hidden)]
     unsafe fn div_unchecked(d: *mut Self, x: *const Self, den: *const Self, n: usize, per: usize);
-    /// `d[i] = f(a[i], b[i])` for `i < n`. Caller: the CPU has AVX-512F, [`WideFloat::has`]
-    /// `f` and `f` is binary; `d`, `a` and `b` have `n` elements (`a` or `b` may be `d`).
+    /// `d[i] = f(a[i], b[i])` for `i < n`. Caller: the CPU has AVX-512F and
+    /// `f` is binary; `d`, `a` and `b` have `n` elements (`a` or `b` may be `d`).
     #[doc(hidden)]
     unsafe fn apply2_unchecked(f: WideFn, d: *mut Self, a: *const Self, b: *const Self, n: usize);
 }
@@ -141,11 +129,6 @@ mod sealed {
 }
 
 impl WideFloat for f32 {
-    fn has(f: WideFn) -> bool {
-        // Every function.
-        let _ = f;
-        true
-    }
     unsafe fn apply_unchecked(f: WideFn, d: *mut f32, s: *const f32, n: usize) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: forwarded from the caller.
@@ -173,31 +156,6 @@ impl WideFloat for f32 {
 }
 
 impl WideFloat for f64 {
-    fn has(f: WideFn) -> bool {
-        use WideFn::*;
-        matches!(
-            f,
-            Exp | Exp2
-                | Expm1
-                | Sinh
-                | Cosh
-                | Tanh
-                | Log
-                | Log2
-                | Log10
-                | Log1p
-                | Arcsin
-                | Arccos
-                | Arctan
-                | Cbrt
-                | Pow
-                | Arctan2
-                | Sin
-                | Cos
-                | Tan
-                | Erf
-        )
-    }
     unsafe fn apply_unchecked(f: WideFn, d: *mut f64, s: *const f64, n: usize) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: forwarded from the caller.
@@ -225,9 +183,9 @@ impl WideFloat for f64 {
 }
 
 /// Replaces every element `x` of `data` by `f(x)`; `false` (and `data` untouched) when the
-/// CPU lacks AVX-512F or `f` of `T` has no 512-bit code ([`WideFloat::has`]).
+/// CPU lacks AVX-512F or `f` takes two operands ([`apply2`]).
 pub fn apply<T: WideFloat>(f: WideFn, data: &mut [T]) -> bool {
-    if !available() || !T::has(f) {
+    if !available() || f.is_binary() {
         return false;
     }
     let d = data.as_mut_ptr();
@@ -240,7 +198,7 @@ pub fn apply<T: WideFloat>(f: WideFn, data: &mut [T]) -> bool {
 /// `dst`); `false` (and `dst` untouched) when [`apply`] would answer `false` or the lengths
 /// differ.
 pub fn apply_from<T: WideFloat>(f: WideFn, dst: &mut [T], src: &[T]) -> bool {
-    if !available() || !T::has(f) || dst.len() != src.len() {
+    if !available() || f.is_binary() || dst.len() != src.len() {
         return false;
     }
     // SAFETY: the CPU has AVX-512F, and `T` has `f`; both slices have `dst.len()` elements.
@@ -250,11 +208,11 @@ pub fn apply_from<T: WideFloat>(f: WideFn, dst: &mut [T], src: &[T]) -> bool {
 
 /// `dst[i] = f(a[i], b[i])` for every element of the binary function `f` ([`WideFn::is_binary`]),
 /// with `a` or `b` the old `dst` when `None`. `false` (and `dst` untouched) when the CPU lacks
-/// AVX-512F, `T` has no 512-bit `f`, `f` takes one operand, or the lengths differ.
+/// AVX-512F, `f` takes one operand, or the lengths differ.
 pub fn apply2<T: WideFloat>(f: WideFn, dst: &mut [T], a: Option<&[T]>, b: Option<&[T]>) -> bool {
     let n = dst.len();
     let fits = |x: Option<&[T]>| x.is_none_or(|x| x.len() == n);
-    if !available() || !T::has(f) || !f.is_binary() || !fits(a) || !fits(b) {
+    if !available() || !f.is_binary() || !fits(a) || !fits(b) {
         return false;
     }
     let d = dst.as_mut_ptr();
@@ -905,7 +863,7 @@ mod avx512 {
     }
 
     /// `d[i] = f(s[i])` for `i < n` of `f32`; the `f64`-only functions leave `d` as it is
-    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F; `d` and `s` have `n`
+    /// (`WideFn::is_binary`). Caller: the CPU has AVX-512F; `d` and `s` have `n`
     /// elements (`s` may be `d`).
     #[target_feature(enable = "avx512f")]
     pub unsafe fn apply_f32(f: super::WideFn, d: *mut f32, s: *const f32, n: usize) {
@@ -1077,7 +1035,7 @@ mod avx512 {
     }
 
     /// `d[i] = f(s[i])` for `i < n` of `f64`; other functions leave `d` as it is
-    /// (`WideFloat::has` says which). Caller: the CPU has AVX-512F; `d` and `s` have `n`
+    /// (`WideFn::is_binary`). Caller: the CPU has AVX-512F; `d` and `s` have `n`
     /// elements (`s` may be `d`).
     #[target_feature(enable = "avx512f")]
     pub unsafe fn apply_f64(f: super::WideFn, d: *mut f64, s: *const f64, n: usize) {
@@ -1279,6 +1237,17 @@ mod tests {
         assert!(!div(&mut d, None, &den[..3], 3));
         assert!(!div(&mut d, Some(&x[..9]), &den, 1));
         assert!(!div(&mut d, None, &den, 0));
+    }
+
+    /// A binary function through the one-operand entry points (or the converse) is refused,
+    /// the data untouched.
+    #[test]
+    fn entry_points_refuse_the_other_arity() {
+        let mut d = vec![2.0f32; 20];
+        assert!(!apply(WideFn::Pow, &mut d));
+        assert!(!apply_from(WideFn::Arctan2, &mut d, &[1.0; 20]));
+        assert!(!apply2(WideFn::Exp, &mut d, None, Some(&[1.0; 20])));
+        assert!(d.iter().all(|&x| x == 2.0));
     }
 
     #[test]

@@ -22,16 +22,6 @@ lanes! {
     imaskz_mov: _mm512_maskz_mov_epi64, slli: _mm512_slli_epi64, srli: _mm512_srli_epi64,
 }
 
-/// `|x|` clamped to [0, `hi`] (`vmath::f64::clamp_abs`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn clamp_abs(x: __m512d, hi: f64) -> __m512d {
-    let y = abs(x);
-    sel(gt_c(y, hi), c(hi), y)
-}
-
-// Double-double arithmetic: `vmath::dd`, operation for operation.
-
 // The exponential family (`vmath/f64/exp.rs`).
 
 /// `(q, u)` with `x = q ln2 + s` and `u = e^s` by `EXP_POLY`: e^x = u 2^q.
@@ -129,7 +119,7 @@ pub(super) fn expm1_8(a: __m512d) -> __m512d {
 /// `vmath::f64::sinh`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn sinh8(x: __m512d) -> __m512d {
-    let y = clamp_abs(x, 720.0);
+    let y = min_c(abs(x), 720.0);
     let big = gt_c(y, 709.0);
     let ys = dd_add2_d_d2(y, d2c(-k::LN2_DD.0, -k::LN2_DD.1));
     let yd = d2(y);
@@ -155,7 +145,7 @@ pub(super) fn cosh8(x: __m512d) -> __m512d {
 /// `vmath::f64::tanh`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn tanh8(x: __m512d) -> __m512d {
-    let y = clamp_abs(x, 19.0);
+    let y = min_c(abs(x), 19.0);
     let d = expk2(d2(y));
     let e = dd_rec(d);
     let n = dd_add2(d, d2neg(e));
