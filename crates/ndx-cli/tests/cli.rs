@@ -110,9 +110,11 @@ fn repl_evaluates_lines_from_stdin() {
 
 #[test]
 fn explain_prints_each_statement_and_exits_zero() {
+    // (The golden text describes the Cranelift code: `tests/golden.rs`.)
     let out = ndx()
         .args(["explain", "--no-timings"])
         .arg(root().join("tests/golden/fusion.ndx"))
+        .env("NDX_ZMM", "0")
         .output()
         .expect("spawn ndx");
     assert!(out.status.success());

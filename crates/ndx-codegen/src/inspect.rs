@@ -102,6 +102,9 @@ pub struct LaunchReport {
     pub compile_time: Option<Duration>,
     /// The vector inner loop, or `None` for scalar code.
     pub vector: Option<VectorInfo>,
+    /// Lanes of the 512-bit row code, when the nest has it (`Compiled::row_lanes`); it runs
+    /// when the rows have at least `ROW_MIN_512` elements ([`LaunchReport::rows_512`]).
+    pub row_lanes: Option<u8>,
     /// Tiling of a transposing copy: the tile edge in elements and the number of tiles.
     pub tiles: Option<(usize, usize)>,
     /// Pieces the outermost loop was split into for worker threads (1: the calling thread).
@@ -118,6 +121,12 @@ impl LaunchReport {
     /// True when the code came from the cache.
     pub fn cached(&self) -> bool {
         self.compile_time.is_none()
+    }
+
+    /// True when the launch runs the 512-bit row code: the nest has it, and the rows (the
+    /// inner extent) are long enough.
+    pub fn rows_512(&self) -> bool {
+        self.row_lanes.is_some() && self.shape.last().is_some_and(|&e| e >= crate::ROW_MIN_512)
     }
 
     /// Total iteration points.

@@ -23,6 +23,31 @@ mod scalar;
 mod simd;
 mod transpose;
 mod vmath;
+#[cfg(target_arch = "x86_64")]
+mod zmm;
+/// No 512-bit row code off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+mod zmm {
+    use crate::CodegenError;
+    use cranelift_jit::JITModule;
+    use ndx_ir::loops::Nest;
+
+    /// Never made.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct RowFn {
+        pub(crate) lanes: u8,
+    }
+
+    impl RowFn {
+        pub(crate) unsafe fn run(&self, _: &[i64]) -> bool {
+            false
+        }
+    }
+
+    pub(crate) fn compile(_: &mut JITModule, _: &Nest) -> Result<Option<RowFn>, CodegenError> {
+        Ok(None)
+    }
+}
 
 use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_codegen::settings::{self, Configurable};
@@ -38,6 +63,21 @@ use std::collections::HashMap;
 pub use inspect::{LaunchReport, Listing, VectorInfo};
 pub use kcode::{scalar_bits, vector_loops, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
 pub use parallel::MIN_PARALLEL;
+/// Rows (inner extents) from which a nest with 512-bit row code runs it
+/// ([`Compiled::row_lanes`]).
+pub const ROW_MIN_512: usize = 64;
+
+/// True when nests of float arithmetic get 512-bit row code ([`Compiled::row_lanes`]): the
+/// CPU has AVX-512F, and the environment variable `NDX_ZMM` is not `0` (which keeps every
+/// kernel on Cranelift's 128-bit code, to compare the two).
+pub fn row_code_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        cfg!(target_arch = "x86_64")
+            && ndx_runtime::ops::wide_sum::wide_available()
+            && std::env::var_os("NDX_ZMM").is_none_or(|v| v != "0")
+    })
+}
 use std::time::{Duration, Instant};
 
 /// Why code generation failed.
@@ -83,6 +123,8 @@ pub struct Compiled {
     func: KernelFn,
     words: usize,
     vector: Option<VectorInfo>,
+    /// The 512-bit row code, for launches with long enough rows (`zmm`).
+    rows: Option<zmm::RowFn>,
 }
 
 impl Compiled {
@@ -98,6 +140,12 @@ impl Compiled {
         if launch_words.len() != self.words {
             return -1;
         }
+        if let Some(rows) = &self.rows {
+            // SAFETY: as below; `run` declines a launch its code was not compiled for.
+            if unsafe { rows.run(launch_words) } {
+                return 0;
+            }
+        }
         // SAFETY: the function was compiled for this word layout; the caller vouches for the
         // memory the words describe.
         unsafe { (self.func)(launch_words.as_ptr()) }
@@ -111,6 +159,19 @@ impl Compiled {
     /// The shape of the vector inner loop, when there is one.
     pub fn vector(&self) -> Option<VectorInfo> {
         self.vector
+    }
+
+    /// Lanes of the 512-bit row code (16 for `f32`, 8 for `f64`), when the nest has it: then
+    /// launches whose rows (inner extent) have at least [`ROW_MIN_512`] elements run it, one
+    /// call per row, and shorter ones the Cranelift code.
+    pub fn row_lanes(&self) -> Option<u8> {
+        self.rows.map(|r| r.lanes)
+    }
+
+    /// This function without its 512-bit row code: every launch runs the Cranelift code (to
+    /// compare the two).
+    pub fn without_rows(self) -> Compiled {
+        Compiled { rows: None, ..self }
     }
 }
 
@@ -340,10 +401,12 @@ impl Jit {
         // SAFETY: the function was built with exactly this signature: one pointer-sized
         // integer parameter and an i32 result, in the platform's C calling convention.
         let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
+        let rows = zmm::compile(&mut self.module, nest)?;
         Ok(Compiled {
             func,
             words: nest.rank + narrays * (1 + nest.rank),
             vector,
+            rows,
         })
     }
 
@@ -451,6 +514,7 @@ impl Jit {
                 strides: launch.strides.clone(),
                 compile_time,
                 vector: compiled.vector,
+                row_lanes: compiled.row_lanes(),
                 tiles: tiles.as_ref().map(|t| (parallel::TILE, t.len())),
                 parts: split.as_ref().or(reduce_parts.as_ref()).map_or(1, Vec::len),
                 threads: self.threads,

@@ -384,11 +384,18 @@ pub fn loops_text(f: &FusedStep) -> String {
             .collect();
         let _ = writeln!(s, "inner loop: {}", classes.join(", "));
     }
-    match &l.vector {
-        Some(v) => {
+    match (&l.vector, l.row_lanes) {
+        (_, Some(lanes)) if l.rows_512() => {
+            let bits = 512 / u32::from(lanes.max(1));
+            let _ = writeln!(
+                s,
+                "vector: {lanes} x {bits}-bit lanes (AVX-512), one call per row, masked tail"
+            );
+        }
+        (Some(v), _) => {
             let _ = writeln!(s, "vector: {v}");
         }
-        None => {
+        (None, _) => {
             let _ = writeln!(s, "vector: none (scalar code)");
         }
     }

@@ -3,6 +3,10 @@
 //! `tests/golden/NAME.STAGE` (`explain` without compile times, `ir`, `loops`, `clif`).
 //! Machine code (`--asm`) depends on the CPU's features and is not golden-tested.
 //!
+//! The 512-bit row code depends on the CPU (AVX-512F), so these tests describe the Cranelift
+//! code everywhere: they set `NDX_ZMM=0` before any session starts (`tests/row_code.rs`
+//! checks what `explain` says of the row code).
+//!
 //! `NDX_BLESS=1 cargo test -p ndx --test golden` writes the files from the actual text; a
 //! plain run never rewrites anything.
 
@@ -22,7 +26,15 @@ fn scripts() -> Vec<PathBuf> {
     v
 }
 
+/// Keeps every kernel on the Cranelift code (see the module documentation). Once, before
+/// either test's first session: `ndx_codegen::row_code_available` reads it once.
+fn cranelift_only() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("NDX_ZMM", "0"));
+}
+
 fn stages(path: &Path) -> Vec<(&'static str, String)> {
+    cranelift_only();
     let mut out = Vec::new();
     let mut s = ndx::Session::new();
     s.capture_output();

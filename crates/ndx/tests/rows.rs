@@ -180,3 +180,35 @@ proptest! {
         check(&[rows, n], &data);
     }
 }
+
+/// Arithmetic on rows of 64 or more elements runs the 512-bit row code where the CPU has
+/// AVX-512F (`ndx_codegen::zmm`), with the bits of IEEE scalar arithmetic; `explain` says so.
+#[test]
+fn long_rows_of_arithmetic_run_the_512_bit_row_code() {
+    for cols in [50usize, 64, 300, 1001] {
+        let mut s = Session::new();
+        let data: Vec<f32> = (0..8 * cols)
+            .map(|i| ((i * 7919) % 1013) as f32 / 101.3 - 5.0)
+            .collect();
+        s.set("x", ndx::Array::from_vec(data.clone(), &[8, cols]).unwrap());
+        let src =
+            "let m = mean(x, axis=-1, keepdims=true)\nlet y = -(x - m) / sqrt(abs(x) + 2.0) * 0.5";
+        let ex = s.explain(src).unwrap();
+        let text = ex.text(TextOptions { timings: false });
+        let wide = ndx_codegen::row_code_available() && cols >= ndx_codegen::ROW_MIN_512;
+        let line = if wide {
+            "vector: 16 x 32-bit lanes (AVX-512), one call per row, masked tail"
+        } else {
+            "vector: 4 x 32-bit lanes"
+        };
+        let tail = &text[text.find("let y").unwrap()..];
+        assert!(tail.contains(line), "{cols} columns: {tail}");
+        s.run(src).unwrap();
+        let m = s.get("m").unwrap().to_vec::<f32>().unwrap();
+        let y = s.get("y").unwrap().to_vec::<f32>().unwrap();
+        for (i, (&got, &x)) in y.iter().zip(&data).enumerate() {
+            let want = -(x - m[i / cols]) / (x.abs() + 2.0).sqrt() * 0.5;
+            assert_eq!(got.to_bits(), want.to_bits(), "{cols} columns, element {i}");
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! 512-bit row loops (AVX-512F) for nests of float arithmetic, assembled with iced-x86:
+//! Cranelift's vectors stop at 128 bits (CRANELIFT.md).
+//!
+//! A nest qualifies ([`plan`]) when it does not reduce, every node and array has one float
+//! dtype (`f32` or `f64`), every node is an input, a constant, `+`, `-`, `*`, `/`, `-x`,
+//! `abs` or `sqrt`, every input is contiguous or broadcast along the inner axis, and every
+//! output is contiguous. [`assemble`] then writes a function computing one row (the inner
+//! axis): 16 (or 8) lanes per iteration, the last partial vector under a lane mask, so that no
+//! element past the row is read or written (masked-off lanes of a load do not fault). What does
+//! not change along the row (constants, broadcast inputs and what is computed from them alone,
+//! such as layernorm's divisor `sqrt(var / n + eps)`) is computed once per row, before the loop.
+//! [`RowFn::run`] walks the outer axes and calls the row function once per row.
+//!
+//! Every operation is the IEEE operation the Cranelift code performs, on the same operands in
+//! the same order, so both give the same bits (`tests/zmm.rs` compares them over random
+//! kernels). Registers: one zmm per value live in the loop, none spilled; a nest that needs
+//! more does not qualify.
+
+use crate::CodegenError;
+use cranelift_codegen::ir::{types, AbiParam};
+use cranelift_jit::JITModule;
+use cranelift_module::Module;
+use iced_x86::code_asm::*;
+use ndx_ir::kernel::{BinaryOp, Op, UnaryOp};
+use ndx_ir::loops::{Inner, Nest};
+use ndx_runtime::{DType, Scalar};
+
+use crate::ROW_MIN_512 as ROW_MIN;
+
+/// General registers that hold the base pointers of the contiguous arrays in the loop; the
+/// last six are callee-saved (pushed and popped). `rax` is the index, `rdi` the row length,
+/// `rsi` the pointer table, `rcx` the loop bound.
+const BASES: [AsmRegister64; 11] = [rdx, r8, r9, r10, r11, rbx, rbp, r12, r13, r14, r15];
+const CALLEE_SAVED_FROM: usize = 5;
+
+const ZMM: [AsmRegisterZmm; 32] = [
+    zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13, zmm14,
+    zmm15, zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23, zmm24, zmm25, zmm26, zmm27,
+    zmm28, zmm29, zmm30, zmm31,
+];
+
+/// The row function: `n` elements of the row, `ptrs` the address of each array's first element
+/// of the row (inputs, then outputs).
+pub(crate) type RowCode = unsafe extern "C" fn(n: usize, ptrs: *const usize);
+
+/// A nest's row function and what [`RowFn::run`] needs to call it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowFn {
+    pub(crate) func: RowCode,
+    rank: usize,
+    narrays: usize,
+    /// Per array: its byte stride along the inner axis (the element size, or 0 for a
+    /// broadcast input).
+    inner: [isize; MAX_ARRAYS],
+    /// Lanes per vector: 16 for `f32`, 8 for `f64`.
+    pub(crate) lanes: u8,
+}
+
+/// Arrays a row function takes (inputs and outputs; the base registers and the broadcasts).
+const MAX_ARRAYS: usize = 16;
+/// Loops [`RowFn::run`] walks (the outer ones, plus the row).
+const MAX_RANK: usize = 16;
+
+impl RowFn {
+    /// Runs the nest over the launch `words` ([`ndx_ir::loops::Launch::words`]), one row at a
+    /// time. Returns false, having done nothing, when the launch does not fit the row code
+    /// (rows shorter than [`ROW_MIN`], or an inner stride other than the one compiled for):
+    /// the caller runs the Cranelift code instead.
+    ///
+    /// # Safety
+    /// As `Compiled::call`: the words describe memory valid for every element of the nest.
+    pub(crate) unsafe fn run(&self, words: &[i64]) -> bool {
+        let (rank, na) = (self.rank, self.narrays);
+        if words.len() != rank + na * (1 + rank) || rank == 0 || rank > MAX_RANK {
+            return false;
+        }
+        let shape = &words[..rank];
+        let n = shape[rank - 1];
+        if n < ROW_MIN as i64 {
+            return false;
+        }
+        let array = |a: usize| &words[rank + a * (1 + rank)..][..1 + rank];
+        if (0..na).any(|a| array(a)[rank] as isize != self.inner[a]) {
+            return false;
+        }
+        if shape.iter().any(|&e| e <= 0) {
+            return true;
+        }
+        let outer = rank - 1;
+        let mut index = [0i64; MAX_RANK];
+        let mut ptrs = [0usize; MAX_ARRAYS];
+        loop {
+            for (a, p) in ptrs.iter_mut().enumerate().take(na) {
+                let w = array(a);
+                let offset: i64 = (0..outer).map(|d| index[d].wrapping_mul(w[1 + d])).sum();
+                *p = (w[0] as usize).wrapping_add(offset as usize);
+            }
+            // SAFETY: the pointers address the row's first elements, and the row's `n`
+            // elements at the inner strides checked above are valid (the caller's contract).
+            unsafe { (self.func)(n as usize, ptrs.as_ptr()) };
+            // The next row: an odometer over the outer axes.
+            let mut d = outer;
+            loop {
+                if d == 0 {
+                    return true;
+                }
+                d -= 1;
+                index[d] += 1;
+                if index[d] < shape[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+    }
+}
+
+/// Compiles `nest`'s row function, when [`crate::row_code_available`] and the nest qualifies.
+pub(crate) fn compile(module: &mut JITModule, nest: &Nest) -> Result<Option<RowFn>, CodegenError> {
+    if !crate::row_code_available() {
+        return Ok(None);
+    }
+    let Some(plan) = plan(nest) else {
+        return Ok(None);
+    };
+    let code = plan.assemble()?;
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.push(AbiParam::new(types::I64));
+    let id = module.declare_anonymous_function(&sig)?;
+    module.define_function_bytes(id, 64, &code, &[])?;
+    module.finalize_definitions()?;
+    let ptr = module.get_finalized_function(id);
+    // SAFETY: the code is a function of exactly this signature in the platform's C calling
+    // convention (two integer arguments, no result), assembled for this CPU.
+    let func = unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) };
+    Ok(Some(plan.row_fn(func)))
+}
+
+impl From<IcedError> for CodegenError {
+    fn from(e: IcedError) -> Self {
+        CodegenError::Internal(format!("512-bit row code: {e}"))
+    }
+}
+
+/// An error of the row code's own: always a compiler bug.
+fn bug(what: &str) -> CodegenError {
+    CodegenError::Internal(format!("512-bit row code: {what}"))
+}
+
+/// Where each node's value lives in the row function.
+#[derive(Clone, Copy, PartialEq)]
+enum Slot {
+    /// Not needed by any output.
+    Dead,
+    /// Computed once per row, before the loop, into this register.
+    Fixed(usize),
+    /// Computed per vector in the loop, into this register.
+    Loop(usize),
+}
+
+/// The row function of a qualifying nest: the dtype, the register of every node, the base
+/// register of every contiguous array.
+pub(crate) struct Plan<'n> {
+    nest: &'n Nest,
+    f64: bool,
+    slots: Vec<Slot>,
+    /// Per array: its base register in the loop (contiguous arrays only).
+    base: Vec<Option<AsmRegister64>>,
+    /// Registers holding the sign-bit and magnitude masks (for `-x` and `abs`).
+    sign: Option<usize>,
+    magnitude: Option<usize>,
+}
+
+/// The plan of `nest`'s row function, when it qualifies (see the module documentation).
+pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
+    let k = &nest.kernel;
+    let dtype = k.outputs.first().map(|o| k.dtype(o.value))?;
+    let narrays = k.inputs.len() + k.outputs.len();
+    if nest.rank == 0
+        || nest.rank > MAX_RANK
+        || nest.reduce_from != nest.rank
+        || narrays > MAX_ARRAYS
+        || !matches!(dtype, DType::F32 | DType::F64)
+        || k.outputs.iter().any(|o| o.reduce.is_some())
+        || k.inputs.iter().any(|&d| d != dtype)
+        || k.nodes.iter().any(|n| n.dtype != dtype)
+        || nest.inner[k.inputs.len()..]
+            .iter()
+            .any(|c| *c != Inner::Contiguous)
+        || nest.inner.contains(&Inner::Strided)
+    {
+        return None;
+    }
+    // Which nodes an output needs, which of those are the same all along a row, and where
+    // each loop value is last used (outputs are stored after the last node).
+    let n = k.nodes.len();
+    let mut needed = vec![false; n];
+    for o in &k.outputs {
+        needed[o.value.index()] = true;
+    }
+    let mut fixed = vec![false; n];
+    let mut last_use = vec![0usize; n];
+    for (i, node) in k.nodes.iter().enumerate().rev() {
+        if !needed[i] {
+            continue;
+        }
+        for h in operands(&node.op)? {
+            needed[h.index()] = true;
+        }
+    }
+    for (i, node) in k.nodes.iter().enumerate() {
+        if !needed[i] {
+            continue;
+        }
+        let ops = operands(&node.op)?;
+        fixed[i] = match node.op {
+            Op::Input(a) => nest.inner[a as usize] == Inner::Broadcast,
+            Op::Const(_) => true,
+            _ => ops.iter().all(|h| fixed[h.index()]),
+        };
+        for h in ops {
+            last_use[h.index()] = i;
+        }
+    }
+    for o in &k.outputs {
+        last_use[o.value.index()] = n;
+    }
+    // Registers: the fixed values (and the masks) keep theirs for the whole function; a loop
+    // value takes a free one when computed and gives it back after its last use.
+    let mut free: Vec<usize> = (0..ZMM.len()).rev().collect();
+    let uses = |op: UnaryOp| {
+        k.nodes
+            .iter()
+            .zip(&needed)
+            .any(|(m, &w)| w && matches!(m.op, Op::Unary(u, _) if u == op))
+    };
+    let sign = if uses(UnaryOp::Neg) { free.pop() } else { None };
+    let magnitude = if uses(UnaryOp::Abs) {
+        Some(free.pop()?)
+    } else {
+        None
+    };
+    let mut slots = vec![Slot::Dead; n];
+    for i in 0..n {
+        if needed[i] && fixed[i] {
+            slots[i] = Slot::Fixed(free.pop()?);
+        }
+    }
+    for (i, node) in k.nodes.iter().enumerate() {
+        if !needed[i] || fixed[i] {
+            continue;
+        }
+        for h in operands(&node.op)? {
+            if let Slot::Loop(r) = slots[h.index()] {
+                // Freed before the result takes a register: an instruction reads its operands
+                // before it writes its result, which may be one of them.
+                if last_use[h.index()] == i && !free.contains(&r) {
+                    free.push(r);
+                }
+            }
+        }
+        slots[i] = Slot::Loop(free.pop()?);
+    }
+    // Base registers for the contiguous arrays.
+    let mut next = BASES.iter();
+    let mut base = Vec::with_capacity(narrays);
+    for (a, class) in nest.inner.iter().enumerate() {
+        let contiguous =
+            *class == Inner::Contiguous && (a >= k.inputs.len() || input_needed(nest, &needed, a));
+        base.push(if contiguous {
+            Some(*next.next()?)
+        } else {
+            None
+        });
+    }
+    Some(Plan {
+        nest,
+        f64: dtype == DType::F64,
+        slots,
+        base,
+        sign,
+        magnitude,
+    })
+}
+
+/// True when some needed node reads input `a`.
+fn input_needed(nest: &Nest, needed: &[bool], a: usize) -> bool {
+    nest.kernel
+        .nodes
+        .iter()
+        .zip(needed)
+        .any(|(n, &w)| w && n.op == Op::Input(a as u32))
+}
+
+/// The operands of a node the row code can compute; `None` for any other node.
+fn operands(op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
+    match op {
+        Op::Input(_) | Op::Const(_) => Some(Vec::new()),
+        Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt, a) => Some(vec![*a]),
+        Op::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div, a, b) => {
+            Some(vec![*a, *b])
+        }
+        _ => None,
+    }
+}
+
+impl Plan<'_> {
+    /// Lanes per 512-bit vector.
+    pub(crate) fn lanes(&self) -> u8 {
+        if self.f64 {
+            8
+        } else {
+            16
+        }
+    }
+
+    /// The element size in bytes.
+    fn size(&self) -> i32 {
+        if self.f64 {
+            8
+        } else {
+            4
+        }
+    }
+
+    /// The row function's [`RowFn`], given its code's address.
+    pub(crate) fn row_fn(&self, func: RowCode) -> RowFn {
+        let mut inner = [0isize; MAX_ARRAYS];
+        for (s, c) in inner.iter_mut().zip(&self.nest.inner) {
+            *s = if *c == Inner::Contiguous {
+                self.size() as isize
+            } else {
+                0
+            };
+        }
+        RowFn {
+            func,
+            rank: self.nest.rank,
+            narrays: self.nest.inner.len(),
+            inner,
+            lanes: self.lanes(),
+        }
+    }
+
+    /// The machine code of the row function (position-independent: relative jumps only).
+    pub(crate) fn assemble(&self) -> Result<Vec<u8>, CodegenError> {
+        let mut a = CodeAssembler::new(64)?;
+        let saved: Vec<AsmRegister64> = self
+            .base
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|r| BASES[CALLEE_SAVED_FROM..].contains(r))
+            .collect();
+        for &r in &saved {
+            a.push(r)?;
+        }
+        for (k, b) in self.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.mov(*r, qword_ptr(rsi + 8 * k as i32))?;
+            }
+        }
+        // Before the loop: the masks, then every fixed value (`rax` is free until the loop).
+        if let Some(r) = self.sign {
+            self.splat(&mut a, ZMM[r], if self.f64 { 1 << 63 } else { 1 << 31 })?;
+        }
+        if let Some(r) = self.magnitude {
+            let m = if self.f64 {
+                u64::MAX >> 1
+            } else {
+                u32::MAX as u64 >> 1
+            };
+            self.splat(&mut a, ZMM[r], m)?;
+        }
+        for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
+            if let Slot::Fixed(r) = self.slots[i] {
+                match node.op {
+                    Op::Input(k) => {
+                        a.mov(rax, qword_ptr(rsi + 8 * k as i32))?;
+                        if self.f64 {
+                            a.vbroadcastsd(ZMM[r], qword_ptr(rax))?;
+                        } else {
+                            a.vbroadcastss(ZMM[r], dword_ptr(rax))?;
+                        }
+                    }
+                    Op::Const(s) => {
+                        let bits = match s {
+                            Scalar::F64(v) => v.to_bits(),
+                            Scalar::F32(v) => v.to_bits() as u64,
+                            _ => return Err(bug("a constant that is not a float")),
+                        };
+                        self.splat(&mut a, ZMM[r], bits)?;
+                    }
+                    _ => self.compute(&mut a, i, ZMM[r])?,
+                }
+            }
+        }
+        let mut body = a.create_label();
+        let mut tail = a.create_label();
+        let mut done = a.create_label();
+        let lanes = i64::from(self.lanes());
+        a.xor(eax, eax)?;
+        a.mov(rcx, rdi)?;
+        a.and(rcx, -lanes as i32)?;
+        a.test(rcx, rcx)?;
+        a.jz(tail)?;
+        a.set_label(&mut body)?;
+        self.body(&mut a, false)?;
+        a.add(rax, lanes as i32)?;
+        a.cmp(rax, rcx)?;
+        a.jb(body)?;
+        a.set_label(&mut tail)?;
+        // The last `n - i < lanes` elements, under the mask k1 = (1 << (n - i)) - 1.
+        a.sub(rdi, rax)?;
+        a.jz(done)?;
+        a.mov(ecx, edi)?;
+        a.mov(edi, 1)?;
+        a.shl(edi, cl)?;
+        a.dec(edi)?;
+        a.kmovw(k1, edi)?;
+        self.body(&mut a, true)?;
+        a.set_label(&mut done)?;
+        a.vzeroupper()?;
+        for &r in saved.iter().rev() {
+            a.pop(r)?;
+        }
+        a.ret()?;
+        Ok(a.assemble(0)?)
+    }
+
+    /// `v = bits` in every lane (through `rax`).
+    fn splat(
+        &self,
+        a: &mut CodeAssembler,
+        v: AsmRegisterZmm,
+        bits: u64,
+    ) -> Result<(), CodegenError> {
+        if self.f64 {
+            a.mov(rax, bits as i64)?;
+            a.vpbroadcastq(v, rax)?;
+        } else {
+            a.mov(eax, bits as u32)?;
+            a.vpbroadcastd(v, eax)?;
+        }
+        Ok(())
+    }
+
+    /// One vector of the row at index `rax`: the loop's nodes, then the stores; under the
+    /// lane mask k1 when `masked`.
+    fn body(&self, a: &mut CodeAssembler, masked: bool) -> Result<(), CodegenError> {
+        let scale = self.size();
+        let k = &self.nest.kernel;
+        for (i, node) in k.nodes.iter().enumerate() {
+            let Slot::Loop(r) = self.slots[i] else {
+                continue;
+            };
+            match node.op {
+                Op::Input(x) => {
+                    let base = self.base[x as usize]
+                        .ok_or_else(|| bug("an input without a base register"))?;
+                    let m = zmmword_ptr(base + rax * scale);
+                    let d = if masked { ZMM[r].k1().z() } else { ZMM[r] };
+                    if self.f64 {
+                        a.vmovupd(d, m)?;
+                    } else {
+                        a.vmovups(d, m)?;
+                    }
+                }
+                _ => self.compute(a, i, ZMM[r])?,
+            }
+        }
+        for (o, out) in k.outputs.iter().enumerate() {
+            let base = self.base[k.inputs.len() + o]
+                .ok_or_else(|| bug("an output without a base register"))?;
+            let v = match self.slots[out.value.index()] {
+                Slot::Fixed(r) | Slot::Loop(r) => ZMM[r],
+                Slot::Dead => return Err(bug("an output value was not computed")),
+            };
+            let m = zmmword_ptr(base + rax * scale);
+            let m = if masked { m.k1() } else { m };
+            if self.f64 {
+                a.vmovupd(m, v)?;
+            } else {
+                a.vmovups(m, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Node `i` (an arithmetic node) into `d`, from its operands' registers.
+    fn compute(
+        &self,
+        a: &mut CodeAssembler,
+        i: usize,
+        d: AsmRegisterZmm,
+    ) -> Result<(), CodegenError> {
+        let reg = |h: &ndx_ir::kernel::Handle| match self.slots[h.index()] {
+            Slot::Fixed(r) | Slot::Loop(r) => Ok(ZMM[r]),
+            Slot::Dead => Err(bug("an operand was not computed")),
+        };
+        let mask = |m: Option<usize>| m.map(|r| ZMM[r]).ok_or_else(|| bug("no mask"));
+        let f64 = self.f64;
+        match &self.nest.kernel.nodes[i].op {
+            Op::Unary(UnaryOp::Neg, x) => a.vpxord(d, reg(x)?, mask(self.sign)?),
+            Op::Unary(UnaryOp::Abs, x) => a.vpandd(d, reg(x)?, mask(self.magnitude)?),
+            Op::Unary(UnaryOp::Sqrt, x) if f64 => a.vsqrtpd(d, reg(x)?),
+            Op::Unary(UnaryOp::Sqrt, x) => a.vsqrtps(d, reg(x)?),
+            Op::Binary(op, x, y) => {
+                let (x, y) = (reg(x)?, reg(y)?);
+                match (op, f64) {
+                    (BinaryOp::Add, true) => a.vaddpd(d, x, y),
+                    (BinaryOp::Add, false) => a.vaddps(d, x, y),
+                    (BinaryOp::Sub, true) => a.vsubpd(d, x, y),
+                    (BinaryOp::Sub, false) => a.vsubps(d, x, y),
+                    (BinaryOp::Mul, true) => a.vmulpd(d, x, y),
+                    (BinaryOp::Mul, false) => a.vmulps(d, x, y),
+                    (BinaryOp::Div, true) => a.vdivpd(d, x, y),
+                    (BinaryOp::Div, false) => a.vdivps(d, x, y),
+                    _ => return Err(bug("an operation without row code")),
+                }
+            }
+            _ => return Err(bug("an operation without row code")),
+        }?;
+        Ok(())
+    }
+}

@@ -1,0 +1,270 @@
+//! The 512-bit row code (`src/zmm.rs`) against the Cranelift code of the same nest and against
+//! the reference evaluator: random float arithmetic kernels on rows of many lengths (partial
+//! last vectors included), with inputs contiguous or broadcast along the row and values that
+//! include zeros, infinities, NaNs and subnormals, bit for bit.
+
+mod common;
+mod reference;
+
+use common::*;
+use ndx_codegen::{row_code_available, RawArray, ROW_MIN_512};
+use ndx_ir::kernel::{BinaryOp as B, Handle, UnaryOp as U};
+use ndx_ir::loops::{schedule, ArrayLayout};
+use ndx_runtime::{DType, Scalar};
+
+/// A small deterministic generator (the cases must be the same on every run).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn pick(&mut self, n: usize) -> usize {
+        self.next() as usize % n
+    }
+    /// A value: mostly ordinary, sometimes special.
+    fn value(&mut self) -> f64 {
+        const SPECIAL: [f64; 10] = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e-310,
+            -1e-40,
+            3.0e38,
+            -1.0,
+            1.0,
+        ];
+        match self.pick(8) {
+            0 => SPECIAL[self.pick(SPECIAL.len())],
+            _ => (self.next() as f64 / (1u64 << 31) as f64 - 0.5) * 8.0,
+        }
+    }
+}
+
+/// How an input is laid out over the iteration space (rows along the last axis).
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    /// One element per point.
+    Full,
+    /// One element per row: broadcast along the row.
+    PerRow,
+    /// One element per column: broadcast over the rows.
+    PerColumn,
+    /// One element.
+    Scalar,
+}
+
+/// Element strides of `layout` over `shape`.
+fn strides(layout: Layout, shape: &[usize]) -> Vec<isize> {
+    let r = shape.len();
+    let mut s = c_strides(shape);
+    match layout {
+        Layout::Full => {}
+        Layout::PerRow => {
+            s = c_strides(&shape[..r - 1]);
+            s.push(0);
+        }
+        Layout::PerColumn => {
+            s = vec![0; r];
+            s[r - 1] = 1;
+        }
+        Layout::Scalar => s = vec![0; r],
+    }
+    s
+}
+
+/// Elements `layout` needs over `shape`.
+fn len(layout: Layout, shape: &[usize]) -> usize {
+    let r = shape.len();
+    match layout {
+        Layout::Full => shape.iter().product(),
+        Layout::PerRow => shape[..r - 1].iter().product(),
+        Layout::PerColumn => shape[r - 1],
+        Layout::Scalar => 1,
+    }
+}
+
+/// A random kernel of arithmetic on `inputs` inputs of dtype `d`, with one or two outputs.
+fn kernel(rng: &mut Rng, d: DType, inputs: usize) -> K {
+    let mut k = K::new();
+    let mut vals: Vec<Handle> = (0..inputs).map(|_| k.input(d)).collect();
+    let c = |v: f64| match d {
+        DType::F32 => Scalar::F32(v as f32),
+        _ => Scalar::F64(v),
+    };
+    for _ in 0..1 + rng.pick(8) {
+        let a = vals[rng.pick(vals.len())];
+        let b = vals[rng.pick(vals.len())];
+        let h = match rng.pick(9) {
+            0 => k.un(U::Neg, a),
+            1 => k.un(U::Abs, a),
+            2 => k.un(U::Sqrt, a),
+            3 => {
+                let v = rng.value();
+                k.c(c(v))
+            }
+            4 => k.bin(B::Add, a, b),
+            5 => k.bin(B::Sub, a, b),
+            6 => k.bin(B::Mul, a, b),
+            _ => k.bin(B::Div, a, b),
+        };
+        vals.push(h);
+    }
+    let last = *vals.last().expect("a value");
+    k.out(last);
+    if rng.pick(3) == 0 {
+        k.out(vals[rng.pick(vals.len())]);
+    }
+    k
+}
+
+/// The values of a `d` buffer, as raw bits (NaNs compare by their bits too).
+fn bits(v: &[f64], d: DType) -> Vec<u64> {
+    match d {
+        DType::F32 => v.iter().map(|x| u64::from((*x as f32).to_bits())).collect(),
+        _ => v.iter().map(|x| x.to_bits()).collect(),
+    }
+}
+
+/// A buffer of `n` values of dtype `d` (f32 stored as f32).
+enum Buf {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+impl Buf {
+    fn new(d: DType, vals: Vec<f64>) -> Buf {
+        match d {
+            DType::F32 => Buf::F32(vals.iter().map(|&v| v as f32).collect()),
+            _ => Buf::F64(vals),
+        }
+    }
+    fn raw(&mut self, d: DType, s: &[isize]) -> RawArray {
+        match self {
+            Buf::F32(v) => raw_mut(v, d, s),
+            Buf::F64(v) => raw_mut(v, d, s),
+        }
+    }
+    fn values(&self) -> Vec<f64> {
+        match self {
+            Buf::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+            Buf::F64(v) => v.clone(),
+        }
+    }
+}
+
+fn scalar_bits(s: Scalar) -> u64 {
+    match s {
+        Scalar::F32(v) => u64::from(v.to_bits()),
+        Scalar::F64(v) => v.to_bits(),
+        other => panic!("not a float: {other:?}"),
+    }
+}
+
+#[test]
+fn row_code_gives_the_cranelift_codes_bits() {
+    const ROWS: [usize; 9] = [64, 65, 79, 100, 127, 128, 129, 255, 1000];
+    let mut jit = jit();
+    let mut rng = Rng(7);
+    let (mut with_rows, mut cases) = (0, 0);
+    for case in 0..400 {
+        let d = if case % 2 == 0 {
+            DType::F32
+        } else {
+            DType::F64
+        };
+        let rank = 1 + rng.pick(3);
+        let mut shape: Vec<usize> = (0..rank - 1).map(|_| 1 + rng.pick(4)).collect();
+        shape.push(ROWS[rng.pick(ROWS.len())]);
+        let ninputs = 1 + rng.pick(4);
+        let k = kernel(&mut rng, d, ninputs);
+        let layouts: Vec<Layout> = (0..ninputs)
+            .map(|_| {
+                [
+                    Layout::Full,
+                    Layout::Full,
+                    Layout::PerRow,
+                    Layout::PerColumn,
+                    Layout::Scalar,
+                ][rng.pick(5)]
+            })
+            .collect();
+        let mut ins: Vec<Buf> = layouts
+            .iter()
+            .map(|&l| Buf::new(d, (0..len(l, &shape)).map(|_| rng.value()).collect()))
+            .collect();
+        let n: usize = shape.iter().product();
+        let nout = k.0.outputs.len();
+        let mut arrays: Vec<RawArray> = ins
+            .iter_mut()
+            .zip(&layouts)
+            .map(|(b, &l)| b.raw(d, &strides(l, &shape)))
+            .collect();
+        let mut outs: Vec<[Buf; 2]> = (0..nout)
+            .map(|_| [Buf::new(d, vec![7.0; n]), Buf::new(d, vec![7.0; n])])
+            .collect();
+        let full = c_strides(&shape);
+        for o in outs.iter_mut() {
+            arrays.push(o[0].raw(d, &full));
+        }
+        let item = d.size();
+        let ls: Vec<Vec<isize>> = arrays.iter().map(|a| a.strides.clone()).collect();
+        let layout: Vec<ArrayLayout> = arrays
+            .iter()
+            .zip(&ls)
+            .map(|(a, s)| ArrayLayout {
+                ptr: a.ptr,
+                strides: s,
+                itemsize: item,
+            })
+            .collect();
+        let reduced = vec![false; rank];
+        let (nest, mut launch) = schedule(&k.0, &shape, &reduced, &layout).expect("schedule");
+        let compiled = jit.compile(&nest).expect("compile");
+        cases += 1;
+        let rows_run = compiled.row_lanes().is_some()
+            && launch.shape.last().is_some_and(|&e| e >= ROW_MIN_512);
+        with_rows += usize::from(rows_run);
+        // SAFETY (both calls): the launch's pointers and strides address the buffers above.
+        assert_eq!(unsafe { compiled.call(&launch.words()) }, 0);
+        for (o, bufs) in outs.iter_mut().enumerate() {
+            let r = bufs[1].raw(d, &full);
+            launch.ptrs[ninputs + o] = r.ptr;
+        }
+        assert_eq!(unsafe { compiled.without_rows().call(&launch.words()) }, 0);
+        let expected = reference::evaluate(&k.0, &shape, &reduced, &arrays[..ninputs + nout]);
+        for (o, bufs) in outs.iter().enumerate() {
+            let (a, b) = (bits(&bufs[0].values(), d), bits(&bufs[1].values(), d));
+            let want: Vec<u64> = expected[o].iter().map(|&s| scalar_bits(s)).collect();
+            let is_nan = |x: u64| match d {
+                DType::F32 => f32::from_bits(x as u32).is_nan(),
+                _ => f64::from_bits(x).is_nan(),
+            };
+            for i in 0..n {
+                // Against the Cranelift code, every bit (a NaN's sign too); against the
+                // evaluator, NaN for NaN (the evaluator's scalar NaNs may differ in sign).
+                assert!(
+                    a[i] == b[i] && (a[i] == want[i] || is_nan(a[i]) && is_nan(want[i])),
+                    "case {case}: output {o} at {i}: row code {:#x}, Cranelift {:#x}, \
+                     evaluator {:#x}; {:?} over {shape:?}, inputs {layouts:?}",
+                    a[i],
+                    b[i],
+                    want[i],
+                    k.0
+                );
+            }
+        }
+    }
+    if row_code_available() {
+        // Most cases must have run the row code, or this test checks nothing.
+        assert!(
+            with_rows * 10 >= cases * 8,
+            "{with_rows} of {cases} cases ran the 512-bit row code"
+        );
+    }
+}
