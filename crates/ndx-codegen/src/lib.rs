@@ -64,8 +64,11 @@ pub use inspect::{LaunchReport, Listing, VectorInfo};
 pub use kcode::{scalar_bits, vector_loops, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
 pub use parallel::MIN_PARALLEL;
 /// Rows (inner extents) from which a nest with 512-bit row code runs it
-/// ([`Compiled::row_lanes`]).
-pub const ROW_MIN_512: usize = 64;
+/// ([`Compiled::row_lanes`]). `y[:, :] = (x - m) / (abs(x) + 2.0)` over 2^20 elements with `m`
+/// one value per row, `threads(1)`, row code against Cranelift's: f32 rows of 4 0.67 / 0.51
+/// ms, of 8 0.23 / 0.29 ms, of 16 0.12 / 0.23 ms; f64 rows of 4 0.70 / 0.70 ms, of 8 0.34 /
+/// 0.69 ms (BENCHMARKS.md, issue 3).
+pub const ROW_MIN_512: usize = 8;
 
 /// True when nests of float arithmetic get 512-bit row code ([`Compiled::row_lanes`]): the
 /// CPU has AVX-512F, and the environment variable `NDX_ZMM` is not `0` (which keeps every

@@ -27,11 +27,11 @@ use ndx_runtime::{DType, Scalar};
 
 use crate::ROW_MIN_512 as ROW_MIN;
 
-/// General registers that hold the base pointers of the contiguous arrays in the loop; the
-/// last six are callee-saved (pushed and popped). `rax` is the index, `rdi` the row length,
-/// `rsi` the pointer table, `rcx` the loop bound.
-const BASES: [AsmRegister64; 11] = [rdx, r8, r9, r10, r11, rbx, rbp, r12, r13, r14, r15];
-const CALLEE_SAVED_FROM: usize = 5;
+/// General registers that hold the arrays' pointers (the current row's first element); the
+/// last six are callee-saved (pushed and popped). `rax` is the index in the row, `rdi` the row
+/// length, `rcx` the bound of the whole vectors, `rdx` the rows left, `rsi` the steps table.
+const BASES: [AsmRegister64; 10] = [r8, r9, r10, r11, rbx, rbp, r12, r13, r14, r15];
+const CALLEE_SAVED_FROM: usize = 4;
 
 const ZMM: [AsmRegisterZmm; 32] = [
     zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13, zmm14,
@@ -39,9 +39,11 @@ const ZMM: [AsmRegisterZmm; 32] = [
     zmm28, zmm29, zmm30, zmm31,
 ];
 
-/// The row function: `n` elements of the row, `ptrs` the address of each array's first element
-/// of the row (inputs, then outputs).
-pub(crate) type RowCode = unsafe extern "C" fn(n: usize, ptrs: *const usize);
+/// The row function: `rows` rows of `n` elements; `ptrs` has the address of each array's first
+/// element of the first row (inputs, then outputs), `steps` how many bytes each moves from a
+/// row to the next.
+pub(crate) type RowCode =
+    unsafe extern "C" fn(n: usize, ptrs: *const usize, rows: usize, steps: *const isize);
 
 /// A nest's row function and what [`RowFn::run`] needs to call it.
 #[derive(Clone, Copy, Debug)]
@@ -56,8 +58,8 @@ pub(crate) struct RowFn {
     pub(crate) lanes: u8,
 }
 
-/// Arrays a row function takes (inputs and outputs; the base registers and the broadcasts).
-const MAX_ARRAYS: usize = 16;
+/// Arrays a row function takes (inputs and outputs): one base register each.
+const MAX_ARRAYS: usize = BASES.len();
 /// Loops [`RowFn::run`] walks (the outer ones, plus the row).
 const MAX_RANK: usize = 16;
 
@@ -86,28 +88,44 @@ impl RowFn {
         if shape.iter().any(|&e| e <= 0) {
             return true;
         }
-        let outer = rank - 1;
-        let mut index = [0i64; MAX_RANK];
+        // The row code walks the last outer axis (or the one row of a 1-D nest); this walks
+        // the ones before it.
+        let (rows, walk) = if rank >= 2 {
+            (shape[rank - 2] as usize, rank - 2)
+        } else {
+            (1, 0)
+        };
+        let mut steps = [0isize; MAX_ARRAYS];
         let mut ptrs = [0usize; MAX_ARRAYS];
-        loop {
-            for (a, p) in ptrs.iter_mut().enumerate().take(na) {
-                let w = array(a);
-                let offset: i64 = (0..outer).map(|d| index[d].wrapping_mul(w[1 + d])).sum();
-                *p = (w[0] as usize).wrapping_add(offset as usize);
+        for a in 0..na {
+            let w = array(a);
+            ptrs[a] = w[0] as usize;
+            if rank >= 2 {
+                steps[a] = w[rank - 1] as isize;
             }
-            // SAFETY: the pointers address the row's first elements, and the row's `n`
-            // elements at the inner strides checked above are valid (the caller's contract).
-            unsafe { (self.func)(n as usize, ptrs.as_ptr()) };
-            // The next row: an odometer over the outer axes.
-            let mut d = outer;
+        }
+        let mut index = [0i64; MAX_RANK];
+        loop {
+            // SAFETY: the pointers address the first elements of `rows` rows of `n` elements
+            // at the strides checked above, all valid (the caller's contract).
+            unsafe { (self.func)(n as usize, ptrs.as_ptr(), rows, steps.as_ptr()) };
+            // The next block of rows: an odometer over the axes before.
+            let mut d = walk;
             loop {
                 if d == 0 {
                     return true;
                 }
                 d -= 1;
                 index[d] += 1;
+                for (a, p) in ptrs.iter_mut().enumerate().take(na) {
+                    *p = p.wrapping_add(array(a)[1 + d] as usize);
+                }
                 if index[d] < shape[d] {
                     break;
+                }
+                for (a, p) in ptrs.iter_mut().enumerate().take(na) {
+                    let back = array(a)[1 + d].wrapping_mul(shape[d]);
+                    *p = p.wrapping_sub(back as usize);
                 }
                 index[d] = 0;
             }
@@ -125,14 +143,15 @@ pub(crate) fn compile(module: &mut JITModule, nest: &Nest) -> Result<Option<RowF
     };
     let code = plan.assemble()?;
     let mut sig = module.make_signature();
-    sig.params.push(AbiParam::new(types::I64));
-    sig.params.push(AbiParam::new(types::I64));
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
     let id = module.declare_anonymous_function(&sig)?;
     module.define_function_bytes(id, 64, &code, &[])?;
     module.finalize_definitions()?;
     let ptr = module.get_finalized_function(id);
     // SAFETY: the code is a function of exactly this signature in the platform's C calling
-    // convention (two integer arguments, no result), assembled for this CPU.
+    // convention (four integer arguments, no result), assembled for this CPU.
     let func = unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) };
     Ok(Some(plan.row_fn(func)))
 }
@@ -165,7 +184,7 @@ pub(crate) struct Plan<'n> {
     nest: &'n Nest,
     f64: bool,
     slots: Vec<Slot>,
-    /// Per array: its base register in the loop (contiguous arrays only).
+    /// Per array: its base register (arrays that are read or written).
     base: Vec<Option<AsmRegister64>>,
     /// Registers holding the sign-bit and magnitude masks (for `-x` and `abs`).
     sign: Option<usize>,
@@ -262,17 +281,12 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         }
         slots[i] = Slot::Loop(free.pop()?);
     }
-    // Base registers for the contiguous arrays.
+    // A base register for every array read or written.
     let mut next = BASES.iter();
     let mut base = Vec::with_capacity(narrays);
-    for (a, class) in nest.inner.iter().enumerate() {
-        let contiguous =
-            *class == Inner::Contiguous && (a >= k.inputs.len() || input_needed(nest, &needed, a));
-        base.push(if contiguous {
-            Some(*next.next()?)
-        } else {
-            None
-        });
+    for a in 0..narrays {
+        let used = a >= k.inputs.len() || input_needed(nest, &needed, a);
+        base.push(if used { Some(*next.next()?) } else { None });
     }
     Some(Plan {
         nest,
@@ -361,7 +375,9 @@ impl Plan<'_> {
                 a.mov(*r, qword_ptr(rsi + 8 * k as i32))?;
             }
         }
-        // Before the loop: the masks, then every fixed value (`rax` is free until the loop).
+        a.mov(rsi, rcx)?;
+        // Once: the masks and the constants (through `rax`), the bound of the whole vectors,
+        // and the lane mask k1 = (1 << (n % lanes)) - 1 of a row's last partial vector.
         if let Some(r) = self.sign {
             self.splat(&mut a, ZMM[r], if self.f64 { 1 << 63 } else { 1 << 31 })?;
         }
@@ -374,52 +390,71 @@ impl Plan<'_> {
             self.splat(&mut a, ZMM[r], m)?;
         }
         for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
-            if let Slot::Fixed(r) = self.slots[i] {
-                match node.op {
-                    Op::Input(k) => {
-                        a.mov(rax, qword_ptr(rsi + 8 * k as i32))?;
-                        if self.f64 {
-                            a.vbroadcastsd(ZMM[r], qword_ptr(rax))?;
-                        } else {
-                            a.vbroadcastss(ZMM[r], dword_ptr(rax))?;
-                        }
-                    }
-                    Op::Const(s) => {
-                        let bits = match s {
-                            Scalar::F64(v) => v.to_bits(),
-                            Scalar::F32(v) => v.to_bits() as u64,
-                            _ => return Err(bug("a constant that is not a float")),
-                        };
-                        self.splat(&mut a, ZMM[r], bits)?;
-                    }
-                    _ => self.compute(&mut a, i, ZMM[r])?,
-                }
+            if let (Slot::Fixed(r), Op::Const(s)) = (self.slots[i], &node.op) {
+                let bits = match s {
+                    Scalar::F64(v) => v.to_bits(),
+                    Scalar::F32(v) => v.to_bits() as u64,
+                    _ => return Err(bug("a constant that is not a float")),
+                };
+                self.splat(&mut a, ZMM[r], bits)?;
             }
         }
+        let lanes = i32::from(self.lanes());
+        a.mov(ecx, edi)?;
+        a.and(ecx, lanes - 1)?;
+        a.mov(eax, 1)?;
+        a.shl(eax, cl)?;
+        a.dec(eax)?;
+        a.kmovw(k1, eax)?;
+        a.mov(rcx, rdi)?;
+        a.and(rcx, -lanes)?;
+        let mut row = a.create_label();
         let mut body = a.create_label();
         let mut tail = a.create_label();
+        let mut next = a.create_label();
         let mut done = a.create_label();
-        let lanes = i64::from(self.lanes());
+        a.test(rdx, rdx)?;
+        a.jz(done)?;
+        a.set_label(&mut row)?;
+        // Per row: the values fixed along it (its broadcast inputs and what they compute).
+        for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
+            let Slot::Fixed(r) = self.slots[i] else {
+                continue;
+            };
+            match node.op {
+                Op::Const(_) => {}
+                Op::Input(k) => {
+                    let base = self.base[k as usize]
+                        .ok_or_else(|| bug("an input without a base register"))?;
+                    if self.f64 {
+                        a.vbroadcastsd(ZMM[r], qword_ptr(base))?;
+                    } else {
+                        a.vbroadcastss(ZMM[r], dword_ptr(base))?;
+                    }
+                }
+                _ => self.compute(&mut a, i, ZMM[r])?,
+            }
+        }
         a.xor(eax, eax)?;
-        a.mov(rcx, rdi)?;
-        a.and(rcx, -lanes as i32)?;
         a.test(rcx, rcx)?;
         a.jz(tail)?;
         a.set_label(&mut body)?;
         self.body(&mut a, false)?;
-        a.add(rax, lanes as i32)?;
+        a.add(rax, lanes)?;
         a.cmp(rax, rcx)?;
         a.jb(body)?;
         a.set_label(&mut tail)?;
-        // The last `n - i < lanes` elements, under the mask k1 = (1 << (n - i)) - 1.
-        a.sub(rdi, rax)?;
-        a.jz(done)?;
-        a.mov(ecx, edi)?;
-        a.mov(edi, 1)?;
-        a.shl(edi, cl)?;
-        a.dec(edi)?;
-        a.kmovw(k1, edi)?;
+        a.cmp(rax, rdi)?;
+        a.jae(next)?;
         self.body(&mut a, true)?;
+        a.set_label(&mut next)?;
+        for (k, b) in self.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.add(*r, qword_ptr(rsi + 8 * k as i32))?;
+            }
+        }
+        a.dec(rdx)?;
+        a.jnz(row)?;
         a.set_label(&mut done)?;
         a.vzeroupper()?;
         for &r in saved.iter().rev() {
