@@ -4,12 +4,14 @@
 //! A nest qualifies ([`plan`]) when it does not reduce, every node and array has one float
 //! dtype (`f32` or `f64`), every node is an input, a constant, `+`, `-`, `*`, `/`, `-x`,
 //! `abs` or `sqrt`, every input is contiguous or broadcast along the inner axis, and every
-//! output is contiguous. [`assemble`] then writes a function computing one row (the inner
-//! axis): 16 (or 8) lanes per iteration, the last partial vector under a lane mask, so that no
-//! element past the row is read or written (masked-off lanes of a load do not fault). What does
-//! not change along the row (constants, broadcast inputs and what is computed from them alone,
-//! such as layernorm's divisor `sqrt(var / n + eps)`) is computed once per row, before the loop.
-//! [`RowFn::run`] walks the outer axes and calls the row function once per row.
+//! output is contiguous. [`Plan::assemble`] then writes a function computing rows (the inner
+//! axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
+//! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
+//! load do not fault), then every pointer moves on by its step to the next row. What does not
+//! change along a row (broadcast inputs and what is computed from them alone, such as
+//! layernorm's divisor `sqrt(var / n + eps)`) is computed once per row, before its loop;
+//! constants once per call. [`RowFn::run`] walks the axes before and calls the row function
+//! once per block of rows.
 //!
 //! Every operation is the IEEE operation the Cranelift code performs, on the same operands in
 //! the same order, so both give the same bits (`tests/zmm.rs` compares them over random
