@@ -23,7 +23,7 @@ use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_jit::JITModule;
 use cranelift_module::Module;
 use iced_x86::code_asm::*;
-use ndx_ir::kernel::{BinaryOp, Op, UnaryOp};
+use ndx_ir::kernel::{BinaryOp, Op, ReduceOp, UnaryOp};
 use ndx_ir::loops::{Inner, Nest};
 use ndx_runtime::{DType, Scalar};
 
@@ -34,6 +34,12 @@ use crate::ROW_MIN_512 as ROW_MIN;
 /// length, `rcx` the bound of the whole vectors, `rdx` the rows left, `rsi` the steps table.
 const BASES: [AsmRegister64; 10] = [r8, r9, r10, r11, rbx, rbp, r12, r13, r14, r15];
 const CALLEE_SAVED_FROM: usize = 4;
+
+const XMM: [AsmRegisterXmm; 32] = [
+    xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14,
+    xmm15, xmm16, xmm17, xmm18, xmm19, xmm20, xmm21, xmm22, xmm23, xmm24, xmm25, xmm26, xmm27,
+    xmm28, xmm29, xmm30, xmm31,
+];
 
 const ZMM: [AsmRegisterZmm; 32] = [
     zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13, zmm14,
@@ -59,6 +65,9 @@ pub(crate) struct RowFn {
     /// Lanes per vector: 16 for `f32`, 8 for `f64`.
     pub(crate) lanes: u8,
 }
+
+/// Registers a sum's end of row works in.
+const SCRATCH: usize = 7;
 
 /// Arrays a row function takes (inputs and outputs): one base register each.
 const MAX_ARRAYS: usize = BASES.len();
@@ -188,6 +197,11 @@ pub(crate) struct Plan<'n> {
     slots: Vec<Slot>,
     /// Per array: its base register (arrays that are read or written).
     base: Vec<Option<AsmRegister64>>,
+    /// Per output of a kernel that sums its rows: the accumulator's register (empty for an
+    /// elementwise kernel).
+    acc: Vec<usize>,
+    /// The registers of a sum's end of row (see [`Plan::finish_sums`]).
+    scratch: [usize; SCRATCH],
     /// Registers holding the sign-bit and magnitude masks (for `-x` and `abs`).
     sign: Option<usize>,
     magnitude: Option<usize>,
@@ -198,17 +212,24 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
     let k = &nest.kernel;
     let dtype = k.outputs.first().map(|o| k.dtype(o.value))?;
     let narrays = k.inputs.len() + k.outputs.len();
+    // Either every output is elementwise, or every output sums the row (the inner axis alone).
+    let sums = nest.rank > 0
+        && nest.reduce_from == nest.rank - 1
+        && k.outputs.iter().all(|o| o.reduce == Some(ReduceOp::Sum));
+    let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
+    let out_class = if sums {
+        Inner::Broadcast
+    } else {
+        Inner::Contiguous
+    };
     if nest.rank == 0
         || nest.rank > MAX_RANK
-        || nest.reduce_from != nest.rank
+        || !(sums || elementwise)
         || narrays > MAX_ARRAYS
         || !matches!(dtype, DType::F32 | DType::F64)
-        || k.outputs.iter().any(|o| o.reduce.is_some())
         || k.inputs.iter().any(|&d| d != dtype)
         || k.nodes.iter().any(|n| n.dtype != dtype)
-        || nest.inner[k.inputs.len()..]
-            .iter()
-            .any(|c| *c != Inner::Contiguous)
+        || nest.inner[k.inputs.len()..].iter().any(|c| *c != out_class)
         || nest.inner.contains(&Inner::Strided)
     {
         return None;
@@ -262,6 +283,22 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
     } else {
         None
     };
+    // A sum's accumulator, and the registers its end of row works in.
+    let acc = if sums {
+        let mut acc = Vec::new();
+        for _ in &k.outputs {
+            acc.push(free.pop()?);
+        }
+        acc
+    } else {
+        Vec::new()
+    };
+    let mut scratch = [0usize; SCRATCH];
+    if sums {
+        for r in scratch.iter_mut() {
+            *r = free.pop()?;
+        }
+    }
     let mut slots = vec![Slot::Dead; n];
     for i in 0..n {
         if needed[i] && fixed[i] {
@@ -293,6 +330,8 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
     Some(Plan {
         nest,
         f64: dtype == DType::F64,
+        acc,
+        scratch,
         slots,
         base,
         sign,
@@ -408,6 +447,18 @@ impl Plan<'_> {
         a.shl(eax, cl)?;
         a.dec(eax)?;
         a.kmovw(k1, eax)?;
+        if !self.acc.is_empty() {
+            // For sums: k2 = the lanes of the last partial vector in whole groups of
+            // `lanes / 4` (the JIT's 128-bit vectors), k3 = the lanes past them.
+            let w = lanes / 4;
+            a.mov(ecx, edi)?;
+            a.and(ecx, (lanes - 1) & !(w - 1))?;
+            a.mov(eax, 1)?;
+            a.shl(eax, cl)?;
+            a.dec(eax)?;
+            a.kmovw(k2, eax)?;
+            a.kandnw(k3, k2, k1)?;
+        }
         a.mov(rcx, rdi)?;
         a.and(rcx, -lanes)?;
         let mut row = a.create_label();
@@ -437,6 +488,9 @@ impl Plan<'_> {
                 _ => self.compute(&mut a, i, ZMM[r])?,
             }
         }
+        for &r in &self.acc {
+            a.vpxord(ZMM[r], ZMM[r], ZMM[r])?;
+        }
         a.xor(eax, eax)?;
         a.test(rcx, rcx)?;
         a.jz(tail)?;
@@ -450,6 +504,7 @@ impl Plan<'_> {
         a.jae(next)?;
         self.body(&mut a, true)?;
         a.set_label(&mut next)?;
+        self.finish_sums(&mut a)?;
         for (k, b) in self.base.iter().enumerate() {
             if let Some(r) = b {
                 a.add(*r, qword_ptr(rsi + 8 * k as i32))?;
@@ -464,6 +519,123 @@ impl Plan<'_> {
         }
         a.ret()?;
         Ok(a.assemble(0)?)
+    }
+
+    /// The register holding node `h`'s value.
+    fn value(&self, h: ndx_ir::kernel::Handle) -> Result<AsmRegisterZmm, CodegenError> {
+        match self.slots[h.index()] {
+            Slot::Fixed(r) | Slot::Loop(r) => Ok(ZMM[r]),
+            Slot::Dead => Err(bug("a value was not computed")),
+        }
+    }
+
+    /// The end of a row of a kernel that sums it: each sum, in the order of the JIT's
+    /// (`ndx_runtime::ops::wide_sum`'s kernel sum), stored to its output. The accumulator holds
+    /// the JIT's four 128-bit accumulators side by side; the last partial vector (its value
+    /// still in the output value's register, lanes under k1) adds its whole 128-bit groups
+    /// (k2) to the first, one after the other; the lanes past them (k3) go, in order, to a
+    /// scalar `s = +0.0`; the result is `s` plus each lane of `(acc0 + acc1) + (acc2 + acc3)`,
+    /// from the left. Groups and lanes that are not there add `+0.0`, which changes nothing:
+    /// neither an accumulator nor `s`, starting at `+0.0`, is ever `-0.0`.
+    fn finish_sums(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+        let k = &self.nest.kernel;
+        let [g, c, x1, x2, x3, t, s] = self.scratch.map(|r| ZMM[r]);
+        let xmm = |z: AsmRegisterZmm| -> Result<AsmRegisterXmm, CodegenError> {
+            let i = ZMM
+                .iter()
+                .position(|r| *r == z)
+                .ok_or_else(|| bug("no register"))?;
+            Ok(XMM[i])
+        };
+        let (xc, xx1, xx2, xx3, xt, xs) = (xmm(c)?, xmm(x1)?, xmm(x2)?, xmm(x3)?, xmm(t)?, xmm(s)?);
+        for (o, out) in k.outputs.iter().enumerate() {
+            let (Some(&acc), Some(base)) = (self.acc.get(o), self.base[k.inputs.len() + o]) else {
+                continue;
+            };
+            let v = self.value(out.value)?;
+            let (za, xa) = (ZMM[acc], xmm(ZMM[acc])?);
+            if self.f64 {
+                a.vmovapd(g.k2().z(), v)?;
+                a.vcompresspd(c.k3().z(), v)?;
+            } else {
+                a.vmovaps(g.k2().z(), v)?;
+                a.vcompressps(c.k3().z(), v)?;
+            }
+            a.vextractf32x4(xx1, za, 1)?;
+            a.vextractf32x4(xx2, za, 2)?;
+            a.vextractf32x4(xx3, za, 3)?;
+            // (Writing the accumulator's low 128 bits clears the rest, taken out above.)
+            for group in 0..3 {
+                a.vextractf32x4(xt, g, group)?;
+                self.add(a, xa, xa, xt)?;
+            }
+            self.add(a, xa, xa, xx1)?;
+            self.add(a, xx2, xx2, xx3)?;
+            self.add(a, xa, xa, xx2)?;
+            a.vpxord(s, s, s)?;
+            let (w, tail) = if self.f64 { (2, 1) } else { (4, 3) };
+            for l in 0..tail {
+                self.lane0(a, xt, xc, l)?;
+                self.add_scalar(a, xs, xt)?;
+            }
+            for l in 0..w {
+                self.lane0(a, xt, xa, l)?;
+                self.add_scalar(a, xs, xt)?;
+            }
+            if self.f64 {
+                a.vmovsd(qword_ptr(base), xs)?;
+            } else {
+                a.vmovss(dword_ptr(base), xs)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `d = x + y` on 128-bit vectors.
+    fn add(
+        &self,
+        a: &mut CodeAssembler,
+        d: AsmRegisterXmm,
+        x: AsmRegisterXmm,
+        y: AsmRegisterXmm,
+    ) -> Result<(), CodegenError> {
+        if self.f64 {
+            a.vaddpd(d, x, y)?;
+        } else {
+            a.vaddps(d, x, y)?;
+        }
+        Ok(())
+    }
+
+    /// `s = s + x` in lane 0.
+    fn add_scalar(
+        &self,
+        a: &mut CodeAssembler,
+        s: AsmRegisterXmm,
+        x: AsmRegisterXmm,
+    ) -> Result<(), CodegenError> {
+        if self.f64 {
+            a.vaddsd(s, s, x)?;
+        } else {
+            a.vaddss(s, s, x)?;
+        }
+        Ok(())
+    }
+
+    /// `d` with lane `l` of `x` in lane 0.
+    fn lane0(
+        &self,
+        a: &mut CodeAssembler,
+        d: AsmRegisterXmm,
+        x: AsmRegisterXmm,
+        l: u32,
+    ) -> Result<(), CodegenError> {
+        if self.f64 {
+            a.vpermilpd(d, x, l)?;
+        } else {
+            a.vpermilps(d, x, l)?;
+        }
+        Ok(())
     }
 
     /// `v = bits` in every lane (through `rax`).
@@ -510,10 +682,18 @@ impl Plan<'_> {
         for (o, out) in k.outputs.iter().enumerate() {
             let base = self.base[k.inputs.len() + o]
                 .ok_or_else(|| bug("an output without a base register"))?;
-            let v = match self.slots[out.value.index()] {
-                Slot::Fixed(r) | Slot::Loop(r) => ZMM[r],
-                Slot::Dead => return Err(bug("an output value was not computed")),
-            };
+            let v = self.value(out.value)?;
+            if let Some(&acc) = self.acc.get(o) {
+                // A sum: whole vectors into the accumulator (the partial one at the row's end).
+                if !masked {
+                    if self.f64 {
+                        a.vaddpd(ZMM[acc], ZMM[acc], v)?;
+                    } else {
+                        a.vaddps(ZMM[acc], ZMM[acc], v)?;
+                    }
+                }
+                continue;
+            }
             let m = zmmword_ptr(base + rax * scale);
             let m = if masked { m.k1() } else { m };
             if self.f64 {

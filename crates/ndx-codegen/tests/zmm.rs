@@ -8,13 +8,17 @@ mod reference;
 
 use common::*;
 use ndx_codegen::{row_code_available, RawArray, ROW_MIN_512};
-use ndx_ir::kernel::{BinaryOp as B, Handle, UnaryOp as U};
+use ndx_ir::kernel::{BinaryOp as B, Handle, ReduceOp as R, UnaryOp as U};
 use ndx_ir::loops::{schedule, ArrayLayout};
 use ndx_runtime::{DType, Scalar};
 
 /// A small deterministic generator (the cases must be the same on every run).
 struct Rng(u64);
 impl Rng {
+    /// A value: mostly ordinary, one in 8 special.
+    fn value(&mut self) -> f64 {
+        self.value_1_in(8)
+    }
     fn next(&mut self) -> u64 {
         self.0 = self
             .0
@@ -25,8 +29,8 @@ impl Rng {
     fn pick(&mut self, n: usize) -> usize {
         self.next() as usize % n
     }
-    /// A value: mostly ordinary, sometimes special.
-    fn value(&mut self) -> f64 {
+    /// A value: mostly ordinary, one in `rare` special.
+    fn value_1_in(&mut self, rare: usize) -> f64 {
         const SPECIAL: [f64; 10] = [
             0.0,
             -0.0,
@@ -39,7 +43,7 @@ impl Rng {
             -1.0,
             1.0,
         ];
-        match self.pick(8) {
+        match self.pick(rare) {
             0 => SPECIAL[self.pick(SPECIAL.len())],
             _ => (self.next() as f64 / (1u64 << 31) as f64 - 0.5) * 8.0,
         }
@@ -89,8 +93,9 @@ fn len(layout: Layout, shape: &[usize]) -> usize {
     }
 }
 
-/// A random kernel of arithmetic on `inputs` inputs of dtype `d`, with one or two outputs.
-fn kernel(rng: &mut Rng, d: DType, inputs: usize) -> K {
+/// A random kernel of arithmetic on `inputs` inputs of dtype `d`, with one or two outputs,
+/// each summed over the last axis when `sums`.
+fn kernel(rng: &mut Rng, d: DType, inputs: usize, sums: bool) -> K {
     let mut k = K::new();
     let mut vals: Vec<Handle> = (0..inputs).map(|_| k.input(d)).collect();
     let c = |v: f64| match d {
@@ -115,10 +120,18 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize) -> K {
         };
         vals.push(h);
     }
+    let out = |k: &mut K, v| {
+        if sums {
+            k.reduce(v, R::Sum);
+        } else {
+            k.out(v);
+        }
+    };
     let last = *vals.last().expect("a value");
-    k.out(last);
+    out(&mut k, last);
     if rng.pick(3) == 0 {
-        k.out(vals[rng.pick(vals.len())]);
+        let v = vals[rng.pick(vals.len())];
+        out(&mut k, v);
     }
     k
 }
@@ -172,7 +185,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
     const ROWS: [usize; 12] = [3, 8, 9, 15, 17, 33, 64, 65, 100, 129, 255, 1000];
     let mut jit = jit();
     let mut rng = Rng(7);
-    let (mut with_rows, mut cases) = (0, 0);
+    let (mut with_rows, mut cases, mut sums_with_rows, mut finite_sums) = (0, 0, 0, 0);
     for case in 0..400 {
         let d = if case % 2 == 0 {
             DType::F32
@@ -183,7 +196,9 @@ fn row_code_gives_the_cranelift_codes_bits() {
         let mut shape: Vec<usize> = (0..rank - 1).map(|_| 1 + rng.pick(4)).collect();
         shape.push(ROWS[rng.pick(ROWS.len())]);
         let ninputs = 1 + rng.pick(4);
-        let k = kernel(&mut rng, d, ninputs);
+        // A third of the cases sum each row (the inner axis).
+        let sums = case % 3 == 2;
+        let k = kernel(&mut rng, d, ninputs, sums);
         let layouts: Vec<Layout> = (0..ninputs)
             .map(|_| {
                 [
@@ -197,9 +212,17 @@ fn row_code_gives_the_cranelift_codes_bits() {
             .collect();
         let mut ins: Vec<Buf> = layouts
             .iter()
-            .map(|&l| Buf::new(d, (0..len(l, &shape)).map(|_| rng.value()).collect()))
+            .map(|&l| {
+                // (Sums of rows with a special value would mostly be NaN or infinite.)
+                let rare = if sums { 2000 } else { 8 };
+                Buf::new(
+                    d,
+                    (0..len(l, &shape)).map(|_| rng.value_1_in(rare)).collect(),
+                )
+            })
             .collect();
-        let n: usize = shape.iter().product();
+        let cols = shape[rank - 1];
+        let n: usize = shape.iter().product::<usize>() / if sums { cols } else { 1 };
         let nout = k.0.outputs.len();
         let mut arrays: Vec<RawArray> = ins
             .iter_mut()
@@ -209,7 +232,11 @@ fn row_code_gives_the_cranelift_codes_bits() {
         let mut outs: Vec<[Buf; 2]> = (0..nout)
             .map(|_| [Buf::new(d, vec![7.0; n]), Buf::new(d, vec![7.0; n])])
             .collect();
-        let full = c_strides(&shape);
+        let full = if sums {
+            strides(Layout::PerRow, &shape)
+        } else {
+            c_strides(&shape)
+        };
         for o in outs.iter_mut() {
             arrays.push(o[0].raw(d, &full));
         }
@@ -224,13 +251,15 @@ fn row_code_gives_the_cranelift_codes_bits() {
                 itemsize: item,
             })
             .collect();
-        let reduced = vec![false; rank];
+        let mut reduced = vec![false; rank];
+        reduced[rank - 1] = sums;
         let (nest, mut launch) = schedule(&k.0, &shape, &reduced, &layout).expect("schedule");
         let compiled = jit.compile(&nest).expect("compile");
         cases += 1;
         let rows_run = compiled.row_lanes().is_some()
             && launch.shape.last().is_some_and(|&e| e >= ROW_MIN_512);
         with_rows += usize::from(rows_run);
+        sums_with_rows += usize::from(rows_run && sums);
         // SAFETY (both calls): the launch's pointers and strides address the buffers above.
         assert_eq!(unsafe { compiled.call(&launch.words()) }, 0);
         for (o, bufs) in outs.iter_mut().enumerate() {
@@ -240,6 +269,9 @@ fn row_code_gives_the_cranelift_codes_bits() {
         assert_eq!(unsafe { compiled.without_rows().call(&launch.words()) }, 0);
         let expected = reference::evaluate(&k.0, &shape, &reduced, &arrays[..ninputs + nout]);
         for (o, bufs) in outs.iter().enumerate() {
+            if sums && rows_run {
+                finite_sums += bufs[0].values().iter().filter(|v| v.is_finite()).count();
+            }
             let (a, b) = (bits(&bufs[0].values(), d), bits(&bufs[1].values(), d));
             let want: Vec<u64> = expected[o].iter().map(|&s| scalar_bits(s)).collect();
             let is_nan = |x: u64| match d {
@@ -249,8 +281,10 @@ fn row_code_gives_the_cranelift_codes_bits() {
             for i in 0..n {
                 // Against the Cranelift code, every bit (a NaN's sign too); against the
                 // evaluator, NaN for NaN (the evaluator's scalar NaNs may differ in sign).
+                // (Sums: the evaluator adds in another order; `tests/differential.rs`
+                // compares the Cranelift code with it.)
                 assert!(
-                    a[i] == b[i] && (a[i] == want[i] || is_nan(a[i]) && is_nan(want[i])),
+                    a[i] == b[i] && (sums || a[i] == want[i] || is_nan(a[i]) && is_nan(want[i])),
                     "case {case}: output {o} at {i}: row code {:#x}, Cranelift {:#x}, \
                      evaluator {:#x}; {:?} over {shape:?}, inputs {layouts:?}",
                     a[i],
@@ -266,6 +300,10 @@ fn row_code_gives_the_cranelift_codes_bits() {
         assert!(
             with_rows * 10 >= cases * 8,
             "{with_rows} of {cases} cases ran the 512-bit row code"
+        );
+        assert!(
+            sums_with_rows * 10 >= cases * 8 / 3 && finite_sums >= 200,
+            "{sums_with_rows} cases summed rows with the row code, {finite_sums} finite sums"
         );
     }
 }
