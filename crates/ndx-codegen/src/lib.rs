@@ -71,12 +71,13 @@ pub use parallel::MIN_PARALLEL;
 pub const ROW_MIN_512: usize = 8;
 
 /// True when nests of float arithmetic get 512-bit row code ([`Compiled::row_lanes`]): the
-/// CPU has AVX-512F, and the environment variable `NDX_ZMM` is not `0` (which keeps every
-/// kernel on Cranelift's 128-bit code, to compare the two).
+/// CPU has AVX-512F (x86-64, not Windows), and the environment variable `NDX_ZMM` is not `0`
+/// (which keeps every kernel on Cranelift's 128-bit code, to compare the two).
 pub fn row_code_available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        cfg!(target_arch = "x86_64")
+        // (The row code follows the System V calling convention: not on Windows.)
+        cfg!(all(target_arch = "x86_64", not(windows)))
             && ndx_runtime::ops::wide_sum::wide_available()
             && std::env::var_os("NDX_ZMM").is_none_or(|v| v != "0")
     })
@@ -404,7 +405,9 @@ impl Jit {
         // SAFETY: the function was built with exactly this signature: one pointer-sized
         // integer parameter and an i32 result, in the platform's C calling convention.
         let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
-        let rows = zmm::compile(&mut self.module, nest)?;
+        // The row code is an optional fast path: should it fail to assemble (a bug), the
+        // Cranelift code runs every launch rather than the statement failing.
+        let rows = zmm::compile(&mut self.module, nest).ok().flatten();
         Ok(Compiled {
             func,
             words: nest.rank + narrays * (1 + nest.rank),

@@ -1,10 +1,10 @@
 //! 512-bit row loops (AVX-512F) for nests of float arithmetic, assembled with iced-x86:
 //! Cranelift's vectors stop at 128 bits (CRANELIFT.md).
 //!
-//! A nest qualifies ([`plan`]) when it does not reduce, every node and array has one float
-//! dtype (`f32` or `f64`), every node is an input, a constant, `+`, `-`, `*`, `/`, `-x`,
-//! `abs` or `sqrt`, every input is contiguous or broadcast along the inner axis, and every
-//! output is contiguous. [`Plan::assemble`] then writes a function computing rows (the inner
+//! A nest qualifies ([`plan`]) when every node and array has one float dtype (`f32` or `f64`),
+//! every node is an input, a constant, `+`, `-`, `*`, `/`, `-x`, `abs` or `sqrt`, every input
+//! is contiguous or broadcast along the inner axis, and either no output reduces (each is
+//! contiguous) or every output sums the inner axis alone. [`Plan::assemble`] then writes a function computing rows (the inner
 //! axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
 //! load do not fault), then every pointer moves on by its step to the next row. What does not
@@ -14,9 +14,11 @@
 //! once per block of rows.
 //!
 //! Every operation is the IEEE operation the Cranelift code performs, on the same operands in
-//! the same order, so both give the same bits (`tests/zmm.rs` compares them over random
-//! kernels). Registers: one zmm per value live in the loop, none spilled; a nest that needs
-//! more does not qualify.
+//! the same order, and a sum adds in the Cranelift code's order ([`Plan::finish_sums`]), so
+//! both give the same bits (`tests/zmm.rs` compares them over random kernels). Registers: one
+//! zmm per value live in the loop, none spilled; a nest that needs more does not qualify. The
+//! code follows the System V calling convention (`crate::row_code_available` is false on
+//! Windows).
 
 use crate::CodegenError;
 use cranelift_codegen::ir::{types, AbiParam};
@@ -75,8 +77,8 @@ const MAX_ARRAYS: usize = BASES.len();
 const MAX_RANK: usize = 16;
 
 impl RowFn {
-    /// Runs the nest over the launch `words` ([`ndx_ir::loops::Launch::words`]), one row at a
-    /// time. Returns false, having done nothing, when the launch does not fit the row code
+    /// Runs the nest over the launch `words` ([`ndx_ir::loops::Launch::words`]), a block of
+    /// rows (the last outer axis) per call of the row code. Returns false, having done nothing, when the launch does not fit the row code
     /// (rows shorter than [`ROW_MIN`], or an inner stride other than the one compiled for):
     /// the caller runs the Cranelift code instead.
     ///
