@@ -44,7 +44,16 @@ mod zmm {
         }
     }
 
-    pub(crate) fn compile(_: &mut JITModule, _: &Nest) -> Result<Option<RowFn>, CodegenError> {
+    /// Never made.
+    pub(crate) struct Defined;
+
+    impl Defined {
+        pub(crate) fn finish(&self, _: &JITModule) -> RowFn {
+            RowFn { lanes: 0 }
+        }
+    }
+
+    pub(crate) fn define(_: &mut JITModule, _: &Nest) -> Result<Option<Defined>, CodegenError> {
         Ok(None)
     }
 }
@@ -400,14 +409,15 @@ impl Jit {
             return Err(e);
         }
         self.define_listed(id)?;
+        // The row code is an optional fast path: should it fail to assemble (a bug), the
+        // Cranelift code runs every launch rather than the statement failing.
+        let rows = zmm::define(&mut self.module, nest).ok().flatten();
         self.module.finalize_definitions()?;
         let ptr = self.module.get_finalized_function(id);
         // SAFETY: the function was built with exactly this signature: one pointer-sized
         // integer parameter and an i32 result, in the platform's C calling convention.
         let func = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
-        // The row code is an optional fast path: should it fail to assemble (a bug), the
-        // Cranelift code runs every launch rather than the statement failing.
-        let rows = zmm::compile(&mut self.module, nest).ok().flatten();
+        let rows = rows.map(|r| r.finish(&self.module));
         Ok(Compiled {
             func,
             words: nest.rank + narrays * (1 + nest.rank),

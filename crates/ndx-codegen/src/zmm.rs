@@ -23,7 +23,7 @@
 use crate::CodegenError;
 use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_jit::JITModule;
-use cranelift_module::Module;
+use cranelift_module::{FuncId, Module};
 use iced_x86::code_asm::*;
 use ndx_ir::kernel::{BinaryOp, Op, ReduceOp, UnaryOp};
 use ndx_ir::loops::{Inner, Nest};
@@ -146,8 +146,10 @@ impl RowFn {
     }
 }
 
-/// Compiles `nest`'s row function, when [`crate::row_code_available`] and the nest qualifies.
-pub(crate) fn compile(module: &mut JITModule, nest: &Nest) -> Result<Option<RowFn>, CodegenError> {
+/// Defines `nest`'s row function in `module`, when [`crate::row_code_available`] and the nest
+/// qualifies; after the module's next `finalize_definitions`, [`Defined::finish`] gives it.
+/// (Defined beside the Cranelift function, so that one finalisation makes both executable.)
+pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defined>, CodegenError> {
     if !crate::row_code_available() {
         return Ok(None);
     }
@@ -161,12 +163,47 @@ pub(crate) fn compile(module: &mut JITModule, nest: &Nest) -> Result<Option<RowF
     }
     let id = module.declare_anonymous_function(&sig)?;
     module.define_function_bytes(id, 64, &code, &[])?;
-    module.finalize_definitions()?;
-    let ptr = module.get_finalized_function(id);
-    // SAFETY: the code is a function of exactly this signature in the platform's C calling
-    // convention (four integer arguments, no result), assembled for this CPU.
-    let func = unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) };
-    Ok(Some(plan.row_fn(func)))
+    let mut inner = [0isize; MAX_ARRAYS];
+    for (s, c) in inner.iter_mut().zip(&nest.inner) {
+        *s = if *c == Inner::Contiguous {
+            plan.size() as isize
+        } else {
+            0
+        };
+    }
+    Ok(Some(Defined {
+        id,
+        rank: nest.rank,
+        narrays: nest.inner.len(),
+        inner,
+        lanes: plan.lanes(),
+    }))
+}
+
+/// A row function defined in the module, not yet finalised.
+pub(crate) struct Defined {
+    id: FuncId,
+    rank: usize,
+    narrays: usize,
+    inner: [isize; MAX_ARRAYS],
+    lanes: u8,
+}
+
+impl Defined {
+    /// The row function, once the module has finalised its definitions.
+    pub(crate) fn finish(&self, module: &JITModule) -> RowFn {
+        let ptr = module.get_finalized_function(self.id);
+        // SAFETY: the code is a function of exactly this signature in the platform's C
+        // calling convention (four integer arguments, no result), assembled for this CPU.
+        let func = unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) };
+        RowFn {
+            func,
+            rank: self.rank,
+            narrays: self.narrays,
+            inner: self.inner,
+            lanes: self.lanes,
+        }
+    }
 }
 
 impl From<IcedError> for CodegenError {
@@ -378,25 +415,6 @@ impl Plan<'_> {
             8
         } else {
             4
-        }
-    }
-
-    /// The row function's [`RowFn`], given its code's address.
-    pub(crate) fn row_fn(&self, func: RowCode) -> RowFn {
-        let mut inner = [0isize; MAX_ARRAYS];
-        for (s, c) in inner.iter_mut().zip(&self.nest.inner) {
-            *s = if *c == Inner::Contiguous {
-                self.size() as isize
-            } else {
-                0
-            };
-        }
-        RowFn {
-            func,
-            rank: self.nest.rank,
-            narrays: self.nest.inner.len(),
-            inner,
-            lanes: self.lanes(),
         }
     }
 
