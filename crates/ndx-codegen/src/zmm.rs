@@ -2,7 +2,8 @@
 //! Cranelift's vectors stop at 128 bits (CRANELIFT.md).
 //!
 //! A nest qualifies ([`plan`]) when every node and array has one float dtype (`f32` or `f64`),
-//! every node is an input, a constant, `+`, `-`, `*`, `/`, `-x`, `abs` or `sqrt`, every input
+//! every node is an input, a constant, `+`, `-`, `*`, `/`, `minimum`, `maximum`, `-x`, `abs` or
+//! `sqrt`, every input
 //! is contiguous or broadcast along the inner axis, and either no output reduces (each is
 //! contiguous) or every output sums the inner axis alone. [`Plan::assemble`] then writes a function computing rows (the inner
 //! axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
@@ -392,9 +393,16 @@ fn operands(op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
     match op {
         Op::Input(_) | Op::Const(_) => Some(Vec::new()),
         Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt, a) => Some(vec![*a]),
-        Op::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div, a, b) => {
-            Some(vec![*a, *b])
-        }
+        Op::Binary(
+            BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::Min
+            | BinaryOp::Max,
+            a,
+            b,
+        ) => Some(vec![*a, *b]),
         _ => None,
     }
 }
@@ -743,6 +751,26 @@ impl Plan<'_> {
             Op::Unary(UnaryOp::Abs, x) => a.vpandd(d, reg(x)?, mask(self.magnitude)?),
             Op::Unary(UnaryOp::Sqrt, x) if f64 => a.vsqrtpd(d, reg(x)?),
             Op::Unary(UnaryOp::Sqrt, x) => a.vsqrtps(d, reg(x)?),
+            Op::Binary(op @ (BinaryOp::Min | BinaryOp::Max), x, y) => {
+                // As the Cranelift vector code (`simd::vminmax`): `y` where it beats `x`
+                // (`x < y` for max, `y < x` for min) or is NaN, else `x`. One blend, so `d`
+                // may be either operand's register.
+                let (x, y) = (reg(x)?, reg(y)?);
+                const LT: i32 = 1;
+                const UNORD: i32 = 3;
+                let (p, q) = if *op == BinaryOp::Max { (x, y) } else { (y, x) };
+                if f64 {
+                    a.vcmppd(k4, p, q, LT)?;
+                    a.vcmppd(k5, y, y, UNORD)?;
+                    a.korw(k4, k4, k5)?;
+                    a.vblendmpd(d.k4(), x, y)
+                } else {
+                    a.vcmpps(k4, p, q, LT)?;
+                    a.vcmpps(k5, y, y, UNORD)?;
+                    a.korw(k4, k4, k5)?;
+                    a.vblendmps(d.k4(), x, y)
+                }
+            }
             Op::Binary(op, x, y) => {
                 let (x, y) = (reg(x)?, reg(y)?);
                 match (op, f64) {
