@@ -2,8 +2,9 @@
 //! Cranelift's vectors stop at 128 bits (CRANELIFT.md).
 //!
 //! A nest qualifies ([`plan`]) when every node and array has one float dtype (`f32` or `f64`),
-//! every node is an input, a constant, `+`, `-`, `*`, `/`, `minimum`, `maximum`, `-x`, `abs` or
-//! `sqrt`, every input
+//! every node is an input, a constant, `+`, `-`, `*`, `/`, `minimum`, `maximum`, `-x`, `abs`,
+//! `sqrt` or `x ** c` for a constant `c` that the Cranelift code multiplies out (0.5, or an
+//! integer from -1 to 4), every input
 //! is contiguous or broadcast along the inner axis, and either no output reduces (each is
 //! contiguous) or every output sums the inner axis alone. [`Plan::assemble`] then writes a function computing rows (the inner
 //! axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
@@ -16,7 +17,9 @@
 //!
 //! Every operation is the IEEE operation the Cranelift code performs, on the same operands in
 //! the same order, and a sum adds in the Cranelift code's order ([`Plan::finish_sums`]), so
-//! both give the same bits (`tests/zmm.rs` compares them over random kernels). Registers: one
+//! both give the same bits, but for a NaN's payload and sign where Cranelift's optimiser
+//! rewrites an expression (`-x * -x` as `x * x`) or its scalar tail meets two NaNs in
+//! `minimum`/`maximum` (`tests/zmm.rs` compares them over random kernels). Registers: one
 //! zmm per value live in the loop, none spilled; a nest that needs more does not qualify. The
 //! code follows the System V calling convention (`crate::row_code_available` is false on
 //! Windows).
@@ -242,9 +245,10 @@ pub(crate) struct Plan<'n> {
     acc: Vec<usize>,
     /// The registers of a sum's end of row (see [`Plan::finish_sums`]).
     scratch: [usize; SCRATCH],
-    /// Registers holding the sign-bit and magnitude masks (for `-x` and `abs`).
-    sign: Option<usize>,
-    magnitude: Option<usize>,
+    /// The registers of the constants the operations need, each splat once per call.
+    konsts: Vec<(Konst, usize)>,
+    /// A register `x ** 3`, `x ** 4` and `x ** 0.5` work in.
+    tmp: Option<usize>,
 }
 
 /// The plan of `nest`'s row function, when it qualifies (see the module documentation).
@@ -287,7 +291,7 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         if !needed[i] {
             continue;
         }
-        for h in operands(&node.op)? {
+        for h in operands(nest, &node.op)? {
             needed[h.index()] = true;
         }
     }
@@ -295,7 +299,7 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         if !needed[i] {
             continue;
         }
-        let ops = operands(&node.op)?;
+        let ops = operands(nest, &node.op)?;
         fixed[i] = match node.op {
             Op::Input(a) => nest.inner[a as usize] == Inner::Broadcast,
             Op::Const(_) => true,
@@ -317,8 +321,37 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
             .zip(&needed)
             .any(|(m, &w)| w && matches!(m.op, Op::Unary(u, _) if u == op))
     };
-    let sign = if uses(UnaryOp::Neg) { free.pop() } else { None };
-    let magnitude = if uses(UnaryOp::Abs) {
+    let powers: Vec<Power> = k
+        .nodes
+        .iter()
+        .zip(&needed)
+        .filter(|(_, &w)| w)
+        .filter_map(|(m, _)| match m.op {
+            Op::Binary(BinaryOp::Pow, _, e) => power(nest, e),
+            _ => None,
+        })
+        .collect();
+    let wants = [
+        (Konst::Sign, uses(UnaryOp::Neg)),
+        (Konst::Magnitude, uses(UnaryOp::Abs)),
+        (
+            Konst::One,
+            powers.iter().any(|p| matches!(p, Power::Int(0 | -1))),
+        ),
+        (Konst::Zero, powers.contains(&Power::Half)),
+        (Konst::Inf, powers.contains(&Power::Half)),
+        (Konst::NegInf, powers.contains(&Power::Half)),
+    ];
+    let mut konsts = Vec::new();
+    for (c, wanted) in wants {
+        if wanted {
+            konsts.push((c, free.pop()?));
+        }
+    }
+    let tmp = if powers
+        .iter()
+        .any(|p| matches!(p, Power::Int(3 | 4) | Power::Half))
+    {
         Some(free.pop()?)
     } else {
         None
@@ -349,7 +382,7 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         if !needed[i] || fixed[i] {
             continue;
         }
-        for h in operands(&node.op)? {
+        for h in operands(nest, &node.op)? {
             if let Slot::Loop(r) = slots[h.index()] {
                 // Freed before the result takes a register: an instruction reads its operands
                 // before it writes its result, which may be one of them.
@@ -374,9 +407,66 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         scratch,
         slots,
         base,
-        sign,
-        magnitude,
+        konsts,
+        tmp,
     })
+}
+
+/// A constant the row code's operations use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Konst {
+    /// The sign bit alone (`-x`).
+    Sign,
+    /// Every bit but the sign (`abs`).
+    Magnitude,
+    One,
+    Zero,
+    Inf,
+    NegInf,
+}
+
+impl Konst {
+    /// The constant's bits in a lane of `f64` (or `f32`).
+    fn bits(self, f64: bool) -> u64 {
+        let float = |v: f64| {
+            if f64 {
+                v.to_bits()
+            } else {
+                u64::from((v as f32).to_bits())
+            }
+        };
+        match self {
+            Konst::Sign => float(-0.0),
+            Konst::Magnitude if f64 => u64::MAX >> 1,
+            Konst::Magnitude => u64::from(u32::MAX >> 1),
+            Konst::One => float(1.0),
+            Konst::Zero => float(0.0),
+            Konst::Inf => float(f64::INFINITY),
+            Konst::NegInf => float(f64::NEG_INFINITY),
+        }
+    }
+}
+
+/// A power the Cranelift code computes without the math library (`vmath::small_exponent`):
+/// `x ** e` for a constant `e` of 0.5 or an integer from -1 to 4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Power {
+    Int(i32),
+    Half,
+}
+
+/// The [`Power`] of exponent node `e`, when it is one.
+fn power(nest: &Nest, e: ndx_ir::kernel::Handle) -> Option<Power> {
+    let v = match nest.kernel.nodes.get(e.index())?.op {
+        Op::Const(Scalar::F32(v)) => f64::from(v),
+        Op::Const(Scalar::F64(v)) => v,
+        _ => return None,
+    };
+    if v == 0.5 {
+        return Some(Power::Half);
+    }
+    let n = v as i32;
+    (f64::from(n) == v && (-1..=4).contains(&n)).then_some(Power::Int(n))
 }
 
 /// True when some needed node reads input `a`.
@@ -389,7 +479,7 @@ fn input_needed(nest: &Nest, needed: &[bool], a: usize) -> bool {
 }
 
 /// The operands of a node the row code can compute; `None` for any other node.
-fn operands(op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
+fn operands(nest: &Nest, op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
     match op {
         Op::Input(_) | Op::Const(_) => Some(Vec::new()),
         Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt, a) => Some(vec![*a]),
@@ -403,6 +493,7 @@ fn operands(op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
             a,
             b,
         ) => Some(vec![*a, *b]),
+        Op::Binary(BinaryOp::Pow, x, e) => power(nest, *e).map(|_| vec![*x]),
         _ => None,
     }
 }
@@ -447,16 +538,8 @@ impl Plan<'_> {
         a.mov(rsi, rcx)?;
         // Once: the masks and the constants (through `rax`), the bound of the whole vectors,
         // and the lane mask k1 = (1 << (n % lanes)) - 1 of a row's last partial vector.
-        if let Some(r) = self.sign {
-            self.splat(&mut a, ZMM[r], if self.f64 { 1 << 63 } else { 1 << 31 })?;
-        }
-        if let Some(r) = self.magnitude {
-            let m = if self.f64 {
-                u64::MAX >> 1
-            } else {
-                u32::MAX as u64 >> 1
-            };
-            self.splat(&mut a, ZMM[r], m)?;
+        for &(c, r) in &self.konsts {
+            self.splat(&mut a, ZMM[r], c.bits(self.f64))?;
         }
         for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
             if let (Slot::Fixed(r), Op::Const(s)) = (self.slots[i], &node.op) {
@@ -547,6 +630,15 @@ impl Plan<'_> {
         }
         a.ret()?;
         Ok(a.assemble(0)?)
+    }
+
+    /// The register holding the constant `c`.
+    fn konst(&self, c: Konst) -> Result<AsmRegisterZmm, CodegenError> {
+        self.konsts
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map(|&(_, r)| ZMM[r])
+            .ok_or_else(|| bug("a constant without a register"))
     }
 
     /// The register holding node `h`'s value.
@@ -744,11 +836,55 @@ impl Plan<'_> {
             Slot::Fixed(r) | Slot::Loop(r) => Ok(ZMM[r]),
             Slot::Dead => Err(bug("an operand was not computed")),
         };
-        let mask = |m: Option<usize>| m.map(|r| ZMM[r]).ok_or_else(|| bug("no mask"));
+        let konst = |c: Konst| self.konst(c);
         let f64 = self.f64;
         match &self.nest.kernel.nodes[i].op {
-            Op::Unary(UnaryOp::Neg, x) => a.vpxord(d, reg(x)?, mask(self.sign)?),
-            Op::Unary(UnaryOp::Abs, x) => a.vpandd(d, reg(x)?, mask(self.magnitude)?),
+            Op::Unary(UnaryOp::Neg, x) => a.vpxord(d, reg(x)?, konst(Konst::Sign)?),
+            Op::Unary(UnaryOp::Abs, x) => a.vpandd(d, reg(x)?, konst(Konst::Magnitude)?),
+            Op::Binary(BinaryOp::Pow, x, e) => {
+                // As the Cranelift code (`vmath::pow_small`): multiplications, a division or
+                // a square root. `d` may be `x`'s register: each step reads before it writes.
+                let x = reg(x)?;
+                let t = self.tmp.map(|r| ZMM[r]);
+                let t = || t.ok_or_else(|| bug("no register for a power"));
+                let mul = |a: &mut CodeAssembler, d, p, q| {
+                    if f64 {
+                        a.vmulpd(d, p, q)
+                    } else {
+                        a.vmulps(d, p, q)
+                    }
+                };
+                match power(self.nest, *e).ok_or_else(|| bug("a power without row code"))? {
+                    Power::Int(0) => a.vmovaps(d, konst(Konst::One)?),
+                    Power::Int(1) => a.vmovaps(d, x),
+                    Power::Int(2) => mul(a, d, x, x),
+                    Power::Int(3) => {
+                        mul(a, t()?, x, x)?;
+                        mul(a, d, t()?, x)
+                    }
+                    Power::Int(4) => {
+                        mul(a, t()?, x, x)?;
+                        mul(a, d, t()?, t()?)
+                    }
+                    Power::Int(_) if f64 => a.vdivpd(d, konst(Konst::One)?, x),
+                    Power::Int(_) => a.vdivps(d, konst(Konst::One)?, x),
+                    Power::Half => {
+                        // sqrt(x) + 0.0 (so that -0 gives +0), and +inf where x is -inf.
+                        const EQ: i32 = 0;
+                        if f64 {
+                            a.vsqrtpd(t()?, x)?;
+                            a.vaddpd(t()?, t()?, konst(Konst::Zero)?)?;
+                            a.vcmppd(k4, x, konst(Konst::NegInf)?, EQ)?;
+                            a.vblendmpd(d.k4(), t()?, konst(Konst::Inf)?)
+                        } else {
+                            a.vsqrtps(t()?, x)?;
+                            a.vaddps(t()?, t()?, konst(Konst::Zero)?)?;
+                            a.vcmpps(k4, x, konst(Konst::NegInf)?, EQ)?;
+                            a.vblendmps(d.k4(), t()?, konst(Konst::Inf)?)
+                        }
+                    }
+                }
+            }
             Op::Unary(UnaryOp::Sqrt, x) if f64 => a.vsqrtpd(d, reg(x)?),
             Op::Unary(UnaryOp::Sqrt, x) => a.vsqrtps(d, reg(x)?),
             Op::Binary(op @ (BinaryOp::Min | BinaryOp::Max), x, y) => {
