@@ -3,8 +3,9 @@
 //!
 //! A nest qualifies ([`plan`]) when every node and array has one float dtype (`f32` or `f64`),
 //! every node is an input, a constant, `+`, `-`, `*`, `/`, `minimum`, `maximum`, `-x`, `abs`,
-//! `sqrt` or `x ** c` for a constant `c` that the Cranelift code multiplies out (0.5, or an
-//! integer from -1 to 4), every input
+//! `sqrt`, `x ** c` for a constant `c` that the Cranelift code multiplies out (0.5, or an
+//! integer from -1 to 4), or `where` of comparisons and `&`, `|`, `^`, `~` of them (bool
+//! masks: [`allowed`]), every input
 //! is contiguous or broadcast along the inner axis, and either no output reduces (each is
 //! contiguous) or every output sums the inner axis alone. [`Plan::assemble`] then writes a function computing rows (the inner
 //! axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
@@ -29,7 +30,7 @@ use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
 use iced_x86::code_asm::*;
-use ndx_ir::kernel::{BinaryOp, Op, ReduceOp, UnaryOp};
+use ndx_ir::kernel::{BinaryOp, Kernel, Node, Op, ReduceOp, UnaryOp};
 use ndx_ir::loops::{Inner, Nest};
 use ndx_runtime::{DType, Scalar};
 
@@ -272,7 +273,8 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         || narrays > MAX_ARRAYS
         || !matches!(dtype, DType::F32 | DType::F64)
         || k.inputs.iter().any(|&d| d != dtype)
-        || k.nodes.iter().any(|n| n.dtype != dtype)
+        || !k.nodes.iter().all(|n| allowed(k, n, dtype))
+        || k.outputs.iter().any(|o| k.dtype(o.value) != dtype)
         || nest.inner[k.inputs.len()..].iter().any(|c| *c != out_class)
         || nest.inner.contains(&Inner::Strided)
     {
@@ -332,6 +334,7 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         })
         .collect();
     let wants = [
+        (Konst::AllOnes, uses(UnaryOp::Not)),
         (Konst::Sign, uses(UnaryOp::Neg)),
         (Konst::Magnitude, uses(UnaryOp::Abs)),
         (
@@ -415,6 +418,8 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
 /// A constant the row code's operations use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Konst {
+    /// Every bit (`~` of a mask).
+    AllOnes,
     /// The sign bit alone (`-x`).
     Sign,
     /// Every bit but the sign (`abs`).
@@ -436,6 +441,7 @@ impl Konst {
             }
         };
         match self {
+            Konst::AllOnes => u64::MAX,
             Konst::Sign => float(-0.0),
             Konst::Magnitude if f64 => u64::MAX >> 1,
             Konst::Magnitude => u64::from(u32::MAX >> 1),
@@ -478,11 +484,41 @@ fn input_needed(nest: &Nest, needed: &[bool], a: usize) -> bool {
         .any(|(n, &w)| w && n.op == Op::Input(a as u32))
 }
 
+/// True when `node` has a dtype the row code keeps in its registers: the float dtype `f` of
+/// the nest, or `bool` for a comparison of two `f` values and for `&`, `|`, `^` and `~` of
+/// `bool` values (a mask: every bit of a lane set or clear, as in the Cranelift code).
+fn allowed(k: &Kernel, node: &Node, f: DType) -> bool {
+    let is = |h: &ndx_ir::kernel::Handle, d: DType| k.dtype(*h) == d;
+    match (&node.op, node.dtype) {
+        (Op::Binary(op, a, b), DType::Bool) if op.is_comparison() => is(a, f) && is(b, f),
+        (Op::Binary(BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor, a, b), DType::Bool) => {
+            is(a, DType::Bool) && is(b, DType::Bool)
+        }
+        (Op::Unary(UnaryOp::Not, a), DType::Bool) => is(a, DType::Bool),
+        (Op::Select(c, a, b), d) => d == f && is(c, DType::Bool) && is(a, f) && is(b, f),
+        (_, d) => d == f,
+    }
+}
+
 /// The operands of a node the row code can compute; `None` for any other node.
 fn operands(nest: &Nest, op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
     match op {
         Op::Input(_) | Op::Const(_) => Some(Vec::new()),
-        Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt, a) => Some(vec![*a]),
+        Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt | UnaryOp::Not, a) => Some(vec![*a]),
+        Op::Select(c, a, b) => Some(vec![*c, *a, *b]),
+        Op::Binary(
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::BitAnd
+            | BinaryOp::BitOr
+            | BinaryOp::BitXor,
+            a,
+            b,
+        ) => Some(vec![*a, *b]),
         Op::Binary(
             BinaryOp::Add
             | BinaryOp::Sub
@@ -840,6 +876,41 @@ impl Plan<'_> {
         let f64 = self.f64;
         match &self.nest.kernel.nodes[i].op {
             Op::Unary(UnaryOp::Neg, x) => a.vpxord(d, reg(x)?, konst(Konst::Sign)?),
+            Op::Unary(UnaryOp::Not, x) => a.vpxord(d, reg(x)?, konst(Konst::AllOnes)?),
+            Op::Binary(BinaryOp::BitAnd, x, y) => a.vpandd(d, reg(x)?, reg(y)?),
+            Op::Binary(BinaryOp::BitOr, x, y) => a.vpord(d, reg(x)?, reg(y)?),
+            Op::Binary(BinaryOp::BitXor, x, y) => a.vpxord(d, reg(x)?, reg(y)?),
+            Op::Binary(op, x, y) if op.is_comparison() => {
+                // A mask, as Cranelift's `fcmp`: every bit of a lane set where it holds
+                // (ordered, but for `!=`, true where either operand is NaN).
+                let pred = match op {
+                    BinaryOp::Eq => 0,  // EQ_OQ
+                    BinaryOp::Ne => 4,  // NEQ_UQ
+                    BinaryOp::Lt => 1,  // LT_OS
+                    BinaryOp::Le => 2,  // LE_OS
+                    BinaryOp::Gt => 14, // GT_OS
+                    _ => 13,            // GE_OS
+                };
+                let (x, y) = (reg(x)?, reg(y)?);
+                if f64 {
+                    a.vcmppd(k4, x, y, pred)?;
+                    a.vpternlogq(d.k4().z(), d, d, 0xff)
+                } else {
+                    a.vcmpps(k4, x, y, pred)?;
+                    a.vpternlogd(d.k4().z(), d, d, 0xff)
+                }
+            }
+            Op::Select(c, x, y) => {
+                // `x` where the mask is set, else `y`: Cranelift's `bitselect` of a mask.
+                let (c, x, y) = (reg(c)?, reg(x)?, reg(y)?);
+                if f64 {
+                    a.vptestmq(k4, c, c)?;
+                    a.vblendmpd(d.k4(), y, x)
+                } else {
+                    a.vptestmd(k4, c, c)?;
+                    a.vblendmps(d.k4(), y, x)
+                }
+            }
             Op::Unary(UnaryOp::Abs, x) => a.vpandd(d, reg(x)?, konst(Konst::Magnitude)?),
             Op::Binary(BinaryOp::Pow, x, e) => {
                 // As the Cranelift code (`vmath::pow_small`): multiplications, a division or

@@ -106,7 +106,7 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, sums: bool) -> K {
     for _ in 0..1 + rng.pick(8) {
         let a = vals[rng.pick(vals.len())];
         let b = vals[rng.pick(vals.len())];
-        let h = match rng.pick(12) {
+        let h = match rng.pick(13) {
             0 => k.un(U::Neg, a),
             1 => k.un(U::Abs, a),
             2 => k.un(U::Sqrt, a),
@@ -116,6 +116,26 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, sums: bool) -> K {
             }
             4 => k.bin(B::Add, a, b),
             8 => k.bin(B::Min, a, b),
+            11 => {
+                // `where` of a comparison, perhaps combined with another or negated.
+                const CMP: [B; 6] = [B::Eq, B::Ne, B::Lt, B::Le, B::Gt, B::Ge];
+                let m = k.bin(CMP[rng.pick(6)], a, b);
+                let m = match rng.pick(4) {
+                    0 => k.un(U::Not, m),
+                    1 => {
+                        let m2 = k.bin(CMP[rng.pick(6)], b, a);
+                        k.bin(B::BitAnd, m, m2)
+                    }
+                    2 => {
+                        let m2 = k.bin(CMP[rng.pick(6)], a, a);
+                        k.bin([B::BitOr, B::BitXor][rng.pick(2)], m, m2)
+                    }
+                    _ => m,
+                };
+                let x = vals[rng.pick(vals.len())];
+                let y = vals[rng.pick(vals.len())];
+                k.select(m, x, y)
+            }
             10 => {
                 // A power the code multiplies out (and 2.5, which it does not).
                 let e = [0.0, 1.0, 2.0, 3.0, 4.0, -1.0, 0.5, 2.5][rng.pick(8)];
@@ -378,6 +398,15 @@ fn special_values_through_each_operation() {
             let a = k.input(d);
             let b = k.input(d);
             let v = k.bin(op, a, b);
+            k.out(v);
+            kernels.push(k);
+        }
+        for op in [B::Eq, B::Ne, B::Lt, B::Le, B::Gt, B::Ge] {
+            let mut k = K::new();
+            let a = k.input(d);
+            let b = k.input(d);
+            let m = k.bin(op, a, b);
+            let v = k.select(m, a, b);
             k.out(v);
             kernels.push(k);
         }
