@@ -7,7 +7,7 @@
 //! integer from -1 to 4), or `where` of comparisons and `&`, `|`, `^`, `~` of them (bool
 //! masks: [`allowed`]), every input
 //! is contiguous or broadcast along the inner axis, and either no output reduces (each is
-//! contiguous) or every output sums the inner axis alone. [`Plan::assemble`] then writes a function computing rows (the inner
+//! contiguous) or every output reduces the inner axis alone by `sum`, `max` or `min`. [`Plan::assemble`] then writes a function computing rows (the inner
 //! axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
 //! load do not fault), then every pointer moves on by its step to the next row. What does not
@@ -17,7 +17,7 @@
 //! once per block of rows.
 //!
 //! Every operation is the IEEE operation the Cranelift code performs, on the same operands in
-//! the same order, and a sum adds in the Cranelift code's order ([`Plan::finish_sums`]), so
+//! the same order, and a reduction combines in the Cranelift code's order ([`Plan::finish_reductions`]), so
 //! both give the same bits, but for a NaN's payload and sign where Cranelift's optimiser
 //! rewrites an expression (`-x * -x` as `x * x`) or its scalar tail meets two NaNs in
 //! `minimum`/`maximum` (`tests/zmm.rs` compares them over random kernels). Registers: one
@@ -29,6 +29,7 @@ use crate::CodegenError;
 use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
+use iced_x86::code_asm::asm_traits::*;
 use iced_x86::code_asm::*;
 use ndx_ir::kernel::{BinaryOp, Kernel, Node, Op, ReduceOp, UnaryOp};
 use ndx_ir::loops::{Inner, Nest};
@@ -241,15 +242,17 @@ pub(crate) struct Plan<'n> {
     slots: Vec<Slot>,
     /// Per array: its base register (arrays that are read or written).
     base: Vec<Option<AsmRegister64>>,
-    /// Per output of a kernel that sums its rows: the accumulator's register (empty for an
+    /// Per output of a kernel that reduces its rows: the accumulator's register (empty for an
     /// elementwise kernel).
     acc: Vec<usize>,
-    /// The registers of a sum's end of row (see [`Plan::finish_sums`]).
+    /// The registers of a reduction's end of row (see [`Plan::finish_reductions`]).
     scratch: [usize; SCRATCH],
     /// The registers of the constants the operations need, each splat once per call.
     konsts: Vec<(Konst, usize)>,
     /// A register `x ** 3`, `x ** 4` and `x ** 0.5` work in.
     tmp: Option<usize>,
+    /// The reduction of every output, or `None` for an elementwise kernel.
+    reduce: Option<ReduceOp>,
 }
 
 /// The plan of `nest`'s row function, when it qualifies (see the module documentation).
@@ -257,10 +260,15 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
     let k = &nest.kernel;
     let dtype = k.outputs.first().map(|o| k.dtype(o.value))?;
     let narrays = k.inputs.len() + k.outputs.len();
-    // Either every output is elementwise, or every output sums the row (the inner axis alone).
-    let sums = nest.rank > 0
-        && nest.reduce_from == nest.rank - 1
-        && k.outputs.iter().all(|o| o.reduce == Some(ReduceOp::Sum));
+    // Either every output is elementwise, or every output reduces the row (the inner axis
+    // alone) with one of `sum`, `max`, `min`.
+    let reduce = k.outputs.first().and_then(|o| o.reduce).filter(|r| {
+        matches!(r, ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min)
+            && nest.rank > 0
+            && nest.reduce_from == nest.rank - 1
+            && k.outputs.iter().all(|o| o.reduce == Some(*r))
+    });
+    let sums = reduce.is_some();
     let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
     let out_class = if sums {
         Inner::Broadcast
@@ -342,8 +350,14 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
             powers.iter().any(|p| matches!(p, Power::Int(0 | -1))),
         ),
         (Konst::Zero, powers.contains(&Power::Half)),
-        (Konst::Inf, powers.contains(&Power::Half)),
-        (Konst::NegInf, powers.contains(&Power::Half)),
+        (
+            Konst::Inf,
+            powers.contains(&Power::Half) || reduce == Some(ReduceOp::Min),
+        ),
+        (
+            Konst::NegInf,
+            powers.contains(&Power::Half) || reduce == Some(ReduceOp::Max),
+        ),
     ];
     let mut konsts = Vec::new();
     for (c, wanted) in wants {
@@ -412,7 +426,43 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         base,
         konsts,
         tmp,
+        reduce,
     })
+}
+
+/// `d = maximum(x, y)` (`minimum` unless `max`) of `f64` (or `f32`) vectors, as the Cranelift
+/// vector code (`simd::vminmax`): `y` where it beats `x` (`x < y` for max, `y < x` for min) or
+/// is NaN, else `x`. One blend, so `d` may be either operand's register; `d_k4` is `d` under
+/// the mask k4.
+fn minmax<R: Copy>(
+    a: &mut CodeAssembler,
+    f64: bool,
+    max: bool,
+    d_k4: R,
+    x: R,
+    y: R,
+) -> Result<(), CodegenError>
+where
+    CodeAssembler: CodeAsmVcmpps<AsmRegisterK, R, R, i32>
+        + CodeAsmVcmppd<AsmRegisterK, R, R, i32>
+        + CodeAsmVblendmps<R, R, R>
+        + CodeAsmVblendmpd<R, R, R>,
+{
+    const LT: i32 = 1;
+    const UNORD: i32 = 3;
+    let (p, q) = if max { (x, y) } else { (y, x) };
+    if f64 {
+        a.vcmppd(k4, p, q, LT)?;
+        a.vcmppd(k5, y, y, UNORD)?;
+        a.korw(k4, k4, k5)?;
+        a.vblendmpd(d_k4, x, y)?;
+    } else {
+        a.vcmpps(k4, p, q, LT)?;
+        a.vcmpps(k5, y, y, UNORD)?;
+        a.korw(k4, k4, k5)?;
+        a.vblendmps(d_k4, x, y)?;
+    }
+    Ok(())
 }
 
 /// A constant the row code's operations use.
@@ -636,7 +686,7 @@ impl Plan<'_> {
             }
         }
         for &r in &self.acc {
-            a.vpxord(ZMM[r], ZMM[r], ZMM[r])?;
+            self.identity(&mut a, ZMM[r])?;
         }
         a.xor(eax, eax)?;
         a.test(rcx, rcx)?;
@@ -651,7 +701,7 @@ impl Plan<'_> {
         a.jae(next)?;
         self.body(&mut a, true)?;
         a.set_label(&mut next)?;
-        self.finish_sums(&mut a)?;
+        self.finish_reductions(&mut a)?;
         for (k, b) in self.base.iter().enumerate() {
             if let Some(r) = b {
                 a.add(*r, qword_ptr(rsi + 8 * k as i32))?;
@@ -685,15 +735,16 @@ impl Plan<'_> {
         }
     }
 
-    /// The end of a row of a kernel that sums it: each sum, in the order of the JIT's
-    /// (`ndx_runtime::ops::wide_sum`'s kernel sum), stored to its output. The accumulator holds
-    /// the JIT's four 128-bit accumulators side by side; the last partial vector (its value
-    /// still in the output value's register, lanes under k1) adds its whole 128-bit groups
-    /// (k2) to the first, one after the other; the lanes past them (k3) go, in order, to a
-    /// scalar `s = +0.0`; the result is `s` plus each lane of `(acc0 + acc1) + (acc2 + acc3)`,
-    /// from the left. Groups and lanes that are not there add `+0.0`, which changes nothing:
-    /// neither an accumulator nor `s`, starting at `+0.0`, is ever `-0.0`.
-    fn finish_sums(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+    /// The end of a row of a kernel that reduces it: each result, in the order of the JIT's
+    /// (for sums, `ndx_runtime::ops::wide_sum`'s kernel sum), stored to its output. The
+    /// accumulator holds the JIT's four 128-bit accumulators side by side; the last partial
+    /// vector (its value still in the output value's register, lanes under k1) combines its
+    /// whole 128-bit groups (k2) into the first, one after the other; the lanes past them (k3)
+    /// go, in order, into a scalar `s` that starts at the identity; the result is `s`
+    /// combined with each lane of `(acc0 . acc1) . (acc2 . acc3)`, from the left. Groups and
+    /// lanes that are not there are the identity, which changes nothing (for sums `+0.0`:
+    /// neither an accumulator nor `s`, starting at `+0.0`, is ever `-0.0`).
+    fn finish_reductions(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
         let k = &self.nest.kernel;
         let [g, c, x1, x2, x3, t, s] = self.scratch.map(|r| ZMM[r]);
         let xmm = |z: AsmRegisterZmm| -> Result<AsmRegisterXmm, CodegenError> {
@@ -710,12 +761,14 @@ impl Plan<'_> {
             };
             let v = self.value(out.value)?;
             let (za, xa) = (ZMM[acc], xmm(ZMM[acc])?);
+            self.identity(a, g)?;
+            self.identity(a, c)?;
             if self.f64 {
-                a.vmovapd(g.k2().z(), v)?;
-                a.vcompresspd(c.k3().z(), v)?;
+                a.vmovapd(g.k2(), v)?;
+                a.vcompresspd(c.k3(), v)?;
             } else {
-                a.vmovaps(g.k2().z(), v)?;
-                a.vcompressps(c.k3().z(), v)?;
+                a.vmovaps(g.k2(), v)?;
+                a.vcompressps(c.k3(), v)?;
             }
             a.vextractf32x4(xx1, za, 1)?;
             a.vextractf32x4(xx2, za, 2)?;
@@ -723,20 +776,20 @@ impl Plan<'_> {
             // (Writing the accumulator's low 128 bits clears the rest, taken out above.)
             for group in 0..3 {
                 a.vextractf32x4(xt, g, group)?;
-                self.add(a, xa, xa, xt)?;
+                self.combine(a, xa.k4(), xa, xt)?;
             }
-            self.add(a, xa, xa, xx1)?;
-            self.add(a, xx2, xx2, xx3)?;
-            self.add(a, xa, xa, xx2)?;
-            a.vpxord(s, s, s)?;
+            self.combine(a, xa.k4(), xa, xx1)?;
+            self.combine(a, xx2.k4(), xx2, xx3)?;
+            self.combine(a, xa.k4(), xa, xx2)?;
+            self.identity(a, s)?;
             let (w, tail) = if self.f64 { (2, 1) } else { (4, 3) };
             for l in 0..tail {
                 self.lane0(a, xt, xc, l)?;
-                self.add_scalar(a, xs, xt)?;
+                self.combine_scalar(a, xs, xt)?;
             }
             for l in 0..w {
                 self.lane0(a, xt, xa, l)?;
-                self.add_scalar(a, xs, xt)?;
+                self.combine_scalar(a, xs, xt)?;
             }
             if self.f64 {
                 a.vmovsd(qword_ptr(base), xs)?;
@@ -747,33 +800,71 @@ impl Plan<'_> {
         Ok(())
     }
 
-    /// `d = x + y` on 128-bit vectors.
-    fn add(
-        &self,
-        a: &mut CodeAssembler,
-        d: AsmRegisterXmm,
-        x: AsmRegisterXmm,
-        y: AsmRegisterXmm,
-    ) -> Result<(), CodegenError> {
-        if self.f64 {
-            a.vaddpd(d, x, y)?;
-        } else {
-            a.vaddps(d, x, y)?;
+    /// `v` = the reduction's identity in every lane (`+0.0`, `-inf` or `+inf`).
+    fn identity(&self, a: &mut CodeAssembler, v: AsmRegisterZmm) -> Result<(), CodegenError> {
+        match self.reduce {
+            Some(ReduceOp::Max) => a.vmovaps(v, self.konst(Konst::NegInf)?)?,
+            Some(ReduceOp::Min) => a.vmovaps(v, self.konst(Konst::Inf)?)?,
+            _ => a.vpxord(v, v, v)?,
         }
         Ok(())
     }
 
-    /// `s = s + x` in lane 0.
-    fn add_scalar(
+    /// `acc = acc . v` on vectors (zmm or xmm), as the Cranelift code's `vcombine`; `acc_k4`
+    /// is `acc` under the mask k4.
+    fn combine<R: Copy>(
+        &self,
+        a: &mut CodeAssembler,
+        acc_k4: R,
+        acc: R,
+        v: R,
+    ) -> Result<(), CodegenError>
+    where
+        CodeAssembler: CodeAsmVaddps<R, R, R>
+            + CodeAsmVaddpd<R, R, R>
+            + CodeAsmVcmpps<AsmRegisterK, R, R, i32>
+            + CodeAsmVcmppd<AsmRegisterK, R, R, i32>
+            + CodeAsmVblendmps<R, R, R>
+            + CodeAsmVblendmpd<R, R, R>,
+    {
+        match (self.reduce, self.f64) {
+            (Some(op @ (ReduceOp::Max | ReduceOp::Min)), f64) => {
+                minmax(a, f64, op == ReduceOp::Max, acc_k4, acc, v)?
+            }
+            (_, true) => a.vaddpd(acc, acc, v)?,
+            (_, false) => a.vaddps(acc, acc, v)?,
+        }
+        Ok(())
+    }
+
+    /// `s = s . x` in lane 0, as the Cranelift code's scalar `combine_values`: for `max`, `s`
+    /// where `s >= x` or `s` is NaN, else `x` (`min`: `<=`).
+    fn combine_scalar(
         &self,
         a: &mut CodeAssembler,
         s: AsmRegisterXmm,
         x: AsmRegisterXmm,
     ) -> Result<(), CodegenError> {
-        if self.f64 {
-            a.vaddsd(s, s, x)?;
-        } else {
-            a.vaddss(s, s, x)?;
+        const LE: i32 = 2;
+        const UNORD: i32 = 3;
+        const GE: i32 = 13;
+        match (self.reduce, self.f64) {
+            (Some(op @ (ReduceOp::Max | ReduceOp::Min)), f64) => {
+                let pred = if op == ReduceOp::Max { GE } else { LE };
+                if f64 {
+                    a.vcmpsd(k4, s, x, pred)?;
+                    a.vcmpsd(k5, s, s, UNORD)?;
+                    a.korw(k4, k4, k5)?;
+                    a.vblendmpd(s.k4(), x, s)?;
+                } else {
+                    a.vcmpss(k4, s, x, pred)?;
+                    a.vcmpss(k5, s, s, UNORD)?;
+                    a.korw(k4, k4, k5)?;
+                    a.vblendmps(s.k4(), x, s)?;
+                }
+            }
+            (_, true) => a.vaddsd(s, s, x)?,
+            (_, false) => a.vaddss(s, s, x)?,
         }
         Ok(())
     }
@@ -840,13 +931,11 @@ impl Plan<'_> {
                 .ok_or_else(|| bug("an output without a base register"))?;
             let v = self.value(out.value)?;
             if let Some(&acc) = self.acc.get(o) {
-                // A sum: whole vectors into the accumulator (the partial one at the row's end).
+                // A reduction: whole vectors into the accumulator (the partial one at the
+                // row's end).
                 if !masked {
-                    if self.f64 {
-                        a.vaddpd(ZMM[acc], ZMM[acc], v)?;
-                    } else {
-                        a.vaddps(ZMM[acc], ZMM[acc], v)?;
-                    }
+                    let z = ZMM[acc];
+                    self.combine(a, z.k4(), z, v)?;
                 }
                 continue;
             }
@@ -959,24 +1048,7 @@ impl Plan<'_> {
             Op::Unary(UnaryOp::Sqrt, x) if f64 => a.vsqrtpd(d, reg(x)?),
             Op::Unary(UnaryOp::Sqrt, x) => a.vsqrtps(d, reg(x)?),
             Op::Binary(op @ (BinaryOp::Min | BinaryOp::Max), x, y) => {
-                // As the Cranelift vector code (`simd::vminmax`): `y` where it beats `x`
-                // (`x < y` for max, `y < x` for min) or is NaN, else `x`. One blend, so `d`
-                // may be either operand's register.
-                let (x, y) = (reg(x)?, reg(y)?);
-                const LT: i32 = 1;
-                const UNORD: i32 = 3;
-                let (p, q) = if *op == BinaryOp::Max { (x, y) } else { (y, x) };
-                if f64 {
-                    a.vcmppd(k4, p, q, LT)?;
-                    a.vcmppd(k5, y, y, UNORD)?;
-                    a.korw(k4, k4, k5)?;
-                    a.vblendmpd(d.k4(), x, y)
-                } else {
-                    a.vcmpps(k4, p, q, LT)?;
-                    a.vcmpps(k5, y, y, UNORD)?;
-                    a.korw(k4, k4, k5)?;
-                    a.vblendmps(d.k4(), x, y)
-                }
+                return minmax(a, f64, *op == BinaryOp::Max, d.k4(), reg(x)?, reg(y)?);
             }
             Op::Binary(op, x, y) => {
                 let (x, y) = (reg(x)?, reg(y)?);

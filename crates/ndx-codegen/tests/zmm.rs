@@ -95,8 +95,8 @@ fn len(layout: Layout, shape: &[usize]) -> usize {
 }
 
 /// A random kernel of arithmetic on `inputs` inputs of dtype `d`, with one or two outputs,
-/// each summed over the last axis when `sums`.
-fn kernel(rng: &mut Rng, d: DType, inputs: usize, sums: bool) -> K {
+/// each reduced over the last axis by `reduce`, if any.
+fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
     let mut k = K::new();
     let mut vals: Vec<Handle> = (0..inputs).map(|_| k.input(d)).collect();
     let c = |v: f64| match d {
@@ -149,12 +149,9 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, sums: bool) -> K {
         };
         vals.push(h);
     }
-    let out = |k: &mut K, v| {
-        if sums {
-            k.reduce(v, R::Sum);
-        } else {
-            k.out(v);
-        }
+    let out = |k: &mut K, v| match reduce {
+        Some(r) => k.reduce(v, r),
+        None => k.out(v),
     };
     let last = *vals.last().expect("a value");
     out(&mut k, last);
@@ -225,9 +222,10 @@ fn row_code_gives_the_cranelift_codes_bits() {
         let mut shape: Vec<usize> = (0..rank - 1).map(|_| 1 + rng.pick(4)).collect();
         shape.push(ROWS[rng.pick(ROWS.len())]);
         let ninputs = 1 + rng.pick(4);
-        // A third of the cases sum each row (the inner axis).
+        // A third of the cases reduce each row (the inner axis): sum, max or min.
         let sums = case % 3 == 2;
-        let k = kernel(&mut rng, d, ninputs, sums);
+        let reduce = sums.then(|| [R::Sum, R::Sum, R::Max, R::Min][rng.pick(4)]);
+        let k = kernel(&mut rng, d, ninputs, reduce);
         let has = |ops: &[B]| {
             k.0.nodes
                 .iter()
@@ -457,6 +455,96 @@ fn special_values_through_each_operation() {
                     k.0.nodes.last().map(|n| &n.op),
                     x[i],
                     y[i],
+                    a[i],
+                    b[i]
+                );
+            }
+        }
+    }
+}
+
+/// `max`, `min` and `sum` of each row of `x * y` over every pair of special values (rows of 12:
+/// one whole vector of `f64`, or a partial one of `f32`, then a tail), and of rows holding one
+/// special among ordinary values, row code against Cranelift code.
+#[test]
+fn reductions_of_special_values() {
+    let specials = [
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        1e-310,
+        -1e-40,
+        3.0e38,
+        -1.0,
+        1.0,
+        -2.5,
+        0.75,
+    ];
+    let (rows, cols) = (12 + 12 * 13 + 111, 12);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for &a in &specials {
+        x.extend(std::iter::repeat_n(a, cols));
+        y.extend(specials);
+    }
+    // One special at each position of a row of ordinary values.
+    for &sp in &specials {
+        for pos in 0..=cols {
+            for j in 0..cols {
+                x.push(if j == pos { sp } else { 0.5 + j as f64 });
+                y.push(if j % 3 == 0 { -1.0 } else { 1.0 });
+            }
+        }
+    }
+    // Rows of +0.0 and -0.0 only: which zero `max` and `min` give depends on the order of the
+    // comparisons.
+    for p in (0..4096).step_by(37) {
+        for j in 0..cols {
+            x.push(if p >> j & 1 == 1 { -0.0 } else { 0.0 });
+            y.push(1.0);
+        }
+    }
+    assert_eq!(x.len(), rows * cols);
+    let mut jit = jit();
+    for d in [DType::F32, DType::F64] {
+        for r in [R::Max, R::Min, R::Sum] {
+            let mut k = K::new();
+            let a = k.input(d);
+            let b = k.input(d);
+            let v = k.bin(B::Mul, a, b);
+            k.reduce(v, r);
+            let shape = [rows, cols];
+            let s = c_strides(&shape);
+            let mut ins = [Buf::new(d, x.clone()), Buf::new(d, y.clone())];
+            let mut outs = [Buf::new(d, vec![7.0; rows]), Buf::new(d, vec![7.0; rows])];
+            let mut arrays: Vec<RawArray> = ins.iter_mut().map(|b| b.raw(d, &s)).collect();
+            arrays.push(outs[0].raw(d, &[1, 0]));
+            let ls: Vec<Vec<isize>> = arrays.iter().map(|a| a.strides.clone()).collect();
+            let layout: Vec<ArrayLayout> = arrays
+                .iter()
+                .zip(&ls)
+                .map(|(a, s)| ArrayLayout {
+                    ptr: a.ptr,
+                    strides: s,
+                    itemsize: d.size(),
+                })
+                .collect();
+            let (nest, mut launch) =
+                schedule(&k.0, &shape, &[false, true], &layout).expect("schedule");
+            let compiled = jit.compile(&nest).expect("compile");
+            assert!(compiled.row_lanes().is_some() || !row_code_available());
+            // SAFETY (both calls): the launch addresses the buffers above.
+            assert_eq!(unsafe { compiled.call(&launch.words()) }, 0);
+            launch.ptrs[2] = outs[1].raw(d, &[1, 0]).ptr;
+            assert_eq!(unsafe { compiled.without_rows().call(&launch.words()) }, 0);
+            let (av, bv) = (outs[0].values(), outs[1].values());
+            let (a, b) = (bits(&av, d), bits(&bv, d));
+            for i in 0..rows {
+                assert!(
+                    a[i] == b[i] || av[i].is_nan() && bv[i].is_nan(),
+                    "{d} {r:?} of row {i}: row code {:#x}, Cranelift {:#x}",
                     a[i],
                     b[i]
                 );
