@@ -25,6 +25,7 @@
 //! code follows the System V calling convention (`crate::row_code_available` is false on
 //! Windows).
 
+use crate::vmath::SmallExponent as Power;
 use crate::CodegenError;
 use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_jit::JITModule;
@@ -503,26 +504,10 @@ impl Konst {
     }
 }
 
-/// A power the Cranelift code computes without the math library (`vmath::small_exponent`):
-/// `x ** e` for a constant `e` of 0.5 or an integer from -1 to 4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Power {
-    Int(i32),
-    Half,
-}
-
-/// The [`Power`] of exponent node `e`, when it is one.
+/// The exponent of `x ** e` when the Cranelift code multiplies it out
+/// (`vmath::small_exponent`: a constant 0.5, or an integer from -1 to 4).
 fn power(nest: &Nest, e: ndx_ir::kernel::Handle) -> Option<Power> {
-    let v = match nest.kernel.nodes.get(e.index())?.op {
-        Op::Const(Scalar::F32(v)) => f64::from(v),
-        Op::Const(Scalar::F64(v)) => v,
-        _ => return None,
-    };
-    if v == 0.5 {
-        return Some(Power::Half);
-    }
-    let n = v as i32;
-    (f64::from(n) == v && (-1..=4).contains(&n)).then_some(Power::Int(n))
+    crate::vmath::small_exponent(&nest.kernel, e)
 }
 
 /// True when some needed node reads input `a`.
