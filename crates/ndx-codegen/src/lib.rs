@@ -4,14 +4,18 @@
 //! [`Jit`] owns one `JITModule` built for the host ISA (so vector code uses AVX/FMA when the
 //! CPU has them) and the cache. [`Jit::compile`] turns a nest into a [`Compiled`] function
 //! pointer with the calling convention of [`ndx_ir::loops`]; [`Jit::execute`] schedules,
-//! compiles (or hits the cache) and calls a kernel on raw arrays.
+//! compiles (or hits the cache) and calls a kernel on raw arrays. On CPUs with AVX-512F, a
+//! nest of float arithmetic also gets 512-bit row code that `zmm` assembles (Cranelift's
+//! vectors stop at 128 bits); `Compiled::call` runs it for rows of [`ROW_MIN_512`] or more.
 //!
 //! Invariants: generated code never traps (integer division is guarded, float-to-int casts
 //! saturate, every load and store is at an address the caller vouched for), and computes what
 //! `ndx_ir::eval` computes: bit for bit on ints and bools, and on floats except for the order
 //! of reductions, the math functions of `vmath` (within 4 ULP of libm's results, with the
-//! same special values) and `x ** n` for small integer constants `n` (multiplications). Compiled code lives as long as the process (the module's memory is never
-//! freed), so a [`Compiled`] stays valid after its [`Jit`] is dropped.
+//! same special values) and `x ** n` for small integer constants `n` (multiplications). The
+//! row code gives the Cranelift code's bits (a NaN's sign and payload aside). Compiled code
+//! lives as long as the process (the module's memory is never freed), so a [`Compiled`] stays
+//! valid after its [`Jit`] is dropped.
 #![deny(missing_docs)]
 
 mod host;
