@@ -75,7 +75,7 @@ pub(crate) struct RowFn {
     pub(crate) lanes: u8,
 }
 
-/// Registers a sum's end of row works in.
+/// Registers a reduction's end of row works in.
 const SCRATCH: usize = 7;
 
 /// Arrays a row function takes (inputs and outputs): one base register each.
@@ -269,16 +269,16 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
             && nest.reduce_from == nest.rank - 1
             && k.outputs.iter().all(|o| o.reduce == Some(*r))
     });
-    let sums = reduce.is_some();
+    let reduces = reduce.is_some();
     let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
-    let out_class = if sums {
+    let out_class = if reduces {
         Inner::Broadcast
     } else {
         Inner::Contiguous
     };
     if nest.rank == 0
         || nest.rank > MAX_RANK
-        || !(sums || elementwise)
+        || !(reduces || elementwise)
         || narrays > MAX_ARRAYS
         || !matches!(dtype, DType::F32 | DType::F64)
         || k.inputs.iter().any(|&d| d != dtype)
@@ -374,8 +374,8 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
     } else {
         None
     };
-    // A sum's accumulator, and the registers its end of row works in.
-    let acc = if sums {
+    // A reduction's accumulator, and the registers its end of row works in.
+    let acc = if reduces {
         let mut acc = Vec::new();
         for _ in &k.outputs {
             acc.push(free.pop()?);
@@ -385,7 +385,7 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         Vec::new()
     };
     let mut scratch = [0usize; SCRATCH];
-    if sums {
+    if reduces {
         for r in scratch.iter_mut() {
             *r = free.pop()?;
         }
@@ -630,7 +630,7 @@ impl Plan<'_> {
         a.dec(eax)?;
         a.kmovw(k1, eax)?;
         if !self.acc.is_empty() {
-            // For sums: k2 = the lanes of the last partial vector in whole groups of
+            // For reductions: k2 = the lanes of the last partial vector in whole groups of
             // `lanes / 4` (the JIT's 128-bit vectors), k3 = the lanes past them.
             let w = lanes / 4;
             a.mov(ecx, edi)?;
