@@ -230,6 +230,18 @@ impl Jit {
         };
         self.ctx.set_disasm(false);
         self.module.clear_context(&mut self.ctx);
+        let asm = with_row_code(asm, nest);
         Ok(Listing { clif, asm })
     }
+}
+
+/// `asm` followed by the listing of `nest`'s 512-bit row code, when it has some.
+pub(crate) fn with_row_code(mut asm: String, nest: &Nest) -> String {
+    if let Some(rows) = crate::zmm::listing(nest) {
+        if !asm.is_empty() && !asm.ends_with('\n') {
+            asm.push('\n');
+        }
+        asm.push_str(&rows);
+    }
+    asm
 }

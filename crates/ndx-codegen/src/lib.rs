@@ -60,6 +60,10 @@ mod zmm {
     pub(crate) fn define(_: &mut JITModule, _: &Nest) -> Result<Option<Defined>, CodegenError> {
         Ok(None)
     }
+
+    pub(crate) fn listing(_: &Nest) -> Option<String> {
+        None
+    }
 }
 
 use cranelift_codegen::ir::{types, AbiParam};
@@ -412,7 +416,13 @@ impl Jit {
             self.fctx = FunctionBuilderContext::new();
             return Err(e);
         }
+        let listed = self.listings.as_ref().map_or(0, Vec::len);
         self.define_listed(id)?;
+        if let Some(l) = self.listings.as_mut().filter(|l| l.len() > listed) {
+            if let Some(last) = l.last_mut() {
+                last.asm = inspect::with_row_code(std::mem::take(&mut last.asm), nest);
+            }
+        }
         // The row code is an optional fast path: should it fail to assemble (a bug), the
         // Cranelift code runs every launch rather than the statement failing.
         let rows = zmm::define(&mut self.module, nest).ok().flatten();

@@ -213,6 +213,29 @@ impl Defined {
     }
 }
 
+/// The listing of `nest`'s row code (Intel syntax, offsets from its start), for `ndx emit
+/// --asm`; `None` when it has none.
+pub(crate) fn listing(nest: &Nest) -> Option<String> {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+    use std::fmt::Write;
+    if !crate::row_code_available() {
+        return None;
+    }
+    let code = plan(nest)?.assemble().ok()?;
+    let mut text = format!(
+        "; 512-bit row code (AVX-512F), run for rows of {} elements or more:\n",
+        crate::ROW_MIN_512
+    );
+    let mut formatter = IntelFormatter::new();
+    let mut line = String::new();
+    for ins in Decoder::with_ip(64, &code, 0, DecoderOptions::NONE).iter() {
+        line.clear();
+        formatter.format(&ins, &mut line);
+        let _ = writeln!(text, "  {:04x}  {line}", ins.ip());
+    }
+    Some(text)
+}
+
 impl From<IcedError> for CodegenError {
     fn from(e: IcedError) -> Self {
         CodegenError::Internal(format!("512-bit row code: {e}"))

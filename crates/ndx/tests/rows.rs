@@ -203,6 +203,19 @@ fn long_rows_of_arithmetic_run_the_512_bit_row_code() {
         };
         let tail = &text[text.find("let y").unwrap()..];
         assert!(tail.contains(line), "{cols} columns: {tail}");
+        // `ndx emit --asm` lists the row code after the Cranelift code.
+        let file =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rows_{cols}.ndx"));
+        std::fs::write(&file, src).unwrap();
+        let asm = s
+            .explain_file(&file, true)
+            .unwrap()
+            .stage_text(ndx::Stage::Asm);
+        assert_eq!(
+            asm.contains("; 512-bit row code (AVX-512F)") && asm.contains("vdivps zmm"),
+            ndx_codegen::row_code_available(),
+            "{cols} columns: {asm}"
+        );
         s.run(src).unwrap();
         let m = s.get("m").unwrap().to_vec::<f32>().unwrap();
         let y = s.get("y").unwrap().to_vec::<f32>().unwrap();
