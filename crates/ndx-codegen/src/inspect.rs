@@ -103,8 +103,10 @@ pub struct LaunchReport {
     /// The vector inner loop, or `None` for scalar code.
     pub vector: Option<VectorInfo>,
     /// Lanes of the 512-bit row code, when the nest has it (`Compiled::row_lanes`); it runs
-    /// when the rows have at least `ROW_MIN_512` elements ([`LaunchReport::rows_512`]).
+    /// when the rows have at least `row_min` elements ([`LaunchReport::rows_512`]).
     pub row_lanes: Option<u8>,
+    /// The shortest rows that run the row code (`Compiled::row_min`).
+    pub row_min: Option<usize>,
     /// Tiling of a transposing copy: the tile edge in elements and the number of tiles.
     pub tiles: Option<(usize, usize)>,
     /// Pieces the outermost loop was split into for worker threads (1: the calling thread).
@@ -126,7 +128,12 @@ impl LaunchReport {
     /// True when the launch runs the 512-bit row code: the nest has it, and the rows (the
     /// inner extent) are long enough.
     pub fn rows_512(&self) -> bool {
-        self.row_lanes.is_some() && self.shape.last().is_some_and(|&e| e >= crate::ROW_MIN_512)
+        self.row_lanes.is_some()
+            && self
+                .shape
+                .last()
+                .zip(self.row_min)
+                .is_some_and(|(&e, min)| e >= min)
     }
 
     /// Total iteration points.

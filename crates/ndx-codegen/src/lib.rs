@@ -6,7 +6,8 @@
 //! pointer with the calling convention of [`ndx_ir::loops`]; [`Jit::execute`] schedules,
 //! compiles (or hits the cache) and calls a kernel on raw arrays. On CPUs with AVX-512F, a
 //! nest of float arithmetic also gets 512-bit row code that `zmm` assembles (Cranelift's
-//! vectors stop at 128 bits); `Compiled::call` runs it for rows of [`ROW_MIN_512`] or more.
+//! vectors stop at 128 bits); `Compiled::call` runs it for rows of [`ROW_MIN_512`] or more
+//! ([`ROW_MIN_512_REDUCE`] for one that reduces its rows).
 //!
 //! Invariants: generated code never traps (integer division is guarded, float-to-int casts
 //! saturate, every load and store is at an address the caller vouched for), and computes what
@@ -40,6 +41,7 @@ mod zmm {
     #[derive(Clone, Copy, Debug)]
     pub(crate) struct RowFn {
         pub(crate) lanes: u8,
+        pub(crate) min: usize,
     }
 
     impl RowFn {
@@ -53,7 +55,7 @@ mod zmm {
 
     impl Defined {
         pub(crate) fn finish(&self, _: &JITModule) -> RowFn {
-            RowFn { lanes: 0 }
+            RowFn { lanes: 0, min: 0 }
         }
     }
 
@@ -86,6 +88,13 @@ pub use parallel::MIN_PARALLEL;
 /// ms, of 8 0.23 / 0.29 ms, of 16 0.12 / 0.23 ms; f64 rows of 4 0.70 / 0.70 ms, of 8 0.34 /
 /// 0.69 ms (BENCHMARKS.md, issue 3).
 pub const ROW_MIN_512: usize = 8;
+
+/// [`ROW_MIN_512`] for a nest that reduces its rows (`sum`, `max`, `min`): the end of each row
+/// (the JIT's fold, in its order) costs more than Cranelift's. `sum(x * x, axis=-1)` over 2^20
+/// f32 elements, `threads(1)`, row code against Cranelift's: rows of 8 0.54 / 0.34 ms, of 16
+/// 0.28 / 0.20 ms, of 64 0.090 / 0.084 ms, of 128 0.070 / 0.072-0.076 ms (BENCHMARKS.md,
+/// issue 3).
+pub const ROW_MIN_512_REDUCE: usize = 128;
 
 /// True when nests of float arithmetic get 512-bit row code ([`Compiled::row_lanes`]): the
 /// CPU has AVX-512F (x86-64, not Windows), and the environment variable `NDX_ZMM` is not `0`
@@ -183,10 +192,26 @@ impl Compiled {
     }
 
     /// Lanes of the 512-bit row code (16 for `f32`, 8 for `f64`), when the nest has it: then
-    /// launches whose rows (inner extent) have at least [`ROW_MIN_512`] elements run it, one
-    /// call per row, and shorter ones the Cranelift code.
+    /// launches whose rows (inner extent) have at least [`Compiled::row_min`] elements run it,
+    /// and shorter ones the Cranelift code.
     pub fn row_lanes(&self) -> Option<u8> {
         self.rows.map(|r| r.lanes)
+    }
+
+    /// The shortest rows that run the 512-bit row code, when the nest has it:
+    /// [`ROW_MIN_512`], or [`ROW_MIN_512_REDUCE`] for a nest that reduces its rows.
+    pub fn row_min(&self) -> Option<usize> {
+        self.rows.map(|r| r.min)
+    }
+
+    /// This function with its 512-bit row code (if any) run from rows of `n` elements (at
+    /// least 1): to test the row code on short rows, or to measure where it pays.
+    pub fn rows_from(self, n: usize) -> Compiled {
+        let rows = self.rows.map(|mut r| {
+            r.min = n.max(1);
+            r
+        });
+        Compiled { rows, ..self }
     }
 
     /// This function without its 512-bit row code: every launch runs the Cranelift code (to
@@ -545,6 +570,7 @@ impl Jit {
                 compile_time,
                 vector: compiled.vector,
                 row_lanes: compiled.row_lanes(),
+                row_min: compiled.row_min(),
                 tiles: tiles.as_ref().map(|t| (parallel::TILE, t.len())),
                 parts: split.as_ref().or(reduce_parts.as_ref()).map_or(1, Vec::len),
                 threads: self.threads,

@@ -36,8 +36,6 @@ use ndx_ir::kernel::{BinaryOp, Kernel, Node, Op, ReduceOp, UnaryOp};
 use ndx_ir::loops::{Inner, Nest};
 use ndx_runtime::{DType, Scalar};
 
-use crate::ROW_MIN_512 as ROW_MIN;
-
 /// General registers that hold the arrays' pointers (the current row's first element); the
 /// last six are callee-saved (pushed and popped). `rax` is the index in the row, `rdi` the row
 /// length, `rcx` the bound of the whole vectors, `rdx` the rows left, `rsi` the steps table.
@@ -73,6 +71,8 @@ pub(crate) struct RowFn {
     inner: [isize; MAX_ARRAYS],
     /// Lanes per vector: 16 for `f32`, 8 for `f64`.
     pub(crate) lanes: u8,
+    /// The shortest rows it runs (`crate::ROW_MIN_512`, or `ROW_MIN_512_REDUCE`).
+    pub(crate) min: usize,
 }
 
 /// Registers a reduction's end of row works in.
@@ -86,7 +86,7 @@ const MAX_RANK: usize = 16;
 impl RowFn {
     /// Runs the nest over the launch `words` ([`ndx_ir::loops::Launch::words`]), a block of
     /// rows (the last outer axis) per call of the row code. Returns false, having done nothing, when the launch does not fit the row code
-    /// (rows shorter than [`ROW_MIN`], or an inner stride other than the one compiled for):
+    /// (rows shorter than `min`, or an inner stride other than the one compiled for):
     /// the caller runs the Cranelift code instead.
     ///
     /// # Safety
@@ -98,7 +98,7 @@ impl RowFn {
         }
         let shape = &words[..rank];
         let n = shape[rank - 1];
-        if n < ROW_MIN as i64 {
+        if n < self.min as i64 {
             return false;
         }
         let array = |a: usize| &words[rank + a * (1 + rank)..][..1 + rank];
@@ -184,6 +184,7 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
         narrays: nest.inner.len(),
         inner,
         lanes: plan.lanes(),
+        min: plan.row_min(),
     }))
 }
 
@@ -194,6 +195,7 @@ pub(crate) struct Defined {
     narrays: usize,
     inner: [isize; MAX_ARRAYS],
     lanes: u8,
+    min: usize,
 }
 
 impl Defined {
@@ -209,6 +211,7 @@ impl Defined {
             narrays: self.narrays,
             inner: self.inner,
             lanes: self.lanes,
+            min: self.min,
         }
     }
 }
@@ -221,10 +224,11 @@ pub(crate) fn listing(nest: &Nest) -> Option<String> {
     if !crate::row_code_available() {
         return None;
     }
-    let code = plan(nest)?.assemble().ok()?;
+    let plan = plan(nest)?;
+    let code = plan.assemble().ok()?;
     let mut text = format!(
         "; 512-bit row code (AVX-512F), run for rows of {} elements or more:\n",
-        crate::ROW_MIN_512
+        plan.row_min()
     );
     let mut formatter = IntelFormatter::new();
     let mut line = String::new();
@@ -599,6 +603,15 @@ impl Plan<'_> {
             8
         } else {
             16
+        }
+    }
+
+    /// The shortest rows the row code runs.
+    fn row_min(&self) -> usize {
+        if self.reduce.is_some() {
+            crate::ROW_MIN_512_REDUCE
+        } else {
+            crate::ROW_MIN_512
         }
     }
 

@@ -8,7 +8,7 @@ mod common;
 mod reference;
 
 use common::*;
-use ndx_codegen::{row_code_available, RawArray, ROW_MIN_512};
+use ndx_codegen::{row_code_available, RawArray};
 use ndx_ir::kernel::{BinaryOp as B, Handle, ReduceOp as R, UnaryOp as U};
 use ndx_ir::loops::{schedule, ArrayLayout};
 use ndx_runtime::{DType, Scalar};
@@ -208,7 +208,7 @@ fn scalar_bits(s: Scalar) -> u64 {
 
 #[test]
 fn row_code_gives_the_cranelift_codes_bits() {
-    // Rows below `ROW_MIN_512` (3) run the Cranelift code both times.
+    // (The row code runs from rows of 1 here: `Compiled::rows_from`.)
     const ROWS: [usize; 12] = [3, 8, 9, 15, 17, 33, 64, 65, 100, 129, 255, 1000];
     let mut jit = jit();
     let mut rng = Rng(7);
@@ -280,10 +280,9 @@ fn row_code_gives_the_cranelift_codes_bits() {
         let mut reduced = vec![false; rank];
         reduced[rank - 1] = sums;
         let (nest, mut launch) = schedule(&k.0, &shape, &reduced, &layout).expect("schedule");
-        let compiled = jit.compile(&nest).expect("compile");
+        let compiled = jit.compile(&nest).expect("compile").rows_from(1);
         cases += 1;
-        let rows_run = compiled.row_lanes().is_some()
-            && launch.shape.last().is_some_and(|&e| e >= ROW_MIN_512);
+        let rows_run = compiled.row_lanes().is_some();
         with_rows += usize::from(rows_run);
         sums_with_rows += usize::from(rows_run && sums);
         // SAFETY (both calls): the launch's pointers and strides address the buffers above.
@@ -377,7 +376,7 @@ fn same_both_ways(
     arrays.push(outs[0].raw(d, out));
     let layout = layout(&arrays);
     let (nest, mut launch) = schedule(&k.0, shape, reduced, &layout).expect("schedule");
-    let compiled = jit.compile(&nest).expect("compile");
+    let compiled = jit.compile(&nest).expect("compile").rows_from(1);
     assert!(
         compiled.row_lanes().is_some() || !row_code_available(),
         "{d}: no row code for {:?}",
