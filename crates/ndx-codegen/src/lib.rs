@@ -40,6 +40,11 @@ mod zmm {
     /// Never made.
     #[derive(Clone, Copy, Debug)]
     pub(crate) struct RowFn {
+        pub(crate) shape: RowShape,
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct RowShape {
         pub(crate) lanes: u8,
         pub(crate) min: usize,
     }
@@ -55,7 +60,9 @@ mod zmm {
 
     impl Defined {
         pub(crate) fn finish(&self, _: &JITModule) -> RowFn {
-            RowFn { lanes: 0, min: 0 }
+            RowFn {
+                shape: RowShape { lanes: 0, min: 0 },
+            }
         }
     }
 
@@ -195,20 +202,20 @@ impl Compiled {
     /// launches whose rows (inner extent) have at least [`Compiled::row_min`] elements run it,
     /// and shorter ones the Cranelift code.
     pub fn row_lanes(&self) -> Option<u8> {
-        self.rows.map(|r| r.lanes)
+        self.rows.map(|r| r.shape.lanes)
     }
 
     /// The shortest rows that run the 512-bit row code, when the nest has it:
     /// [`ROW_MIN_512`], or [`ROW_MIN_512_REDUCE`] for a nest that reduces its rows.
     pub fn row_min(&self) -> Option<usize> {
-        self.rows.map(|r| r.min)
+        self.rows.map(|r| r.shape.min)
     }
 
     /// This function with its 512-bit row code (if any) run from rows of `n` elements (at
     /// least 1): to test the row code on short rows, or to measure where it pays.
     pub fn rows_from(self, n: usize) -> Compiled {
         let rows = self.rows.map(|mut r| {
-            r.min = n.max(1);
+            r.shape.min = n.max(1);
             r
         });
         Compiled { rows, ..self }

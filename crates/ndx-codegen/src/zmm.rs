@@ -64,6 +64,12 @@ pub(crate) type RowCode =
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowFn {
     pub(crate) func: RowCode,
+    pub(crate) shape: RowShape,
+}
+
+/// What [`RowFn::run`] knows of the nest besides its code.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowShape {
     rank: usize,
     narrays: usize,
     /// Per array: its byte stride along the inner axis (the element size, or 0 for a
@@ -92,17 +98,23 @@ impl RowFn {
     /// # Safety
     /// As `Compiled::call`: the words describe memory valid for every element of the nest.
     pub(crate) unsafe fn run(&self, words: &[i64]) -> bool {
-        let (rank, na) = (self.rank, self.narrays);
+        let RowShape {
+            rank,
+            narrays: na,
+            inner,
+            min,
+            ..
+        } = self.shape;
         if words.len() != rank + na * (1 + rank) || rank == 0 || rank > MAX_RANK {
             return false;
         }
         let shape = &words[..rank];
         let n = shape[rank - 1];
-        if n < self.min as i64 {
+        if n < min as i64 {
             return false;
         }
         let array = |a: usize| &words[rank + a * (1 + rank)..][..1 + rank];
-        if (0..na).any(|a| array(a)[rank] as isize != self.inner[a]) {
+        if (0..na).any(|a| array(a)[rank] as isize != inner[a]) {
             return false;
         }
         if shape.iter().any(|&e| e <= 0) {
@@ -178,24 +190,20 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
             0
         };
     }
-    Ok(Some(Defined {
-        id,
+    let shape = RowShape {
         rank: nest.rank,
         narrays: nest.inner.len(),
         inner,
         lanes: plan.lanes(),
         min: plan.row_min(),
-    }))
+    };
+    Ok(Some(Defined { id, shape }))
 }
 
 /// A row function defined in the module, not yet finalised.
 pub(crate) struct Defined {
     id: FuncId,
-    rank: usize,
-    narrays: usize,
-    inner: [isize; MAX_ARRAYS],
-    lanes: u8,
-    min: usize,
+    shape: RowShape,
 }
 
 impl Defined {
@@ -207,11 +215,7 @@ impl Defined {
         let func = unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) };
         RowFn {
             func,
-            rank: self.rank,
-            narrays: self.narrays,
-            inner: self.inner,
-            lanes: self.lanes,
-            min: self.min,
+            shape: self.shape,
         }
     }
 }
@@ -665,7 +669,7 @@ impl Plan<'_> {
         a.shl(eax, cl)?;
         a.dec(eax)?;
         a.kmovw(k1, eax)?;
-        if !self.acc.is_empty() {
+        if self.reduce.is_some() {
             // For reductions: k2 = the lanes of the last partial vector in whole groups of
             // `lanes / 4` (the JIT's 128-bit vectors), k3 = the lanes past them.
             let w = lanes / 4;
