@@ -262,7 +262,7 @@ pub struct Jit {
     ctx: Context,
     fctx: FunctionBuilderContext,
     host_ids: HashMap<&'static str, FuncId>,
-    cache: HashMap<String, Compiled>,
+    cache: HashMap<Nest, Compiled, rustc_hash::FxBuildHasher>,
     stats: Stats,
     threads: usize,
     /// Launches of fewer points run on the calling thread (see [`Jit::set_parallel_threshold`]).
@@ -325,7 +325,7 @@ impl Jit {
             code_users: std::sync::Arc::new(()),
             fctx: FunctionBuilderContext::new(),
             host_ids,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             stats: Stats::default(),
             threads: 1,
             min_parallel: None,
@@ -397,8 +397,7 @@ impl Jit {
         &mut self,
         nest: &Nest,
     ) -> Result<(Compiled, Option<Duration>), CodegenError> {
-        let key = nest.key();
-        if let Some(c) = self.cache.get(&key) {
+        if let Some(c) = self.cache.get(nest) {
             self.stats.hits += 1;
             return Ok((*c, None));
         }
@@ -412,7 +411,7 @@ impl Jit {
         let took = start.elapsed();
         self.stats.compiled += 1;
         self.stats.compile_time += took;
-        self.cache.insert(key, compiled);
+        self.cache.insert(nest.clone(), compiled);
         Ok((compiled, Some(took)))
     }
 

@@ -184,8 +184,11 @@ pub enum ReduceOp {
     All,
 }
 
-/// What a node computes.
-#[derive(Clone, Debug, PartialEq)]
+/// What a node computes. Two ops are equal (and hash alike) when they are the same
+/// operation on the same operands; constants compare by dtype and bits (`-0.0` is not `0.0`,
+/// a NaN equals the same NaN), so that equal kernels compute the same bits: [`Kernel`]'s
+/// equality is the JIT cache's key.
+#[derive(Clone, Debug)]
 pub enum Op {
     /// The element of input array `k` at the current iteration point.
     Input(u32),
@@ -202,8 +205,52 @@ pub enum Op {
     Cast(Handle),
 }
 
+impl Op {
+    /// A constant's dtype and bits (see [`Op`]'s equality).
+    fn const_bits(s: &Scalar) -> (DType, u64) {
+        let bits = match *s {
+            Scalar::Bool(b) => u64::from(b),
+            Scalar::I32(v) => u64::from(v as u32),
+            Scalar::I64(v) => v as u64,
+            Scalar::F32(v) => u64::from(v.to_bits()),
+            Scalar::F64(v) => v.to_bits(),
+        };
+        (s.dtype(), bits)
+    }
+}
+
+impl PartialEq for Op {
+    fn eq(&self, other: &Op) -> bool {
+        match (self, other) {
+            (Op::Input(a), Op::Input(b)) => a == b,
+            (Op::Const(a), Op::Const(b)) => Op::const_bits(a) == Op::const_bits(b),
+            (Op::Unary(o, a), Op::Unary(p, b)) => o == p && a == b,
+            (Op::Binary(o, a, b), Op::Binary(p, c, d)) => o == p && a == c && b == d,
+            (Op::Select(a, b, c), Op::Select(d, e, f)) => a == d && b == e && c == f,
+            (Op::Cast(a), Op::Cast(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Op {}
+
+impl std::hash::Hash for Op {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Op::Input(a) => a.hash(h),
+            Op::Const(s) => Op::const_bits(s).hash(h),
+            Op::Unary(o, a) => (o, a).hash(h),
+            Op::Binary(o, a, b) => (o, a, b).hash(h),
+            Op::Select(a, b, c) => (a, b, c).hash(h),
+            Op::Cast(a) => a.hash(h),
+        }
+    }
+}
+
 /// One node: an operation and its result dtype.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Node {
     /// What the node computes.
     pub op: Op,
@@ -212,7 +259,7 @@ pub struct Node {
 }
 
 /// A value the kernel writes to an output array.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Output {
     /// The node whose value is stored (or reduced, then stored).
     pub value: Handle,
@@ -232,7 +279,7 @@ impl Output {
 }
 
 /// A fused group: the unit of compilation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Kernel {
     /// The nodes, in topological order.
     pub nodes: Vec<Node>,

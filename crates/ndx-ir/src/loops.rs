@@ -3,7 +3,7 @@
 //! A [`Nest`] is what codegen compiles: the kernel plus everything about the layout that the
 //! generated code specialises on (rank after coalescing, which axes reduce, and the class of
 //! each array's innermost stride). It never contains sizes or strides: those are runtime
-//! arguments, so one compiled nest serves every size ([`Nest::key`] is the cache key).
+//! arguments, so one compiled nest serves every size ([`Nest`]'s equality is the cache key).
 //!
 //! ## Calling convention
 //! A compiled nest is `unsafe extern "C" fn(words: *const i64) -> i32`. `words` holds
@@ -25,7 +25,6 @@
 //! elementwise statement of any rank becomes a single loop.
 
 use crate::kernel::Kernel;
-use std::fmt::Write as _;
 
 /// The class of an array's stride along the innermost axis: codegen vectorises contiguous and
 /// broadcast accesses and falls back to scalar code for the rest.
@@ -39,8 +38,10 @@ pub enum Inner {
     Strided,
 }
 
-/// A kernel scheduled onto a loop nest: the unit codegen compiles and caches.
-#[derive(Clone, Debug, PartialEq)]
+/// A kernel scheduled onto a loop nest: the unit codegen compiles and caches. Its equality
+/// and hash are the cache key: the kernel's structure and the layout class, never sizes or
+/// strides.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Nest {
     /// The fused computation.
     pub kernel: Kernel,
@@ -190,19 +191,6 @@ pub fn schedule(
     ))
 }
 
-impl Nest {
-    /// The cache key: the kernel's structure and the layout class, never sizes or strides.
-    pub fn key(&self) -> String {
-        let mut k = self.kernel.to_string();
-        let _ = write!(
-            k,
-            "|rank {}|reduce_from {}|{:?}",
-            self.rank, self.reduce_from, self.inner
-        );
-        k
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +274,7 @@ mod tests {
             &[lay(&x), lay(&b), lay(&o)],
         )
         .unwrap();
-        assert_eq!(n2.key(), n3.key());
+        assert_eq!(n2, n3);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
 use ndx_runtime::ops::wide_math::WideFn;
 use ndx_runtime::{Array, DType, Scalar};
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::sync::Arc;
 
 /// A node with 512-bit code ([`Lazy::wide_nodes`]).
@@ -190,7 +190,7 @@ impl Lazy {
         if let Some(n) = shape.first_mut() {
             *n = r1 - r0;
         }
-        let mut memo = HashMap::new();
+        let mut memo = node_map();
         let node = replace_leaves(
             &self.node,
             &mut |n| match &n.kind {
@@ -215,7 +215,7 @@ impl Lazy {
             &mut memo,
         )?;
         Ok(Lazy {
-            node: with_shape(&node, &shape, &mut HashMap::new()),
+            node: with_shape(&node, &shape, &mut node_map()),
         })
     }
 
@@ -313,7 +313,7 @@ impl Lazy {
         &self,
         f: &mut dyn FnMut(ReduceOp, &Lazy) -> Result<Array, E>,
     ) -> Result<Lazy, E> {
-        let mut memo = HashMap::new();
+        let mut memo = node_map();
         Ok(Lazy {
             node: replace_node(&self.node, f, &mut memo)?,
         })
@@ -324,7 +324,7 @@ impl Lazy {
     pub(crate) fn row_reduces(&self) -> Vec<(usize, ReduceOp, Lazy)> {
         fn walk(
             n: &Arc<LNode>,
-            seen: &mut std::collections::HashSet<*const LNode>,
+            seen: &mut FxHashSet<*const LNode>,
             out: &mut Vec<(usize, ReduceOp, Lazy)>,
         ) {
             if !seen.insert(Arc::as_ptr(n)) {
@@ -337,7 +337,7 @@ impl Lazy {
             }
         }
         let mut out = Vec::new();
-        walk(&self.node, &mut Default::default(), &mut out);
+        walk(&self.node, &mut node_set(), &mut out);
         out
     }
 
@@ -351,7 +351,7 @@ impl Lazy {
         fn walk(
             n: &Arc<LNode>,
             shape: &[usize],
-            seen: &mut std::collections::HashSet<*const LNode>,
+            seen: &mut FxHashSet<*const LNode>,
             out: &mut Vec<WideNode>,
         ) {
             if !seen.insert(Arc::as_ptr(n)) || matches!(n.kind, LKind::RowReduce(..)) {
@@ -406,12 +406,7 @@ impl Lazy {
             });
         }
         let mut out = Vec::new();
-        walk(
-            &self.node,
-            &self.node.shape,
-            &mut Default::default(),
-            &mut out,
-        );
+        walk(&self.node, &self.node.shape, &mut node_set(), &mut out);
         out
     }
 
@@ -430,7 +425,7 @@ impl Lazy {
             }
             n.for_each_child(&mut |a| walk(a, counts));
         }
-        let mut counts = HashMap::new();
+        let mut counts = node_map();
         walk(&self.node, &mut counts);
         counts
     }
@@ -468,7 +463,7 @@ impl Lazy {
         shape: &[usize],
         to_err: &dyn Fn(ndx_runtime::RuntimeError) -> E,
     ) -> Result<Lazy, E> {
-        self.map_subst(&HashMap::new(), f, shape, to_err)
+        self.map_subst(&HashMap::default(), f, shape, to_err)
     }
 
     /// [`Lazy::map_leaves`] that also replaces the nodes whose identity ([`Lazy::id`],
@@ -481,7 +476,7 @@ impl Lazy {
         shape: &[usize],
         to_err: &dyn Fn(ndx_runtime::RuntimeError) -> E,
     ) -> Result<Lazy, E> {
-        let mut memo: HashMap<*const LNode, Arc<LNode>> = HashMap::new();
+        let mut memo: HashMap<*const LNode, Arc<LNode>> = node_map();
         let full = self.node.shape.clone();
         let mut m = Mapper {
             full: &full,
@@ -701,7 +696,7 @@ pub(crate) fn build(
     let mut b = Builder {
         kernel: Kernel::new(),
         inputs: Vec::new(),
-        memo: HashMap::new(),
+        memo: node_map(),
     };
     for (lazy, reduce) in outputs {
         let value = b.node(&lazy.node)?;
@@ -771,4 +766,18 @@ impl Builder {
         self.kernel.inputs.push(a.dtype());
         (self.inputs.len() - 1) as u32
     }
+}
+
+/// Nodes a walk's table holds without growing: more than most statements have (a statement's
+/// walks run on every execution, and growing a table rehashes it).
+const WALK_NODES: usize = 64;
+
+/// An empty map keyed by node, for one walk over an expression.
+fn node_map<K, V>() -> HashMap<K, V> {
+    HashMap::with_capacity_and_hasher(WALK_NODES, Default::default())
+}
+
+/// An empty set of nodes, for one walk over an expression.
+fn node_set<K>() -> FxHashSet<K> {
+    FxHashSet::with_capacity_and_hasher(WALK_NODES, Default::default())
 }

@@ -73,6 +73,37 @@ fn a_loop_over_changing_sizes_compiles_each_kernel_once() {
     assert!(hits >= 70, "only {hits} cache hits");
 }
 
+/// The kernel cache tells constants apart by their bits: `x + 0.0` and `x + -0.0` differ at
+/// `x = -0.0`, so each has its own kernel; `x + nan` twice shares one.
+#[test]
+fn the_kernel_cache_tells_signed_zero_constants_apart() {
+    let mut s = Session::new();
+    s.run("let x = zeros(8) * -1.0").unwrap();
+    for (stmt, compiles) in [
+        ("let a = x + 0.0", true),
+        ("let b = x + -0.0", true),
+        ("let c = x * nan", true),
+        ("let d = x * nan", false),
+    ] {
+        let (compiled, hits) = s.kernel_stats();
+        s.run(stmt).unwrap();
+        let now = s.kernel_stats();
+        let want = if compiles {
+            (compiled + 1, hits)
+        } else {
+            (compiled, hits + 1)
+        };
+        assert_eq!(now, want, "{stmt}");
+    }
+    let first = |name: &str| -> f64 {
+        let v: Vec<f64> = s.get(name).unwrap().to_vec().unwrap();
+        v[0]
+    };
+    assert!(first("a").is_sign_positive() && first("a") == 0.0);
+    assert!(first("b").is_sign_negative() && first("b") == 0.0);
+    assert!(first("d").is_nan());
+}
+
 #[test]
 fn tiled_split_and_parallel_reduction_launches_do_not_recompile_over_sizes() {
     // The first (largest) size compiles everything, including the value kernel that combines
