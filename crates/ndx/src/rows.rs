@@ -49,7 +49,7 @@ use ndx_ir::loops::{schedule, ArrayLayout};
 use ndx_runtime::ops::wide_math::{self, WideFloat, WideFn};
 use ndx_runtime::{Array, DType, IndexSpec};
 use ndx_syntax::Diagnostic;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Bytes of one array's rows in a block: the block's rows of every array a step touches stay
 /// in the 32 KiB L1 (and well inside L2) of the machines measured. Softmax on (4096, 1024)
@@ -64,15 +64,18 @@ pub(crate) const BLOCK_BYTES: usize = 16 * 1024;
 pub(crate) const WIDE_BLOCK_BYTES: usize = 4 * 1024;
 
 /// Elements from which an expression with a 512-bit function (`exp`, `tanh`, ...) runs in
-/// blocks around the 512-bit code (below, the block launches cost more than the wider vectors
-/// save).
-pub(crate) const WIDE_MIN: usize = 1 << 16;
+/// blocks around the 512-bit code (below, binding the program and launching its blocks cost
+/// more than the wider vectors save). `threads(1)`, median per statement, JIT against blocks:
+/// gelu of `f32` 10.5 / 12.6 us at 4096 elements, 16.2 / 14.3-15.5 us at 8192, 28.1 / 18.2 us
+/// at 16 384; softmax of (16, 512) `f32` 17.9-18.2 / 17.4-17.6 us; gelu of `f64` wins in
+/// blocks from 2048 (BENCHMARKS.md, issue 3).
+pub(crate) const WIDE_MIN: usize = 1 << 13;
 
 /// [`WIDE_MIN`] for a statement whose program is the 512-bit call alone ([`direct_call`]:
 /// `y[:] = tanh(x)`). `threads(1)`, per call, JIT against 512-bit code: f64 `tanh` 28.6 /
 /// 11.2 us at 2047 elements, 54 / 18 us at 4095; f32 `exp` 3.3 / 4.3 us at 2047, 4.9 / 4.6 us
 /// at 4095, 6.5 / 5.5 us at 8191 (BENCHMARKS.md, issue 3). A program with kernel steps costs
-/// some 30 us more to bind (gelu at 2047: 14 us / 34 us), hence the larger [`WIDE_MIN`].
+/// more to bind, hence the larger [`WIDE_MIN`].
 pub(crate) const WIDE_MIN_DIRECT: usize = 1 << 12;
 
 /// One step of a row program, bound to the first block of its range.
@@ -274,7 +277,7 @@ impl Exec {
         let mut reduced = vec![false; s.len()];
         let uses = v.use_counts();
         let mut p = Program {
-            subst: HashMap::new(),
+            subst: HashMap::default(),
             scratch: Vec::new(),
             steps: Vec::new(),
             traces: Vec::new(),

@@ -2,7 +2,7 @@
 //! (`ndx_runtime::ops::wide_math`, `crates/ndx/src/rows.rs`) against the JIT's own `f32x4`
 //! code, bit for bit.
 //!
-//! An expression over at least `WIDE_MIN` (65 536) elements runs in blocks around the
+//! An expression over at least `WIDE_MIN` (8192) elements runs in blocks around the
 //! 512-bit code; the same expression over a slice of 1 000 elements runs as one JIT kernel.
 //! The tests check both facts through the explain plan, then compute a large array whose
 //! values repeat a small one and compare every element with the small array's results. The
@@ -644,7 +644,7 @@ fn math_results_do_not_depend_on_the_layout() {
 
 /// A statement that is one 512-bit function of whole arrays (no kernel step in its program)
 /// takes the 512-bit code from 4096 elements; with any other work around the call, from
-/// 65 536. The bits are the JIT's either way.
+/// 8192. The bits are the JIT's either way.
 #[test]
 fn direct_calls_take_the_wide_code_from_smaller_sizes() {
     if !available() {
