@@ -11,7 +11,10 @@
 //!   whole array (ndx's plan today);
 //! - "rows": the three loops one row after another, the row staying in L1 (Numba's loop);
 //! - `div`: IEEE division by the row's divisor, as LANGUAGE.md section 6 requires; `recip`:
-//!   a multiply by its reciprocal, as Numba's `fastmath` does (not IEEE).
+//!   a multiply by its reciprocal, as Numba's `fastmath` does (not IEEE);
+//! - "in sum order": each row's sums in the order of ndx's 128-bit code (one chain of adds per
+//!   row, which the 512-bit row code keeps so that both give the same bits), one row or
+//!   several rows at a time (their chains side by side).
 //!
 //! The 128-bit loops use SSE (Cranelift's vectors stop at 128 bits); the 512-bit ones run
 //! only on CPUs with AVX-512F. Prints the medians of 15 repetitions, three rounds.
@@ -169,6 +172,45 @@ mod avx512 {
         _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]))
     }
 
+    /// `k` rows at a time, each sum in one 512-bit accumulator (lane `l` adds the elements
+    /// `l`, `l + 16`, ...: the order of the JIT's four 128-bit accumulators, which the row code
+    /// keeps); the rows' sums, then their squared deviations, then their final loops.
+    /// Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn rows_at_once<const K: usize>(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32]) {
+        let load = |v: &[f32]| {
+            // SAFETY: every chunk this loads has 16 lanes.
+            unsafe { _mm512_loadu_ps(v.as_ptr()) }
+        };
+        for (r, o) in x.chunks_exact(K * COLS).zip(y.chunks_exact_mut(K * COLS)) {
+            let mut acc = [_mm512_setzero_ps(); K];
+            for j in (0..COLS).step_by(16) {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_add_ps(*a, load(&r[k * COLS + j..][..16]));
+                }
+            }
+            let m = acc.map(|a| _mm512_set1_ps(mean(_mm512_reduce_add_ps(a))));
+            let mut acc = [_mm512_setzero_ps(); K];
+            for j in (0..COLS).step_by(16) {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    let d = _mm512_sub_ps(load(&r[k * COLS + j..][..16]), m[k]);
+                    *a = _mm512_add_ps(*a, _mm512_mul_ps(d, d));
+                }
+            }
+            for (k, a) in acc.iter().enumerate() {
+                let sv = _mm512_set1_ps(divisor(_mm512_reduce_add_ps(*a)));
+                for j in (0..COLS).step_by(16) {
+                    let d = _mm512_sub_ps(load(&r[k * COLS + j..][..16]), m[k]);
+                    let q = _mm512_div_ps(d, sv);
+                    let v = _mm512_mul_ps(q, load(&g[j..][..16]));
+                    let v = _mm512_add_ps(v, load(&b[j..][..16]));
+                    // SAFETY: the chunk has 16 lanes.
+                    unsafe { _mm512_storeu_ps(o[k * COLS + j..][..16].as_mut_ptr(), v) };
+                }
+            }
+        }
+    }
+
     /// Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub fn rows(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32], div: bool) {
@@ -229,6 +271,18 @@ fn variants(x: &'static [f32], g: &'static [f32], b: &'static [f32]) -> Vec<Vari
         v.push((
             "512-bit, rows, div",
             Box::new(move |y| unsafe { avx512::rows(x, y, g, b, true) }),
+        ));
+        v.push((
+            "512-bit, rows in sum order, div",
+            Box::new(move |y| unsafe { avx512::rows_at_once::<1>(x, y, g, b) }),
+        ));
+        v.push((
+            "512-bit, 2 rows at once in sum order, div",
+            Box::new(move |y| unsafe { avx512::rows_at_once::<2>(x, y, g, b) }),
+        ));
+        v.push((
+            "512-bit, 4 rows at once in sum order, div",
+            Box::new(move |y| unsafe { avx512::rows_at_once::<4>(x, y, g, b) }),
         ));
         v.push((
             "512-bit, rows, recip",
