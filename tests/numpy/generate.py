@@ -143,7 +143,13 @@ def special_values():
 def reductions():
     a = (np.arange(24).astype(f64) * 0.5 - 3.0).reshape(2, 3, 4)
     ai = np.arange(24).reshape(2, 3, 4)
+    k = ((np.arange(812) * 37) % 101).astype(f32).reshape(4, 203) - 50.0
+    kn = np.where(np.arange(812).reshape(4, 203) == 300, f32(np.nan), k)
     return dict(
+        r_argmax_rows=np.argmax(k, axis=1),
+        r_argmin_rows=np.argmin(kn, axis=-1),
+        r_argmax_rows_f64=np.argmax(kn.astype(f64) * -1.0, axis=1),
+        r_argmin_rows_f64=np.argmin(k.astype(f64), axis=1),
         r_sum=np.sum(a),
         r_sum0=np.sum(a, axis=0),
         r_sum_neg=np.sum(a, axis=-1),

@@ -7,7 +7,8 @@
 //! compiles (or hits the cache) and calls a kernel on raw arrays. On CPUs with AVX-512F, a
 //! nest of float arithmetic also gets 512-bit row code that `zmm` assembles (Cranelift's
 //! vectors stop at 128 bits); `Compiled::call` runs it for rows of [`ROW_MIN_512`] or more
-//! ([`ROW_MIN_512_REDUCE`] for one that reduces its rows).
+//! ([`ROW_MIN_512_REDUCE`] for one that reduces its rows, [`ROW_MIN_512_ARG`] for `argmax` and
+//! `argmin`).
 //!
 //! Invariants: generated code never traps (integer division is guarded, float-to-int casts
 //! saturate, every load and store is at an address the caller vouched for), and computes what
@@ -102,6 +103,12 @@ pub const ROW_MIN_512: usize = 8;
 /// 0.28 / 0.20 ms, of 64 0.090 / 0.084 ms, of 128 0.070 / 0.072-0.076 ms (BENCHMARKS.md,
 /// issue 3).
 pub const ROW_MIN_512_REDUCE: usize = 128;
+
+/// [`ROW_MIN_512`] for a nest whose rows end in `argmax` or `argmin` (whose Cranelift code
+/// compares one element at a time). `argmax(x, axis=-1)` over 2M `f32` elements, `threads(1)`,
+/// row code against Cranelift's: rows of 2 11.1-11.5 / 7.6 ms, of 4 6.6 / 8.1 ms, of 16 1.3 /
+/// 5.7-7.6 ms, of 128 0.41 / 3.2 ms; `argmin` of `f64` alike (BENCHMARKS.md, issue 3).
+pub const ROW_MIN_512_ARG: usize = 4;
 
 /// True when nests of float arithmetic get 512-bit row code ([`Compiled::row_lanes`]): the
 /// CPU has AVX-512F (x86-64, not Windows), and the environment variable `NDX_ZMM` is not `0`
@@ -206,7 +213,8 @@ impl Compiled {
     }
 
     /// The shortest rows that run the 512-bit row code, when the nest has it:
-    /// [`ROW_MIN_512`], or [`ROW_MIN_512_REDUCE`] for a nest that reduces its rows.
+    /// [`ROW_MIN_512`], or [`ROW_MIN_512_REDUCE`] for a nest that reduces its rows
+    /// ([`ROW_MIN_512_ARG`] for `argmax` and `argmin`).
     pub fn row_min(&self) -> Option<usize> {
         self.rows.map(|r| r.shape.min)
     }

@@ -7,8 +7,9 @@
 //! integer from -1 to 4), or `where` of comparisons and `&`, `|`, `^`, `~` of them (bool
 //! masks: [`allowed`]), every input
 //! is contiguous or broadcast along the inner axis, and either no output reduces (each is
-//! contiguous) or every output reduces the inner axis alone by `sum`, `max` or `min`. [`Plan::assemble`] then writes a function computing rows (the inner
-//! axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
+//! contiguous) or every output reduces the inner axis alone by `sum`, `max`, `min`, `argmax`
+//! or `argmin` (the output an `i64` index). [`Plan::assemble`] then writes a function computing
+//! rows (the inner axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
 //! load do not fault), then every pointer moves on by its step to the next row. What does not
 //! change along a row (broadcast inputs and what is computed from them alone, such as
@@ -18,7 +19,8 @@
 //!
 //! Every operation is the IEEE operation the Cranelift code performs, on the same operands in
 //! the same order, and a reduction combines in the Cranelift code's order ([`Plan::finish_reductions`]), so
-//! both give the same bits, but for a NaN's payload and sign where Cranelift's optimiser
+//! both give the same bits (an `argmax` or `argmin` is the first best value's index, whatever
+//! the order: each lane keeps its own first best, [`Plan::finish_args`] the first of those), but for a NaN's payload and sign where Cranelift's optimiser
 //! rewrites an expression (`-x * -x` as `x * x`) or its scalar tail meets two NaNs in
 //! `minimum`/`maximum` (`tests/zmm.rs` compares them over random kernels). Registers: one
 //! zmm per value live in the loop, none spilled; a nest that needs more does not qualify. The
@@ -79,6 +81,8 @@ pub(crate) struct RowShape {
     pub(crate) lanes: u8,
     /// The shortest rows it runs (`crate::ROW_MIN_512`, or `ROW_MIN_512_REDUCE`).
     pub(crate) min: usize,
+    /// The longest rows it runs: an `argmax` of `f32` counts its index in 32-bit lanes.
+    max: usize,
 }
 
 /// Registers a reduction's end of row works in.
@@ -110,7 +114,7 @@ impl RowFn {
         }
         let shape = &words[..rank];
         let n = shape[rank - 1];
-        if n < min as i64 {
+        if n < min as i64 || n as u64 > self.shape.max as u64 {
             return false;
         }
         let array = |a: usize| &words[rank + a * (1 + rank)..][..1 + rank];
@@ -196,6 +200,7 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
         inner,
         lanes: plan.lanes(),
         min: plan.row_min(),
+        max: plan.row_max(),
     };
     Ok(Some(Defined { id, shape }))
 }
@@ -275,8 +280,15 @@ pub(crate) struct Plan<'n> {
     /// Per array: its base register (arrays that are read or written).
     base: Vec<Option<AsmRegister64>>,
     /// Per output of a kernel that reduces its rows: the accumulator's register (empty for an
-    /// elementwise kernel).
+    /// elementwise kernel); for `argmax` and `argmin`, each lane's best value so far.
     acc: Vec<usize>,
+    /// Per output of an `argmax` or `argmin`: the register of each lane's best value's index.
+    best: Vec<usize>,
+    /// For `argmax` and `argmin`: the register of the current vector's lane indices.
+    index: Option<usize>,
+    /// Vectors per step of the loop (each with its own `acc` and `best`, those of output `o`
+    /// and vector `j` at `o + j * outputs`): [`ARG_UNROLL`] for an `argmax` or `argmin`, else 1.
+    unroll: usize,
     /// The registers of a reduction's end of row (see [`Plan::finish_reductions`]).
     scratch: [usize; SCRATCH],
     /// The registers of the constants the operations need, each splat once per call.
@@ -287,20 +299,35 @@ pub(crate) struct Plan<'n> {
     reduce: Option<ReduceOp>,
 }
 
+/// Vectors an `argmax` or `argmin` takes per step, each into its own best values: a lane's
+/// best depends on its last (a compare, then a blend), and four chains side by side keep the
+/// CPU busy.
+const ARG_UNROLL: usize = 4;
+
 /// The plan of `nest`'s row function, when it qualifies (see the module documentation).
 pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
+    plan_unrolled(nest, ARG_UNROLL).or_else(|| plan_unrolled(nest, 1))
+}
+
+/// [`plan`], with an `argmax` or `argmin` taking `unroll` vectors per step (when the registers
+/// suffice).
+fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     let k = &nest.kernel;
     let dtype = k.outputs.first().map(|o| k.dtype(o.value))?;
     let narrays = k.inputs.len() + k.outputs.len();
     // Either every output is elementwise, or every output reduces the row (the inner axis
     // alone) with one of `sum`, `max`, `min`.
     let reduce = k.outputs.first().and_then(|o| o.reduce).filter(|r| {
-        matches!(r, ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min)
-            && nest.rank > 0
+        matches!(
+            r,
+            ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min | ReduceOp::ArgMax | ReduceOp::ArgMin
+        ) && nest.rank > 0
             && nest.reduce_from == nest.rank - 1
             && k.outputs.iter().all(|o| o.reduce == Some(*r))
     });
     let reduces = reduce.is_some();
+    let arg = matches!(reduce, Some(ReduceOp::ArgMax | ReduceOp::ArgMin));
+    let unroll = if arg { unroll } else { 1 };
     let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
     let out_class = if reduces {
         Inner::Broadcast
@@ -384,12 +411,17 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         (Konst::Zero, powers.contains(&Power::Half)),
         (
             Konst::Inf,
-            powers.contains(&Power::Half) || reduce == Some(ReduceOp::Min),
+            powers.contains(&Power::Half)
+                || matches!(reduce, Some(ReduceOp::Min | ReduceOp::ArgMin)),
         ),
         (
             Konst::NegInf,
-            powers.contains(&Power::Half) || reduce == Some(ReduceOp::Max),
+            powers.contains(&Power::Half)
+                || matches!(reduce, Some(ReduceOp::Max | ReduceOp::ArgMax)),
         ),
+        (Konst::Iota, arg),
+        (Konst::Lanes, arg),
+        (Konst::IndexMax, arg),
     ];
     let mut konsts = Vec::new();
     for (c, wanted) in wants {
@@ -408,13 +440,23 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
     // A reduction's accumulator, and the registers its end of row works in.
     let acc = if reduces {
         let mut acc = Vec::new();
-        for _ in &k.outputs {
+        for _ in 0..k.outputs.len() * unroll {
             acc.push(free.pop()?);
         }
         acc
     } else {
         Vec::new()
     };
+    // An arg reduction's best index per output (and vector of a step), and the index of the
+    // current vector's lanes.
+    let mut best = Vec::new();
+    let mut index = None;
+    if arg {
+        for _ in 0..k.outputs.len() * unroll {
+            best.push(free.pop()?);
+        }
+        index = Some(free.pop()?);
+    }
     let mut scratch = [0usize; SCRATCH];
     if reduces {
         for r in scratch.iter_mut() {
@@ -453,6 +495,9 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
         nest,
         f64: dtype == DType::F64,
         acc,
+        best,
+        index,
+        unroll,
         scratch,
         slots,
         base,
@@ -510,6 +555,12 @@ enum Konst {
     Zero,
     Inf,
     NegInf,
+    /// Each lane's number (0, 1, 2, ...) as an integer of the lane's width: not a splat.
+    Iota,
+    /// The number of lanes, as an integer of the lane's width.
+    Lanes,
+    /// The largest index lane: `i32::MAX` (lanes of `f32`) or `i64::MAX`.
+    IndexMax,
 }
 
 impl Konst {
@@ -531,6 +582,12 @@ impl Konst {
             Konst::Zero => float(0.0),
             Konst::Inf => float(f64::INFINITY),
             Konst::NegInf => float(f64::NEG_INFINITY),
+            Konst::Lanes if f64 => 8,
+            Konst::Lanes => 16,
+            Konst::IndexMax if f64 => i64::MAX as u64,
+            Konst::IndexMax => i32::MAX as u64,
+            // (Built lane by lane: `Plan::iota`.)
+            Konst::Iota => 0,
         }
     }
 }
@@ -612,10 +669,19 @@ impl Plan<'_> {
 
     /// The shortest rows the row code runs.
     fn row_min(&self) -> usize {
-        if self.reduce.is_some() {
-            crate::ROW_MIN_512_REDUCE
-        } else {
-            crate::ROW_MIN_512
+        match self.reduce {
+            Some(ReduceOp::ArgMax | ReduceOp::ArgMin) => crate::ROW_MIN_512_ARG,
+            Some(_) => crate::ROW_MIN_512_REDUCE,
+            None => crate::ROW_MIN_512,
+        }
+    }
+
+    /// The longest rows the row code runs: an `argmax` or `argmin` of `f32` keeps its indices
+    /// in 32-bit lanes.
+    fn row_max(&self) -> usize {
+        match self.reduce {
+            Some(ReduceOp::ArgMax | ReduceOp::ArgMin) if !self.f64 => i32::MAX as usize,
+            _ => usize::MAX,
         }
     }
 
@@ -650,7 +716,11 @@ impl Plan<'_> {
         // Once: the masks and the constants (through `rax`), the bound of the whole vectors,
         // and the lane mask k1 = (1 << (n % lanes)) - 1 of a row's last partial vector.
         for &(c, r) in &self.konsts {
-            self.splat(&mut a, ZMM[r], c.bits(self.f64))?;
+            if c == Konst::Iota {
+                self.iota(&mut a, r)?;
+            } else {
+                self.splat(&mut a, ZMM[r], c.bits(self.f64))?;
+            }
         }
         for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
             if let (Slot::Fixed(r), Op::Const(s)) = (self.slots[i], &node.op) {
@@ -683,6 +753,12 @@ impl Plan<'_> {
         }
         a.mov(rcx, rdi)?;
         a.and(rcx, -lanes)?;
+        if self.unroll > 1 {
+            // (The row length is not needed past here: k1 tells whether a partial vector is
+            // left.)
+            a.mov(rdi, rcx)?;
+            a.sub(rdi, lanes * self.unroll as i32)?;
+        }
         let mut row = a.create_label();
         let mut body = a.create_label();
         let mut tail = a.create_label();
@@ -713,18 +789,43 @@ impl Plan<'_> {
         for &r in &self.acc {
             self.identity(&mut a, ZMM[r])?;
         }
+        if let Some(i) = self.index {
+            // Each lane's best index starts at the lane's own: a lane whose values are all
+            // the identity (or that the row does not reach) keeps it, and loses ties to any
+            // lane before it.
+            let iota = self.konst(Konst::Iota)?;
+            for &r in self.best.iter().chain([&i]) {
+                a.vmovdqa64(ZMM[r], iota)?;
+            }
+        }
         a.xor(eax, eax)?;
-        a.test(rcx, rcx)?;
-        a.jz(tail)?;
+        if self.unroll > 1 {
+            // Steps of `unroll` whole vectors while they fit: up to `rdi` (signed).
+            let mut step = a.create_label();
+            let mut single = a.create_label();
+            a.cmp(rax, rdi)?;
+            a.jg(single)?;
+            a.set_label(&mut step)?;
+            for j in 0..self.unroll {
+                self.body(&mut a, false, j, 64 * j as i32)?;
+            }
+            a.add(rax, lanes * self.unroll as i32)?;
+            a.cmp(rax, rdi)?;
+            a.jle(step)?;
+            a.set_label(&mut single)?;
+        }
+        a.cmp(rax, rcx)?;
+        a.jae(tail)?;
         a.set_label(&mut body)?;
-        self.body(&mut a, false)?;
+        self.body(&mut a, false, 0, 0)?;
         a.add(rax, lanes)?;
         a.cmp(rax, rcx)?;
         a.jb(body)?;
         a.set_label(&mut tail)?;
-        a.cmp(rax, rdi)?;
-        a.jae(next)?;
-        self.body(&mut a, true)?;
+        // (A partial vector is left when k1 has a lane.)
+        a.kortestw(k1, k1)?;
+        a.jz(next)?;
+        self.body(&mut a, true, 0, 0)?;
         a.set_label(&mut next)?;
         self.finish_reductions(&mut a)?;
         for (k, b) in self.base.iter().enumerate() {
@@ -770,6 +871,9 @@ impl Plan<'_> {
     /// lanes that are not there are the identity, which changes nothing (for sums `+0.0`:
     /// neither an accumulator nor `s`, starting at `+0.0`, is ever `-0.0`).
     fn finish_reductions(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+        if self.index.is_some() {
+            return self.finish_args(a);
+        }
         let k = &self.nest.kernel;
         let [g, c, x1, x2, x3, t, s] = self.scratch.map(|r| ZMM[r]);
         let xmm = |z: AsmRegisterZmm| -> Result<AsmRegisterXmm, CodegenError> {
@@ -825,11 +929,215 @@ impl Plan<'_> {
         Ok(())
     }
 
+    /// One vector of an `argmax` (`argmin`) of the lanes `v`, into each lane's best value `bv`
+    /// and its index `bi`: a lane takes its new value where it beats the best (`>`, `<` for
+    /// `argmin`) or is the lane's first NaN (as the Cranelift code's `arg_better`), so each
+    /// lane keeps the first of its best values; only the lanes under k1 when `masked`.
+    fn arg_step(
+        &self,
+        a: &mut CodeAssembler,
+        bv: AsmRegisterZmm,
+        bi: AsmRegisterZmm,
+        v: AsmRegisterZmm,
+        masked: bool,
+    ) -> Result<(), CodegenError> {
+        const LT: i32 = 1;
+        const UNORD: i32 = 3;
+        const ORD: i32 = 7;
+        const GT: i32 = 14;
+        let pred = if self.reduce == Some(ReduceOp::ArgMax) {
+            GT
+        } else {
+            LT
+        };
+        let index = self
+            .index
+            .map(|r| ZMM[r])
+            .ok_or_else(|| bug("an arg reduction without its index register"))?;
+        if self.f64 {
+            a.vcmppd(k4, v, bv, pred)?;
+            a.vcmppd(k5, v, v, UNORD)?;
+            a.vcmppd(k6, bv, bv, ORD)?;
+        } else {
+            a.vcmpps(k4, v, bv, pred)?;
+            a.vcmpps(k5, v, v, UNORD)?;
+            a.vcmpps(k6, bv, bv, ORD)?;
+        }
+        a.kandw(k5, k5, k6)?;
+        a.korw(k4, k4, k5)?;
+        if masked {
+            a.kandw(k4, k4, k1)?;
+        }
+        if self.f64 {
+            a.vblendmpd(bv.k4(), bv, v)?;
+            a.vmovdqa64(bi.k4(), index)?;
+        } else {
+            a.vblendmps(bv.k4(), bv, v)?;
+            a.vmovdqa32(bi.k4(), index)?;
+        }
+        Ok(())
+    }
+
+    /// The end of a row of an `argmax` (`argmin`): the candidates are the lanes (of every
+    /// vector of a step) whose best is NaN when there are any, else the lanes whose best equals
+    /// the best of all (`-0.0` equals `0.0`); the index stored (as `i64`) is the smallest of
+    /// the candidates' indices, which is the row's first best value: each lane holds its own
+    /// first.
+    fn finish_args(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+        const EQ: i32 = 0;
+        const UNORD: i32 = 3;
+        let k = &self.nest.kernel;
+        let nout = k.outputs.len();
+        let (s, t, u) = (
+            ZMM[self.scratch[0]],
+            ZMM[self.scratch[1]],
+            ZMM[self.scratch[2]],
+        );
+        let xu = XMM[self.scratch[2]];
+        let max = self.reduce == Some(ReduceOp::ArgMax);
+        let cmp = |a: &mut CodeAssembler, x, y, pred| {
+            if self.f64 {
+                a.vcmppd(k5, x, y, pred)
+            } else {
+                a.vcmpps(k5, x, y, pred)
+            }
+        };
+        for o in 0..nout {
+            let Some(base) = self.base[k.inputs.len() + o] else {
+                continue;
+            };
+            let sets: Vec<(AsmRegisterZmm, AsmRegisterZmm)> = (0..self.unroll)
+                .map(|j| {
+                    let (bv, bi) = (self.acc.get(o + j * nout), self.best.get(o + j * nout));
+                    match (bv, bi) {
+                        (Some(&bv), Some(&bi)) => Ok((ZMM[bv], ZMM[bi])),
+                        _ => Err(bug("an arg reduction without its registers")),
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            // `u` = the smallest index of the candidate lanes (k5) of every set, lane by lane.
+            let gather = |a: &mut CodeAssembler,
+                          candidates: &dyn Fn(
+                &mut CodeAssembler,
+                AsmRegisterZmm,
+            ) -> Result<(), IcedError>|
+             -> Result<(), CodegenError> {
+                a.vmovdqa64(u, self.konst(Konst::IndexMax)?)?;
+                for &(bv, bi) in &sets {
+                    candidates(a, bv)?;
+                    a.vmovdqa64(t, self.konst(Konst::IndexMax)?)?;
+                    if self.f64 {
+                        a.vmovdqa64(t.k5(), bi)?;
+                        a.vpminsq(u, u, t)?;
+                    } else {
+                        a.vmovdqa32(t.k5(), bi)?;
+                        a.vpminsd(u, u, t)?;
+                    }
+                }
+                Ok(())
+            };
+            let mut nan = a.create_label();
+            let mut found = a.create_label();
+            a.kxorw(k6, k6, k6)?;
+            for &(bv, _) in &sets {
+                cmp(a, bv, bv, UNORD)?;
+                a.korw(k6, k6, k5)?;
+            }
+            a.kortestw(k6, k6)?;
+            a.jnz(nan)?;
+            // No NaN: the best of all in every lane of `s` (the sets' lanes side by side, then
+            // across the lanes), then the lanes that hold it.
+            let best_of = |a: &mut CodeAssembler, other| match (max, self.f64) {
+                (true, true) => a.vmaxpd(s, s, other),
+                (true, false) => a.vmaxps(s, s, other),
+                (false, true) => a.vminpd(s, s, other),
+                (false, false) => a.vminps(s, s, other),
+            };
+            a.vmovaps(s, sets[0].0)?;
+            for &(bv, _) in &sets[1..] {
+                best_of(a, bv)?;
+            }
+            for level in 0..self.levels() {
+                self.swap_lanes(a, t, s, level)?;
+                best_of(a, t)?;
+            }
+            gather(a, &|a, bv| cmp(a, bv, s, EQ))?;
+            a.jmp(found)?;
+            a.set_label(&mut nan)?;
+            gather(a, &|a, bv| cmp(a, bv, bv, UNORD))?;
+            a.set_label(&mut found)?;
+            // The smallest of all, in lane 0.
+            for level in 0..self.levels() {
+                self.swap_lanes(a, t, u, level)?;
+                if self.f64 {
+                    a.vpminsq(u, u, t)?;
+                } else {
+                    a.vpminsd(u, u, t)?;
+                }
+            }
+            if self.f64 {
+                a.vmovq(rax, xu)?;
+            } else {
+                // (Zero-extended into `rax`: the index is not negative.)
+                a.vmovd(eax, xu)?;
+            }
+            a.mov(qword_ptr(base), rax)?;
+        }
+        Ok(())
+    }
+
+    /// How many times lanes pair up to combine a whole vector: 3 for 8 lanes, 4 for 16.
+    fn levels(&self) -> u32 {
+        if self.f64 {
+            3
+        } else {
+            4
+        }
+    }
+
+    /// `t` = `s` with its lanes swapped in pairs of blocks of `lanes >> (level + 1)` lanes:
+    /// the halves at level 0, then quarters, and so on (moves of bits, for floats and
+    /// integers alike).
+    fn swap_lanes(
+        &self,
+        a: &mut CodeAssembler,
+        t: AsmRegisterZmm,
+        s: AsmRegisterZmm,
+        level: u32,
+    ) -> Result<(), CodegenError> {
+        // 128-bit blocks (2, 3, 0, 1) then (1, 0, 3, 2); within each block, the halves
+        // (`f64`: the two lanes), then (`f32`) the lanes of each half.
+        match (level, self.f64) {
+            (0, _) => a.vshuff64x2(t, s, s, 0x4e)?,
+            (1, _) => a.vshuff64x2(t, s, s, 0xb1)?,
+            (2, true) => a.vpermilpd(t, s, 0x55)?,
+            (2, false) => a.vpermilps(t, s, 0x4e)?,
+            _ => a.vpermilps(t, s, 0xb1)?,
+        }
+        Ok(())
+    }
+
+    /// `ZMM[r]` = each lane's number (0, 1, ...) as an integer of the lane's width (through
+    /// `rax`): the bytes 0 to 15 (0 to 7), widened.
+    fn iota(&self, a: &mut CodeAssembler, r: usize) -> Result<(), CodegenError> {
+        let (z, x) = (ZMM[r], XMM[r]);
+        a.mov(rax, 0x0706_0504_0302_0100_i64)?;
+        a.vmovq(x, rax)?;
+        if self.f64 {
+            a.vpmovzxbq(z, x)?;
+        } else {
+            a.mov(rax, 0x0f0e_0d0c_0b0a_0908_i64)?;
+            a.vpinsrq(x, x, rax, 1)?;
+            a.vpmovzxbd(z, x)?;
+        }
+        Ok(())
+    }
+
     /// `v` = the reduction's identity in every lane (`+0.0`, `-inf` or `+inf`).
     fn identity(&self, a: &mut CodeAssembler, v: AsmRegisterZmm) -> Result<(), CodegenError> {
         match self.reduce {
-            Some(ReduceOp::Max) => a.vmovaps(v, self.konst(Konst::NegInf)?)?,
-            Some(ReduceOp::Min) => a.vmovaps(v, self.konst(Konst::Inf)?)?,
+            Some(ReduceOp::Max | ReduceOp::ArgMax) => a.vmovaps(v, self.konst(Konst::NegInf)?)?,
+            Some(ReduceOp::Min | ReduceOp::ArgMin) => a.vmovaps(v, self.konst(Konst::Inf)?)?,
             _ => a.vpxord(v, v, v)?,
         }
         Ok(())
@@ -927,9 +1235,16 @@ impl Plan<'_> {
         Ok(())
     }
 
-    /// One vector of the row at index `rax`: the loop's nodes, then the stores; under the
-    /// lane mask k1 when `masked`.
-    fn body(&self, a: &mut CodeAssembler, masked: bool) -> Result<(), CodegenError> {
+    /// One vector of the row at index `rax` and `disp` bytes: the loop's nodes, then the
+    /// stores (or, for an `argmax` or `argmin`, the update of the best values of vector `set`
+    /// of a step); under the lane mask k1 when `masked`.
+    fn body(
+        &self,
+        a: &mut CodeAssembler,
+        masked: bool,
+        set: usize,
+        disp: i32,
+    ) -> Result<(), CodegenError> {
         let scale = self.size();
         let k = &self.nest.kernel;
         for (i, node) in k.nodes.iter().enumerate() {
@@ -940,7 +1255,7 @@ impl Plan<'_> {
                 Op::Input(x) => {
                     let base = self.base[x as usize]
                         .ok_or_else(|| bug("an input without a base register"))?;
-                    let m = zmmword_ptr(base + rax * scale);
+                    let m = zmmword_ptr(base + rax * scale + disp);
                     let d = if masked { ZMM[r].k1().z() } else { ZMM[r] };
                     if self.f64 {
                         a.vmovupd(d, m)?;
@@ -955,6 +1270,13 @@ impl Plan<'_> {
             let base = self.base[k.inputs.len() + o]
                 .ok_or_else(|| bug("an output without a base register"))?;
             let v = self.value(out.value)?;
+            let nout = k.outputs.len();
+            if let (Some(&acc), Some(&best)) =
+                (self.acc.get(o + set * nout), self.best.get(o + set * nout))
+            {
+                self.arg_step(a, ZMM[acc], ZMM[best], v, masked)?;
+                continue;
+            }
             if let Some(&acc) = self.acc.get(o) {
                 // A reduction: whole vectors into the accumulator (the partial one at the
                 // row's end).
@@ -964,12 +1286,20 @@ impl Plan<'_> {
                 }
                 continue;
             }
-            let m = zmmword_ptr(base + rax * scale);
+            let m = zmmword_ptr(base + rax * scale + disp);
             let m = if masked { m.k1() } else { m };
             if self.f64 {
                 a.vmovupd(m, v)?;
             } else {
                 a.vmovups(m, v)?;
+            }
+        }
+        if let Some(i) = self.index {
+            let i = ZMM[i];
+            if self.f64 {
+                a.vpaddq(i, i, self.konst(Konst::Lanes)?)?;
+            } else {
+                a.vpaddd(i, i, self.konst(Konst::Lanes)?)?;
             }
         }
         Ok(())

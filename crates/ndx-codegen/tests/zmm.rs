@@ -155,20 +155,23 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
 fn bits(v: &[f64], d: DType) -> Vec<u64> {
     match d {
         DType::F32 => v.iter().map(|x| u64::from((*x as f32).to_bits())).collect(),
+        DType::I64 => v.iter().map(|x| *x as i64 as u64).collect(),
         _ => v.iter().map(|x| x.to_bits()).collect(),
     }
 }
 
-/// A buffer of `n` values of dtype `d` (f32 stored as f32).
+/// A buffer of `n` values of dtype `d` (f32 stored as f32; i64 for the indices of `argmax`).
 enum Buf {
     F32(Vec<f32>),
     F64(Vec<f64>),
+    I64(Vec<i64>),
 }
 
 impl Buf {
     fn new(d: DType, vals: Vec<f64>) -> Buf {
         match d {
             DType::F32 => Buf::F32(vals.iter().map(|&v| v as f32).collect()),
+            DType::I64 => Buf::I64(vals.iter().map(|&v| v as i64).collect()),
             _ => Buf::F64(vals),
         }
     }
@@ -176,12 +179,14 @@ impl Buf {
         match self {
             Buf::F32(v) => raw_mut(v, d, s),
             Buf::F64(v) => raw_mut(v, d, s),
+            Buf::I64(v) => raw_mut(v, d, s),
         }
     }
     fn values(&self) -> Vec<f64> {
         match self {
             Buf::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
             Buf::F64(v) => v.clone(),
+            Buf::I64(v) => v.iter().map(|&x| x as f64).collect(),
         }
     }
 }
@@ -202,7 +207,8 @@ fn scalar_bits(s: Scalar) -> u64 {
     match s {
         Scalar::F32(v) => u64::from(v.to_bits()),
         Scalar::F64(v) => v.to_bits(),
-        other => panic!("not a float: {other:?}"),
+        Scalar::I64(v) => v as u64,
+        other => panic!("not a float or an index: {other:?}"),
     }
 }
 
@@ -213,6 +219,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
     let mut jit = jit();
     let mut rng = Rng(7);
     let (mut with_rows, mut cases, mut sums_with_rows, mut finite_sums) = (0, 0, 0, 0);
+    let mut args_with_rows = 0;
     for case in 0..400 {
         let d = if case % 2 == 0 {
             DType::F32
@@ -223,9 +230,14 @@ fn row_code_gives_the_cranelift_codes_bits() {
         let mut shape: Vec<usize> = (0..rank - 1).map(|_| 1 + rng.pick(4)).collect();
         shape.push(ROWS[rng.pick(ROWS.len())]);
         let ninputs = 1 + rng.pick(4);
-        // A third of the cases reduce each row (the inner axis): sum, max or min.
+        // A third of the cases reduce each row (the inner axis): sum, max, min, argmax or
+        // argmin.
         let sums = case % 3 == 2;
-        let reduce = sums.then(|| [R::Sum, R::Sum, R::Max, R::Min][rng.pick(4)]);
+        let reduce =
+            sums.then(|| [R::Sum, R::Sum, R::Max, R::Min, R::ArgMax, R::ArgMin][rng.pick(6)]);
+        let arg = matches!(reduce, Some(R::ArgMax | R::ArgMin));
+        // (The outputs' dtype: indices for `argmax` and `argmin`.)
+        let od = if arg { DType::I64 } else { d };
         let k = kernel(&mut rng, d, ninputs, reduce);
         let has = |ops: &[B]| {
             k.0.nodes
@@ -234,7 +246,8 @@ fn row_code_gives_the_cranelift_codes_bits() {
         };
         // (Powers: multiplied out, or the math library's `pow`, against libm's in the
         // evaluator; `tests/vmath.rs` checks their accuracy.)
-        let exact = !sums && !has(&[B::Pow]);
+        // (An index is exact, whatever order the values are compared in.)
+        let exact = (!sums || arg) && !has(&[B::Pow]);
         let layouts: Vec<Layout> = (0..ninputs)
             .map(|_| {
                 [
@@ -250,7 +263,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
             .iter()
             .map(|&l| {
                 // (Sums of rows with a special value would mostly be NaN or infinite.)
-                let rare = if sums { 2000 } else { 8 };
+                let rare = if sums && !arg { 2000 } else { 8 };
                 Buf::new(
                     d,
                     (0..len(l, &shape)).map(|_| rng.value_1_in(rare)).collect(),
@@ -266,7 +279,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
             .map(|(b, &l)| b.raw(d, &strides(l, &shape)))
             .collect();
         let mut outs: Vec<[Buf; 2]> = (0..nout)
-            .map(|_| [Buf::new(d, vec![7.0; n]), Buf::new(d, vec![7.0; n])])
+            .map(|_| [Buf::new(od, vec![7.0; n]), Buf::new(od, vec![7.0; n])])
             .collect();
         let full = if sums {
             strides(Layout::PerRow, &shape)
@@ -274,7 +287,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
             c_strides(&shape)
         };
         for o in outs.iter_mut() {
-            arrays.push(o[0].raw(d, &full));
+            arrays.push(o[0].raw(od, &full));
         }
         let layout = layout(&arrays);
         let mut reduced = vec![false; rank];
@@ -288,19 +301,21 @@ fn row_code_gives_the_cranelift_codes_bits() {
         // SAFETY (both calls): the launch's pointers and strides address the buffers above.
         assert_eq!(unsafe { compiled.call(&launch.words()) }, 0);
         for (o, bufs) in outs.iter_mut().enumerate() {
-            let r = bufs[1].raw(d, &full);
+            let r = bufs[1].raw(od, &full);
             launch.ptrs[ninputs + o] = r.ptr;
         }
         assert_eq!(unsafe { compiled.without_rows().call(&launch.words()) }, 0);
         let expected = reference::evaluate(&k.0, &shape, &reduced, &arrays[..ninputs + nout]);
         for (o, bufs) in outs.iter().enumerate() {
-            if sums && rows_run {
+            if sums && !arg && rows_run {
                 finite_sums += bufs[0].values().iter().filter(|v| v.is_finite()).count();
             }
-            let (a, b) = (bits(&bufs[0].values(), d), bits(&bufs[1].values(), d));
+            args_with_rows += usize::from(arg && rows_run);
+            let (a, b) = (bits(&bufs[0].values(), od), bits(&bufs[1].values(), od));
             let want: Vec<u64> = expected[o].iter().map(|&s| scalar_bits(s)).collect();
-            let is_nan = |x: u64| match d {
+            let is_nan = |x: u64| match od {
                 DType::F32 => f32::from_bits(x as u32).is_nan(),
+                DType::I64 => false,
                 _ => f64::from_bits(x).is_nan(),
             };
             for i in 0..n {
@@ -334,6 +349,10 @@ fn row_code_gives_the_cranelift_codes_bits() {
         assert!(
             sums_with_rows * 10 >= cases * 8 / 3 && finite_sums >= 200,
             "{sums_with_rows} cases summed rows with the row code, {finite_sums} finite sums"
+        );
+        assert!(
+            args_with_rows >= 20,
+            "{args_with_rows} outputs of argmax or argmin came from the row code"
         );
     }
 }
@@ -370,10 +389,14 @@ fn same_both_ways(
     what: &dyn Fn(usize) -> String,
 ) {
     let s = c_strides(shape);
+    let od = k.0.outputs[0].dtype(&k.0);
     let mut ins = ins.map(|v| Buf::new(d, v.to_vec()));
-    let mut outs = [Buf::new(d, vec![7.0; n_out]), Buf::new(d, vec![7.0; n_out])];
+    let mut outs = [
+        Buf::new(od, vec![7.0; n_out]),
+        Buf::new(od, vec![7.0; n_out]),
+    ];
     let mut arrays: Vec<RawArray> = ins.iter_mut().map(|b| b.raw(d, &s)).collect();
-    arrays.push(outs[0].raw(d, out));
+    arrays.push(outs[0].raw(od, out));
     let layout = layout(&arrays);
     let (nest, mut launch) = schedule(&k.0, shape, reduced, &layout).expect("schedule");
     let compiled = jit.compile(&nest).expect("compile").rows_from(1);
@@ -384,10 +407,10 @@ fn same_both_ways(
     );
     // SAFETY (both calls): the launch addresses the buffers above.
     assert_eq!(unsafe { compiled.call(&launch.words()) }, 0);
-    launch.ptrs[2] = outs[1].raw(d, out).ptr;
+    launch.ptrs[2] = outs[1].raw(od, out).ptr;
     assert_eq!(unsafe { compiled.without_rows().call(&launch.words()) }, 0);
     let (av, bv) = (outs[0].values(), outs[1].values());
-    let (a, b) = (bits(&av, d), bits(&bv, d));
+    let (a, b) = (bits(&av, od), bits(&bv, od));
     for i in 0..n_out {
         assert!(
             a[i] == b[i] || av[i].is_nan() && bv[i].is_nan(),
@@ -463,7 +486,7 @@ fn special_values_through_each_operation() {
     }
 }
 
-/// `max`, `min` and `sum` of each row of `x * y` over every pair of special values (rows of 12:
+/// `max`, `min`, `sum`, `argmax` and `argmin` of each row of `x * y` over every pair of special values (rows of 12:
 /// one whole vector of `f64`, or a partial one of `f32`, then a tail), of rows holding one
 /// special among ordinary values, and of rows of signed zeros, row code against Cranelift code.
 #[test]
@@ -495,7 +518,7 @@ fn reductions_of_special_values() {
     let rows = x.len() / cols;
     let mut jit = jit();
     for d in [DType::F32, DType::F64] {
-        for r in [R::Max, R::Min, R::Sum] {
+        for r in [R::Max, R::Min, R::Sum, R::ArgMax, R::ArgMin] {
             let mut k = K::new();
             let a = k.input(d);
             let b = k.input(d);
@@ -513,6 +536,101 @@ fn reductions_of_special_values() {
                 rows,
                 &what,
             );
+        }
+    }
+}
+
+/// `argmax` and `argmin` of rows long enough for every path of the row code (steps of four
+/// vectors, single vectors, a partial one), each row holding ties, NaNs or infinities at two
+/// positions among ordinary values: the row code and the Cranelift code both give NumPy's
+/// index (the first best value; the first NaN, if any), computed here directly.
+#[test]
+fn argmax_and_argmin_give_the_first_best_index() {
+    let cols = 203;
+    let mut jit = jit();
+    let positions = [0, 1, 16, 64, 127, 192, 202];
+    let specials = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        9.0,
+        -9.0,
+    ];
+    let mut x = Vec::new();
+    // Ordinary values in (-1, 1), (-4, -2) or (2, 4): 9 and -9 are the best, and so are the
+    // zeros in rows of one sign (which the lanes past a row's end, zero, must not beat).
+    for shift in [0.0, -3.0, 3.0] {
+        for &a in &specials {
+            for &b in &specials {
+                for &p in &positions {
+                    for &q in &positions {
+                        for j in 0..cols {
+                            let v = shift + ((j * 37 % 101) as f64 - 50.0) / 51.0;
+                            x.push(if j == p {
+                                a
+                            } else if j == q {
+                                b
+                            } else {
+                                v
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let rows = x.len() / cols;
+    let ones = vec![1.0; x.len()];
+    for d in [DType::F32, DType::F64] {
+        for r in [R::ArgMax, R::ArgMin] {
+            let mut k = K::new();
+            let a = k.input(d);
+            let b = k.input(d);
+            let v = k.bin(B::Mul, a, b);
+            k.reduce(v, r);
+            let what = |i: usize| format!("{r:?} of row {i}");
+            same_both_ways(
+                &mut jit,
+                &k,
+                d,
+                &[rows, cols],
+                &[false, true],
+                [&x, &ones],
+                &[1, 0],
+                rows,
+                &what,
+            );
+            // The Cranelift code against NumPy's rule, row by row.
+            let mut ins = [Buf::new(d, x.clone()), Buf::new(d, ones.clone())];
+            let mut out = Buf::new(DType::I64, vec![-1.0; rows]);
+            let s = c_strides(&[rows, cols]);
+            let mut arrays: Vec<RawArray> = ins.iter_mut().map(|b| b.raw(d, &s)).collect();
+            arrays.push(out.raw(DType::I64, &[1, 0]));
+            let (nest, launch) =
+                schedule(&k.0, &[rows, cols], &[false, true], &layout(&arrays)).expect("schedule");
+            let compiled = jit.compile(&nest).expect("compile");
+            // SAFETY: the launch addresses the buffers above.
+            assert_eq!(unsafe { compiled.call(&launch.words()) }, 0);
+            let got = out.values();
+            let vals = ins[0].values();
+            for (i, row) in vals.chunks(cols).enumerate() {
+                let want = match row.iter().position(|v| v.is_nan()) {
+                    Some(p) => p,
+                    None => {
+                        let better = |v: f64, w: f64| if r == R::ArgMax { v > w } else { v < w };
+                        let mut best = 0;
+                        for (j, &v) in row.iter().enumerate() {
+                            if better(v, row[best]) {
+                                best = j;
+                            }
+                        }
+                        best
+                    }
+                };
+                assert_eq!(got[i], want as f64, "{d}: {r:?} of row {i}: {row:?}");
+            }
         }
     }
 }

@@ -223,3 +223,35 @@ fn long_rows_of_arithmetic_run_the_512_bit_row_code() {
         }
     }
 }
+
+/// `argmax` and `argmin` along rows of 4 elements or more take the 512-bit row code (where
+/// the CPU has it), and give the first best index, the first NaN's when a row has one.
+#[test]
+fn argmax_of_rows_runs_the_512_bit_row_code() {
+    for cols in [3usize, 4, 50, 1001] {
+        let mut s = Session::new();
+        let mut data: Vec<f32> = (0..6 * cols).map(|i| ((i * 37) % 11) as f32).collect();
+        data[cols + cols / 2] = f32::NAN;
+        data[2 * cols + cols - 1] = 100.0;
+        s.set("x", ndx::Array::from_vec(data.clone(), &[6, cols]).unwrap());
+        let src = "let a = argmax(x, axis=-1)\nlet b = argmin(-x, axis=1)";
+        let text = s.explain(src).unwrap().text(TextOptions { timings: false });
+        let wide = ndx_codegen::row_code_available() && cols >= ndx_codegen::ROW_MIN_512_ARG;
+        assert_eq!(
+            text.contains("vector: 16 x 32-bit lanes (AVX-512), one call per row"),
+            wide,
+            "{cols} columns: {text}"
+        );
+        s.run(src).unwrap();
+        for name in ["a", "b"] {
+            let got = s.get(name).unwrap().to_vec::<i64>().unwrap();
+            for (r, row) in data.chunks(cols).enumerate() {
+                let want = row.iter().position(|v| v.is_nan()).unwrap_or_else(|| {
+                    let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    row.iter().position(|&v| v == best).unwrap()
+                });
+                assert_eq!(got[r], want as i64, "{name}, {cols} columns, row {r}");
+            }
+        }
+    }
+}
