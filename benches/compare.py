@@ -460,7 +460,8 @@ def scan_peers():
 
 def axes_peers():
     """Reductions along outer axes and over whole matrices (NumPy's reductions, and Numba
-    loops that add or compare each row into the output row), and a batched transpose."""
+    loops that add or compare each row into the output row), a batched transpose, and the
+    index of each row's maximum (a classifier's prediction)."""
     import numpy as np
     import numba
 
@@ -503,18 +504,30 @@ def axes_peers():
             for j in range(c.shape[2]):
                 out[a, j] /= c.shape[1]
 
+    @numba.njit
+    def nb_argmax1(m, out):
+        for i in range(m.shape[0]):
+            best = 0
+            for j in range(1, m.shape[1]):
+                if m[i, j] > m[i, best]:
+                    best = j
+            out[i] = best
+
     o0 = np.empty(1024, dtype=f32)
     o1 = np.empty((64, 256), dtype=f32)
+    oa = np.empty(4096, dtype=np.int64)
     nb_sum0(m, o0)
     nb_max0(m, o0)
     nb_sum_all(m)
     nb_mean1(c, o1)
+    nb_argmax1(m, oa)
     return {
         "sum_axis0": {"NumPy": median_time(lambda: m.sum(axis=0), 20), "Numba": median_time(lambda: nb_sum0(m, o0), 20)},
         "max_axis0": {"NumPy": median_time(lambda: m.max(axis=0), 20), "Numba": median_time(lambda: nb_max0(m, o0), 20)},
         "sum_2d": {"NumPy": median_time(lambda: m.sum(), 20), "Numba": median_time(lambda: nb_sum_all(m), 20)},
         "mean_axis1_3d": {"NumPy": median_time(lambda: c.mean(axis=1), 20), "Numba": median_time(lambda: nb_mean1(c, o1), 20)},
         "transpose_batch": {"NumPy": median_time(lambda: np.ascontiguousarray(tb.transpose(0, 2, 1)), 5)},
+        "argmax_rows": {"NumPy": median_time(lambda: m.argmax(axis=1), 20), "Numba": median_time(lambda: nb_argmax1(m, oa), 20)},
     }
 
 
