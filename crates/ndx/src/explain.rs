@@ -141,11 +141,15 @@ pub struct EinsumStep {
     pub calls: usize,
 }
 
-/// A precompiled routine that ran instead of fused kernels, giving the bits they would.
+/// A precompiled routine that ran instead of fused kernels, giving the bits they would, or
+/// code of ndx's own outside the fused kernels' plan (the 512-bit row code of `max` along an
+/// outer axis).
 #[derive(Clone, Debug)]
 pub struct NativeStep {
     /// What it computed, such as `sum`.
     pub name: String,
+    /// True for a precompiled routine, false for code compiled for the statement.
+    pub precompiled: bool,
     /// The array it read.
     pub input: ArrayDesc,
     /// How it runs and why its result is the kernels' (one line).
@@ -555,12 +559,7 @@ impl Step {
                 s.push_str(&indent(&e.report, "  "));
             }
             Step::Native(n) => {
-                let _ = writeln!(
-                    s,
-                    "kernel {index}: precompiled {}{}",
-                    n.name,
-                    calls_text(n.calls)
-                );
+                let _ = writeln!(s, "{}{}", self.title(index), calls_text(n.calls));
                 let _ = writeln!(s, "  reads: {}", desc_text(&n.input));
                 let _ = writeln!(s, "  code: {}", n.how);
             }
@@ -603,7 +602,8 @@ impl Step {
             Step::Fused(f) => format!("kernel {index}: {}", op_names(&f.kernel)),
             Step::Kernel(k) => format!("kernel {index}: `{}` block", k.name),
             Step::Einsum(e) => format!("contraction {index}: {}", e.spec),
-            Step::Native(n) => format!("kernel {index}: precompiled {}", n.name),
+            Step::Native(n) if n.precompiled => format!("kernel {index}: precompiled {}", n.name),
+            Step::Native(n) => format!("kernel {index}: {}", n.name),
         }
     }
 }

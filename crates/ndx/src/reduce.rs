@@ -362,6 +362,7 @@ impl Interp {
         // The explain step only when tracing: this runs for every sum of a vector.
         if self.exec.trace.is_some() {
             self.exec.record(Step::Native(NativeStep {
+                precompiled: true,
                 name: "sum".to_string(),
                 input: ArrayDesc {
                     dtype: a.dtype(),

@@ -468,6 +468,7 @@ impl Exec {
                     "f64x2"
                 };
                 p.traces.push(Step::Native(NativeStep {
+                    precompiled: true,
                     name: format!("{name} ({})", node.dtype),
                     input,
                     how: format!(

@@ -1,6 +1,7 @@
 //! Reductions along an outer axis (`sum(x, axis=0)` of a matrix, `max(x, axis=1)` of a 3-D
 //! array) run as one kernel that combines each input row into the output row in place
-//! (`ndx_ir::scan::outer_reduce_func`). They are checked here against a direct computation
+//! (`ndx_ir::scan::outer_reduce_func`; float `max` and `min` by the 512-bit row code where the
+//! CPU has it). They are checked here against a direct computation
 //! over generated shapes, dtypes, views, operations and fused expressions, NaN included. The
 //! data are small multiples of a power of two, so every sum and product is exact in every
 //! dtype and the results must be equal, not merely close.
@@ -146,11 +147,19 @@ fn a_column_sum_is_one_kernel_over_rows() {
     let mut s = Session::new();
     s.run("let x = rand((300, 64))").unwrap();
     let text = common::explain_text(&mut s, "let c = max(x * 2 + 1, axis=0)");
-    assert!(text.contains("kernel 1: `max`"), "{text}");
     // The reduced expression is computed inside that kernel: nothing is materialised first,
-    // and the rows run as vectors.
+    // and the rows run as vectors (512-bit row code where the CPU has it).
+    if ndx_codegen::row_code_available() {
+        assert!(text.contains("kernel 1: max along axis 0"), "{text}");
+        assert!(
+            text.contains("512-bit row code (8 lanes, AVX-512)"),
+            "{text}"
+        );
+    } else {
+        assert!(text.contains("kernel 1: `max`"), "{text}");
+        assert!(text.contains("vector loop"), "{text}");
+    }
     assert!(!text.contains("kernel 2"), "{text}");
-    assert!(text.contains("vector loop"), "{text}");
     let c = s.get("c").unwrap().to_array().unwrap();
     let x = s.get("x").unwrap().to_array().unwrap();
     let xs: Vec<f64> = x.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
@@ -199,4 +208,67 @@ fn reduced_axes_of_extent_one_leave_the_result_too() {
     let got: Vec<f64> = m.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
     let want: Vec<f64> = (0..12).map(|j| (29 * 12 + j) as f64).collect();
     assert_eq!(got, want);
+}
+
+/// `max` and `min` along an outer axis of long rows (the 512-bit row code's path, where the
+/// CPU has it): every column against a direct computation, with NaNs, infinities and columns
+/// of negative values only, along the first and the middle axis.
+#[test]
+fn max_and_min_along_outer_axes_of_long_rows() {
+    for (shape, axis) in [
+        (vec![300usize, 1000], 0usize),
+        (vec![5, 7, 100], 1),
+        (vec![9, 3, 17], 0),
+        (vec![2, 64, 8], 1),
+    ] {
+        let n: usize = shape.iter().product();
+        let cols = *shape.last().unwrap();
+        let vals: Vec<f64> = (0..n)
+            .map(|i| {
+                let c = i % cols;
+                match (i * 7919) % 1009 {
+                    0 => f64::NAN,
+                    1 => f64::INFINITY,
+                    2 => f64::NEG_INFINITY,
+                    // Columns 3 mod 5 hold negative values only.
+                    v if c % 5 == 3 => -1.0 - v as f64,
+                    v => v as f64 - 500.0,
+                }
+            })
+            .collect();
+        for dtype in ["f32", "f64"] {
+            let mut s = Session::new();
+            s.set("base", Array::from_vec(vals.clone(), &shape).unwrap());
+            s.run(&format!(
+                "let x = {dtype}(base)\nlet a = max(x, axis={axis})\nlet b = min(x * 0.5, axis={axis})"
+            ))
+            .unwrap();
+            let x: Vec<f64> = s
+                .get("x")
+                .unwrap()
+                .to_array()
+                .unwrap()
+                .to_scalars()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_f64())
+                .collect();
+            for (name, op, scale) in [("a", "max", 1.0), ("b", "min", 0.5)] {
+                let r = s.get(name).unwrap().to_array().unwrap();
+                let got: Vec<f64> = r.to_scalars().unwrap().iter().map(|v| v.to_f64()).collect();
+                let scaled: Vec<f64> = x.iter().map(|v| v * scale).collect();
+                let want: Vec<f64> = lanes(&shape, axis, &scaled)
+                    .iter()
+                    .map(|l| reduce(op, l))
+                    .collect();
+                assert_eq!(got.len(), want.len());
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        g == w || g.is_nan() && w.is_nan(),
+                        "{dtype} {op} along axis {axis} of {shape:?}: element {i}: got {g}, want {w}"
+                    );
+                }
+            }
+        }
+    }
 }
