@@ -85,6 +85,18 @@ pub(crate) struct RowShape {
     max: usize,
 }
 
+/// Predicates of `vcmpps`/`vcmppd`: `==` and `<`, `<=`, `>`, `>=` are false where an operand
+/// is NaN (the last four signal then, which changes nothing with exceptions masked), `!=`
+/// (`NEQ_UQ`) and `UNORD_Q` are true there, `ORD_Q` where neither is NaN.
+const EQ_OQ: i32 = 0;
+const LT_OS: i32 = 1;
+const LE_OS: i32 = 2;
+const UNORD_Q: i32 = 3;
+const NEQ_UQ: i32 = 4;
+const ORD_Q: i32 = 7;
+const GE_OS: i32 = 13;
+const GT_OS: i32 = 14;
+
 /// Registers a reduction's end of row works in.
 const SCRATCH: usize = 7;
 
@@ -525,17 +537,15 @@ where
         + CodeAsmVblendmps<R, R, R>
         + CodeAsmVblendmpd<R, R, R>,
 {
-    const LT: i32 = 1;
-    const UNORD: i32 = 3;
     let (p, q) = if max { (x, y) } else { (y, x) };
     if f64 {
-        a.vcmppd(k4, p, q, LT)?;
-        a.vcmppd(k5, y, y, UNORD)?;
+        a.vcmppd(k4, p, q, LT_OS)?;
+        a.vcmppd(k5, y, y, UNORD_Q)?;
         a.korw(k4, k4, k5)?;
         a.vblendmpd(d_k4, x, y)?;
     } else {
-        a.vcmpps(k4, p, q, LT)?;
-        a.vcmpps(k5, y, y, UNORD)?;
+        a.vcmpps(k4, p, q, LT_OS)?;
+        a.vcmpps(k5, y, y, UNORD_Q)?;
         a.korw(k4, k4, k5)?;
         a.vblendmps(d_k4, x, y)?;
     }
@@ -941,14 +951,10 @@ impl Plan<'_> {
         v: AsmRegisterZmm,
         masked: bool,
     ) -> Result<(), CodegenError> {
-        const LT: i32 = 1;
-        const UNORD: i32 = 3;
-        const ORD: i32 = 7;
-        const GT: i32 = 14;
         let pred = if self.reduce == Some(ReduceOp::ArgMax) {
-            GT
+            GT_OS
         } else {
-            LT
+            LT_OS
         };
         let index = self
             .index
@@ -956,12 +962,12 @@ impl Plan<'_> {
             .ok_or_else(|| bug("an arg reduction without its index register"))?;
         if self.f64 {
             a.vcmppd(k4, v, bv, pred)?;
-            a.vcmppd(k5, v, v, UNORD)?;
-            a.vcmppd(k6, bv, bv, ORD)?;
+            a.vcmppd(k5, v, v, UNORD_Q)?;
+            a.vcmppd(k6, bv, bv, ORD_Q)?;
         } else {
             a.vcmpps(k4, v, bv, pred)?;
-            a.vcmpps(k5, v, v, UNORD)?;
-            a.vcmpps(k6, bv, bv, ORD)?;
+            a.vcmpps(k5, v, v, UNORD_Q)?;
+            a.vcmpps(k6, bv, bv, ORD_Q)?;
         }
         a.kandw(k5, k5, k6)?;
         a.korw(k4, k4, k5)?;
@@ -984,8 +990,6 @@ impl Plan<'_> {
     /// the candidates' indices, which is the row's first best value: each lane holds its own
     /// first.
     fn finish_args(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
-        const EQ: i32 = 0;
-        const UNORD: i32 = 3;
         let k = &self.nest.kernel;
         let nout = k.outputs.len();
         let (s, t, u) = (
@@ -1040,7 +1044,7 @@ impl Plan<'_> {
             let mut found = a.create_label();
             a.kxorw(k6, k6, k6)?;
             for &(bv, _) in &sets {
-                cmp(a, bv, bv, UNORD)?;
+                cmp(a, bv, bv, UNORD_Q)?;
                 a.korw(k6, k6, k5)?;
             }
             a.kortestw(k6, k6)?;
@@ -1061,10 +1065,10 @@ impl Plan<'_> {
                 self.swap_lanes(a, t, s, level)?;
                 best_of(a, t)?;
             }
-            gather(a, &|a, bv| cmp(a, bv, s, EQ))?;
+            gather(a, &|a, bv| cmp(a, bv, s, EQ_OQ))?;
             a.jmp(found)?;
             a.set_label(&mut nan)?;
-            gather(a, &|a, bv| cmp(a, bv, bv, UNORD))?;
+            gather(a, &|a, bv| cmp(a, bv, bv, UNORD_Q))?;
             a.set_label(&mut found)?;
             // The smallest of all, in lane 0.
             for level in 0..self.levels() {
@@ -1178,20 +1182,17 @@ impl Plan<'_> {
         s: AsmRegisterXmm,
         x: AsmRegisterXmm,
     ) -> Result<(), CodegenError> {
-        const LE: i32 = 2;
-        const UNORD: i32 = 3;
-        const GE: i32 = 13;
         match (self.reduce, self.f64) {
             (Some(op @ (ReduceOp::Max | ReduceOp::Min)), f64) => {
-                let pred = if op == ReduceOp::Max { GE } else { LE };
+                let pred = if op == ReduceOp::Max { GE_OS } else { LE_OS };
                 if f64 {
                     a.vcmpsd(k4, s, x, pred)?;
-                    a.vcmpsd(k5, s, s, UNORD)?;
+                    a.vcmpsd(k5, s, s, UNORD_Q)?;
                     a.korw(k4, k4, k5)?;
                     a.vblendmpd(s.k4(), x, s)?;
                 } else {
                     a.vcmpss(k4, s, x, pred)?;
-                    a.vcmpss(k5, s, s, UNORD)?;
+                    a.vcmpss(k5, s, s, UNORD_Q)?;
                     a.korw(k4, k4, k5)?;
                     a.vblendmps(s.k4(), x, s)?;
                 }
@@ -1328,12 +1329,12 @@ impl Plan<'_> {
                 // A mask, as Cranelift's `fcmp`: every bit of a lane set where it holds
                 // (ordered, but for `!=`, true where either operand is NaN).
                 let pred = match op {
-                    BinaryOp::Eq => 0,  // EQ_OQ
-                    BinaryOp::Ne => 4,  // NEQ_UQ
-                    BinaryOp::Lt => 1,  // LT_OS
-                    BinaryOp::Le => 2,  // LE_OS
-                    BinaryOp::Gt => 14, // GT_OS
-                    _ => 13,            // GE_OS
+                    BinaryOp::Eq => EQ_OQ,
+                    BinaryOp::Ne => NEQ_UQ,
+                    BinaryOp::Lt => LT_OS,
+                    BinaryOp::Le => LE_OS,
+                    BinaryOp::Gt => GT_OS,
+                    _ => GE_OS,
                 };
                 let (x, y) = (reg(x)?, reg(y)?);
                 if f64 {
@@ -1385,16 +1386,15 @@ impl Plan<'_> {
                     Power::Int(_) => a.vdivps(d, konst(Konst::One)?, x),
                     Power::Half => {
                         // sqrt(x) + 0.0 (so that -0 gives +0), and +inf where x is -inf.
-                        const EQ: i32 = 0;
                         if f64 {
                             a.vsqrtpd(t()?, x)?;
                             a.vaddpd(t()?, t()?, konst(Konst::Zero)?)?;
-                            a.vcmppd(k4, x, konst(Konst::NegInf)?, EQ)?;
+                            a.vcmppd(k4, x, konst(Konst::NegInf)?, EQ_OQ)?;
                             a.vblendmpd(d.k4(), t()?, konst(Konst::Inf)?)
                         } else {
                             a.vsqrtps(t()?, x)?;
                             a.vaddps(t()?, t()?, konst(Konst::Zero)?)?;
-                            a.vcmpps(k4, x, konst(Konst::NegInf)?, EQ)?;
+                            a.vcmpps(k4, x, konst(Konst::NegInf)?, EQ_OQ)?;
                             a.vblendmps(d.k4(), t()?, konst(Konst::Inf)?)
                         }
                     }

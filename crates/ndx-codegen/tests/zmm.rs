@@ -486,6 +486,39 @@ fn special_values_through_each_operation() {
     }
 }
 
+/// [`same_both_ways`] for `k` reducing each of `rows` rows of `cols` elements.
+fn same_for_rows(
+    jit: &mut ndx_codegen::Jit,
+    k: &K,
+    d: DType,
+    rows: usize,
+    cols: usize,
+    ins: [&[f64]; 2],
+) {
+    let what = |i: usize| format!("{:?} of row {i}", k.0.outputs[0].reduce);
+    same_both_ways(
+        jit,
+        k,
+        d,
+        &[rows, cols],
+        &[false, true],
+        ins,
+        &[1, 0],
+        rows,
+        &what,
+    );
+}
+
+/// The kernel `r` of `x * y` (two inputs of dtype `d`) over the reduced axes.
+fn reduce_product(d: DType, r: R) -> K {
+    let mut k = K::new();
+    let a = k.input(d);
+    let b = k.input(d);
+    let v = k.bin(B::Mul, a, b);
+    k.reduce(v, r);
+    k
+}
+
 /// `max`, `min`, `sum`, `argmax` and `argmin` of each row of `x * y` over every pair of special values (rows of 12:
 /// one whole vector of `f64`, or a partial one of `f32`, then a tail), of rows holding one
 /// special among ordinary values, and of rows of signed zeros, row code against Cranelift code.
@@ -519,23 +552,8 @@ fn reductions_of_special_values() {
     let mut jit = jit();
     for d in [DType::F32, DType::F64] {
         for r in [R::Max, R::Min, R::Sum, R::ArgMax, R::ArgMin] {
-            let mut k = K::new();
-            let a = k.input(d);
-            let b = k.input(d);
-            let v = k.bin(B::Mul, a, b);
-            k.reduce(v, r);
-            let what = |i: usize| format!("{r:?} of row {i}");
-            same_both_ways(
-                &mut jit,
-                &k,
-                d,
-                &[rows, cols],
-                &[false, true],
-                [&x, &y],
-                &[1, 0],
-                rows,
-                &what,
-            );
+            let k = reduce_product(d, r);
+            same_for_rows(&mut jit, &k, d, rows, cols, [&x, &y]);
         }
     }
 }
@@ -585,23 +603,8 @@ fn argmax_and_argmin_give_the_first_best_index() {
     let ones = vec![1.0; x.len()];
     for d in [DType::F32, DType::F64] {
         for r in [R::ArgMax, R::ArgMin] {
-            let mut k = K::new();
-            let a = k.input(d);
-            let b = k.input(d);
-            let v = k.bin(B::Mul, a, b);
-            k.reduce(v, r);
-            let what = |i: usize| format!("{r:?} of row {i}");
-            same_both_ways(
-                &mut jit,
-                &k,
-                d,
-                &[rows, cols],
-                &[false, true],
-                [&x, &ones],
-                &[1, 0],
-                rows,
-                &what,
-            );
+            let k = reduce_product(d, r);
+            same_for_rows(&mut jit, &k, d, rows, cols, [&x, &ones]);
             // The Cranelift code against NumPy's rule, row by row.
             let mut ins = [Buf::new(d, x.clone()), Buf::new(d, ones.clone())];
             let mut out = Buf::new(DType::I64, vec![-1.0; rows]);

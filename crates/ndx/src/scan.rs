@@ -124,25 +124,8 @@ impl Exec {
             Err(ScanBuildError::TooLarge) => return Ok(None),
             Err(e @ ScanBuildError::Bad(_)) => return Err(Diagnostic::bug(e.to_string())),
         };
-        // Every reduced axis leaves the result (the others have extent 1).
-        let kept: Vec<usize> = shape
-            .iter()
-            .zip(reduced)
-            .filter(|(_, r)| !**r)
-            .map(|(d, _)| *d)
-            .collect();
-        let out = Array::empty(v.dtype(), &kept).map_err(runtime_err)?;
-        let keepdims: Vec<i64> = shape
-            .iter()
-            .zip(reduced)
-            .map(|(&d, r)| if *r { 1 } else { d as i64 })
-            .collect();
-        // The output seen over the whole iteration space: stride 0 along the reduced axis,
-        // so every input row is combined into the same output row.
-        let rows = out
-            .reshape(&keepdims)
-            .and_then(|o| o.broadcast_to(&shape))
-            .map_err(runtime_err)?;
+        let out = Array::empty(v.dtype(), &kept_shape(&shape, reduced)).map_err(runtime_err)?;
+        let rows = over_rows(&out, &shape, reduced)?;
         // Large reductions split over threads at launch time, along an axis whose pieces
         // write disjoint output elements: the first (kept) axis when the reduced one is not
         // first, else the last. Each element is still combined in the same order by one
@@ -198,22 +181,9 @@ impl Exec {
         {
             return Ok(None);
         }
-        let kept: Vec<usize> = shape
-            .iter()
-            .zip(reduced)
-            .filter(|(_, r)| !**r)
-            .map(|(d, _)| *d)
-            .collect();
-        let out = Array::full(&kept, Scalar::F64(identity).cast(dtype)).map_err(runtime_err)?;
-        let keepdims: Vec<i64> = shape
-            .iter()
-            .zip(reduced)
-            .map(|(&d, r)| if *r { 1 } else { d as i64 })
-            .collect();
-        let acc = out
-            .reshape(&keepdims)
-            .and_then(|o| o.broadcast_to(shape))
-            .map_err(runtime_err)?;
+        let identity = Scalar::F64(identity).cast(dtype);
+        let out = Array::full(&kept_shape(shape, reduced), identity).map_err(runtime_err)?;
+        let acc = over_rows(&out, shape, reduced)?;
         // `out = out . value`: the producer's nodes, then the output read as one more input.
         let mut kernel = k.clone();
         let n_in = kernel.inputs.len() as u32;
@@ -369,6 +339,30 @@ impl Exec {
         }
         Ok(())
     }
+}
+
+/// The shape of a reduction's result over the iteration space `shape`: every reduced axis
+/// leaves it (the others have extent 1).
+fn kept_shape(shape: &[usize], reduced: &[bool]) -> Vec<usize> {
+    shape
+        .iter()
+        .zip(reduced)
+        .filter(|(_, r)| !**r)
+        .map(|(d, _)| *d)
+        .collect()
+}
+
+/// A reduction's result `out` seen over the whole iteration space `shape`: stride 0 along the
+/// reduced axes, so that every input row is combined into the same output row.
+fn over_rows(out: &Array, shape: &[usize], reduced: &[bool]) -> Result<Array, Diag> {
+    let keepdims: Vec<i64> = shape
+        .iter()
+        .zip(reduced)
+        .map(|(&d, r)| if *r { 1 } else { d as i64 })
+        .collect();
+    out.reshape(&keepdims)
+        .and_then(|o| o.broadcast_to(shape))
+        .map_err(runtime_err)
 }
 
 /// How many times the elementwise parallel threshold of points an outer-axis reduction needs
