@@ -148,7 +148,8 @@ impl Exec {
     /// (4096, 1024) `f32`: 0.29-0.43 ms against 0.50-0.66 ms (BENCHMARKS.md, issue 3). The nest
     /// is built here, not by `schedule`, which would move the stride-0 axis innermost. `None`
     /// (nothing done) unless the CPU has the row code, the value is float arithmetic the row
-    /// code takes, and the rows (the last axis) are long enough and contiguous.
+    /// code takes, the rows (the last axis) are long enough and contiguous, and the output's
+    /// block after the axis fits [`OUTER_ROWS_BYTES`].
     fn reduce_outer_rows(
         &mut self,
         built: &lazy::Built,
@@ -172,12 +173,15 @@ impl Exec {
             ReduceOp::Min => (BinaryOp::Min, f64::INFINITY),
             _ => return Ok(None),
         };
+        // What each step along the axis reads and writes again: the output's block after it.
+        let block_bytes = shape[axis + 1..].iter().product::<usize>() * dtype.size();
         if !ndx_codegen::row_code_available()
             || !matches!(dtype, DType::F32 | DType::F64)
             || value.reduce.is_some()
             || rank < 2
             || axis + 1 >= rank
             || shape[rank - 1] < ndx_codegen::ROW_MIN_512
+            || block_bytes > OUTER_ROWS_BYTES
         {
             return Ok(None);
         }
@@ -340,6 +344,13 @@ impl Exec {
         Ok(())
     }
 }
+
+/// The largest output block (the output's part after the reduced axis, which every step
+/// along the axis reads and writes again) of a reduction that [`Exec::reduce_outer_rows`]
+/// takes: it must stay in L1. `max(x, axis=0)` of 4M `f32`, `threads(1)`, row code against
+/// the kernel function: rows of 1 KiB 0.25-0.28 / 0.87-0.91 ms, 4 KiB 0.33-0.44 / 0.50-0.52,
+/// 16 KiB 0.52-0.58 / 0.44-0.49, 64 KiB 0.62-0.99 / 0.43-0.45 (BENCHMARKS.md, issue 3).
+const OUTER_ROWS_BYTES: usize = 8 * 1024;
 
 /// The shape of a reduction's result over the iteration space `shape`: every reduced axis
 /// leaves it (the others have extent 1).
