@@ -173,16 +173,18 @@ impl Exec {
             ReduceOp::Min => (BinaryOp::Min, f64::INFINITY),
             _ => return Ok(None),
         };
-        // What each step along the axis reads and writes again: the output's block after it.
-        let block_bytes = shape[axis + 1..].iter().product::<usize>() * dtype.size();
         if !ndx_codegen::row_code_available()
             || !matches!(dtype, DType::F32 | DType::F64)
             || value.reduce.is_some()
             || rank < 2
             || axis + 1 >= rank
             || shape[rank - 1] < ndx_codegen::ROW_MIN_512
-            || block_bytes > OUTER_ROWS_BYTES
         {
+            return Ok(None);
+        }
+        // What each step along the axis reads and writes again: the output's block after it.
+        let block: usize = shape[axis + 1..].iter().product();
+        if block.saturating_mul(dtype.size()) > OUTER_ROWS_BYTES {
             return Ok(None);
         }
         let identity = Scalar::F64(identity).cast(dtype);
