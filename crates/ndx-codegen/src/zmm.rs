@@ -299,7 +299,8 @@ pub(crate) struct Plan<'n> {
     /// For `argmax` and `argmin`: the register of the current vector's lane indices.
     index: Option<usize>,
     /// Vectors per step of the loop (each with its own `acc` and `best`, those of output `o`
-    /// and vector `j` at `o + j * outputs`): [`ARG_UNROLL`] for an `argmax` or `argmin`, else 1.
+    /// and vector `j` at `o + j * outputs`): [`ARG_UNROLL`] for an `argmax`, `argmin`, `max` or
+    /// `min`, else 1.
     unroll: usize,
     /// The registers of a reduction's end of row (see [`Plan::finish_reductions`]).
     scratch: [usize; SCRATCH],
@@ -311,9 +312,9 @@ pub(crate) struct Plan<'n> {
     reduce: Option<ReduceOp>,
 }
 
-/// Vectors an `argmax` or `argmin` takes per step, each into its own best values: a lane's
-/// best depends on its last (a compare, then a blend), and four chains side by side keep the
-/// CPU busy.
+/// Vectors an `argmax`, `argmin`, `max` or `min` takes per step, each into its own
+/// accumulators: a lane's best depends on its last (a compare, then a blend), and four chains
+/// side by side keep the CPU busy.
 const ARG_UNROLL: usize = 4;
 
 /// The plan of `nest`'s row function, when it qualifies (see the module documentation).
@@ -321,8 +322,8 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
     plan_unrolled(nest, ARG_UNROLL).or_else(|| plan_unrolled(nest, 1))
 }
 
-/// [`plan`], with an `argmax` or `argmin` taking `unroll` vectors per step (when the registers
-/// suffice).
+/// [`plan`], with an `argmax`, `argmin`, `max` or `min` taking `unroll` vectors per step (when
+/// the registers suffice).
 fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     let k = &nest.kernel;
     let dtype = k.outputs.first().map(|o| k.dtype(o.value))?;
@@ -339,7 +340,13 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     });
     let reduces = reduce.is_some();
     let arg = matches!(reduce, Some(ReduceOp::ArgMax | ReduceOp::ArgMin));
-    let unroll = if arg { unroll } else { 1 };
+    // (`max` and `min` give the same value in any order: only which of two NaNs, or of
+    // `0.0` and `-0.0`, can change. Sums keep the 128-bit code's order: one chain.)
+    let unroll = if arg || matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min)) {
+        unroll
+    } else {
+        1
+    };
     let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
     let out_class = if reduces {
         Inner::Broadcast
@@ -707,6 +714,9 @@ impl Plan<'_> {
     /// The machine code of the row function (position-independent: relative jumps only).
     pub(crate) fn assemble(&self) -> Result<Vec<u8>, CodegenError> {
         let mut a = CodeAssembler::new(64)?;
+        // EVEX encodings wherever an instruction has one: the VEX ones reach xmm0-15 only, and
+        // the scalar steps of a row's end may land in xmm16-31.
+        a.set_prefer_vex(false);
         let saved: Vec<AsmRegister64> = self
             .base
             .iter()
@@ -885,6 +895,17 @@ impl Plan<'_> {
             return self.finish_args(a);
         }
         let k = &self.nest.kernel;
+        // The accumulators of a step's other vectors (`max`, `min`) into the first.
+        let nout = k.outputs.len();
+        for j in 1..self.unroll {
+            for o in 0..nout {
+                if let (Some(&first), Some(&other)) = (self.acc.get(o), self.acc.get(o + j * nout))
+                {
+                    let (z, w) = (ZMM[first], ZMM[other]);
+                    self.combine(a, z.k4(), z, w)?;
+                }
+            }
+        }
         let [g, c, x1, x2, x3, t, s] = self.scratch.map(|r| ZMM[r]);
         let xmm = |z: AsmRegisterZmm| -> Result<AsmRegisterXmm, CodegenError> {
             let i = ZMM
@@ -1278,7 +1299,7 @@ impl Plan<'_> {
                 self.arg_step(a, ZMM[acc], ZMM[best], v, masked)?;
                 continue;
             }
-            if let Some(&acc) = self.acc.get(o) {
+            if let Some(&acc) = self.acc.get(o + set * nout) {
                 // A reduction: whole vectors into the accumulator (the partial one at the
                 // row's end).
                 if !masked {

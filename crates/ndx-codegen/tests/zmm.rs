@@ -236,6 +236,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
         let reduce =
             sums.then(|| [R::Sum, R::Sum, R::Max, R::Min, R::ArgMax, R::ArgMin][rng.pick(6)]);
         let arg = matches!(reduce, Some(R::ArgMax | R::ArgMin));
+        let minmax = matches!(reduce, Some(R::Max | R::Min));
         // (The outputs' dtype: indices for `argmax` and `argmin`.)
         let od = if arg { DType::I64 } else { d };
         let k = kernel(&mut rng, d, ninputs, reduce);
@@ -263,7 +264,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
             .iter()
             .map(|&l| {
                 // (Sums of rows with a special value would mostly be NaN or infinite.)
-                let rare = if sums && !arg { 2000 } else { 8 };
+                let rare = if sums && !arg && !minmax { 2000 } else { 8 };
                 Buf::new(
                     d,
                     (0..len(l, &shape)).map(|_| rng.value_1_in(rare)).collect(),
@@ -327,7 +328,11 @@ fn row_code_gives_the_cranelift_codes_bits() {
                 // and it differs where the Cranelift code's scalar tail meets two NaNs in
                 // `minimum`/`maximum` (its vectors keep the second's, the tail the first's)
                 // and where its optimiser rewrites `-x * -x` as `x * x`.
-                let same = a[i] == b[i] || is_nan(a[i]) && is_nan(b[i]);
+                // `max` and `min` of a row combine four vectors' accumulators at the end of
+                // the row code: which of `0.0` and `-0.0` wins may differ too.
+                let zeros = |x: u64| bits(&[0.0], od)[0] == x || bits(&[-0.0], od)[0] == x;
+                let either_zero = minmax && zeros(a[i]) && zeros(b[i]);
+                let same = a[i] == b[i] || is_nan(a[i]) && is_nan(b[i]) || either_zero;
                 assert!(
                     same && (!exact || a[i] == want[i] || is_nan(a[i]) && is_nan(want[i])),
                     "case {case}: output {o} at {i}: row code {:#x}, Cranelift {:#x}, \
@@ -340,14 +345,17 @@ fn row_code_gives_the_cranelift_codes_bits() {
             }
         }
     }
+    // Every nest the row code takes assembles (a failure would fall back to Cranelift
+    // silently: the sixth session's row ends failed so for scalars in xmm16-31).
+    assert_eq!(jit.stats().row_code_errors, 0);
     if row_code_available() {
         // Most cases must have run the row code, or this test checks nothing.
         assert!(
-            with_rows * 10 >= cases * 8,
+            with_rows * 10 >= cases * 9,
             "{with_rows} of {cases} cases ran the 512-bit row code"
         );
         assert!(
-            sums_with_rows * 10 >= cases * 8 / 3 && finite_sums >= 200,
+            sums_with_rows * 10 >= cases * 9 / 3 && finite_sums >= 200,
             "{sums_with_rows} cases summed rows with the row code, {finite_sums} finite sums"
         );
         assert!(
@@ -400,6 +408,7 @@ fn same_both_ways(
     let layout = layout(&arrays);
     let (nest, mut launch) = schedule(&k.0, shape, reduced, &layout).expect("schedule");
     let compiled = jit.compile(&nest).expect("compile").rows_from(1);
+    assert_eq!(jit.stats().row_code_errors, 0, "{d}: {:?}", k.0);
     assert!(
         compiled.row_lanes().is_some() || !row_code_available(),
         "{d}: no row code for {:?}",
@@ -411,9 +420,14 @@ fn same_both_ways(
     assert_eq!(unsafe { compiled.without_rows().call(&launch.words()) }, 0);
     let (av, bv) = (outs[0].values(), outs[1].values());
     let (a, b) = (bits(&av, od), bits(&bv, od));
+    // (`max` and `min` of rows long enough for steps of four vectors: which zero wins may
+    // differ, see above.)
+    let minmax = matches!(k.0.outputs[0].reduce, Some(R::Max | R::Min)) && shape[1] >= 64;
     for i in 0..n_out {
         assert!(
-            a[i] == b[i] || av[i].is_nan() && bv[i].is_nan(),
+            a[i] == b[i]
+                || av[i].is_nan() && bv[i].is_nan()
+                || minmax && av[i] == 0.0 && bv[i] == 0.0,
             "{d}: {}: row code {:#x}, Cranelift {:#x}",
             what(i),
             a[i],
