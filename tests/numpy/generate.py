@@ -150,6 +150,8 @@ def reductions():
         r_argmin_rows=np.argmin(kn, axis=-1),
         r_argmax_rows_f64=np.argmax(kn.astype(f64) * -1.0, axis=1),
         r_argmin_rows_f64=np.argmin(k.astype(f64), axis=1),
+        r_any_rows=np.any(kn > 48.5, axis=1),
+        r_all_rows=np.all(k[:, :60] > -45.0, axis=-1),
         r_sum=np.sum(a),
         r_sum0=np.sum(a, axis=0),
         r_sum_neg=np.sum(a, axis=-1),

@@ -8,7 +8,8 @@
 //! masks: [`allowed`]), every input
 //! is contiguous or broadcast along the inner axis, and either no output reduces (each is
 //! contiguous) or every output reduces the inner axis alone by `sum`, `max`, `min`, `argmax`
-//! or `argmin` (the output an `i64` index). [`Plan::assemble`] then writes a function computing
+//! or `argmin` (the output an `i64` index), or by `any` or `all` of a mask computed from the
+//! float inputs (the output a `bool`). [`Plan::assemble`] then writes a function computing
 //! rows (the inner axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
 //! load do not fault), then every pointer moves on by its step to the next row. What does not
@@ -326,18 +327,26 @@ pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
 /// the registers suffice).
 fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     let k = &nest.kernel;
-    let dtype = k.outputs.first().map(|o| k.dtype(o.value))?;
     let narrays = k.inputs.len() + k.outputs.len();
     // Either every output is elementwise, or every output reduces the row (the inner axis
-    // alone) with one of `sum`, `max`, `min`.
+    // alone) with one of `sum`, `max`, `min`, `argmax`, `argmin`, `any`, `all`.
     let reduce = k.outputs.first().and_then(|o| o.reduce).filter(|r| {
-        matches!(
-            r,
-            ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min | ReduceOp::ArgMax | ReduceOp::ArgMin
-        ) && nest.rank > 0
+        nest.rank > 0
             && nest.reduce_from == nest.rank - 1
             && k.outputs.iter().all(|o| o.reduce == Some(*r))
     });
+    let bools = matches!(reduce, Some(ReduceOp::Any | ReduceOp::All));
+    // The float dtype of the nest: its outputs' (the inputs' for `any` and `all` of masks).
+    let dtype = if bools {
+        *k.inputs.first()?
+    } else {
+        k.outputs.first().map(|o| k.dtype(o.value))?
+    };
+    let value_dtype = if bools { DType::Bool } else { dtype };
+    if reduce == Some(ReduceOp::Prod) {
+        // (Cranelift's `prod` is a scalar chain: no vector code keeps its bits.)
+        return None;
+    }
     let reduces = reduce.is_some();
     let arg = matches!(reduce, Some(ReduceOp::ArgMax | ReduceOp::ArgMin));
     // (`max` and `min` give the same value in any order: only which of two NaNs, or of
@@ -360,7 +369,7 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         || !matches!(dtype, DType::F32 | DType::F64)
         || k.inputs.iter().any(|&d| d != dtype)
         || !k.nodes.iter().all(|n| allowed(k, n, dtype))
-        || k.outputs.iter().any(|o| k.dtype(o.value) != dtype)
+        || k.outputs.iter().any(|o| k.dtype(o.value) != value_dtype)
         || nest.inner[k.inputs.len()..].iter().any(|c| *c != out_class)
         || nest.inner.contains(&Inner::Strided)
     {
@@ -420,7 +429,10 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         })
         .collect();
     let wants = [
-        (Konst::AllOnes, uses(UnaryOp::Not)),
+        (
+            Konst::AllOnes,
+            uses(UnaryOp::Not) || reduce == Some(ReduceOp::All),
+        ),
         (Konst::Sign, uses(UnaryOp::Neg)),
         (Konst::Magnitude, uses(UnaryOp::Abs)),
         (
@@ -687,7 +699,9 @@ impl Plan<'_> {
     /// The shortest rows the row code runs.
     fn row_min(&self) -> usize {
         match self.reduce {
-            Some(ReduceOp::ArgMax | ReduceOp::ArgMin) => crate::ROW_MIN_512_ARG,
+            Some(ReduceOp::ArgMax | ReduceOp::ArgMin | ReduceOp::Any | ReduceOp::All) => {
+                crate::ROW_MIN_512_ARG
+            }
             Some(_) => crate::ROW_MIN_512_REDUCE,
             None => crate::ROW_MIN_512,
         }
@@ -893,6 +907,9 @@ impl Plan<'_> {
     fn finish_reductions(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
         if self.index.is_some() {
             return self.finish_args(a);
+        }
+        if let Some(r @ (ReduceOp::Any | ReduceOp::All)) = self.reduce {
+            return self.finish_bools(a, r == ReduceOp::Any);
         }
         let k = &self.nest.kernel;
         // The accumulators of a step's other vectors (`max`, `min`) into the first.
@@ -1111,6 +1128,31 @@ impl Plan<'_> {
         Ok(())
     }
 
+    /// The end of a row of an `any` (`all`, unless `any`): a `bool` byte, whether some lane
+    /// of the accumulated masks is set (whether none is clear).
+    fn finish_bools(&self, a: &mut CodeAssembler, any: bool) -> Result<(), CodegenError> {
+        let k = &self.nest.kernel;
+        for (o, &acc) in self.acc.iter().enumerate() {
+            let base = self.base[k.inputs.len() + o]
+                .ok_or_else(|| bug("an output without a base register"))?;
+            let z = ZMM[acc];
+            match (any, self.f64) {
+                (true, true) => a.vptestmq(k4, z, z)?,
+                (true, false) => a.vptestmd(k4, z, z)?,
+                (false, true) => a.vptestnmq(k4, z, z)?,
+                (false, false) => a.vptestnmd(k4, z, z)?,
+            }
+            a.kortestw(k4, k4)?;
+            if any {
+                a.setne(al)?;
+            } else {
+                a.sete(al)?;
+            }
+            a.mov(byte_ptr(base), al)?;
+        }
+        Ok(())
+    }
+
     /// How many times lanes pair up to combine a whole vector: 3 for 8 lanes, 4 for 16.
     fn levels(&self) -> u32 {
         if self.f64 {
@@ -1163,6 +1205,7 @@ impl Plan<'_> {
         match self.reduce {
             Some(ReduceOp::Max | ReduceOp::ArgMax) => a.vmovaps(v, self.konst(Konst::NegInf)?)?,
             Some(ReduceOp::Min | ReduceOp::ArgMin) => a.vmovaps(v, self.konst(Konst::Inf)?)?,
+            Some(ReduceOp::All) => a.vmovaps(v, self.konst(Konst::AllOnes)?)?,
             _ => a.vpxord(v, v, v)?,
         }
         Ok(())
@@ -1297,6 +1340,21 @@ impl Plan<'_> {
                 (self.acc.get(o + set * nout), self.best.get(o + set * nout))
             {
                 self.arg_step(a, ZMM[acc], ZMM[best], v, masked)?;
+                continue;
+            }
+            if let (Some(&acc), Some(r @ (ReduceOp::Any | ReduceOp::All))) =
+                (self.acc.get(o), self.reduce)
+            {
+                // Masks, or-ed (and-ed) in, the partial vector's lanes alone at the row's end
+                // (k1 has a bit per lane: the operation's elements must be the lanes').
+                let z = ZMM[acc];
+                let d = if masked { z.k1() } else { z };
+                match (r == ReduceOp::Any, self.f64) {
+                    (true, true) => a.vporq(d, z, v)?,
+                    (true, false) => a.vpord(d, z, v)?,
+                    (false, true) => a.vpandq(d, z, v)?,
+                    (false, false) => a.vpandd(d, z, v)?,
+                }
                 continue;
             }
             if let Some(&acc) = self.acc.get(o + set * nout) {

@@ -85,6 +85,9 @@ fn len(layout: Layout, shape: &[usize]) -> usize {
 
 /// A random kernel of arithmetic on `inputs` inputs of dtype `d`, with one or two outputs,
 /// each reduced over the last axis by `reduce`, if any.
+/// The comparisons.
+const CMP: [B; 6] = [B::Eq, B::Ne, B::Lt, B::Le, B::Gt, B::Ge];
+
 fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
     let mut k = K::new();
     let mut vals: Vec<Handle> = (0..inputs).map(|_| k.input(d)).collect();
@@ -107,7 +110,6 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
             8 => k.bin(B::Min, a, b),
             11 => {
                 // `where` of a comparison, perhaps combined with another or negated.
-                const CMP: [B; 6] = [B::Eq, B::Ne, B::Lt, B::Le, B::Gt, B::Ge];
                 let m = k.bin(CMP[rng.pick(6)], a, b);
                 let m = match rng.pick(4) {
                     0 => k.un(U::Not, m),
@@ -138,15 +140,21 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
         };
         vals.push(h);
     }
-    let out = |k: &mut K, v| match reduce {
+    let out = |k: &mut K, rng: &mut Rng, v| match reduce {
+        Some(r @ (R::Any | R::All)) => {
+            // A mask: the value compared with a constant.
+            let t = k.c(c(rng.value()));
+            let m = k.bin(CMP[rng.pick(6)], v, t);
+            k.reduce(m, r)
+        }
         Some(r) => k.reduce(v, r),
         None => k.out(v),
     };
     let last = *vals.last().expect("a value");
-    out(&mut k, last);
+    out(&mut k, rng, last);
     if rng.pick(3) == 0 {
         let v = vals[rng.pick(vals.len())];
-        out(&mut k, v);
+        out(&mut k, rng, v);
     }
     k
 }
@@ -155,7 +163,7 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
 fn bits(v: &[f64], d: DType) -> Vec<u64> {
     match d {
         DType::F32 => v.iter().map(|x| u64::from((*x as f32).to_bits())).collect(),
-        DType::I64 => v.iter().map(|x| *x as i64 as u64).collect(),
+        DType::I64 | DType::Bool => v.iter().map(|x| *x as i64 as u64).collect(),
         _ => v.iter().map(|x| x.to_bits()).collect(),
     }
 }
@@ -165,6 +173,7 @@ enum Buf {
     F32(Vec<f32>),
     F64(Vec<f64>),
     I64(Vec<i64>),
+    Bool(Vec<bool>),
 }
 
 impl Buf {
@@ -172,6 +181,7 @@ impl Buf {
         match d {
             DType::F32 => Buf::F32(vals.iter().map(|&v| v as f32).collect()),
             DType::I64 => Buf::I64(vals.iter().map(|&v| v as i64).collect()),
+            DType::Bool => Buf::Bool(vals.iter().map(|&v| v != 0.0).collect()),
             _ => Buf::F64(vals),
         }
     }
@@ -180,6 +190,7 @@ impl Buf {
             Buf::F32(v) => raw_mut(v, d, s),
             Buf::F64(v) => raw_mut(v, d, s),
             Buf::I64(v) => raw_mut(v, d, s),
+            Buf::Bool(v) => raw_mut(v, d, s),
         }
     }
     fn values(&self) -> Vec<f64> {
@@ -187,6 +198,7 @@ impl Buf {
             Buf::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
             Buf::F64(v) => v.clone(),
             Buf::I64(v) => v.iter().map(|&x| x as f64).collect(),
+            Buf::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
         }
     }
 }
@@ -208,7 +220,8 @@ fn scalar_bits(s: Scalar) -> u64 {
         Scalar::F32(v) => u64::from(v.to_bits()),
         Scalar::F64(v) => v.to_bits(),
         Scalar::I64(v) => v as u64,
-        other => panic!("not a float or an index: {other:?}"),
+        Scalar::Bool(v) => u64::from(v),
+        other => panic!("not a float, an index or a bool: {other:?}"),
     }
 }
 
@@ -219,7 +232,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
     let mut jit = jit();
     let mut rng = Rng(7);
     let (mut with_rows, mut cases, mut sums_with_rows, mut finite_sums) = (0, 0, 0, 0);
-    let mut args_with_rows = 0;
+    let (mut args_with_rows, mut bools_with_rows) = (0, 0);
     for case in 0..400 {
         let d = if case % 2 == 0 {
             DType::F32
@@ -233,12 +246,27 @@ fn row_code_gives_the_cranelift_codes_bits() {
         // A third of the cases reduce each row (the inner axis): sum, max, min, argmax or
         // argmin.
         let sums = case % 3 == 2;
-        let reduce =
-            sums.then(|| [R::Sum, R::Sum, R::Max, R::Min, R::ArgMax, R::ArgMin][rng.pick(6)]);
+        let reduce = sums.then(|| {
+            [
+                R::Sum,
+                R::Sum,
+                R::Max,
+                R::Min,
+                R::ArgMax,
+                R::ArgMin,
+                R::Any,
+                R::All,
+            ][rng.pick(8)]
+        });
         let arg = matches!(reduce, Some(R::ArgMax | R::ArgMin));
+        let bools = matches!(reduce, Some(R::Any | R::All));
         let minmax = matches!(reduce, Some(R::Max | R::Min));
         // (The outputs' dtype: indices for `argmax` and `argmin`.)
-        let od = if arg { DType::I64 } else { d };
+        let od = match reduce {
+            Some(R::ArgMax | R::ArgMin) => DType::I64,
+            Some(R::Any | R::All) => DType::Bool,
+            _ => d,
+        };
         let k = kernel(&mut rng, d, ninputs, reduce);
         let has = |ops: &[B]| {
             k.0.nodes
@@ -248,7 +276,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
         // (Powers: multiplied out, or the math library's `pow`, against libm's in the
         // evaluator; `tests/vmath.rs` checks their accuracy.)
         // (An index is exact, whatever order the values are compared in.)
-        let exact = (!sums || arg) && !has(&[B::Pow]);
+        let exact = (!sums || arg || bools) && !has(&[B::Pow]);
         let layouts: Vec<Layout> = (0..ninputs)
             .map(|_| {
                 [
@@ -264,7 +292,11 @@ fn row_code_gives_the_cranelift_codes_bits() {
             .iter()
             .map(|&l| {
                 // (Sums of rows with a special value would mostly be NaN or infinite.)
-                let rare = if sums && !arg && !minmax { 2000 } else { 8 };
+                let rare = if sums && !arg && !minmax && !bools {
+                    2000
+                } else {
+                    8
+                };
                 Buf::new(
                     d,
                     (0..len(l, &shape)).map(|_| rng.value_1_in(rare)).collect(),
@@ -312,11 +344,12 @@ fn row_code_gives_the_cranelift_codes_bits() {
                 finite_sums += bufs[0].values().iter().filter(|v| v.is_finite()).count();
             }
             args_with_rows += usize::from(arg && rows_run);
+            bools_with_rows += usize::from(bools && rows_run);
             let (a, b) = (bits(&bufs[0].values(), od), bits(&bufs[1].values(), od));
             let want: Vec<u64> = expected[o].iter().map(|&s| scalar_bits(s)).collect();
             let is_nan = |x: u64| match od {
                 DType::F32 => f32::from_bits(x as u32).is_nan(),
-                DType::I64 => false,
+                DType::I64 | DType::Bool => false,
                 _ => f64::from_bits(x).is_nan(),
             };
             for i in 0..n {
@@ -361,6 +394,10 @@ fn row_code_gives_the_cranelift_codes_bits() {
         assert!(
             args_with_rows >= 20,
             "{args_with_rows} outputs of argmax or argmin came from the row code"
+        );
+        assert!(
+            bools_with_rows >= 20,
+            "{bools_with_rows} outputs of any or all came from the row code"
         );
     }
 }
@@ -647,6 +684,44 @@ fn argmax_and_argmin_give_the_first_best_index() {
                     }
                 };
                 assert_eq!(got[i], want as f64, "{d}: {r:?} of row {i}: {row:?}");
+            }
+        }
+    }
+}
+
+/// `any` and `all` of rows whose last vector is partial: the lanes past a row's end (whose
+/// inputs read as zero) must not count. `any(x * y > -1)` of rows of -2 is false, though
+/// `0 > -1`; `all(x * y != 0)` of rows of 1 is true, though `0 != 0` is not. Then each lane
+/// of the last vector counts: rows whose one differing element is at each position.
+#[test]
+fn any_and_all_ignore_the_lanes_past_a_row() {
+    let mut jit = jit();
+    for cols in 2..=40 {
+        let rows = cols;
+        for d in [DType::F32, DType::F64] {
+            let c = |v: f64| match d {
+                DType::F32 => Scalar::F32(v as f32),
+                _ => Scalar::F64(v),
+            };
+            for (r, cmp, t, fill, flip) in [
+                (R::Any, B::Gt, -1.0, -2.0, 8.0),
+                (R::All, B::Ne, 0.0, 1.0, 0.0),
+            ] {
+                let mut k = K::new();
+                let a = k.input(d);
+                let b = k.input(d);
+                let v = k.bin(B::Mul, a, b);
+                let t = k.c(c(t));
+                let m = k.bin(cmp, v, t);
+                k.reduce(m, r);
+                let x = vec![fill; rows * cols];
+                let y = vec![1.0; rows * cols];
+                same_for_rows(&mut jit, &k, d, rows, cols, [&x, &y]);
+                // Row `i`'s element `i` differs (8 > -1; 0 == 0): every row's answer flips.
+                let x: Vec<f64> = (0..rows * cols)
+                    .map(|e| if e / cols == e % cols { flip } else { fill })
+                    .collect();
+                same_for_rows(&mut jit, &k, d, rows, cols, [&x, &y]);
             }
         }
     }
