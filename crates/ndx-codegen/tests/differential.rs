@@ -362,6 +362,16 @@ fn run_case(seed: Vec<u32>) -> Result<(), TestCaseError> {
     for (o, exp) in expected.iter().enumerate() {
         let a = &arrays[ni + o];
         let tol = k.0.outputs[o].reduce.is_some();
+        // A split over threads regroups a sum or a product (in a fixed order per thread
+        // count, as issue 3 asks): where a partial result overflows, underflows or meets an
+        // infinity, the result depends on the grouping (`0 * inf`, `inf - inf`), so a
+        // non-finite value on either side is not compared.
+        let regrouped = threads > 1 && matches!(k.0.outputs[o].reduce, Some(R::Sum | R::Prod));
+        let finite = |s: Scalar| match s {
+            Scalar::F32(v) => v.is_finite(),
+            Scalar::F64(v) => v.is_finite(),
+            _ => true,
+        };
         // The reference visits the kept axes in C order.
         for (p, e) in exp.iter().enumerate() {
             let mut rest = p;
@@ -371,7 +381,8 @@ fn run_case(seed: Vec<u32>) -> Result<(), TestCaseError> {
                 rest /= n;
             }
             let got = unsafe { reference::read(a, off) };
-            prop_assert!(same(got, *e, tol), "output {o} point {p}: got {got:?} want {e:?}\nshape {shape:?} reduced {reduced:?} threads {threads}\n{}", k.0);
+            let grouping = regrouped && !(finite(got) && finite(*e));
+            prop_assert!(same(got, *e, tol) || grouping, "output {o} point {p}: got {got:?} want {e:?}\nshape {shape:?} reduced {reduced:?} threads {threads}\n{}", k.0);
         }
     }
     Ok(())
