@@ -152,6 +152,8 @@ def reductions():
         r_argmin_rows_f64=np.argmin(k.astype(f64), axis=1),
         r_any_rows=np.any(kn > 48.5, axis=1),
         r_all_rows=np.all(k[:, :60] > -45.0, axis=-1),
+        r_count_rows=np.sum(kn > 10.0, axis=1),
+        r_count_all=np.sum(k.astype(f64) < -20.0),
         r_sum=np.sum(a),
         r_sum0=np.sum(a, axis=0),
         r_sum_neg=np.sum(a, axis=-1),

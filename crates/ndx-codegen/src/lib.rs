@@ -105,8 +105,9 @@ pub const ROW_MIN_512: usize = 8;
 pub const ROW_MIN_512_REDUCE: usize = 128;
 
 /// [`ROW_MIN_512`] for a nest whose rows end in `argmax` or `argmin` (whose Cranelift code
-/// compares one element at a time), or in `any` or `all` of a mask (`any(x > 0.9, axis=1)`
-/// over rows of 4: 0.38 against 0.58 ms, of 8: 0.19 against 0.57 ms). `argmax(x, axis=-1)` over 2M `f32` elements, `threads(1)`,
+/// compares one element at a time), in `any` or `all` of a mask (`any(x > 0.9, axis=1)`
+/// over rows of 4: 0.38 against 0.58 ms, of 8: 0.19 against 0.57 ms), or in a count of a
+/// mask (`sum(x > t, axis=1)`). `argmax(x, axis=-1)` over 2M `f32` elements, `threads(1)`,
 /// row code against Cranelift's: rows of 2 11.1-11.5 / 7.6 ms, of 4 6.6 / 8.1 ms, of 16 1.3 /
 /// 5.7-7.6 ms, of 128 0.41 / 3.2 ms; `argmin` of `f64` alike (BENCHMARKS.md, issue 3).
 pub const ROW_MIN_512_ARG: usize = 4;

@@ -9,7 +9,8 @@
 //! is contiguous or broadcast along the inner axis, and either no output reduces (each is
 //! contiguous) or every output reduces the inner axis alone by `sum`, `max`, `min`, `argmax`
 //! or `argmin` (the output an `i64` index), or by `any` or `all` of a mask computed from the
-//! float inputs (the output a `bool`). [`Plan::assemble`] then writes a function computing
+//! float inputs (the output a `bool`), or every output counts a mask's lanes (`sum(i64(mask))`,
+//! the output an `i64`). [`Plan::assemble`] then writes a function computing
 //! rows (the inner axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
 //! load do not fault), then every pointer moves on by its step to the next row. What does not
@@ -303,6 +304,8 @@ pub(crate) struct Plan<'n> {
     /// and vector `j` at `o + j * outputs`): [`ARG_UNROLL`] for an `argmax`, `argmin`, `max` or
     /// `min`, else 1.
     unroll: usize,
+    /// True when every output is `sum(i64(mask))`: the row code counts the mask's lanes.
+    counts: bool,
     /// The registers of a reduction's end of row (see [`Plan::finish_reductions`]).
     scratch: [usize; SCRATCH],
     /// The registers of the constants the operations need, each splat once per call.
@@ -335,8 +338,12 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
             && nest.reduce_from == nest.rank - 1
             && k.outputs.iter().all(|o| o.reduce == Some(*r))
     });
-    let bools = matches!(reduce, Some(ReduceOp::Any | ReduceOp::All));
-    // The float dtype of the nest: its outputs' (the inputs' for `any` and `all` of masks).
+    // `sum(i64(mask))` along the row: a count of the lanes set.
+    let counts =
+        reduce == Some(ReduceOp::Sum) && k.outputs.iter().all(|o| count_of(k, o).is_some());
+    let bools = matches!(reduce, Some(ReduceOp::Any | ReduceOp::All)) || counts;
+    // The float dtype of the nest: its outputs' (the inputs' for `any`, `all` and counts of
+    // masks).
     let dtype = if bools {
         *k.inputs.first()?
     } else {
@@ -368,8 +375,13 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         || narrays > MAX_ARRAYS
         || !matches!(dtype, DType::F32 | DType::F64)
         || k.inputs.iter().any(|&d| d != dtype)
-        || !k.nodes.iter().all(|n| allowed(k, n, dtype))
-        || k.outputs.iter().any(|o| k.dtype(o.value) != value_dtype)
+        || !k
+            .nodes
+            .iter()
+            .all(|n| allowed(k, n, dtype) || counts && is_count(k, n))
+        || k.outputs
+            .iter()
+            .any(|o| k.dtype(reduced(k, o)) != value_dtype)
         || nest.inner[k.inputs.len()..].iter().any(|c| *c != out_class)
         || nest.inner.contains(&Inner::Strided)
     {
@@ -380,7 +392,7 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     let n = k.nodes.len();
     let mut needed = vec![false; n];
     for o in &k.outputs {
-        needed[o.value.index()] = true;
+        needed[reduced(k, o).index()] = true;
     }
     let mut fixed = vec![false; n];
     let mut last_use = vec![0usize; n];
@@ -407,7 +419,7 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         }
     }
     for o in &k.outputs {
-        last_use[o.value.index()] = n;
+        last_use[reduced(k, o).index()] = n;
     }
     // Registers: the fixed values (and the masks) keep theirs for the whole function; a loop
     // value takes a free one when computed and gives it back after its last use.
@@ -529,6 +541,7 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         best,
         index,
         unroll,
+        counts,
         scratch,
         slots,
         base,
@@ -636,6 +649,24 @@ fn input_needed(nest: &Nest, needed: &[bool], a: usize) -> bool {
         .any(|(n, &w)| w && n.op == Op::Input(a as u32))
 }
 
+/// The mask output `o` counts when it is `sum(i64(mask))` (NumPy's `sum(x > t)`).
+fn count_of(k: &Kernel, o: &ndx_ir::kernel::Output) -> Option<ndx_ir::kernel::Handle> {
+    match k.nodes[o.value.index()].op {
+        Op::Cast(m) if k.dtype(m) == DType::Bool && k.dtype(o.value) == DType::I64 => Some(m),
+        _ => None,
+    }
+}
+
+/// True when `node` is the `i64` cast of a mask that a count sums.
+fn is_count(k: &Kernel, node: &Node) -> bool {
+    matches!(node.op, Op::Cast(m) if k.dtype(m) == DType::Bool && node.dtype == DType::I64)
+}
+
+/// The value the row code computes for output `o`: the mask of a count, else its value.
+fn reduced(k: &Kernel, o: &ndx_ir::kernel::Output) -> ndx_ir::kernel::Handle {
+    count_of(k, o).unwrap_or(o.value)
+}
+
 /// True when `node` has a dtype the row code keeps in its registers: the float dtype `f` of
 /// the nest, or `bool` for a comparison of two `f` values and for `&`, `|`, `^` and `~` of
 /// `bool` values (a mask: every bit of a lane set or clear, as in the Cranelift code).
@@ -702,6 +733,7 @@ impl Plan<'_> {
             Some(ReduceOp::ArgMax | ReduceOp::ArgMin | ReduceOp::Any | ReduceOp::All) => {
                 crate::ROW_MIN_512_ARG
             }
+            Some(_) if self.counts => crate::ROW_MIN_512_ARG,
             Some(_) => crate::ROW_MIN_512_REDUCE,
             None => crate::ROW_MIN_512,
         }
@@ -712,6 +744,8 @@ impl Plan<'_> {
     fn row_max(&self) -> usize {
         match self.reduce {
             Some(ReduceOp::ArgMax | ReduceOp::ArgMin) if !self.f64 => i32::MAX as usize,
+            // (A count of `f32` lanes adds 32-bit lanes.)
+            _ if self.counts && !self.f64 => i32::MAX as usize,
             _ => usize::MAX,
         }
     }
@@ -910,6 +944,9 @@ impl Plan<'_> {
         }
         if let Some(r @ (ReduceOp::Any | ReduceOp::All)) = self.reduce {
             return self.finish_bools(a, r == ReduceOp::Any);
+        }
+        if self.counts {
+            return self.finish_counts(a);
         }
         let k = &self.nest.kernel;
         // The accumulators of a step's other vectors (`max`, `min`) into the first.
@@ -1153,6 +1190,34 @@ impl Plan<'_> {
         Ok(())
     }
 
+    /// The end of a row of a count: the lanes' counts added (an order-free integer sum),
+    /// stored as an `i64`.
+    fn finish_counts(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+        let k = &self.nest.kernel;
+        let t = ZMM[self.scratch[0]];
+        for (o, &acc) in self.acc.iter().enumerate() {
+            let base = self.base[k.inputs.len() + o]
+                .ok_or_else(|| bug("an output without a base register"))?;
+            let s = ZMM[acc];
+            for level in 0..self.levels() {
+                self.swap_lanes(a, t, s, level)?;
+                if self.f64 {
+                    a.vpaddq(s, s, t)?;
+                } else {
+                    a.vpaddd(s, s, t)?;
+                }
+            }
+            if self.f64 {
+                a.vmovq(rax, XMM[acc])?;
+            } else {
+                // (Zero-extended into `rax`: rows of `f32` are shorter than 2^31.)
+                a.vmovd(eax, XMM[acc])?;
+            }
+            a.mov(qword_ptr(base), rax)?;
+        }
+        Ok(())
+    }
+
     /// How many times lanes pair up to combine a whole vector: 3 for 8 lanes, 4 for 16.
     fn levels(&self) -> u32 {
         if self.f64 {
@@ -1334,8 +1399,20 @@ impl Plan<'_> {
         for (o, out) in k.outputs.iter().enumerate() {
             let base = self.base[k.inputs.len() + o]
                 .ok_or_else(|| bug("an output without a base register"))?;
-            let v = self.value(out.value)?;
+            let v = self.value(reduced(k, out))?;
             let nout = k.outputs.len();
+            if let (Some(&acc), true) = (self.acc.get(o), self.counts) {
+                // A mask lane is -1 (every bit set): subtracting it counts it. The partial
+                // vector's lanes alone at the row's end (k1: elements of the lanes' width).
+                let z = ZMM[acc];
+                let d = if masked { z.k1() } else { z };
+                if self.f64 {
+                    a.vpsubq(d, z, v)?;
+                } else {
+                    a.vpsubd(d, z, v)?;
+                }
+                continue;
+            }
             if let (Some(&acc), Some(&best)) =
                 (self.acc.get(o + set * nout), self.best.get(o + set * nout))
             {

@@ -88,7 +88,9 @@ fn len(layout: Layout, shape: &[usize]) -> usize {
 /// The comparisons.
 const CMP: [B; 6] = [B::Eq, B::Ne, B::Lt, B::Le, B::Gt, B::Ge];
 
-fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
+/// A random kernel of `inputs` inputs of dtype `d`, its outputs reduced by `reduce`; with
+/// `count`, each output is `sum(i64(mask))` of a mask of its value (NumPy's `sum(x > t)`).
+fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>, count: bool) -> K {
     let mut k = K::new();
     let mut vals: Vec<Handle> = (0..inputs).map(|_| k.input(d)).collect();
     let c = |v: f64| match d {
@@ -141,6 +143,12 @@ fn kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
         vals.push(h);
     }
     let out = |k: &mut K, rng: &mut Rng, v| match reduce {
+        Some(R::Sum) if count => {
+            let t = k.c(c(rng.value()));
+            let m = k.bin(CMP[rng.pick(6)], v, t);
+            let n = k.cast(m, DType::I64);
+            k.reduce(n, R::Sum)
+        }
         Some(r @ (R::Any | R::All)) => {
             // A mask: the value compared with a constant.
             let t = k.c(c(rng.value()));
@@ -232,7 +240,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
     let mut jit = jit();
     let mut rng = Rng(7);
     let (mut with_rows, mut cases, mut sums_with_rows, mut finite_sums) = (0, 0, 0, 0);
-    let (mut args_with_rows, mut bools_with_rows) = (0, 0);
+    let (mut args_with_rows, mut bools_with_rows, mut counts_with_rows) = (0, 0, 0);
     for case in 0..400 {
         let d = if case % 2 == 0 {
             DType::F32
@@ -256,18 +264,22 @@ fn row_code_gives_the_cranelift_codes_bits() {
                 R::ArgMin,
                 R::Any,
                 R::All,
-            ][rng.pick(8)]
+                R::Sum,
+            ][rng.pick(9)]
         });
+        // (The last `Sum` of the list: a count of a mask.)
+        let count = sums && reduce == Some(R::Sum) && rng.pick(3) == 0;
         let arg = matches!(reduce, Some(R::ArgMax | R::ArgMin));
         let bools = matches!(reduce, Some(R::Any | R::All));
         let minmax = matches!(reduce, Some(R::Max | R::Min));
         // (The outputs' dtype: indices for `argmax` and `argmin`.)
         let od = match reduce {
             Some(R::ArgMax | R::ArgMin) => DType::I64,
+            Some(R::Sum) if count => DType::I64,
             Some(R::Any | R::All) => DType::Bool,
             _ => d,
         };
-        let k = kernel(&mut rng, d, ninputs, reduce);
+        let k = kernel(&mut rng, d, ninputs, reduce, count);
         let has = |ops: &[B]| {
             k.0.nodes
                 .iter()
@@ -276,7 +288,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
         // (Powers: multiplied out, or the math library's `pow`, against libm's in the
         // evaluator; `tests/vmath.rs` checks their accuracy.)
         // (An index is exact, whatever order the values are compared in.)
-        let exact = (!sums || arg || bools) && !has(&[B::Pow]);
+        let exact = (!sums || arg || bools || count) && !has(&[B::Pow]);
         let layouts: Vec<Layout> = (0..ninputs)
             .map(|_| {
                 [
@@ -292,7 +304,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
             .iter()
             .map(|&l| {
                 // (Sums of rows with a special value would mostly be NaN or infinite.)
-                let rare = if sums && !arg && !minmax && !bools {
+                let rare = if sums && !arg && !minmax && !bools && !count {
                     2000
                 } else {
                     8
@@ -345,6 +357,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
             }
             args_with_rows += usize::from(arg && rows_run);
             bools_with_rows += usize::from(bools && rows_run);
+            counts_with_rows += usize::from(count && rows_run);
             let (a, b) = (bits(&bufs[0].values(), od), bits(&bufs[1].values(), od));
             let want: Vec<u64> = expected[o].iter().map(|&s| scalar_bits(s)).collect();
             let is_nan = |x: u64| match od {
@@ -398,6 +411,10 @@ fn row_code_gives_the_cranelift_codes_bits() {
         assert!(
             bools_with_rows >= 20,
             "{bools_with_rows} outputs of any or all came from the row code"
+        );
+        assert!(
+            counts_with_rows >= 8,
+            "{counts_with_rows} counts of masks came from the row code"
         );
     }
 }
@@ -689,7 +706,7 @@ fn argmax_and_argmin_give_the_first_best_index() {
     }
 }
 
-/// `any` and `all` of rows whose last vector is partial: the lanes past a row's end (whose
+/// `any`, `all` and counts (`sum(x > t)`) of rows whose last vector is partial: the lanes past a row's end (whose
 /// inputs read as zero) must not count. `any(x * y > -1)` of rows of -2 is false, though
 /// `0 > -1`; `all(x * y != 0)` of rows of 1 is true, though `0 != 0` is not. Then each lane
 /// of the last vector counts: rows whose one differing element is at each position.
@@ -706,6 +723,8 @@ fn any_and_all_ignore_the_lanes_past_a_row() {
             for (r, cmp, t, fill, flip) in [
                 (R::Any, B::Gt, -1.0, -2.0, 8.0),
                 (R::All, B::Ne, 0.0, 1.0, 0.0),
+                // (A count: `sum(i64(x * y > -1))`.)
+                (R::Sum, B::Gt, -1.0, -2.0, 8.0),
             ] {
                 let mut k = K::new();
                 let a = k.input(d);
@@ -713,7 +732,12 @@ fn any_and_all_ignore_the_lanes_past_a_row() {
                 let v = k.bin(B::Mul, a, b);
                 let t = k.c(c(t));
                 let m = k.bin(cmp, v, t);
-                k.reduce(m, r);
+                if r == R::Sum {
+                    let n = k.cast(m, DType::I64);
+                    k.reduce(n, r);
+                } else {
+                    k.reduce(m, r);
+                }
                 let x = vec![fill; rows * cols];
                 let y = vec![1.0; rows * cols];
                 same_for_rows(&mut jit, &k, d, rows, cols, [&x, &y]);
