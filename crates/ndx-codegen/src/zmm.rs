@@ -1072,7 +1072,6 @@ impl Plan<'_> {
             ZMM[self.scratch[1]],
             ZMM[self.scratch[2]],
         );
-        let xu = XMM[self.scratch[2]];
         let max = self.reduce == Some(ReduceOp::ArgMax);
         let cmp = |a: &mut CodeAssembler, x, y, pred| {
             if self.f64 {
@@ -1145,21 +1144,8 @@ impl Plan<'_> {
             a.set_label(&mut nan)?;
             gather(a, &|a, bv| cmp(a, bv, bv, UNORD_Q))?;
             a.set_label(&mut found)?;
-            // The smallest of all, in lane 0.
-            for level in 0..self.levels() {
-                self.swap_lanes(a, t, u, level)?;
-                if self.f64 {
-                    a.vpminsq(u, u, t)?;
-                } else {
-                    a.vpminsd(u, u, t)?;
-                }
-            }
-            if self.f64 {
-                a.vmovq(rax, xu)?;
-            } else {
-                // (Zero-extended into `rax`: the index is not negative.)
-                a.vmovd(eax, xu)?;
-            }
+            // The smallest of all.
+            self.lanes_into_rax(a, self.scratch[2], self.scratch[1], true)?;
             a.mov(qword_ptr(base), rax)?;
         }
         Ok(())
@@ -1194,26 +1180,40 @@ impl Plan<'_> {
     /// stored as an `i64`.
     fn finish_counts(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
         let k = &self.nest.kernel;
-        let t = ZMM[self.scratch[0]];
         for (o, &acc) in self.acc.iter().enumerate() {
             let base = self.base[k.inputs.len() + o]
                 .ok_or_else(|| bug("an output without a base register"))?;
-            let s = ZMM[acc];
-            for level in 0..self.levels() {
-                self.swap_lanes(a, t, s, level)?;
-                if self.f64 {
-                    a.vpaddq(s, s, t)?;
-                } else {
-                    a.vpaddd(s, s, t)?;
-                }
-            }
-            if self.f64 {
-                a.vmovq(rax, XMM[acc])?;
-            } else {
-                // (Zero-extended into `rax`: rows of `f32` are shorter than 2^31.)
-                a.vmovd(eax, XMM[acc])?;
-            }
+            self.lanes_into_rax(a, acc, self.scratch[0], false)?;
             a.mov(qword_ptr(base), rax)?;
+        }
+        Ok(())
+    }
+
+    /// `rax` = the integer lanes of `ZMM[s]` combined, by `min` (indices) or `+` (counts),
+    /// `ZMM[t]` a scratch register: the lanes pair up, halves first, then lane 0 moves out
+    /// (zero-extended from the 32-bit lanes of `f32`, which hold no negative value: indices,
+    /// and counts of rows shorter than 2^31).
+    fn lanes_into_rax(
+        &self,
+        a: &mut CodeAssembler,
+        s: usize,
+        t: usize,
+        min: bool,
+    ) -> Result<(), CodegenError> {
+        let (zs, zt) = (ZMM[s], ZMM[t]);
+        for level in 0..self.levels() {
+            self.swap_lanes(a, zt, zs, level)?;
+            match (min, self.f64) {
+                (true, true) => a.vpminsq(zs, zs, zt)?,
+                (true, false) => a.vpminsd(zs, zs, zt)?,
+                (false, true) => a.vpaddq(zs, zs, zt)?,
+                (false, false) => a.vpaddd(zs, zs, zt)?,
+            }
+        }
+        if self.f64 {
+            a.vmovq(rax, XMM[s])?;
+        } else {
+            a.vmovd(eax, XMM[s])?;
         }
         Ok(())
     }
