@@ -207,15 +207,8 @@ pub enum Op {
 
 impl Op {
     /// A constant's dtype and bits (see [`Op`]'s equality).
-    fn const_bits(s: &Scalar) -> (DType, u64) {
-        let bits = match *s {
-            Scalar::Bool(b) => u64::from(b),
-            Scalar::I32(v) => u64::from(v as u32),
-            Scalar::I64(v) => v as u64,
-            Scalar::F32(v) => u64::from(v.to_bits()),
-            Scalar::F64(v) => v.to_bits(),
-        };
-        (s.dtype(), bits)
+    fn const_bits(s: &Scalar) -> (DType, i64) {
+        (s.dtype(), s.word())
     }
 }
 

@@ -38,6 +38,17 @@ pub enum Inner {
     Strided,
 }
 
+impl Inner {
+    /// The class of an innermost byte `stride` of elements of `itemsize` bytes.
+    pub fn of_stride(stride: isize, itemsize: usize) -> Inner {
+        match stride {
+            0 => Inner::Broadcast,
+            s if s == itemsize as isize => Inner::Contiguous,
+            _ => Inner::Strided,
+        }
+    }
+}
+
 /// A kernel scheduled onto a loop nest: the unit codegen compiles and caches. Its equality
 /// and hash are the cache key: the kernel's structure and the layout class, never sizes or
 /// strides.
@@ -168,9 +179,7 @@ pub fn schedule(
         .enumerate()
         .map(|(i, a)| match axes.last() {
             None => Inner::Contiguous,
-            Some((_, s, _)) if s[i] == 0 => Inner::Broadcast,
-            Some((_, s, _)) if s[i] == a.itemsize as isize => Inner::Contiguous,
-            Some(_) => Inner::Strided,
+            Some((_, s, _)) => Inner::of_stride(s[i], a.itemsize),
         })
         .collect();
     let launch = Launch {

@@ -112,6 +112,18 @@ impl Scalar {
         }
     }
 
+    /// The word holding the value: ints sign-extended, bools 0 and 1, floats as their IEEE
+    /// bits (so that `-0.0` and `0.0` differ, and a NaN equals itself).
+    pub fn word(self) -> i64 {
+        match self {
+            Scalar::Bool(v) => i64::from(v),
+            Scalar::I32(v) => i64::from(v),
+            Scalar::I64(v) => v,
+            Scalar::F32(v) => i64::from(v.to_bits()),
+            Scalar::F64(v) => v.to_bits() as i64,
+        }
+    }
+
     /// The value as `f64` (bools are 0 and 1).
     pub fn to_f64(self) -> f64 {
         match self {

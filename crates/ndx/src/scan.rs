@@ -208,11 +208,10 @@ impl Exec {
         arrays.push(acc);
         let mut inner = Vec::with_capacity(arrays.len());
         for a in &arrays {
-            inner.push(match a.strides()[rank - 1] {
-                0 => Inner::Broadcast,
-                s if s == a.dtype().size() as isize => Inner::Contiguous,
-                _ => return Ok(None),
-            });
+            match Inner::of_stride(a.strides()[rank - 1], a.dtype().size()) {
+                Inner::Strided => return Ok(None),
+                class => inner.push(class),
+            }
         }
         let nest = Nest {
             kernel,

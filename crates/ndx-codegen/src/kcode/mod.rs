@@ -205,13 +205,7 @@ fn scalar_of_bits(d: DType, w: i64) -> Scalar {
 
 /// The word holding scalar `s` (ints sign-extended, bools 0/1, floats as their IEEE bits).
 pub fn scalar_bits(s: Scalar) -> i64 {
-    match s {
-        Scalar::Bool(v) => i64::from(v),
-        Scalar::I32(v) => i64::from(v),
-        Scalar::I64(v) => v,
-        Scalar::F32(v) => i64::from(v.to_bits()),
-        Scalar::F64(v) => v.to_bits() as i64,
-    }
+    s.word()
 }
 
 /// The loops of `f` that compile to vector code (taken at run time when every accessed row is
