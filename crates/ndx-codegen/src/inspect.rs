@@ -107,6 +107,9 @@ pub struct LaunchReport {
     pub row_lanes: Option<u8>,
     /// The shortest rows that run the row code (`Compiled::row_min`).
     pub row_min: Option<usize>,
+    /// True when the row code stores with streaming (non-temporal) stores
+    /// (`Compiled::streams`; for a split launch, in every part).
+    pub streams: bool,
     /// Tiling of a transposing copy: the tile edge in elements and the number of tiles.
     pub tiles: Option<(usize, usize)>,
     /// Pieces the outermost loop was split into for worker threads (1: the calling thread).

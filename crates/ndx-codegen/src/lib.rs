@@ -54,7 +54,14 @@ mod zmm {
         pub(crate) unsafe fn run(&self, _: &[i64]) -> bool {
             false
         }
+
+        pub(crate) fn streams_launch(&self, _: &[i64]) -> bool {
+            false
+        }
     }
+
+    /// As on x86-64 (where it applies).
+    pub const STREAM_MIN: usize = 6 << 20;
 
     /// Never made.
     pub(crate) struct Defined;
@@ -90,6 +97,7 @@ use std::collections::HashMap;
 pub use inspect::{LaunchReport, Listing, VectorInfo};
 pub use kcode::{scalar_bits, vector_loops, CompiledKernel, KernelFault, KernelOptions, CTX_LEN};
 pub use parallel::MIN_PARALLEL;
+pub use zmm::STREAM_MIN;
 /// Rows (inner extents) from which a nest with 512-bit row code runs it
 /// ([`Compiled::row_lanes`]). `y[:, :] = (x - m) / (abs(x) + 2.0)` over 2^20 elements with `m`
 /// one value per row, `threads(1)`, row code against Cranelift's: f32 rows of 4 0.67 / 0.51
@@ -222,6 +230,14 @@ impl Compiled {
     /// ([`ROW_MIN_512_ARG`] for `argmax` and `argmin`).
     pub fn row_min(&self) -> Option<usize> {
         self.rows.map(|r| r.shape.min)
+    }
+
+    /// True when a launch with `launch_words` runs the 512-bit row code with streaming
+    /// (non-temporal) stores: an elementwise nest writing at least [`STREAM_MIN`] bytes to
+    /// outputs whose rows start 64-byte aligned.
+    pub fn streams(&self, launch_words: &[i64]) -> bool {
+        launch_words.len() == self.words
+            && self.rows.is_some_and(|r| r.streams_launch(launch_words))
     }
 
     /// This function with its 512-bit row code (if any) run from rows of `n` elements (at
@@ -596,6 +612,10 @@ impl Jit {
                 vector: compiled.vector,
                 row_lanes: compiled.row_lanes(),
                 row_min: compiled.row_min(),
+                streams: match &split {
+                    Some(parts) => parts.iter().all(|p| compiled.streams(&p.words())),
+                    None => compiled.streams(&launch.words()),
+                },
                 tiles: tiles.as_ref().map(|t| (parallel::TILE, t.len())),
                 parts: split.as_ref().or(reduce_parts.as_ref()).map_or(1, Vec::len),
                 threads: self.threads,

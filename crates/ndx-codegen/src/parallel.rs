@@ -161,7 +161,13 @@ fn chunks(launch: &Launch, parts: usize, min: usize) -> Option<Vec<Launch>> {
         return None;
     }
     let parts = parts.min(n0);
-    let chunk = n0.div_ceil(parts);
+    let mut chunk = n0.div_ceil(parts);
+    if launch.shape.len() == 1 {
+        // A 1-D launch splits its row: at whole 64-byte lines (of 16 elements or more), so
+        // every part of an aligned array starts aligned, as streaming stores need
+        // (`zmm::RowFn::streams`), and no vector straddles two parts.
+        chunk = chunk.next_multiple_of(16).min(n0);
+    }
     let mut out = Vec::with_capacity(parts);
     let mut start = 0;
     while start < n0 {

@@ -68,8 +68,21 @@ pub(crate) type RowCode =
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowFn {
     pub(crate) func: RowCode,
+    /// For an elementwise nest: the same function with streaming (non-temporal) stores of
+    /// whole vectors, for launches that write at least [`STREAM_MIN`] bytes to outputs whose
+    /// rows start 64-byte aligned ([`RowFn::streams`]).
+    stream: Option<RowCode>,
     pub(crate) shape: RowShape,
 }
+
+/// Bytes of output from which an elementwise launch stores with streaming (non-temporal)
+/// stores: they skip the read of each line before its write, and leave the cache to the
+/// inputs, where the output would not stay in the cache anyway. `y[:] = 2.5 * x + y2` of
+/// `f32`, `threads(1)`, plain against streaming stores: 1M elements (4 MB per array) 156 /
+/// 154-156 us; 2M 446-457 / 310-313 us; 4M 1.22-1.23 / 0.84-0.91 ms; 10M 4.24-4.40 /
+/// 2.61-2.83 ms. With a second statement reading the output (`z[:] = y * 3.0 + x`), 1M
+/// elements 323-335 / 359 us, 2M 1.09-1.11 / 0.77-0.82 ms (BENCHMARKS.md, issue 3).
+pub const STREAM_MIN: usize = 6 << 20;
 
 /// What [`RowFn::run`] knows of the nest besides its code.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +98,8 @@ pub(crate) struct RowShape {
     pub(crate) min: usize,
     /// The longest rows it runs: an `argmax` of `f32` counts its index in 32-bit lanes.
     max: usize,
+    /// Outputs (the last arrays).
+    outputs: usize,
 }
 
 /// Predicates of `vcmpps`/`vcmppd`: `==` and `<`, `<=`, `>`, `>=` are false where an operand
@@ -117,24 +132,14 @@ impl RowFn {
     /// As `Compiled::call`: the words describe memory valid for every element of the nest.
     pub(crate) unsafe fn run(&self, words: &[i64]) -> bool {
         let RowShape {
-            rank,
-            narrays: na,
-            inner,
-            min,
-            ..
+            rank, narrays: na, ..
         } = self.shape;
-        if words.len() != rank + na * (1 + rank) || rank == 0 || rank > MAX_RANK {
+        if !self.fits(words) {
             return false;
         }
         let shape = &words[..rank];
         let n = shape[rank - 1];
-        if n < min as i64 || n as u64 > self.shape.max as u64 {
-            return false;
-        }
         let array = |a: usize| &words[rank + a * (1 + rank)..][..1 + rank];
-        if (0..na).any(|a| array(a)[rank] as isize != inner[a]) {
-            return false;
-        }
         if shape.iter().any(|&e| e <= 0) {
             return true;
         }
@@ -154,11 +159,16 @@ impl RowFn {
                 steps[a] = w[rank - 1] as isize;
             }
         }
+        let func = match self.stream {
+            Some(f) if self.streams(words) => f,
+            _ => self.func,
+        };
         let mut index = [0i64; MAX_RANK];
         loop {
             // SAFETY: the pointers address the first elements of `rows` rows of `n` elements
-            // at the strides checked above, all valid (the caller's contract).
-            unsafe { (self.func)(n as usize, ptrs.as_ptr(), rows, steps.as_ptr()) };
+            // at the strides checked above, all valid (the caller's contract); the streaming
+            // function's aligned stores only where `streams` found every row 64-byte aligned.
+            unsafe { (func)(n as usize, ptrs.as_ptr(), rows, steps.as_ptr()) };
             // The next block of rows: an odometer over the axes before.
             let mut d = walk;
             loop {
@@ -183,6 +193,57 @@ impl RowFn {
     }
 }
 
+impl RowFn {
+    /// True when the row code takes the launch `words`: as many words as the nest has, rows
+    /// of `min` to `max` elements, and each array's inner stride the one compiled for.
+    fn fits(&self, words: &[i64]) -> bool {
+        let RowShape {
+            rank,
+            narrays,
+            inner,
+            min,
+            max,
+            ..
+        } = self.shape;
+        if words.len() != rank + narrays * (1 + rank) || rank == 0 || rank > MAX_RANK {
+            return false;
+        }
+        let n = words[rank - 1];
+        n >= min as i64
+            && n as u64 <= max as u64
+            && (0..narrays).all(|a| words[rank + a * (1 + rank) + rank] as isize == inner[a])
+    }
+
+    /// True when the launch `words`, which [`RowFn::fits`], takes the streaming function: the
+    /// nest has one, the launch writes at least [`STREAM_MIN`] bytes, and every output's rows
+    /// start 64-byte aligned (its first element, and its strides along the axes before the
+    /// row), as streaming stores of whole vectors require (an unaligned one faults).
+    pub(crate) fn streams(&self, words: &[i64]) -> bool {
+        let RowShape {
+            rank,
+            narrays,
+            lanes,
+            outputs,
+            ..
+        } = self.shape;
+        let size = if lanes == 16 { 4 } else { 8 };
+        let bytes = words[..rank].iter().fold(size * outputs as u64, |b, &e| {
+            b.saturating_mul(e.max(0) as u64)
+        });
+        self.stream.is_some()
+            && bytes >= STREAM_MIN as u64
+            && (narrays - outputs..narrays).all(|a| {
+                let w = &words[rank + a * (1 + rank)..][..rank];
+                w[0] % 64 == 0 && w[1..].iter().all(|s| s % 64 == 0)
+            })
+    }
+
+    /// True when the launch `words` runs the row code with streaming stores.
+    pub(crate) fn streams_launch(&self, words: &[i64]) -> bool {
+        self.fits(words) && self.streams(words)
+    }
+}
+
 /// Defines `nest`'s row function in `module`, when [`crate::row_code_available`] and the nest
 /// qualifies; after the module's next `finalize_definitions`, [`Defined::finish`] gives it.
 /// (Defined beside the Cranelift function, so that one finalisation makes both executable.)
@@ -193,13 +254,22 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
     let Some(plan) = plan(nest) else {
         return Ok(None);
     };
-    let code = plan.assemble()?;
     let mut sig = module.make_signature();
     for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
-    let id = module.declare_anonymous_function(&sig)?;
-    module.define_function_bytes(id, 64, &code, &[])?;
+    let mut define = |stream| -> Result<FuncId, CodegenError> {
+        let code = plan.assemble(stream)?;
+        let id = module.declare_anonymous_function(&sig)?;
+        module.define_function_bytes(id, 64, &code, &[])?;
+        Ok(id)
+    };
+    let id = define(false)?;
+    let stream = if plan.reduce.is_none() {
+        Some(define(true)?)
+    } else {
+        None
+    };
     let mut inner = [0isize; MAX_ARRAYS];
     for (s, c) in inner.iter_mut().zip(&nest.inner) {
         *s = if *c == Inner::Contiguous {
@@ -215,25 +285,30 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
         lanes: plan.lanes(),
         min: plan.row_min(),
         max: plan.row_max(),
+        outputs: nest.kernel.outputs.len(),
     };
-    Ok(Some(Defined { id, shape }))
+    Ok(Some(Defined { id, stream, shape }))
 }
 
 /// A row function defined in the module, not yet finalised.
 pub(crate) struct Defined {
     id: FuncId,
+    stream: Option<FuncId>,
     shape: RowShape,
 }
 
 impl Defined {
     /// The row function, once the module has finalised its definitions.
     pub(crate) fn finish(&self, module: &JITModule) -> RowFn {
-        let ptr = module.get_finalized_function(self.id);
-        // SAFETY: the code is a function of exactly this signature in the platform's C
-        // calling convention (four integer arguments, no result), assembled for this CPU.
-        let func = unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) };
+        let func = |id| {
+            let ptr = module.get_finalized_function(id);
+            // SAFETY: the code is a function of exactly this signature in the platform's C
+            // calling convention (four integer arguments, no result), assembled for this CPU.
+            unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) }
+        };
         RowFn {
-            func,
+            func: func(self.id),
+            stream: self.stream.map(func),
             shape: self.shape,
         }
     }
@@ -248,7 +323,7 @@ pub(crate) fn listing(nest: &Nest) -> Option<String> {
         return None;
     }
     let plan = plan(nest)?;
-    let code = plan.assemble().ok()?;
+    let code = plan.assemble(false).ok()?;
     let mut text = format!(
         "; 512-bit row code (AVX-512F), run for rows of {} elements or more:\n",
         plan.row_min()
@@ -759,8 +834,11 @@ impl Plan<'_> {
         }
     }
 
-    /// The machine code of the row function (position-independent: relative jumps only).
-    pub(crate) fn assemble(&self) -> Result<Vec<u8>, CodegenError> {
+    /// The machine code of the row function (position-independent: relative jumps only);
+    /// with `stream`, an elementwise kernel's whole vectors are stored with streaming
+    /// (non-temporal) stores, which need 64-byte aligned rows ([`RowFn::streams`]), and a
+    /// fence orders them before the function returns.
+    pub(crate) fn assemble(&self, stream: bool) -> Result<Vec<u8>, CodegenError> {
         let mut a = CodeAssembler::new(64)?;
         // EVEX encodings wherever an instruction has one: the VEX ones reach xmm0-15 only, and
         // the scalar steps of a row's end may land in xmm16-31.
@@ -875,7 +953,7 @@ impl Plan<'_> {
             a.jg(single)?;
             a.set_label(&mut step)?;
             for j in 0..self.unroll {
-                self.body(&mut a, false, j, 64 * j as i32)?;
+                self.body(&mut a, false, j, 64 * j as i32, stream)?;
             }
             a.add(rax, lanes * self.unroll as i32)?;
             a.cmp(rax, rdi)?;
@@ -885,7 +963,7 @@ impl Plan<'_> {
         a.cmp(rax, rcx)?;
         a.jae(tail)?;
         a.set_label(&mut body)?;
-        self.body(&mut a, false, 0, 0)?;
+        self.body(&mut a, false, 0, 0, stream)?;
         a.add(rax, lanes)?;
         a.cmp(rax, rcx)?;
         a.jb(body)?;
@@ -893,7 +971,7 @@ impl Plan<'_> {
         // (A partial vector is left when k1 has a lane.)
         a.kortestw(k1, k1)?;
         a.jz(next)?;
-        self.body(&mut a, true, 0, 0)?;
+        self.body(&mut a, true, 0, 0, false)?;
         a.set_label(&mut next)?;
         self.finish_reductions(&mut a)?;
         for (k, b) in self.base.iter().enumerate() {
@@ -904,6 +982,9 @@ impl Plan<'_> {
         a.dec(rdx)?;
         a.jnz(row)?;
         a.set_label(&mut done)?;
+        if stream {
+            a.sfence()?;
+        }
         a.vzeroupper()?;
         for &r in saved.iter().rev() {
             a.pop(r)?;
@@ -1367,13 +1448,15 @@ impl Plan<'_> {
 
     /// One vector of the row at index `rax` and `disp` bytes: the loop's nodes, then the
     /// stores (or, for an `argmax` or `argmin`, the update of the best values of vector `set`
-    /// of a step); under the lane mask k1 when `masked`.
+    /// of a step); under the lane mask k1 when `masked`; storing elementwise outputs with
+    /// streaming stores when `stream` (the address 64-byte aligned: [`RowFn::streams`]).
     fn body(
         &self,
         a: &mut CodeAssembler,
         masked: bool,
         set: usize,
         disp: i32,
+        stream: bool,
     ) -> Result<(), CodegenError> {
         let scale = self.size();
         let k = &self.nest.kernel;
@@ -1444,11 +1527,11 @@ impl Plan<'_> {
                 continue;
             }
             let m = zmmword_ptr(base + rax * scale + disp);
-            let m = if masked { m.k1() } else { m };
-            if self.f64 {
-                a.vmovupd(m, v)?;
-            } else {
-                a.vmovups(m, v)?;
+            match (stream, self.f64) {
+                (true, true) => a.vmovntpd(m, v)?,
+                (true, false) => a.vmovntps(m, v)?,
+                (false, true) => a.vmovupd(if masked { m.k1() } else { m }, v)?,
+                (false, false) => a.vmovups(if masked { m.k1() } else { m }, v)?,
             }
         }
         if let Some(i) = self.index {

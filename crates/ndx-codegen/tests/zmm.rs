@@ -750,3 +750,111 @@ fn any_and_all_ignore_the_lanes_past_a_row() {
         }
     }
 }
+
+/// Elementwise launches that write at least `STREAM_MIN` bytes store whole vectors with
+/// streaming (non-temporal) stores where every output row starts 64-byte aligned, and with
+/// plain stores where one does not (a streaming store there would fault). Either way each
+/// element is `a * 2.5 + b` as IEEE arithmetic of the dtype gives it, and nothing past a row
+/// is written.
+#[test]
+fn large_outputs_stream_where_their_rows_are_aligned() {
+    streams_as_expected::<f32>(
+        DType::F32,
+        |v| v as f32,
+        |a, b| a * 2.5 + b,
+        |v| u64::from(v.to_bits()),
+    );
+    streams_as_expected::<f64>(DType::F64, |v| v, |a, b| a * 2.5 + b, f64::to_bits);
+}
+
+fn streams_as_expected<T: Copy>(d: DType, of: fn(f64) -> T, f: fn(T, T) -> T, bits: fn(T) -> u64) {
+    let size = std::mem::size_of::<T>();
+    let line = 64 / size;
+    let n = ndx_codegen::STREAM_MIN / size + 37;
+    // Rows of 4 KiB (a multiple of 64 bytes), as many as make `STREAM_MIN` bytes, and 16 more.
+    let cols = 4096 / size;
+    let rows = ndx_codegen::STREAM_MIN / 4096 + 16;
+    let mut rng = Rng(11);
+    let len = n.max(rows * cols);
+    let a: Vec<T> = (0..len).map(|_| of(rng.value_1_in(50))).collect();
+    let b: Vec<T> = (0..len).map(|_| of(rng.value_1_in(50))).collect();
+    let mut k = K::new();
+    let x = k.input(d);
+    let y = k.input(d);
+    let c = k.c(match d {
+        DType::F32 => Scalar::F32(2.5),
+        _ => Scalar::F64(2.5),
+    });
+    let m = k.bin(B::Mul, x, c);
+    let s = k.bin(B::Add, m, y);
+    k.out(s);
+    let mut jit = jit();
+    // (shape, the output's element strides, its offset past a 64-byte boundary, streams)
+    let cases: [(Vec<usize>, Vec<isize>, usize, bool); 6] = [
+        (vec![n], vec![1], 0, true),
+        (vec![n], vec![1], 1, false),
+        (vec![n / 2], vec![1], 0, false),
+        (vec![rows, cols], vec![cols as isize, 1], 0, true),
+        // Padded rows: each starts aligned, three elements short of the next.
+        (vec![rows, cols - 3], vec![cols as isize, 1], 0, true),
+        // Padded rows that start one element short of a 64-byte multiple apart (a
+        // contiguous output would be one long row).
+        (vec![rows, cols - 3], vec![cols as isize - 2, 1], 0, false),
+    ];
+    for (shape, strides, off, streams) in cases {
+        let mut out: Vec<T> = vec![of(7.0); len + 2 * line];
+        let start = out.as_ptr().align_offset(64) + off;
+        let ins = c_strides(&shape);
+        let arrays = vec![
+            raw(&a, d, &ins),
+            raw(&b, d, &ins),
+            raw_at_mut(&mut out, start, d, &strides),
+        ];
+        let layout = layout(&arrays);
+        let reduced = vec![false; shape.len()];
+        let (nest, launch) = schedule(&k.0, &shape, &reduced, &layout).expect("schedule");
+        let compiled = jit.compile(&nest).expect("compile");
+        let words = launch.words();
+        assert_eq!(
+            compiled.streams(&words),
+            streams && row_code_available(),
+            "{d} {shape:?} at strides {strides:?}, offset {off}"
+        );
+        // SAFETY: the launch addresses the buffers above.
+        assert_eq!(unsafe { compiled.call(&words) }, 0);
+        let (r, w) = match shape[..] {
+            [n] => (1, n),
+            [r, w] => (r, w),
+            _ => unreachable!(),
+        };
+        let mut written = vec![false; out.len()];
+        for i in 0..r {
+            for j in 0..w {
+                let at = start + i * strides[0] as usize * (shape.len() - 1) + j;
+                let (got, want) = (out[at], f(a[i * w + j], b[i * w + j]));
+                let nan = |v: T| {
+                    let b = bits(v);
+                    if size == 4 {
+                        b & 0x7fff_ffff > 0x7f80_0000
+                    } else {
+                        b & (u64::MAX >> 1) > 0x7ff0_0000_0000_0000
+                    }
+                };
+                assert!(
+                    bits(got) == bits(want) || nan(got) && nan(want),
+                    "{d} {shape:?}, offset {off}: element ({i}, {j}) {:#x}, want {:#x}",
+                    bits(got),
+                    bits(want)
+                );
+                written[at] = true;
+            }
+        }
+        let untouched = bits(of(7.0));
+        for (at, v) in out.iter().enumerate() {
+            assert!(
+                written[at] || bits(*v) == untouched,
+                "{d} {shape:?}, offset {off}: element {at} was written"
+            );
+        }
+    }
+}

@@ -391,9 +391,10 @@ pub fn loops_text(f: &FusedStep) -> String {
     match (&l.vector, l.row_lanes) {
         (_, Some(lanes)) if l.rows_512() => {
             let bits = 512 / u32::from(lanes.max(1));
+            let stores = if l.streams { ", streaming stores" } else { "" };
             let _ = writeln!(
                 s,
-                "vector: {lanes} x {bits}-bit lanes (AVX-512), one call per row, masked tail"
+                "vector: {lanes} x {bits}-bit lanes (AVX-512), one call per row, masked tail{stores}"
             );
         }
         (Some(v), _) => {

@@ -3,6 +3,7 @@
 //! reference built from `ndx_ir::eval`'s scalar operations, and visible in `explain`.
 
 use ndx::{Scalar, Session, TextOptions};
+use ndx_codegen::row_code_available;
 use ndx_ir::eval::{binary, unary};
 use ndx_ir::kernel::{BinaryOp, UnaryOp};
 use proptest::prelude::*;
@@ -253,5 +254,54 @@ fn argmax_of_rows_runs_the_512_bit_row_code() {
                 assert_eq!(got[r], want as i64, "{name}, {cols} columns, row {r}");
             }
         }
+    }
+}
+
+/// A statement that writes at least `STREAM_MIN` bytes of contiguous output stores it with
+/// streaming stores where the CPU has the row code, on one thread and split over two (the
+/// split of a row falls on whole 64-byte lines), and `explain` says so; the same statement
+/// into a view one element off a 64-byte boundary stores as usual. Both give the IEEE
+/// values.
+#[test]
+fn large_outputs_take_streaming_stores() {
+    let n = ndx_codegen::STREAM_MIN / 4 * 2 + 1001;
+    let mut s = Session::new();
+    let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 / 7.0).collect();
+    let y2: Vec<f32> = (0..n).map(|i| ((i * 31) % 97) as f32 - 48.5).collect();
+    s.set("x", ndx::Array::from_vec(x.clone(), &[n]).unwrap());
+    s.set("y2", ndx::Array::from_vec(y2.clone(), &[n]).unwrap());
+    s.run(&format!(
+        "let y = zeros({n}, dtype=f32)\nlet z = zeros({}, dtype=f32)",
+        n + 1
+    ))
+    .unwrap();
+    for threads in [1, 2] {
+        s.run(&format!("threads({threads})")).unwrap();
+        for (dest, streams) in [("y[:]", row_code_available()), ("z[1:]", false)] {
+            let src = format!("{dest} = 2.5 * x + y2");
+            let text = s
+                .explain(&src)
+                .unwrap()
+                .text(TextOptions { timings: false });
+            assert_eq!(
+                text.contains("streaming stores"),
+                streams,
+                "{threads} threads, {dest}: {text}"
+            );
+            assert_eq!(
+                text.contains("split into 2 parts"),
+                threads == 2,
+                "{threads} threads, {dest}: {text}"
+            );
+            s.run(&src).unwrap();
+        }
+        let y = s.get("y").unwrap().to_vec::<f32>().unwrap();
+        let z = s.get("z").unwrap().to_vec::<f32>().unwrap();
+        for i in 0..n {
+            let want = (2.5 * x[i] + y2[i]).to_bits();
+            assert_eq!(y[i].to_bits(), want, "{threads} threads, y[{i}]");
+            assert_eq!(z[i + 1].to_bits(), want, "{threads} threads, z[{}]", i + 1);
+        }
+        s.run("y[:] = 0.0\nz[:] = 0.0").unwrap();
     }
 }
