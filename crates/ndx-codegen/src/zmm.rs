@@ -193,6 +193,13 @@ impl RowFn {
     }
 }
 
+/// False when the environment sets `NDX_STREAM=0`: no launch then takes the streaming
+/// stores (to measure what they change; read once).
+fn streaming_on() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("NDX_STREAM").is_none_or(|v| v != "0"))
+}
+
 impl RowFn {
     /// True when the row code takes the launch `words`: as many words as the nest has, rows
     /// of `min` to `max` elements, and each array's inner stride the one compiled for.
@@ -217,7 +224,10 @@ impl RowFn {
     /// True when the launch `words`, which [`RowFn::fits`], takes the streaming function: the
     /// nest has one, the launch writes at least [`STREAM_MIN`] bytes, and every output's rows
     /// start 64-byte aligned (its first element, and its strides along the axes before the
-    /// row), as streaming stores of whole vectors require (an unaligned one faults).
+    /// row), as streaming stores of whole vectors require (an unaligned one faults), and no
+    /// output is also an input. (Written in place, `x[:] = x * 2.5` of 10M `f32`, each line
+    /// is in the cache when it is written: 0.94-1.01 ms with plain stores, 1.60-1.78 ms with
+    /// streaming ones.)
     pub(crate) fn streams(&self, words: &[i64]) -> bool {
         let RowShape {
             rank,
@@ -230,11 +240,15 @@ impl RowFn {
         let bytes = words[..rank].iter().fold(size * outputs as u64, |b, &e| {
             b.saturating_mul(e.max(0) as u64)
         });
+        let ptr = |a: usize| words[rank + a * (1 + rank)];
         self.stream.is_some()
+            && streaming_on()
             && bytes >= STREAM_MIN as u64
             && (narrays - outputs..narrays).all(|a| {
                 let w = &words[rank + a * (1 + rank)..][..rank];
-                w[0] % 64 == 0 && w[1..].iter().all(|s| s % 64 == 0)
+                w[0] % 64 == 0
+                    && w[1..].iter().all(|s| s % 64 == 0)
+                    && (0..narrays - outputs).all(|i| ptr(i) != w[0])
             })
     }
 

@@ -260,8 +260,8 @@ fn argmax_of_rows_runs_the_512_bit_row_code() {
 /// A statement that writes at least `STREAM_MIN` bytes of contiguous output stores it with
 /// streaming stores where the CPU has the row code, on one thread and split over two (the
 /// split of a row falls on whole 64-byte lines), and `explain` says so; the same statement
-/// into a view one element off a 64-byte boundary stores as usual. Both give the IEEE
-/// values.
+/// into a view one element off a 64-byte boundary stores as usual, as does one that writes
+/// over an operand. All give the IEEE values.
 #[test]
 fn large_outputs_take_streaming_stores() {
     let n = ndx_codegen::STREAM_MIN / 4 * 2 + 1001;
@@ -271,18 +271,19 @@ fn large_outputs_take_streaming_stores() {
     s.set("x", ndx::Array::from_vec(x.clone(), &[n]).unwrap());
     s.set("y2", ndx::Array::from_vec(y2.clone(), &[n]).unwrap());
     s.run(&format!(
-        "let y = zeros({n}, dtype=f32)\nlet z = zeros({}, dtype=f32)",
+        "let y = zeros({n}, dtype=f32)\nlet z = zeros({}, dtype=f32)\nlet w = zeros({n}, dtype=f32)\nw[:] = y2",
         n + 1
     ))
     .unwrap();
     for threads in [1, 2] {
         s.run(&format!("threads({threads})")).unwrap();
-        for (dest, streams) in [("y[:]", row_code_available()), ("z[1:]", false)] {
-            let src = format!("{dest} = 2.5 * x + y2");
-            let text = s
-                .explain(&src)
-                .unwrap()
-                .text(TextOptions { timings: false });
+        for (src, streams) in [
+            ("y[:] = 2.5 * x + y2", row_code_available()),
+            ("z[1:] = 2.5 * x + y2", false),
+            ("w[:] = 2.5 * x + w", false),
+        ] {
+            let dest = &src[..src.find(" =").unwrap()];
+            let text = s.explain(src).unwrap().text(TextOptions { timings: false });
             assert_eq!(
                 text.contains("streaming stores"),
                 streams,
@@ -293,15 +294,19 @@ fn large_outputs_take_streaming_stores() {
                 threads == 2,
                 "{threads} threads, {dest}: {text}"
             );
-            s.run(&src).unwrap();
+            // (`explain` ran the statement: `w` starts over.)
+            s.run("w[:] = y2").unwrap();
+            s.run(src).unwrap();
         }
         let y = s.get("y").unwrap().to_vec::<f32>().unwrap();
         let z = s.get("z").unwrap().to_vec::<f32>().unwrap();
+        let w = s.get("w").unwrap().to_vec::<f32>().unwrap();
         for i in 0..n {
             let want = (2.5 * x[i] + y2[i]).to_bits();
             assert_eq!(y[i].to_bits(), want, "{threads} threads, y[{i}]");
             assert_eq!(z[i + 1].to_bits(), want, "{threads} threads, z[{}]", i + 1);
+            assert_eq!(w[i].to_bits(), want, "{threads} threads, w[{i}]");
         }
-        s.run("y[:] = 0.0\nz[:] = 0.0").unwrap();
+        s.run("y[:] = 0.0\nz[:] = 0.0\nw[:] = y2").unwrap();
     }
 }
