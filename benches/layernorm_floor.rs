@@ -28,6 +28,20 @@ use std::time::Instant;
 const ROWS: usize = 4096;
 const COLS: usize = 768;
 
+/// `n` zeroed `f32` in memory as ndx's own arrays get it (`ndx_runtime::buffer::Buffer`:
+/// for large arrays, an anonymous map with transparent huge pages requested, as NumPy's).
+/// With the allocator's 4 KiB pages instead, every hand-written loop here measured 15-35%
+/// slower (TLB misses; BENCHMARKS.md, eighth session of 2026-11-30).
+fn buffer(n: usize) -> &'static mut [f32] {
+    let buf = Box::leak(Box::new(
+        ndx_runtime::buffer::Buffer::zeroed(n * 4).expect("buffer"),
+    ));
+    let ptr = buf.base().expect("owned memory").cast::<f32>();
+    // SAFETY: the buffer is `n * 4` zeroed bytes, 64-byte aligned, leaked (never freed) and
+    // referenced by this slice alone.
+    unsafe { std::slice::from_raw_parts_mut(ptr, n) }
+}
+
 fn median(mut t: Vec<f64>) -> f64 {
     t.sort_by(f64::total_cmp);
     t[t.len() / 2] * 1e3
@@ -305,10 +319,12 @@ fn main() {
             .wrapping_add(1_442_695_040_888_963_407);
         (state >> 40) as f32 / 16_777_216.0
     };
-    let x: &'static [f32] = Vec::leak((0..ROWS * COLS).map(|_| next()).collect());
+    let x: &'static mut [f32] = buffer(ROWS * COLS);
+    x.iter_mut().for_each(|v| *v = next());
+    let x: &'static [f32] = x;
     let g: &'static [f32] = Vec::leak((0..COLS).map(|_| next()).collect());
     let b: &'static [f32] = Vec::leak((0..COLS).map(|_| next()).collect());
-    let mut y = vec![0f32; ROWS * COLS];
+    let y = buffer(ROWS * COLS);
 
     let mut s = Session::new();
     s.run("threads(1)").expect("threads");
@@ -351,7 +367,7 @@ fn main() {
             let mut ts = Vec::new();
             for _ in 0..15 {
                 let t = Instant::now();
-                f(&mut y);
+                f(y);
                 ts.push(t.elapsed().as_secs_f64());
             }
             medians.push(median(ts));
