@@ -430,15 +430,16 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     // `sum(i64(mask))` along the row: a count of the lanes set.
     let counts =
         reduce == Some(ReduceOp::Sum) && k.outputs.iter().all(|o| count_of(k, o).is_some());
-    let bools = matches!(reduce, Some(ReduceOp::Any | ReduceOp::All)) || counts;
+    // Whether the rows reduce masks (`any`, `all`, counts).
+    let of_masks = matches!(reduce, Some(ReduceOp::Any | ReduceOp::All)) || counts;
     // The float dtype of the nest: its outputs' (the inputs' for `any`, `all` and counts of
     // masks).
-    let dtype = if bools {
+    let dtype = if of_masks {
         *k.inputs.first()?
     } else {
         k.outputs.first().map(|o| k.dtype(o.value))?
     };
-    let value_dtype = if bools { DType::Bool } else { dtype };
+    let value_dtype = if of_masks { DType::Bool } else { dtype };
     if reduce == Some(ReduceOp::Prod) {
         // (Cranelift's `prod` is a scalar chain: no vector code keeps its bits.)
         return None;

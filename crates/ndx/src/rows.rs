@@ -78,6 +78,13 @@ pub(crate) const WIDE_MIN: usize = 1 << 13;
 /// more to bind, hence the larger [`WIDE_MIN`].
 pub(crate) const WIDE_MIN_DIRECT: usize = 1 << 12;
 
+/// The block size in bytes that the environment sets with `NDX_RB`, in place of
+/// [`BLOCK_BYTES`] and [`WIDE_BLOCK_BYTES`]: a knob to measure other sizes (read once).
+fn block_bytes_override() -> Option<usize> {
+    static BYTES: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| std::env::var("NDX_RB").ok().and_then(|v| v.parse().ok()))
+}
+
 /// One step of a row program, bound to the first block of its range.
 struct Bound {
     compiled: Compiled,
@@ -180,10 +187,11 @@ impl Exec {
             nodes.extend(v.row_reduces().iter().flat_map(|(_, _, o)| o.wide_nodes()));
             !nodes.is_empty()
         };
-        let bb = std::env::var("NDX_RB")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if wide { WIDE_BLOCK_BYTES } else { BLOCK_BYTES });
+        let bb = block_bytes_override().unwrap_or(if wide {
+            WIDE_BLOCK_BYTES
+        } else {
+            BLOCK_BYTES
+        });
         let b = (bb / row_bytes.max(1)).clamp(1, s[0]);
         let (mut full, mut tail) = (s[0] / b, s[0] % b);
         if tail == 1 && full > 0 && b > 1 {
