@@ -48,6 +48,7 @@ mod zmm {
     pub(crate) struct RowShape {
         pub(crate) lanes: u8,
         pub(crate) min: usize,
+        pub(crate) stream_min: usize,
     }
 
     impl RowFn {
@@ -69,7 +70,11 @@ mod zmm {
     impl Defined {
         pub(crate) fn finish(&self, _: &JITModule) -> RowFn {
             RowFn {
-                shape: RowShape { lanes: 0, min: 0 },
+                shape: RowShape {
+                    lanes: 0,
+                    min: 0,
+                    stream_min: 0,
+                },
             }
         }
     }
@@ -245,6 +250,17 @@ impl Compiled {
     pub fn rows_from(self, n: usize) -> Compiled {
         let rows = self.rows.map(|mut r| {
             r.shape.min = n.max(1);
+            r
+        });
+        Compiled { rows, ..self }
+    }
+
+    /// This function with the streaming stores of its 512-bit row code (if any) taken by
+    /// launches that write at least `bytes` (and whose output rows are 64-byte aligned): to
+    /// test them on small launches.
+    pub fn streams_from(self, bytes: usize) -> Compiled {
+        let rows = self.rows.map(|mut r| {
+            r.shape.stream_min = bytes;
             r
         });
         Compiled { rows, ..self }

@@ -100,6 +100,8 @@ pub(crate) struct RowShape {
     max: usize,
     /// Outputs (the last arrays).
     outputs: usize,
+    /// Bytes of output from which a launch takes the streaming function ([`STREAM_MIN`]).
+    pub(crate) stream_min: usize,
 }
 
 /// Predicates of `vcmpps`/`vcmppd`: `==` and `<`, `<=`, `>`, `>=` are false where an operand
@@ -222,7 +224,7 @@ impl RowFn {
     }
 
     /// True when the launch `words`, which [`RowFn::fits`], takes the streaming function: the
-    /// nest has one, the launch writes at least [`STREAM_MIN`] bytes, and every output's rows
+    /// nest has one, the launch writes at least [`RowShape::stream_min`] bytes, and every output's rows
     /// start 64-byte aligned (its first element, and its strides along the axes before the
     /// row), as streaming stores of whole vectors require (an unaligned one faults), and no
     /// output is also an input. (Written in place, `x[:] = x * 2.5` of 10M `f32`, each line
@@ -243,7 +245,7 @@ impl RowFn {
         let ptr = |a: usize| words[rank + a * (1 + rank)];
         self.stream.is_some()
             && streaming_on()
-            && bytes >= STREAM_MIN as u64
+            && bytes >= self.shape.stream_min as u64
             && (narrays - outputs..narrays).all(|a| {
                 let w = &words[rank + a * (1 + rank)..][..rank];
                 w[0] % 64 == 0
@@ -300,6 +302,7 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
         min: plan.row_min(),
         max: plan.row_max(),
         outputs: nest.kernel.outputs.len(),
+        stream_min: STREAM_MIN,
     };
     Ok(Some(Defined { id, stream, shape }))
 }

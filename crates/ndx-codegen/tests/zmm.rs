@@ -201,6 +201,15 @@ impl Buf {
             Buf::Bool(v) => raw_mut(v, d, s),
         }
     }
+    /// The index of the first element at a 64-byte boundary.
+    fn aligned_at(&self) -> usize {
+        match self {
+            Buf::F32(v) => v.as_ptr().align_offset(64),
+            Buf::F64(v) => v.as_ptr().align_offset(64),
+            Buf::I64(v) => v.as_ptr().align_offset(64),
+            Buf::Bool(v) => v.as_ptr().align_offset(64),
+        }
+    }
     fn values(&self) -> Vec<f64> {
         match self {
             Buf::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
@@ -241,6 +250,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
     let mut rng = Rng(7);
     let (mut with_rows, mut cases, mut sums_with_rows, mut finite_sums) = (0, 0, 0, 0);
     let (mut args_with_rows, mut bools_with_rows, mut counts_with_rows) = (0, 0, 0);
+    let mut streamed_cases = 0;
     for case in 0..400 {
         let d = if case % 2 == 0 {
             DType::F32
@@ -350,6 +360,23 @@ fn row_code_gives_the_cranelift_codes_bits() {
             launch.ptrs[ninputs + o] = r.ptr;
         }
         assert_eq!(unsafe { compiled.without_rows().call(&launch.words()) }, 0);
+        // Elementwise: once more with streaming stores (`Compiled::streams_from`), into
+        // outputs that start 64-byte aligned; the launch takes them where its rows are
+        // aligned too, and gives the plain row code's bits.
+        let mut streamed: Vec<(Buf, usize)> = Vec::new();
+        if !sums && rows_run {
+            let compiled = compiled.streams_from(1);
+            for o in 0..nout {
+                let mut b = Buf::new(od, vec![7.0; n + 16]);
+                let at = b.aligned_at();
+                launch.ptrs[ninputs + o] = b.raw(od, &full).ptr + at * od.size();
+                streamed.push((b, at));
+            }
+            let words = launch.words();
+            streamed_cases += usize::from(compiled.streams(&words));
+            // SAFETY: the launch addresses the buffers above.
+            assert_eq!(unsafe { compiled.call(&words) }, 0);
+        }
         let expected = reference::evaluate(&k.0, &shape, &reduced, &arrays[..ninputs + nout]);
         for (o, bufs) in outs.iter().enumerate() {
             if sums && !arg && rows_run {
@@ -359,6 +386,22 @@ fn row_code_gives_the_cranelift_codes_bits() {
             bools_with_rows += usize::from(bools && rows_run);
             counts_with_rows += usize::from(count && rows_run);
             let (a, b) = (bits(&bufs[0].values(), od), bits(&bufs[1].values(), od));
+            if let Some((buf, at)) = streamed.get(o) {
+                let c = bits(&buf.values(), od);
+                let untouched = bits(&[7.0], od)[0];
+                for (i, &x) in c.iter().enumerate() {
+                    let want = if (*at..at + n).contains(&i) {
+                        a[i - at]
+                    } else {
+                        untouched
+                    };
+                    assert_eq!(
+                        x, want,
+                        "case {case}: output {o} at {i} (from {at}), streamed; {:?} over {shape:?}",
+                        k.0
+                    );
+                }
+            }
             let want: Vec<u64> = expected[o].iter().map(|&s| scalar_bits(s)).collect();
             let is_nan = |x: u64| match od {
                 DType::F32 => f32::from_bits(x as u32).is_nan(),
@@ -415,6 +458,10 @@ fn row_code_gives_the_cranelift_codes_bits() {
         assert!(
             counts_with_rows >= 8,
             "{counts_with_rows} counts of masks came from the row code"
+        );
+        assert!(
+            streamed_cases >= 100,
+            "{streamed_cases} elementwise cases took the streaming stores"
         );
     }
 }

@@ -187,11 +187,8 @@ impl Exec {
             nodes.extend(v.row_reduces().iter().flat_map(|(_, _, o)| o.wide_nodes()));
             !nodes.is_empty()
         };
-        let bb = block_bytes_override().unwrap_or(if wide {
-            WIDE_BLOCK_BYTES
-        } else {
-            BLOCK_BYTES
-        });
+        let bb =
+            block_bytes_override().unwrap_or(if wide { WIDE_BLOCK_BYTES } else { BLOCK_BYTES });
         let b = (bb / row_bytes.max(1)).clamp(1, s[0]);
         let (mut full, mut tail) = (s[0] / b, s[0] % b);
         if tail == 1 && full > 0 && b > 1 {
