@@ -407,6 +407,12 @@ pub(super) fn atan2_8(y: __m512d, x: __m512d) -> __m512d {
     let x = sel(o, mul(x, c(2f64.powi(53))), x);
     let y = sel(o, mul(y, c(2f64.powi(53))), y);
     let r = d2v(atan2k(d2(abs(y)), d2(x)));
+    // As in `f32x16::atan2_16`: where `x` and `y` are finite and nonzero in every lane,
+    // `atan2_finish` only gives `r` the signs of `x`, then of `y`.
+    let finite_nonzero = |v: __m512d| gt_c(abs(v), 0.0) & lt_c(abs(v), f64::INFINITY);
+    if finite_nonzero(x) & finite_nonzero(y) == ALL {
+        return mulsign(mulsign(r, x), y);
+    }
     atan2_finish(y, x, r)
 }
 
