@@ -10,7 +10,10 @@
 //! contiguous) or every output reduces the inner axis alone by `sum`, `max`, `min`, `argmax`
 //! or `argmin` (the output an `i64` index), or by `any` or `all` of a mask computed from the
 //! float inputs (the output a `bool`), or every output counts a mask's lanes (`sum(i64(mask))`,
-//! the output an `i64`). [`Plan::assemble`] then writes a function computing
+//! the output an `i64`). An integer nest (`i32` or `i64`) qualifies when it is elementwise
+//! and every node is an input, a constant, wrapping `+`, `-`, `*`, `minimum`, `maximum`, `-x`,
+//! `abs`, `&`, `|`, `^`, or a comparison, `~` or `where` of masks ([`int_allowed`]).
+//! [`Plan::assemble`] then writes a function computing
 //! rows (the inner axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
 //! load do not fault), then every pointer moves on by its step to the next row. What does not
@@ -381,7 +384,10 @@ enum Slot {
 /// register of every contiguous array.
 pub(crate) struct Plan<'n> {
     nest: &'n Nest,
+    /// Lanes of 64 bits: `f64`, or `i64` when `int`.
     f64: bool,
+    /// An integer nest (`i32` or `i64`, elementwise: [`int_allowed`]).
+    int: bool,
     slots: Vec<Slot>,
     /// Per array: its base register (arrays that are read or written).
     base: Vec<Option<AsmRegister64>>,
@@ -457,6 +463,11 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         1
     };
     let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
+    // Integers: elementwise work of wrapping arithmetic, comparisons and masks.
+    let int = matches!(dtype, DType::I32 | DType::I64);
+    if int && (reduces || !k.nodes.iter().all(|n| int_allowed(n, dtype))) {
+        return None;
+    }
     let out_class = if reduces {
         Inner::Broadcast
     } else {
@@ -466,7 +477,7 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         || nest.rank > MAX_RANK
         || !(reduces || elementwise)
         || narrays > MAX_ARRAYS
-        || !matches!(dtype, DType::F32 | DType::F64)
+        || !(int || matches!(dtype, DType::F32 | DType::F64))
         || k.inputs.iter().any(|&d| d != dtype)
         || !k
             .nodes
@@ -538,13 +549,16 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
             Konst::AllOnes,
             uses(UnaryOp::Not) || reduce == Some(ReduceOp::All),
         ),
-        (Konst::Sign, uses(UnaryOp::Neg)),
-        (Konst::Magnitude, uses(UnaryOp::Abs)),
+        (Konst::Sign, uses(UnaryOp::Neg) && !int),
+        (Konst::Magnitude, uses(UnaryOp::Abs) && !int),
         (
             Konst::One,
             powers.iter().any(|p| matches!(p, Power::Int(0 | -1))),
         ),
-        (Konst::Zero, powers.contains(&Power::Half)),
+        (
+            Konst::Zero,
+            powers.contains(&Power::Half) || int && uses(UnaryOp::Neg),
+        ),
         (
             Konst::Inf,
             powers.contains(&Power::Half)
@@ -629,7 +643,8 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     }
     Some(Plan {
         nest,
-        f64: dtype == DType::F64,
+        f64: matches!(dtype, DType::F64 | DType::I64),
+        int,
         acc,
         best,
         index,
@@ -776,6 +791,39 @@ fn allowed(k: &Kernel, node: &Node, f: DType) -> bool {
     }
 }
 
+/// True when `node` of an integer nest of dtype `d` (`i32` or `i64`) has row code: an input,
+/// a constant, `+`, `-`, `*` (wrapping, as the Cranelift code's; `i64` products need
+/// AVX-512DQ), `minimum`, `maximum`, `-x`, `abs` (wrapping at the minimum), `&`, `|`, `^`,
+/// or a comparison, `~` or `where` of masks ([`allowed`] checks the dtypes). Division and
+/// powers keep the Cranelift code (a division checks its divisor).
+fn int_allowed(node: &Node, d: DType) -> bool {
+    match node.op {
+        Op::Input(_) | Op::Const(_) | Op::Select(..) => true,
+        Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Not, _) => true,
+        Op::Binary(BinaryOp::Mul, ..) if d == DType::I64 => avx512dq(),
+        Op::Binary(op, ..) => {
+            op.is_comparison()
+                || matches!(
+                    op,
+                    BinaryOp::Add
+                        | BinaryOp::Sub
+                        | BinaryOp::Mul
+                        | BinaryOp::Min
+                        | BinaryOp::Max
+                        | BinaryOp::BitAnd
+                        | BinaryOp::BitOr
+                        | BinaryOp::BitXor
+                )
+        }
+        _ => false,
+    }
+}
+
+/// True when the CPU has AVX-512DQ (`vpmullq`).
+fn avx512dq() -> bool {
+    std::arch::is_x86_feature_detected!("avx512dq")
+}
+
 /// The operands of a node the row code can compute; `None` for any other node.
 fn operands(nest: &Nest, op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
     match op {
@@ -891,7 +939,9 @@ impl Plan<'_> {
                 let bits = match s {
                     Scalar::F64(v) => v.to_bits(),
                     Scalar::F32(v) => v.to_bits() as u64,
-                    _ => return Err(bug("a constant that is not a float")),
+                    Scalar::I64(v) => *v as u64,
+                    Scalar::I32(v) => u64::from(*v as u32),
+                    _ => return Err(bug("a constant of another dtype")),
                 };
                 self.splat(&mut a, ZMM[r], bits)?;
             }
@@ -1576,6 +1626,11 @@ impl Plan<'_> {
         };
         let konst = |c: Konst| self.konst(c);
         let f64 = self.f64;
+        if self.int {
+            if let Some(done) = self.compute_int(a, i, d)? {
+                return Ok(done);
+            }
+        }
         match &self.nest.kernel.nodes[i].op {
             Op::Unary(UnaryOp::Neg, x) => a.vpxord(d, reg(x)?, konst(Konst::Sign)?),
             Op::Unary(UnaryOp::Not, x) => a.vpxord(d, reg(x)?, konst(Konst::AllOnes)?),
@@ -1679,5 +1734,83 @@ impl Plan<'_> {
             _ => return Err(bug("an operation without row code")),
         }?;
         Ok(())
+    }
+
+    /// [`Plan::compute`] of the integer operations (`Some` when node `i` is one; masks and
+    /// their `&`, `|`, `^`, `~` as for floats). The lanes' width is the dtype's.
+    fn compute_int(
+        &self,
+        a: &mut CodeAssembler,
+        i: usize,
+        d: AsmRegisterZmm,
+    ) -> Result<Option<()>, CodegenError> {
+        let reg = |h: &ndx_ir::kernel::Handle| match self.slots[h.index()] {
+            Slot::Fixed(r) | Slot::Loop(r) => Ok(ZMM[r]),
+            Slot::Dead => Err(bug("an operand was not computed")),
+        };
+        let q = self.f64;
+        match &self.nest.kernel.nodes[i].op {
+            Op::Unary(UnaryOp::Neg, x) => {
+                let zero = self.konst(Konst::Zero)?;
+                if q {
+                    a.vpsubq(d, zero, reg(x)?)?;
+                } else {
+                    a.vpsubd(d, zero, reg(x)?)?;
+                }
+            }
+            Op::Unary(UnaryOp::Abs, x) if q => a.vpabsq(d, reg(x)?)?,
+            Op::Unary(UnaryOp::Abs, x) => a.vpabsd(d, reg(x)?)?,
+            Op::Binary(op, x, y) if op.is_comparison() => {
+                // `vpcmp` predicates: EQ 0, LT 1, LE 2, NE 4, NLT (>=) 5, NLE (>) 6.
+                let pred = match op {
+                    BinaryOp::Eq => 0,
+                    BinaryOp::Lt => 1,
+                    BinaryOp::Le => 2,
+                    BinaryOp::Ne => 4,
+                    BinaryOp::Ge => 5,
+                    _ => 6,
+                };
+                let (x, y) = (reg(x)?, reg(y)?);
+                if q {
+                    a.vpcmpq(k4, x, y, pred)?;
+                    a.vpternlogq(d.k4().z(), d, d, 0xff)?;
+                } else {
+                    a.vpcmpd(k4, x, y, pred)?;
+                    a.vpternlogd(d.k4().z(), d, d, 0xff)?;
+                }
+            }
+            Op::Select(c, x, y) => {
+                let (c, x, y) = (reg(c)?, reg(x)?, reg(y)?);
+                if q {
+                    a.vptestmq(k4, c, c)?;
+                    a.vpblendmq(d.k4(), y, x)?;
+                } else {
+                    a.vptestmd(k4, c, c)?;
+                    a.vpblendmd(d.k4(), y, x)?;
+                }
+            }
+            Op::Binary(
+                op
+                @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Min | BinaryOp::Max),
+                x,
+                y,
+            ) => {
+                let (x, y) = (reg(x)?, reg(y)?);
+                match (op, q) {
+                    (BinaryOp::Add, true) => a.vpaddq(d, x, y)?,
+                    (BinaryOp::Add, false) => a.vpaddd(d, x, y)?,
+                    (BinaryOp::Sub, true) => a.vpsubq(d, x, y)?,
+                    (BinaryOp::Sub, false) => a.vpsubd(d, x, y)?,
+                    (BinaryOp::Mul, true) => a.vpmullq(d, x, y)?,
+                    (BinaryOp::Mul, false) => a.vpmulld(d, x, y)?,
+                    (BinaryOp::Min, true) => a.vpminsq(d, x, y)?,
+                    (BinaryOp::Min, false) => a.vpminsd(d, x, y)?,
+                    (BinaryOp::Max, true) => a.vpmaxsq(d, x, y)?,
+                    _ => a.vpmaxsd(d, x, y)?,
+                }
+            }
+            _ => return Ok(None),
+        }
+        Ok(Some(()))
     }
 }
