@@ -30,6 +30,24 @@ impl Rng {
     fn pick(&mut self, n: usize) -> usize {
         self.next() as usize % n
     }
+    /// A shape of rank 1 to 3: rows of one of `rows`' lengths, 1 to 4 of them per outer axis.
+    fn shape(&mut self, rows: &[usize]) -> Vec<usize> {
+        let rank = 1 + self.pick(3);
+        let mut shape: Vec<usize> = (0..rank - 1).map(|_| 1 + self.pick(4)).collect();
+        shape.push(rows[self.pick(rows.len())]);
+        shape
+    }
+    /// How each of `n` inputs is laid out: full twice as often as each other way.
+    fn layouts(&mut self, n: usize) -> Vec<Layout> {
+        let ways = [
+            Layout::Full,
+            Layout::Full,
+            Layout::PerRow,
+            Layout::PerColumn,
+            Layout::Scalar,
+        ];
+        (0..n).map(|_| ways[self.pick(ways.len())]).collect()
+    }
     /// A value: mostly ordinary, one in `rare` special.
     fn value_1_in(&mut self, rare: usize) -> f64 {
         const SPECIAL: &[f64] = SPECIALS.split_at(10).0;
@@ -257,9 +275,8 @@ fn row_code_gives_the_cranelift_codes_bits() {
         } else {
             DType::F64
         };
-        let rank = 1 + rng.pick(3);
-        let mut shape: Vec<usize> = (0..rank - 1).map(|_| 1 + rng.pick(4)).collect();
-        shape.push(ROWS[rng.pick(ROWS.len())]);
+        let shape = rng.shape(&ROWS);
+        let rank = shape.len();
         let ninputs = 1 + rng.pick(4);
         // A third of the cases reduce each row (the inner axis): sum, max, min, argmax or
         // argmin.
@@ -299,17 +316,7 @@ fn row_code_gives_the_cranelift_codes_bits() {
         // evaluator; `tests/vmath.rs` checks their accuracy.)
         // (An index is exact, whatever order the values are compared in.)
         let exact = (!sums || arg || bools || count) && !has(&[B::Pow]);
-        let layouts: Vec<Layout> = (0..ninputs)
-            .map(|_| {
-                [
-                    Layout::Full,
-                    Layout::Full,
-                    Layout::PerRow,
-                    Layout::PerColumn,
-                    Layout::Scalar,
-                ][rng.pick(5)]
-            })
-            .collect();
+        let layouts = rng.layouts(ninputs);
         let mut ins: Vec<Buf> = layouts
             .iter()
             .map(|&l| {
@@ -986,26 +993,14 @@ fn integer_row_code_gives_the_cranelift_codes_values() {
     let (mut cases, mut with_rows) = (0, 0);
     for case in 0..300 {
         let d = [DType::I32, DType::I64][case % 2];
-        let rank = 1 + rng.pick(3);
-        let mut shape: Vec<usize> = (0..rank - 1).map(|_| 1 + rng.pick(4)).collect();
-        shape.push(ROWS[rng.pick(ROWS.len())]);
+        let shape = rng.shape(&ROWS);
+        let rank = shape.len();
         let ninputs = 1 + rng.pick(4);
         let k = int_kernel(&mut rng, d, ninputs);
-        let layouts: Vec<Layout> = (0..ninputs)
-            .map(|_| {
-                [
-                    Layout::Full,
-                    Layout::Full,
-                    Layout::PerRow,
-                    Layout::PerColumn,
-                    Layout::Scalar,
-                ][rng.pick(5)]
-            })
-            .collect();
+        let layouts = rng.layouts(ninputs);
         let n: usize = shape.iter().product();
         let nout = k.0.outputs.len();
-        // Every buffer as `i64` words; `i32` arrays use the low half of each (every other
-        // `i32` of the buffer would do, but the strides are simpler this way: their own).
+        // The values drawn as `i64`; the `i32` arrays hold them wrapped.
         let ins: Vec<Vec<i64>> = layouts
             .iter()
             .map(|&l| {
