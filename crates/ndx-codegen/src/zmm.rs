@@ -10,9 +10,11 @@
 //! contiguous) or every output reduces the inner axis alone by `sum`, `max`, `min`, `argmax`
 //! or `argmin` (the output an `i64` index), or by `any` or `all` of a mask computed from the
 //! float inputs (the output a `bool`), or every output counts a mask's lanes (`sum(i64(mask))`,
-//! the output an `i64`). An integer nest (`i32` or `i64`) qualifies when it is elementwise
-//! and every node is an input, a constant, wrapping `+`, `-`, `*`, `minimum`, `maximum`, `-x`,
-//! `abs`, `&`, `|`, `^`, or a comparison, `~` or `where` of masks ([`int_allowed`]).
+//! the output an `i64`). An integer nest (`i32` or `i64`) qualifies when every node is an
+//! input, a constant, wrapping `+`, `-`, `*`, `minimum`, `maximum`, `-x`, `abs`, `&`, `|`,
+//! `^`, or a comparison, `~` or `where` of masks ([`int_allowed`]), and it is elementwise or
+//! every output is a `sum`, `max` or `min` of the inner axis (four accumulators, exact in any
+//! order: [`Plan::finish_ints`]).
 //! [`Plan::assemble`] then writes a function computing
 //! rows (the inner axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
@@ -386,7 +388,8 @@ pub(crate) struct Plan<'n> {
     nest: &'n Nest,
     /// Lanes of 64 bits: `f64`, or `i64` when `int`.
     f64: bool,
-    /// An integer nest (`i32` or `i64`, elementwise: [`int_allowed`]).
+    /// An integer nest (`i32` or `i64`: [`int_allowed`]), elementwise or reducing its rows by
+    /// `sum`, `max` or `min`.
     int: bool,
     slots: Vec<Slot>,
     /// Per array: its base register (arrays that are read or written).
@@ -457,15 +460,21 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     let arg = matches!(reduce, Some(ReduceOp::ArgMax | ReduceOp::ArgMin));
     // (`max` and `min` give the same value in any order: only which of two NaNs, or of
     // `0.0` and `-0.0`, can change. Sums keep the 128-bit code's order: one chain.)
-    let unroll = if arg || matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min)) {
+    let int = matches!(dtype, DType::I32 | DType::I64);
+    // (Integers combine exactly in any order.)
+    let unroll = if arg || matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min)) || int && reduces {
         unroll
     } else {
         1
     };
     let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
-    // Integers: elementwise work of wrapping arithmetic, comparisons and masks.
-    let int = matches!(dtype, DType::I32 | DType::I64);
-    if int && (reduces || !k.nodes.iter().all(|n| int_allowed(n, dtype))) {
+    // Integers: elementwise work of wrapping arithmetic, comparisons and masks, or its
+    // `sum`, `max` or `min` along the rows.
+    let int_reduce = matches!(
+        reduce,
+        None | Some(ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min)
+    );
+    if int && (of_masks || !int_reduce || !k.nodes.iter().all(|n| int_allowed(n, dtype))) {
         return None;
     }
     let out_class = if reduces {
@@ -562,16 +571,17 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         (
             Konst::Inf,
             powers.contains(&Power::Half)
-                || matches!(reduce, Some(ReduceOp::Min | ReduceOp::ArgMin)),
+                || !int && matches!(reduce, Some(ReduceOp::Min | ReduceOp::ArgMin)),
         ),
         (
             Konst::NegInf,
             powers.contains(&Power::Half)
-                || matches!(reduce, Some(ReduceOp::Max | ReduceOp::ArgMax)),
+                || !int && matches!(reduce, Some(ReduceOp::Max | ReduceOp::ArgMax)),
         ),
         (Konst::Iota, arg),
         (Konst::Lanes, arg),
-        (Konst::IndexMax, arg),
+        (Konst::IndexMax, arg || int && reduce == Some(ReduceOp::Min)),
+        (Konst::IntMin, int && reduce == Some(ReduceOp::Max)),
     ];
     let mut konsts = Vec::new();
     for (c, wanted) in wants {
@@ -709,8 +719,12 @@ enum Konst {
     Iota,
     /// The number of lanes, as an integer of the lane's width.
     Lanes,
-    /// The largest index lane: `i32::MAX` (lanes of `f32`) or `i64::MAX`.
+    /// The largest integer of a lane: `i32::MAX` (32-bit lanes) or `i64::MAX` (the largest
+    /// index, and the identity of an integer `min`).
     IndexMax,
+    /// The smallest integer of a lane: `i32::MIN` or `i64::MIN` (the identity of an integer
+    /// `max`).
+    IntMin,
 }
 
 impl Konst {
@@ -736,6 +750,8 @@ impl Konst {
             Konst::Lanes => 16,
             Konst::IndexMax if f64 => i64::MAX as u64,
             Konst::IndexMax => i32::MAX as u64,
+            Konst::IntMin if f64 => i64::MIN as u64,
+            Konst::IntMin => u64::from(i32::MIN as u32),
             // (Built lane by lane: `Plan::iota`.)
             Konst::Iota => 0,
         }
@@ -1097,6 +1113,9 @@ impl Plan<'_> {
         if self.counts {
             return self.finish_counts(a);
         }
+        if self.int && self.reduce.is_some() {
+            return self.finish_ints(a);
+        }
         let k = &self.nest.kernel;
         // The accumulators of a step's other vectors (`max`, `min`) into the first.
         let nout = k.outputs.len();
@@ -1294,7 +1313,7 @@ impl Plan<'_> {
             gather(a, &|a, bv| cmp(a, bv, bv, UNORD_Q))?;
             a.set_label(&mut found)?;
             // The smallest of all.
-            self.lanes_into_rax(a, self.scratch[2], self.scratch[1], true)?;
+            self.lanes_into_rax(a, self.scratch[2], self.scratch[1], ReduceOp::Min)?;
             a.mov(qword_ptr(base), rax)?;
         }
         Ok(())
@@ -1332,32 +1351,90 @@ impl Plan<'_> {
         for (o, &acc) in self.acc.iter().enumerate() {
             let base = self.base[k.inputs.len() + o]
                 .ok_or_else(|| bug("an output without a base register"))?;
-            self.lanes_into_rax(a, acc, self.scratch[0], false)?;
+            self.lanes_into_rax(a, acc, self.scratch[0], ReduceOp::Sum)?;
             a.mov(qword_ptr(base), rax)?;
         }
         Ok(())
     }
 
-    /// `rax` = the integer lanes of `ZMM[s]` combined, by `min` (indices) or `+` (counts),
-    /// `ZMM[t]` a scratch register: the lanes pair up, halves first, then lane 0 moves out
-    /// (zero-extended from the 32-bit lanes of `f32`, which hold no negative value: indices,
-    /// and counts of rows shorter than 2^31).
+    /// `d = acc . v` of integer lanes by the nest's reduction (`d` is `acc`, perhaps under a
+    /// mask).
+    fn int_combine(
+        &self,
+        a: &mut CodeAssembler,
+        d: AsmRegisterZmm,
+        acc: AsmRegisterZmm,
+        v: AsmRegisterZmm,
+    ) -> Result<(), CodegenError> {
+        let op = self
+            .reduce
+            .ok_or_else(|| bug("an integer reduction without its op"))?;
+        self.int_combine_op(a, d, acc, v, op)
+    }
+
+    /// `d = x op y` of integer lanes of the nest's width: wrapping `+`, `max` or `min`.
+    fn int_combine_op(
+        &self,
+        a: &mut CodeAssembler,
+        d: AsmRegisterZmm,
+        x: AsmRegisterZmm,
+        y: AsmRegisterZmm,
+        op: ReduceOp,
+    ) -> Result<(), CodegenError> {
+        match (op, self.f64) {
+            (ReduceOp::Min, true) => a.vpminsq(d, x, y)?,
+            (ReduceOp::Min, false) => a.vpminsd(d, x, y)?,
+            (ReduceOp::Max, true) => a.vpmaxsq(d, x, y)?,
+            (ReduceOp::Max, false) => a.vpmaxsd(d, x, y)?,
+            (ReduceOp::Sum, true) => a.vpaddq(d, x, y)?,
+            (ReduceOp::Sum, false) => a.vpaddd(d, x, y)?,
+            _ => return Err(bug("an integer reduction without row code")),
+        }
+        Ok(())
+    }
+
+    /// The end of a row of an integer nest that reduces it: each output's accumulators (the
+    /// partial vector already in the first, under k1) combined, then their lanes; exact in
+    /// any order (wrapping `+`, `max`, `min`), stored as the output's width.
+    fn finish_ints(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+        let k = &self.nest.kernel;
+        let nout = k.outputs.len();
+        let op = self
+            .reduce
+            .ok_or_else(|| bug("an integer reduction without its op"))?;
+        for o in 0..nout {
+            let first = *self.acc.get(o).ok_or_else(|| bug("no accumulator"))?;
+            for j in 1..self.unroll {
+                if let Some(&other) = self.acc.get(o + j * nout) {
+                    self.int_combine_op(a, ZMM[first], ZMM[first], ZMM[other], op)?;
+                }
+            }
+            let base = self.base[k.inputs.len() + o]
+                .ok_or_else(|| bug("an output without a base register"))?;
+            self.lanes_into_rax(a, first, self.scratch[0], op)?;
+            if self.f64 {
+                a.mov(qword_ptr(base), rax)?;
+            } else {
+                a.mov(dword_ptr(base), eax)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `rax` = the integer lanes of `ZMM[s]` combined by `op` (`min` of indices, `+` of
+    /// counts; an integer nest's `sum`, `max` or `min`), `ZMM[t]` a scratch register: the
+    /// lanes pair up, halves first, then lane 0 moves out (zero-extended from 32-bit lanes).
     fn lanes_into_rax(
         &self,
         a: &mut CodeAssembler,
         s: usize,
         t: usize,
-        min: bool,
+        op: ReduceOp,
     ) -> Result<(), CodegenError> {
         let (zs, zt) = (ZMM[s], ZMM[t]);
         for level in 0..self.levels() {
             self.swap_lanes(a, zt, zs, level)?;
-            match (min, self.f64) {
-                (true, true) => a.vpminsq(zs, zs, zt)?,
-                (true, false) => a.vpminsd(zs, zs, zt)?,
-                (false, true) => a.vpaddq(zs, zs, zt)?,
-                (false, false) => a.vpaddd(zs, zs, zt)?,
-            }
+            self.int_combine_op(a, zs, zs, zt, op)?;
         }
         if self.f64 {
             a.vmovq(rax, XMM[s])?;
@@ -1417,6 +1494,8 @@ impl Plan<'_> {
     /// `v` = the reduction's identity in every lane (`+0.0`, `-inf` or `+inf`).
     fn identity(&self, a: &mut CodeAssembler, v: AsmRegisterZmm) -> Result<(), CodegenError> {
         match self.reduce {
+            Some(ReduceOp::Max) if self.int => a.vmovdqa64(v, self.konst(Konst::IntMin)?)?,
+            Some(ReduceOp::Min) if self.int => a.vmovdqa64(v, self.konst(Konst::IndexMax)?)?,
             Some(ReduceOp::Max | ReduceOp::ArgMax) => a.vmovaps(v, self.konst(Konst::NegInf)?)?,
             Some(ReduceOp::Min | ReduceOp::ArgMin) => a.vmovaps(v, self.konst(Konst::Inf)?)?,
             Some(ReduceOp::All) => a.vmovaps(v, self.konst(Konst::AllOnes)?)?,
@@ -1583,6 +1662,13 @@ impl Plan<'_> {
                     (false, true) => a.vpandq(d, z, v)?,
                     (false, false) => a.vpandd(d, z, v)?,
                 }
+                continue;
+            }
+            if let (Some(&acc), true) = (self.acc.get(o + set * nout), self.int) {
+                // Integers: the partial vector's lanes alone into the accumulator, under k1.
+                let z = ZMM[acc];
+                let d = if masked { z.k1() } else { z };
+                self.int_combine(a, d, z, v)?;
                 continue;
             }
             if let Some(&acc) = self.acc.get(o + set * nout) {

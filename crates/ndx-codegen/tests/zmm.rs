@@ -913,9 +913,10 @@ fn streams_as_expected<T: Copy>(d: DType, of: fn(f64) -> T, f: fn(T, T) -> T, bi
     }
 }
 
-/// A random elementwise kernel of `i32` or `i64` arithmetic (wrapping `+ - *`, `minimum`,
-/// `maximum`, `-x`, `abs`, `& | ^`) and `where` of comparisons, on `inputs` inputs.
-fn int_kernel(rng: &mut Rng, d: DType, inputs: usize) -> K {
+/// A random kernel of `i32` or `i64` arithmetic (wrapping `+ - *`, `minimum`, `maximum`,
+/// `-x`, `abs`, `& | ^`) and `where` of comparisons, on `inputs` inputs; its outputs reduce
+/// the rows by `reduce`, if any.
+fn int_kernel(rng: &mut Rng, d: DType, inputs: usize, reduce: Option<R>) -> K {
     let mut k = K::new();
     let mut vals: Vec<Handle> = (0..inputs).map(|_| k.input(d)).collect();
     for _ in 0..1 + rng.pick(8) {
@@ -954,11 +955,15 @@ fn int_kernel(rng: &mut Rng, d: DType, inputs: usize) -> K {
         };
         vals.push(h);
     }
+    let out = |k: &mut K, v| match reduce {
+        Some(r) => k.reduce(v, r),
+        None => k.out(v),
+    };
     let last = *vals.last().expect("a value");
-    k.out(last);
+    out(&mut k, last);
     if rng.pick(3) == 0 {
         let v = vals[rng.pick(vals.len())];
-        k.out(v);
+        out(&mut k, v);
     }
     k
 }
@@ -982,23 +987,27 @@ fn int_value(rng: &mut Rng) -> i128 {
     }
 }
 
-/// Integer elementwise kernels (`i32` and `i64`, wrapping arithmetic) take the row code and
-/// give the Cranelift code's values and the evaluator's, exactly, on rows of many lengths
-/// with inputs full, per row, per column or scalar.
+/// Integer kernels (`i32` and `i64`, wrapping arithmetic), elementwise or reducing each row by
+/// `sum`, `max` or `min`, take the row code and give the Cranelift code's values and the
+/// evaluator's, exactly, on rows of many lengths with inputs full, per row, per column or
+/// scalar.
 #[test]
 fn integer_row_code_gives_the_cranelift_codes_values() {
     const ROWS: [usize; 8] = [3, 8, 9, 17, 64, 65, 129, 1000];
     let mut jit = jit();
     let mut rng = Rng(17);
-    let (mut cases, mut with_rows) = (0, 0);
-    for case in 0..300 {
+    let (mut cases, mut with_rows, mut reduced_with_rows) = (0, 0, 0);
+    for case in 0..450 {
         let d = [DType::I32, DType::I64][case % 2];
         let shape = rng.shape(&ROWS);
         let rank = shape.len();
         let ninputs = 1 + rng.pick(4);
-        let k = int_kernel(&mut rng, d, ninputs);
+        // A third of the cases reduce each row.
+        let reduce = (case % 3 == 2).then(|| [R::Sum, R::Max, R::Min][rng.pick(3)]);
+        let k = int_kernel(&mut rng, d, ninputs, reduce);
         let layouts = rng.layouts(ninputs);
-        let n: usize = shape.iter().product();
+        let cols = shape[rank - 1];
+        let n: usize = shape.iter().product::<usize>() / if reduce.is_some() { cols } else { 1 };
         let nout = k.0.outputs.len();
         // The values drawn as `i64`; the `i32` arrays hold them wrapped.
         let ins: Vec<Vec<i64>> = layouts
@@ -1015,7 +1024,11 @@ fn integer_row_code_gives_the_cranelift_codes_values() {
             .collect();
         let mut outs64: Vec<[Vec<i64>; 2]> = (0..nout).map(|_| [vec![7; n], vec![7; n]]).collect();
         let mut outs32: Vec<[Vec<i32>; 2]> = (0..nout).map(|_| [vec![7; n], vec![7; n]]).collect();
-        let full = c_strides(&shape);
+        let full = if reduce.is_some() {
+            strides(Layout::PerRow, &shape)
+        } else {
+            c_strides(&shape)
+        };
         let mut arrays: Vec<RawArray> = layouts
             .iter()
             .enumerate()
@@ -1030,12 +1043,14 @@ fn integer_row_code_gives_the_cranelift_codes_values() {
                 _ => raw_mut(&mut outs64[o][0], d, &full),
             });
         }
-        let reduced = vec![false; rank];
+        let mut reduced = vec![false; rank];
+        reduced[rank - 1] = reduce.is_some();
         let (nest, mut launch) =
             schedule(&k.0, &shape, &reduced, &layout(&arrays)).expect("schedule");
         let compiled = jit.compile(&nest).expect("compile").rows_from(1);
         cases += 1;
         with_rows += usize::from(compiled.row_lanes().is_some());
+        reduced_with_rows += usize::from(compiled.row_lanes().is_some() && reduce.is_some());
         // SAFETY (both calls): the launch's pointers and strides address the buffers above.
         assert_eq!(unsafe { compiled.call(&launch.words()) }, 0);
         for o in 0..nout {
@@ -1083,6 +1098,10 @@ fn integer_row_code_gives_the_cranelift_codes_values() {
         assert!(
             with_rows * 10 >= cases * 7,
             "{with_rows} of {cases} integer cases ran the 512-bit row code"
+        );
+        assert!(
+            reduced_with_rows * 10 >= cases * 2,
+            "{reduced_with_rows} of {cases} integer cases reduced rows in the row code"
         );
     }
 }
