@@ -14,7 +14,11 @@
 //! input, a constant, wrapping `+`, `-`, `*`, `minimum`, `maximum`, `-x`, `abs`, `&`, `|`,
 //! `^`, or a comparison, `~` or `where` of masks ([`int_allowed`]), and it is elementwise or
 //! every output is a `sum`, `max` or `min` of the inner axis (four accumulators, exact in any
-//! order: [`Plan::finish_ints`]).
+//! order: [`Plan::finish_ints`]). An input of the half-width dtype (`f32` in an `f64` nest,
+//! `i32` in an `i64` one) that the nest only widens (`f64(x)`, `i64(x)`: NumPy's `sum` of
+//! `i32`) loads 8 elements at a time and converts as it loads ([`widened_inputs`]), in
+//! elementwise nests and integer reductions (a float sum with a conversion keeps the
+//! Cranelift code, whose order for it is scalar).
 //! [`Plan::assemble`] then writes a function computing
 //! rows (the inner axis) along the last outer axis: 16 (or 8) lanes per iteration, the last partial vector
 //! under a lane mask, so that no element past a row is read or written (masked-off lanes of a
@@ -50,6 +54,12 @@ use ndx_runtime::{DType, Scalar};
 /// length, `rcx` the bound of the whole vectors, `rdx` the rows left, `rsi` the steps table.
 const BASES: [AsmRegister64; 10] = [r8, r9, r10, r11, rbx, rbp, r12, r13, r14, r15];
 const CALLEE_SAVED_FROM: usize = 4;
+
+const YMM: [AsmRegisterYmm; 32] = [
+    ymm0, ymm1, ymm2, ymm3, ymm4, ymm5, ymm6, ymm7, ymm8, ymm9, ymm10, ymm11, ymm12, ymm13, ymm14,
+    ymm15, ymm16, ymm17, ymm18, ymm19, ymm20, ymm21, ymm22, ymm23, ymm24, ymm25, ymm26, ymm27,
+    ymm28, ymm29, ymm30, ymm31,
+];
 
 const XMM: [AsmRegisterXmm; 32] = [
     xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14,
@@ -292,9 +302,9 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
         None
     };
     let mut inner = [0isize; MAX_ARRAYS];
-    for (s, c) in inner.iter_mut().zip(&nest.inner) {
+    for (a, (s, c)) in inner.iter_mut().zip(&nest.inner).enumerate() {
         *s = if *c == Inner::Contiguous {
-            plan.size() as isize
+            plan.size_of(a) as isize
         } else {
             0
         };
@@ -415,6 +425,10 @@ pub(crate) struct Plan<'n> {
     tmp: Option<usize>,
     /// The reduction of every output, or `None` for an elementwise kernel.
     reduce: Option<ReduceOp>,
+    /// Per input: true when it is of the half-width dtype (`f32` in an `f64` nest, `i32` in
+    /// an `i64` one) and only widened ([`widened_inputs`]): loaded 8 lanes at a time, then
+    /// converted.
+    narrow: Vec<bool>,
 }
 
 /// Vectors an `argmax`, `argmin`, `max` or `min` takes per step, each into its own
@@ -468,6 +482,13 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         1
     };
     let elementwise = nest.reduce_from == nest.rank && k.outputs.iter().all(|o| o.reduce.is_none());
+    // Inputs of the half-width dtype, widened as they load: elementwise, or for integers
+    // (whose reductions combine exactly in any order; a float sum would not keep the
+    // Cranelift code's order, which is scalar for a nest with a conversion).
+    let narrow = widened_inputs(k, dtype)?;
+    if narrow.contains(&true) && reduces && !int {
+        return None;
+    }
     // Integers: elementwise work of wrapping arithmetic, comparisons and masks, or its
     // `sum`, `max` or `min` along the rows.
     let int_reduce = matches!(
@@ -487,11 +508,11 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         || !(reduces || elementwise)
         || narrays > MAX_ARRAYS
         || !(int || matches!(dtype, DType::F32 | DType::F64))
-        || k.inputs.iter().any(|&d| d != dtype)
-        || !k
-            .nodes
-            .iter()
-            .all(|n| allowed(k, n, dtype) || counts && is_count(k, n))
+        || !k.nodes.iter().all(|n| match n.op {
+            Op::Input(_) | Op::Cast(_) if widens(k, n, dtype, &narrow) => true,
+            Op::Cast(_) => counts && is_count(k, n),
+            _ => allowed(k, n, dtype) || counts && is_count(k, n),
+        })
         || k.outputs
             .iter()
             .any(|o| k.dtype(reduced(k, o)) != value_dtype)
@@ -666,7 +687,56 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         konsts,
         tmp,
         reduce,
+        narrow,
     })
+}
+
+/// The half-width dtype of `d` whose values widen exactly: `f32` of `f64`, `i32` of `i64`.
+fn half_of(d: DType) -> Option<DType> {
+    match d {
+        DType::F64 => Some(DType::F32),
+        DType::I64 => Some(DType::I32),
+        _ => None,
+    }
+}
+
+/// Per input of `k` (a nest of dtype `d`): whether it is of `d`'s half-width dtype and every
+/// node that reads it converts it to `d` (`f64(x)` of an `f32` input, `i64(x)` of an `i32`
+/// one); `None` when some input is of another dtype, or of the half-width one and used
+/// otherwise.
+fn widened_inputs(k: &Kernel, d: DType) -> Option<Vec<bool>> {
+    let mut narrow = Vec::with_capacity(k.inputs.len());
+    for (a, &input) in k.inputs.iter().enumerate() {
+        if input == d {
+            narrow.push(false);
+            continue;
+        }
+        if Some(input) != half_of(d) {
+            return None;
+        }
+        let reads = |h: ndx_ir::kernel::Handle| matches!(k.nodes[h.index()].op, Op::Input(x) if x as usize == a);
+        for n in &k.nodes {
+            let widens = matches!(n.op, Op::Cast(h) if reads(h)) && n.dtype == d;
+            if !widens && node_operands(&n.op).into_iter().any(reads) {
+                return None;
+            }
+        }
+        if k.outputs.iter().any(|o| reads(o.value)) {
+            return None;
+        }
+        narrow.push(true);
+    }
+    Some(narrow)
+}
+
+/// Every operand handle of `op` (of any node kind).
+fn node_operands(op: &Op) -> Vec<ndx_ir::kernel::Handle> {
+    match *op {
+        Op::Unary(_, a) | Op::Cast(a) => vec![a],
+        Op::Binary(_, a, b) => vec![a, b],
+        Op::Select(c, a, b) => vec![c, a, b],
+        _ => Vec::new(),
+    }
 }
 
 /// `d = maximum(x, y)` (`minimum` unless `max`) of `f64` (or `f32`) vectors, as the Cranelift
@@ -807,6 +877,17 @@ fn allowed(k: &Kernel, node: &Node, f: DType) -> bool {
     }
 }
 
+/// True when `node` is a half-width input that [`widened_inputs`] found only widened
+/// (`narrow`), or its conversion to the nest's dtype `d`.
+fn widens(k: &Kernel, node: &Node, d: DType, narrow: &[bool]) -> bool {
+    let is_narrow = |h: &ndx_ir::kernel::Handle| matches!(k.nodes[h.index()].op, Op::Input(x) if narrow.get(x as usize) == Some(&true));
+    match &node.op {
+        Op::Input(x) => narrow.get(*x as usize) == Some(&true),
+        Op::Cast(h) => node.dtype == d && is_narrow(h),
+        _ => false,
+    }
+}
+
 /// True when `node` of an integer nest of dtype `d` (`i32` or `i64`) has row code: an input,
 /// a constant, `+`, `-`, `*` (wrapping, as the Cranelift code's; `i64` products need
 /// AVX-512DQ), `minimum`, `maximum`, `-x`, `abs` (wrapping at the minimum), `&`, `|`, `^`,
@@ -814,7 +895,7 @@ fn allowed(k: &Kernel, node: &Node, f: DType) -> bool {
 /// powers keep the Cranelift code (a division checks its divisor).
 fn int_allowed(node: &Node, d: DType) -> bool {
     match node.op {
-        Op::Input(_) | Op::Const(_) | Op::Select(..) => true,
+        Op::Input(_) | Op::Const(_) | Op::Select(..) | Op::Cast(_) => true,
         Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Not, _) => true,
         Op::Binary(BinaryOp::Mul, ..) if d == DType::I64 => avx512dq(),
         Op::Binary(op, ..) => {
@@ -844,7 +925,9 @@ fn avx512dq() -> bool {
 fn operands(nest: &Nest, op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
     match op {
         Op::Input(_) | Op::Const(_) => Some(Vec::new()),
-        Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt | UnaryOp::Not, a) => Some(vec![*a]),
+        Op::Unary(UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt | UnaryOp::Not, a) | Op::Cast(a) => {
+            Some(vec![*a])
+        }
         Op::Select(c, a, b) => Some(vec![*c, *a, *b]),
         Op::Binary(
             BinaryOp::Eq
@@ -913,6 +996,16 @@ impl Plan<'_> {
             8
         } else {
             4
+        }
+    }
+
+    /// The element size in bytes of array `a` (inputs, then outputs): half the nest's for a
+    /// widened input.
+    fn size_of(&self, a: usize) -> i32 {
+        if self.narrow.get(a) == Some(&true) {
+            self.size() / 2
+        } else {
+            self.size()
         }
     }
 
@@ -1007,7 +1100,7 @@ impl Plan<'_> {
                 Op::Input(k) => {
                     let base = self.base[k as usize]
                         .ok_or_else(|| bug("an input without a base register"))?;
-                    if self.f64 {
+                    if self.size_of(k as usize) == 8 {
                         a.vbroadcastsd(ZMM[r], qword_ptr(base))?;
                     } else {
                         a.vbroadcastss(ZMM[r], dword_ptr(base))?;
@@ -1612,6 +1705,14 @@ impl Plan<'_> {
                 continue;
             };
             match node.op {
+                Op::Input(x) if self.narrow.get(x as usize) == Some(&true) => {
+                    // Half-width: the 8 elements of the step into the low half.
+                    let base = self.base[x as usize]
+                        .ok_or_else(|| bug("an input without a base register"))?;
+                    let m = ymmword_ptr(base + rax * (scale / 2) + disp / 2);
+                    let d = if masked { YMM[r].k1().z() } else { YMM[r] };
+                    a.vmovups(d, m)?;
+                }
                 Op::Input(x) => {
                     let base = self.base[x as usize]
                         .ok_or_else(|| bug("an input without a base register"))?;
@@ -1718,6 +1819,18 @@ impl Plan<'_> {
             }
         }
         match &self.nest.kernel.nodes[i].op {
+            Op::Cast(x) => {
+                // A widened input (`widens`): exact, as the Cranelift code's conversion.
+                let r = match self.slots[x.index()] {
+                    Slot::Fixed(r) | Slot::Loop(r) => YMM[r],
+                    Slot::Dead => return Err(bug("an operand was not computed")),
+                };
+                if self.int {
+                    a.vpmovsxdq(d, r)
+                } else {
+                    a.vcvtps2pd(d, r)
+                }
+            }
             Op::Unary(UnaryOp::Neg, x) => a.vpxord(d, reg(x)?, konst(Konst::Sign)?),
             Op::Unary(UnaryOp::Not, x) => a.vpxord(d, reg(x)?, konst(Konst::AllOnes)?),
             Op::Binary(BinaryOp::BitAnd, x, y) => a.vpandd(d, reg(x)?, reg(y)?),
