@@ -1996,16 +1996,14 @@ impl Plan<'_> {
             ) => {
                 let (x, y) = (reg(x)?, reg(y)?);
                 match (op, q) {
-                    (BinaryOp::Add, true) => a.vpaddq(d, x, y)?,
-                    (BinaryOp::Add, false) => a.vpaddd(d, x, y)?,
                     (BinaryOp::Sub, true) => a.vpsubq(d, x, y)?,
                     (BinaryOp::Sub, false) => a.vpsubd(d, x, y)?,
                     (BinaryOp::Mul, true) => a.vpmullq(d, x, y)?,
                     (BinaryOp::Mul, false) => a.vpmulld(d, x, y)?,
-                    (BinaryOp::Min, true) => a.vpminsq(d, x, y)?,
-                    (BinaryOp::Min, false) => a.vpminsd(d, x, y)?,
-                    (BinaryOp::Max, true) => a.vpmaxsq(d, x, y)?,
-                    _ => a.vpmaxsd(d, x, y)?,
+                    // (The reductions' operations: wrapping `+`, `max`, `min`.)
+                    (BinaryOp::Add, _) => self.int_combine_op(a, d, x, y, ReduceOp::Sum)?,
+                    (BinaryOp::Min, _) => self.int_combine_op(a, d, x, y, ReduceOp::Min)?,
+                    _ => self.int_combine_op(a, d, x, y, ReduceOp::Max)?,
                 }
             }
             _ => return Ok(None),
