@@ -82,16 +82,10 @@ impl<'n, 'f, 'm> Lowering<'n, 'f, 'm> {
                         *u = true;
                     }
                 }
-                Op::Const(_) => {}
-                Op::Unary(_, a) | Op::Cast(a) => needed[a.index()] = true,
-                Op::Binary(_, a, c) => {
-                    needed[a.index()] = true;
-                    needed[c.index()] = true;
-                }
-                Op::Select(c, a, d) => {
-                    needed[c.index()] = true;
-                    needed[a.index()] = true;
-                    needed[d.index()] = true;
+                op => {
+                    for h in op.operands() {
+                        needed[h.index()] = true;
+                    }
                 }
             }
         }

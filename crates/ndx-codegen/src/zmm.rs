@@ -717,7 +717,7 @@ fn widened_inputs(k: &Kernel, d: DType) -> Option<Vec<bool>> {
         let reads = |h: ndx_ir::kernel::Handle| matches!(k.nodes[h.index()].op, Op::Input(x) if x as usize == a);
         for n in &k.nodes {
             let widens = matches!(n.op, Op::Cast(h) if reads(h)) && n.dtype == d;
-            if !widens && node_operands(&n.op).into_iter().any(reads) {
+            if !widens && n.op.operands().any(reads) {
                 return None;
             }
         }
@@ -727,16 +727,6 @@ fn widened_inputs(k: &Kernel, d: DType) -> Option<Vec<bool>> {
         narrow.push(true);
     }
     Some(narrow)
-}
-
-/// Every operand handle of `op` (of any node kind).
-fn node_operands(op: &Op) -> Vec<ndx_ir::kernel::Handle> {
-    match *op {
-        Op::Unary(_, a) | Op::Cast(a) => vec![a],
-        Op::Binary(_, a, b) => vec![a, b],
-        Op::Select(c, a, b) => vec![c, a, b],
-        _ => Vec::new(),
-    }
 }
 
 /// `d = maximum(x, y)` (`minimum` unless `max`) of `f64` (or `f32`) vectors, as the Cranelift
@@ -1935,8 +1925,9 @@ impl Plan<'_> {
         Ok(())
     }
 
-    /// [`Plan::compute`] of the integer operations (`Some` when node `i` is one; masks and
-    /// their `&`, `|`, `^`, `~` as for floats). The lanes' width is the dtype's.
+    /// [`Plan::compute`] of the integer operations (`Some` when node `i` is one; masks, their
+    /// `&`, `|`, `^`, `~` and `where` of them are bitwise, as for floats). The lanes' width is
+    /// the dtype's.
     fn compute_int(
         &self,
         a: &mut CodeAssembler,
@@ -1976,16 +1967,6 @@ impl Plan<'_> {
                 } else {
                     a.vpcmpd(k4, x, y, pred)?;
                     a.vpternlogd(d.k4().z(), d, d, 0xff)?;
-                }
-            }
-            Op::Select(c, x, y) => {
-                let (c, x, y) = (reg(c)?, reg(x)?, reg(y)?);
-                if q {
-                    a.vptestmq(k4, c, c)?;
-                    a.vpblendmq(d.k4(), y, x)?;
-                } else {
-                    a.vptestmd(k4, c, c)?;
-                    a.vpblendmd(d.k4(), y, x)?;
                 }
             }
             Op::Binary(

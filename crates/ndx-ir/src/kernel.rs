@@ -206,6 +206,17 @@ pub enum Op {
 }
 
 impl Op {
+    /// The nodes this operation reads, in order.
+    pub fn operands(&self) -> impl Iterator<Item = Handle> {
+        let (a, b, c) = match *self {
+            Op::Input(_) | Op::Const(_) => (None, None, None),
+            Op::Unary(_, a) | Op::Cast(a) => (Some(a), None, None),
+            Op::Binary(_, a, b) => (Some(a), Some(b), None),
+            Op::Select(c, a, b) => (Some(c), Some(a), Some(b)),
+        };
+        [a, b, c].into_iter().flatten()
+    }
+
     /// A constant's dtype and bits (see [`Op`]'s equality).
     fn const_bits(s: &Scalar) -> (DType, i64) {
         (s.dtype(), s.word())
