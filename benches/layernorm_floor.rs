@@ -186,12 +186,32 @@ mod avx512 {
         _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]))
     }
 
+    /// Stores `v` at `o`: a streaming (non-temporal) store when `stream`, as ndx's row code
+    /// takes for outputs of 6 MiB and more.
+    /// Caller: `o` has 16 lanes, 64-byte aligned when `stream`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(o: *mut f32, v: __m512, stream: bool) {
+        // SAFETY: the caller's.
+        unsafe {
+            if stream {
+                _mm512_stream_ps(o, v)
+            } else {
+                _mm512_storeu_ps(o, v)
+            }
+        }
+    }
+
     /// `k` rows at a time, each sum in one 512-bit accumulator (lane `l` adds the elements
     /// `l`, `l + 16`, ...: the order of the JIT's four 128-bit accumulators, which the row code
     /// keeps); the rows' sums, then their squared deviations, then their final loops.
     /// Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub fn rows_at_once<const K: usize>(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32]) {
+    pub fn rows_at_once<const K: usize, const STREAM: bool>(
+        x: &[f32],
+        y: &mut [f32],
+        g: &[f32],
+        b: &[f32],
+    ) {
         let load = |v: &[f32]| {
             // SAFETY: every chunk this loads has 16 lanes.
             unsafe { _mm512_loadu_ps(v.as_ptr()) }
@@ -218,44 +238,88 @@ mod avx512 {
                     let q = _mm512_div_ps(d, sv);
                     let v = _mm512_mul_ps(q, load(&g[j..][..16]));
                     let v = _mm512_add_ps(v, load(&b[j..][..16]));
-                    // SAFETY: the chunk has 16 lanes.
-                    unsafe { _mm512_storeu_ps(o[k * COLS + j..][..16].as_mut_ptr(), v) };
+                    let o = o[k * COLS + j..][..16].as_mut_ptr();
+                    // SAFETY: the chunk has 16 lanes; streamed, it is 64-byte aligned (the
+                    // output is, and a row is 48 vectors).
+                    unsafe { store(o, v, STREAM) };
                 }
             }
+        }
+        if STREAM {
+            _mm_sfence();
         }
     }
 
     /// Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
-    pub fn rows(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32], div: bool) {
+    pub fn rows(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32], div: bool, stream: bool) {
         for (r, o) in x.chunks_exact(COLS).zip(y.chunks_exact_mut(COLS)) {
             let mu = mean(sum(r));
-            let s = divisor(sq(r, mu));
-            let (m, sv, rc) = (
-                _mm512_set1_ps(mu),
-                _mm512_set1_ps(s),
-                _mm512_set1_ps(1.0 / s),
-            );
-            for (((x, o), g), b) in r
-                .chunks_exact(16)
-                .zip(o.chunks_exact_mut(16))
-                .zip(g.chunks_exact(16))
-                .zip(b.chunks_exact(16))
-            {
-                // SAFETY: every chunk has 16 lanes.
-                unsafe {
-                    let a = _mm512_sub_ps(_mm512_loadu_ps(x.as_ptr()), m);
-                    let q = if div {
-                        _mm512_div_ps(a, sv)
-                    } else {
-                        _mm512_mul_ps(a, rc)
-                    };
-                    let v = _mm512_mul_ps(q, _mm512_loadu_ps(g.as_ptr()));
-                    _mm512_storeu_ps(
-                        o.as_mut_ptr(),
-                        _mm512_add_ps(v, _mm512_loadu_ps(b.as_ptr())),
-                    );
-                }
+            normalize(r, o, g, b, mu, divisor(sq(r, mu)), div, stream);
+        }
+        if stream {
+            _mm_sfence();
+        }
+    }
+
+    /// ndx's three passes (row sums, row variances, the final expression), each over the
+    /// whole array, with the row sums of [`rows`] (two accumulators) and streaming stores.
+    /// Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn three_passes(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32]) {
+        let mus: Vec<f32> = x.chunks_exact(COLS).map(|r| mean(sum(r))).collect();
+        let ss: Vec<f32> = x
+            .chunks_exact(COLS)
+            .zip(&mus)
+            .map(|(r, &mu)| divisor(sq(r, mu)))
+            .collect();
+        for ((r, o), (&mu, &s)) in x
+            .chunks_exact(COLS)
+            .zip(y.chunks_exact_mut(COLS))
+            .zip(mus.iter().zip(&ss))
+        {
+            normalize(r, o, g, b, mu, s, true, true);
+        }
+        _mm_sfence();
+    }
+
+    /// One row's final expression, given its mean `mu` and divisor `s`.
+    /// Caller: the CPU has AVX-512F.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    fn normalize(
+        r: &[f32],
+        o: &mut [f32],
+        g: &[f32],
+        b: &[f32],
+        mu: f32,
+        s: f32,
+        div: bool,
+        stream: bool,
+    ) {
+        let (m, sv, rc) = (
+            _mm512_set1_ps(mu),
+            _mm512_set1_ps(s),
+            _mm512_set1_ps(1.0 / s),
+        );
+        for (((x, o), g), b) in r
+            .chunks_exact(16)
+            .zip(o.chunks_exact_mut(16))
+            .zip(g.chunks_exact(16))
+            .zip(b.chunks_exact(16))
+        {
+            // SAFETY: every chunk has 16 lanes; streamed, 64-byte aligned (the output is, and
+            // a row is 48 vectors).
+            unsafe {
+                let a = _mm512_sub_ps(_mm512_loadu_ps(x.as_ptr()), m);
+                let q = if div {
+                    _mm512_div_ps(a, sv)
+                } else {
+                    _mm512_mul_ps(a, rc)
+                };
+                let v = _mm512_mul_ps(q, _mm512_loadu_ps(g.as_ptr()));
+                let v = _mm512_add_ps(v, _mm512_loadu_ps(b.as_ptr()));
+                store(o.as_mut_ptr(), v, stream);
             }
         }
     }
@@ -283,24 +347,36 @@ fn variants(x: &'static [f32], g: &'static [f32], b: &'static [f32]) -> Vec<Vari
     if std::is_x86_feature_detected!("avx512f") {
         // SAFETY (both): the CPU has AVX-512F.
         v.push((
+            "512-bit, 3 passes, div, streaming",
+            Box::new(move |y| unsafe { avx512::three_passes(x, y, g, b) }),
+        ));
+        v.push((
             "512-bit, rows, div",
-            Box::new(move |y| unsafe { avx512::rows(x, y, g, b, true) }),
+            Box::new(move |y| unsafe { avx512::rows(x, y, g, b, true, false) }),
+        ));
+        v.push((
+            "512-bit, rows, div, streaming",
+            Box::new(move |y| unsafe { avx512::rows(x, y, g, b, true, true) }),
         ));
         v.push((
             "512-bit, rows in sum order, div",
-            Box::new(move |y| unsafe { avx512::rows_at_once::<1>(x, y, g, b) }),
+            Box::new(move |y| unsafe { avx512::rows_at_once::<1, false>(x, y, g, b) }),
+        ));
+        v.push((
+            "512-bit, rows in sum order, div, streaming",
+            Box::new(move |y| unsafe { avx512::rows_at_once::<1, true>(x, y, g, b) }),
         ));
         v.push((
             "512-bit, 2 rows at once in sum order, div",
-            Box::new(move |y| unsafe { avx512::rows_at_once::<2>(x, y, g, b) }),
+            Box::new(move |y| unsafe { avx512::rows_at_once::<2, false>(x, y, g, b) }),
         ));
         v.push((
             "512-bit, 4 rows at once in sum order, div",
-            Box::new(move |y| unsafe { avx512::rows_at_once::<4>(x, y, g, b) }),
+            Box::new(move |y| unsafe { avx512::rows_at_once::<4, false>(x, y, g, b) }),
         ));
         v.push((
             "512-bit, rows, recip",
-            Box::new(move |y| unsafe { avx512::rows(x, y, g, b, false) }),
+            Box::new(move |y| unsafe { avx512::rows(x, y, g, b, false, false) }),
         ));
     }
     v
