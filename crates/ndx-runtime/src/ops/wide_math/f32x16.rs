@@ -252,31 +252,25 @@ pub(super) fn acos16(d: __m512, _live: __mmask16) -> __m512 {
     sel(flip, back, r)
 }
 
-/// `floor(log2(d))` for positive finite `d`, subnormals included (`M::ilogbk`: below
-/// 2^-64, scaled by 2^64 first).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ilogbk(d: __m512) -> __m512 {
-    let o = lt_c(d, 2f64.powi(-64));
-    let d = sel(o, mul(d, c(2f64.powi(64))), d);
-    sub(ilogb2k(d), sel_c(o, 64.0, 0.0))
-}
-
 /// `vmath::f32_ext::cbrt` (SLEEF's `xcbrtf`, through `cbrt_plain` with `cbrt_split`).
+///
+/// For a finite nonzero `d0` (subnormals included), `cbrt_split`'s exponent `e` is
+/// `vgetexpps`'s plus one (at most 128 in size: the clamp to 300 never acts), its `dv` is
+/// `vgetmantps`'s mantissa in [0.5, 1) with `d0`'s sign, and its power of two `2^(qu - 2048)`
+/// (from 2^-50 to 2^43) scales exactly by `vscalefps`: three instructions in place of about
+/// thirty, the same bits. Zeros, infinities and NaN get any value here: `cbrt_specials`
+/// replaces it.
 #[target_feature(enable = "avx512f")]
 pub(super) fn cbrt16(d0: __m512, _live: __mmask16) -> __m512 {
-    const LIMIT: f64 = 300.0;
     // cbrt_split: d0 = 2^e dv, e + 6144 = 3 qu + re.
-    let e = add(ilogbk(abs(d0)), c(1.0));
-    let e = sel(lt_c(e, -LIMIT), c(-LIMIT), e);
-    let e = sel(gt_c(e, LIMIT), c(LIMIT), e);
-    let dv = ldexp2(d0, neg(e));
+    let e = add(_mm512_getexp_ps(d0), c(1.0));
+    let dv = _mm512_getmant_ps::<_MM_MANT_NORM_P5_1, _MM_MANT_SIGN_SRC>(d0);
     let t = add(e, c(6144.0));
     let qu = trunc(mul(t, c(1.0 / 3.0)));
     let re = trunc(fma(qu, c(-3.0), t));
     let q = sel(eq_c(re, 1.0), c(super::consts64::CBRT_2_1_3), c(1.0));
     let q = sel(eq_c(re, 2.0), c(super::consts64::CBRT_2_2_3), q);
-    let q = ldexp2(q, add(qu, c(-2048.0)));
+    let q = _mm512_scalef_ps(q, add(qu, c(-2048.0)));
     let q = mulsign(q, dv);
     let dv = abs(dv);
     let x = poly(dv, &k::CBRT_POLY);

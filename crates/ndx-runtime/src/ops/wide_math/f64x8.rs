@@ -298,31 +298,23 @@ pub(super) fn acos8(d: __m512d) -> __m512d {
     d2v(y)
 }
 
-/// `floor(log2(d))` for positive finite `d`, subnormals included (`M::ilogbk`: below 2^-300,
-/// scaled by 2^300 first).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn ilogbk(d: __m512d) -> __m512d {
-    let o = lt_c(d, 2f64.powi(-300));
-    let d = sel(o, mul(d, c(2f64.powi(300))), d);
-    sub(ilogb2k(d), sel_c(o, 300.0, 0.0))
-}
-
 /// `vmath::f64::cbrt_u35` (SLEEF's `xcbrt`, through `cbrt_plain` with `cbrt_split`).
+///
+/// As `f32x16::cbrt16`: for a finite nonzero `d0`, `cbrt_split`'s exponent (from -1073 to
+/// 1024: its clamp to 1100 never acts), mantissa and power of two (from 2^-358 to 2^342)
+/// are exactly `vgetexppd` plus one, `vgetmantpd` and `vscalefpd`'s; `cbrt_specials` sets
+/// the other lanes.
 #[target_feature(enable = "avx512f")]
 pub(super) fn cbrt8(d0: __m512d) -> __m512d {
-    const LIMIT: f64 = 1100.0;
     // cbrt_split: d0 = 2^e dv, e + 6144 = 3 qu + re.
-    let e = add(ilogbk(abs(d0)), c(1.0));
-    let e = sel(lt_c(e, -LIMIT), c(-LIMIT), e);
-    let e = sel(gt_c(e, LIMIT), c(LIMIT), e);
-    let dv = ldexp2(d0, neg(e));
+    let e = add(_mm512_getexp_pd(d0), c(1.0));
+    let dv = _mm512_getmant_pd::<_MM_MANT_NORM_P5_1, _MM_MANT_SIGN_SRC>(d0);
     let t = add(e, c(6144.0));
     let qu = trunc(mul(t, c(1.0 / 3.0)));
     let re = trunc(fma(qu, c(-3.0), t));
     let q = sel(eq_c(re, 1.0), c(k::CBRT_2_1_3), c(1.0));
     let q = sel(eq_c(re, 2.0), c(k::CBRT_2_2_3), q);
-    let q = ldexp2(q, add(qu, c(-2048.0)));
+    let q = _mm512_scalef_pd(q, add(qu, c(-2048.0)));
     let q = mulsign(q, dv);
     let dv = abs(dv);
     let x = poly(dv, &k::CBRT_POLY);
