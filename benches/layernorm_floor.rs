@@ -14,7 +14,10 @@
 //!   a multiply by its reciprocal, as Numba's `fastmath` does (not IEEE);
 //! - "in sum order": each row's sums in the order of ndx's 128-bit code (one chain of adds per
 //!   row, which the 512-bit row code keeps so that both give the same bits), one row or
-//!   several rows at a time (their chains side by side).
+//!   several rows at a time (their chains side by side); without it, the 512-bit sums take
+//!   two chains per row;
+//! - "streaming": the output written with non-temporal stores, as ndx's row code writes
+//!   outputs of 6 MiB and more.
 //!
 //! The 128-bit loops use SSE (Cranelift's vectors stop at 128 bits); the 512-bit ones run
 //! only on CPUs with AVX-512F. Prints the medians of 15 repetitions, three rounds.

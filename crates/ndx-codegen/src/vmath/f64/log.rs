@@ -41,21 +41,6 @@ pub(in crate::vmath) fn log1p_specials(m: &mut M, d: Value, r: Value) -> Value {
     m.sel(at, ninf, r)
 }
 
-/// log2(d): SLEEF `xlog2`.
-pub(in crate::vmath) fn log2(m: &mut M, d: Value) -> Value {
-    let (e, x) = log_reduce(m, d);
-    let x2 = m.mul(x.x, x.x);
-    let t = m.poly(x2, &LOG2_POLY);
-    let k = m.d2c(LOG2_K.0, LOG2_K.1);
-    let xk = m.dd_mul(x, k);
-    let s = m.dd_add2_d_d2(e, xk);
-    let p = m.mul(x2, x.x);
-    let p = m.mul(p, t);
-    let s = m.dd_add2_d2_d(s, p);
-    let r = m.d2v(s);
-    log_specials(m, d, r)
-}
-
 /// log10(d): SLEEF `xlog10`.
 pub(in crate::vmath) fn log10(m: &mut M, d: Value) -> Value {
     let (e, x) = log_reduce(m, d);

@@ -182,17 +182,16 @@ fn log_reduce(d: __m512d) -> (__m512d, D2) {
     (e, dd_div(n, dd))
 }
 
-/// `vmath::f64::log2`.
+/// `vmath::f64::log2_u35` (SLEEF's `xlog2_u35`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn log2_8(d: __m512d) -> __m512d {
-    let (e, x) = log_reduce(d);
-    let x2 = mul(x.x, x.x);
+    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
+    let x = div(add(mm, c(-1.0)), add(mm, c(1.0)));
+    let x2 = mul(x, x);
     let t = poly(x2, &k::LOG2_POLY);
-    let xk = dd_mul(x, d2c(k::LOG2_K.0, k::LOG2_K.1));
-    let s = dd_add2_d_d2(e, xk);
-    let p = mul(mul(x2, x.x), t);
-    let s = dd_add2_d2_d(s, p);
-    log_specials(d, d2v(s))
+    let s = dd_add_d_d2(e, dd_mul_d_d(c(k::LOG2_K.0), x));
+    let r = fma(t, mul(x, x2), add(s.x, s.y));
+    log_specials(d, r)
 }
 
 /// `vmath::f64::log10`.
