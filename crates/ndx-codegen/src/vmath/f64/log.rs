@@ -41,23 +41,6 @@ pub(in crate::vmath) fn log1p_specials(m: &mut M, d: Value, r: Value) -> Value {
     m.sel(at, ninf, r)
 }
 
-/// log10(d): SLEEF `xlog10`.
-pub(in crate::vmath) fn log10(m: &mut M, d: Value) -> Value {
-    let (e, x) = log_reduce(m, d);
-    let x2 = m.mul(x.x, x.x);
-    let t = m.poly(x2, &LOG10_POLY);
-    let l = m.d2c(LOG10_2_DD.0, LOG10_2_DD.1);
-    let s = m.dd_mul_d2_d(l, e);
-    let k = m.d2c(LOG10_K.0, LOG10_K.1);
-    let xk = m.dd_mul(x, k);
-    let s = m.dd_add(s, xk);
-    let p = m.mul(x2, x.x);
-    let p = m.mul(p, t);
-    let s = m.dd_add_d2_d(s, p);
-    let r = m.d2v(s);
-    log_specials(m, d, r)
-}
-
 /// ln(1 + d): SLEEF `xlog1p`, with arguments beyond 1e307 scaled by 2^-64 (where
 /// log1p(d) = log(d) to far below an ULP) instead of a second evaluation through `log`.
 pub(in crate::vmath) fn log1p(m: &mut M, d0: Value) -> Value {

@@ -194,18 +194,17 @@ pub(super) fn log2_8(d: __m512d) -> __m512d {
     log_specials(d, r)
 }
 
-/// `vmath::f64::log10`.
+/// `vmath::f64::log10_u35`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn log10_8(d: __m512d) -> __m512d {
-    let (e, x) = log_reduce(d);
-    let x2 = mul(x.x, x.x);
+    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
+    let x = div(add(mm, c(-1.0)), add(mm, c(1.0)));
+    let x2 = mul(x, x);
     let t = poly(x2, &k::LOG10_POLY);
     let s = dd_mul_d2_d(d2c(k::LOG10_2_DD.0, k::LOG10_2_DD.1), e);
-    let xk = dd_mul(x, d2c(k::LOG10_K.0, k::LOG10_K.1));
-    let s = dd_add(s, xk);
-    let p = mul(mul(x2, x.x), t);
-    let s = dd_add_d2_d(s, p);
-    log_specials(d, d2v(s))
+    let s = dd_add(s, dd_mul_d_d(c(k::LOG10_K.0), x));
+    let r = fma(t, mul(x, x2), add(s.x, s.y));
+    log_specials(d, r)
 }
 
 /// `vmath::f64::log1p`.
