@@ -41,47 +41,6 @@ pub(in crate::vmath) fn log1p_specials(m: &mut M, d: Value, r: Value) -> Value {
     m.sel(at, ninf, r)
 }
 
-/// ln(1 + d): SLEEF `xlog1p`, with arguments beyond 1e307 scaled by 2^-64 (where
-/// log1p(d) = log(d) to far below an ULP) instead of a second evaluation through `log`.
-pub(in crate::vmath) fn log1p(m: &mut M, d0: Value) -> Value {
-    let big = m.gt_c(d0, 1e307);
-    let scaled = m.mul_c(d0, 2f64.powi(-64));
-    let d = m.sel(big, scaled, d0);
-    let dp1 = m.add_c(d, 1.0);
-    let o = m.lt_c(dp1, DBL_MIN);
-    let s64 = m.mul_c(dp1, 2f64.powi(64));
-    let dp1 = m.sel(o, s64, dp1);
-    let t = m.mul_c(dp1, 1.0 / 0.75);
-    let e = m.ilogb2k(t);
-    let one = m.c(1.0);
-    let ne = m.neg(e);
-    let t = m.ldexp3(one, ne);
-    let tm1 = m.add_c(t, -1.0);
-    let mm = m.fma(d, t, tm1);
-    let adj = m.sel_c(o, -64.0, 0.0);
-    let e = m.add(e, adj);
-    let adj = m.sel_c(big, 64.0, 0.0);
-    let e = m.add(e, adj);
-    let ln2 = m.d2c(LN2_DD.0, LN2_DD.1);
-    let s = m.dd_mul_d2_d(ln2, e);
-    let n = m.d2(mm);
-    let two = m.c(2.0);
-    let den = m.dd_add_d_d(two, mm);
-    let x = m.dd_div(n, den);
-    let x2 = m.mul(x.x, x.x);
-    let t = m.poly(x2, &LOG_U1);
-    let x2s = m.d2scale(x, 2.0);
-    let s = m.dd_add(s, x2s);
-    let p = m.mul(x2, x.x);
-    let p = m.mul(p, t);
-    let s = m.dd_add_d2_d(s, p);
-    let r = m.d2v(s);
-    let r = log1p_specials(m, d0, r);
-    let nz = m.isnegzero(d0);
-    let z = m.c(-0.0);
-    m.sel(nz, z, r)
-}
-
 /// ln|d| as a double-double: SLEEF `logk`.
 pub(in crate::vmath) fn logk(m: &mut M, d: Value) -> D2 {
     let (e, x) = log_reduce(m, d);

@@ -207,7 +207,7 @@ pub(super) fn log10_8(d: __m512d) -> __m512d {
     log_specials(d, r)
 }
 
-/// `vmath::f64::log1p`.
+/// `vmath::f64::log1p_u35`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn log1p_8(d0: __m512d) -> __m512d {
     let big = gt_c(d0, 1e307);
@@ -220,14 +220,13 @@ pub(super) fn log1p_8(d0: __m512d) -> __m512d {
     let mm = fma(d, t, add(t, c(-1.0)));
     let e = add(e, sel_c(o, -64.0, 0.0));
     let e = add(e, sel_c(big, 64.0, 0.0));
-    let s = dd_mul_d2_d(d2c(k::LN2_DD.0, k::LN2_DD.1), e);
-    let x = dd_div(d2(mm), dd_add_d_d(c(2.0), mm));
-    let x2 = mul(x.x, x.x);
+    let x2s = div(mul(mm, c(2.0)), add(mm, c(2.0)));
+    let x = mul(x2s, c(0.5));
+    let x2 = mul(x, x);
     let t = poly(x2, &k::LOG_U1);
-    let s = dd_add(s, d2scale(x, 2.0));
-    let p = mul(mul(x2, x.x), t);
-    let s = dd_add_d2_d(s, p);
-    let r = d2v(s);
+    let s = dd_mul_d2_d(d2c(k::LN2_DD.0, k::LN2_DD.1), e);
+    let s = dd_add_d2_d(s, x2s);
+    let r = fma(t, mul(x, x2), add(s.x, s.y));
     let r = log1p_specials(d0, r);
     sel(isnegzero(d0), c(-0.0), r)
 }
