@@ -525,7 +525,7 @@ pub(super) fn cos8(d: __m512d) -> __m512d {
     or_nan(eq_c(abs(d), f64::INFINITY), u)
 }
 
-/// `vmath::f64::tan` (SLEEF's `xtan_u1`).
+/// `vmath::f64::tan` (SLEEF's `xtan` after `xtan_u1`'s reduction).
 #[target_feature(enable = "avx512f")]
 pub(super) fn tan8(d: __m512d) -> __m512d {
     let (s, q) = if all_small(d) {
@@ -541,15 +541,14 @@ pub(super) fn tan8(d: __m512d) -> __m512d {
         (reduce4(d, dqh, dql, 0.5), dql)
     };
     let (s, q) = large_args(d, s, q, Unit::HalfPi);
-    let t = d2scale(s, 0.5);
-    let s = dd_squ(t);
-    let u = poly(s.x, &k::TAN_POLY);
-    let x = dd_add(t, dd_mul_d2_d(dd_mul(s, t), u));
-    let y = dd_add_d_d2(c(-1.0), dd_squ(x));
-    let x = d2scale(x, -2.0);
+    let x = mul(d2v(s), c(0.5));
+    let s = mul(x, x);
+    let u = fma(s, mul(poly(s, &k::TAN_POLY), x), x);
+    let y = fma(u, u, c(-1.0));
+    let x = mul(u, c(-2.0));
     let o = isodd(q);
-    let x = dd_div(d2sel(o, d2neg(y), x), d2sel(o, x, y));
-    let u = sel(eq_c(d, 0.0), d, d2v(x));
+    let u = div(sel(o, neg(y), x), sel(o, x, y));
+    let u = sel(lt_c(abs(d), 1e-9), d, u);
     or_nan(eq_c(abs(d), f64::INFINITY), u)
 }
 
