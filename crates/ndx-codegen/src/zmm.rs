@@ -131,6 +131,15 @@ const ORD_Q: i32 = 7;
 const GE_OS: i32 = 13;
 const GT_OS: i32 = 14;
 
+/// Predicates of the integer compares `vpcmpd`/`vpcmpq` (signed): `==`, `<`, `<=`, `!=`,
+/// not `<` (`>=`) and not `<=` (`>`).
+const VP_EQ: i32 = 0;
+const VP_LT: i32 = 1;
+const VP_LE: i32 = 2;
+const VP_NE: i32 = 4;
+const VP_NLT: i32 = 5;
+const VP_NLE: i32 = 6;
+
 /// Registers a reduction's end of row works in.
 const SCRATCH: usize = 7;
 
@@ -397,7 +406,7 @@ enum Slot {
 pub(crate) struct Plan<'n> {
     nest: &'n Nest,
     /// Lanes of 64 bits: `f64`, or `i64` when `int`.
-    f64: bool,
+    lanes64: bool,
     /// An integer nest (`i32` or `i64`: [`int_allowed`]), elementwise or reducing its rows by
     /// `sum`, `max` or `min`.
     int: bool,
@@ -674,7 +683,7 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     }
     Some(Plan {
         nest,
-        f64: matches!(dtype, DType::F64 | DType::I64),
+        lanes64: matches!(dtype, DType::F64 | DType::I64),
         int,
         acc,
         best,
@@ -950,7 +959,7 @@ fn operands(nest: &Nest, op: &Op) -> Option<Vec<ndx_ir::kernel::Handle>> {
 impl Plan<'_> {
     /// Lanes per 512-bit vector.
     pub(crate) fn lanes(&self) -> u8 {
-        if self.f64 {
+        if self.lanes64 {
             8
         } else {
             16
@@ -973,16 +982,16 @@ impl Plan<'_> {
     /// in 32-bit lanes.
     fn row_max(&self) -> usize {
         match self.reduce {
-            Some(ReduceOp::ArgMax | ReduceOp::ArgMin) if !self.f64 => i32::MAX as usize,
+            Some(ReduceOp::ArgMax | ReduceOp::ArgMin) if !self.lanes64 => i32::MAX as usize,
             // (A count of `f32` lanes adds 32-bit lanes.)
-            _ if self.counts && !self.f64 => i32::MAX as usize,
+            _ if self.counts && !self.lanes64 => i32::MAX as usize,
             _ => usize::MAX,
         }
     }
 
     /// The element size in bytes.
     fn size(&self) -> i32 {
-        if self.f64 {
+        if self.lanes64 {
             8
         } else {
             4
@@ -1030,7 +1039,7 @@ impl Plan<'_> {
             if c == Konst::Iota {
                 self.iota(&mut a, r)?;
             } else {
-                self.splat(&mut a, ZMM[r], c.bits(self.f64))?;
+                self.splat(&mut a, ZMM[r], c.bits(self.lanes64))?;
             }
         }
         for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
@@ -1228,7 +1237,7 @@ impl Plan<'_> {
             let (za, xa) = (ZMM[acc], xmm(ZMM[acc])?);
             self.identity(a, g)?;
             self.identity(a, c)?;
-            if self.f64 {
+            if self.lanes64 {
                 a.vmovapd(g.k2(), v)?;
                 a.vcompresspd(c.k3(), v)?;
             } else {
@@ -1247,7 +1256,7 @@ impl Plan<'_> {
             self.combine(a, xx2.k4(), xx2, xx3)?;
             self.combine(a, xa.k4(), xa, xx2)?;
             self.identity(a, s)?;
-            let (w, tail) = if self.f64 { (2, 1) } else { (4, 3) };
+            let (w, tail) = if self.lanes64 { (2, 1) } else { (4, 3) };
             for l in 0..tail {
                 self.lane0(a, xt, xc, l)?;
                 self.combine_scalar(a, xs, xt)?;
@@ -1256,7 +1265,7 @@ impl Plan<'_> {
                 self.lane0(a, xt, xa, l)?;
                 self.combine_scalar(a, xs, xt)?;
             }
-            if self.f64 {
+            if self.lanes64 {
                 a.vmovsd(qword_ptr(base), xs)?;
             } else {
                 a.vmovss(dword_ptr(base), xs)?;
@@ -1286,7 +1295,7 @@ impl Plan<'_> {
             .index
             .map(|r| ZMM[r])
             .ok_or_else(|| bug("an arg reduction without its index register"))?;
-        if self.f64 {
+        if self.lanes64 {
             a.vcmppd(k4, v, bv, pred)?;
             a.vcmppd(k5, v, v, UNORD_Q)?;
             a.vcmppd(k6, bv, bv, ORD_Q)?;
@@ -1300,7 +1309,7 @@ impl Plan<'_> {
         if masked {
             a.kandw(k4, k4, k1)?;
         }
-        if self.f64 {
+        if self.lanes64 {
             a.vblendmpd(bv.k4(), bv, v)?;
             a.vmovdqa64(bi.k4(), index)?;
         } else {
@@ -1325,7 +1334,7 @@ impl Plan<'_> {
         );
         let max = self.reduce == Some(ReduceOp::ArgMax);
         let cmp = |a: &mut CodeAssembler, x, y, pred| {
-            if self.f64 {
+            if self.lanes64 {
                 a.vcmppd(k5, x, y, pred)
             } else {
                 a.vcmpps(k5, x, y, pred)
@@ -1355,7 +1364,7 @@ impl Plan<'_> {
                 for &(bv, bi) in &sets {
                     candidates(a, bv)?;
                     a.vmovdqa64(t, self.konst(Konst::IndexMax)?)?;
-                    if self.f64 {
+                    if self.lanes64 {
                         a.vmovdqa64(t.k5(), bi)?;
                         a.vpminsq(u, u, t)?;
                     } else {
@@ -1376,7 +1385,7 @@ impl Plan<'_> {
             a.jnz(nan)?;
             // No NaN: the best of all in every lane of `s` (the sets' lanes side by side, then
             // across the lanes), then the lanes that hold it.
-            let best_of = |a: &mut CodeAssembler, other| match (max, self.f64) {
+            let best_of = |a: &mut CodeAssembler, other| match (max, self.lanes64) {
                 (true, true) => a.vmaxpd(s, s, other),
                 (true, false) => a.vmaxps(s, s, other),
                 (false, true) => a.vminpd(s, s, other),
@@ -1410,7 +1419,7 @@ impl Plan<'_> {
             let base = self.base[k.inputs.len() + o]
                 .ok_or_else(|| bug("an output without a base register"))?;
             let z = ZMM[acc];
-            match (any, self.f64) {
+            match (any, self.lanes64) {
                 (true, true) => a.vptestmq(k4, z, z)?,
                 (true, false) => a.vptestmd(k4, z, z)?,
                 (false, true) => a.vptestnmq(k4, z, z)?,
@@ -1464,7 +1473,7 @@ impl Plan<'_> {
         y: AsmRegisterZmm,
         op: ReduceOp,
     ) -> Result<(), CodegenError> {
-        match (op, self.f64) {
+        match (op, self.lanes64) {
             (ReduceOp::Min, true) => a.vpminsq(d, x, y)?,
             (ReduceOp::Min, false) => a.vpminsd(d, x, y)?,
             (ReduceOp::Max, true) => a.vpmaxsq(d, x, y)?,
@@ -1495,7 +1504,7 @@ impl Plan<'_> {
             let base = self.base[k.inputs.len() + o]
                 .ok_or_else(|| bug("an output without a base register"))?;
             self.lanes_into_rax(a, first, self.scratch[0], op)?;
-            if self.f64 {
+            if self.lanes64 {
                 a.mov(qword_ptr(base), rax)?;
             } else {
                 a.mov(dword_ptr(base), eax)?;
@@ -1519,7 +1528,7 @@ impl Plan<'_> {
             self.swap_lanes(a, zt, zs, level)?;
             self.int_combine_op(a, zs, zs, zt, op)?;
         }
-        if self.f64 {
+        if self.lanes64 {
             a.vmovq(rax, XMM[s])?;
         } else {
             a.vmovd(eax, XMM[s])?;
@@ -1529,7 +1538,7 @@ impl Plan<'_> {
 
     /// How many times lanes pair up to combine a whole vector: 3 for 8 lanes, 4 for 16.
     fn levels(&self) -> u32 {
-        if self.f64 {
+        if self.lanes64 {
             3
         } else {
             4
@@ -1548,7 +1557,7 @@ impl Plan<'_> {
     ) -> Result<(), CodegenError> {
         // 128-bit blocks (2, 3, 0, 1) then (1, 0, 3, 2); within each block, the halves
         // (`f64`: the two lanes), then (`f32`) the lanes of each half.
-        match (level, self.f64) {
+        match (level, self.lanes64) {
             (0, _) => a.vshuff64x2(t, s, s, 0x4e)?,
             (1, _) => a.vshuff64x2(t, s, s, 0xb1)?,
             (2, true) => a.vpermilpd(t, s, 0x55)?,
@@ -1564,7 +1573,7 @@ impl Plan<'_> {
         let (z, x) = (ZMM[r], XMM[r]);
         a.mov(rax, 0x0706_0504_0302_0100_i64)?;
         a.vmovq(x, rax)?;
-        if self.f64 {
+        if self.lanes64 {
             a.vpmovzxbq(z, x)?;
         } else {
             a.mov(rax, 0x0f0e_0d0c_0b0a_0908_i64)?;
@@ -1604,7 +1613,7 @@ impl Plan<'_> {
             + CodeAsmVblendmps<R, R, R>
             + CodeAsmVblendmpd<R, R, R>,
     {
-        match (self.reduce, self.f64) {
+        match (self.reduce, self.lanes64) {
             (Some(op @ (ReduceOp::Max | ReduceOp::Min)), f64) => {
                 minmax(a, f64, op == ReduceOp::Max, acc_k4, acc, v)?
             }
@@ -1622,7 +1631,7 @@ impl Plan<'_> {
         s: AsmRegisterXmm,
         x: AsmRegisterXmm,
     ) -> Result<(), CodegenError> {
-        match (self.reduce, self.f64) {
+        match (self.reduce, self.lanes64) {
             (Some(op @ (ReduceOp::Max | ReduceOp::Min)), f64) => {
                 let pred = if op == ReduceOp::Max { GE_OS } else { LE_OS };
                 if f64 {
@@ -1651,7 +1660,7 @@ impl Plan<'_> {
         x: AsmRegisterXmm,
         l: u32,
     ) -> Result<(), CodegenError> {
-        if self.f64 {
+        if self.lanes64 {
             a.vpermilpd(d, x, l)?;
         } else {
             a.vpermilps(d, x, l)?;
@@ -1666,7 +1675,7 @@ impl Plan<'_> {
         v: AsmRegisterZmm,
         bits: u64,
     ) -> Result<(), CodegenError> {
-        if self.f64 {
+        if self.lanes64 {
             a.mov(rax, bits as i64)?;
             a.vpbroadcastq(v, rax)?;
         } else {
@@ -1708,7 +1717,7 @@ impl Plan<'_> {
                         .ok_or_else(|| bug("an input without a base register"))?;
                     let m = zmmword_ptr(base + rax * scale + disp);
                     let d = if masked { ZMM[r].k1().z() } else { ZMM[r] };
-                    if self.f64 {
+                    if self.lanes64 {
                         a.vmovupd(d, m)?;
                     } else {
                         a.vmovups(d, m)?;
@@ -1727,7 +1736,7 @@ impl Plan<'_> {
                 // vector's lanes alone at the row's end (k1: elements of the lanes' width).
                 let z = ZMM[acc];
                 let d = if masked { z.k1() } else { z };
-                if self.f64 {
+                if self.lanes64 {
                     a.vpsubq(d, z, v)?;
                 } else {
                     a.vpsubd(d, z, v)?;
@@ -1747,7 +1756,7 @@ impl Plan<'_> {
                 // (k1 has a bit per lane: the operation's elements must be the lanes').
                 let z = ZMM[acc];
                 let d = if masked { z.k1() } else { z };
-                match (r == ReduceOp::Any, self.f64) {
+                match (r == ReduceOp::Any, self.lanes64) {
                     (true, true) => a.vporq(d, z, v)?,
                     (true, false) => a.vpord(d, z, v)?,
                     (false, true) => a.vpandq(d, z, v)?,
@@ -1772,7 +1781,7 @@ impl Plan<'_> {
                 continue;
             }
             let m = zmmword_ptr(base + rax * scale + disp);
-            match (stream, self.f64) {
+            match (stream, self.lanes64) {
                 (true, true) => a.vmovntpd(m, v)?,
                 (true, false) => a.vmovntps(m, v)?,
                 (false, true) => a.vmovupd(if masked { m.k1() } else { m }, v)?,
@@ -1781,7 +1790,7 @@ impl Plan<'_> {
         }
         if let Some(i) = self.index {
             let i = ZMM[i];
-            if self.f64 {
+            if self.lanes64 {
                 a.vpaddq(i, i, self.konst(Konst::Lanes)?)?;
             } else {
                 a.vpaddd(i, i, self.konst(Konst::Lanes)?)?;
@@ -1802,7 +1811,7 @@ impl Plan<'_> {
             Slot::Dead => Err(bug("an operand was not computed")),
         };
         let konst = |c: Konst| self.konst(c);
-        let f64 = self.f64;
+        let f64 = self.lanes64;
         if self.int {
             if let Some(done) = self.compute_int(a, i, d)? {
                 return Ok(done);
@@ -1938,7 +1947,7 @@ impl Plan<'_> {
             Slot::Fixed(r) | Slot::Loop(r) => Ok(ZMM[r]),
             Slot::Dead => Err(bug("an operand was not computed")),
         };
-        let q = self.f64;
+        let q = self.lanes64;
         match &self.nest.kernel.nodes[i].op {
             Op::Unary(UnaryOp::Neg, x) => {
                 let zero = self.konst(Konst::Zero)?;
@@ -1951,14 +1960,14 @@ impl Plan<'_> {
             Op::Unary(UnaryOp::Abs, x) if q => a.vpabsq(d, reg(x)?)?,
             Op::Unary(UnaryOp::Abs, x) => a.vpabsd(d, reg(x)?)?,
             Op::Binary(op, x, y) if op.is_comparison() => {
-                // `vpcmp` predicates: EQ 0, LT 1, LE 2, NE 4, NLT (>=) 5, NLE (>) 6.
                 let pred = match op {
-                    BinaryOp::Eq => 0,
-                    BinaryOp::Lt => 1,
-                    BinaryOp::Le => 2,
-                    BinaryOp::Ne => 4,
-                    BinaryOp::Ge => 5,
-                    _ => 6,
+                    BinaryOp::Eq => VP_EQ,
+                    BinaryOp::Lt => VP_LT,
+                    BinaryOp::Le => VP_LE,
+                    BinaryOp::Ne => VP_NE,
+                    BinaryOp::Ge => VP_NLT,
+                    BinaryOp::Gt => VP_NLE,
+                    _ => return Err(bug("an integer comparison the row code does not know")),
                 };
                 let (x, y) = (reg(x)?, reg(y)?);
                 if q {
