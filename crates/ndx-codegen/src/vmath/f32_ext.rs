@@ -133,8 +133,9 @@ pub(super) fn sinh(m: &mut M, x: Value) -> Value {
     let e2 = m.add_c(e, 2.0);
     let e1 = m.add_c(e, 1.0);
     let q = m.div(e2, e1);
-    let h = m.mul_c(e, 0.5);
-    let r = m.mul(q, h);
+    // (q / 2) e, not q (e / 2): halving the smallest subnormal `e` would round it to 0.
+    let h = m.mul_c(q, 0.5);
+    let r = m.mul(h, e);
     let r = m.mulsign(r, x);
     let rare = m.ugt_c(a, EXP_FAST);
     far_range(m, rare, r, x, true)

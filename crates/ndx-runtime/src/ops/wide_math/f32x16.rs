@@ -172,7 +172,7 @@ pub(super) fn sinh16(x: __m512, live: __mmask16) -> __m512 {
     let a = abs(x);
     let e = expm1_16(min_c(a, k::EXP_FAST), live);
     let q = div(add(e, c(2.0)), add(e, c(1.0)));
-    let r = mulsign(mul(q, mul(e, c(0.5))), x);
+    let r = mulsign(mul(mul(q, c(0.5)), e), x);
     far_range(ugt_c(live, a, k::EXP_FAST), r, x, true)
 }
 
