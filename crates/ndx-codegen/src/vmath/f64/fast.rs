@@ -16,11 +16,7 @@ use ndx_runtime::ops::wide_math::consts64::LOG_POLY;
 /// ln(d) = e ln2 + 2x + x^3 P(x^2); subnormal `d` is scaled by 2^64 first. The block
 /// programs' 512-bit code (`wide_math`) repeats it bit for bit.
 pub(in crate::vmath) fn log_u35(m: &mut M, d: Value) -> Value {
-    let (e, mm) = m.split_exponent(d, DBL_MIN);
-    let num = m.add_c(mm, -1.0);
-    let den = m.add_c(mm, 1.0);
-    let x = m.div(num, den);
-    let x2 = m.mul(x, x);
+    let (e, x, x2) = plain_log_reduce(m, d);
     let t = m.poly(x2, &LOG_POLY);
     let el = m.mul_c(e, LN2_DD.0);
     let two = m.c(2.0);
@@ -30,16 +26,23 @@ pub(in crate::vmath) fn log_u35(m: &mut M, d: Value) -> Value {
     log_specials(m, d, r)
 }
 
-/// log2(d): SLEEF's `xlog2_u35` (3.5 ULP): [`log_u35`]'s reduction, then
-/// log2(d) = e + x (2 / ln2) + x^3 P(x^2), with `e + x (2 / ln2)` a double-double (`P` and
-/// `2 / ln2` are those of the 1-ULP `log2`). The block programs' 512-bit code repeats it bit
-/// for bit.
-pub(in crate::vmath) fn log2_u35(m: &mut M, d: Value) -> Value {
+/// The reduction of the plain logarithms: `d = 2^e m` with m in [0.75, 1.5) (subnormal `d`
+/// scaled by 2^64 first) and `x = (m - 1) / (m + 1)`, in plain doubles. Returns `(e, x, x^2)`.
+fn plain_log_reduce(m: &mut M, d: Value) -> (Value, Value, Value) {
     let (e, mm) = m.split_exponent(d, DBL_MIN);
     let num = m.add_c(mm, -1.0);
     let den = m.add_c(mm, 1.0);
     let x = m.div(num, den);
     let x2 = m.mul(x, x);
+    (e, x, x2)
+}
+
+/// log2(d): SLEEF's `xlog2_u35` (3.5 ULP): [`log_u35`]'s reduction, then
+/// log2(d) = e + x (2 / ln2) + x^3 P(x^2), with `e + x (2 / ln2)` a double-double (`P` and
+/// `2 / ln2` are those of the 1-ULP `log2`). The block programs' 512-bit code repeats it bit
+/// for bit.
+pub(in crate::vmath) fn log2_u35(m: &mut M, d: Value) -> Value {
+    let (e, x, x2) = plain_log_reduce(m, d);
     let t = m.poly(x2, &LOG2_POLY);
     let k = m.c(LOG2_K.0);
     let xk = m.dd_mul_d_d(k, x);
@@ -55,11 +58,7 @@ pub(in crate::vmath) fn log2_u35(m: &mut M, d: Value) -> Value {
 /// log10(d) = e log10(2) + x (2 / ln10) + x^3 P(x^2), the first two terms as double-doubles.
 /// Measured at 3 ULP against libm in 3M samples (`tests/vmath.rs`).
 pub(in crate::vmath) fn log10_u35(m: &mut M, d: Value) -> Value {
-    let (e, mm) = m.split_exponent(d, DBL_MIN);
-    let num = m.add_c(mm, -1.0);
-    let den = m.add_c(mm, 1.0);
-    let x = m.div(num, den);
-    let x2 = m.mul(x, x);
+    let (e, x, x2) = plain_log_reduce(m, d);
     let t = m.poly(x2, &LOG10_POLY);
     let l = m.d2c(LOG10_2_DD.0, LOG10_2_DD.1);
     let s = m.dd_mul_d2_d(l, e);

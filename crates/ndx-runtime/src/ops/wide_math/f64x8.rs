@@ -158,12 +158,19 @@ pub(super) fn tanh8(x: __m512d) -> __m512d {
 
 // The logarithms (`vmath/f64/log.rs` and `fast.rs`).
 
+/// `(e, x, x^2)` of the plain logarithms (`vmath::f64::plain_log_reduce`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn plain_log_reduce(d: __m512d) -> (__m512d, __m512d, __m512d) {
+    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
+    let x = div(add(mm, c(-1.0)), add(mm, c(1.0)));
+    (e, x, mul(x, x))
+}
+
 /// `vmath::f64::log_u35` (SLEEF's `xlog`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn log8(d: __m512d) -> __m512d {
-    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
-    let x = div(add(mm, c(-1.0)), add(mm, c(1.0)));
-    let x2 = mul(x, x);
+    let (e, x, x2) = plain_log_reduce(d);
     let t = poly(x2, &k::LOG_POLY);
     let el = mul(e, c(k::LN2_DD.0));
     let s = fma(x, c(2.0), el);
@@ -185,9 +192,7 @@ fn log_reduce(d: __m512d) -> (__m512d, D2) {
 /// `vmath::f64::log2_u35` (SLEEF's `xlog2_u35`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn log2_8(d: __m512d) -> __m512d {
-    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
-    let x = div(add(mm, c(-1.0)), add(mm, c(1.0)));
-    let x2 = mul(x, x);
+    let (e, x, x2) = plain_log_reduce(d);
     let t = poly(x2, &k::LOG2_POLY);
     let s = dd_add_d_d2(e, dd_mul_d_d(c(k::LOG2_K.0), x));
     let r = fma(t, mul(x, x2), add(s.x, s.y));
@@ -197,9 +202,7 @@ pub(super) fn log2_8(d: __m512d) -> __m512d {
 /// `vmath::f64::log10_u35`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn log10_8(d: __m512d) -> __m512d {
-    let (e, mm) = split_exponent_at(d, f64::MIN_POSITIVE, 0.75);
-    let x = div(add(mm, c(-1.0)), add(mm, c(1.0)));
-    let x2 = mul(x, x);
+    let (e, x, x2) = plain_log_reduce(d);
     let t = poly(x2, &k::LOG10_POLY);
     let s = dd_mul_d2_d(d2c(k::LOG10_2_DD.0, k::LOG10_2_DD.1), e);
     let s = dd_add(s, dd_mul_d_d(c(k::LOG10_K.0), x));
