@@ -167,6 +167,13 @@ fn plain_log_reduce(d: __m512d) -> (__m512d, __m512d, __m512d) {
     (e, x, mul(x, x))
 }
 
+/// `s` rounded plus `x^3 P(x^2)` (`vmath::f64::plain_log_end`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn plain_log_end(s: D2, x: __m512d, x2: __m512d, p: &[f64]) -> __m512d {
+    fma(poly(x2, p), mul(x, x2), add(s.x, s.y))
+}
+
 /// `vmath::f64::log_u35` (SLEEF's `xlog`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn log8(d: __m512d) -> __m512d {
@@ -193,9 +200,8 @@ fn log_reduce(d: __m512d) -> (__m512d, D2) {
 #[target_feature(enable = "avx512f")]
 pub(super) fn log2_8(d: __m512d) -> __m512d {
     let (e, x, x2) = plain_log_reduce(d);
-    let t = poly(x2, &k::LOG2_POLY);
     let s = dd_add_d_d2(e, dd_mul_d_d(c(k::LOG2_K.0), x));
-    let r = fma(t, mul(x, x2), add(s.x, s.y));
+    let r = plain_log_end(s, x, x2, &k::LOG2_POLY);
     log_specials(d, r)
 }
 
@@ -203,10 +209,9 @@ pub(super) fn log2_8(d: __m512d) -> __m512d {
 #[target_feature(enable = "avx512f")]
 pub(super) fn log10_8(d: __m512d) -> __m512d {
     let (e, x, x2) = plain_log_reduce(d);
-    let t = poly(x2, &k::LOG10_POLY);
     let s = dd_mul_d2_d(d2c(k::LOG10_2_DD.0, k::LOG10_2_DD.1), e);
     let s = dd_add(s, dd_mul_d_d(c(k::LOG10_K.0), x));
-    let r = fma(t, mul(x, x2), add(s.x, s.y));
+    let r = plain_log_end(s, x, x2, &k::LOG10_POLY);
     log_specials(d, r)
 }
 
@@ -226,10 +231,9 @@ pub(super) fn log1p_8(d0: __m512d) -> __m512d {
     let x2s = div(mul(mm, c(2.0)), add(mm, c(2.0)));
     let x = mul(x2s, c(0.5));
     let x2 = mul(x, x);
-    let t = poly(x2, &k::LOG_U1);
     let s = dd_mul_d2_d(d2c(k::LN2_DD.0, k::LN2_DD.1), e);
     let s = dd_add_d2_d(s, x2s);
-    let r = fma(t, mul(x, x2), add(s.x, s.y));
+    let r = plain_log_end(s, x, x2, &k::LOG_U1);
     let r = log1p_specials(d0, r);
     sel(isnegzero(d0), c(-0.0), r)
 }
