@@ -154,8 +154,9 @@ pub(in crate::vmath) fn cos(m: &mut M, d: Value) -> Result<Value, CodegenError> 
 /// tan(d): SLEEF's `xtan` (3.5 ULP) after `xtan_u1`'s reduction (lanes with |d| >= 1e14
 /// by Payne-Hanek) to a double-double `s` and quadrant `q`: with `x = s / 2` in plain
 /// doubles, `u = tan(x)` by `TAN_POLY`, then tan(2x) = 2u / (1 - u^2), or -(1 - u^2) / 2u
-/// for odd `q`. The 1-ULP form's double-double polynomial and division measured 2.5x
-/// slower; this one, at most 3 ULP against libm (`tests/vmath.rs`, 3M samples).
+/// for odd `q`. With the 1-ULP form's double-double polynomial and division instead, the
+/// function measured 1.2-1.4x slower (the reduction, shared, now costs most); this one is at
+/// most 3 ULP from libm (`tests/vmath.rs`, 3M samples).
 pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> {
     let (s, q) = tan_reduce(m, d)?;
     let x = m.d2v(s);
