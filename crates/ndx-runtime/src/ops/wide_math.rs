@@ -773,7 +773,7 @@ pub mod consts64 {
         std::f64::consts::LN_2,
         2.319_046_813_846_299_558_417_771e-17,
     );
-    /// `log2`'s polynomial in `x^2` (SLEEF's `xlog2`), highest degree first.
+    /// `log2`'s polynomial in `x^2` (SLEEF's `xlog2` and `xlog2_u35`), highest degree first.
     #[allow(clippy::excessive_precision)]
     pub const LOG2_POLY: [f64; 7] = [
         0.221_194_175_045_608_149,
@@ -784,9 +784,9 @@ pub mod consts64 {
         0.577_078_016_299_705_898_2,
         0.961_796_693_926_080_914_49,
     ];
-    /// 2 / ln 2 as a double-double (`log2`'s factor of `x`).
+    /// 2 / ln 2 (`log2`'s factor of `x`, whose product with it is taken as a double-double).
     #[allow(clippy::excessive_precision)]
-    pub const LOG2_K: (f64, f64) = (2.885_390_081_777_926_774, 6.056_160_499_551_673_643_4e-18);
+    pub const LOG2_K: f64 = 2.885_390_081_777_926_774;
     /// `log10`'s polynomial in `x^2` (SLEEF's `xlog10`), highest degree first.
     #[allow(clippy::excessive_precision)]
     pub const LOG10_POLY: [f64; 7] = [
@@ -801,12 +801,9 @@ pub mod consts64 {
     /// log10(2) as a double-double.
     #[allow(clippy::excessive_precision)]
     pub const LOG10_2_DD: (f64, f64) = (std::f64::consts::LOG10_2, -2.803_728_127_785_170_339e-18);
-    /// 2 / ln 10 as a double-double (`log10`'s factor of `x`).
+    /// 2 / ln 10 (`log10`'s factor of `x`, whose product with it is taken as a double-double).
     #[allow(clippy::excessive_precision)]
-    pub const LOG10_K: (f64, f64) = (
-        0.868_588_963_806_503_633_34,
-        1.143_005_969_409_638_931_1e-17,
-    );
+    pub const LOG10_K: f64 = 0.868_588_963_806_503_633_34;
     /// `log1p`'s polynomial in `x^2` (SLEEF's 1-ULP `xlog1p`), highest degree first.
     #[allow(clippy::excessive_precision)]
     pub const LOG_U1: [f64; 7] = [

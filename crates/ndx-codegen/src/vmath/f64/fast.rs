@@ -52,7 +52,7 @@ fn plain_log_end(m: &mut M, s: D2, x: Value, x2: Value, p: &[f64]) -> Value {
 /// for bit.
 pub(in crate::vmath) fn log2_u35(m: &mut M, d: Value) -> Value {
     let (e, x, x2) = plain_log_reduce(m, d);
-    let k = m.c(LOG2_K.0);
+    let k = m.c(LOG2_K);
     let xk = m.dd_mul_d_d(k, x);
     let s = m.dd_add_d_d2(e, xk);
     let r = plain_log_end(m, s, x, x2, &LOG2_POLY);
@@ -67,7 +67,7 @@ pub(in crate::vmath) fn log10_u35(m: &mut M, d: Value) -> Value {
     let (e, x, x2) = plain_log_reduce(m, d);
     let l = m.d2c(LOG10_2_DD.0, LOG10_2_DD.1);
     let s = m.dd_mul_d2_d(l, e);
-    let k = m.c(LOG10_K.0);
+    let k = m.c(LOG10_K);
     let xk = m.dd_mul_d_d(k, x);
     let s = m.dd_add(s, xk);
     let r = plain_log_end(m, s, x, x2, &LOG10_POLY);

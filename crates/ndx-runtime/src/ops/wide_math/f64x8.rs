@@ -200,7 +200,7 @@ fn log_reduce(d: __m512d) -> (__m512d, D2) {
 #[target_feature(enable = "avx512f")]
 pub(super) fn log2_8(d: __m512d) -> __m512d {
     let (e, x, x2) = plain_log_reduce(d);
-    let s = dd_add_d_d2(e, dd_mul_d_d(c(k::LOG2_K.0), x));
+    let s = dd_add_d_d2(e, dd_mul_d_d(c(k::LOG2_K), x));
     let r = plain_log_end(s, x, x2, &k::LOG2_POLY);
     log_specials(d, r)
 }
@@ -210,7 +210,7 @@ pub(super) fn log2_8(d: __m512d) -> __m512d {
 pub(super) fn log10_8(d: __m512d) -> __m512d {
     let (e, x, x2) = plain_log_reduce(d);
     let s = dd_mul_d2_d(d2c(k::LOG10_2_DD.0, k::LOG10_2_DD.1), e);
-    let s = dd_add(s, dd_mul_d_d(c(k::LOG10_K.0), x));
+    let s = dd_add(s, dd_mul_d_d(c(k::LOG10_K), x));
     let r = plain_log_end(s, x, x2, &k::LOG10_POLY);
     log_specials(d, r)
 }
