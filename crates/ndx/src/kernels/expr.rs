@@ -365,7 +365,12 @@ impl Lower<'_> {
             arity(1)?;
             let v = self.expr(&args[0].value)?;
             let d = v.e.dtype;
-            return Ok(T::strong(fold_unary(op, d, v.e)));
+            // (`abs`, `sign` and the roundings keep a weak scalar weak, as array code does:
+            // `abs(-0.75) / x` is `f32` for an `f32` `x`.)
+            return Ok(T {
+                e: fold_unary(op, d, v.e),
+                weak: v.weak,
+            });
         }
         match name.as_str() {
             "rand" | "randn" => {
