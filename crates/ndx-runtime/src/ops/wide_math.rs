@@ -477,24 +477,6 @@ pub mod consts64 {
         0.666_666_666_666_777_874_006_3,
     ];
 
-    /// The low-degree tail of SLEEF's `expk2` (e^s as a double-double): the polynomial in `s`,
-    /// highest degree first, then the `s^3` coefficient applied in double-double.
-    #[allow(clippy::excessive_precision)]
-    pub const EXPK2_POLY: [f64; 10] = [
-        0.160_247_221_970_993_207_2e-9,
-        0.209_225_518_356_315_700_7e-8,
-        0.250_523_002_378_264_446_5e-7,
-        0.275_572_480_090_213_530_3e-6,
-        0.275_573_189_238_604_437_3e-5,
-        0.248_015_873_560_581_506_5e-4,
-        0.198_412_698_414_807_185_8e-3,
-        0.138_888_888_888_676_325_5e-2,
-        0.833_333_333_333_334_709_5e-2,
-        0.416_666_666_666_666_990_5e-1,
-    ];
-    /// See [`EXPK2_POLY`].
-    #[allow(clippy::excessive_precision)]
-    pub const EXPK2_C3: f64 = 0.166_666_666_666_666_657_4;
     /// pi's second part (pi = `PI` + `PI_B2` to about 2^-160).
     #[allow(clippy::excessive_precision)]
     pub const PI_B2: f64 = 1.224_646_799_147_353_207_2e-16;
@@ -744,6 +726,37 @@ pub mod consts64 {
             -1.226_131_378_518_480_496_7e-05,
             -5.532_970_751_449_010_704_4e-22,
         ),
+    ];
+    /// (e^s - 1 - s) / s^2, the Taylor series to s^16 (1/16!), highest degree first: `expm1`'s
+    /// polynomial for |s| <= ln 2, where its truncation is below 2^-57 of e^s - 1.
+    pub const EXPM1_TAYLOR: [f64; 15] = [
+        4.779_477_332_387_385e-14,
+        7.647_163_731_819_816e-13,
+        1.147_074_559_772_972_5e-11,
+        1.605_904_383_682_161_3e-10,
+        2.087_675_698_786_81e-9,
+        2.505_210_838_544_172e-8,
+        2.755_731_922_398_589e-7,
+        2.755_731_922_398_589_3e-6,
+        2.480_158_730_158_73e-5,
+        1.984_126_984_126_984e-4,
+        1.388_888_888_888_889e-3,
+        8.333_333_333_333_333e-3,
+        4.166_666_666_666_666_4e-2,
+        1.666_666_666_666_666_6e-1,
+        0.5,
+    ];
+    /// (sinh(x) - x) / x^3 as a polynomial in x^2: the Taylor series to x^17 (1/17!), highest
+    /// degree first; `sinh`'s for |x| < 1, where its truncation is below 2^-58 of sinh(x).
+    pub const SINH_TAYLOR: [f64; 8] = [
+        2.811_457_254_345_520_6e-15,
+        7.647_163_731_819_816e-13,
+        1.605_904_383_682_161_3e-10,
+        2.505_210_838_544_172e-8,
+        2.755_731_922_398_589_3e-6,
+        1.984_126_984_126_984e-4,
+        8.333_333_333_333_333e-3,
+        1.666_666_666_666_666_6e-1,
     ];
     /// Above, `expm1` is +inf.
     #[allow(clippy::excessive_precision)]

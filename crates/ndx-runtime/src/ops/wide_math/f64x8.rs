@@ -77,64 +77,61 @@ pub(super) fn exp2_8(d: __m512d) -> __m512d {
     zero_if(lo, u)
 }
 
-/// e^d as a double-double (`vmath::f64::expk2`).
+/// `(q, e^s - 1, e^x - 1)` (`vmath::f64::expm1_parts`): `x = q ln2 + s`, `q = 0` where
+/// |x| < ln 2, `e^s - 1` by `EXPM1_TAYLOR`, `e^x - 1 = 2^q (e^s - 1) + (2^q - 1)`.
 #[target_feature(enable = "avx512f")]
 #[inline]
-fn expk2(d: D2) -> D2 {
-    let q = rint(mul(d2v(d), c(std::f64::consts::LOG2_E)));
-    let s = dd_add2_d2_d(d, mul(q, c(-k::L2U)));
-    let s = dd_add2_d2_d(s, mul(q, c(-k::L2L)));
-    let s2 = dd_squ(s);
-    let s4 = dd_squ(s2);
-    let u = poly(s.x, &k::EXPK2_POLY);
-    let t = dd_mul_d2_d(s, c(k::EXPK2_C3));
-    let t = dd_add_d_d2(c(0.5), t);
-    let t = dd_mul(t, s);
-    let t = dd_add_d_d2(c(1.0), t);
-    let t = dd_mul(t, s);
-    let t = dd_add_d_d2(c(1.0), t);
-    let p = dd_mul_d2_d(s4, u);
-    let t = dd_add(t, p);
-    let x = ldexp2(t.x, q);
-    let y = ldexp2(t.y, q);
-    let tiny = lt_c(d.x, -1000.0);
-    D2 {
-        x: zero_if(tiny, x),
-        y: zero_if(tiny, y),
-    }
+fn expm1_parts(x: __m512d) -> (__m512d, __m512d, __m512d) {
+    let small = lt_c(abs(x), std::f64::consts::LN_2);
+    let q = zero_if(small, rint(mul(x, c(k::R_LN2))));
+    let s = fma(q, c(-k::L2U), x);
+    let s = fma(q, c(-k::L2L), s);
+    let p = poly(s, &k::EXPM1_TAYLOR);
+    let e = fma(mul(s, s), p, s);
+    let t = pow2i(min_c(q, 1023.0));
+    (q, e, fma(t, e, add(t, c(-1.0))))
 }
 
 /// `vmath::f64::expm1`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn expm1_8(a: __m512d) -> __m512d {
+    // Where every lane is in [EXPM1_UNDER, 700] (no NaN), the clamps and the three selections
+    // below change no bit.
+    if ge_c(a, k::EXPM1_UNDER) & le_c(a, 700.0) == ALL {
+        let (_, _, r) = expm1_parts(a);
+        return sel(isnegzero(a), c(-0.0), r);
+    }
     let x = sel(lt_c(a, -40.0), c(-40.0), a);
-    let x = sel(gt_c(x, 710.0), c(710.0), x);
-    let e = expk2(d2(x));
-    let r = d2v(dd_add2_d2_d(e, c(-1.0)));
+    let x = min_c(x, 710.0);
+    let (q, e, r) = expm1_parts(x);
+    let r = sel(gt_c(x, 700.0), ldexp2(add(e, c(1.0)), q), r);
     let r = sel(gt_c(a, k::EXPM1_OVER), c(f64::INFINITY), r);
     let r = sel(lt_c(a, k::EXPM1_UNDER), c(-1.0), r);
     sel(isnegzero(a), c(-0.0), r)
 }
 
-/// `vmath::f64::sinh`.
+/// `vmath::f64::sinh`: the Taylor series below |x| = 1, `h - (1/4) / h` with `h = e^|x| / 2`
+/// from 1 on; a vector with lanes on one side only computes that side (the other is not
+/// selected anywhere, so the bits are the same).
 #[target_feature(enable = "avx512f")]
 pub(super) fn sinh8(x: __m512d) -> __m512d {
-    let y = min_c(abs(x), 720.0);
-    let big = gt_c(y, 709.0);
-    let ys = dd_add2_d_d2(y, d2c(-k::LN2_DD.0, -k::LN2_DD.1));
-    let yd = d2(y);
-    let arg = D2 {
-        x: sel(big, ys.x, yd.x),
-        y: sel(big, ys.y, yd.y),
+    let a = abs(x);
+    let small = lt_c(a, 1.0);
+    let near = || {
+        let a2 = mul(a, a);
+        fma(mul(a2, a), poly(a2, &k::SINH_TAYLOR), a)
     };
-    let d = expk2(arg);
-    let d = dd_sub(d, dd_rec(d));
-    let v = mul(d2v(d), sel_c(big, 1.0, 0.5));
-    let o = gt_c(abs(x), 710.5) | isnan(v);
-    let v = sel(o, c(f64::INFINITY), v);
+    let far = || {
+        let h = exp_scaled(a, -1.0);
+        sub(h, div(c(0.25), h))
+    };
+    let v = match small {
+        ALL => near(),
+        0 => far(),
+        _ => sel(small, near(), far()),
+    };
     or_nan(isnan(x), mulsign(v, x))
 }
-
 /// `vmath::f64::cosh`: e^|x|/2 + (1/4) / (e^|x|/2).
 #[target_feature(enable = "avx512f")]
 pub(super) fn cosh8(x: __m512d) -> __m512d {
@@ -142,15 +139,15 @@ pub(super) fn cosh8(x: __m512d) -> __m512d {
     add(h, div(c(0.25), h))
 }
 
-/// `vmath::f64::tanh`.
+/// `vmath::f64::tanh`: `e / (e + 2)` with `e = expm1(2|x|)`, by `tanh_quotient`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn tanh8(x: __m512d) -> __m512d {
     let y = min_c(abs(x), 19.0);
-    let d = expk2(d2(y));
-    let e = dd_rec(d);
-    let n = dd_add2(d, d2neg(e));
-    let den = dd_add2(d, e);
-    let v = d2v(dd_div(n, den));
+    let (_, _, e) = expm1_parts(add(y, y));
+    let d = dd_add2_d_d(e, c(2.0));
+    let v = div(e, d.x);
+    let r = fmanp(v, d.y, fmanp(v, d.x, e));
+    let v = fma(r, fmanp(v, c(0.5), c(0.5)), v);
     let o = gt_c(abs(x), 18.714_973_875) | isnan(v);
     let v = sel(o, c(1.0), v);
     or_nan(isnan(x), mulsign(v, x))
