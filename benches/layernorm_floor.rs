@@ -253,6 +253,101 @@ mod avx512 {
         }
     }
 
+    /// One step of the pipeline of [`pipelined`]: the sum of row `t` (pass 1), the squared
+    /// deviations of row `t - 1` (pass 2) and the final loop of row `t - 2` (pass 3), in one
+    /// loop over the columns, each pass only where its row exists (`P1`..`P3`). Every sum is
+    /// in ndx's order (one chain per row); the three chains are independent.
+    /// Caller: the CPU has AVX-512F.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    fn pipeline_step<const P1: bool, const P2: bool, const P3: bool, const F64: bool>(
+        x: &[f32],
+        y: &mut [f32],
+        g: &[f32],
+        b: &[f32],
+        t: usize,
+        mus: &mut [f32],
+        ss: &mut [f32],
+    ) {
+        let load = |v: &[f32]| {
+            // SAFETY: every chunk this loads has 16 lanes.
+            unsafe { _mm512_loadu_ps(v.as_ptr()) }
+        };
+        let (r1, r2, r3) = (t, t.wrapping_sub(1), t.wrapping_sub(2));
+        let m2 = if P2 {
+            _mm512_set1_ps(mus[r2])
+        } else {
+            _mm512_setzero_ps()
+        };
+        let (m3, s3) = if P3 {
+            (_mm512_set1_ps(mus[r3]), _mm512_set1_ps(ss[r3]))
+        } else {
+            (_mm512_setzero_ps(), _mm512_setzero_ps())
+        };
+        let rc = _mm512_set1_pd(if P3 { 1.0 / ss[r3] as f64 } else { 0.0 });
+        let mut a1 = _mm512_setzero_ps();
+        let mut a2 = _mm512_setzero_ps();
+        for j in (0..COLS).step_by(16) {
+            if P1 {
+                a1 = _mm512_add_ps(a1, load(&x[r1 * COLS + j..][..16]));
+            }
+            if P2 {
+                let d = _mm512_sub_ps(load(&x[r2 * COLS + j..][..16]), m2);
+                a2 = _mm512_add_ps(a2, _mm512_mul_ps(d, d));
+            }
+            if P3 {
+                let d = _mm512_sub_ps(load(&x[r3 * COLS + j..][..16]), m3);
+                let q = if F64 {
+                    // IEEE f32 division by a row constant, exactly: the f64 product with the
+                    // reciprocal is within 2^-52 of the quotient, which is never closer than
+                    // 2^-49 (relative) to a midpoint of two f32 values.
+                    let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(d));
+                    let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+                        _mm512_castps_pd(d),
+                        1,
+                    )));
+                    let lo = _mm512_cvtpd_ps(_mm512_mul_pd(lo, rc));
+                    let hi = _mm512_cvtpd_ps(_mm512_mul_pd(hi, rc));
+                    _mm512_castpd_ps(_mm512_insertf64x4(
+                        _mm512_castps_pd(_mm512_castps256_ps512(lo)),
+                        _mm256_castps_pd(hi),
+                        1,
+                    ))
+                } else {
+                    _mm512_div_ps(d, s3)
+                };
+                let v = _mm512_add_ps(_mm512_mul_ps(q, load(&g[j..][..16])), load(&b[j..][..16]));
+                // SAFETY: the chunk has 16 lanes, 64-byte aligned (the output is, and a row
+                // is 48 vectors).
+                unsafe { store(y[r3 * COLS + j..][..16].as_mut_ptr(), v, true) };
+            }
+        }
+        if P1 {
+            mus[r1] = mean(_mm512_reduce_add_ps(a1));
+        }
+        if P2 {
+            ss[r2] = divisor(_mm512_reduce_add_ps(a2));
+        }
+    }
+
+    /// The three passes software-pipelined over the rows: step `t` sums row `t`, takes the
+    /// squared deviations of row `t - 1` and writes row `t - 2`, in one loop (three
+    /// independent chains), each sum in ndx's order, so the bits are ndx's.
+    /// Caller: the CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub fn pipelined<const F64: bool>(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32]) {
+        let rows = x.len() / COLS;
+        let (mut mus, mut ss) = (vec![0.0; rows], vec![0.0; rows]);
+        pipeline_step::<true, false, false, F64>(x, y, g, b, 0, &mut mus, &mut ss);
+        pipeline_step::<true, true, false, F64>(x, y, g, b, 1, &mut mus, &mut ss);
+        for t in 2..rows {
+            pipeline_step::<true, true, true, F64>(x, y, g, b, t, &mut mus, &mut ss);
+        }
+        pipeline_step::<false, true, true, F64>(x, y, g, b, rows, &mut mus, &mut ss);
+        pipeline_step::<false, false, true, F64>(x, y, g, b, rows + 1, &mut mus, &mut ss);
+        _mm_sfence();
+    }
+
     /// Caller: the CPU has AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub fn rows(x: &[f32], y: &mut [f32], g: &[f32], b: &[f32], div: bool, stream: bool) {
@@ -368,6 +463,14 @@ fn variants(x: &'static [f32], g: &'static [f32], b: &'static [f32]) -> Vec<Vari
         v.push((
             "512-bit, rows in sum order, div, streaming",
             Box::new(move |y| unsafe { avx512::rows_at_once::<1, true>(x, y, g, b) }),
+        ));
+        v.push((
+            "512-bit, pipelined rows in sum order, div, streaming",
+            Box::new(move |y| unsafe { avx512::pipelined::<false>(x, y, g, b) }),
+        ));
+        v.push((
+            "512-bit, pipelined rows in sum order, f64 recip, streaming",
+            Box::new(move |y| unsafe { avx512::pipelined::<true>(x, y, g, b) }),
         ));
         v.push((
             "512-bit, 2 rows at once in sum order, div",
