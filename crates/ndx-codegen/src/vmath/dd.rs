@@ -127,19 +127,6 @@ impl M<'_, '_, '_, '_> {
             y: self.add(t, y.y),
         }
     }
-    /// `x + y`, any magnitudes.
-    pub fn dd_add2_d_d2(&mut self, x: Value, y: D2) -> D2 {
-        let s = self.add(x, y.x);
-        let v = self.sub(s, x);
-        let sv = self.sub(s, v);
-        let a = self.sub(x, sv);
-        let b = self.sub(y.x, v);
-        let w = self.add(a, b);
-        D2 {
-            x: s,
-            y: self.add(w, y.y),
-        }
-    }
     /// `x + y`, `|x| >= |y|`.
     pub fn dd_add(&mut self, x: D2, y: D2) -> D2 {
         let s = self.add(x.x, y.x);
@@ -163,27 +150,6 @@ impl M<'_, '_, '_, '_> {
         D2 {
             x: s,
             y: self.add(t, l),
-        }
-    }
-    /// `x - y`, `|x| >= |y|`.
-    pub fn dd_sub(&mut self, x: D2, y: D2) -> D2 {
-        let s = self.sub(x.x, y.x);
-        let t = self.sub(x.x, s);
-        let t = self.sub(t, y.x);
-        let t = self.add(t, x.y);
-        D2 {
-            x: s,
-            y: self.sub(t, y.y),
-        }
-    }
-    /// `x - y`, `|x| >= |y|`.
-    pub fn dd_sub_d2_d(&mut self, x: D2, y: Value) -> D2 {
-        let s = self.sub(x.x, y);
-        let t = self.sub(x.x, s);
-        let t = self.sub(t, y);
-        D2 {
-            x: s,
-            y: self.add(t, x.y),
         }
     }
 
@@ -228,16 +194,6 @@ impl M<'_, '_, '_, '_> {
         }
     }
     /// `1 / d`.
-    pub fn dd_rec_d(&mut self, d: Value) -> D2 {
-        let one = self.c(1.0);
-        let s = self.div(one, d);
-        let e = self.fmanp(d, s, one);
-        D2 {
-            x: s,
-            y: self.mul(s, e),
-        }
-    }
-    /// `1 / d`.
     pub fn dd_rec(&mut self, d: D2) -> D2 {
         let one = self.c(1.0);
         let s = self.div(one, d.x);
@@ -261,14 +217,5 @@ impl M<'_, '_, '_, '_> {
             x: s,
             y: self.fma(s, v, w),
         }
-    }
-    /// `sqrt(d)` for a float `d`.
-    pub fn dd_sqrt_d(&mut self, d: Value) -> D2 {
-        let t = self.sqrt(d);
-        let tt = self.dd_mul_d_d(t, t);
-        let n = self.dd_add2_d_d2(d, tt);
-        let r = self.dd_rec_d(t);
-        let p = self.dd_mul(n, r);
-        self.d2scale(p, 0.5)
     }
 }

@@ -5,11 +5,10 @@
 //! The algorithms and coefficients are those of SLEEF (Shibata & Petrogalli, "SLEEF: A Portable
 //! Vectorized Library of C Standard Mathematical Functions", IEEE TPDS 2020; Boost licence),
 //! the 1-ULP variants that use double-double arithmetic ([`dd`]) built on `fma` (`log`,
-//! `log2`, `tan` (after the 1-ULP reduction), `arctan` and `cbrt` of f64: the 3.5-ULP
-//! plain-double ones, and `log10` and `log1p` in their manner, measured at 2-3 ULP; f64
-//! `expm1`, `sinh` and `tanh` are plain doubles too, from Taylor polynomials and `exp`).
-//! The f64
-//! functions are in [`f64`]; every f32 function has native `f32x4` code from SLEEF's 3.5-ULP
+//! `log2`, `tan` (after the 1-ULP reduction), `arcsin`, `arccos`, `arctan` and `cbrt` of
+//! f64: the 3.5-ULP plain-double ones, and `log10` and `log1p` in their manner, measured at
+//! 2-3 ULP; f64 `expm1`, `sinh` and `tanh` are plain doubles too, from Taylor polynomials and
+//! `exp`). The f64 functions are in [`f64`]; every f32 function has native `f32x4` code from SLEEF's 3.5-ULP
 //! (`pow`: 1-ULP) f32 algorithms ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`, `tan`;
 //! [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`, `arctan2`,
 //! `arcsin`, `arccos`, `erf`, `cbrt`, `pow`).

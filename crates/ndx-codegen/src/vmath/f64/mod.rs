@@ -1,5 +1,6 @@
 //! The f64 functions (`f64x2`), ported from SLEEF's 1-ULP (`_u1`/`u10`) double-precision
-//! code, and its 3.5-ULP plain-double code for `log`, `arctan` and `cbrt` ([`fast`]); `expm1`,
+//! code, and its 3.5-ULP plain-double code for `log`, `arctan` and `cbrt` ([`fast`]), and
+//! `arcsin` and `arccos` ([`trig`]); `expm1`,
 //! `sinh` and `tanh` are plain-double code of ndx's own ([`exp`]: Taylor polynomials, and
 //! `exp` with an exact scaling), at most 1.6 ULP against a 40-digit reference. Every
 //! function clamps its argument before any exponent arithmetic: integer views never see a

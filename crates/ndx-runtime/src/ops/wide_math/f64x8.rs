@@ -243,60 +243,38 @@ pub(super) fn atan8(x: __m512d) -> __m512d {
     atan_folded(x, &k::ATAN_U35_POLY)
 }
 
-/// `(o, x, u)` of asin and acos (`vmath::f64::asin_core` with `asin_arg`): `o` where
-/// |d| < 1/2.
+/// `(o, x, x2)` of asin and acos (`vmath::f64::asin_reduce` with `asin_arg`): `o` where
+/// |d| < 1/2, `x2` = d^2 there and (1 - |d|) / 2 elsewhere, `x` = |d| or sqrt(x2).
 #[target_feature(enable = "avx512f")]
 #[inline]
-fn asin_core(d: __m512d) -> (__mmask8, D2, __m512d) {
+fn asin_reduce(d: __m512d) -> (__mmask8, __m512d, __m512d) {
     let a = abs(d);
     let o = lt_c(a, 0.5);
     let x2 = sel(o, mul(d, d), mul(sub(c(1.0), a), c(0.5)));
-    let ax = d2(a);
-    let r = dd_sqrt_d(x2);
-    let x = D2 {
-        x: sel(o, ax.x, r.x),
-        y: sel(o, ax.y, r.y),
-    };
-    let is1 = eq_c(a, 1.0);
-    let x = D2 {
-        x: sel(is1, c(0.0), x.x),
-        y: sel(is1, c(0.0), x.y),
-    };
-    let u = poly(x2, &k::ASIN_POLY);
-    let u = mul(u, mul(x2, x.x));
-    (o, x, u)
+    (o, sel(o, a, sqrt(x2)), x2)
 }
 
-/// `vmath::f64::asin` (SLEEF's `xasin_u1`).
+/// `vmath::f64::asin` (SLEEF's `xasin`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn asin8(d: __m512d) -> __m512d {
-    let (o, x, u) = asin_core(d);
-    let q = d2c(std::f64::consts::FRAC_PI_4, k::PI_B2 / 4.0);
-    let y = dd_sub_d2_d(dd_sub(q, x), u);
-    let small = add(u, x.x);
-    let big = mul(d2v(y), c(2.0));
-    mulsign(sel(o, small, big), d)
+    let (o, x, x2) = asin_reduce(d);
+    let u = fma(poly(x2, &k::ASIN_POLY), mul(x, x2), x);
+    let far = fma(u, c(-2.0), c(std::f64::consts::FRAC_PI_2));
+    mulsign(sel(o, u, far), d)
 }
 
-/// `vmath::f64::acos` (SLEEF's `xacos_u1`).
+/// `vmath::f64::acos` (SLEEF's `xacos`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn acos8(d: __m512d) -> __m512d {
-    let (o, x, u) = asin_core(d);
-    let h = d2c(std::f64::consts::FRAC_PI_2, k::PI_B2 / 2.0);
-    let a = dd_add_d_d(mulsign(x.x, d), mulsign(u, d));
-    let y = dd_sub(h, a);
-    let x2 = d2scale(dd_add_d2_d(x, u), 2.0);
-    let y = D2 {
-        x: sel(o, y.x, x2.x),
-        y: sel(o, y.y, x2.y),
-    };
+    let (o, x, x2) = asin_reduce(d);
+    let u = mul(poly(x2, &k::ASIN_POLY), mul(x2, x));
+    let near = sub(
+        c(std::f64::consts::FRAC_PI_2),
+        add(mulsign(x, d), mulsign(u, d)),
+    );
+    let r = sel(o, near, mul(add(x, u), c(2.0)));
     let flip = !o & lt_c(d, 0.0);
-    let r = dd_sub(d2c(std::f64::consts::PI, k::PI_B2), y);
-    let y = D2 {
-        x: sel(flip, r.x, y.x),
-        y: sel(flip, r.y, y.y),
-    };
-    d2v(y)
+    sel(flip, sub(c(std::f64::consts::PI), r), r)
 }
 
 /// `vmath::f64::cbrt_u35` (SLEEF's `xcbrt`, through `cbrt_plain` with `cbrt_split`).

@@ -524,22 +524,6 @@ macro_rules! lanes {
         #[allow(dead_code)]
         #[target_feature(enable = "avx512f")]
         #[inline]
-        fn dd_add2_d_d2(x: $v, y: D2) -> D2 {
-            let s = add(x, y.x);
-            let v = sub(s, x);
-            let sv = sub(s, v);
-            let a = sub(x, sv);
-            let b = sub(y.x, v);
-            let w = add(a, b);
-            D2 {
-                x: s,
-                y: add(w, y.y),
-            }
-        }
-
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
         fn dd_add(x: D2, y: D2) -> D2 {
             let s = add(x.x, y.x);
             let t = sub(x.x, s);
@@ -563,34 +547,6 @@ macro_rules! lanes {
             let t = add(a, b);
             let l = add(x.y, y.y);
             D2 { x: s, y: add(t, l) }
-        }
-
-        /// `x - y`, `|x| >= |y|`.
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
-        fn dd_sub(x: D2, y: D2) -> D2 {
-            let s = sub(x.x, y.x);
-            let t = sub(x.x, s);
-            let t = sub(t, y.x);
-            let t = add(t, x.y);
-            D2 {
-                x: s,
-                y: sub(t, y.y),
-            }
-        }
-
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
-        fn dd_sub_d2_d(x: D2, y: $v) -> D2 {
-            let s = sub(x.x, y);
-            let t = sub(x.x, s);
-            let t = sub(t, y);
-            D2 {
-                x: s,
-                y: add(t, x.y),
-            }
         }
 
         /// `x * y` exactly.
@@ -655,17 +611,6 @@ macro_rules! lanes {
         #[allow(dead_code)]
         #[target_feature(enable = "avx512f")]
         #[inline]
-        fn dd_rec_d(d: $v) -> D2 {
-            let one = c(1.0);
-            let s = div(one, d);
-            let e = fmanp(d, s, one);
-            D2 { x: s, y: mul(s, e) }
-        }
-
-        /// `1 / d`.
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
         fn dd_rec(d: D2) -> D2 {
             let one = c(1.0);
             let s = div(one, d.x);
@@ -692,15 +637,6 @@ macro_rules! lanes {
             }
         }
 
-        /// `sqrt(d)` as a double-double.
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
-        fn dd_sqrt_d(d: $v) -> D2 {
-            let t = sqrt(d);
-            let n = dd_add2_d_d2(d, dd_mul_d_d(t, t));
-            d2scale(dd_mul(n, dd_rec_d(t)), 0.5)
-        }
         /// `r` with the logarithms' special values (`vmath::f64::log_specials`): +inf at
         /// +inf, NaN below 0 and for NaN, -inf at 0.
         #[allow(dead_code)]
