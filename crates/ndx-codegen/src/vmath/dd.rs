@@ -39,12 +39,6 @@ impl M<'_, '_, '_, '_> {
             y: self.sel(m, a.y, b.y),
         }
     }
-    pub fn d2neg(&mut self, a: D2) -> D2 {
-        D2 {
-            x: self.neg(a.x),
-            y: self.neg(a.y),
-        }
-    }
     pub fn d2scale(&mut self, a: D2, s: f64) -> D2 {
         D2 {
             x: self.mul_c(a.x, s),

@@ -162,53 +162,15 @@ pub(super) fn cbrt(m: &mut M, d0: Value) -> Value {
     super::f64::cbrt_plain(m, d0, 300.0, &CBRT_POLY, false)
 }
 
-/// atan(s) for |s| <= 1: `s + s t P(t)`, `t = s^2` (SLEEF's `xatanf` coefficients).
-fn atan_poly(m: &mut M, s: Value) -> Value {
-    let t = m.mul(s, s);
-    let u = m.poly(t, &ATAN_POLY);
-    let tu = m.mul(t, u);
-    m.fma(s, tu, s)
-}
-
-/// atan2(y, x): SLEEF's `xatan2f` (`atan2kf`): the smaller of |y|, |x| over the larger
-/// through [`atan_poly`], plus a multiple of pi/2 for the octant; signs, zeros, infinities and
-/// NaN as the f64 code finishes them. |x| below 2^-128 scales both by 2^24 first.
+/// atan2(y, x): SLEEF's `xatan2f` (`atan2kf`) through `f64::atan2_plain` with the `f32`
+/// coefficients; |x| below 2^-128 scales both by 2^24 first.
 pub(super) fn atan2(m: &mut M, y: Value, x: Value) -> Value {
-    let ax = m.abs(x);
-    let o = m.lt_c(ax, ATAN2_TINY);
-    let sx = m.mul_c(x, 16_777_216.0);
-    let x = m.sel(o, sx, x);
-    let sy = m.mul_c(y, 16_777_216.0);
-    let y = m.sel(o, sy, y);
-    let ay = m.abs(y);
-    let ax = m.abs(x);
-    let neg = m.lt_c(x, 0.0);
-    let q = m.sel_c(neg, -2.0, 0.0);
-    let steep = m.lt(ax, ay);
-    let q1 = m.add_c(q, 1.0);
-    let q = m.sel(steep, q1, q);
-    let nx = m.neg(ax);
-    let num = m.sel(steep, nx, ay);
-    let den = m.sel(steep, ay, ax);
-    let s = m.div(num, den);
-    let t = atan_poly(m, s);
-    let h = m.c(std::f64::consts::FRAC_PI_2);
-    let r = m.fma(q, h, t);
-    super::f64::atan2_finish(m, y, x, r)
+    super::f64::atan2_plain(m, y, x, ATAN2_TINY, 16_777_216.0, &ATAN_POLY)
 }
 
-/// atan(x): SLEEF's `xatanf`, the argument folded to [0, 1] by 1/|x|.
+/// atan(x): SLEEF's `xatanf`, the argument folded to [0, 1] by 1/|x| (`f64::atan_folded`).
 pub(super) fn atan(m: &mut M, x: Value) -> Value {
-    let a = m.abs(x);
-    let big = m.gt_c(a, 1.0);
-    let one = m.c(1.0);
-    let r = m.div(one, a);
-    let s = m.sel(big, r, a);
-    let r = atan_poly(m, s);
-    let h = m.c(std::f64::consts::FRAC_PI_2);
-    let c = m.sub(h, r);
-    let r = m.sel(big, c, r);
-    m.mulsign(r, x)
+    super::f64::atan_folded(m, x, &ATAN_POLY)
 }
 
 /// `(o, x, P(x^2), x^3)` shared by arcsin and arccos (SLEEF's `xasinf`/`xacosf`): `o` where

@@ -113,21 +113,74 @@ pub(in crate::vmath) fn log1p_u35(m: &mut M, d0: Value) -> Value {
     m.sel(nz, z, r)
 }
 
-/// atan(x): SLEEF's `xatan` (3.5 ULP; the argument folded to [0, 1] by 1/x).
+/// atan(x): SLEEF's `xatan` (3.5 ULP) through [`atan_folded`].
 pub(in crate::vmath) fn atan_u35(m: &mut M, x: Value) -> Value {
+    atan_folded(m, x, &ATAN_U35_POLY)
+}
+
+/// atan2(y, x): SLEEF's `xatan2` (3.5 ULP) through [`atan2_plain`], with its threshold and
+/// scale for tiny `x`. Replaces SLEEF's double-double `xatan2_u1`.
+pub(in crate::vmath) fn atan2_u35(m: &mut M, y: Value, x: Value) -> Value {
+    atan2_plain(m, y, x, ATAN2_TINY, 2f64.powi(53), &ATAN_U35_POLY)
+}
+
+/// `s + s t P(t)` with `t = s^2`: the series of atan(s) on [-1, 1] with the coefficients `p`
+/// (either dtype).
+pub(in crate::vmath) fn atan_series(m: &mut M, s: Value, p: &[f64]) -> Value {
+    let t = m.mul(s, s);
+    let u = m.poly(t, p);
+    let tu = m.mul(t, u);
+    m.fma(s, tu, s)
+}
+
+/// atan(x) with the argument folded to [0, 1] by 1/|x| and [`atan_series`] (SLEEF's `xatan`
+/// and `xatanf`, by their coefficients `p`).
+pub(in crate::vmath) fn atan_folded(m: &mut M, x: Value, p: &[f64]) -> Value {
     let a = m.abs(x);
     let big = m.gt_c(a, 1.0);
     let one = m.c(1.0);
     let r = m.div(one, a);
     let s = m.sel(big, r, a);
-    let t = m.mul(s, s);
-    let u = m.poly(t, &ATAN_U35_POLY);
-    let tu = m.mul(t, u);
-    let r = m.fma(s, tu, s);
+    let r = atan_series(m, s, p);
     let h = m.c(std::f64::consts::FRAC_PI_2);
     let c = m.sub(h, r);
     let r = m.sel(big, c, r);
     m.mulsign(r, x)
+}
+
+/// atan2(y, x) in the working precision (SLEEF's `atan2k` and `atan2kf`): the smaller of
+/// |y|, |x| over the larger through [`atan_series`] with the coefficients `p`, plus a
+/// multiple of pi/2 for the octant; signs, zeros, infinities and NaN by [`atan2_finish`].
+/// |x| below `tiny` scales both arguments by `scale` first.
+pub(in crate::vmath) fn atan2_plain(
+    m: &mut M,
+    y: Value,
+    x: Value,
+    tiny: f64,
+    scale: f64,
+    p: &[f64],
+) -> Value {
+    let ax = m.abs(x);
+    let o = m.lt_c(ax, tiny);
+    let sx = m.mul_c(x, scale);
+    let x = m.sel(o, sx, x);
+    let sy = m.mul_c(y, scale);
+    let y = m.sel(o, sy, y);
+    let ay = m.abs(y);
+    let ax = m.abs(x);
+    let neg = m.lt_c(x, 0.0);
+    let q = m.sel_c(neg, -2.0, 0.0);
+    let steep = m.lt(ax, ay);
+    let q1 = m.add_c(q, 1.0);
+    let q = m.sel(steep, q1, q);
+    let nx = m.neg(ax);
+    let num = m.sel(steep, nx, ay);
+    let den = m.sel(steep, ay, ax);
+    let s = m.div(num, den);
+    let t = atan_series(m, s, p);
+    let h = m.c(std::f64::consts::FRAC_PI_2);
+    let r = m.fma(q, h, t);
+    atan2_finish(m, y, x, r)
 }
 
 /// cbrt(d) in the working precision: [`cbrt_split`], 2^(re/3) from a table, m^(-1/3) by the

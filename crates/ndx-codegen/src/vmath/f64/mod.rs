@@ -1,6 +1,6 @@
 //! The f64 functions (`f64x2`), ported from SLEEF's 1-ULP (`_u1`/`u10`) double-precision
-//! code, and its 3.5-ULP plain-double code for `log`, `arctan` and `cbrt` ([`fast`]), and
-//! `arcsin` and `arccos` ([`trig`]); `expm1`,
+//! code, and its 3.5-ULP plain-double code for `log`, `arctan`, `arctan2` and `cbrt`
+//! ([`fast`]), and `arcsin` and `arccos` ([`trig`]); `expm1`,
 //! `sinh` and `tanh` are plain-double code of ndx's own ([`exp`]: Taylor polynomials, and
 //! `exp` with an exact scaling), at most 1.6 ULP against a 40-digit reference. Every
 //! function clamps its argument before any exponent arithmetic: integer views never see a
@@ -12,7 +12,7 @@ pub(in crate::vmath) use cranelift_codegen::ir::Value;
 
 // Shared with the 512-bit `exp` that block programs call instead (same constants, same bits).
 pub(in crate::vmath) use ndx_runtime::ops::wide_math::consts64::{
-    ASIN_POLY as ASIN, ATAN2K_POLY, ATAN_U35_POLY, CBRT_2_1_3, CBRT_2_2_3, CBRT_POLY, ERF_A,
+    ASIN_POLY as ASIN, ATAN2_TINY, ATAN_U35_POLY, CBRT_2_1_3, CBRT_2_2_3, CBRT_POLY, ERF_A,
     ERF_A_DD, ERF_B, ERF_B_DD, EXP2_POLY, EXPK_POLY, EXPM1_OVER, EXPM1_TAYLOR, EXPM1_UNDER, EXP_HI,
     EXP_LO, EXP_POLY, FRAC_2_PI_DD, L2L, L2U, LN2_DD, LOG10_2_DD, LOG10_K, LOG10_POLY, LOG2_K,
     LOG2_POLY, LOGK_C3, LOGK_POLY, LOG_DBL_MAX, LOG_U1, PI_A, PI_B, PI_B2, PI_C, PI_D, R_LN2,

@@ -274,30 +274,6 @@ pub(in crate::vmath) fn acos(m: &mut M, d: Value) -> Value {
     m.sel(flip, pr, r)
 }
 
-/// atan2(y, x) for y >= 0 as a double-double: SLEEF `atan2k_u1`.
-pub(in crate::vmath) fn atan2k(m: &mut M, y: D2, x: D2) -> D2 {
-    let p = m.lt_c(x.x, 0.0);
-    let q = m.sel_c(p, -2.0, 0.0);
-    let nx = m.d2neg(x);
-    let x = m.d2sel(p, nx, x);
-    let p = m.lt(x.x, y.x);
-    let q1 = m.add_c(q, 1.0);
-    let q = m.sel(p, q1, q);
-    let nx = m.d2neg(x);
-    let s = m.d2sel(p, nx, y);
-    let t = m.d2sel(p, y, x);
-    let s = m.dd_div(s, t);
-    let t = m.dd_squ(s);
-    let t = m.d2normalize(t);
-    let u = m.poly(t.x, &ATAN2K_POLY);
-    let st = m.dd_mul(s, t);
-    let p = m.dd_mul_d2_d(st, u);
-    let t = m.dd_add(s, p);
-    let h = m.d2c(std::f64::consts::FRAC_PI_2, PI_B2 / 2.0);
-    let hq = m.dd_mul_d2_d(h, q);
-    m.dd_add(hq, t)
-}
-
 /// `isinf(d) ? copysign(1, d) | m : 0` bitwise, SLEEF's `visinf2`.
 pub(in crate::vmath) fn isinf2(m: &mut M, d: Value, k: Value) -> Value {
     let inf = m.isinf(d);
@@ -309,22 +285,6 @@ pub(in crate::vmath) fn isinf2(m: &mut M, d: Value, k: Value) -> Value {
     let o = m.or(s, kb);
     let r = m.and(inf, o);
     m.as_float(r)
-}
-
-/// atan2(y, x): SLEEF `xatan2_u1`.
-pub(in crate::vmath) fn atan2(m: &mut M, y: Value, x: Value) -> Value {
-    let ax = m.abs(x);
-    let o = m.lt_c(ax, 5.562_684_646_268_008_398_4e-309);
-    let sx = m.mul_c(x, 2f64.powi(53));
-    let x = m.sel(o, sx, x);
-    let sy = m.mul_c(y, 2f64.powi(53));
-    let y = m.sel(o, sy, y);
-    let ay = m.abs(y);
-    let yd = m.d2(ay);
-    let xd = m.d2(x);
-    let d = atan2k(m, yd, xd);
-    let r = m.d2v(d);
-    atan2_finish(m, y, x, r)
 }
 
 /// atan2's signs and special values (SLEEF's `xatan2`): `r` is atan2(|y|, x) for ordinary

@@ -330,27 +330,10 @@ pub(super) fn pow16(x: __m512, y: __m512) -> __m512 {
     pow_ordinary_or_finish(x, y, r)
 }
 
-/// `vmath::f32_ext::atan2` (SLEEF's `xatan2f`) with the f64 code's `atan2_finish`.
+/// `vmath::f32_ext::atan2` (SLEEF's `xatan2f`): `atan2_plain` with the `f32` coefficients.
 #[target_feature(enable = "avx512f")]
 pub(super) fn atan2_16(y: __m512, x: __m512) -> __m512 {
-    let o = lt_c(abs(x), k::ATAN2_TINY);
-    let x = sel(o, mul(x, c(16_777_216.0)), x);
-    let y = sel(o, mul(y, c(16_777_216.0)), y);
-    let (ay, ax) = (abs(y), abs(x));
-    let q = sel_c(lt_c(x, 0.0), -2.0, 0.0);
-    let steep = lt(ax, ay);
-    let q = sel(steep, add(q, c(1.0)), q);
-    let num = sel(steep, neg(ax), ay);
-    let den = sel(steep, ay, ax);
-    let t = atan_poly(div(num, den), &k::ATAN_POLY);
-    let r = fma(q, c(std::f64::consts::FRAC_PI_2), t);
-    // Where `x` and `y` are finite and nonzero in every lane (NaN is neither), `atan2_finish`
-    // only gives `r` the signs of `x`, then of `y`.
-    let finite_nonzero = |v: __m512| gt_c(abs(v), 0.0) & lt_c(abs(v), f64::INFINITY);
-    if finite_nonzero(x) & finite_nonzero(y) == ALL {
-        return mulsign(mulsign(r, x), y);
-    }
-    atan2_finish(y, x, r)
+    atan2_plain(y, x, k::ATAN2_TINY, 16_777_216.0, &k::ATAN_POLY)
 }
 
 // exp, tanh, log, erf, sin, cos, tan (`vmath::f32`, `f32_ext::erf`).

@@ -352,39 +352,10 @@ pub(super) fn pow8(x: __m512d, y: __m512d) -> __m512d {
 
 // arctan2 (`vmath/f64/trig.rs`: `atan2k`, `atan2`, `atan2_finish`).
 
-/// atan2(y, x) for y >= 0 as a double-double (`vmath::f64::atan2k`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn atan2k(y: D2, x: D2) -> D2 {
-    let p = lt_c(x.x, 0.0);
-    let q = sel_c(p, -2.0, 0.0);
-    let x = d2sel(p, d2neg(x), x);
-    let p = lt(x.x, y.x);
-    let q = sel(p, add(q, c(1.0)), q);
-    let s = d2sel(p, d2neg(x), y);
-    let t = d2sel(p, y, x);
-    let s = dd_div(s, t);
-    let t = d2normalize(dd_squ(s));
-    let u = poly(t.x, &k::ATAN2K_POLY);
-    let t = dd_add(s, dd_mul_d2_d(dd_mul(s, t), u));
-    let hq = dd_mul_d2_d(d2c(std::f64::consts::FRAC_PI_2, k::PI_B2 / 2.0), q);
-    dd_add(hq, t)
-}
-
-/// `vmath::f64::atan2` with `atan2_finish` (SLEEF's `xatan2_u1`).
+/// `vmath::f64::atan2_u35` (SLEEF's `xatan2`): `atan2_plain` with the `f64` coefficients.
 #[target_feature(enable = "avx512f")]
 pub(super) fn atan2_8(y: __m512d, x: __m512d) -> __m512d {
-    let o = lt_c(abs(x), k::ATAN2_TINY);
-    let x = sel(o, mul(x, c(2f64.powi(53))), x);
-    let y = sel(o, mul(y, c(2f64.powi(53))), y);
-    let r = d2v(atan2k(d2(abs(y)), d2(x)));
-    // As in `f32x16::atan2_16`: where `x` and `y` are finite and nonzero in every lane,
-    // `atan2_finish` only gives `r` the signs of `x`, then of `y`.
-    let finite_nonzero = |v: __m512d| gt_c(abs(v), 0.0) & lt_c(abs(v), f64::INFINITY);
-    if finite_nonzero(x) & finite_nonzero(y) == ALL {
-        return mulsign(mulsign(r, x), y);
-    }
-    atan2_finish(y, x, r)
+    atan2_plain(y, x, k::ATAN2_TINY, 2f64.powi(53), &k::ATAN_U35_POLY)
 }
 
 // sin, cos, tan (`vmath/f64/trig.rs`).

@@ -427,16 +427,6 @@ macro_rules! lanes {
         #[allow(dead_code)]
         #[target_feature(enable = "avx512f")]
         #[inline]
-        fn d2neg(a: D2) -> D2 {
-            D2 {
-                x: neg(a.x),
-                y: neg(a.y),
-            }
-        }
-
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
         fn d2scale(a: D2, s: f64) -> D2 {
             D2 {
                 x: mul(a.x, c(s)),
@@ -728,6 +718,33 @@ macro_rules! lanes {
             } else {
                 pow_finish(x, y, r)
             }
+        }
+
+        /// atan2(y, x) in the working precision (`vmath::f64::atan2_plain`): the smaller of
+        /// |y|, |x| over the larger through [`atan_poly`] with `ps`, plus a multiple of pi/2,
+        /// then [`atan2_finish`]; |x| below `tiny` scales both by `scale` first.
+        #[allow(dead_code)]
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        fn atan2_plain(y: $v, x: $v, tiny: f64, scale: f64, ps: &[f64]) -> $v {
+            let o = lt_c(abs(x), tiny);
+            let x = sel(o, mul(x, c(scale)), x);
+            let y = sel(o, mul(y, c(scale)), y);
+            let (ay, ax) = (abs(y), abs(x));
+            let q = sel_c(lt_c(x, 0.0), -2.0, 0.0);
+            let steep = lt(ax, ay);
+            let q = sel(steep, add(q, c(1.0)), q);
+            let num = sel(steep, neg(ax), ay);
+            let den = sel(steep, ay, ax);
+            let t = atan_poly(div(num, den), ps);
+            let r = fma(q, c(std::f64::consts::FRAC_PI_2), t);
+            // Where `x` and `y` are finite and nonzero in every lane (NaN is neither),
+            // `atan2_finish` only gives `r` the signs of `x`, then of `y`.
+            let finite_nonzero = |v: $v| gt_c(abs(v), 0.0) & lt_c(abs(v), f64::INFINITY);
+            if finite_nonzero(x) & finite_nonzero(y) == ALL {
+                return mulsign(mulsign(r, x), y);
+            }
+            atan2_finish(y, x, r)
         }
 
         /// The signs and special values of atan2 (`vmath::f64::atan2_finish`): `r` is
