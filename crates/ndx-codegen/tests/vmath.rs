@@ -517,7 +517,7 @@ fn arctan2_f32_over_random_bits() {
     eprintln!("arctan2 f32 over random bits: max {worst} ULP");
 }
 
-/// f32 `pow` (native `f32x4` code, double-float logarithm): a million bases over every
+/// f32 `pow` (in `f64` lanes, from tables): a million bases over every
 /// exponent with exponents that reach overflow and underflow (|y log2 x| up to 200), negative
 /// bases with integer exponents, random bit patterns, and every pair of special values.
 #[test]

@@ -45,19 +45,6 @@ impl M<'_, '_, '_, '_> {
             y: self.mul_c(a.y, s),
         }
     }
-    /// The integer nearest `d / ln2` (as a float).
-    pub fn round_ln2(&mut self, d: D2) -> Value {
-        let u = self.d2v(d);
-        let u = self.mul_c(u, std::f64::consts::LOG2_E);
-        self.rint(u)
-    }
-    /// `d - q ln2` with ln2 in two parts (`l2u`: few enough bits that `q l2u` is exact).
-    pub fn dd_sub_ln2(&mut self, d: D2, q: Value, l2u: f64, l2l: f64) -> D2 {
-        let a = self.mul_c(q, -l2u);
-        let s = self.dd_add2_d2_d(d, a);
-        let a = self.mul_c(q, -l2l);
-        self.dd_add2_d2_d(s, a)
-    }
     pub fn d2normalize(&mut self, t: D2) -> D2 {
         let s = self.add(t.x, t.y);
         let d = self.sub(t.x, s);
@@ -130,20 +117,6 @@ impl M<'_, '_, '_, '_> {
         D2 {
             x: s,
             y: self.add(t, y.y),
-        }
-    }
-    /// `x + y`, any magnitudes.
-    pub fn dd_add2(&mut self, x: D2, y: D2) -> D2 {
-        let s = self.add(x.x, y.x);
-        let v = self.sub(s, x.x);
-        let sv = self.sub(s, v);
-        let a = self.sub(x.x, sv);
-        let b = self.sub(y.x, v);
-        let t = self.add(a, b);
-        let l = self.add(x.y, y.y);
-        D2 {
-            x: s,
-            y: self.add(t, l),
         }
     }
 

@@ -6,7 +6,7 @@ use super::bitcast;
 use crate::scalar::Host;
 use crate::CodegenError;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
+use cranelift_codegen::ir::{types, ConstantData, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// The emitter: arithmetic on vectors of one float type (`f64x2` or `f32x4`), with masks
@@ -42,6 +42,97 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
         } else {
             52
         }
+    }
+
+    /// Runs `f` with the emitter on `f64x2` lanes, then returns it to its own type: for the
+    /// `f32` functions that evaluate in `f64` ([`M::widen`], [`M::narrow`]).
+    pub fn in_f64<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let (ty, ity) = (self.ty, self.ity);
+        (self.ty, self.ity) = (types::F64X2, types::I64X2);
+        let r = f(self);
+        (self.ty, self.ity) = (ty, ity);
+        r
+    }
+
+    /// The `f32x4` `x` as two `f64x2` (its lanes 0-1, then 2-3), exactly.
+    pub fn widen(&mut self, x: Value) -> (Value, Value) {
+        let lo = self.b.ins().fvpromote_low(x);
+        let high = self.shuffle(types::F32X4, x, x, &[2, 3, 2, 3]);
+        let hi = self.b.ins().fvpromote_low(high);
+        (lo, hi)
+    }
+
+    /// Two `f64x2` rounded to `f32` into one `f32x4` (the lanes of `lo`, then of `hi`).
+    pub fn narrow(&mut self, lo: Value, hi: Value) -> Value {
+        let lo = self.b.ins().fvdemote(lo);
+        let hi = self.b.ins().fvdemote(hi);
+        self.shuffle(types::F32X4, lo, hi, &[0, 1, 4, 5])
+    }
+
+    /// The lanes `lanes` of `x` and `y` (`x`'s first, then `y`'s), as a vector of type `ty`
+    /// (`f32x4`: four lanes, `f64x2`: two).
+    fn shuffle(&mut self, ty: Type, x: Value, y: Value, lanes: &[u8]) -> Value {
+        let w = (16 / lanes.len()) as u8;
+        let bytes: Vec<u8> = lanes.iter().flat_map(|&l| w * l..w * l + w).collect();
+        let mask = self.b.func.dfg.immediates.push(ConstantData::from(bytes));
+        let x = bitcast(self.b, types::I8X16, x);
+        let y = bitcast(self.b, types::I8X16, y);
+        let r = self.b.ins().shuffle(x, y, mask);
+        bitcast(self.b, ty, r)
+    }
+
+    /// The pairs `table[i]` at the `i64x2` indices `i` (each below `table.len()`), as two
+    /// `f64x2`: the first elements, the second elements. The table's address is embedded in
+    /// the code, which runs in this process only.
+    pub fn table_pairs(&mut self, i: Value, table: &'static [[f64; 2]]) -> (Value, Value) {
+        let base = self.b.ins().iconst(types::I64, table.as_ptr() as i64);
+        let flags = MemFlagsData::new().with_notrap().with_readonly();
+        let mut rows = [base; 2];
+        for (l, row) in rows.iter_mut().enumerate() {
+            let k = self.b.ins().extractlane(i, l as u8);
+            let off = self.b.ins().ishl_imm_s(k, 4);
+            let a = self.b.ins().iadd(base, off);
+            *row = self.b.ins().load(types::F64X2, flags, a, 0);
+        }
+        let first = self.shuffle(types::F64X2, rows[0], rows[1], &[0, 2]);
+        let second = self.shuffle(types::F64X2, rows[0], rows[1], &[1, 3]);
+        (first, second)
+    }
+
+    /// `table[i]` at the `i64x2` indices `i` (each below `table.len()`), as an `f64x2`; the
+    /// table's address is embedded as in [`M::table_pairs`].
+    pub fn table(&mut self, i: Value, table: &'static [f64]) -> Value {
+        let base = self.b.ins().iconst(types::I64, table.as_ptr() as i64);
+        let flags = MemFlagsData::new().with_notrap().with_readonly();
+        let load = |m: &mut Self, l: u8| {
+            let k = m.b.ins().extractlane(i, l);
+            let off = m.b.ins().ishl_imm_s(k, 3);
+            let a = m.b.ins().iadd(base, off);
+            m.b.ins().load(types::F64, flags, a, 0)
+        };
+        let e0 = load(self, 0);
+        let e1 = load(self, 1);
+        let v = self.b.ins().splat(types::F64X2, e0);
+        self.b.ins().insertlane(v, e1, 1)
+    }
+
+    /// Integer lanes shifted left by `k` bits.
+    pub fn ishl(&mut self, i: Value, k: i64) -> Value {
+        self.b.ins().ishl_imm_s(i, k)
+    }
+    /// Integer lanes shifted right by `k` bits, filling with zeros.
+    pub fn ushr(&mut self, i: Value, k: i64) -> Value {
+        self.b.ins().ushr_imm_s(i, k)
+    }
+    /// Integer lanes shifted right by `k` bits, filling with the sign.
+    pub fn sshr(&mut self, i: Value, k: i64) -> Value {
+        self.b.ins().sshr_imm_s(i, k)
+    }
+    pub fn iadd(&mut self, i: Value, j: Value) -> Value {
+        self.b.ins().iadd(i, j)
+    }
+    pub fn isub(&mut self, i: Value, j: Value) -> Value {
+        self.b.ins().isub(i, j)
     }
 
     /// A splatted float constant.

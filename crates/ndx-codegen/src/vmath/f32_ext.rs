@@ -1,19 +1,19 @@
 //! More native `f32x4` functions, built on the reductions of [`super::f32`]: `log2`, `log10`
 //! and `log1p` on `log`'s exponent split and polynomial, `expm1`, `sinh` and `cosh` on `exp`'s,
 //! `arctan`, `arctan2`, `arcsin`, `arccos` and `cbrt` from SLEEF's `xatanf`/`xatan2f`/
-//! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), `pow` from `xpowf` (double-float),
+//! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), `pow` in `f64` lanes from 16-entry tables of log2 and 2^x,
 //! and `erf` from two polynomials fitted by `benches/fit_erf.py`. Every unary one is checked on
 //! every `f32` input by `examples/exhaustive_f32.rs` (results in BENCHMARKS.md). `sinh` and
 //! `cosh` beyond |x| = 86.5, where e^|x| would overflow but the results are finite up to 89.4,
 //! take a cold block ([`far_range`]).
 
 use super::f32::{clamp, exp_fast, exp_general, log_parts, reduce_ln2_shifted};
-use super::{D2, M};
+use super::M;
 use cranelift_codegen::ir::Value;
 use ndx_runtime::ops::wide_math::consts::{
     ASIN_POLY, ATAN2_TINY, ATAN_POLY, CBRT_POLY, ERF_C0_HI, ERF_C0_LO, ERF_LARGE, ERF_SMALL,
-    ERF_SPLIT, ERF_TOP, EXPK_POLY, EXPM1_POLY, EXP_FAST, L10_2_HI, L10_2_LO, L2L, L2U, LN2,
-    LOGK_C3, LOGK_LN2, LOGK_POLY, LOG_POLY, LOG_TINY, PI_LO,
+    ERF_SPLIT, ERF_TOP, EXPM1_POLY, EXP_FAST, L10_2_HI, L10_2_LO, LN2, LOG_POLY, LOG_TINY, PI_LO,
+    POW_EXP2_POLY, POW_EXP2_TABLE, POW_LOG2_POLY, POW_LOG_PAIRS, POW_OFF_BITS,
 };
 
 /// [`log_parts`] for `log2`/`log10`: `m` in [1/sqrt(2), sqrt(2)) (`log` itself splits at
@@ -248,62 +248,55 @@ pub(super) fn erf(m: &mut M, x: Value) -> Value {
     m.or_nan(nan, r)
 }
 
-/// ln(d) as a double-float for positive finite `d`: SLEEF's `logkf` (`log`'s exponent split,
-/// `x = (m - 1) / (m + 1)` and the leading terms in double-float arithmetic).
-fn logk(m: &mut M, d: Value) -> D2 {
-    let (e, mm) = m.split_exponent(d, LOG_TINY);
-    let ln2 = m.d2c(LOGK_LN2.0, LOGK_LN2.1);
-    let s = m.dd_mul_d2_d(ln2, e);
-    let minus = m.c(-1.0);
-    let num = m.dd_add2_d_d(minus, mm);
-    let one = m.c(1.0);
-    let den = m.dd_add2_d_d(one, mm);
-    let x = m.dd_div(num, den);
-    let x2 = m.dd_squ(x);
-    let t = m.poly(x2.x, &LOGK_POLY);
-    let c = m.d2c(LOGK_C3.0, LOGK_C3.1);
-    let x2s = m.d2scale(x, 2.0);
-    let s = m.dd_add(s, x2s);
-    let x3 = m.dd_mul(x2, x);
-    let xt = m.dd_mul_d2_d(x2, t);
-    let inner = m.dd_add2(xt, c);
-    let tail = m.dd_mul(x3, inner);
-    m.dd_add(s, tail)
-}
-
-/// e^d for a double-float `d`: SLEEF's `expkf`, with `d` clamped to [-110, 100] first (beyond,
-/// the result is 0 or overflows either way, and the scaling stays in range).
-fn expk(m: &mut M, d: D2) -> Value {
-    let hi = m.gt_c(d.x, 100.0);
-    let lo = m.lt_c(d.x, -110.0);
-    let out = m.or(hi, lo);
-    let c = m.c(100.0);
-    let dx = m.sel(hi, c, d.x);
-    let c = m.c(-110.0);
-    let dx = m.sel(lo, c, dx);
-    let dy = m.zero_if(out, d.y);
-    let d = D2 { x: dx, y: dy };
-    let q = m.round_ln2(d);
-    let s = m.dd_sub_ln2(d, q, L2U, L2L);
-    let s = m.d2normalize(s);
-    let u = m.poly(s.x, &EXPK_POLY);
-    let s2 = m.dd_squ(s);
-    let su = m.dd_mul_d2_d(s2, u);
-    let t = m.dd_add(s, su);
-    let one = m.c(1.0);
-    let t = m.dd_add_d_d2(one, t);
-    let u = m.add(t.x, t.y);
-    let u = m.ldexp2(u, q);
-    let under = m.lt_c(d.x, -104.0);
-    m.zero_if(under, u)
-}
-
-/// x^y: SLEEF's `xpowf`, e^(y ln|x|) with the logarithm and the product in double-float
-/// arithmetic, then the sign and special values of the f64 code (`pow_ordinary_or_finish`).
+/// x^y: 2^(y log2|x|) evaluated in `f64` ([`pow_abs_f64`] on the lanes widened), rounded to
+/// `f32` once, then the sign and special values of the f64 code (`pow_ordinary_or_finish`).
 pub(super) fn pow(m: &mut M, x: Value, y: Value) -> Value {
     let ax = m.abs(x);
-    let l = logk(m, ax);
-    let d = m.dd_mul_d2_d(l, y);
-    let r = expk(m, d);
+    let (al, ah) = m.widen(ax);
+    let (yl, yh) = m.widen(y);
+    let (rl, rh) = m.in_f64(|m| (pow_abs_f64(m, al, yl), pow_abs_f64(m, ah, yh)));
+    let r = m.narrow(rl, rh);
     super::f64::pow_ordinary_or_finish(m, x, y, r)
+}
+
+/// `a^y` for positive finite `a` and finite `y` on `f64x2` lanes (the tables and polynomials
+/// are `benches/pow_tables.py`'s). log2(a): `a = 2^k z` split at [`POW_OFF_BITS`], z's
+/// interval `i` from the next four bits, `r = z invc_i - 1` (|r| <= 2^-5; one `fma`), and
+/// log2(a) = (k + logc_i) + r P(r), P the Taylor series to r^7 (invc = 1 and logc = 0 around
+/// 1, so log2(a) keeps its relative accuracy there). 2^t, t = y log2(a) clamped to
+/// [-160, 130]: `n = round(16 t)`, `s = t - n/16` (exact), 2^t = 2^(n >> 4) T[n & 15] Q(s),
+/// Q the Taylor series to s^5. Each step is within about 2^-50 (relative), so `t` is within
+/// about 150 2^-50 and the result within 2^-42 of |x|^y before the one rounding to `f32`.
+fn pow_abs_f64(m: &mut M, a: Value, y: Value) -> Value {
+    let ib = m.bits(a);
+    let off = m.ci(POW_OFF_BITS as i64);
+    let tmp = m.isub(ib, off);
+    let k = m.sshr(tmp, 52);
+    let i = m.ushr(tmp, 48);
+    let fifteen = m.ci(15);
+    let i = m.and(i, fifteen);
+    let kz = m.ishl(k, 52);
+    let iz = m.isub(ib, kz);
+    let z = m.as_float(iz);
+    let (invc, logc) = m.table_pairs(i, &POW_LOG_PAIRS);
+    let minus = m.c(-1.0);
+    let r = m.fma(z, invc, minus);
+    let kf = m.float_of(k);
+    let hi = m.add(kf, logc);
+    let p = m.poly(r, &POW_LOG2_POLY);
+    let l = m.fma(r, p, hi);
+    let t = m.mul(l, y);
+    let t = clamp(m, t, -160.0, 130.0);
+    let (n, tb) = m.round_shifted(t, 16.0);
+    let k = m.c(-0.0625);
+    let s = m.fma(n, k, t);
+    let j = m.and(tb, fifteen);
+    let tj = m.table(j, &POW_EXP2_TABLE);
+    let q = m.poly(s, &POW_EXP2_POLY);
+    let u = m.mul(tj, q);
+    let e = m.ushr(tb, 4);
+    let e = m.ishl(e, 52);
+    let ub = m.bits(u);
+    let r = m.iadd(ub, e);
+    m.as_float(r)
 }

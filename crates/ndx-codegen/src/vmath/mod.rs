@@ -8,10 +8,11 @@
 //! built on `fma`, but for the 3.5-ULP plain-double ones of `log`, `log2`, `tan` (after the
 //! 1-ULP reduction), `arcsin`, `arccos`, `arctan`, `arctan2` and `cbrt`, `log10` and `log1p`
 //! in their manner (measured at 2-3 ULP), and `expm1`, `sinh` and `tanh` in plain doubles from
-//! Taylor polynomials and `exp`. Every f32 function has native `f32x4` code from SLEEF's
-//! 3.5-ULP (`pow`: 1-ULP) f32 algorithms ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`,
-//! `cos`, `tan`; [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`,
-//! `arctan2`, `arcsin`, `arccos`, `erf`, `cbrt`, `pow`).
+//! Taylor polynomials and `exp`. Every f32 function but `pow` has native `f32x4` code from
+//! SLEEF's 3.5-ULP f32 algorithms ([`f32`]: `exp`, `exp2`, `tanh`, `log`, `sin`, `cos`,
+//! `tan`; [`f32_ext`]: `log2`, `log10`, `log1p`, `expm1`, `sinh`, `cosh`, `arctan`,
+//! `arctan2`, `arcsin`, `arccos`, `erf`, `cbrt`); f32 `pow` widens its lanes to `f64x2`
+//! ([`M::in_f64`]) and takes log2 and 2^x from 16-entry tables ([`M::table_pairs`]).
 //!
 //! Invariants:
 //! - Every function is within 4 ULP of the correctly rounded result over its whole domain
@@ -19,7 +20,8 @@
 //!   and returns what libm returns for NaN, infinities, signed zeros, subnormal inputs and
 //!   outputs, overflow and underflow.
 //! - No emitted instruction can trap: integers are only shifted, masked and added; float to
-//!   integer conversions go through the `1.5 * 2^52` bias trick, never `fcvt_to_sint`.
+//!   integer conversions go through the `1.5 * 2^52` bias trick, never `fcvt_to_sint`; the
+//!   only loads are f32 `pow`'s, from static tables at indices masked to their 16 entries.
 //! - Branches are whole-vector and only pick between equivalent code: [`M::branch`] takes a
 //!   cheaper form when every lane allows it (sin/cos/tan arguments below 15, erf below 2.5),
 //!   and [`M::unless_rare`] enters a cold block for a vector with a rare lane: `exp`'s general

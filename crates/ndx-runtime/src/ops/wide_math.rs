@@ -402,30 +402,95 @@ pub mod consts {
     pub const L10_2_HI: f64 = 0.301_025_390_625;
     /// See [`L10_2_HI`].
     pub const L10_2_LO: f64 = std::f64::consts::LOG10_2 - L10_2_HI;
-    /// ln 2 as a float-float (`pow`'s `logkf`).
-    #[allow(clippy::excessive_precision)]
-    pub const LOGK_LN2: (f64, f64) = (0.693_147_182_464_599_609_38, -1.904_654_323_148_236_017e-09);
-    /// `logkf`'s polynomial in `x^2` (SLEEF), highest degree first.
-    #[allow(clippy::excessive_precision)]
-    pub const LOGK_POLY: [f64; 3] = [
-        0.240_320_354_700_088_500_976_562,
-        0.285_112_679_004_669_189_453_125,
-        0.400_007_992_982_864_379_882_812,
+    /// `pow`'s log2 split (`benches/pow_tables.py`): the bits of 1 - 1/64. `bits(x) - this`
+    /// gives the exponent `k` (its top 12 bits) and the interval (the next 4), with
+    /// `x = 2^k z`, z in [1 - 1/64, 2 - 1/32).
+    pub const POW_OFF_BITS: u64 = 0x3fef_8000_0000_0000;
+    /// `pow`'s 1 / (the midpoint of each interval of z), 1 for the interval around 1.
+    pub const POW_INVC: [f64; 16] = [
+        1.0,
+        0.941_176_470_588_235_3,
+        0.888_888_888_888_888_8,
+        0.842_105_263_157_894_7,
+        0.8,
+        0.761_904_761_904_761_9,
+        0.727_272_727_272_727_3,
+        0.695_652_173_913_043_5,
+        0.666_666_666_666_666_6,
+        0.64,
+        0.615_384_615_384_615_4,
+        0.592_592_592_592_592_6,
+        0.571_428_571_428_571_4,
+        0.551_724_137_931_034_5,
+        0.533_333_333_333_333_3,
+        0.516_129_032_258_064_5,
     ];
-    /// `logkf`'s coefficient of `x^3`, a float-float.
-    #[allow(clippy::excessive_precision)]
-    pub const LOGK_C3: (f64, f64) = (
-        0.666_666_626_930_236_816_406_25,
-        3.691_838_612_596_143_320_843_11e-09,
-    );
-    /// `expkf`'s polynomial (SLEEF: e^d of a float-float, for `pow`), highest degree first.
-    #[allow(clippy::excessive_precision)]
-    pub const EXPK_POLY: [f64; 5] = [
-        0.001_363_246_468_827_128_410_339_36,
-        0.008_365_969_173_610_210_418_701_17,
-        0.041_671_082_377_433_776_855_468_8,
-        0.166_665_524_244_308_471_679_688,
-        0.499_999_850_988_388_061_523_438,
+    /// -log2 of each [`POW_INVC`], rounded once.
+    pub const POW_LOGC: [f64; 16] = [
+        0.0,
+        0.087_462_841_250_339_43,
+        0.169_925_001_442_312_46,
+        0.247_927_513_443_585_57,
+        0.321_928_094_887_362_3,
+        0.392_317_422_778_760_36,
+        0.459_431_618_637_297_2,
+        0.523_561_956_057_013,
+        0.584_962_500_721_156_3,
+        0.643_856_189_774_724_7,
+        0.700_439_718_141_092_1,
+        0.754_887_502_163_468_7,
+        0.807_354_922_057_604_2,
+        0.857_980_995_127_572_1,
+        0.906_890_595_608_518_6,
+        0.954_196_310_386_875_2,
+    ];
+    /// `(`[`POW_INVC`]`, `[`POW_LOGC`]`)` pairs: the JIT loads both of an interval at once.
+    pub static POW_LOG_PAIRS: [[f64; 2]; 16] = {
+        let mut t = [[0.0; 2]; 16];
+        let mut i = 0;
+        while i < 16 {
+            t[i] = [POW_INVC[i], POW_LOGC[i]];
+            i += 1;
+        }
+        t
+    };
+    /// log2(1 + r) / r for |r| <= 2^-5: the Taylor series to r^7, highest degree first.
+    pub const POW_LOG2_POLY: [f64; 7] = [
+        0.206_099_291_555_566_2,
+        -0.240_449_173_481_493_9,
+        0.288_539_008_177_792_66,
+        -0.360_673_760_222_240_85,
+        0.480_898_346_962_987_8,
+        -0.721_347_520_444_481_7,
+        std::f64::consts::LOG2_E,
+    ];
+    /// 2^(j / 16) for j in 0..16, rounded once (a static: the JIT embeds its address).
+    pub static POW_EXP2_TABLE: [f64; 16] = [
+        1.0,
+        1.044_273_782_427_413_8,
+        1.090_507_732_665_257_7,
+        1.138_788_634_756_691_6,
+        1.189_207_115_002_721,
+        1.241_857_812_073_484,
+        1.296_839_554_651_009_6,
+        1.354_255_546_936_892_7,
+        std::f64::consts::SQRT_2,
+        1.476_826_145_939_499_3,
+        1.542_210_825_407_940_7,
+        1.610_490_331_949_254_3,
+        1.681_792_830_507_429,
+        1.756_252_160_373_299_5,
+        1.834_008_086_409_342_4,
+        1.915_206_561_397_147_4,
+    ];
+    /// 2^s for |s| <= 1/32: the Taylor series to s^5, highest degree first.
+    pub const POW_EXP2_POLY: [f64; 6] = [
+        0.001_333_355_814_642_844_3,
+        0.009_618_129_107_628_477,
+        0.055_504_108_664_821_58,
+        0.240_226_506_959_100_72,
+        std::f64::consts::LN_2,
+        1.0,
     ];
     /// Below this |x|, `arctan2` scales both arguments by 2^24 first.
     pub const ATAN2_TINY: f64 = 2.938_737_278_354_183e-39;

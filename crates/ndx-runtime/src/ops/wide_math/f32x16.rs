@@ -281,53 +281,42 @@ pub(super) fn cbrt16(d0: __m512, _live: __mmask16) -> __m512 {
 }
 
 // pow and arctan2 (`vmath::f32_ext::pow`, `atan2`, with the f64 code's `pow_finish` and
-// `atan2_finish`), in float-float arithmetic (`vmath::dd`) where the JIT's is.
+// `atan2_finish`).
 
-/// ln(d) as a float-float for positive finite `d` (`vmath::f32_ext::logk`, SLEEF's `logkf`).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn logk(d: __m512) -> D2 {
-    let (e, mm) = split_exponent_at(d, k::LOG_TINY, 0.75);
-    let s = dd_mul_d2_d(d2c(k::LOGK_LN2.0, k::LOGK_LN2.1), e);
-    let x = dd_div(dd_add2_d_d(c(-1.0), mm), dd_add2_d_d(c(1.0), mm));
-    let x2 = dd_squ(x);
-    let t = poly(x2.x, &k::LOGK_POLY);
-    let s = dd_add(s, d2scale(x, 2.0));
-    let x3 = dd_mul(x2, x);
-    let inner = dd_add2(dd_mul_d2_d(x2, t), d2c(k::LOGK_C3.0, k::LOGK_C3.1));
-    dd_add(s, dd_mul(x3, inner))
-}
-
-/// e^d of a float-float (`vmath::f32_ext::expk`, SLEEF's `expkf`, `d` clamped to
-/// [-110, 100]).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn expk(d: D2) -> __m512 {
-    let hi = gt_c(d.x, 100.0);
-    let lo = lt_c(d.x, -110.0);
-    let dx = sel(lo, c(-110.0), sel(hi, c(100.0), d.x));
-    let d = D2 {
-        x: dx,
-        y: zero_if(hi | lo, d.y),
-    };
-    let q = rint(mul(add(d.x, d.y), c(std::f64::consts::LOG2_E)));
-    let s = dd_add2_d2_d(d, mul(q, c(-k::L2U)));
-    let s = dd_add2_d2_d(s, mul(q, c(-k::L2L)));
-    let s = d2normalize(s);
-    let u = poly(s.x, &k::EXPK_POLY);
-    let t = dd_add(s, dd_mul_d2_d(dd_squ(s), u));
-    let t = dd_add_d_d2(c(1.0), t);
-    let u = ldexp2(add(t.x, t.y), q);
-    zero_if(lt_c(d.x, -104.0), u)
-}
-
-/// `vmath::f32_ext::pow` (SLEEF's `xpowf`), with the f64 code's `pow_ordinary_or_finish`:
-/// `pow_finish` gives `r` itself on the ordinary lanes, so the branch never changes a bit.
+/// `vmath::f32_ext::pow`: 2^(y log2|x|) in `f64` (eight lanes at a time,
+/// `f64x8::pow_abs_for_f32`), rounded to `f32` once, with the f64 code's
+/// `pow_ordinary_or_finish`: `pow_finish` gives `r` itself on the ordinary lanes, so the
+/// branch never changes a bit.
 #[target_feature(enable = "avx512f")]
 pub(super) fn pow16(x: __m512, y: __m512) -> __m512 {
-    let d = dd_mul_d2_d(logk(abs(x)), y);
-    let r = expk(d);
+    let (al, ah) = widen(abs(x));
+    let (yl, yh) = widen(y);
+    let r = narrow(
+        super::f64x8::pow_abs_for_f32(al, yl),
+        super::f64x8::pow_abs_for_f32(ah, yh),
+    );
     pow_ordinary_or_finish(x, y, r)
+}
+
+/// The 16 lanes of `x` as two 8-lane `f64` vectors (lanes 0-7, then 8-15), exactly
+/// (`M::widen`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn widen(x: __m512) -> (__m512d, __m512d) {
+    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)));
+    (
+        _mm512_cvtps_pd(_mm512_castps512_ps256(x)),
+        _mm512_cvtps_pd(hi),
+    )
+}
+
+/// Two 8-lane `f64` vectors rounded to `f32` into one 16-lane vector (`M::narrow`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn narrow(lo: __m512d, hi: __m512d) -> __m512 {
+    let lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm512_cvtpd_ps(lo)));
+    let hi = _mm256_castps_pd(_mm512_cvtpd_ps(hi));
+    _mm512_castpd_ps(_mm512_insertf64x4::<1>(lo, hi))
 }
 
 /// `vmath::f32_ext::atan2` (SLEEF's `xatan2f`): `atan2_plain` with the `f32` coefficients.

@@ -350,6 +350,42 @@ pub(super) fn pow8(x: __m512d, y: __m512d) -> __m512d {
     pow_ordinary_or_finish(x, y, r)
 }
 
+/// `f32` pow's `a^y` in `f64` lanes (`vmath::f32_ext::pow_abs_f64`), its tables read by
+/// `vpermt2pd` (16 entries in two registers) where the JIT loads them lane by lane.
+#[target_feature(enable = "avx512f")]
+pub(super) fn pow_abs_for_f32(a: __m512d, y: __m512d) -> __m512d {
+    use super::consts as f;
+    let table = |t: &[f64; 16], i: __m512i| {
+        // SAFETY: `t` has 16 elements, read as two vectors of 8.
+        let (lo, hi) = unsafe {
+            (
+                _mm512_loadu_pd(t.as_ptr()),
+                _mm512_loadu_pd(t.as_ptr().add(8)),
+            )
+        };
+        _mm512_permutex2var_pd(lo, i, hi)
+    };
+    let ib = bits(a);
+    let tmp = _mm512_sub_epi64(ib, _mm512_set1_epi64(f::POW_OFF_BITS as i64));
+    let kk = _mm512_srai_epi64::<52>(tmp);
+    let fifteen = _mm512_set1_epi64(15);
+    let i = _mm512_and_si512(_mm512_srli_epi64::<48>(tmp), fifteen);
+    let z = float(_mm512_sub_epi64(ib, _mm512_slli_epi64::<52>(kk)));
+    let r = fma(z, table(&f::POW_INVC, i), c(-1.0));
+    let hi = add(float_of(kk), table(&f::POW_LOGC, i));
+    let l = fma(r, poly(r, &f::POW_LOG2_POLY), hi);
+    // `t` is finite (a and y are): max and min clamp it as the JIT's selections do.
+    let t = _mm512_min_pd(_mm512_max_pd(mul(l, y), c(-160.0)), c(130.0));
+    let tv = fma(t, c(16.0), c(SHIFTER));
+    let n = sub(tv, c(SHIFTER));
+    let s = fma(n, c(-0.0625), t);
+    let tb = bits(tv);
+    let j = _mm512_and_si512(tb, fifteen);
+    let u = mul(table(&f::POW_EXP2_TABLE, j), poly(s, &f::POW_EXP2_POLY));
+    let e = _mm512_slli_epi64::<52>(_mm512_srli_epi64::<4>(tb));
+    float(_mm512_add_epi64(bits(u), e))
+}
+
 // arctan2 (`vmath/f64/trig.rs`: `atan2k`, `atan2`, `atan2_finish`).
 
 /// `vmath::f64::atan2_u35` (SLEEF's `xatan2`): `atan2_plain` with the `f64` coefficients.

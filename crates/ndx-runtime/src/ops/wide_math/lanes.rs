@@ -417,16 +417,6 @@ macro_rules! lanes {
         #[allow(dead_code)]
         #[target_feature(enable = "avx512f")]
         #[inline]
-        fn d2sel(m: $mask, a: D2, b: D2) -> D2 {
-            D2 {
-                x: sel(m, a.x, b.x),
-                y: sel(m, a.y, b.y),
-            }
-        }
-
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
         fn d2scale(a: D2, s: f64) -> D2 {
             D2 {
                 x: mul(a.x, c(s)),
@@ -523,20 +513,6 @@ macro_rules! lanes {
                 x: s,
                 y: add(t, y.y),
             }
-        }
-
-        #[allow(dead_code)]
-        #[target_feature(enable = "avx512f")]
-        #[inline]
-        fn dd_add2(x: D2, y: D2) -> D2 {
-            let s = add(x.x, y.x);
-            let v = sub(s, x.x);
-            let sv = sub(s, v);
-            let a = sub(x.x, sv);
-            let b = sub(y.x, v);
-            let t = add(a, b);
-            let l = add(x.y, y.y);
-            D2 { x: s, y: add(t, l) }
         }
 
         /// `x * y` exactly.
