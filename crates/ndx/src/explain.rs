@@ -394,7 +394,7 @@ pub fn loops_text(f: &FusedStep) -> String {
             let stores = if l.streams { ", streaming stores" } else { "" };
             let _ = writeln!(
                 s,
-                "vector: {lanes} x {bits}-bit lanes (AVX-512), one call per row, masked tail{stores}"
+                "vector: {lanes} x {bits}-bit lanes (AVX-512), the row code walking the rows, masked tail{stores}"
             );
         }
         (Some(v), _) => {

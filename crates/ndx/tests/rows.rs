@@ -196,7 +196,7 @@ fn long_rows_of_arithmetic_run_the_512_bit_row_code() {
         let text = ex.text(TextOptions { timings: false });
         let wide = ndx_codegen::row_code_available() && cols >= ndx_codegen::ROW_MIN_512;
         let line = if wide {
-            "vector: 16 x 32-bit lanes (AVX-512), one call per row, masked tail"
+            "vector: 16 x 32-bit lanes (AVX-512), the row code walking the rows, masked tail"
         } else {
             "vector: 4 x 32-bit lanes"
         };
@@ -239,7 +239,7 @@ fn argmax_of_rows_runs_the_512_bit_row_code() {
         let text = s.explain(src).unwrap().text(TextOptions { timings: false });
         let wide = ndx_codegen::row_code_available() && cols >= ndx_codegen::ROW_MIN_512_ARG;
         assert_eq!(
-            text.contains("vector: 16 x 32-bit lanes (AVX-512), one call per row"),
+            text.contains("vector: 16 x 32-bit lanes (AVX-512), the row code walking the rows"),
             wide,
             "{cols} columns: {text}"
         );
