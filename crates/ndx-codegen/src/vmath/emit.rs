@@ -86,16 +86,10 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     /// the code, which runs in this process only.
     pub fn table_pairs(&mut self, i: Value, table: &'static [[f64; 2]]) -> (Value, Value) {
         let base = self.b.ins().iconst(types::I64, table.as_ptr() as i64);
-        let flags = MemFlagsData::new().with_notrap().with_readonly();
-        let mut rows = [base; 2];
-        for (l, row) in rows.iter_mut().enumerate() {
-            let k = self.b.ins().extractlane(i, l as u8);
-            let off = self.b.ins().ishl_imm_s(k, 4);
-            let a = self.b.ins().iadd(base, off);
-            *row = self.b.ins().load(types::F64X2, flags, a, 0);
-        }
-        let first = self.shuffle(types::F64X2, rows[0], rows[1], &[0, 2]);
-        let second = self.shuffle(types::F64X2, rows[0], rows[1], &[1, 3]);
+        let r0 = self.table_load(i, 0, base, types::F64X2);
+        let r1 = self.table_load(i, 1, base, types::F64X2);
+        let first = self.shuffle(types::F64X2, r0, r1, &[0, 2]);
+        let second = self.shuffle(types::F64X2, r0, r1, &[1, 3]);
         (first, second)
     }
 
@@ -103,17 +97,21 @@ impl<'a, 'f, 'h, 'm> M<'a, 'f, 'h, 'm> {
     /// table's address is embedded as in [`M::table_pairs`].
     pub fn table(&mut self, i: Value, table: &'static [f64]) -> Value {
         let base = self.b.ins().iconst(types::I64, table.as_ptr() as i64);
-        let flags = MemFlagsData::new().with_notrap().with_readonly();
-        let load = |m: &mut Self, l: u8| {
-            let k = m.b.ins().extractlane(i, l);
-            let off = m.b.ins().ishl_imm_s(k, 3);
-            let a = m.b.ins().iadd(base, off);
-            m.b.ins().load(types::F64, flags, a, 0)
-        };
-        let e0 = load(self, 0);
-        let e1 = load(self, 1);
+        let e0 = self.table_load(i, 0, base, types::F64);
+        let e1 = self.table_load(i, 1, base, types::F64);
         let v = self.b.ins().splat(types::F64X2, e0);
         self.b.ins().insertlane(v, e1, 1)
+    }
+
+    /// The element of type `ty` at index `i[lane]` of the table at `base` (elements of
+    /// `ty`'s size); the load cannot trap (the caller keeps the index in the table).
+    fn table_load(&mut self, i: Value, lane: u8, base: Value, ty: Type) -> Value {
+        let k = self.b.ins().extractlane(i, lane);
+        let shift = i64::from(ty.bytes().trailing_zeros());
+        let off = self.b.ins().ishl_imm_s(k, shift);
+        let a = self.b.ins().iadd(base, off);
+        let flags = MemFlagsData::new().with_notrap().with_readonly();
+        self.b.ins().load(ty, flags, a, 0)
     }
 
     /// Integer lanes shifted left by `k` bits.

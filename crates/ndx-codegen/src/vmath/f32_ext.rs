@@ -204,18 +204,9 @@ pub(super) fn acos(m: &mut M, d: Value) -> Value {
     let zero = m.c(0.0);
     let x = m.sel(unit, zero, x);
     let u = m.sel(unit, zero, u);
-    // |d| < 1/2: pi/2 - (x + u) with the sign of d.
-    let xs = m.mulsign(x, d);
-    let us = m.mulsign(u, d);
-    let sum = m.add(xs, us);
-    let h = m.c(std::f64::consts::FRAC_PI_2);
-    let near = m.sub(h, sum);
-    // Otherwise 2 (x + u), subtracted from pi for negative d.
-    let xu = m.add(x, u);
-    let far = m.mul_c(xu, 2.0);
-    let r = m.sel(o, near, far);
-    let neg = m.lt_c(d, 0.0);
-    let flip = m.andnot(o, neg);
+    // |d| < 1/2: pi/2 - (x + u) with the sign of d; otherwise 2 (x + u), subtracted from pi
+    // (in two parts) for negative d.
+    let (r, flip) = super::f64::acos_halves(m, d, o, x, u);
     let pi_hi = m.c(std::f64::consts::PI);
     let back = m.sub(pi_hi, r);
     let back = m.add_c(back, PI_LO);

@@ -18,16 +18,21 @@ pub(in crate::vmath) fn exp_scaled(m: &mut M, d: Value, pow2: f64) -> Value {
     let x = m.sel(hi, c, x);
     let q = m.mul_c(x, R_LN2);
     let q = m.rint(q);
-    let k = m.c(-L2U);
-    let s = m.fma(q, k, x);
-    let k = m.c(-L2L);
-    let s = m.fma(q, k, s);
+    let s = minus_q_ln2(m, q, x);
     let u = m.poly(s, &EXP_POLY);
     let qk = m.add_c(q, pow2);
     let u = m.ldexp2(u, qk);
     let over = m.gt_c(d, LOG_DBL_MAX - pow2 * std::f64::consts::LN_2);
     let inf = m.c(f64::INFINITY);
     m.sel(over, inf, u)
+}
+
+/// `x - q ln2` for integer-valued `q`, ln 2 in two parts (Cody-Waite, two `fma`s).
+fn minus_q_ln2(m: &mut M, q: Value, x: Value) -> Value {
+    let k = m.c(-L2U);
+    let s = m.fma(q, k, x);
+    let k = m.c(-L2L);
+    m.fma(q, k, s)
 }
 
 /// 2^d: SLEEF `xexp2`.
@@ -114,10 +119,7 @@ fn expm1_parts(m: &mut M, x: Value) -> (Value, Value, Value) {
     let q = m.mul_c(x, R_LN2);
     let q = m.rint(q);
     let q = m.zero_if(small, q);
-    let k = m.c(-L2U);
-    let s = m.fma(q, k, x);
-    let k = m.c(-L2L);
-    let s = m.fma(q, k, s);
+    let s = minus_q_ln2(m, q, x);
     let p = m.poly(s, &EXPM1_TAYLOR);
     let s2 = m.mul(s, s);
     let e = m.fma(s2, p, s);

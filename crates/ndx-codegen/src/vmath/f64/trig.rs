@@ -259,6 +259,22 @@ pub(in crate::vmath) fn acos(m: &mut M, d: Value) -> Value {
     let p = m.poly(x2, &ASIN);
     let xx2 = m.mul(x2, x);
     let u = m.mul(p, xx2);
+    let (r, flip) = acos_halves(m, d, o, x, u);
+    let pi = m.c(std::f64::consts::PI);
+    let pr = m.sub(pi, r);
+    m.sel(flip, pr, r)
+}
+
+/// The common end of acos in both dtypes, given `x + u = asin(x)` ([`asin_reduce`]'s `x`):
+/// `pi/2 - (x + u)` with the signs of `d` where `o` (|d| < 1/2), `2 (x + u)` elsewhere; and
+/// the lanes whose result is pi minus that (negative `d` outside `o`).
+pub(in crate::vmath) fn acos_halves(
+    m: &mut M,
+    d: Value,
+    o: Value,
+    x: Value,
+    u: Value,
+) -> (Value, Value) {
     let xs = m.mulsign(x, d);
     let us = m.mulsign(u, d);
     let s = m.add(xs, us);
@@ -268,10 +284,7 @@ pub(in crate::vmath) fn acos(m: &mut M, d: Value) -> Value {
     let far = m.mul_c(xu, 2.0);
     let r = m.sel(o, near, far);
     let neg = m.lt_c(d, 0.0);
-    let flip = m.andnot(o, neg);
-    let pi = m.c(std::f64::consts::PI);
-    let pr = m.sub(pi, r);
-    m.sel(flip, pr, r)
+    (r, m.andnot(o, neg))
 }
 
 /// `isinf(d) ? copysign(1, d) | m : 0` bitwise, SLEEF's `visinf2`.
