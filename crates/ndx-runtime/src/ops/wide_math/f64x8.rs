@@ -215,6 +215,15 @@ pub(super) fn log10_8(d: __m512d) -> __m512d {
 /// `vmath::f64::log1p_u35`.
 #[target_feature(enable = "avx512f")]
 pub(super) fn log1p_8(d0: __m512d) -> __m512d {
+    // Where every lane is in [-1/2, 1e307] (no NaN), neither scaling applies (`1 + d0` is at
+    // least 1/2), the exponent adjustments add zeros and `log1p_specials` changes nothing: the
+    // same operations without them give the same bits.
+    if ge_c(d0, -0.5) & le_c(d0, 1e307) == ALL {
+        let e = ilogb2k(mul(add(d0, c(1.0)), c(1.0 / 0.75)));
+        let t = ldexp3(c(1.0), neg(e));
+        let mm = fma(d0, t, add(t, c(-1.0)));
+        return sel(isnegzero(d0), c(-0.0), log1p_end(mm, e));
+    }
     let big = gt_c(d0, 1e307);
     let d = sel(big, mul(d0, c(2f64.powi(-64))), d0);
     let dp1 = add(d, c(1.0));
@@ -225,14 +234,20 @@ pub(super) fn log1p_8(d0: __m512d) -> __m512d {
     let mm = fma(d, t, add(t, c(-1.0)));
     let e = add(e, sel_c(o, -64.0, 0.0));
     let e = add(e, sel_c(big, 64.0, 0.0));
+    let r = log1p_specials(d0, log1p_end(mm, e));
+    sel(isnegzero(d0), c(-0.0), r)
+}
+
+/// ln(1 + mm) + e ln2 from the reduction of `log1p_8`, with the quotient `2x = 2mm / (2 + mm)`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn log1p_end(mm: __m512d, e: __m512d) -> __m512d {
     let x2s = div(mul(mm, c(2.0)), add(mm, c(2.0)));
     let x = mul(x2s, c(0.5));
     let x2 = mul(x, x);
     let s = dd_mul_d2_d(d2c(k::LN2_DD.0, k::LN2_DD.1), e);
     let s = dd_add_d2_d(s, x2s);
-    let r = plain_log_end(s, x, x2, &k::LOG_U1);
-    let r = log1p_specials(d0, r);
-    sel(isnegzero(d0), c(-0.0), r)
+    plain_log_end(s, x, x2, &k::LOG_U1)
 }
 
 // Inverse trigonometric functions and cbrt (`vmath/f64/trig.rs`, `fast.rs`, `special.rs`).
