@@ -529,6 +529,16 @@ pub(super) fn cos8(d: __m512d) -> __m512d {
     or_nan(eq_c(abs(d), f64::INFINITY), u)
 }
 
+/// [`reduce4`] with `dqh` zero (its three terms in `dqh` left out).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn reduce_below_2_24(d: __m512d, dql: __m512d, scale: f64) -> D2 {
+    let s = dd_add2_d_d(d, mul(dql, c(-k::PI_A * scale)));
+    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_B * scale)));
+    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_C * scale)));
+    dd_add_d2_d(s, mul(dql, c(-k::PI_D * scale)))
+}
+
 /// `vmath::f64::tan` (SLEEF's `xtan` after `xtan_u1`'s reduction).
 #[target_feature(enable = "avx512f")]
 pub(super) fn tan8(d: __m512d) -> __m512d {
@@ -536,6 +546,13 @@ pub(super) fn tan8(d: __m512d) -> __m512d {
         let q = rint(mul(d, c(2.0 * M_1_PI)));
         let u = fma(q, c(-std::f64::consts::PI * 0.5), d);
         (dd_add_d_d(u, mul(q, c(-k::PI_B2 * 0.5))), q)
+    } else if le_c(abs(d), 2e7) == ALL {
+        // Below 2e7, d 2/pi < 2^24 and `dqh` is zero: its terms of `reduce4` add zeros, which
+        // can only change the sign of a zero low part, and the reduced argument (the sum of
+        // the parts) is never zero for d != 0 (tiny d returns d below): the same bits.
+        let p = dd_mul_d2_d(d2c(k::FRAC_2_PI_DD.0, k::FRAC_2_PI_DD.1), d);
+        let dql = trunc(d2v(dd_add2_d2_d(p, sel_c(lt_c(d, 0.0), -0.5, 0.5))));
+        (reduce_below_2_24(d, dql, 0.5), dql)
     } else {
         let h = trunc(mul(d, c(2.0 * M_1_PI / P2_24)));
         let dqh = mul(h, c(P2_24));
