@@ -170,10 +170,13 @@ fn far_range(rare: __mmask16, fast: __m512, x: __m512, odd: bool) -> __m512 {
 #[target_feature(enable = "avx512f")]
 pub(super) fn sinh16(x: __m512, live: __mmask16) -> __m512 {
     let a = abs(x);
-    let e = expm1_16(min_c(a, k::EXP_FAST), live);
-    let q = div(add(e, c(2.0)), add(e, c(1.0)));
-    let r = mulsign(mul(mul(q, c(0.5)), e), x);
-    far_range(ugt_c(live, a, k::EXP_FAST), r, x, true)
+    let y = min_c(a, k::EXP_FAST);
+    let y2 = mul(y, y);
+    let near = fma(mul(y2, y), poly(y2, &super::consts64::SINH_TAYLOR[3..]), y);
+    let h = mul(exp_fast(y), c(0.5));
+    let far = sub(h, div(c(0.25), h));
+    let v = mulsign(sel(lt_c(y, 1.0), near, far), x);
+    far_range(ugt_c(live, a, k::EXP_FAST), v, x, true)
 }
 
 /// `vmath::f32_ext::cosh`.
