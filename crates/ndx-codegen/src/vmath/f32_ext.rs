@@ -1,8 +1,9 @@
 //! More native `f32x4` functions, built on the reductions of [`super::f32`]: `log2`, `log10`
 //! and `log1p` on `log`'s exponent split and polynomial, `expm1`, `sinh` and `cosh` on `exp`'s,
 //! `arctan`, `arctan2`, `arcsin`, `arccos` and `cbrt` from SLEEF's `xatanf`/`xatan2f`/
-//! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), `pow` in `f64` lanes from 16-entry tables of log2 and 2^x,
-//! and `erf` from two polynomials fitted by `benches/fit_erf.py`. Every unary one is checked on
+//! `xasinf`/`xacosf`/`xcbrtf` (3.5-ULP, `f32` coefficients), `pow` in `f64` lanes from
+//! 16-entry tables of log2 and 2^x, and `erf` from two polynomials fitted by
+//! `benches/fit_erf.py`. Every unary one is checked on
 //! every `f32` input by `examples/exhaustive_f32.rs` (results in BENCHMARKS.md). `sinh` and
 //! `cosh` beyond |x| = 86.5, where e^|x| would overflow but the results are finite up to 89.4,
 //! take a cold block ([`far_range`]).
@@ -263,8 +264,10 @@ pub(super) fn pow(m: &mut M, x: Value, y: Value) -> Value {
 /// log2(a) = (k + logc_i) + r P(r), P the Taylor series to r^7 (invc = 1 and logc = 0 around
 /// 1, so log2(a) keeps its relative accuracy there). 2^t, t = y log2(a) clamped to
 /// [-160, 130]: `n = round(16 t)`, `s = t - n/16` (exact), 2^t = 2^(n >> 4) T[n & 15] Q(s),
-/// Q the Taylor series to s^5. Each step is within about 2^-50 (relative), so `t` is within
-/// about 150 2^-50 and the result within 2^-42 of |x|^y before the one rounding to `f32`.
+/// Q the Taylor series to s^5. The roundings are near 2^-52 (relative) and the series'
+/// truncations below 2^-38 of log2(a) and 2^-42 of 2^s; where the result is finite and
+/// nonzero, |t| <= 150, so it is within 2^-31 of |x|^y (relative) before the one rounding to
+/// `f32`: within 0.51 ULP.
 fn pow_abs_f64(m: &mut M, a: Value, y: Value) -> Value {
     let ib = m.bits(a);
     let off = m.ci(POW_OFF_BITS as i64);
