@@ -43,6 +43,34 @@ pub(in crate::vmath) fn sincos_poly(m: &mut M, x: D2) -> Value {
     m.dd_mul_v(x, a)
 }
 
+/// tan's quadrant below 1e14 past the high part `dqh` (none below 2e7, where it is zero):
+/// `trunc(d 2/pi - dqh +- 1/2)` with `d 2/pi` a double-double.
+fn tan_quadrant(m: &mut M, d: Value, dqh: Option<Value>) -> Value {
+    let k = m.d2c(FRAC_2_PI_DD.0, FRAC_2_PI_DD.1);
+    let p = m.dd_mul_d2_d(k, d);
+    let neg = m.lt_c(d, 0.0);
+    let half = m.sel_c(neg, -0.5, 0.5);
+    let off = match dqh {
+        Some(h) => m.sub(half, h),
+        None => half,
+    };
+    let x = m.dd_add2_d2_d(p, off);
+    let v = m.d2v(x);
+    m.trunc(v)
+}
+
+/// [`reduce4`] with `dqh` zero (its three terms in `dqh` left out).
+fn reduce_below_2_24(m: &mut M, d: Value, dql: Value, scale: f64) -> D2 {
+    let a = m.mul_c(dql, -PI_A * scale);
+    let s = m.dd_add2_d_d(d, a);
+    let a = m.mul_c(dql, -PI_B * scale);
+    let s = m.dd_add2_d2_d(s, a);
+    let a = m.mul_c(dql, -PI_C * scale);
+    let s = m.dd_add2_d2_d(s, a);
+    let a = m.mul_c(dql, -PI_D * scale);
+    m.dd_add_d2_d(s, a)
+}
+
 /// The Cody-Waite reduction of sin/cos/tan for |d| < 1e14 with pi split in four
 /// (`PI_A..PI_D`), `dqh` the multiple of `2^24 * unit` and `dql` the rest: returns `x`.
 pub(in crate::vmath) fn reduce4(m: &mut M, d: Value, dqh: Value, dql: Value, scale: f64) -> D2 {
@@ -198,19 +226,26 @@ fn tan_reduce(m: &mut M, d: Value) -> Result<(D2, Value), CodegenError> {
             vec![s.x, s.y, q]
         },
         |m| {
-            let h = m.mul_c(d, 2.0 * M_1_PI / P2_24);
-            let h = m.trunc(h);
-            let dqh = m.mul_c(h, P2_24);
-            let k = m.d2c(FRAC_2_PI_DD.0, FRAC_2_PI_DD.1);
-            let p = m.dd_mul_d2_d(k, d);
-            let neg = m.lt_c(d, 0.0);
-            let half = m.sel_c(neg, -0.5, 0.5);
-            let off = m.sub(half, dqh);
-            let x = m.dd_add2_d2_d(p, off);
-            let v = m.d2v(x);
-            let dql = m.trunc(v);
-            let x = reduce4(m, d, dqh, dql, 0.5);
-            vec![x.x, x.y, dql]
+            // Below 2e7 the high part `dqh` is zero, and `reduce4`'s terms in it add zeros
+            // (only a zero low part's sign can differ, which the nonzero sum ignores): the
+            // same bits without them, as the 512-bit code computes them.
+            let medium = m.le_c(a, 2e7);
+            m.branch(
+                medium,
+                |m| {
+                    let dql = tan_quadrant(m, d, None);
+                    let x = reduce_below_2_24(m, d, dql, 0.5);
+                    vec![x.x, x.y, dql]
+                },
+                |m| {
+                    let h = m.mul_c(d, 2.0 * M_1_PI / P2_24);
+                    let h = m.trunc(h);
+                    let dqh = m.mul_c(h, P2_24);
+                    let dql = tan_quadrant(m, d, Some(dqh));
+                    let x = reduce4(m, d, dqh, dql, 0.5);
+                    vec![x.x, x.y, dql]
+                },
+            )
         },
     );
     large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::HalfPi)
