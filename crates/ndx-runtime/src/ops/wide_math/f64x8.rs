@@ -529,6 +529,16 @@ pub(super) fn cos8(d: __m512d) -> __m512d {
     or_nan(eq_c(abs(d), f64::INFINITY), u)
 }
 
+/// tan's quadrant past the high part `dqh` (`vmath::f64::tan_quadrant`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn tan_quadrant(d: __m512d, dqh: Option<__m512d>) -> __m512d {
+    let p = dd_mul_d2_d(d2c(k::FRAC_2_PI_DD.0, k::FRAC_2_PI_DD.1), d);
+    let half = sel_c(lt_c(d, 0.0), -0.5, 0.5);
+    let off = dqh.map_or(half, |h| sub(half, h));
+    trunc(d2v(dd_add2_d2_d(p, off)))
+}
+
 /// [`reduce4`] with `dqh` zero (its three terms in `dqh` left out).
 #[target_feature(enable = "avx512f")]
 #[inline]
@@ -550,15 +560,11 @@ pub(super) fn tan8(d: __m512d) -> __m512d {
         // Below 2e7, d 2/pi < 2^24 and `dqh` is zero: its terms of `reduce4` add zeros, which
         // can only change the sign of a zero low part, and the reduced argument (the sum of
         // the parts) is never zero for d != 0 (tiny d returns d below): the same bits.
-        let p = dd_mul_d2_d(d2c(k::FRAC_2_PI_DD.0, k::FRAC_2_PI_DD.1), d);
-        let dql = trunc(d2v(dd_add2_d2_d(p, sel_c(lt_c(d, 0.0), -0.5, 0.5))));
+        let dql = tan_quadrant(d, None);
         (reduce_below_2_24(d, dql, 0.5), dql)
     } else {
-        let h = trunc(mul(d, c(2.0 * M_1_PI / P2_24)));
-        let dqh = mul(h, c(P2_24));
-        let p = dd_mul_d2_d(d2c(k::FRAC_2_PI_DD.0, k::FRAC_2_PI_DD.1), d);
-        let off = sub(sel_c(lt_c(d, 0.0), -0.5, 0.5), dqh);
-        let dql = trunc(d2v(dd_add2_d2_d(p, off)));
+        let dqh = mul(trunc(mul(d, c(2.0 * M_1_PI / P2_24))), c(P2_24));
+        let dql = tan_quadrant(d, Some(dqh));
         (reduce4(d, dqh, dql, 0.5), dql)
     };
     let (s, q) = large_args(d, s, q, Unit::HalfPi);
