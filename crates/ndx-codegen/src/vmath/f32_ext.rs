@@ -133,17 +133,9 @@ fn far_range(m: &mut M, rare: Value, fast: Value, x: Value, odd: bool) -> Value 
 pub(super) fn sinh(m: &mut M, x: Value) -> Value {
     let a = m.abs(x);
     let y = m.min_c(a, EXP_FAST);
-    let y2 = m.mul(y, y);
-    let p = m.poly(y2, &SINH_TAYLOR[3..]);
-    let y3 = m.mul(y2, y);
-    let near = m.fma(y3, p, y);
     let e = exp_fast(m, y);
     let h = m.mul_c(e, 0.5);
-    let q = m.c(0.25);
-    let r = m.div(q, h);
-    let far = m.sub(h, r);
-    let small = m.lt_c(y, 1.0);
-    let v = m.sel(small, near, far);
+    let v = super::f64::sinh_abs(m, y, h, &SINH_TAYLOR[3..]);
     let v = m.mulsign(v, x);
     let rare = m.ugt_c(a, EXP_FAST);
     far_range(m, rare, v, x, true)

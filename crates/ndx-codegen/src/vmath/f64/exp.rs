@@ -145,19 +145,25 @@ pub(in crate::vmath) fn clamp_abs(m: &mut M, x: Value, hi: f64) -> Value {
 /// reference; replaces SLEEF's double-double `xsinh`, which took about twice as long.
 pub(in crate::vmath) fn sinh(m: &mut M, x: Value) -> Value {
     let a = m.abs(x);
-    let a2 = m.mul(a, a);
-    let p = m.poly(a2, &SINH_TAYLOR);
-    let a3 = m.mul(a2, a);
-    let near = m.fma(a3, p, a);
     let h = exp_scaled(m, a, -1.0);
-    let q = m.c(0.25);
-    let r = m.div(q, h);
-    let far = m.sub(h, r);
-    let small = m.lt_c(a, 1.0);
-    let v = m.sel(small, near, far);
+    let v = sinh_abs(m, a, h, &SINH_TAYLOR);
     let v = m.mulsign(v, x);
     let n = m.isnan(x);
     m.or_nan(n, v)
+}
+
+/// sinh(a) for `a` >= 0 in either dtype, given `h = e^a / 2`: `a + a^3 Q(a^2)` below 1, with
+/// `Q` the Taylor polynomial `p`, and `h - (1/4) / h` from 1 on.
+pub(in crate::vmath) fn sinh_abs(m: &mut M, a: Value, h: Value, p: &[f64]) -> Value {
+    let a2 = m.mul(a, a);
+    let q = m.poly(a2, p);
+    let a3 = m.mul(a2, a);
+    let near = m.fma(a3, q, a);
+    let k = m.c(0.25);
+    let r = m.div(k, h);
+    let far = m.sub(h, r);
+    let small = m.lt_c(a, 1.0);
+    m.sel(small, near, far)
 }
 
 /// cosh(x) = e^|x|/2 + (1/4) / (e^|x|/2): no cancellation, so plain `exp` (1 ULP) suffices;

@@ -59,34 +59,38 @@ fn tan_quadrant(m: &mut M, d: Value, dqh: Option<Value>) -> Value {
     m.trunc(v)
 }
 
-/// [`reduce4`] with `dqh` zero (its three terms in `dqh` left out).
-fn reduce_below_2_24(m: &mut M, d: Value, dql: Value, scale: f64) -> D2 {
-    let a = m.mul_c(dql, -PI_A * scale);
-    let s = m.dd_add2_d_d(d, a);
-    let a = m.mul_c(dql, -PI_B * scale);
-    let s = m.dd_add2_d2_d(s, a);
-    let a = m.mul_c(dql, -PI_C * scale);
-    let s = m.dd_add2_d2_d(s, a);
-    let a = m.mul_c(dql, -PI_D * scale);
-    m.dd_add_d2_d(s, a)
-}
-
 /// The Cody-Waite reduction of sin/cos/tan for |d| < 1e14 with pi split in four
 /// (`PI_A..PI_D`), `dqh` the multiple of `2^24 * unit` and `dql` the rest: returns `x`.
-pub(in crate::vmath) fn reduce4(m: &mut M, d: Value, dqh: Value, dql: Value, scale: f64) -> D2 {
-    let k = m.c(-PI_A * scale);
-    let u = m.fma(dqh, k, d);
+/// Without `dqh` (below 2^24 units, where it is zero), its terms are left out: they would
+/// only add zeros.
+pub(in crate::vmath) fn reduce4(
+    m: &mut M,
+    d: Value,
+    dqh: Option<Value>,
+    dql: Value,
+    scale: f64,
+) -> D2 {
+    let u = match dqh {
+        Some(h) => {
+            let k = m.c(-PI_A * scale);
+            m.fma(h, k, d)
+        }
+        None => d,
+    };
     let a = m.mul_c(dql, -PI_A * scale);
-    let s = m.dd_add2_d_d(u, a);
-    let a = m.mul_c(dqh, -PI_B * scale);
-    let s = m.dd_add2_d2_d(s, a);
-    let a = m.mul_c(dql, -PI_B * scale);
-    let s = m.dd_add2_d2_d(s, a);
-    let a = m.mul_c(dqh, -PI_C * scale);
-    let s = m.dd_add2_d2_d(s, a);
-    let a = m.mul_c(dql, -PI_C * scale);
-    let s = m.dd_add2_d2_d(s, a);
-    let q = m.add(dqh, dql);
+    let mut s = m.dd_add2_d_d(u, a);
+    for part in [PI_B, PI_C] {
+        if let Some(h) = dqh {
+            let a = m.mul_c(h, -part * scale);
+            s = m.dd_add2_d2_d(s, a);
+        }
+        let a = m.mul_c(dql, -part * scale);
+        s = m.dd_add2_d2_d(s, a);
+    }
+    let q = match dqh {
+        Some(h) => m.add(h, dql),
+        None => dql,
+    };
     let a = m.mul_c(q, -PI_D * scale);
     m.dd_add_d2_d(s, a)
 }
@@ -113,7 +117,7 @@ pub(in crate::vmath) fn sin(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             let k = m.c(M_1_PI);
             let l = m.fmapn(d, k, dqh);
             let dql = m.rint(l);
-            let x = reduce4(m, d, dqh, dql, 1.0);
+            let x = reduce4(m, d, Some(dqh), dql, 1.0);
             vec![x.x, x.y, dql]
         },
     );
@@ -163,7 +167,7 @@ pub(in crate::vmath) fn cos(m: &mut M, d: Value) -> Result<Value, CodegenError> 
             let two = m.c(2.0);
             let one = m.c(1.0);
             let dql = m.fma(two, q, one);
-            let x = reduce4(m, d, dqh, dql, 0.5);
+            let x = reduce4(m, d, Some(dqh), dql, 0.5);
             vec![x.x, x.y, dql]
         },
     );
@@ -234,7 +238,7 @@ fn tan_reduce(m: &mut M, d: Value) -> Result<(D2, Value), CodegenError> {
                 medium,
                 |m| {
                     let dql = tan_quadrant(m, d, None);
-                    let x = reduce_below_2_24(m, d, dql, 0.5);
+                    let x = reduce4(m, d, None, dql, 0.5);
                     vec![x.x, x.y, dql]
                 },
                 |m| {
@@ -242,7 +246,7 @@ fn tan_reduce(m: &mut M, d: Value) -> Result<(D2, Value), CodegenError> {
                     let h = m.trunc(h);
                     let dqh = m.mul_c(h, P2_24);
                     let dql = tan_quadrant(m, d, Some(dqh));
-                    let x = reduce4(m, d, dqh, dql, 0.5);
+                    let x = reduce4(m, d, Some(dqh), dql, 0.5);
                     vec![x.x, x.y, dql]
                 },
             )

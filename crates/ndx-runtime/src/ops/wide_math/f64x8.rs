@@ -414,14 +414,16 @@ pub(super) fn atan2_8(y: __m512d, x: __m512d) -> __m512d {
 /// The Cody-Waite reduction below 1e14 with pi in four parts (`vmath::f64::reduce4`).
 #[target_feature(enable = "avx512f")]
 #[inline]
-fn reduce4(d: __m512d, dqh: __m512d, dql: __m512d, scale: f64) -> D2 {
-    let u = fma(dqh, c(-k::PI_A * scale), d);
-    let s = dd_add2_d_d(u, mul(dql, c(-k::PI_A * scale)));
-    let s = dd_add2_d2_d(s, mul(dqh, c(-k::PI_B * scale)));
-    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_B * scale)));
-    let s = dd_add2_d2_d(s, mul(dqh, c(-k::PI_C * scale)));
-    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_C * scale)));
-    let q = add(dqh, dql);
+fn reduce4(d: __m512d, dqh: Option<__m512d>, dql: __m512d, scale: f64) -> D2 {
+    let u = dqh.map_or(d, |h| fma(h, c(-k::PI_A * scale), d));
+    let mut s = dd_add2_d_d(u, mul(dql, c(-k::PI_A * scale)));
+    for part in [k::PI_B, k::PI_C] {
+        if let Some(h) = dqh {
+            s = dd_add2_d2_d(s, mul(h, c(-part * scale)));
+        }
+        s = dd_add2_d2_d(s, mul(dql, c(-part * scale)));
+    }
+    let q = dqh.map_or(dql, |h| add(h, dql));
     dd_add_d2_d(s, mul(q, c(-k::PI_D * scale)))
 }
 
@@ -495,7 +497,7 @@ pub(super) fn sin8(d: __m512d) -> __m512d {
         let h = trunc(mul(d, c(M_1_PI / P2_24)));
         let dqh = mul(h, c(P2_24));
         let dql = rint(fmapn(d, c(M_1_PI), dqh));
-        (reduce4(d, dqh, dql, 1.0), dql)
+        (reduce4(d, Some(dqh), dql, 1.0), dql)
     };
     let (x, q) = large_args(d, x, q, Unit::Pi);
     let u = sincos_poly(x);
@@ -519,7 +521,7 @@ pub(super) fn cos8(d: __m512d) -> __m512d {
         let q = rint(add(mul(d, c(M_1_PI)), t));
         let dqh = mul(dqh, c(P2_24));
         let dql = fma(c(2.0), q, c(1.0));
-        (reduce4(d, dqh, dql, 0.5), dql)
+        (reduce4(d, Some(dqh), dql, 0.5), dql)
     };
     let (x, q) = large_args(d, x, q, Unit::PiOffset);
     let u = sincos_poly(x);
@@ -539,16 +541,6 @@ fn tan_quadrant(d: __m512d, dqh: Option<__m512d>) -> __m512d {
     trunc(d2v(dd_add2_d2_d(p, off)))
 }
 
-/// [`reduce4`] with `dqh` zero (its three terms in `dqh` left out).
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn reduce_below_2_24(d: __m512d, dql: __m512d, scale: f64) -> D2 {
-    let s = dd_add2_d_d(d, mul(dql, c(-k::PI_A * scale)));
-    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_B * scale)));
-    let s = dd_add2_d2_d(s, mul(dql, c(-k::PI_C * scale)));
-    dd_add_d2_d(s, mul(dql, c(-k::PI_D * scale)))
-}
-
 /// `vmath::f64::tan` (SLEEF's `xtan` after `xtan_u1`'s reduction).
 #[target_feature(enable = "avx512f")]
 pub(super) fn tan8(d: __m512d) -> __m512d {
@@ -561,11 +553,11 @@ pub(super) fn tan8(d: __m512d) -> __m512d {
         // can only change the sign of a zero low part, and the reduced argument (the sum of
         // the parts) is never zero for d != 0 (tiny d returns d below): the same bits.
         let dql = tan_quadrant(d, None);
-        (reduce_below_2_24(d, dql, 0.5), dql)
+        (reduce4(d, None, dql, 0.5), dql)
     } else {
         let dqh = mul(trunc(mul(d, c(2.0 * M_1_PI / P2_24))), c(P2_24));
         let dql = tan_quadrant(d, Some(dqh));
-        (reduce4(d, dqh, dql, 0.5), dql)
+        (reduce4(d, Some(dqh), dql, 0.5), dql)
     };
     let (s, q) = large_args(d, s, q, Unit::HalfPi);
     let x = mul(d2v(s), c(0.5));
