@@ -129,7 +129,7 @@ fn far_range(m: &mut M, rare: Value, fast: Value, x: Value, odd: bool) -> Value 
 /// sinh(x): below |x| = 1, `|x| + |x|^3 Q(x^2)` with `Q` the Taylor series to x^11 (the f64
 /// code's [`SINH_TAYLOR`] in `f32`); from 1 on, `h - (1/4) / h` with `h = e^|x| / 2` (as
 /// [`cosh`]); with the sign of `x`. Beyond [`EXP_FAST`] (and NaN), [`far_range`]. (SLEEF's
-/// `xsinh_u35`, `E (E + 2) / (2 (E + 1))` with `E = expm1(|x|)`, took 1.2-1.4x as long.)
+/// `xsinh_u35`, `E (E + 2) / (2 (E + 1))` with `E = expm1(|x|)`, took 1.1-1.3x as long.)
 pub(super) fn sinh(m: &mut M, x: Value) -> Value {
     let a = m.abs(x);
     let y = m.min_c(a, EXP_FAST);

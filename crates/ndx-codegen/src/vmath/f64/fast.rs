@@ -1,13 +1,14 @@
 //! SLEEF's 3.5-ULP (`_u35`) double functions, in plain `f64` arithmetic (no double-double,
-//! or one add of it): `log` (`xlog`), `log2` (`xlog2_u35`), `arctan` (`xatan`) and `cbrt`
+//! or one add of it): `log` (`xlog`), `log2` (`xlog2_u35`), `arctan` (`xatan`), `arctan2`
+//! (`xatan2`, whose `atan2_plain` and `atan_folded` serve the `f32` code too) and `cbrt`
 //! (`xcbrt`); and `log10` and `log1p` built as `xlog2_u35` is. LANGUAGE.md's bound is 4 ULP;
 //! these run 1.3-3x faster than SLEEF's 1-ULP double-double forms, which they replace.
 //! `tests/vmath.rs` samples each against libm over the whole range: at most 2 ULP in 3M
 //! samples (`log2` and `log10`: 3 ULP; 5.5M more points around 1 and across the exponents
 //! gave `log2` at most 3 and `log10` at most 2; `log1p` at most 2 over 4.5M points from -1
-//! to the largest double, its special values exact). `tanh_u35` and
-//! `sinh_u35` were tried and reached 4 ULP against libm in 3M samples, too close to the
-//! bound: those keep the 1-ULP code.
+//! to the largest double, its special values exact). SLEEF's `tanh_u35` and `sinh_u35`
+//! reached 4 ULP against libm in 3M samples, too close to the bound; `expm1`, `sinh` and
+//! `tanh` are plain code of ndx's own instead (`exp.rs`, at most 1.6 ULP).
 
 use super::*;
 use ndx_runtime::ops::wide_math::consts64::LOG_POLY;

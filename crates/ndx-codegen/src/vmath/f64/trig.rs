@@ -277,7 +277,7 @@ fn asin_reduce(m: &mut M, d: Value) -> (Value, Value, Value) {
 
 /// asin(d): SLEEF's `xasin` (3.5 ULP, plain doubles): `u = x + x x2 P(x2)` ([`asin_reduce`];
 /// one `fma`) is asin(x), and asin(|d|) is `u` below 1/2, `pi/2 - 2u` from 1/2 on. Replaces
-/// SLEEF's `xasin_u1`, whose double-double square root took 1.8x as long.
+/// SLEEF's `xasin_u1`, whose double-double square root took 2.3x as long (BENCHMARKS.md).
 pub(in crate::vmath) fn asin(m: &mut M, d: Value) -> Value {
     let (o, x, x2) = asin_reduce(m, d);
     let p = m.poly(x2, &ASIN);
@@ -292,7 +292,7 @@ pub(in crate::vmath) fn asin(m: &mut M, d: Value) -> Value {
 
 /// acos(d): SLEEF's `xacos` (3.5 ULP, plain doubles): with `u = x x2 P(x2)`
 /// ([`asin_reduce`]), `pi/2 - (x + u)` (signs of `d`) below 1/2, `2 (x + u)` from 1/2 on, and
-/// `pi` minus that for negative `d`. Replaces SLEEF's `xacos_u1` (1.8x as long).
+/// `pi` minus that for negative `d`. Replaces SLEEF's `xacos_u1` (2.4x as long).
 pub(in crate::vmath) fn acos(m: &mut M, d: Value) -> Value {
     let (o, x, x2) = asin_reduce(m, d);
     let p = m.poly(x2, &ASIN);
