@@ -86,6 +86,32 @@ mod zmm {
     pub(crate) fn listing(_: &Nest) -> Option<String> {
         None
     }
+
+    /// Never made.
+    #[derive(Clone, Debug)]
+    pub(crate) struct RowChain;
+
+    impl RowChain {
+        pub(crate) unsafe fn run(&self, _: &[&[i64]]) -> bool {
+            false
+        }
+    }
+
+    /// Never made.
+    pub(crate) struct DefinedChain;
+
+    impl DefinedChain {
+        pub(crate) fn finish(self, _: &JITModule) -> RowChain {
+            RowChain
+        }
+    }
+
+    pub(crate) fn define_chain(
+        _: &mut JITModule,
+        _: &[Nest],
+    ) -> Result<Option<DefinedChain>, CodegenError> {
+        Ok(None)
+    }
 }
 
 use cranelift_codegen::ir::{types, AbiParam};
@@ -272,6 +298,82 @@ impl Compiled {
     }
 }
 
+/// Several nests' 512-bit row code run as one function, row after row ([`Jit::chain`]): for
+/// each row, the first nest's row, then the second's, and so on. A later nest reads what an
+/// earlier one wrote for the same row (layernorm's row sums) and the row's elements while
+/// they are in the L1 cache, where nests run one after another each pass over the whole
+/// array. Each nest's row is its own row code, but for a float `sum`, which adds in four
+/// chains and ends in a tree ([`chain_sum`]) rather than in the Cranelift code's order: its
+/// single chain of adds would bind the row (LANGUAGE.md section 6 leaves the order free).
+#[derive(Clone, Debug)]
+pub struct Chain {
+    rows: zmm::RowChain,
+}
+
+impl Chain {
+    /// Runs the chain over `launches` ([`ndx_ir::loops::Launch::words`]), one per nest in the
+    /// chain's order, all over the same iteration space. Returns false, having done nothing,
+    /// when a launch does not take its nest's row code (rows too short, other strides) or the
+    /// spaces differ: the caller then calls each nest's [`Compiled`] in turn.
+    ///
+    /// # Safety
+    /// As [`Compiled::call`], for every launch; and what a launch writes, a later one reads
+    /// only in the same row of the iteration space (the chain does row by row what the
+    /// launches one after another do pass by pass).
+    pub unsafe fn run(&self, launches: &[&[i64]]) -> bool {
+        // SAFETY: the caller's contract.
+        unsafe { self.rows.run(launches) }
+    }
+}
+
+/// Vectors a float `sum` of a [`Chain`] takes per step, each into its own accumulator: four
+/// chains of adds side by side, where the 128-bit code's order (and a nest's own row code)
+/// has one. The chain's sums are then not the bits of the nests run one after another.
+pub const CHAIN_SUM_UNROLL: usize = 4;
+
+/// The sum of `row` in the order of a [`Chain`]'s float `sum` of `lanes` lanes (16 for `f32`,
+/// 8 for `f64`), in the row's own arithmetic: a reference for tests. Vectors of `lanes`
+/// elements go, [`CHAIN_SUM_UNROLL`] at a time, to as many accumulators (vector `i + j` to
+/// accumulator `j`); the whole vectors left, then the partial one, to the first; the
+/// accumulators add pairwise (`(a0 + a1) + (a2 + a3)`), then the lanes halve until one is
+/// left (lane `l` plus lane `l + half`).
+pub fn chain_sum<T: Copy + Default + std::ops::Add<Output = T>>(row: &[T], lanes: usize) -> T {
+    let u = CHAIN_SUM_UNROLL;
+    let mut acc = vec![vec![T::default(); lanes]; u];
+    let whole = row.len() / lanes;
+    let add = |acc: &mut [T], v: &[T]| {
+        for (a, x) in acc.iter_mut().zip(v) {
+            *a = *a + *x;
+        }
+    };
+    let mut i = 0;
+    while i + u <= whole {
+        for (j, a) in acc.iter_mut().enumerate() {
+            add(a, &row[(i + j) * lanes..][..lanes]);
+        }
+        i += u;
+    }
+    for v in row[i * lanes..].chunks(lanes) {
+        add(&mut acc[0], v);
+    }
+    while acc.len() > 1 {
+        let half = acc.len() / 2;
+        let (lo, hi) = acc.split_at_mut(half);
+        for (a, b) in lo.iter_mut().zip(hi.iter()) {
+            add(a, b);
+        }
+        acc.truncate(half);
+    }
+    let mut v = acc.swap_remove(0);
+    while v.len() > 1 {
+        let half = v.len() / 2;
+        let (lo, hi) = v.split_at_mut(half);
+        add(lo, hi);
+        v.truncate(half);
+    }
+    v[0]
+}
+
 /// An array as [`Jit::execute`] sees it: a data pointer (at the element with index 0 on every
 /// axis), byte strides per iteration axis (0 where it broadcasts) and the dtype.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -307,6 +409,8 @@ pub struct Jit {
     fctx: FunctionBuilderContext,
     host_ids: HashMap<&'static str, FuncId>,
     cache: HashMap<Nest, Compiled, rustc_hash::FxBuildHasher>,
+    /// Row chains ([`Jit::chain`]) by their nests (`None`: the nests have none).
+    chains: HashMap<Vec<Nest>, Option<Chain>, rustc_hash::FxBuildHasher>,
     stats: Stats,
     threads: usize,
     /// Launches of fewer points run on the calling thread (see [`Jit::set_parallel_threshold`]).
@@ -370,6 +474,7 @@ impl Jit {
             fctx: FunctionBuilderContext::new(),
             host_ids,
             cache: HashMap::default(),
+            chains: HashMap::default(),
             stats: Stats::default(),
             threads: 1,
             min_parallel: None,
@@ -457,6 +562,36 @@ impl Jit {
         self.stats.compile_time += took;
         self.cache.insert(nest.clone(), compiled);
         Ok((compiled, Some(took)))
+    }
+
+    /// The row chain of `nests` (compiled once, then cached by the nests): one 512-bit
+    /// function that runs, row after row, each nest's row code on the row (see [`Chain`]).
+    /// `None` when the CPU has no row code, a nest has none, or their lanes or ranks differ.
+    pub fn chain(&mut self, nests: &[Nest]) -> Result<Option<Chain>, CodegenError> {
+        if let Some(c) = self.chains.get(nests) {
+            self.stats.hits += 1;
+            return Ok(c.clone());
+        }
+        let start = Instant::now();
+        // As for a nest's row code: should it fail to assemble (a bug), the nests run one
+        // after another instead.
+        let chain = match zmm::define_chain(&mut self.module, nests) {
+            Ok(Some(defined)) => {
+                self.module.finalize_definitions()?;
+                Some(Chain {
+                    rows: defined.finish(&self.module),
+                })
+            }
+            Ok(None) => None,
+            Err(_) => {
+                self.stats.row_code_errors += 1;
+                None
+            }
+        };
+        self.stats.compiled += 1;
+        self.stats.compile_time += start.elapsed();
+        self.chains.insert(nests.to_vec(), chain.clone());
+        Ok(chain)
     }
 
     fn compile_uncached(

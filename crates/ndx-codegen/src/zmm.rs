@@ -75,9 +75,9 @@ const ZMM: [AsmRegisterZmm; 32] = [
 
 /// The row function: `rows` rows of `n` elements; `ptrs` has the address of each array's first
 /// element of the first row (inputs, then outputs), `steps` how many bytes each moves from a
-/// row to the next.
+/// row to the next. (A [`RowChain`]'s function writes its pointers back to `ptrs` as it goes.)
 pub(crate) type RowCode =
-    unsafe extern "C" fn(n: usize, ptrs: *const usize, rows: usize, steps: *const isize);
+    unsafe extern "C" fn(n: usize, ptrs: *mut usize, rows: usize, steps: *const isize);
 
 /// A nest's row function and what [`RowFn::run`] needs to call it.
 #[derive(Clone, Copy, Debug)]
@@ -157,65 +157,124 @@ impl RowFn {
     /// # Safety
     /// As `Compiled::call`: the words describe memory valid for every element of the nest.
     pub(crate) unsafe fn run(&self, words: &[i64]) -> bool {
-        let RowShape {
-            rank, narrays: na, ..
-        } = self.shape;
-        if !self.fits(words) {
+        if !self.shape.fits(words) {
             return false;
         }
-        let shape = &words[..rank];
-        let n = shape[rank - 1];
-        let array = |a: usize| &words[rank + a * (1 + rank)..][..1 + rank];
-        if shape.iter().any(|&e| e <= 0) {
-            return true;
-        }
-        // The row code walks the last outer axis (or the one row of a 1-D nest); this walks
-        // the ones before it.
-        let (rows, walk) = if rank >= 2 {
-            (shape[rank - 2] as usize, rank - 2)
-        } else {
-            (1, 0)
-        };
-        let mut steps = [0isize; MAX_ARRAYS];
-        let mut ptrs = [0usize; MAX_ARRAYS];
-        for a in 0..na {
-            let w = array(a);
-            ptrs[a] = w[0] as usize;
-            if rank >= 2 {
-                steps[a] = w[rank - 1] as isize;
-            }
-        }
         let func = match self.stream {
-            Some(f) if self.streams(words) => f,
+            Some(f) if self.shape.streams(words) => f,
             _ => self.func,
         };
-        let mut index = [0i64; MAX_RANK];
+        // SAFETY: the launch fits the code (checked above); the streaming function's aligned
+        // stores only where `streams` found every row 64-byte aligned.
+        unsafe { walk_rows(func, &[words], self.shape.rank) };
+        true
+    }
+}
+
+/// Calls the row code `func` on the launches `launches` (each [`RowShape::fits`] its part of
+/// `func`, all over the same iteration space of rank `rank`), a block of rows (the last outer
+/// axis) per call; the arrays of all launches, in order, make its tables of pointers and
+/// steps, and the table of pointers is a fresh copy for every call (a chain of row
+/// functions writes its pointers back as it goes).
+///
+/// # Safety
+/// As `Compiled::call`, for every launch.
+unsafe fn walk_rows(func: RowCode, launches: &[&[i64]], rank: usize) {
+    let shape = &launches[0][..rank];
+    let n = shape[rank - 1];
+    if shape.iter().any(|&e| e <= 0) {
+        return;
+    }
+    let arrays: Vec<&[i64]> = launches
+        .iter()
+        .flat_map(|w| w[rank..].chunks_exact(1 + rank))
+        .collect();
+    // The row code walks the last outer axis (or the one row of a 1-D nest); this walks the
+    // ones before it.
+    let (rows, walk) = if rank >= 2 {
+        (shape[rank - 2] as usize, rank - 2)
+    } else {
+        (1, 0)
+    };
+    let mut ptrs: Vec<usize> = arrays.iter().map(|w| w[0] as usize).collect();
+    let steps: Vec<isize> = arrays
+        .iter()
+        .map(|w| if rank >= 2 { w[rank - 1] as isize } else { 0 })
+        .collect();
+    let mut table = ptrs.clone();
+    let mut index = [0i64; MAX_RANK];
+    loop {
+        table.copy_from_slice(&ptrs);
+        // SAFETY: the pointers address the first elements of `rows` rows of `n` elements at
+        // the strides the code was compiled for, all valid (the caller's contract).
+        unsafe { (func)(n as usize, table.as_mut_ptr(), rows, steps.as_ptr()) };
+        // The next block of rows: an odometer over the axes before.
+        let mut d = walk;
         loop {
-            // SAFETY: the pointers address the first elements of `rows` rows of `n` elements
-            // at the strides checked above, all valid (the caller's contract); the streaming
-            // function's aligned stores only where `streams` found every row 64-byte aligned.
-            unsafe { (func)(n as usize, ptrs.as_ptr(), rows, steps.as_ptr()) };
-            // The next block of rows: an odometer over the axes before.
-            let mut d = walk;
-            loop {
-                if d == 0 {
-                    return true;
-                }
-                d -= 1;
-                index[d] += 1;
-                for (a, p) in ptrs.iter_mut().enumerate().take(na) {
-                    *p = p.wrapping_add(array(a)[1 + d] as usize);
-                }
-                if index[d] < shape[d] {
-                    break;
-                }
-                for (a, p) in ptrs.iter_mut().enumerate().take(na) {
-                    let back = array(a)[1 + d].wrapping_mul(shape[d]);
-                    *p = p.wrapping_sub(back as usize);
-                }
-                index[d] = 0;
+            if d == 0 {
+                return;
             }
+            d -= 1;
+            index[d] += 1;
+            for (p, w) in ptrs.iter_mut().zip(&arrays) {
+                *p = p.wrapping_add(w[1 + d] as usize);
+            }
+            if index[d] < shape[d] {
+                break;
+            }
+            for (p, w) in ptrs.iter_mut().zip(&arrays) {
+                *p = p.wrapping_sub(w[1 + d].wrapping_mul(shape[d]) as usize);
+            }
+            index[d] = 0;
         }
+    }
+}
+
+/// One row function made of several nests' row code over the same rows: for each row, each
+/// nest's row in turn, so that a later nest reads what an earlier one wrote for the row (a
+/// row's sum) and the row's elements while they are still in the L1 cache (layernorm's
+/// three passes over a row: its mean, its variance, its result). Each nest's row is the code
+/// of its own row function ([`plan_for_chain`]), but that a float `sum` adds in
+/// [`crate::CHAIN_SUM_UNROLL`] chains and ends in a tree ([`Plan::finish_tree`]).
+#[derive(Clone, Debug)]
+pub(crate) struct RowChain {
+    func: RowCode,
+    /// With streaming stores in the last nest (an elementwise one), for launches whose last
+    /// nest would take its own streaming function ([`RowShape::streams`]).
+    stream: Option<RowCode>,
+    shapes: Vec<RowShape>,
+}
+
+impl RowChain {
+    /// Runs the chain over one launch per nest, all over the same iteration space. Returns
+    /// false, having done nothing, when a launch does not fit its nest's row code (see
+    /// [`RowFn::run`]) or the spaces differ: the caller runs the nests one after another.
+    ///
+    /// # Safety
+    /// As `Compiled::call`, for every launch; no launch writes what an earlier one reads
+    /// other than at the same row (rows are done in order, all nests for one row first).
+    pub(crate) unsafe fn run(&self, launches: &[&[i64]]) -> bool {
+        let Some(first) = self.shapes.first() else {
+            return false;
+        };
+        let rank = first.rank;
+        if launches.len() != self.shapes.len()
+            || !self
+                .shapes
+                .iter()
+                .zip(launches)
+                .all(|(s, w)| s.rank == rank && s.fits(w) && w[..rank] == launches[0][..rank])
+        {
+            return false;
+        }
+        let func = match (self.stream, self.shapes.last(), launches.last()) {
+            (Some(f), Some(s), Some(w)) if s.streams(w) => f,
+            _ => self.func,
+        };
+        // SAFETY: every launch fits its part of the code (checked above), the caller vouches
+        // for the memory; streaming stores only where `streams` found the rows aligned.
+        unsafe { walk_rows(func, launches, rank) };
+        true
     }
 }
 
@@ -226,7 +285,7 @@ fn streaming_on() -> bool {
     *ON.get_or_init(|| std::env::var_os("NDX_STREAM").is_none_or(|v| v != "0"))
 }
 
-impl RowFn {
+impl RowShape {
     /// True when the row code takes the launch `words`: as many words as the nest has, rows
     /// of `min` to `max` elements, and each array's inner stride the one compiled for.
     fn fits(&self, words: &[i64]) -> bool {
@@ -237,7 +296,7 @@ impl RowFn {
             min,
             max,
             ..
-        } = self.shape;
+        } = *self;
         if words.len() != rank + narrays * (1 + rank) || rank == 0 || rank > MAX_RANK {
             return false;
         }
@@ -247,8 +306,8 @@ impl RowFn {
             && (0..narrays).all(|a| words[rank + a * (1 + rank) + rank] as isize == inner[a])
     }
 
-    /// True when the launch `words`, which [`RowFn::fits`], takes the streaming function: the
-    /// nest has one, the launch writes at least [`RowShape::stream_min`] bytes, and every output's rows
+    /// True when the launch `words`, which [`RowShape::fits`], would take a streaming function:
+    /// the launch writes at least [`RowShape::stream_min`] bytes, and every output's rows
     /// start 64-byte aligned (its first element, and its strides along the axes before the
     /// row), as streaming stores of whole vectors require (an unaligned one faults), and no
     /// output is also an input. (Written in place, `x[:] = x * 2.5` of 10M `f32`, each line
@@ -261,15 +320,14 @@ impl RowFn {
             lanes,
             outputs,
             ..
-        } = self.shape;
+        } = *self;
         let size = if lanes == 16 { 4 } else { 8 };
         let bytes = words[..rank].iter().fold(size * outputs as u64, |b, &e| {
             b.saturating_mul(e.max(0) as u64)
         });
         let ptr = |a: usize| words[rank + a * (1 + rank)];
-        self.stream.is_some()
-            && streaming_on()
-            && bytes >= self.shape.stream_min as u64
+        streaming_on()
+            && bytes >= self.stream_min as u64
             && (narrays - outputs..narrays).all(|a| {
                 let w = &words[rank + a * (1 + rank)..][..rank];
                 w[0] % 64 == 0
@@ -277,10 +335,12 @@ impl RowFn {
                     && (0..narrays - outputs).all(|i| ptr(i) != w[0])
             })
     }
+}
 
+impl RowFn {
     /// True when the launch `words` runs the row code with streaming stores.
     pub(crate) fn streams_launch(&self, words: &[i64]) -> bool {
-        self.fits(words) && self.streams(words)
+        self.stream.is_some() && self.shape.fits(words) && self.shape.streams(words)
     }
 }
 
@@ -310,25 +370,134 @@ pub(crate) fn define(module: &mut JITModule, nest: &Nest) -> Result<Option<Defin
     } else {
         None
     };
-    let mut inner = [0isize; MAX_ARRAYS];
-    for (a, (s, c)) in inner.iter_mut().zip(&nest.inner).enumerate() {
-        *s = if *c == Inner::Contiguous {
-            plan.size_of(a) as isize
-        } else {
-            0
-        };
+    Ok(Some(Defined {
+        id,
+        stream,
+        shape: plan.shape(),
+    }))
+}
+
+/// Defines the [`RowChain`] of `nests` (in order) in `module`, when [`crate::row_code_available`],
+/// every nest qualifies and all run rows of the same lanes; finalised as [`define`]'s.
+pub(crate) fn define_chain(
+    module: &mut JITModule,
+    nests: &[Nest],
+) -> Result<Option<DefinedChain>, CodegenError> {
+    if !crate::row_code_available() || nests.is_empty() {
+        return Ok(None);
     }
-    let shape = RowShape {
-        rank: nest.rank,
-        narrays: nest.inner.len(),
-        inner,
-        lanes: plan.lanes(),
-        min: plan.row_min(),
-        max: plan.row_max(),
-        outputs: nest.kernel.outputs.len(),
-        stream_min: STREAM_MIN,
+    let Some(plans) = nests.iter().map(plan_for_chain).collect::<Option<Vec<_>>>() else {
+        return Ok(None);
     };
-    Ok(Some(Defined { id, stream, shape }))
+    let lanes = plans[0].lanes();
+    if plans
+        .iter()
+        .any(|p| p.lanes() != lanes || p.nest.rank != plans[0].nest.rank)
+    {
+        return Ok(None);
+    }
+    let mut sig = module.make_signature();
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    let mut define = |stream| -> Result<FuncId, CodegenError> {
+        let code = assemble_chain(&plans, stream)?;
+        let id = module.declare_anonymous_function(&sig)?;
+        module.define_function_bytes(id, 64, &code, &[])?;
+        Ok(id)
+    };
+    let id = define(false)?;
+    let stream = match plans.last() {
+        Some(p) if p.reduce.is_none() => Some(define(true)?),
+        _ => None,
+    };
+    Ok(Some(DefinedChain {
+        id,
+        stream,
+        shapes: plans.iter().map(Plan::shape).collect(),
+    }))
+}
+
+/// A [`RowChain`] defined in the module, not yet finalised.
+pub(crate) struct DefinedChain {
+    id: FuncId,
+    stream: Option<FuncId>,
+    shapes: Vec<RowShape>,
+}
+
+impl DefinedChain {
+    /// The chain, once the module has finalised its definitions.
+    pub(crate) fn finish(self, module: &JITModule) -> RowChain {
+        RowChain {
+            func: finalized(module, self.id),
+            stream: self.stream.map(|id| finalized(module, id)),
+            shapes: self.shapes,
+        }
+    }
+}
+
+/// The finalised row function `id` of `module`.
+fn finalized(module: &JITModule, id: FuncId) -> RowCode {
+    let ptr = module.get_finalized_function(id);
+    // SAFETY: the code is a function of exactly this signature in the platform's C calling
+    // convention (four integer arguments, no result), assembled for this CPU.
+    unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) }
+}
+
+/// The machine code of a [`RowChain`] of `plans`: for each row, each plan's row in turn
+/// ([`Plan::setup`], [`Plan::row`], [`Plan::advance`]), its pointers loaded from the table
+/// and stored back moved on to the next row (the plans' base registers overlap). With
+/// `stream`, the last plan (elementwise) stores with streaming stores.
+fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenError> {
+    let mut a = CodeAssembler::new(64)?;
+    a.set_prefer_vex(false);
+    let saved = &BASES[CALLEE_SAVED_FROM..];
+    for &r in saved {
+        a.push(r)?;
+    }
+    // The stack: the row length at [rsp], the table of pointers at [rsp + 8].
+    a.push(rsi)?;
+    a.push(rdi)?;
+    a.mov(rsi, rcx)?;
+    let mut row = a.create_label();
+    let mut done = a.create_label();
+    a.test(rdx, rdx)?;
+    a.jz(done)?;
+    a.set_label(&mut row)?;
+    let mut first = 0;
+    for (j, p) in plans.iter().enumerate() {
+        let slot = |k: usize| qword_ptr(rax + 8 * (first + k) as i32);
+        a.mov(rax, qword_ptr(rsp + 8))?;
+        for (k, b) in p.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.mov(*r, slot(k))?;
+            }
+        }
+        a.mov(rdi, qword_ptr(rsp))?;
+        p.setup(&mut a)?;
+        p.row(&mut a, stream && j + 1 == plans.len())?;
+        p.advance(&mut a, first)?;
+        a.mov(rax, qword_ptr(rsp + 8))?;
+        for (k, b) in p.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.mov(slot(k), *r)?;
+            }
+        }
+        first += p.base.len();
+    }
+    a.dec(rdx)?;
+    a.jnz(row)?;
+    a.set_label(&mut done)?;
+    a.add(rsp, 16)?;
+    if stream {
+        a.sfence()?;
+    }
+    a.vzeroupper()?;
+    for &r in saved.iter().rev() {
+        a.pop(r)?;
+    }
+    a.ret()?;
+    Ok(a.assemble(0)?)
 }
 
 /// A row function defined in the module, not yet finalised.
@@ -341,15 +510,9 @@ pub(crate) struct Defined {
 impl Defined {
     /// The row function, once the module has finalised its definitions.
     pub(crate) fn finish(&self, module: &JITModule) -> RowFn {
-        let func = |id| {
-            let ptr = module.get_finalized_function(id);
-            // SAFETY: the code is a function of exactly this signature in the platform's C
-            // calling convention (four integer arguments, no result), assembled for this CPU.
-            unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) }
-        };
         RowFn {
-            func: func(self.id),
-            stream: self.stream.map(func),
+            func: finalized(module, self.id),
+            stream: self.stream.map(|id| finalized(module, id)),
             shape: self.shape,
         }
     }
@@ -434,6 +597,9 @@ pub(crate) struct Plan<'n> {
     tmp: Option<usize>,
     /// The reduction of every output, or `None` for an elementwise kernel.
     reduce: Option<ReduceOp>,
+    /// A float `sum` in a [`RowChain`] ([`plan_for_chain`]): its accumulators and lanes
+    /// combine as a tree ([`Plan::finish_tree`]), not in the Cranelift code's order.
+    tree: bool,
     /// Per input: true when it is of the half-width dtype (`f32` in an `f64` nest, `i32` in
     /// an `i64` one) and only widened ([`widened_inputs`]): loaded 8 lanes at a time, then
     /// converted.
@@ -447,12 +613,18 @@ const ARG_UNROLL: usize = 4;
 
 /// The plan of `nest`'s row function, when it qualifies (see the module documentation).
 pub(crate) fn plan(nest: &Nest) -> Option<Plan<'_>> {
-    plan_unrolled(nest, ARG_UNROLL).or_else(|| plan_unrolled(nest, 1))
+    plan_unrolled(nest, ARG_UNROLL, false).or_else(|| plan_unrolled(nest, 1, false))
 }
 
-/// [`plan`], with an `argmax`, `argmin`, `max` or `min` taking `unroll` vectors per step (when
-/// the registers suffice).
-fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
+/// The plan of `nest`'s part of a [`RowChain`]: [`plan`]'s, but a float `sum` takes
+/// [`crate::CHAIN_SUM_UNROLL`] vectors per step (when the registers suffice).
+fn plan_for_chain(nest: &Nest) -> Option<Plan<'_>> {
+    plan_unrolled(nest, crate::CHAIN_SUM_UNROLL, true).or_else(|| plan(nest))
+}
+
+/// [`plan`], with an `argmax`, `argmin`, `max` or `min` (with `sums`, also a float `sum`)
+/// taking `unroll` vectors per step (when the registers suffice).
+fn plan_unrolled(nest: &Nest, unroll: usize, sums: bool) -> Option<Plan<'_>> {
     let k = &nest.kernel;
     let narrays = k.inputs.len() + k.outputs.len();
     // Either every output is elementwise, or every output reduces the row (the inner axis
@@ -485,7 +657,12 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
     // `0.0` and `-0.0`, can change. Sums keep the 128-bit code's order: one chain.)
     let int = matches!(dtype, DType::I32 | DType::I64);
     // (Integers combine exactly in any order.)
-    let unroll = if arg || matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min)) || int && reduces {
+    let float_sum = sums && reduce == Some(ReduceOp::Sum) && !counts && !int;
+    let unroll = if arg
+        || matches!(reduce, Some(ReduceOp::Max | ReduceOp::Min))
+        || int && reduces
+        || float_sum
+    {
         unroll
     } else {
         1
@@ -691,6 +868,7 @@ fn plan_unrolled(nest: &Nest, unroll: usize) -> Option<Plan<'_>> {
         unroll,
         counts,
         scratch,
+        tree: float_sum,
         slots,
         base,
         konsts,
@@ -989,6 +1167,29 @@ impl Plan<'_> {
         }
     }
 
+    /// What [`RowFn::run`] needs to know of the nest besides its code.
+    fn shape(&self) -> RowShape {
+        let nest = self.nest;
+        let mut inner = [0isize; MAX_ARRAYS];
+        for (a, (s, c)) in inner.iter_mut().zip(&nest.inner).enumerate() {
+            *s = if *c == Inner::Contiguous {
+                self.size_of(a) as isize
+            } else {
+                0
+            };
+        }
+        RowShape {
+            rank: nest.rank,
+            narrays: nest.inner.len(),
+            inner,
+            lanes: self.lanes(),
+            min: self.row_min(),
+            max: self.row_max(),
+            outputs: nest.kernel.outputs.len(),
+            stream_min: STREAM_MIN,
+        }
+    }
+
     /// The element size in bytes.
     fn size(&self) -> i32 {
         if self.lanes64 {
@@ -1033,13 +1234,39 @@ impl Plan<'_> {
             }
         }
         a.mov(rsi, rcx)?;
-        // Once: the masks and the constants (through `rax`), the bound of the whole vectors,
-        // and the lane mask k1 = (1 << (n % lanes)) - 1 of a row's last partial vector.
+        self.setup(&mut a)?;
+        let mut row = a.create_label();
+        let mut done = a.create_label();
+        a.test(rdx, rdx)?;
+        a.jz(done)?;
+        a.set_label(&mut row)?;
+        self.row(&mut a, stream)?;
+        self.advance(&mut a, 0)?;
+        a.dec(rdx)?;
+        a.jnz(row)?;
+        a.set_label(&mut done)?;
+        if stream {
+            a.sfence()?;
+        }
+        a.vzeroupper()?;
+        for &r in saved.iter().rev() {
+            a.pop(r)?;
+        }
+        a.ret()?;
+        Ok(a.assemble(0)?)
+    }
+
+    /// What a row function sets up before its rows, from the row length in `rdi`: the
+    /// constants (through `rax`), the bound of the whole vectors in `rcx` (and, for steps of
+    /// several vectors, their last start in `rdi`), and the lane mask
+    /// k1 = (1 << (n % lanes)) - 1 of a row's last partial vector (for reductions also k2 and
+    /// k3).
+    fn setup(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
         for &(c, r) in &self.konsts {
             if c == Konst::Iota {
-                self.iota(&mut a, r)?;
+                self.iota(a, r)?;
             } else {
-                self.splat(&mut a, ZMM[r], c.bits(self.lanes64))?;
+                self.splat(a, ZMM[r], c.bits(self.lanes64))?;
             }
         }
         for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
@@ -1051,7 +1278,7 @@ impl Plan<'_> {
                     Scalar::I32(v) => u64::from(*v as u32),
                     _ => return Err(bug("a constant of another dtype")),
                 };
-                self.splat(&mut a, ZMM[r], bits)?;
+                self.splat(a, ZMM[r], bits)?;
             }
         }
         let lanes = i32::from(self.lanes());
@@ -1081,14 +1308,16 @@ impl Plan<'_> {
             a.mov(rdi, rcx)?;
             a.sub(rdi, lanes * self.unroll as i32)?;
         }
-        let mut row = a.create_label();
+        Ok(())
+    }
+
+    /// One row, its pointers in the base registers (left where they are): the values fixed
+    /// along it, the loop over its vectors, and a reduction's end.
+    fn row(&self, a: &mut CodeAssembler, stream: bool) -> Result<(), CodegenError> {
+        let lanes = i32::from(self.lanes());
         let mut body = a.create_label();
         let mut tail = a.create_label();
         let mut next = a.create_label();
-        let mut done = a.create_label();
-        a.test(rdx, rdx)?;
-        a.jz(done)?;
-        a.set_label(&mut row)?;
         // Per row: the values fixed along it (its broadcast inputs and what they compute).
         for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
             let Slot::Fixed(r) = self.slots[i] else {
@@ -1105,11 +1334,11 @@ impl Plan<'_> {
                         a.vbroadcastss(ZMM[r], dword_ptr(base))?;
                     }
                 }
-                _ => self.compute(&mut a, i, ZMM[r])?,
+                _ => self.compute(a, i, ZMM[r])?,
             }
         }
         for &r in &self.acc {
-            self.identity(&mut a, ZMM[r])?;
+            self.identity(a, ZMM[r])?;
         }
         if let Some(i) = self.index {
             // Each lane's best index starts at the lane's own: a lane whose values are all
@@ -1129,7 +1358,7 @@ impl Plan<'_> {
             a.jg(single)?;
             a.set_label(&mut step)?;
             for j in 0..self.unroll {
-                self.body(&mut a, false, j, 64 * j as i32, stream)?;
+                self.body(a, false, j, 64 * j as i32, stream)?;
             }
             a.add(rax, lanes * self.unroll as i32)?;
             a.cmp(rax, rdi)?;
@@ -1139,7 +1368,7 @@ impl Plan<'_> {
         a.cmp(rax, rcx)?;
         a.jae(tail)?;
         a.set_label(&mut body)?;
-        self.body(&mut a, false, 0, 0, stream)?;
+        self.body(a, false, 0, 0, stream)?;
         a.add(rax, lanes)?;
         a.cmp(rax, rcx)?;
         a.jb(body)?;
@@ -1147,26 +1376,20 @@ impl Plan<'_> {
         // (A partial vector is left when k1 has a lane.)
         a.kortestw(k1, k1)?;
         a.jz(next)?;
-        self.body(&mut a, true, 0, 0, false)?;
+        self.body(a, true, 0, 0, false)?;
         a.set_label(&mut next)?;
-        self.finish_reductions(&mut a)?;
+        self.finish_reductions(a)
+    }
+
+    /// Moves every base register on to the next row, by its step in the table at `rsi`
+    /// (this plan's steps from entry `first`).
+    fn advance(&self, a: &mut CodeAssembler, first: usize) -> Result<(), CodegenError> {
         for (k, b) in self.base.iter().enumerate() {
             if let Some(r) = b {
-                a.add(*r, qword_ptr(rsi + 8 * k as i32))?;
+                a.add(*r, qword_ptr(rsi + 8 * (first + k) as i32))?;
             }
         }
-        a.dec(rdx)?;
-        a.jnz(row)?;
-        a.set_label(&mut done)?;
-        if stream {
-            a.sfence()?;
-        }
-        a.vzeroupper()?;
-        for &r in saved.iter().rev() {
-            a.pop(r)?;
-        }
-        a.ret()?;
-        Ok(a.assemble(0)?)
+        Ok(())
     }
 
     /// The register holding the constant `c`.
@@ -1184,6 +1407,73 @@ impl Plan<'_> {
             Slot::Fixed(r) | Slot::Loop(r) => Ok(ZMM[r]),
             Slot::Dead => Err(bug("a value was not computed")),
         }
+    }
+
+    /// The end of a row of a [`RowChain`]'s float `sum` (`tree`): the partial vector (its
+    /// lanes in the row alone, under k1) into the first accumulator, the accumulators added pairwise
+    /// (`(a0 + a1) + (a2 + a3)`), then the lanes halved until one is left (lane `l` plus lane
+    /// `l + half`), stored to the output. ([`crate::chain_sum`] computes the same.)
+    fn finish_tree(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+        let k = &self.nest.kernel;
+        let nout = k.outputs.len();
+        let t = self.scratch[5];
+        let add =
+            |a: &mut CodeAssembler, d: usize, x: usize, y: usize| -> Result<(), CodegenError> {
+                if self.lanes64 {
+                    a.vaddpd(ZMM[d], ZMM[x], ZMM[y])?;
+                } else {
+                    a.vaddps(ZMM[d], ZMM[x], ZMM[y])?;
+                }
+                Ok(())
+            };
+        for (o, out) in k.outputs.iter().enumerate() {
+            let base = self.base[k.inputs.len() + o]
+                .ok_or_else(|| bug("an output without a base register"))?;
+            let accs: Vec<usize> = (0..self.unroll)
+                .map(|j| {
+                    self.acc
+                        .get(o + j * nout)
+                        .copied()
+                        .ok_or_else(|| bug("no accumulator"))
+                })
+                .collect::<Result<_, _>>()?;
+            let v = self.value(out.value)?;
+            let z = ZMM[accs[0]];
+            if self.lanes64 {
+                a.vaddpd(z.k1(), z, v)?;
+            } else {
+                a.vaddps(z.k1(), z, v)?;
+            }
+            let mut live = accs;
+            while live.len() > 1 {
+                let half = live.len() / 2;
+                for j in 0..half {
+                    add(a, live[j], live[j], live[j + half])?;
+                }
+                live.truncate(half);
+            }
+            let r = live[0];
+            let (xr, xt) = (XMM[r], XMM[t]);
+            a.vextractf64x4(YMM[t], ZMM[r], 1)?;
+            if self.lanes64 {
+                a.vaddpd(YMM[r], YMM[r], YMM[t])?;
+                a.vextractf128(xt, YMM[r], 1)?;
+                a.vaddpd(xr, xr, xt)?;
+                a.vpermilpd(xt, xr, 1)?;
+                a.vaddsd(xr, xr, xt)?;
+                a.vmovsd(qword_ptr(base), xr)?;
+            } else {
+                a.vaddps(YMM[r], YMM[r], YMM[t])?;
+                a.vextractf128(xt, YMM[r], 1)?;
+                a.vaddps(xr, xr, xt)?;
+                a.vpermilps(xt, xr, 0b1110)?;
+                a.vaddps(xr, xr, xt)?;
+                a.vpermilps(xt, xr, 1)?;
+                a.vaddss(xr, xr, xt)?;
+                a.vmovss(dword_ptr(base), xr)?;
+            }
+        }
+        Ok(())
     }
 
     /// The end of a row of a kernel that reduces it: each result, in the order of the JIT's
@@ -1207,6 +1497,9 @@ impl Plan<'_> {
         }
         if self.int && self.reduce.is_some() {
             return self.finish_ints(a);
+        }
+        if self.tree {
+            return self.finish_tree(a);
         }
         let k = &self.nest.kernel;
         // The accumulators of a step's other vectors (`max`, `min`) into the first.

@@ -104,6 +104,9 @@ pub struct RowInfo {
     /// 512-bit function that finishes the destination in place); the others write block
     /// scratch.
     pub writes_dest: bool,
+    /// Whether all steps run as one chain of 512-bit row code, row by row
+    /// (`ndx_codegen::Chain`), rather than step by step over each block.
+    pub chained: bool,
 }
 
 /// One call of a compiled `kernel` block.
@@ -461,12 +464,22 @@ impl Step {
                         ins.join(", ")
                     }
                 );
-                if let Some(r) = &f.rows {
-                    let _ = writeln!(
-                        s,
-                        "  row-fused: step {} of {} over blocks of {} row(s) ({} rows, {} whole block(s)); blocks stay in cache between steps",
-                        r.step, r.steps, r.block_rows, r.rows, r.blocks
-                    );
+                match &f.rows {
+                    Some(r) if r.chained => {
+                        let _ = writeln!(
+                            s,
+                            "  row-fused: step {} of {}, all steps chained in one 512-bit function row by row ({} rows, {} block(s) of {} row(s)); each row stays in the L1 cache between steps",
+                            r.step, r.steps, r.rows, r.blocks, r.block_rows
+                        );
+                    }
+                    Some(r) => {
+                        let _ = writeln!(
+                            s,
+                            "  row-fused: step {} of {} over blocks of {} row(s) ({} rows, {} whole block(s)); blocks stay in cache between steps",
+                            r.step, r.steps, r.block_rows, r.rows, r.blocks
+                        );
+                    }
+                    None => {}
                 }
                 for out in &f.outputs {
                     let what = match f.dest {

@@ -23,7 +23,7 @@
 //! it runs once.
 
 use crate::epilogue::Pending;
-use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Op, Output, ReduceOp, UnaryOp};
+use ndx_ir::kernel::{BinaryOp, Handle, Kernel, Node, Op, Output, ReduceOp, UnaryOp};
 use ndx_ir::shape::broadcast_strides;
 use ndx_runtime::ops::wide_math::WideFn;
 use ndx_runtime::{Array, DType, Scalar};
@@ -697,6 +697,7 @@ pub(crate) fn build(
         kernel: Kernel::new(),
         inputs: Vec::new(),
         memo: node_map(),
+        values: HashMap::default(),
     };
     for (lazy, reduce) in outputs {
         let value = b.node(&lazy.node)?;
@@ -715,6 +716,9 @@ struct Builder {
     kernel: Kernel,
     inputs: Vec<Array>,
     memo: HashMap<*const LNode, Handle>,
+    /// Each node of the kernel by what it computes: the same operation on the same operands
+    /// (`(x - mu) * (x - mu)`, its two sides built apart) is one node, computed once.
+    values: HashMap<Node, Handle>,
 }
 
 impl Builder {
@@ -746,7 +750,15 @@ impl Builder {
                 ))
             }
         };
-        let h = self.kernel.push(op, n.dtype);
+        let node = Node { op, dtype: n.dtype };
+        let h = match self.values.get(&node) {
+            Some(&h) => h,
+            None => {
+                let h = self.kernel.push(node.op.clone(), node.dtype);
+                self.values.insert(node, h);
+                h
+            }
+        };
         self.memo.insert(Arc::as_ptr(n), h);
         Ok(h)
     }

@@ -21,11 +21,17 @@
 //! block, when the node is the whole value), and later steps read it from there. The 512-bit
 //! code gives the JIT's bits.
 //!
+//! Where the steps only reduce rows and use the results, with no shared transcendental and
+//! no 512-bit function (layernorm), a large program whose rows suit the 512-bit row code runs
+//! its kernel steps as one chain ([`chain_pays`], `ndx_codegen::Chain`): one function that
+//! does every step for a row before the next row, so each row is read from memory once and
+//! stays in the L1 cache for the later steps. Each worker's rows are then one block.
+//!
 //! A statement runs as a row program only when that saves work ([`applies`]): when some
-//! reduced operand is such a shared transcendental, or when a 512-bit function applies
-//! ([`wide_pays`]; then a statement without any row reduction runs in blocks too: gelu).
-//! Otherwise (layernorm) the unfused passes measured faster, and `Exec::settle` computes the
-//! reductions first.
+//! reduced operand is such a shared transcendental, when a 512-bit function applies
+//! ([`wide_pays`]; then a statement without any row reduction runs in blocks too: gelu), or
+//! when the steps chain. Otherwise the unfused passes measured faster (layernorm in blocks of
+//! rows, without the chain), and `Exec::settle` computes the reductions first.
 //!
 //! Each kernel step is an ordinary fused kernel (compiled and cached as any other), scheduled
 //! once for the first block; the other blocks reuse the launch with the pointers of the arrays
@@ -33,7 +39,9 @@
 //! a 1-D array: elements).
 //!
 //! Invariants: every step computes each row exactly as the unfused statements do (the same
-//! kernels, the same per-row order of every reduction), so the results are bit-identical;
+//! kernels, the same per-row order of every reduction), so the results are bit-identical,
+//! except in a chain, whose float sums add in four chains and a tree
+//! (`ndx_codegen::chain_sum`; LANGUAGE.md section 6 leaves the order of a sum free);
 //! row-reduce `Sum` nodes only exist for rows short enough that `sum` would not block them
 //! (see `reduce.rs`), so LANGUAGE.md's accuracy of sums holds. With `threads(n)`, the whole
 //! blocks are split into `n` contiguous ranges, one per worker, each with its own scratch:
@@ -43,9 +51,9 @@ use crate::error::{runtime_err, Diag};
 use crate::exec::{raw_arrays, Exec};
 use crate::explain::{ArrayDesc, Dest, FusedStep, NativeStep, RowInfo, Step};
 use crate::lazy::{self, Lazy, WideNode, WideOp};
-use ndx_codegen::Compiled;
+use ndx_codegen::{Chain, Compiled};
 use ndx_ir::kernel::ReduceOp;
-use ndx_ir::loops::{schedule, ArrayLayout};
+use ndx_ir::loops::{schedule, ArrayLayout, Nest};
 use ndx_runtime::ops::wide_math::{self, WideFloat, WideFn};
 use ndx_runtime::{Array, DType, IndexSpec};
 use ndx_syntax::Diagnostic;
@@ -88,6 +96,8 @@ fn block_bytes_override() -> Option<usize> {
 /// One step of a row program, bound to the first block of its range.
 struct Bound {
     compiled: Compiled,
+    /// The nest it was compiled from (a chain is made of its steps' nests).
+    nest: Box<Nest>,
     words: Vec<i64>,
     /// Per array: the index of its pointer in `words`, and how far it moves per block.
     shifts: Vec<(usize, i64)>,
@@ -99,11 +109,13 @@ struct Bound {
 /// - it has row-reduce nodes over operands of its own shape, and one of them computes a
 ///   transcendental that the rest of `v` uses too (softmax's `e`), which the row program
 ///   computes once instead of twice. Without such an operand the unfused passes measured
-///   faster (layernorm, (4096, 768) f32: 1.3 ms unfused against 1.4-1.7 ms in blocks of 5 to
-///   325 rows; BENCHMARKS.md, issue 3): they stream from the cache as fast, without the block
-///   launches;
+///   faster than blocks of rows (layernorm, (4096, 768) f32: 1.3 ms unfused against 1.4-1.7
+///   ms in blocks of 5 to 325 rows; BENCHMARKS.md, issue 3): they stream from the cache as
+///   fast, without the block launches;
 /// - or it (or a row-reduce operand) evaluates a function that the 512-bit code of
-///   `wide_math` can take ([`wide_pays`]).
+///   `wide_math` can take ([`wide_pays`]);
+/// - or its steps run as a chain of row code ([`chain_pays`]: layernorm, 0.71 ms against
+///   0.86-0.92 ms unfused).
 ///
 /// Asked for every statement with one output: the cheap tests come first.
 pub(crate) fn applies(v: &Lazy, out: &Array) -> bool {
@@ -119,7 +131,34 @@ pub(crate) fn applies(v: &Lazy, out: &Array) -> bool {
     s.len() >= 2
         && s[0] >= 2
         && reduces.iter().all(|(_, _, operand)| operand.shape() == s)
-        && (reduces.iter().any(|(_, _, o)| shared_costly(o, &uses)) || wide_pays(v, &reduces, out))
+        && (reduces.iter().any(|(_, _, o)| shared_costly(o, &uses))
+            || wide_pays(v, &reduces, out)
+            || chain_pays(v))
+}
+
+/// Elements from which a statement with row reductions and nothing else to share (layernorm)
+/// runs as a chain of row code ([`chain_pays`]).
+pub(crate) const CHAIN_MIN: usize = 1 << 16;
+
+/// Bytes of a row from which a chain is not taken: the row's arrays no longer stay in the L1
+/// cache from one step to the next.
+pub(crate) const CHAIN_ROW_BYTES: usize = 16 * 1024;
+
+/// True when the row program for `v` (which has row-reduce nodes over operands of its shape)
+/// runs its steps as one chain of 512-bit row code ([`ndx_codegen::Chain`]), row by row,
+/// rather than pass by pass: the CPU has the row code, `v` is a float value of at least
+/// [`CHAIN_MIN`] elements, and its rows are long enough for the row code of a reduction
+/// ([`ndx_codegen::ROW_MIN_512_REDUCE`]) and short enough for the L1 cache
+/// ([`CHAIN_ROW_BYTES`]). Each step is then its own row code over the row, but for its float
+/// sums' order (`ndx_codegen::chain_sum`).
+fn chain_pays(v: &Lazy) -> bool {
+    let s = v.shape();
+    let n = s.last().copied().unwrap_or(0);
+    matches!(v.dtype(), DType::F32 | DType::F64)
+        && ndx_codegen::row_code_available()
+        && s.iter().product::<usize>() >= CHAIN_MIN
+        && n >= ndx_codegen::ROW_MIN_512_REDUCE
+        && n * v.dtype().size() <= CHAIN_ROW_BYTES
 }
 
 /// True when `v` is worth a row program for the 512-bit code of `wide_math` alone: the
@@ -182,14 +221,34 @@ impl Exec {
     pub(crate) fn run_rows(&mut self, v: &Lazy, out: &Array, dest: Dest) -> Result<(), Diag> {
         let s = v.shape().to_vec();
         let row_bytes: usize = s[1..].iter().product::<usize>() * v.dtype().size().max(1);
-        let wide = wide_fits(v, out) && {
+        // Steps that only reduce rows and use the results (layernorm) run as a chain of row
+        // code, row by row; with a 512-bit function to call (`exp`, `tanh`), or an operand
+        // to share, in blocks of rows.
+        let reduces = v.row_reduces();
+        let uses = v.use_counts();
+        let chained = chain_pays(v)
+            && !wide_pays(v, &reduces, out)
+            && !reduces.iter().any(|(_, _, o)| shared_costly(o, &uses));
+        let wide = !chained && wide_fits(v, out) && {
             let mut nodes = v.wide_nodes();
-            nodes.extend(v.row_reduces().iter().flat_map(|(_, _, o)| o.wide_nodes()));
+            nodes.extend(reduces.iter().flat_map(|(_, _, o)| o.wide_nodes()));
             !nodes.is_empty()
         };
+        let size: usize = s.iter().product();
+        let workers = if size >= self.jit()?.parallel_threshold() {
+            self.threads.max(1)
+        } else {
+            1
+        };
+        // A chain runs its steps row by row: one block per worker.
         let bb =
             block_bytes_override().unwrap_or(if wide { WIDE_BLOCK_BYTES } else { BLOCK_BYTES });
-        let b = (bb / row_bytes.max(1)).clamp(1, s[0]);
+        let b = if chained {
+            s[0] / workers
+        } else {
+            bb / row_bytes.max(1)
+        }
+        .clamp(1, s[0]);
         let (mut full, mut tail) = (s[0] / b, s[0] % b);
         if tail == 1 && full > 0 && b > 1 {
             // A last block of one row would be scheduled with an axis of extent 1, another
@@ -199,12 +258,7 @@ impl Exec {
         let traced = self.trace.is_some();
         // Whole blocks in contiguous ranges, one per worker (each with its own scratch), for
         // arrays the JIT would split too.
-        let size: usize = s.iter().product();
-        let threads = if size >= self.jit()?.parallel_threshold() {
-            self.threads.max(1).min(full.max(1))
-        } else {
-            1
-        };
+        let threads = workers.min(full.max(1));
         let per = full.div_ceil(threads);
         let mut parts = Vec::new();
         for t in 0..threads {
@@ -216,9 +270,9 @@ impl Exec {
                     traced: traced && t == 0,
                     blocks: full,
                     wide,
+                    chained,
                 };
-                let steps = self.bind_rows(v, out, at, dest)?;
-                parts.push((steps, count));
+                parts.push((self.bind_rows(v, out, at, dest)?, count));
             }
         }
         if tail > 0 {
@@ -228,21 +282,21 @@ impl Exec {
                 traced: traced && full == 0,
                 blocks: 1,
                 wide,
+                chained,
             };
-            let steps = self.bind_rows(v, out, at, dest)?;
-            parts.push((steps, 1));
+            parts.push((self.bind_rows(v, out, at, dest)?, 1));
         }
         let codes: Vec<i32> = match (parts.len() > 1, self.row_pool()) {
             (true, Some(pool)) => pool.install(|| {
                 use rayon::prelude::*;
                 parts
                     .par_iter_mut()
-                    .map(|(steps, count)| call_blocks(steps, *count))
+                    .map(|((steps, chain), count)| call_blocks(steps, chain.as_ref(), *count))
                     .collect()
             }),
             _ => parts
                 .iter_mut()
-                .map(|(steps, count)| call_blocks(steps, *count))
+                .map(|((steps, chain), count)| call_blocks(steps, chain.as_ref(), *count))
                 .collect(),
         };
         match codes.into_iter().find(|c| *c != 0) {
@@ -261,7 +315,7 @@ impl Exec {
         out: &Array,
         at: Block,
         dest: Dest,
-    ) -> Result<Vec<Stage>, Diag> {
+    ) -> Result<(Vec<Stage>, Option<Chain>), Diag> {
         let s = v.shape().to_vec();
         let mut bshape = s.clone();
         bshape[0] = at.b;
@@ -356,6 +410,25 @@ impl Exec {
             writer = Some(p.traces.len());
             p.push(st, t);
         }
+        let chain = if at.chained {
+            let nests: Option<Vec<Nest>> = p
+                .steps
+                .iter()
+                .map(|st| match st {
+                    Stage::Kernel(b) => Some((*b.nest).clone()),
+                    Stage::Wide { .. } => None,
+                })
+                .collect();
+            match nests {
+                Some(nests) => self
+                    .jit()?
+                    .chain(&nests)
+                    .map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))?,
+                None => None,
+            }
+        } else {
+            None
+        };
         let n = p.traces.len();
         for (i, step) in p.traces.into_iter().enumerate() {
             let info = RowInfo {
@@ -365,6 +438,7 @@ impl Exec {
                 blocks: at.blocks,
                 rows: s[0],
                 writes_dest: Some(i) == writer,
+                chained: chain.is_some(),
             };
             match step {
                 Step::Fused(mut step) => {
@@ -386,7 +460,7 @@ impl Exec {
                 other => self.record(other),
             }
         }
-        Ok(p.steps)
+        Ok((p.steps, chain))
     }
 
     /// Takes apart the nodes of `e` that `wide_math` computes ([`Lazy::wide_nodes`],
@@ -599,6 +673,7 @@ impl Exec {
         keep.extend(outs.iter().cloned());
         let bound = Bound {
             compiled,
+            nest: Box::new(nest),
             words: launch.words(),
             shifts,
             _keep: keep,
@@ -609,7 +684,7 @@ impl Exec {
 
 /// Runs `blocks` blocks of rows through `steps`, block after block; the first non-zero
 /// error code stops it.
-fn call_blocks(steps: &mut [Stage], blocks: usize) -> i32 {
+fn call_blocks(steps: &mut [Stage], chain: Option<&Chain>, blocks: usize) -> i32 {
     let bases: Vec<Vec<i64>> = steps
         .iter()
         .map(|st| match st {
@@ -618,12 +693,32 @@ fn call_blocks(steps: &mut [Stage], blocks: usize) -> i32 {
         })
         .collect();
     for j in 0..blocks as i64 {
+        // The words of block `j`: every array that follows the rows moved on by `j` blocks.
         for (st, base) in steps.iter_mut().zip(&bases) {
+            if let Stage::Kernel(st) = st {
+                for ((i, d), b0) in st.shifts.iter().zip(base) {
+                    st.words[*i] = b0 + j * d;
+                }
+            }
+        }
+        if let Some(chain) = chain {
+            let launches: Vec<&[i64]> = steps
+                .iter()
+                .filter_map(|st| match st {
+                    Stage::Kernel(st) => Some(st.words.as_slice()),
+                    Stage::Wide { .. } => None,
+                })
+                .collect();
+            // SAFETY: as for each step's call below; the chain runs the steps' row code row
+            // by row, and a step reads what an earlier one writes (a block scratch of one
+            // value per row) only in the same row.
+            if unsafe { chain.run(&launches) } {
+                continue;
+            }
+        }
+        for st in steps.iter_mut() {
             let code = match st {
                 Stage::Kernel(st) => {
-                    for ((i, d), b0) in st.shifts.iter().zip(base) {
-                        st.words[*i] = b0 + j * d;
-                    }
                     // SAFETY: the words describe block `j` of arrays that cover every block of
                     // this range: the step was scheduled for its first block, and block `j`
                     // only moves the pointers of arrays that follow the rows by `j` blocks of
@@ -893,6 +988,8 @@ struct Block {
     blocks: usize,
     /// Whether the functions of `wide_math` go to the 512-bit code.
     wide: bool,
+    /// Whether the steps run as a chain of row code ([`chain_pays`]).
+    chained: bool,
 }
 
 /// What every step of one row program shares.

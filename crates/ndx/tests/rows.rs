@@ -310,3 +310,184 @@ fn large_outputs_take_streaming_stores() {
         s.run("y[:] = 0.0\nz[:] = 0.0\nw[:] = y2").unwrap();
     }
 }
+
+/// The float dtypes of the chain test: IEEE arithmetic, a correctly rounded square root.
+trait Float:
+    Copy
+    + Default
+    + std::fmt::Debug
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + ndx::Element
+{
+    /// Lanes of the 512-bit row code.
+    const LANES: usize;
+    fn of(v: f64) -> Self;
+    fn sqrt(self) -> Self;
+    fn wide(self) -> f64;
+    fn bits(self) -> u64;
+}
+
+impl Float for f32 {
+    const LANES: usize = 16;
+    fn of(v: f64) -> f32 {
+        v as f32
+    }
+    fn sqrt(self) -> f32 {
+        f32::sqrt(self)
+    }
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+    fn bits(self) -> u64 {
+        u64::from(self.to_bits())
+    }
+}
+
+impl Float for f64 {
+    const LANES: usize = 8;
+    fn of(v: f64) -> f64 {
+        v
+    }
+    fn sqrt(self) -> f64 {
+        f64::sqrt(self)
+    }
+    fn wide(self) -> f64 {
+        self
+    }
+    fn bits(self) -> u64 {
+        self.to_bits()
+    }
+}
+
+/// Layernorm of each row of `data` (rows of `n`) as a chain of row code computes it: its two
+/// sums in `ndx_codegen::chain_sum`'s order, every other operation the same IEEE operation as
+/// the kernels' (no fused multiply-add).
+fn chained_layernorm<T: Float>(data: &[T], n: usize, g: &[T], b: &[T]) -> Vec<T> {
+    let count = T::of(n as f64);
+    let mut out = Vec::with_capacity(data.len());
+    for row in data.chunks(n) {
+        let mu = ndx_codegen::chain_sum(row, T::LANES) / count;
+        let d: Vec<T> = row.iter().map(|&x| x - mu).collect();
+        let sq: Vec<T> = d.iter().map(|&v| v * v).collect();
+        let s = (ndx_codegen::chain_sum(&sq, T::LANES) / count + T::of(1e-5)).sqrt();
+        out.extend(d.iter().zip(g).zip(b).map(|((&d, &g), &b)| d / s * g + b));
+    }
+    out
+}
+
+/// Layernorm of each row in f64 from the exact (f64) row sums: the values a chain must come
+/// close to.
+fn exact_layernorm<T: Float>(data: &[T], n: usize, g: &[T], b: &[T]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(data.len());
+    for row in data.chunks(n) {
+        let mu = row.iter().map(|x| x.wide()).sum::<f64>() / n as f64;
+        let var = row.iter().map(|x| (x.wide() - mu).powi(2)).sum::<f64>() / n as f64;
+        let s = (var + 1e-5).sqrt();
+        out.extend(
+            row.iter()
+                .zip(g)
+                .zip(b)
+                .map(|((x, g), b)| (x.wide() - mu) / s * g.wide() + b.wide()),
+        );
+    }
+    out
+}
+
+/// Runs layernorm of `x` (`shape`, rows of at least 128 elements, 65 536 elements or more)
+/// fused, in place and unfused, with `threads` threads; checks the fused values against the
+/// chain's order (on CPUs with the row code: else the unfused values) and against exact sums.
+fn check_chain<T: Float>(shape: &[usize], threads: usize) -> Vec<u64> {
+    let size: usize = shape.iter().product();
+    let n = *shape.last().unwrap();
+    let data: Vec<T> = (0..size)
+        .map(|i| T::of(((i * 7919) % 1013) as f64 / 101.3 - 5.0 + (i / n) as f64 * 0.01))
+        .collect();
+    let g: Vec<T> = (0..n).map(|i| T::of(0.5 + (i % 7) as f64 * 0.25)).collect();
+    let b: Vec<T> = (0..n).map(|i| T::of((i % 5) as f64 - 2.0)).collect();
+    let mut s = Session::new();
+    s.set("x", ndx::Array::from_vec(data.clone(), shape).unwrap());
+    s.set("g", ndx::Array::from_vec(g.clone(), &[n]).unwrap());
+    s.set("b", ndx::Array::from_vec(b.clone(), &[n]).unwrap());
+    s.run(&format!(
+        "threads({threads})\n{FNS}\nlet ln = layernorm(x, g, b)\nlet inplace = x + 0.0\ninplace[...] = layernorm(inplace, g, b)\n{UNFUSED}"
+    ))
+    .unwrap();
+    let get = |name: &str| -> Vec<u64> {
+        let v = s.get(name).unwrap().to_vec::<T>().unwrap();
+        v.iter().map(|x| x.bits()).collect()
+    };
+    let want: Vec<u64> = if row_code_available() {
+        let want = chained_layernorm(&data, n, &g, &b);
+        want.into_iter().map(Float::bits).collect()
+    } else {
+        get("ref_ln")
+    };
+    let ln = get("ln");
+    assert_eq!(ln.len(), want.len());
+    if let Some(i) = (0..ln.len()).find(|&i| ln[i] != want[i]) {
+        panic!(
+            "{shape:?}, {threads} thread(s): element {i} differs: {:#x} against {:#x}",
+            ln[i], want[i]
+        );
+    }
+    assert!(get("inplace") == want, "in place {shape:?}");
+    let got = s.get("ln").unwrap().to_vec::<T>().unwrap();
+    for (x, w) in got.iter().zip(exact_layernorm(&data, n, &g, &b)) {
+        let err = (x.wide() - w).abs();
+        assert!(err <= 2e-5 * w.abs() + 2e-5, "{shape:?}: {x:?} against {w}");
+    }
+    ln
+}
+
+#[test]
+fn layernorm_runs_as_a_chain_with_its_sums_in_the_chain_order() {
+    // Rows of whole steps of 4 vectors, with whole vectors left over, with a partial vector;
+    // a 3-D array; f64 (8 lanes).
+    for shape in [
+        vec![520usize, 128],
+        vec![600, 151],
+        vec![70, 1000],
+        vec![2, 130, 300],
+    ] {
+        let one = check_chain::<f32>(&shape, 1);
+        assert_eq!(check_chain::<f32>(&shape, 2), one, "2 threads {shape:?}");
+    }
+    for shape in [vec![3usize, 200, 130], vec![300, 250]] {
+        let one = check_chain::<f64>(&shape, 1);
+        assert_eq!(check_chain::<f64>(&shape, 2), one, "2 threads {shape:?}");
+    }
+}
+
+#[test]
+fn explain_shows_the_chain() {
+    let mut s = Session::new();
+    let ex = s
+        .explain(&format!(
+            "threads(1)\n{FNS}\nlet x = rand((512, 256), dtype=f32)\nlet g = rand(256, dtype=f32)\nlet b = rand(256, dtype=f32)\nlet y = layernorm(x, g, b)"
+        ))
+        .unwrap();
+    let text = ex.text(TextOptions { timings: false });
+    let tail = &text[text.find("let y = layernorm").unwrap()..];
+    if row_code_available() {
+        // The row sums, the sums of squared deviations (`x - mu` computed once), the result.
+        assert!(tail.contains("kernel 1: fused 0 op(s): sum"), "{tail}");
+        assert!(
+            tail.contains("kernel 2: fused 3 op(s): div, sub, mul, sum"),
+            "{tail}"
+        );
+        assert!(
+            tail.contains("row-fused: step 3 of 3, all steps chained in one 512-bit function row by row (512 rows, 1 block(s) of 512 row(s))"),
+            "{tail}"
+        );
+        assert!(
+            tail.contains("writes: f32(512, 256) materialised"),
+            "{tail}"
+        );
+        assert!(!tail.contains("kernel 4"), "{tail}");
+    } else {
+        assert!(!tail.contains("chained"), "{tail}");
+    }
+}
