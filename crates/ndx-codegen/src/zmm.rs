@@ -455,10 +455,14 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
     for &r in saved {
         a.push(r)?;
     }
-    // The stack: the row length at [rsp], the table of pointers at [rsp + 8].
+    // The stack: the row length at [rsp] (not read again), the table of pointers at
+    // [rsp + 8].
     a.push(rsi)?;
     a.push(rdi)?;
     a.mov(rsi, rcx)?;
+    // The masks and the bound of the whole vectors, once: every plan has the same lanes, and
+    // none writes k1-k3 or `rcx` in its rows.
+    plans[0].masks(&mut a, plans.iter().any(|p| p.reduce.is_some()))?;
     let mut row = a.create_label();
     let mut done = a.create_label();
     a.test(rdx, rdx)?;
@@ -473,8 +477,7 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
                 a.mov(*r, slot(k))?;
             }
         }
-        a.mov(rdi, qword_ptr(rsp))?;
-        p.setup(&mut a)?;
+        p.constants(&mut a)?;
         p.row(&mut a, stream && j + 1 == plans.len())?;
         p.advance(&mut a, first)?;
         a.mov(rax, qword_ptr(rsp + 8))?;
@@ -1256,12 +1259,44 @@ impl Plan<'_> {
         Ok(a.assemble(0)?)
     }
 
-    /// What a row function sets up before its rows, from the row length in `rdi`: the
-    /// constants (through `rax`), the bound of the whole vectors in `rcx` (and, for steps of
-    /// several vectors, their last start in `rdi`), and the lane mask
-    /// k1 = (1 << (n % lanes)) - 1 of a row's last partial vector (for reductions also k2 and
-    /// k3).
+    /// What a row function sets up before its rows, from the row length in `rdi`
+    /// ([`Plan::masks`], then [`Plan::constants`]).
     fn setup(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
+        self.masks(a, self.reduce.is_some())?;
+        self.constants(a)
+    }
+
+    /// From the row length in `rdi`: the bound of the whole vectors in `rcx` and the lane mask
+    /// k1 = (1 << (n % lanes)) - 1 of a row's last partial vector; with `groups` (for
+    /// reductions) also k2 and k3. The same for every plan of the same lanes.
+    fn masks(&self, a: &mut CodeAssembler, groups: bool) -> Result<(), CodegenError> {
+        let lanes = i32::from(self.lanes());
+        a.mov(ecx, edi)?;
+        a.and(ecx, lanes - 1)?;
+        a.mov(eax, 1)?;
+        a.shl(eax, cl)?;
+        a.dec(eax)?;
+        a.kmovw(k1, eax)?;
+        if groups {
+            // For reductions: k2 = the lanes of the last partial vector in whole groups of
+            // `lanes / 4` (the JIT's 128-bit vectors), k3 = the lanes past them.
+            let w = lanes / 4;
+            a.mov(ecx, edi)?;
+            a.and(ecx, (lanes - 1) & !(w - 1))?;
+            a.mov(eax, 1)?;
+            a.shl(eax, cl)?;
+            a.dec(eax)?;
+            a.kmovw(k2, eax)?;
+            a.kandnw(k3, k2, k1)?;
+        }
+        a.mov(rcx, rdi)?;
+        a.and(rcx, -lanes)?;
+        Ok(())
+    }
+
+    /// After [`Plan::masks`]: the constants (through `rax`), and for steps of several vectors
+    /// their last start in `rdi` (from `rcx`).
+    fn constants(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
         for &(c, r) in &self.konsts {
             if c == Konst::Iota {
                 self.iota(a, r)?;
@@ -1281,30 +1316,10 @@ impl Plan<'_> {
                 self.splat(a, ZMM[r], bits)?;
             }
         }
-        let lanes = i32::from(self.lanes());
-        a.mov(ecx, edi)?;
-        a.and(ecx, lanes - 1)?;
-        a.mov(eax, 1)?;
-        a.shl(eax, cl)?;
-        a.dec(eax)?;
-        a.kmovw(k1, eax)?;
-        if self.reduce.is_some() {
-            // For reductions: k2 = the lanes of the last partial vector in whole groups of
-            // `lanes / 4` (the JIT's 128-bit vectors), k3 = the lanes past them.
-            let w = lanes / 4;
-            a.mov(ecx, edi)?;
-            a.and(ecx, (lanes - 1) & !(w - 1))?;
-            a.mov(eax, 1)?;
-            a.shl(eax, cl)?;
-            a.dec(eax)?;
-            a.kmovw(k2, eax)?;
-            a.kandnw(k3, k2, k1)?;
-        }
-        a.mov(rcx, rdi)?;
-        a.and(rcx, -lanes)?;
         if self.unroll > 1 {
             // (The row length is not needed past here: k1 tells whether a partial vector is
             // left.)
+            let lanes = i32::from(self.lanes());
             a.mov(rdi, rcx)?;
             a.sub(rdi, lanes * self.unroll as i32)?;
         }
