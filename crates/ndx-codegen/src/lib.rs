@@ -568,9 +568,17 @@ impl Jit {
     /// function that runs, row after row, each nest's row code on the row (see [`Chain`]).
     /// `None` when the CPU has no row code, a nest has none, or their lanes or ranks differ.
     pub fn chain(&mut self, nests: &[Nest]) -> Result<Option<Chain>, CodegenError> {
+        self.chain_timed(nests).map(|(c, _)| c)
+    }
+
+    /// As [`Jit::chain`], also saying how long compiling took (`None` for a cache hit).
+    pub fn chain_timed(
+        &mut self,
+        nests: &[Nest],
+    ) -> Result<(Option<Chain>, Option<Duration>), CodegenError> {
         if let Some(c) = self.chains.get(nests) {
             self.stats.hits += 1;
-            return Ok(c.clone());
+            return Ok((c.clone(), None));
         }
         let start = Instant::now();
         // As for a nest's row code: should it fail to assemble (a bug), the nests run one
@@ -588,10 +596,11 @@ impl Jit {
                 None
             }
         };
+        let took = start.elapsed();
         self.stats.compiled += 1;
-        self.stats.compile_time += start.elapsed();
+        self.stats.compile_time += took;
         self.chains.insert(nests.to_vec(), chain.clone());
-        Ok(chain)
+        Ok((chain, Some(took)))
     }
 
     fn compile_uncached(

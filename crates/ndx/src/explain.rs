@@ -107,6 +107,8 @@ pub struct RowInfo {
     /// Whether all steps run as one chain of 512-bit row code, row by row
     /// (`ndx_codegen::Chain`), rather than step by step over each block.
     pub chained: bool,
+    /// How long compiling the chain took (`None`: from the cache, or no chain).
+    pub chain_time: Option<std::time::Duration>,
 }
 
 /// One call of a compiled `kernel` block.
@@ -521,6 +523,15 @@ impl Step {
                         f.later_hits,
                         f.calls - 1
                     );
+                }
+                if let Some(r) = f.rows.filter(|r| r.chained && r.step == r.steps) {
+                    let _ = match (r.chain_time, o.timings) {
+                        (None, _) => write!(code, "; the chain of the steps from the cache"),
+                        (Some(t), true) => {
+                            write!(code, "; the chain of the steps compiled in {}", ms(t))
+                        }
+                        (Some(_), false) => write!(code, "; the chain of the steps compiled"),
+                    };
                 }
                 let _ = writeln!(s, "  code: {code}");
             }

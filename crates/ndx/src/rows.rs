@@ -410,7 +410,7 @@ impl Exec {
             writer = Some(p.traces.len());
             p.push(st, t);
         }
-        let chain = if at.chained {
+        let (chain, chain_time) = if at.chained {
             let nests: Option<Vec<Nest>> = p
                 .steps
                 .iter()
@@ -422,12 +422,12 @@ impl Exec {
             match nests {
                 Some(nests) => self
                     .jit()?
-                    .chain(&nests)
+                    .chain_timed(&nests)
                     .map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))?,
-                None => None,
+                None => (None, None),
             }
         } else {
-            None
+            (None, None)
         };
         let n = p.traces.len();
         for (i, step) in p.traces.into_iter().enumerate() {
@@ -439,6 +439,7 @@ impl Exec {
                 rows: s[0],
                 writes_dest: Some(i) == writer,
                 chained: chain.is_some(),
+                chain_time,
             };
             match step {
                 Step::Fused(mut step) => {

@@ -486,8 +486,28 @@ fn explain_shows_the_chain() {
             tail.contains("writes: f32(512, 256) materialised"),
             "{tail}"
         );
+        assert!(
+            tail.contains("code: compiled; the chain of the steps compiled\n"),
+            "{tail}"
+        );
         assert!(!tail.contains("kernel 4"), "{tail}");
     } else {
         assert!(!tail.contains("chained"), "{tail}");
     }
+}
+
+#[test]
+fn a_chain_compiles_once_over_changing_row_counts() {
+    let mut s = Session::new();
+    s.run(&format!("threads(1)\n{FNS}\nlet g = rand(256, dtype=f32)\nlet b = rand(256, dtype=f32)\nlet y = layernorm(rand((300, 256), dtype=f32), g, b)"))
+        .unwrap();
+    let (before, _) = s.kernel_stats();
+    for rows in [400, 517, 1000] {
+        s.run(&format!(
+            "let x = rand(({rows}, 256), dtype=f32)\nlet y = layernorm(x, g, b)"
+        ))
+        .unwrap();
+    }
+    // `rand` and the three steps (and the chain) came from the cache each time.
+    assert_eq!(s.kernel_stats().0, before);
 }
