@@ -148,6 +148,17 @@ def peers():
                 out[i, j] = (x[i, j] - mu) / np.sqrt(var + f32(1e-5)) * g[j] + b[j]
 
     @numba.njit(fastmath=True)
+    def nb_rmsnorm(x, g, out):
+        n = x.shape[1]
+        for i in range(x.shape[0]):
+            s = f32(0.0)
+            for j in range(n):
+                s += x[i, j] * x[i, j]
+            r = np.sqrt(s / f32(n) + f32(1e-6))
+            for j in range(n):
+                out[i, j] = x[i, j] / r * g[j]
+
+    @numba.njit(fastmath=True)
     def nb_outer(a, b):
         s = f32(0.0)
         for i in range(a.shape[0]):
@@ -186,6 +197,9 @@ def peers():
         var = ((v - mu) ** 2).mean(axis=-1, keepdims=True)
         return (v - mu) / np.sqrt(var + f32(1e-5)) * g + b
 
+    def rmsnorm(v, g):
+        return v / np.sqrt((v * v).mean(axis=-1, keepdims=True) + f32(1e-6)) * g
+
     compile_times = {}
 
     def first_call(name, f):
@@ -203,6 +217,7 @@ def peers():
     yl = np.empty_like(xl)
     first_call("softmax", lambda: nb_softmax(xs, ys))
     first_call("layernorm", lambda: nb_layernorm(xl, gl, bl, yl))
+    first_call("rmsnorm", lambda: nb_rmsnorm(xl, gl, yl))
 
     res = {}
     res["memcpy"] = {"NumPy": median_time(lambda: np.copyto(y, x), 20)}
@@ -251,6 +266,11 @@ def peers():
     res["layernorm"] = {
         "NumPy": median_time(lambda: layernorm(xl, gl, bl), 5),
         "Numba": median_time(lambda: nb_layernorm(xl, gl, bl, yl), 10),
+    }
+    # RMSNorm: not an issue target; Numba with fastmath as for layernorm.
+    res["rmsnorm"] = {
+        "NumPy": median_time(lambda: rmsnorm(xl, gl), 5),
+        "Numba": median_time(lambda: nb_rmsnorm(xl, gl, yl), 10),
     }
     res["sum"] = {"NumPy": median_time(lambda: np.sum(x), 20), "Numba": median_time(lambda: nb_sum(x), 20)}
     res["std"] = {"NumPy": median_time(lambda: np.std(x), 10), "Numba": median_time(lambda: nb_std(x), 10)}
