@@ -503,7 +503,14 @@ def rows():
     g = np.linspace(0.5, 1.5, 300).astype(f32)
     b = np.linspace(4.0, 5.0, 300).astype(f32)
     x3 = np.linspace(-2.0, 3.0, 1200).astype(f32).reshape(4, 6, 50)
+
+    def rmsnorm(x, g):
+        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + f32(1e-6)) * g
+
+    xc = np.ascontiguousarray(np.linspace(-3.0, 5.0, 72000).astype(f32).reshape(300, 240).T)
     return dict(
+        r_layernorm_chain=layernorm(xc, g, b),
+        r_rmsnorm_chain=rmsnorm(xc, g),
         r_softmax=softmax(x),
         r_layernorm=layernorm(x, g, b),
         r_softmax3=softmax(x3),
