@@ -462,6 +462,31 @@ fn layernorm_runs_as_a_chain_with_its_sums_in_the_chain_order() {
 }
 
 #[test]
+fn chains_of_max_and_min_give_the_unfused_bits() {
+    // `max` and `min` keep their value in any order: a chain's rows (512 rows of 200 and of
+    // 131 elements) give the bits of the materialised reductions.
+    for cols in [200usize, 131] {
+        let mut s = Session::new();
+        let rows = 512;
+        let data: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919) % 1013) as f32 / 101.3 - 5.0)
+            .collect();
+        s.set("x", ndx::Array::from_vec(data, &[rows, cols]).unwrap());
+        s.run(
+            "threads(1)
+let c = (x - max(x, axis=-1, keepdims=true)) / (max(x, axis=-1, keepdims=true) - min(x, axis=-1, keepdims=true))
+let hi = max(x, axis=-1, keepdims=true)
+let lo = min(x, axis=-1, keepdims=true)
+let cref = (x - hi) / (hi - lo)",
+        )
+        .unwrap();
+        assert_eq!(bits(&s, "c"), bits(&s, "cref"), "rows of {cols}");
+        let c = s.get("c").unwrap().to_vec::<f32>().unwrap();
+        assert!(c.iter().all(|v| (-1.0..=0.0).contains(v)), "rows of {cols}");
+    }
+}
+
+#[test]
 fn explain_shows_the_chain() {
     let mut s = Session::new();
     let ex = s
