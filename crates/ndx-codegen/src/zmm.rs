@@ -492,6 +492,16 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
     a.jnz(row)?;
     a.set_label(&mut done)?;
     a.add(rsp, 16)?;
+    function_end(a, stream, saved)
+}
+
+/// The end of a row function that pushed the registers `saved`: with `stream`, a fence that
+/// orders its streaming stores before it returns; then the registers popped, and the code.
+fn function_end(
+    mut a: CodeAssembler,
+    stream: bool,
+    saved: &[AsmRegister64],
+) -> Result<Vec<u8>, CodegenError> {
     if stream {
         a.sfence()?;
     }
@@ -1248,15 +1258,7 @@ impl Plan<'_> {
         a.dec(rdx)?;
         a.jnz(row)?;
         a.set_label(&mut done)?;
-        if stream {
-            a.sfence()?;
-        }
-        a.vzeroupper()?;
-        for &r in saved.iter().rev() {
-            a.pop(r)?;
-        }
-        a.ret()?;
-        Ok(a.assemble(0)?)
+        function_end(a, stream, &saved)
     }
 
     /// What a row function sets up before its rows, from the row length in `rdi`
