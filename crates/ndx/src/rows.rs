@@ -136,9 +136,14 @@ pub(crate) fn applies(v: &Lazy, out: &Array) -> bool {
             || chain_pays(v))
 }
 
-/// Elements from which a statement with row reductions and nothing else to share (layernorm)
-/// runs as a chain of row code ([`chain_pays`]).
-pub(crate) const CHAIN_MIN: usize = 1 << 16;
+/// Bytes of the value from which a statement with row reductions and nothing else to share
+/// (layernorm) runs as a chain of row code ([`chain_pays`]): below, its arrays stay in the L2
+/// cache between the passes, and the passes run as fast. layernorm over rows of 768,
+/// `threads(1)`, chain against passes: `f32` 128 rows 43.8 / 37.2 us, 256 rows 65.1 / 61.9
+/// us, 512 rows 105 / 105 us, 1024 rows (3 MiB) 184 / 186 us, 2048 rows 357 / 406 us, 4096
+/// rows 0.70 / 0.87 ms; `f64` 512 rows (3 MiB) 212 / 222 us, 1024 rows 403 / 433 us
+/// (BENCHMARKS.md, issue 3).
+pub(crate) const CHAIN_MIN_BYTES: usize = 4 << 20;
 
 /// Bytes of a row from which a chain is not taken: the row's arrays no longer stay in the L1
 /// cache from one step to the next.
@@ -147,7 +152,7 @@ pub(crate) const CHAIN_ROW_BYTES: usize = 16 * 1024;
 /// True when the row program for `v` (which has row-reduce nodes over operands of its shape)
 /// runs its steps as one chain of 512-bit row code ([`ndx_codegen::Chain`]), row by row,
 /// rather than pass by pass: the CPU has the row code, `v` is a float value of at least
-/// [`CHAIN_MIN`] elements, and its rows are long enough for the row code of a reduction
+/// [`CHAIN_MIN_BYTES`], and its rows are long enough for the row code of a reduction
 /// ([`ndx_codegen::ROW_MIN_512_REDUCE`]) and short enough for the L1 cache
 /// ([`CHAIN_ROW_BYTES`]). Each step is then its own row code over the row, but for its float
 /// sums' order (`ndx_codegen::chain_sum`).
@@ -156,7 +161,7 @@ fn chain_pays(v: &Lazy) -> bool {
     let n = s.last().copied().unwrap_or(0);
     matches!(v.dtype(), DType::F32 | DType::F64)
         && ndx_codegen::row_code_available()
-        && s.iter().product::<usize>() >= CHAIN_MIN
+        && s.iter().product::<usize>() * v.dtype().size() >= CHAIN_MIN_BYTES
         && n >= ndx_codegen::ROW_MIN_512_REDUCE
         && n * v.dtype().size() <= CHAIN_ROW_BYTES
 }

@@ -396,7 +396,7 @@ fn exact_layernorm<T: Float>(data: &[T], n: usize, g: &[T], b: &[T]) -> Vec<f64>
     out
 }
 
-/// Runs layernorm of `x` (`shape`, rows of at least 128 elements, 65 536 elements or more)
+/// Runs layernorm of `x` (`shape`, rows of at least 128 elements, 4 MiB or more)
 /// fused, in place and unfused, with `threads` threads; checks the fused values against the
 /// chain's order (on CPUs with the row code: else the unfused values) and against exact sums.
 fn check_chain<T: Float>(shape: &[usize], threads: usize) -> Vec<u64> {
@@ -447,15 +447,15 @@ fn layernorm_runs_as_a_chain_with_its_sums_in_the_chain_order() {
     // Rows of whole steps of 4 vectors, with whole vectors left over, with a partial vector;
     // a 3-D array; f64 (8 lanes).
     for shape in [
-        vec![520usize, 128],
-        vec![600, 151],
-        vec![70, 1000],
-        vec![2, 130, 300],
+        vec![8200usize, 128],
+        vec![7000, 151],
+        vec![1100, 1000],
+        vec![2, 1800, 300],
     ] {
         let one = check_chain::<f32>(&shape, 1);
         assert_eq!(check_chain::<f32>(&shape, 2), one, "2 threads {shape:?}");
     }
-    for shape in [vec![3usize, 200, 130], vec![300, 250]] {
+    for shape in [vec![3usize, 1400, 130], vec![2100, 250]] {
         let one = check_chain::<f64>(&shape, 1);
         assert_eq!(check_chain::<f64>(&shape, 2), one, "2 threads {shape:?}");
     }
@@ -463,11 +463,11 @@ fn layernorm_runs_as_a_chain_with_its_sums_in_the_chain_order() {
 
 #[test]
 fn chains_of_max_and_min_give_the_unfused_bits() {
-    // `max` and `min` keep their value in any order: a chain's rows (512 rows of 200 and of
+    // `max` and `min` keep their value in any order: a chain's rows (8192 rows of 200 and of
     // 131 elements) give the bits of the materialised reductions.
     for cols in [200usize, 131] {
         let mut s = Session::new();
-        let rows = 512;
+        let rows = 8192;
         let data: Vec<f32> = (0..rows * cols)
             .map(|i| ((i * 7919) % 1013) as f32 / 101.3 - 5.0)
             .collect();
@@ -491,7 +491,7 @@ fn explain_shows_the_chain() {
     let mut s = Session::new();
     let ex = s
         .explain(&format!(
-            "threads(1)\n{FNS}\nlet x = rand((512, 256), dtype=f32)\nlet g = rand(256, dtype=f32)\nlet b = rand(256, dtype=f32)\nlet y = layernorm(x, g, b)"
+            "threads(1)\n{FNS}\nlet x = rand((4096, 256), dtype=f32)\nlet g = rand(256, dtype=f32)\nlet b = rand(256, dtype=f32)\nlet y = layernorm(x, g, b)"
         ))
         .unwrap();
     let text = ex.text(TextOptions { timings: false });
@@ -504,11 +504,11 @@ fn explain_shows_the_chain() {
             "{tail}"
         );
         assert!(
-            tail.contains("row-fused: step 3 of 3, all steps chained in one 512-bit function row by row (512 rows, 1 block(s) of 512 row(s))"),
+            tail.contains("row-fused: step 3 of 3, all steps chained in one 512-bit function row by row (4096 rows, 1 block(s) of 4096 row(s))"),
             "{tail}"
         );
         assert!(
-            tail.contains("writes: f32(512, 256) materialised"),
+            tail.contains("writes: f32(4096, 256) materialised"),
             "{tail}"
         );
         assert!(
@@ -524,10 +524,10 @@ fn explain_shows_the_chain() {
 #[test]
 fn a_chain_compiles_once_over_changing_row_counts() {
     let mut s = Session::new();
-    s.run(&format!("threads(1)\n{FNS}\nlet g = rand(256, dtype=f32)\nlet b = rand(256, dtype=f32)\nlet y = layernorm(rand((300, 256), dtype=f32), g, b)"))
+    s.run(&format!("threads(1)\n{FNS}\nlet g = rand(256, dtype=f32)\nlet b = rand(256, dtype=f32)\nlet y = layernorm(rand((4100, 256), dtype=f32), g, b)"))
         .unwrap();
     let (before, _) = s.kernel_stats();
-    for rows in [400, 517, 1000] {
+    for rows in [4200, 5017, 6000] {
         s.run(&format!(
             "let x = rand(({rows}, 256), dtype=f32)\nlet y = layernorm(x, g, b)"
         ))
