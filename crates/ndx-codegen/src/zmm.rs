@@ -147,6 +147,8 @@ const SCRATCH: usize = 7;
 const MAX_ARRAYS: usize = BASES.len();
 /// Loops [`RowFn::run`] walks (the outer ones, plus the row).
 const MAX_RANK: usize = 16;
+/// Arrays of all the nests of a [`RowChain`] together (a longer chain is not made).
+const MAX_CHAIN_ARRAYS: usize = 32;
 
 impl RowFn {
     /// Runs the nest over the launch `words` ([`ndx_ir::loops::Launch::words`]), a block of
@@ -166,29 +168,32 @@ impl RowFn {
         };
         // SAFETY: the launch fits the code (checked above); the streaming function's aligned
         // stores only where `streams` found every row 64-byte aligned.
-        unsafe { walk_rows(func, &[words], self.shape.rank) };
+        unsafe { walk_rows::<MAX_ARRAYS>(func, words, self.shape.rank, self.shape.narrays, false) };
         true
     }
 }
 
-/// Calls the row code `func` on the launches `launches` (each [`RowShape::fits`] its part of
-/// `func`, all over the same iteration space of rank `rank`), a block of rows (the last outer
-/// axis) per call; the arrays of all launches, in order, make its tables of pointers and
-/// steps, and the table of pointers is a fresh copy for every call (a chain of row
-/// functions writes its pointers back as it goes).
+/// Calls the row code `func` on the launch `words` (its `na` arrays at most `N`; a
+/// [`RowChain`]'s launch is its nests' arrays one after another), a block of rows (the last
+/// outer axis) per call. With `writes_back` (a chain, which moves the pointers in its table
+/// as it goes) each call gets a fresh copy of the table of pointers. Nothing is allocated: a
+/// block program calls this once per block of rows (allocating here made softmax 35% slower).
 ///
 /// # Safety
-/// As `Compiled::call`, for every launch.
-unsafe fn walk_rows(func: RowCode, launches: &[&[i64]], rank: usize) {
-    let shape = &launches[0][..rank];
+/// As `Compiled::call`, for the launch.
+unsafe fn walk_rows<const N: usize>(
+    func: RowCode,
+    words: &[i64],
+    rank: usize,
+    na: usize,
+    writes_back: bool,
+) {
+    let shape = &words[..rank];
     let n = shape[rank - 1];
-    if shape.iter().any(|&e| e <= 0) {
+    let array = |a: usize| &words[rank + a * (1 + rank)..][..1 + rank];
+    if shape.iter().any(|&e| e <= 0) || na > N {
         return;
     }
-    let arrays: Vec<&[i64]> = launches
-        .iter()
-        .flat_map(|w| w[rank..].chunks_exact(1 + rank))
-        .collect();
     // The row code walks the last outer axis (or the one row of a 1-D nest); this walks the
     // ones before it.
     let (rows, walk) = if rank >= 2 {
@@ -196,18 +201,27 @@ unsafe fn walk_rows(func: RowCode, launches: &[&[i64]], rank: usize) {
     } else {
         (1, 0)
     };
-    let mut ptrs: Vec<usize> = arrays.iter().map(|w| w[0] as usize).collect();
-    let steps: Vec<isize> = arrays
-        .iter()
-        .map(|w| if rank >= 2 { w[rank - 1] as isize } else { 0 })
-        .collect();
-    let mut table = ptrs.clone();
+    let mut steps = [0isize; N];
+    let mut ptrs = [0usize; N];
+    for a in 0..na {
+        let w = array(a);
+        ptrs[a] = w[0] as usize;
+        if rank >= 2 {
+            steps[a] = w[rank - 1] as isize;
+        }
+    }
+    let mut table = ptrs;
     let mut index = [0i64; MAX_RANK];
     loop {
-        table.copy_from_slice(&ptrs);
+        let at = if writes_back {
+            table[..na].copy_from_slice(&ptrs[..na]);
+            table.as_mut_ptr()
+        } else {
+            ptrs.as_mut_ptr()
+        };
         // SAFETY: the pointers address the first elements of `rows` rows of `n` elements at
         // the strides the code was compiled for, all valid (the caller's contract).
-        unsafe { (func)(n as usize, table.as_mut_ptr(), rows, steps.as_ptr()) };
+        unsafe { (func)(n as usize, at, rows, steps.as_ptr()) };
         // The next block of rows: an odometer over the axes before.
         let mut d = walk;
         loop {
@@ -216,14 +230,15 @@ unsafe fn walk_rows(func: RowCode, launches: &[&[i64]], rank: usize) {
             }
             d -= 1;
             index[d] += 1;
-            for (p, w) in ptrs.iter_mut().zip(&arrays) {
-                *p = p.wrapping_add(w[1 + d] as usize);
+            for (a, p) in ptrs.iter_mut().enumerate().take(na) {
+                *p = p.wrapping_add(array(a)[1 + d] as usize);
             }
             if index[d] < shape[d] {
                 break;
             }
-            for (p, w) in ptrs.iter_mut().zip(&arrays) {
-                *p = p.wrapping_sub(w[1 + d].wrapping_mul(shape[d]) as usize);
+            for (a, p) in ptrs.iter_mut().enumerate().take(na) {
+                let back = array(a)[1 + d].wrapping_mul(shape[d]);
+                *p = p.wrapping_sub(back as usize);
             }
             index[d] = 0;
         }
@@ -271,9 +286,15 @@ impl RowChain {
             (Some(f), Some(s), Some(w)) if s.streams(w) => f,
             _ => self.func,
         };
+        // One launch of all the nests' arrays, over the first one's space.
+        let mut words = launches[0][..rank].to_vec();
+        for w in launches {
+            words.extend_from_slice(&w[rank..]);
+        }
+        let na = (words.len() - rank) / (1 + rank);
         // SAFETY: every launch fits its part of the code (checked above), the caller vouches
         // for the memory; streaming stores only where `streams` found the rows aligned.
-        unsafe { walk_rows(func, launches, rank) };
+        unsafe { walk_rows::<MAX_CHAIN_ARRAYS>(func, &words, rank, na, true) };
         true
     }
 }
@@ -393,6 +414,7 @@ pub(crate) fn define_chain(
     if plans
         .iter()
         .any(|p| p.lanes() != lanes || p.nest.rank != plans[0].nest.rank)
+        || plans.iter().map(|p| p.base.len()).sum::<usize>() > MAX_CHAIN_ARRAYS
     {
         return Ok(None);
     }
