@@ -338,6 +338,8 @@ pub const CHAIN_SUM_UNROLL: usize = 4;
 /// accumulators add pairwise (`(a0 + a1) + (a2 + a3)`), then the lanes halve until one is
 /// left (lane `l` plus lane `l + half`).
 pub fn chain_sum<T: Copy + Default + std::ops::Add<Output = T>>(row: &[T], lanes: usize) -> T {
+    // (No lanes would be one lane.)
+    let lanes = lanes.max(1);
     let u = CHAIN_SUM_UNROLL;
     let mut acc = vec![vec![T::default(); lanes]; u];
     let whole = row.len() / lanes;

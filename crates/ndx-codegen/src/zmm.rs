@@ -466,10 +466,11 @@ fn finalized(module: &JITModule, id: FuncId) -> RowCode {
     unsafe { std::mem::transmute::<*const u8, RowCode>(ptr) }
 }
 
-/// The machine code of a [`RowChain`] of `plans`: for each row, each plan's row in turn
-/// ([`Plan::setup`], [`Plan::row`], [`Plan::advance`]), its pointers loaded from the table
-/// and stored back moved on to the next row (the plans' base registers overlap). With
-/// `stream`, the last plan (elementwise) stores with streaming stores.
+/// The machine code of a [`RowChain`] of `plans`: the masks once ([`Plan::masks`]), then for
+/// each row each plan's row in turn ([`Plan::constants`], [`Plan::row`], [`Plan::advance`]),
+/// its pointers loaded from the table and stored back moved on to the next row (the plans'
+/// base registers overlap). With `stream`, the last plan (elementwise) stores with streaming
+/// stores.
 fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenError> {
     let mut a = CodeAssembler::new(64)?;
     a.set_prefer_vex(false);
@@ -477,10 +478,8 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
     for &r in saved {
         a.push(r)?;
     }
-    // The stack: the row length at [rsp] (not read again), the table of pointers at
-    // [rsp + 8].
+    // The table of pointers at [rsp].
     a.push(rsi)?;
-    a.push(rdi)?;
     a.mov(rsi, rcx)?;
     // The masks and the bound of the whole vectors, once: every plan has the same lanes, and
     // none writes k1-k3 or `rcx` in its rows.
@@ -493,7 +492,7 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
     let mut first = 0;
     for (j, p) in plans.iter().enumerate() {
         let slot = |k: usize| qword_ptr(rax + 8 * (first + k) as i32);
-        a.mov(rax, qword_ptr(rsp + 8))?;
+        a.mov(rax, qword_ptr(rsp))?;
         for (k, b) in p.base.iter().enumerate() {
             if let Some(r) = b {
                 a.mov(*r, slot(k))?;
@@ -502,7 +501,7 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
         p.constants(&mut a)?;
         p.row(&mut a, stream && j + 1 == plans.len())?;
         p.advance(&mut a, first)?;
-        a.mov(rax, qword_ptr(rsp + 8))?;
+        a.mov(rax, qword_ptr(rsp))?;
         for (k, b) in p.base.iter().enumerate() {
             if let Some(r) = b {
                 a.mov(slot(k), *r)?;
@@ -513,7 +512,7 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
     a.dec(rdx)?;
     a.jnz(row)?;
     a.set_label(&mut done)?;
-    a.add(rsp, 16)?;
+    a.add(rsp, 8)?;
     function_end(a, stream, saved)
 }
 
