@@ -370,8 +370,12 @@ fn assignable(to: DType, v: &T) -> bool {
     v.weak && kind_rank(v.e.dtype) <= kind_rank(to)
 }
 
+/// `op` of `x`, computed now when `x` is a constant and `op` is exact in `ndx_ir::eval` (the
+/// math library's functions are not folded: `eval` computes them with the platform's libm,
+/// which is not the compiled code's algorithm, and `tanh(sin(-1))` in a kernel then differed
+/// by an ULP from the same expression on arrays).
 fn fold_unary(op: UnaryOp, dtype: DType, x: KExpr) -> KExpr {
-    if let KExprKind::Const(s) = &x.kind {
+    if let (KExprKind::Const(s), None) = (&x.kind, op.wide()) {
         let r = ndx_ir::eval::unary(op, *s);
         if r.dtype() == dtype {
             return KExpr::constant(r);
@@ -383,8 +387,11 @@ fn fold_unary(op: UnaryOp, dtype: DType, x: KExpr) -> KExpr {
     }
 }
 
+/// `x op y`, computed now when both are constants and `op` is exact in `ndx_ir::eval` (not
+/// `**` or `arctan2`, for the reason of [`fold_unary`]).
 fn fold_binary(op: BinaryOp, dtype: DType, x: KExpr, y: KExpr) -> KExpr {
-    if let (KExprKind::Const(a), KExprKind::Const(b)) = (&x.kind, &y.kind) {
+    let library = matches!(op, BinaryOp::Pow | BinaryOp::Arctan2);
+    if let (KExprKind::Const(a), KExprKind::Const(b), false) = (&x.kind, &y.kind, library) {
         let r = ndx_ir::eval::binary(op, *a, *b);
         if r.dtype() == dtype {
             return KExpr::constant(r);
