@@ -3,7 +3,8 @@
 //! A tile of a copy whose input is contiguous along the outer loop and whose output is
 //! contiguous along the inner loop (`ascontiguousarray(a.T)`, `b[:, :] = a.T`) would be
 //! read and written one element at a time by the compiled nest: every read is one stride
-//! apart. Instead, 4x4 blocks of 4-byte elements (8x8 on CPUs with AVX; 2x2 of 8-byte ones)
+//! apart. Instead, 4x4 blocks of 4-byte elements (8x8 on CPUs with AVX, 16x16 with AVX-512F;
+//! 2x2 of 8-byte ones)
 //! are loaded as whole vectors along the input's contiguous axis, transposed with shuffles,
 //! and stored as whole vectors along the output's. Values are moved bit for bit, so the result is the nest's.
 
@@ -47,8 +48,15 @@ pub(crate) unsafe fn copy_tile(l: &Launch, item: usize) {
     let (src, dst) = (l.ptrs[0] as *const u8, l.ptrs[1] as *mut u8);
     let s1 = l.strides[0][a1];
     let d0 = l.strides[1][a0];
+    let zmm = item == 4 && avx512f();
     let wide = item == 4 && avx();
-    let block = if wide { 8 } else { 16 / item };
+    let block = if zmm {
+        16
+    } else if wide {
+        8
+    } else {
+        16 / item
+    };
     let (b0, b1) = (n0 - n0 % block, n1 - n1 % block);
     let at = |p: *const u8, i: usize, si: isize, j: usize, sj: isize| {
         p.wrapping_offset(i as isize * si + j as isize * sj)
@@ -60,7 +68,9 @@ pub(crate) unsafe fn copy_tile(l: &Launch, item: usize) {
             for j in (0..b1).step_by(block) {
                 let s = at(src, i, item as isize, j, s1);
                 let d = at(dst, i, d0, j, item as isize) as *mut u8;
-                if wide {
+                if zmm {
+                    block16(s, s1, d, d0);
+                } else if wide {
                     block8(s, s1, d, d0);
                 } else if item == 4 {
                     block4(s, s1, d, d0);
@@ -94,11 +104,80 @@ fn avx() -> bool {
     *AVX.get_or_init(has)
 }
 
+/// True when the CPU has AVX-512F (checked once): 4-byte elements then move in 16x16 blocks.
+fn avx512f() -> bool {
+    static AVX512F: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    #[cfg(target_arch = "x86_64")]
+    let has = || std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let has = || false;
+    *AVX512F.get_or_init(has)
+}
+
+/// A 16x16 block of 4-byte elements with 512-bit vectors (as [`block8`], one 64-byte line per
+/// input column and output row): pairs interleaved, pairs of pairs, then the 128-bit quarters
+/// gathered in two steps. `benches/ndx/transpose.ndx`: 13.4-15.4 ms against 20.6-21.1 ms in
+/// 8x8 blocks (BENCHMARKS.md, issue 3).
+///
+/// # Safety
+/// The CPU has AVX-512F; 64 bytes at each of the sixteen columns and rows are valid.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block16(s: *const u8, s1: isize, d: *mut u8, d0: isize) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's: 64 bytes at each of the sixteen columns and rows.
+    unsafe {
+        let r: [__m512; 16] =
+            std::array::from_fn(|k| _mm512_loadu_ps(s.offset(k as isize * s1) as *const f32));
+        // t[2p], t[2p + 1]: rows 2p and 2p + 1 interleaved (low and high pairs of each quarter).
+        let t: [__m512; 16] = std::array::from_fn(|k| {
+            let (a, b) = (r[k & !1], r[k | 1]);
+            if k % 2 == 0 {
+                _mm512_unpacklo_ps(a, b)
+            } else {
+                _mm512_unpackhi_ps(a, b)
+            }
+        });
+        // u: within each quarter, element i of rows 4q..4q+3 side by side.
+        let u: [__m512; 16] = std::array::from_fn(|k| {
+            let (g, i) = (k / 4 * 4, k % 4);
+            let (a, b) = (t[g + i / 2], t[g + 2 + i / 2]);
+            if i % 2 == 0 {
+                _mm512_shuffle_ps::<0x44>(a, b)
+            } else {
+                _mm512_shuffle_ps::<0xEE>(a, b)
+            }
+        });
+        // v: quarters of row groups 0-1 and 2-3 paired.
+        let v: [__m512; 16] = std::array::from_fn(|k| {
+            let (h, i) = (k / 8 * 8, k % 8);
+            let (a, b) = (u[h + i % 4], u[h + 4 + i % 4]);
+            if i < 4 {
+                _mm512_shuffle_f32x4::<0x88>(a, b)
+            } else {
+                _mm512_shuffle_f32x4::<0xDD>(a, b)
+            }
+        });
+        for k in 0..16 {
+            let (a, b) = (v[k % 8], v[8 + k % 8]);
+            let w = if k < 8 {
+                _mm512_shuffle_f32x4::<0x88>(a, b)
+            } else {
+                _mm512_shuffle_f32x4::<0xDD>(a, b)
+            };
+            _mm512_storeu_ps(d.offset(k as isize * d0) as *mut f32, w);
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn block16(_: *const u8, _: isize, _: *mut u8, _: isize) {}
+
 /// An 8x8 block of 4-byte elements with 256-bit vectors (as [`block4`]: input columns
 /// `j..j+8` become output rows): pairs interleaved, then pairs of pairs, then the halves
 /// swapped across the 128-bit lanes. `benches/ndx/transpose.ndx` (4096 x 4096 `f32`, one
-/// thread, the output's page faults included), alternating binaries: 17.8-23.3 ms against
-/// 22.0-27.3 ms in 4x4 blocks (BENCHMARKS.md, issue 3).
+/// thread), alternating binaries: 20.6-21.1 ms against 23.1-24.4 ms in 4x4 blocks
+/// (BENCHMARKS.md, issue 3).
 ///
 /// # Safety
 /// The CPU has AVX; 32 bytes at each of the eight columns and rows are valid.
