@@ -48,15 +48,7 @@ pub(crate) unsafe fn copy_tile(l: &Launch, item: usize) {
     let (src, dst) = (l.ptrs[0] as *const u8, l.ptrs[1] as *mut u8);
     let s1 = l.strides[0][a1];
     let d0 = l.strides[1][a0];
-    let zmm = item == 4 && avx512f();
-    let wide = item == 4 && avx();
-    let block = if zmm {
-        16
-    } else if wide {
-        8
-    } else {
-        16 / item
-    };
+    let block = block_side(item);
     let (b0, b1) = (n0 - n0 % block, n1 - n1 % block);
     let at = |p: *const u8, i: usize, si: isize, j: usize, sj: isize| {
         p.wrapping_offset(i as isize * si + j as isize * sj)
@@ -68,14 +60,11 @@ pub(crate) unsafe fn copy_tile(l: &Launch, item: usize) {
             for j in (0..b1).step_by(block) {
                 let s = at(src, i, item as isize, j, s1);
                 let d = at(dst, i, d0, j, item as isize) as *mut u8;
-                if zmm {
-                    block16(s, s1, d, d0);
-                } else if wide {
-                    block8(s, s1, d, d0);
-                } else if item == 4 {
-                    block4(s, s1, d, d0);
-                } else {
-                    block2(s, s1, d, d0);
+                match block {
+                    16 => block16(s, s1, d, d0),
+                    8 => block8(s, s1, d, d0),
+                    4 => block4(s, s1, d, d0),
+                    _ => block2(s, s1, d, d0),
                 }
             }
         }
@@ -94,24 +83,23 @@ pub(crate) unsafe fn copy_tile(l: &Launch, item: usize) {
     }
 }
 
-/// True when the CPU has AVX (checked once): 4-byte elements then move in 8x8 blocks.
-fn avx() -> bool {
-    static AVX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    #[cfg(target_arch = "x86_64")]
-    let has = || std::arch::is_x86_feature_detected!("avx");
-    #[cfg(not(target_arch = "x86_64"))]
-    let has = || false;
-    *AVX.get_or_init(has)
-}
-
-/// True when the CPU has AVX-512F (checked once): 4-byte elements then move in 16x16 blocks.
-fn avx512f() -> bool {
-    static AVX512F: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    #[cfg(target_arch = "x86_64")]
-    let has = || std::arch::is_x86_feature_detected!("avx512f");
-    #[cfg(not(target_arch = "x86_64"))]
-    let has = || false;
-    *AVX512F.get_or_init(has)
+/// The side of the square register blocks of `item`-byte elements on this CPU (checked
+/// once): 4-byte elements in 16x16 blocks with AVX-512F, 8x8 with AVX alone, 4x4 otherwise;
+/// 8-byte ones in 2x2 blocks.
+fn block_side(item: usize) -> usize {
+    static SIDE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    if item != 4 {
+        return 2;
+    }
+    *SIDE.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return 16;
+        } else if std::arch::is_x86_feature_detected!("avx") {
+            return 8;
+        }
+        4
+    })
 }
 
 /// A 16x16 block of 4-byte elements with 512-bit vectors (as [`block8`], one 64-byte line per
