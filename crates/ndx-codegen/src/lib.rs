@@ -567,14 +567,10 @@ impl Jit {
     }
 
     /// The row chain of `nests` (compiled once, then cached by the nests): one 512-bit
-    /// function that runs, row after row, each nest's row code on the row (see [`Chain`]).
-    /// `None` when the CPU has no row code, a nest has none, or their lanes or ranks differ.
-    pub fn chain(&mut self, nests: &[Nest]) -> Result<Option<Chain>, CodegenError> {
-        self.chain_timed(nests).map(|(c, _)| c)
-    }
-
-    /// As [`Jit::chain`], also saying how long compiling took (`None` for a cache hit).
-    pub fn chain_timed(
+    /// function that runs, row after row, each nest's row code on the row (see [`Chain`]),
+    /// and how long compiling it took (`None` for a cache hit). The chain is `None` when the
+    /// CPU has no row code, a nest has none, or their lanes or ranks differ.
+    pub fn chain(
         &mut self,
         nests: &[Nest],
     ) -> Result<(Option<Chain>, Option<Duration>), CodegenError> {
@@ -794,7 +790,7 @@ impl Jit {
         if let Some(parts) = reduce_parts {
             return self.run_reduction(&nest, compiled, &parts);
         }
-        // A plain transposing copy moves each tile in 4x4 (or 2x2) register blocks.
+        // A plain transposing copy moves each tile in register blocks (`transpose::block_side`).
         let transposer = tiles.as_ref().and_then(|_| transpose::plan(&nest, &launch));
         let call = |l: &Launch| match transposer {
             Some(item) => {

@@ -1454,7 +1454,7 @@ impl Plan<'_> {
     fn finish_tree(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
         let k = &self.nest.kernel;
         let nout = k.outputs.len();
-        let t = self.scratch[5];
+        let [.., t, _] = self.scratch;
         let add =
             |a: &mut CodeAssembler, d: usize, x: usize, y: usize| -> Result<(), CodegenError> {
                 if self.lanes64 {
