@@ -422,8 +422,17 @@ pub(crate) fn define_chain(
     for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
+    // The pipelined form where its plans get registers of their own, else row by row.
+    let pipelined = pipelining_on()
+        .then(|| nests.iter().map(plan_for_chain).collect::<Option<Vec<_>>>())
+        .flatten()
+        .filter(|p| pipelines(p))
+        .and_then(|mut p| relocate(&mut p).then_some(p));
     let mut define = |stream| -> Result<FuncId, CodegenError> {
-        let code = assemble_chain(&plans, stream)?;
+        let code = match &pipelined {
+            Some(p) => assemble_pipelined(p, stream)?,
+            None => assemble_chain(&plans, stream)?,
+        };
         let id = module.declare_anonymous_function(&sig)?;
         module.define_function_bytes(id, 64, &code, &[])?;
         Ok(id)
@@ -523,6 +532,16 @@ fn function_end(
     stream: bool,
     saved: &[AsmRegister64],
 ) -> Result<Vec<u8>, CodegenError> {
+    function_return(&mut a, stream, saved)?;
+    Ok(a.assemble(0)?)
+}
+
+/// [`function_end`]'s instructions, without assembling: code may follow.
+fn function_return(
+    a: &mut CodeAssembler,
+    stream: bool,
+    saved: &[AsmRegister64],
+) -> Result<(), CodegenError> {
     if stream {
         a.sfence()?;
     }
@@ -531,7 +550,306 @@ fn function_end(
         a.pop(r)?;
     }
     a.ret()?;
+    Ok(())
+}
+
+/// False when the environment sets `NDX_PIPELINE=0`: chains then run each row's steps one
+/// after another ([`assemble_chain`]) instead of pipelined (to measure what it changes; read
+/// once).
+fn pipelining_on() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("NDX_PIPELINE").is_none_or(|v| v != "0"))
+}
+
+/// True when the plans of a chain can run pipelined ([`assemble_pipelined`]): more than one,
+/// float, each elementwise or reducing its rows by `sum`, `max` or `min`, and stepping the
+/// same number of vectors at a time (or one).
+fn pipelines(plans: &[Plan<'_>]) -> bool {
+    let unroll = plans.iter().map(|p| p.unroll).max().unwrap_or(1);
+    plans.len() > 1
+        && plans.iter().all(|p| {
+            !p.int
+                && !p.counts
+                && p.index.is_none()
+                && matches!(
+                    p.reduce,
+                    None | Some(ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min)
+                )
+                && (p.unroll == 1 || p.unroll == unroll)
+        })
+}
+
+/// Gives the plans of a pipelined chain ([`assemble_pipelined`]) registers of their own, as
+/// a row of every plan is in flight at once: each plan's vector registers distinct ones of
+/// the 32 (but for the registers of a reduction's end, which the plans run one after another
+/// and so share); each array the loop walks (contiguous) a base register of its own; the
+/// other arrays (broadcast inputs and reductions' outputs, read before the loop and written
+/// after it) the base registers left, shared by the plans and loaded from the table by each
+/// where it needs them. False (the plans then half changed) when the registers do not
+/// suffice.
+fn relocate(plans: &mut [Plan<'_>]) -> bool {
+    let mut free: Vec<usize> = (0..ZMM.len()).rev().collect();
+    let mut shared = [0usize; SCRATCH];
+    if plans.iter().any(|p| p.reduce.is_some()) {
+        for r in &mut shared {
+            let Some(f) = free.pop() else {
+                return false;
+            };
+            *r = f;
+        }
+    }
+    for p in plans.iter_mut() {
+        let mut map: Vec<Option<usize>> = vec![None; ZMM.len()];
+        if p.reduce.is_some() {
+            for (&r, &to) in p.scratch.iter().zip(&shared) {
+                map[r] = Some(to);
+            }
+            p.scratch = shared;
+        }
+        let mut to = |r: &mut usize| -> bool {
+            let m = match map[*r] {
+                Some(m) => m,
+                None => match free.pop() {
+                    Some(m) => {
+                        map[*r] = Some(m);
+                        m
+                    }
+                    None => return false,
+                },
+            };
+            *r = m;
+            true
+        };
+        let slots = p.slots.iter_mut().filter_map(|s| match s {
+            Slot::Fixed(r) | Slot::Loop(r) => Some(r),
+            Slot::Dead => None,
+        });
+        let all = slots
+            .chain(p.acc.iter_mut())
+            .chain(p.best.iter_mut())
+            .chain(p.index.iter_mut())
+            .chain(p.konsts.iter_mut().map(|(_, r)| r))
+            .chain(p.tmp.iter_mut());
+        for r in all {
+            if !to(r) {
+                return false;
+            }
+        }
+    }
+    let walked = |p: &Plan<'_>, a: usize| p.nest.inner.get(a) == Some(&Inner::Contiguous);
+    let mut next = BASES.iter();
+    for p in plans.iter_mut() {
+        for a in 0..p.base.len() {
+            if p.base[a].is_some() && walked(p, a) {
+                let Some(&r) = next.next() else {
+                    return false;
+                };
+                p.base[a] = Some(r);
+            }
+        }
+    }
+    let rest: Vec<AsmRegister64> = next.copied().collect();
+    for p in plans.iter_mut() {
+        let mut t = rest.iter();
+        for a in 0..p.base.len() {
+            if p.base[a].is_some() && !walked(p, a) {
+                let Some(&r) = t.next() else {
+                    return false;
+                };
+                p.base[a] = Some(r);
+            }
+        }
+    }
+    true
+}
+
+/// The machine code of a [`RowChain`] of `plans` ([`pipelines`], [`relocate`]d), software-
+/// pipelined: for rows `t`, one loop runs plan `j`'s row `t - j` for every `j` at once, each
+/// plan's vectors in turn ([`vector_loops`]), so that one row's loads and sums run beside an
+/// earlier row's divisions. Plan `j` of row `r` still follows plans `0..j` of row `r`, and
+/// each plan computes a row exactly as [`assemble_chain`]'s (the same bits). The first and
+/// last `n - 1` rows of `n` plans, and blocks of fewer than `n` rows, run plan by plan
+/// (a subroutine per plan, which runs one row of it and moves its pointers on).
+fn assemble_pipelined(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenError> {
+    let mut a = CodeAssembler::new(64)?;
+    a.set_prefer_vex(false);
+    let saved = &BASES[CALLEE_SAVED_FROM..];
+    for &r in saved {
+        a.push(r)?;
+    }
+    // The table of pointers at [rsp] ([rsp + 8] in a subroutine).
+    a.push(rsi)?;
+    a.mov(rsi, rcx)?;
+    let n = plans.len();
+    let last = n - 1;
+    plans[0].masks(&mut a, plans.iter().any(|p| p.reduce.is_some()))?;
+    // Every plan's constants once: no two plans share a register.
+    for p in plans {
+        p.constants(&mut a)?;
+    }
+    let first: Vec<usize> = plans
+        .iter()
+        .scan(0, |f, p| {
+            let at = *f;
+            *f += p.base.len();
+            Some(at)
+        })
+        .collect();
+    let slot =
+        |j: usize, k: usize, table: AsmRegister64| qword_ptr(table + 8 * (first[j] + k) as i32);
+    let mut single: Vec<CodeLabel> = (0..n).map(|_| a.create_label()).collect();
+    let mut by_plan = a.create_label();
+    let mut done = a.create_label();
+    a.cmp(rdx, n as i32)?;
+    a.jb(by_plan)?;
+    // The first rows: plan `j` of row `t - j`, for rows `t` before the pipeline is full.
+    for t in 0..last {
+        for label in &single[..=t] {
+            a.call(*label)?;
+        }
+    }
+    a.sub(rdx, last as i32)?;
+    let mut steady = a.create_label();
+    a.set_label(&mut steady)?;
+    for (j, p) in plans.iter().enumerate() {
+        a.mov(rax, qword_ptr(rsp))?;
+        for (k, b) in p.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.mov(*r, slot(j, k, rax))?;
+            }
+        }
+        p.row_start(&mut a)?;
+    }
+    vector_loops(&mut a, plans, stream)?;
+    for (j, p) in plans.iter().enumerate() {
+        if p.reduce.is_none() {
+            continue;
+        }
+        // The plan's shared base registers again (a later plan loaded its own).
+        a.mov(rax, qword_ptr(rsp))?;
+        for (k, b) in p.base.iter().enumerate() {
+            if let (Some(r), false) = (b, p.nest.inner.get(k) == Some(&Inner::Contiguous)) {
+                a.mov(*r, slot(j, k, rax))?;
+            }
+        }
+        p.finish_reductions(&mut a)?;
+    }
+    // Every plan's pointers on to its next row, in the table.
+    a.mov(rax, qword_ptr(rsp))?;
+    for (j, p) in plans.iter().enumerate() {
+        for (k, b) in p.base.iter().enumerate() {
+            if b.is_some() {
+                a.mov(r8, slot(j, k, rsi))?;
+                a.add(slot(j, k, rax), r8)?;
+            }
+        }
+    }
+    a.dec(rdx)?;
+    a.jnz(steady)?;
+    // The last rows: plan `j` of the rows the pipeline has not reached.
+    for e in 0..last {
+        for label in &single[e + 1..] {
+            a.call(*label)?;
+        }
+    }
+    a.jmp(done)?;
+    // Fewer rows than plans: plan by plan, row by row.
+    a.set_label(&mut by_plan)?;
+    a.test(rdx, rdx)?;
+    a.jz(done)?;
+    let mut row = a.create_label();
+    a.set_label(&mut row)?;
+    for label in &single {
+        a.call(*label)?;
+    }
+    a.dec(rdx)?;
+    a.jnz(row)?;
+    a.set_label(&mut done)?;
+    a.add(rsp, 8)?;
+    function_return(&mut a, stream, saved)?;
+    // The subroutines: one row of plan `j`, its pointers loaded from the table and stored
+    // back moved on.
+    for (j, p) in plans.iter().enumerate() {
+        a.set_label(&mut single[j])?;
+        a.mov(rax, qword_ptr(rsp + 8))?;
+        for (k, b) in p.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.mov(*r, slot(j, k, rax))?;
+            }
+        }
+        p.row(&mut a, stream && j == last)?;
+        p.advance(&mut a, first[j])?;
+        a.mov(rax, qword_ptr(rsp + 8))?;
+        for (k, b) in p.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.mov(slot(j, k, rax), *r)?;
+            }
+        }
+        a.ret()?;
+    }
     Ok(a.assemble(0)?)
+}
+
+/// The loops over a row's vectors for `plans` together, their values fixed along the row
+/// and accumulators set ([`Plan::row_start`]): in each step every plan's vectors in turn, so
+/// that one loop does the work of all. Steps of `unroll` whole vectors while they fit (up to
+/// `rdi`, signed: [`Plan::constants`]), then single vectors, then the partial vector under k1.
+/// A plan that steps one vector at a time on its own takes the step's vectors one after
+/// another into the same accumulators: the order of its own loop. The last plan stores its
+/// whole vectors with streaming stores when `stream`.
+fn vector_loops(
+    a: &mut CodeAssembler,
+    plans: &[Plan<'_>],
+    stream: bool,
+) -> Result<(), CodegenError> {
+    let (Some(first), Some(last)) = (plans.first(), plans.len().checked_sub(1)) else {
+        return Ok(());
+    };
+    let lanes = i32::from(first.lanes());
+    let unroll = plans.iter().map(|p| p.unroll).max().unwrap_or(1);
+    if plans.iter().any(|p| p.unroll != 1 && p.unroll != unroll) {
+        return Err(bug("plans of different steps in one loop"));
+    }
+    let streams = |j: usize| stream && j == last;
+    let mut body = a.create_label();
+    let mut tail = a.create_label();
+    let mut next = a.create_label();
+    a.xor(eax, eax)?;
+    if unroll > 1 {
+        let mut step = a.create_label();
+        let mut single = a.create_label();
+        a.cmp(rax, rdi)?;
+        a.jg(single)?;
+        a.set_label(&mut step)?;
+        for (j, p) in plans.iter().enumerate() {
+            for v in 0..unroll {
+                let set = if p.unroll > 1 { v } else { 0 };
+                p.body(a, false, set, 64 * v as i32, streams(j))?;
+            }
+        }
+        a.add(rax, lanes * unroll as i32)?;
+        a.cmp(rax, rdi)?;
+        a.jle(step)?;
+        a.set_label(&mut single)?;
+    }
+    a.cmp(rax, rcx)?;
+    a.jae(tail)?;
+    a.set_label(&mut body)?;
+    for (j, p) in plans.iter().enumerate() {
+        p.body(a, false, 0, 0, streams(j))?;
+    }
+    a.add(rax, lanes)?;
+    a.cmp(rax, rcx)?;
+    a.jb(body)?;
+    a.set_label(&mut tail)?;
+    // (A partial vector is left when k1 has a lane.)
+    a.kortestw(k1, k1)?;
+    a.jz(next)?;
+    for p in plans {
+        p.body(a, true, 0, 0, false)?;
+    }
+    a.set_label(&mut next)?;
+    Ok(())
 }
 
 /// A row function defined in the module, not yet finalised.
@@ -864,11 +1182,46 @@ fn plan_unrolled(nest: &Nest, unroll: usize, sums: bool) -> Option<Plan<'_>> {
             *r = free.pop()?;
         }
     }
+    // The fixed values: constants first, each in a register of its own (splat once per call,
+    // before any row); then the values computed per row, in node order, each giving its
+    // register back after its last use when no loop value and no output reads it.
     let mut slots = vec![Slot::Dead; n];
+    let is_const = |i: usize| matches!(k.nodes[i].op, Op::Const(_));
     for i in 0..n {
-        if needed[i] && fixed[i] {
+        if needed[i] && fixed[i] && is_const(i) {
             slots[i] = Slot::Fixed(free.pop()?);
         }
+    }
+    let mut pinned = vec![false; n];
+    for o in &k.outputs {
+        pinned[reduced(k, o).index()] = true;
+    }
+    let mut last_fixed_use = vec![usize::MAX; n];
+    for (i, node) in k.nodes.iter().enumerate() {
+        if !needed[i] {
+            continue;
+        }
+        for h in operands(nest, &node.op)? {
+            if fixed[i] {
+                last_fixed_use[h.index()] = i;
+            } else {
+                pinned[h.index()] = true;
+            }
+        }
+    }
+    for (i, node) in k.nodes.iter().enumerate() {
+        if !needed[i] || !fixed[i] || is_const(i) {
+            continue;
+        }
+        for h in operands(nest, &node.op)? {
+            let h = h.index();
+            if let Slot::Fixed(r) = slots[h] {
+                if last_fixed_use[h] == i && !pinned[h] && !is_const(h) && !free.contains(&r) {
+                    free.push(r);
+                }
+            }
+        }
+        slots[i] = Slot::Fixed(free.pop()?);
     }
     for (i, node) in k.nodes.iter().enumerate() {
         if !needed[i] || fixed[i] {
@@ -1352,11 +1705,14 @@ impl Plan<'_> {
     /// One row, its pointers in the base registers (left where they are): the values fixed
     /// along it, the loop over its vectors, and a reduction's end.
     fn row(&self, a: &mut CodeAssembler, stream: bool) -> Result<(), CodegenError> {
-        let lanes = i32::from(self.lanes());
-        let mut body = a.create_label();
-        let mut tail = a.create_label();
-        let mut next = a.create_label();
-        // Per row: the values fixed along it (its broadcast inputs and what they compute).
+        self.row_start(a)?;
+        vector_loops(a, std::slice::from_ref(self), stream)?;
+        self.finish_reductions(a)
+    }
+
+    /// The start of a row: the values fixed along it (its broadcast inputs and what they
+    /// compute), and a reduction's accumulators at the identity.
+    fn row_start(&self, a: &mut CodeAssembler) -> Result<(), CodegenError> {
         for (i, node) in self.nest.kernel.nodes.iter().enumerate() {
             let Slot::Fixed(r) = self.slots[i] else {
                 continue;
@@ -1387,36 +1743,7 @@ impl Plan<'_> {
                 a.vmovdqa64(ZMM[r], iota)?;
             }
         }
-        a.xor(eax, eax)?;
-        if self.unroll > 1 {
-            // Steps of `unroll` whole vectors while they fit: up to `rdi` (signed).
-            let mut step = a.create_label();
-            let mut single = a.create_label();
-            a.cmp(rax, rdi)?;
-            a.jg(single)?;
-            a.set_label(&mut step)?;
-            for j in 0..self.unroll {
-                self.body(a, false, j, 64 * j as i32, stream)?;
-            }
-            a.add(rax, lanes * self.unroll as i32)?;
-            a.cmp(rax, rdi)?;
-            a.jle(step)?;
-            a.set_label(&mut single)?;
-        }
-        a.cmp(rax, rcx)?;
-        a.jae(tail)?;
-        a.set_label(&mut body)?;
-        self.body(a, false, 0, 0, stream)?;
-        a.add(rax, lanes)?;
-        a.cmp(rax, rcx)?;
-        a.jb(body)?;
-        a.set_label(&mut tail)?;
-        // (A partial vector is left when k1 has a lane.)
-        a.kortestw(k1, k1)?;
-        a.jz(next)?;
-        self.body(a, true, 0, 0, false)?;
-        a.set_label(&mut next)?;
-        self.finish_reductions(a)
+        Ok(())
     }
 
     /// Moves every base register on to the next row, by its step in the table at `rsi`

@@ -461,6 +461,56 @@ fn layernorm_runs_as_a_chain_with_its_sums_in_the_chain_order() {
     }
 }
 
+/// Layernorm of views `big[:, :k, :]` of `big` (3-D, `k` of its 2-5 rows per block), whose
+/// axes do not merge: the row code gets blocks of `k` rows, fewer than, as many as and more than
+/// the chain's three steps (pipelined over a block of three rows or more, else one row after
+/// another). The values are the chain's, as for whole arrays.
+#[test]
+fn a_chain_over_blocks_of_few_rows_keeps_its_values() {
+    let (outer, n) = (5500usize, 200usize);
+    for (inner, k) in [(3usize, 1usize), (3, 2), (4, 3), (5, 4)] {
+        let size = outer * inner * n;
+        let data: Vec<f32> = (0..size)
+            .map(|i| ((i * 7919) % 1013) as f32 / 101.3 - 5.0 + (i / n) as f32 * 0.01)
+            .collect();
+        let g: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+        let b: Vec<f32> = (0..n).map(|i| (i % 5) as f32 - 2.0).collect();
+        let view: Vec<f32> = data
+            .chunks(inner * n)
+            .flat_map(|block| &block[..k * n])
+            .copied()
+            .collect();
+        let mut s = Session::new();
+        s.set(
+            "big",
+            ndx::Array::from_vec(data, &[outer, inner, n]).unwrap(),
+        );
+        s.set("g", ndx::Array::from_vec(g.clone(), &[n]).unwrap());
+        s.set("b", ndx::Array::from_vec(b.clone(), &[n]).unwrap());
+        s.run(&format!(
+            "threads(1)\n{FNS}\nlet x = big[:, :{k}, :]\nlet ln = layernorm(x, g, b)"
+        ))
+        .unwrap();
+        let got = bits(&s, "ln");
+        let want: Vec<u32> = if row_code_available() {
+            chained_layernorm(&view, n, &g, &b)
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        } else {
+            s.run(UNFUSED).unwrap();
+            bits(&s, "ref_ln")
+        };
+        assert_eq!(got.len(), want.len());
+        if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
+            panic!(
+                "blocks of {k} rows: element {i} differs: {:#x} against {:#x}",
+                got[i], want[i]
+            );
+        }
+    }
+}
+
 #[test]
 fn chains_of_max_and_min_give_the_unfused_bits() {
     // `max` and `min` keep their value in any order: a chain's rows (8192 rows of 200 and of
