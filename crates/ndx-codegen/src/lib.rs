@@ -324,6 +324,14 @@ impl Chain {
         // SAFETY: the caller's contract.
         unsafe { self.rows.run(launches) }
     }
+
+    /// True when the chain runs software-pipelined: in one loop, step `j` on row `t - j` for
+    /// every step `j`, so that one row's sums run beside an earlier row's divisions (blocks of
+    /// fewer rows than steps go step by step). Else each row's steps run one after another.
+    /// Either way each row's values are the same.
+    pub fn pipelined(&self) -> bool {
+        self.rows.pipelined()
+    }
 }
 
 /// Vectors a float `sum` of a [`Chain`] takes per step, each into its own accumulator: four

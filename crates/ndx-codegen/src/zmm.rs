@@ -258,9 +258,16 @@ pub(crate) struct RowChain {
     /// nest would take its own streaming function ([`RowShape::streams`]).
     stream: Option<RowCode>,
     shapes: Vec<RowShape>,
+    /// Whether the code is [`assemble_pipelined`]'s.
+    pipelined: bool,
 }
 
 impl RowChain {
+    /// Whether the code is [`assemble_pipelined`]'s.
+    pub(crate) fn pipelined(&self) -> bool {
+        self.pipelined
+    }
+
     /// Runs the chain over one launch per nest, all over the same iteration space. Returns
     /// false, having done nothing, when a launch does not fit its nest's row code (see
     /// [`RowFn::run`]) or the spaces differ: the caller runs the nests one after another.
@@ -446,6 +453,7 @@ pub(crate) fn define_chain(
         id,
         stream,
         shapes: plans.iter().map(Plan::shape).collect(),
+        pipelined: pipelined.is_some(),
     }))
 }
 
@@ -454,6 +462,7 @@ pub(crate) struct DefinedChain {
     id: FuncId,
     stream: Option<FuncId>,
     shapes: Vec<RowShape>,
+    pipelined: bool,
 }
 
 impl DefinedChain {
@@ -463,6 +472,7 @@ impl DefinedChain {
             func: finalized(module, self.id),
             stream: self.stream.map(|id| finalized(module, id)),
             shapes: self.shapes,
+            pipelined: self.pipelined,
         }
     }
 }

@@ -107,6 +107,9 @@ pub struct RowInfo {
     /// Whether all steps run as one chain of 512-bit row code, row by row
     /// (`ndx_codegen::Chain`), rather than step by step over each block.
     pub chained: bool,
+    /// Whether the chain runs software-pipelined: one loop does step `j` of row `t - j` for
+    /// every step (`ndx_codegen::Chain::pipelined`).
+    pub pipelined: bool,
     /// How long compiling the chain took (`None`: from the cache, or no chain).
     pub chain_time: Option<std::time::Duration>,
 }
@@ -468,9 +471,14 @@ impl Step {
                 );
                 match &f.rows {
                     Some(r) if r.chained => {
+                        let how = if r.pipelined {
+                            "software-pipelined over the rows (step j on row t - j, all in one loop)"
+                        } else {
+                            "row by row"
+                        };
                         let _ = writeln!(
                             s,
-                            "  row-fused: step {} of {}, all steps chained in one 512-bit function row by row ({} rows, {} block(s) of {} row(s)); each row stays in the L1 cache between steps",
+                            "  row-fused: step {} of {}, all steps chained in one 512-bit function {how} ({} rows, {} block(s) of {} row(s)); each row stays in the L1 cache between steps",
                             r.step, r.steps, r.rows, r.blocks, r.block_rows
                         );
                     }

@@ -445,6 +445,7 @@ impl Exec {
                 rows: s[0],
                 writes_dest: Some(i) == writer,
                 chained: chain.is_some(),
+                pipelined: chain.as_ref().is_some_and(Chain::pipelined),
                 chain_time,
             };
             match step {

@@ -554,7 +554,7 @@ fn explain_shows_the_chain() {
             "{tail}"
         );
         assert!(
-            tail.contains("row-fused: step 3 of 3, all steps chained in one 512-bit function row by row (4096 rows, 1 block(s) of 4096 row(s))"),
+            tail.contains("row-fused: step 3 of 3, all steps chained in one 512-bit function software-pipelined over the rows (step j on row t - j, all in one loop) (4096 rows, 1 block(s) of 4096 row(s))"),
             "{tail}"
         );
         assert!(
