@@ -79,10 +79,10 @@ enum LKind {
 /// What an operand becomes when a node is rebuilt.
 type ChildMap<'a, E> = dyn FnMut(&Arc<LNode>) -> Result<Arc<LNode>, E> + 'a;
 
-impl LNode {
+impl LKind {
     /// Calls `f` on each operand (none for leaves and constants).
     fn for_each_child(&self, f: &mut dyn FnMut(&Arc<LNode>)) {
-        match &self.kind {
+        match self {
             LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => {}
             LKind::Unary(_, a) | LKind::Cast(a) | LKind::RowReduce(_, a) => f(a),
             LKind::Binary(_, a, b) => {
@@ -95,6 +95,13 @@ impl LNode {
                 f(b);
             }
         }
+    }
+}
+
+impl LNode {
+    /// Calls `f` on each operand (none for leaves and constants).
+    fn for_each_child(&self, f: &mut dyn FnMut(&Arc<LNode>)) {
+        self.kind.for_each_child(f);
     }
 
     /// This node's operation over the operands `f` maps its operands to, or `None` for
@@ -298,6 +305,20 @@ impl Lazy {
                 dtype: a.dtype(),
                 shape,
             }),
+        }
+    }
+
+    /// The expression with each subexpression that it computes more than once made one node:
+    /// the same operation of the same operands, down to leaves reading the same view and
+    /// constants of the same bits. `exp(x - max(x, axis=-1, keepdims=true)) / sum(exp(x -
+    /// max(x, axis=-1, keepdims=true)), axis=-1, keepdims=true)` then takes each row's maximum
+    /// and the `exp` once, as the same softmax written in two statements does (the row
+    /// planner and the 512-bit steps match nodes by identity). The values are the same.
+    pub(crate) fn shared(&self) -> Lazy {
+        let mut memo = node_map();
+        let mut table = HashMap::default();
+        Lazy {
+            node: share_node(&self.node, &mut memo, &mut table),
         }
     }
 
@@ -677,6 +698,103 @@ impl<E> Mapper<'_, E> {
         };
         Ok(remember(n, kind, self.shape.to_vec(), self.memo))
     }
+}
+
+/// What a node computes, its operands by their shared node ([`Lazy::shared`]).
+#[derive(PartialEq, Eq, Hash)]
+enum ShareKey {
+    /// A leaf: the view's address, dtype, shape and strides.
+    View(usize, DType, Vec<usize>, Vec<isize>),
+    /// A constant: its dtype and bits ([`Scalar::word`]).
+    Const(DType, i64),
+    /// A node shared only with itself (a pending contraction, a leaf without memory).
+    Itself(usize),
+    /// An operation: its kind, its operands' nodes, its dtype and shape.
+    Op(OpKey, DType, Vec<usize>),
+}
+
+/// The operation of a [`ShareKey::Op`].
+#[derive(PartialEq, Eq, Hash)]
+enum OpKey {
+    Unary(UnaryOp, usize),
+    Binary(BinaryOp, usize, usize),
+    Select(usize, usize, usize),
+    Cast(usize),
+    RowReduce(ReduceOp, usize),
+}
+
+/// [`Lazy::shared`] of node `n`: `memo` maps the nodes seen to their shared nodes, `table`
+/// what each shared node computes to it.
+fn share_node(
+    n: &Arc<LNode>,
+    memo: &mut HashMap<*const LNode, Arc<LNode>>,
+    table: &mut HashMap<ShareKey, Arc<LNode>>,
+) -> Arc<LNode> {
+    if let Some(s) = memo.get(&Arc::as_ptr(n)) {
+        return s.clone();
+    }
+    let mut child = |c: &Arc<LNode>| -> Result<Arc<LNode>, std::convert::Infallible> {
+        Ok(share_node(c, memo, table))
+    };
+    let kind = match n.map_children(&mut child) {
+        Ok(k) => k,
+        Err(never) => match never {},
+    };
+    let id = |c: &Arc<LNode>| Arc::as_ptr(c) as usize;
+    let key = match (&n.kind, &kind) {
+        (LKind::Leaf(a), _) => match a.ptr() {
+            Ok(p) => ShareKey::View(
+                p as usize,
+                a.dtype(),
+                a.shape().to_vec(),
+                a.strides().to_vec(),
+            ),
+            Err(_) => ShareKey::Itself(id(n)),
+        },
+        (LKind::Const(c), _) => ShareKey::Const(c.dtype(), c.word()),
+        (_, Some(k)) => {
+            let op = match k {
+                LKind::Unary(op, a) => Some(OpKey::Unary(*op, id(a))),
+                LKind::Binary(op, a, b) => Some(OpKey::Binary(*op, id(a), id(b))),
+                LKind::Select(c, a, b) => Some(OpKey::Select(id(c), id(a), id(b))),
+                LKind::Cast(a) => Some(OpKey::Cast(id(a))),
+                LKind::RowReduce(op, a) => Some(OpKey::RowReduce(*op, id(a))),
+                LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => None,
+            };
+            match op {
+                Some(op) => ShareKey::Op(op, n.dtype, n.shape.clone()),
+                None => ShareKey::Itself(id(n)),
+            }
+        }
+        (_, None) => ShareKey::Itself(id(n)),
+    };
+    let shared = match table.get(&key) {
+        Some(s) => s.clone(),
+        None => {
+            // The node itself when its operands are already shared ones (no new node).
+            let same = match &kind {
+                None => true,
+                Some(k) => {
+                    let (mut new, mut old) = (Vec::new(), Vec::new());
+                    k.for_each_child(&mut |c| new.push(Arc::as_ptr(c)));
+                    n.kind.for_each_child(&mut |c| old.push(Arc::as_ptr(c)));
+                    new == old
+                }
+            };
+            let s = match kind {
+                Some(k) if !same => Arc::new(LNode {
+                    kind: k,
+                    dtype: n.dtype,
+                    shape: n.shape.clone(),
+                }),
+                _ => n.clone(),
+            };
+            table.insert(key, s.clone());
+            s
+        }
+    };
+    memo.insert(Arc::as_ptr(n), shared.clone());
+    shared
 }
 
 /// A kernel built from lazy expressions, with the arrays it reads.

@@ -511,6 +511,29 @@ fn a_chain_over_blocks_of_few_rows_keeps_its_values() {
     }
 }
 
+/// A row reduction or a math function written twice in one statement is computed once: the
+/// one-line softmax takes the steps of the two-statement one (`max`, `x - m`, `exp`, `sum`,
+/// the division) and gives its bits.
+#[test]
+fn a_subexpression_written_twice_runs_once() {
+    let mut s = Session::new();
+    let src = "threads(1)\nlet x = rand((300, 200), dtype=f32)\nlet e = exp(x - max(x, axis=-1, keepdims=true))\nlet two = e / sum(e, axis=-1, keepdims=true)";
+    s.run(src).unwrap();
+    let one = "let one = exp(x - max(x, axis=-1, keepdims=true)) / sum(exp(x - max(x, axis=-1, keepdims=true)), axis=-1, keepdims=true)";
+    let text = s.explain(one).unwrap().text(TextOptions { timings: false });
+    let kernels = |what: &str| {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("kernel ") && l.contains(what))
+            .count()
+    };
+    // (`explain` lists a kernel run twice once, "(x2 calls)".)
+    assert_eq!(kernels("max"), 1, "{text}");
+    assert_eq!(kernels("exp"), 1, "{text}");
+    assert!(!text.contains("calls)"), "{text}");
+    s.run(one).unwrap();
+    assert_eq!(bits(&s, "one"), bits(&s, "two"));
+}
+
 #[test]
 fn chains_of_max_and_min_give_the_unfused_bits() {
     // `max` and `min` keep their value in any order: a chain's rows (8192 rows of 200 and of
