@@ -87,12 +87,20 @@ mod zmm {
         None
     }
 
+    pub(crate) fn chain_listing(_: &[Nest]) -> Option<String> {
+        None
+    }
+
     /// Never made.
     #[derive(Clone, Debug)]
     pub(crate) struct RowChain;
 
     impl RowChain {
         pub(crate) unsafe fn run(&self, _: &[&[i64]]) -> bool {
+            false
+        }
+
+        pub(crate) fn pipelined(&self) -> bool {
             false
         }
     }
@@ -607,6 +615,12 @@ impl Jit {
         self.stats.compile_time += took;
         self.chains.insert(nests.to_vec(), chain.clone());
         Ok((chain, Some(took)))
+    }
+
+    /// The listing of the chain of `nests` ([`Jit::chain`]), assembled afresh, for `ndx emit
+    /// --asm`; `None` when the nests make no chain.
+    pub fn chain_listing(&self, nests: &[Nest]) -> Option<String> {
+        zmm::chain_listing(nests)
     }
 
     fn compile_uncached(

@@ -429,12 +429,7 @@ pub(crate) fn define_chain(
     for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
-    // The pipelined form where its plans get registers of their own, else row by row.
-    let pipelined = pipelining_on()
-        .then(|| nests.iter().map(plan_for_chain).collect::<Option<Vec<_>>>())
-        .flatten()
-        .filter(|p| pipelines(p))
-        .and_then(|mut p| relocate(&mut p).then_some(p));
+    let pipelined = pipelined_plans(nests);
     let mut define = |stream| -> Result<FuncId, CodegenError> {
         let code = match &pipelined {
             Some(p) => assemble_pipelined(p, stream)?,
@@ -455,6 +450,53 @@ pub(crate) fn define_chain(
         shapes: plans.iter().map(Plan::shape).collect(),
         pipelined: pipelined.is_some(),
     }))
+}
+
+/// The plans of `nests` for a pipelined chain ([`assemble_pipelined`]): when pipelining is
+/// on, they qualify ([`pipelines`]) and get registers of their own ([`relocate`]).
+fn pipelined_plans(nests: &[Nest]) -> Option<Vec<Plan<'_>>> {
+    let mut plans = nests
+        .iter()
+        .map(plan_for_chain)
+        .collect::<Option<Vec<_>>>()?;
+    (pipelining_on() && pipelines(&plans) && relocate(&mut plans)).then_some(plans)
+}
+
+/// The listing of the [`RowChain`] of `nests` (as [`define_chain`] assembles it, without
+/// streaming stores), for `ndx emit --asm`; `None` when they make no chain.
+pub(crate) fn chain_listing(nests: &[Nest]) -> Option<String> {
+    if !crate::row_code_available() || nests.is_empty() {
+        return None;
+    }
+    let (code, how) = match pipelined_plans(nests) {
+        Some(p) => (assemble_pipelined(&p, false).ok()?, "software-pipelined"),
+        None => {
+            let plans = nests
+                .iter()
+                .map(plan_for_chain)
+                .collect::<Option<Vec<_>>>()?;
+            (assemble_chain(&plans, false).ok()?, "row by row")
+        }
+    };
+    let head = format!(
+        "; the chain of the {} steps, {how} (512-bit, AVX-512F), run in place of each step's code:\n",
+        nests.len()
+    );
+    Some(disassemble(head, &code))
+}
+
+/// `head`, then the instructions of `code` (Intel syntax, offsets from its start).
+fn disassemble(mut text: String, code: &[u8]) -> String {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+    use std::fmt::Write;
+    let mut formatter = IntelFormatter::new();
+    let mut line = String::new();
+    for ins in Decoder::with_ip(64, code, 0, DecoderOptions::NONE).iter() {
+        line.clear();
+        formatter.format(&ins, &mut line);
+        let _ = writeln!(text, "  {:04x}  {line}", ins.ip());
+    }
+    text
 }
 
 /// A [`RowChain`] defined in the module, not yet finalised.
@@ -883,25 +925,16 @@ impl Defined {
 /// The listing of `nest`'s row code (Intel syntax, offsets from its start), for `ndx emit
 /// --asm`; `None` when it has none.
 pub(crate) fn listing(nest: &Nest) -> Option<String> {
-    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
-    use std::fmt::Write;
     if !crate::row_code_available() {
         return None;
     }
     let plan = plan(nest)?;
     let code = plan.assemble(false).ok()?;
-    let mut text = format!(
+    let head = format!(
         "; 512-bit row code (AVX-512F), run for rows of {} elements or more:\n",
         plan.row_min()
     );
-    let mut formatter = IntelFormatter::new();
-    let mut line = String::new();
-    for ins in Decoder::with_ip(64, &code, 0, DecoderOptions::NONE).iter() {
-        line.clear();
-        formatter.format(&ins, &mut line);
-        let _ = writeln!(text, "  {:04x}  {line}", ins.ip());
-    }
-    Some(text)
+    Some(disassemble(head, &code))
 }
 
 impl From<IcedError> for CodegenError {

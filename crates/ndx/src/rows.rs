@@ -416,24 +416,23 @@ impl Exec {
             writer = Some(p.traces.len());
             p.push(st, t);
         }
-        let (chain, chain_time) = if at.chained {
-            let nests: Option<Vec<Nest>> = p
-                .steps
+        let nests: Option<Vec<Nest>> = if at.chained {
+            p.steps
                 .iter()
                 .map(|st| match st {
                     Stage::Kernel(b) => Some((*b.nest).clone()),
                     Stage::Wide { .. } => None,
                 })
-                .collect();
-            match nests {
-                Some(nests) => self
-                    .jit()?
-                    .chain(&nests)
-                    .map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))?,
-                None => (None, None),
-            }
+                .collect()
         } else {
-            (None, None)
+            None
+        };
+        let (chain, chain_time) = match &nests {
+            Some(nests) => self
+                .jit()?
+                .chain(nests)
+                .map_err(|e| Diagnostic::bug(format!("kernel failed: {e}")))?,
+            None => (None, None),
         };
         let n = p.traces.len();
         for (i, step) in p.traces.into_iter().enumerate() {
@@ -451,6 +450,20 @@ impl Exec {
             match step {
                 Step::Fused(mut step) => {
                     step.rows = Some(info);
+                    // The last step's machine code (`emit --asm`) ends with the chain's, which
+                    // runs in place of every step's.
+                    if let (Some(l), Some(nests), true) = (
+                        step.launch.listing.as_mut(),
+                        &nests,
+                        chain.is_some() && i + 1 == n,
+                    ) {
+                        if let Some(code) = self.jit()?.chain_listing(nests) {
+                            if !l.asm.ends_with('\n') {
+                                l.asm.push('\n');
+                            }
+                            l.asm.push_str(&code);
+                        }
+                    }
                     if Some(i) == writer {
                         // This step writes the whole destination, block by block.
                         step.dest = dest;

@@ -592,6 +592,27 @@ fn explain_shows_the_chain() {
     } else {
         assert!(!tail.contains("chained"), "{tail}");
     }
+    // `ndx emit --asm` ends the last step's code with the chain's, which runs in its place:
+    // the three steps' loops in one, called for the rows that start and end the pipeline.
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chain_asm.ndx");
+    std::fs::write(
+        &file,
+        format!("threads(1)\n{FNS}\nlet x = rand((4096, 256), dtype=f32)\nlet g = rand(256, dtype=f32)\nlet b = rand(256, dtype=f32)\nlet y = layernorm(x, g, b)"),
+    )
+    .unwrap();
+    let asm = Session::new()
+        .explain_file(&file, true)
+        .unwrap()
+        .stage_text(ndx::Stage::Asm);
+    let chain = asm.find("; the chain of the 3 steps, software-pipelined");
+    assert_eq!(chain.is_some(), row_code_available(), "{asm}");
+    if let Some(at) = chain {
+        let code = &asm[at..];
+        assert!(
+            code.contains("vsqrtps zmm") && code.contains("vdivps zmm") && code.contains("call "),
+            "{code}"
+        );
+    }
 }
 
 #[test]
