@@ -1865,14 +1865,14 @@ impl Plan<'_> {
             a.vextractf64x4(YMM[t], ZMM[r], 1)?;
             if self.lanes64 {
                 a.vaddpd(YMM[r], YMM[r], YMM[t])?;
-                a.vextractf128(xt, YMM[r], 1)?;
+                a.vextractf32x4(xt, ZMM[r], 1)?;
                 a.vaddpd(xr, xr, xt)?;
                 a.vpermilpd(xt, xr, 1)?;
                 a.vaddsd(xr, xr, xt)?;
                 a.vmovsd(qword_ptr(base), xr)?;
             } else {
                 a.vaddps(YMM[r], YMM[r], YMM[t])?;
-                a.vextractf128(xt, YMM[r], 1)?;
+                a.vextractf32x4(xt, ZMM[r], 1)?;
                 a.vaddps(xr, xr, xt)?;
                 a.vpermilps(xt, xr, 0b1110)?;
                 a.vaddps(xr, xr, xt)?;

@@ -534,6 +534,73 @@ fn a_subexpression_written_twice_runs_once() {
     assert_eq!(bits(&s, "one"), bits(&s, "two"));
 }
 
+/// Row chains of two, three and four steps (`max`, `min`, `sum` and the result), `f32` and
+/// `f64`, rows with a partial vector: the values of a Rust oracle of the chain's order (its
+/// sums by `chain_sum`, `max` and `min` exact), on one thread and two.
+#[test]
+fn chains_of_two_to_four_steps_give_the_chain_values() {
+    fn check<T: Float + PartialOrd>(rows: usize, n: usize) {
+        let data: Vec<T> = (0..rows * n)
+            .map(|i| T::of(((i * 7919) % 1013) as f64 / 101.3 - 5.0 + (i / n % 7) as f64))
+            .collect();
+        let mut want: Vec<[T; 3]> = Vec::with_capacity(data.len());
+        for row in data.chunks(n) {
+            let (mut mx, mut mn) = (row[0], row[0]);
+            for &v in row {
+                if v > mx {
+                    mx = v;
+                }
+                if v < mn {
+                    mn = v;
+                }
+            }
+            let sum = if row_code_available() {
+                ndx_codegen::chain_sum(row, T::LANES)
+            } else {
+                T::default()
+            };
+            want.extend(
+                row.iter()
+                    .map(|&v| [v - mx, v / sum, (v - mx) * (mn + sum)]),
+            );
+        }
+        for threads in [1, 2] {
+            let mut s = Session::new();
+            s.set("x", ndx::Array::from_vec(data.clone(), &[rows, n]).unwrap());
+            s.run(&format!(
+                "threads({threads})
+let a = x - max(x, axis=-1, keepdims=true)
+let b = x / sum(x, axis=-1, keepdims=true)
+let c = (x - max(x, axis=-1, keepdims=true)) * (min(x, axis=-1, keepdims=true) + sum(x, axis=-1, keepdims=true))
+let m = max(x, axis=-1, keepdims=true)
+let aref = x - m"
+            ))
+            .unwrap();
+            let get = |name: &str| -> Vec<u64> {
+                let v = s.get(name).unwrap().to_vec::<T>().unwrap();
+                v.iter().map(|x| x.bits()).collect()
+            };
+            let what = format!("{rows} x {n}, {threads} thread(s)");
+            assert!(get("a") == get("aref"), "x - max: {what}");
+            if !row_code_available() {
+                continue;
+            }
+            for (k, name) in ["a", "b", "c"].iter().enumerate() {
+                let got = get(name);
+                if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i][k].bits()) {
+                    panic!(
+                        "{name}, {what}: element {i} is {:#x}, the oracle {:#x}",
+                        got[i],
+                        want[i][k].bits()
+                    );
+                }
+            }
+        }
+    }
+    check::<f32>(9000, 130);
+    check::<f64>(3000, 400);
+}
+
 #[test]
 fn chains_of_max_and_min_give_the_unfused_bits() {
     // `max` and `min` keep their value in any order: a chain's rows (8192 rows of 200 and of
