@@ -714,3 +714,62 @@ fn tiny_arguments_come_back_unchanged() {
     }
     assert_eq!(wrong, 0);
 }
+
+/// f64 `tan` from 15 to 1e6 reduces in plain doubles (`TAN_PLAIN_MAX`), where the argument
+/// can come within a few ULP of a multiple of pi/2 and the reduction must not lose it: the
+/// doubles next to `k pi/2` for `k` up to 636 000, and arguments around 1e6 on both sides of
+/// where the reduction changes, in the JIT's vectors against libm and in the 512-bit code
+/// against the JIT, bit for bit, whole vectors of one range or mixed.
+#[test]
+fn tan_next_to_multiples_of_half_pi() {
+    let mut rng = Rng(0x7a9);
+    let mut xs = Vec::new();
+    for i in 0..6000u64 {
+        let k = if i < 2000 {
+            i + 1
+        } else {
+            2000 + rng.next() % 634_000
+        };
+        let mut d = k as f64 * std::f64::consts::FRAC_PI_2;
+        for _ in 0..4 {
+            d = f64::from_bits(d.to_bits() - 1);
+        }
+        for _ in 0..9 {
+            xs.push(d);
+            xs.push(-d);
+            d = f64::from_bits(d.to_bits() + 1);
+        }
+    }
+    for i in 0..4000 {
+        let v = 1e6 * (1.0 + (i as f64 - 2000.0) * 1e-5);
+        xs.push(if i % 3 == 0 { -v } else { v });
+        // (A lane above 1e6 among ones below it takes both reductions.)
+        xs.push(3.7 * (i % 11) as f64);
+    }
+    let mut k = K::new();
+    let x = k.input(DType::F64);
+    let y = k.un(U::Tan, x);
+    k.out(y);
+    let got = run(&k, DType::F64, std::slice::from_ref(&xs), false);
+    let mut worst = 0;
+    for (x, g) in xs.iter().zip(&got) {
+        match ulps64(*g, x.tan()) {
+            Some(u) if u <= MAX_ULP => worst = worst.max(u),
+            u => panic!(
+                "tan f64 at {x:e}: got {g:e}, want {:e} ({u:?} ULP)",
+                x.tan()
+            ),
+        }
+    }
+    eprintln!("tan f64 next to multiples of pi/2: max {worst} ULP");
+    let mut w = xs.clone();
+    if wide_math::apply(WideFn::Tan, &mut w) {
+        for ((x, g), v) in xs.iter().zip(&got).zip(&w) {
+            assert_eq!(
+                g.to_bits(),
+                v.to_bits(),
+                "tan f64 at {x:e}: JIT {g:e}, 512-bit {v:e}"
+            );
+        }
+    }
+}

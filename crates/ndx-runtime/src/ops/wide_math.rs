@@ -652,6 +652,11 @@ pub mod consts64 {
     /// See [`PI_A`].
     #[allow(clippy::excessive_precision)]
     pub const PI_D: f64 = 1.273_663_432_702_189_981_6e-24;
+    /// Up to this |x|, `tan` reduces in plain doubles, `x - q pi/2` with pi in four parts
+    /// (SLEEF's `xtan`): each step's product is exact and each difference exact where it
+    /// cancels, so the reduced argument stays within an ULP, where the double-double
+    /// reduction took 1.7x as long (BENCHMARKS.md has the errors against mpmath).
+    pub const TAN_PLAIN_MAX: f64 = 1e6;
     /// `sin`/`cos`'s polynomial in `x^2` (SLEEF's `xsin_u1`), highest degree first.
     #[allow(clippy::excessive_precision)]
     pub const SINCOS_POLY: [f64; 7] = [

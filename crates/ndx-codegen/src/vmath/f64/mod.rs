@@ -16,7 +16,7 @@ pub(in crate::vmath) use ndx_runtime::ops::wide_math::consts64::{
     ERF_A_DD, ERF_B, ERF_B_DD, EXP2_POLY, EXPK_POLY, EXPM1_OVER, EXPM1_TAYLOR, EXPM1_UNDER, EXP_HI,
     EXP_LO, EXP_POLY, FRAC_2_PI_DD, L2L, L2U, LN2_DD, LOG10_2_DD, LOG10_K, LOG10_POLY, LOG2_K,
     LOG2_POLY, LOGK_C3, LOGK_POLY, LOG_DBL_MAX, LOG_U1, PI_A, PI_B, PI_B2, PI_C, PI_D, R_LN2,
-    SINCOS_C3, SINCOS_POLY, SINH_TAYLOR, TAN_POLY,
+    SINCOS_C3, SINCOS_POLY, SINH_TAYLOR, TAN_PLAIN_MAX, TAN_POLY,
 };
 pub(in crate::vmath) const DBL_MIN: f64 = f64::MIN_POSITIVE;
 pub(in crate::vmath) const M_1_PI: f64 = std::f64::consts::FRAC_1_PI;

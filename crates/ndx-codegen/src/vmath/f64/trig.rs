@@ -214,45 +214,66 @@ pub(in crate::vmath) fn tan(m: &mut M, d: Value) -> Result<Value, CodegenError> 
     Ok(m.or_nan(inf, u))
 }
 
-/// tan's reduction (SLEEF's `xtan_u1`): `d = q pi/2 + s`, `s` a double-double.
+/// tan's reduction: `d = q pi/2 + s`, `s` a double-double. Up to [`TAN_PLAIN_MAX`] in plain
+/// doubles ([`tan_plain`], SLEEF's `xtan`), above in double-doubles (SLEEF's `xtan_u1`). A
+/// lane takes its range's reduction whatever its neighbours, so the 512-bit code's wider
+/// vectors give the same bits.
 fn tan_reduce(m: &mut M, d: Value) -> Result<(D2, Value), CodegenError> {
     let a = m.abs(d);
-    let small = m.lt_c(a, TRIG_SMALL);
+    let plain = m.le_c(a, TAN_PLAIN_MAX);
     let r = m.branch(
-        small,
+        plain,
+        |m| tan_plain(m, d),
         |m| {
-            let q = m.mul_c(d, 2.0 * M_1_PI);
-            let q = m.rint(q);
-            let k = m.c(-PI_A2 * 0.5);
-            let u = m.fma(q, k, d);
-            let b = m.mul_c(q, -PI_B2 * 0.5);
-            let s = m.dd_add_d_d(u, b);
-            vec![s.x, s.y, q]
-        },
-        |m| {
-            // Below 2e7 the high part `dqh` is zero, and `reduce4`'s terms in it add zeros
-            // (only a zero low part's sign can differ, which the nonzero sum ignores): the
-            // same bits without them, as the 512-bit code computes them.
-            let medium = m.le_c(a, 2e7);
-            m.branch(
-                medium,
-                |m| {
-                    let dql = tan_quadrant(m, d, None);
-                    let x = reduce4(m, d, None, dql, 0.5);
-                    vec![x.x, x.y, dql]
-                },
-                |m| {
-                    let h = m.mul_c(d, 2.0 * M_1_PI / P2_24);
-                    let h = m.trunc(h);
-                    let dqh = m.mul_c(h, P2_24);
-                    let dql = tan_quadrant(m, d, Some(dqh));
-                    let x = reduce4(m, d, Some(dqh), dql, 0.5);
-                    vec![x.x, x.y, dql]
-                },
-            )
+            let r = tan_reduce_dd(m, d, a);
+            let p = tan_plain(m, d);
+            r.iter()
+                .zip(&p)
+                .map(|(&r, &p)| m.sel(plain, p, r))
+                .collect()
         },
     );
     large_args(m, d, D2 { x: r[0], y: r[1] }, r[2], Unit::HalfPi)
+}
+
+/// tan's reduction in plain doubles up to [`TAN_PLAIN_MAX`]: `q` the nearest integer to
+/// `d 2/pi`, then `d - q pi/2` with pi in four parts (each product exact, each difference
+/// exact where it cancels), as `[x, 0, q]`.
+fn tan_plain(m: &mut M, d: Value) -> Vec<Value> {
+    let q = m.mul_c(d, 2.0 * M_1_PI);
+    let q = m.rint(q);
+    let mut x = d;
+    for part in [PI_A, PI_B, PI_C, PI_D] {
+        let k = m.c(-part * 0.5);
+        x = m.fma(q, k, x);
+    }
+    let zero = m.c(0.0);
+    vec![x, zero, q]
+}
+
+/// tan's double-double reduction below 1e14, `[s.x, s.y, q]` (larger lanes are reduced by
+/// `large_args` after it).
+fn tan_reduce_dd(m: &mut M, d: Value, a: Value) -> Vec<Value> {
+    // Below 2e7 the high part `dqh` is zero, and `reduce4`'s terms in it add zeros (only a
+    // zero low part's sign can differ, which the nonzero sum ignores): the same bits without
+    // them, as the 512-bit code computes them.
+    let medium = m.le_c(a, 2e7);
+    m.branch(
+        medium,
+        |m| {
+            let dql = tan_quadrant(m, d, None);
+            let x = reduce4(m, d, None, dql, 0.5);
+            vec![x.x, x.y, dql]
+        },
+        |m| {
+            let h = m.mul_c(d, 2.0 * M_1_PI / P2_24);
+            let h = m.trunc(h);
+            let dqh = m.mul_c(h, P2_24);
+            let dql = tan_quadrant(m, d, Some(dqh));
+            let x = reduce4(m, d, Some(dqh), dql, 0.5);
+            vec![x.x, x.y, dql]
+        },
+    )
 }
 
 /// `(o, |d|, x2)` of asin and acos: `o` where |d| < 1/2, and there `x2 = d^2`, elsewhere

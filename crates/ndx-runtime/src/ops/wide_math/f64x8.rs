@@ -541,23 +541,24 @@ fn tan_quadrant(d: __m512d, dqh: Option<__m512d>) -> __m512d {
     trunc(d2v(dd_add2_d2_d(p, off)))
 }
 
-/// `vmath::f64::tan` (SLEEF's `xtan` after `xtan_u1`'s reduction).
+/// `vmath::f64::tan` (SLEEF's `xtan`; above `TAN_PLAIN_MAX` with `xtan_u1`'s reduction).
 #[target_feature(enable = "avx512f")]
 pub(super) fn tan8(d: __m512d) -> __m512d {
-    let (s, q) = if all_small(d) {
-        let q = rint(mul(d, c(2.0 * M_1_PI)));
-        let u = fma(q, c(-std::f64::consts::PI * 0.5), d);
-        (dd_add_d_d(u, mul(q, c(-k::PI_B2 * 0.5))), q)
-    } else if le_c(abs(d), 2e7) == ALL {
-        // Below 2e7, d 2/pi < 2^24 and `dqh` is zero: its terms of `reduce4` add zeros, which
-        // can only change the sign of a zero low part, and the reduced argument (the sum of
-        // the parts) is never zero for d != 0 (tiny d returns d below): the same bits.
-        let dql = tan_quadrant(d, None);
-        (reduce4(d, None, dql, 0.5), dql)
+    let plain = le_c(abs(d), k::TAN_PLAIN_MAX);
+    let (s, q) = if plain == ALL {
+        tan_plain(d)
     } else {
-        let dqh = mul(trunc(mul(d, c(2.0 * M_1_PI / P2_24))), c(P2_24));
-        let dql = tan_quadrant(d, Some(dqh));
-        (reduce4(d, Some(dqh), dql, 0.5), dql)
+        // The lanes up to `TAN_PLAIN_MAX` take the plain reduction in any company, so that a
+        // lane's bits do not depend on its neighbours (the JIT's vectors are smaller).
+        let (s, q) = tan_reduce_dd(d);
+        let (p, pq) = tan_plain(d);
+        (
+            D2 {
+                x: sel(plain, p.x, s.x),
+                y: sel(plain, p.y, s.y),
+            },
+            sel(plain, pq, q),
+        )
     };
     let (s, q) = large_args(d, s, q, Unit::HalfPi);
     let x = mul(d2v(s), c(0.5));
@@ -569,6 +570,38 @@ pub(super) fn tan8(d: __m512d) -> __m512d {
     let u = div(sel(o, neg(y), x), sel(o, x, y));
     let u = sel(lt_c(abs(d), 1e-9), d, u);
     or_nan(eq_c(abs(d), f64::INFINITY), u)
+}
+
+/// tan's reduction in plain doubles (`vmath::f64::tan_plain`, [`k::TAN_PLAIN_MAX`]): `q` the
+/// nearest integer to `d 2/pi`, `d - q pi/2` with pi in four parts, as a double-double of
+/// zero low part.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn tan_plain(d: __m512d) -> (D2, __m512d) {
+    let q = rint(mul(d, c(2.0 * M_1_PI)));
+    let mut x = d;
+    for part in [k::PI_A, k::PI_B, k::PI_C, k::PI_D] {
+        x = fma(q, c(-part * 0.5), x);
+    }
+    (d2(x), q)
+}
+
+/// tan's double-double reduction of lanes of any size below 1e14 (those above are reduced
+/// by [`large_args`] after it).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn tan_reduce_dd(d: __m512d) -> (D2, __m512d) {
+    if le_c(abs(d), 2e7) == ALL {
+        // Below 2e7, d 2/pi < 2^24 and `dqh` is zero: its terms of `reduce4` add zeros, which
+        // can only change the sign of a zero low part, and the reduced argument (the sum of
+        // the parts) is never zero for d != 0 (tiny d returns d below): the same bits.
+        let dql = tan_quadrant(d, None);
+        (reduce4(d, None, dql, 0.5), dql)
+    } else {
+        let dqh = mul(trunc(mul(d, c(2.0 * M_1_PI / P2_24))), c(P2_24));
+        let dql = tan_quadrant(d, Some(dqh));
+        (reduce4(d, Some(dqh), dql, 0.5), dql)
+    }
 }
 
 // erf (`vmath/f64/special.rs`).
