@@ -23,7 +23,9 @@
 //!   integer conversions go through the `1.5 * 2^52` bias trick, never `fcvt_to_sint`; the
 //!   only loads are f32 `pow`'s, from static tables at indices masked to their 16 entries.
 //! - Branches are whole-vector and only pick between equivalent code: [`M::branch`] takes a
-//!   cheaper form when every lane allows it (sin/cos/tan arguments below 15, erf below 2.5),
+//!   cheaper form when every lane allows it (sin/cos arguments below 15, f64 tan's below 1e6,
+//!   erf below 2.5; f64 tan's other vectors reduce both ways and pick per lane, so a lane's
+//!   reduction depends on its argument alone),
 //!   and [`M::unless_rare`] enters a cold block for a vector with a rare lane: `exp`'s general
 //!   scaling, and the Payne-Hanek reduction ([`M::pi_reduce`], lane by lane in integer
 //!   arithmetic) of `sin`/`cos`/`tan` arguments beyond the Cody-Waite range (f64 |x| >= 1e14,
