@@ -533,18 +533,8 @@ fn finalized(module: &JITModule, id: FuncId) -> RowCode {
 /// base registers overlap). With `stream`, the last plan (elementwise) stores with streaming
 /// stores.
 fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenError> {
-    let mut a = CodeAssembler::new(64)?;
-    a.set_prefer_vex(false);
+    let mut a = chain_start(plans)?;
     let saved = &BASES[CALLEE_SAVED_FROM..];
-    for &r in saved {
-        a.push(r)?;
-    }
-    // The table of pointers at [rsp].
-    a.push(rsi)?;
-    a.mov(rsi, rcx)?;
-    // The masks and the bound of the whole vectors, once: every plan has the same lanes, and
-    // none writes k1-k3 or `rcx` in its rows.
-    plans[0].masks(&mut a, plans.iter().any(|p| p.reduce.is_some()))?;
     let mut row = a.create_label();
     let mut done = a.create_label();
     a.test(rdx, rdx)?;
@@ -575,6 +565,23 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
     a.set_label(&mut done)?;
     a.add(rsp, 8)?;
     function_end(a, stream, saved)
+}
+
+/// The start of a chain's code (of `plans`, at least one): the callee-saved base registers
+/// pushed, the table of pointers at [rsp], the steps table in `rsi`, and the masks and the
+/// bound of the whole vectors set once (every plan has the same lanes, and none writes
+/// k1-k3 or `rcx` in its rows).
+fn chain_start(plans: &[Plan<'_>]) -> Result<CodeAssembler, CodegenError> {
+    let first = plans.first().ok_or_else(|| bug("a chain of no plans"))?;
+    let mut a = CodeAssembler::new(64)?;
+    a.set_prefer_vex(false);
+    for &r in &BASES[CALLEE_SAVED_FROM..] {
+        a.push(r)?;
+    }
+    a.push(rsi)?;
+    a.mov(rsi, rcx)?;
+    first.masks(&mut a, plans.iter().any(|p| p.reduce.is_some()))?;
+    Ok(a)
 }
 
 /// The end of a row function that pushed the registers `saved`: with `stream`, a fence that
@@ -723,18 +730,11 @@ fn relocate(plans: &mut [Plan<'_>]) -> bool {
 /// last `n - 1` rows of `n` plans, and blocks of fewer than `n` rows, run plan by plan
 /// (a subroutine per plan, which runs one row of it and moves its pointers on).
 fn assemble_pipelined(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenError> {
-    let mut a = CodeAssembler::new(64)?;
-    a.set_prefer_vex(false);
+    // (The table of pointers at [rsp + 8] in a subroutine.)
+    let mut a = chain_start(plans)?;
     let saved = &BASES[CALLEE_SAVED_FROM..];
-    for &r in saved {
-        a.push(r)?;
-    }
-    // The table of pointers at [rsp] ([rsp + 8] in a subroutine).
-    a.push(rsi)?;
-    a.mov(rsi, rcx)?;
     let n = plans.len();
     let last = n - 1;
-    plans[0].masks(&mut a, plans.iter().any(|p| p.reduce.is_some()))?;
     // Every plan's constants once: no two plans share a register.
     for p in plans {
         p.constants(&mut a)?;
