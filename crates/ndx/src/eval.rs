@@ -195,7 +195,16 @@ impl Interp {
             return Ok(Val::Array(Array::scalar(r)));
         }
         let l = self.to_lazy(&v, dtype);
-        Ok(Val::Lazy(Lazy::unary(op, &l)))
+        self.lazy_val(Lazy::unary(op, &l))
+    }
+
+    /// `l` as a value: lazy, or computed now when it is too deep or too large to stay lazy
+    /// ([`Lazy::is_large`]: a loop in a `fn` body that keeps adding to a value).
+    pub(crate) fn lazy_val(&mut self, l: Lazy) -> Result<Val, Diag> {
+        if l.is_large() {
+            return Ok(Val::Array(self.exec.materialize(&l)?));
+        }
+        Ok(Val::Lazy(l))
     }
 
     /// Applies a binary operator with NumPy promotion and broadcasting.
@@ -309,7 +318,7 @@ impl Interp {
         })?;
         let la = self.to_lazy(a, dtype);
         let lb = self.to_lazy(b, dtype);
-        Ok(Val::Lazy(Lazy::binary(op, &la, &lb, shape)))
+        self.lazy_val(Lazy::binary(op, &la, &lb, shape))
     }
 
     /// Truth of a condition: a scalar or a size-1 array.

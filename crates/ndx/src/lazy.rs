@@ -61,6 +61,10 @@ struct LNode {
     kind: LKind,
     dtype: DType,
     shape: Vec<usize>,
+    /// The longest path to a leaf (0 for a leaf or a constant).
+    depth: u32,
+    /// The nodes of the expression as a tree, shared ones counted at each use (saturating).
+    size: u32,
 }
 
 #[derive(Debug)]
@@ -99,6 +103,24 @@ impl LKind {
 }
 
 impl LNode {
+    /// A node of `kind`, its depth and size from its operands'.
+    fn new(kind: LKind, dtype: DType, shape: Vec<usize>) -> LNode {
+        let (mut depth, mut size) = (0u32, 1u32);
+        let mut leaf = true;
+        kind.for_each_child(&mut |c| {
+            leaf = false;
+            depth = depth.max(c.depth);
+            size = size.saturating_add(c.size);
+        });
+        LNode {
+            kind,
+            dtype,
+            shape,
+            depth: if leaf { 0 } else { depth + 1 },
+            size,
+        }
+    }
+
     /// Calls `f` on each operand (none for leaves and constants).
     fn for_each_child(&self, f: &mut dyn FnMut(&Arc<LNode>)) {
         self.kind.for_each_child(f);
@@ -130,22 +152,14 @@ impl Lazy {
     pub(crate) fn leaf(a: Array) -> Lazy {
         let (dtype, shape) = (a.dtype(), a.shape().to_vec());
         Lazy {
-            node: Arc::new(LNode {
-                kind: LKind::Leaf(a),
-                dtype,
-                shape,
-            }),
+            node: Arc::new(LNode::new(LKind::Leaf(a), dtype, shape)),
         }
     }
 
     /// A constant compiled into the kernel.
     pub(crate) fn constant(s: Scalar) -> Lazy {
         Lazy {
-            node: Arc::new(LNode {
-                kind: LKind::Const(s),
-                dtype: s.dtype(),
-                shape: Vec::new(),
-            }),
+            node: Arc::new(LNode::new(LKind::Const(s), s.dtype(), Vec::new())),
         }
     }
 
@@ -153,11 +167,7 @@ impl Lazy {
     pub(crate) fn pending(p: Arc<Pending>) -> Lazy {
         let (dtype, shape) = (p.dtype(), p.shape().to_vec());
         Lazy {
-            node: Arc::new(LNode {
-                kind: LKind::Pending(p),
-                dtype,
-                shape,
-            }),
+            node: Arc::new(LNode::new(LKind::Pending(p), dtype, shape)),
         }
     }
 
@@ -254,11 +264,7 @@ impl Lazy {
         }
         let shape = self.node.shape.clone();
         Lazy {
-            node: Arc::new(LNode {
-                kind: LKind::Cast(self.node.clone()),
-                dtype,
-                shape,
-            }),
+            node: Arc::new(LNode::new(LKind::Cast(self.node.clone()), dtype, shape)),
         }
     }
 
@@ -267,11 +273,7 @@ impl Lazy {
         let dtype = op.result_dtype(a.dtype());
         let shape = a.node.shape.clone();
         Lazy {
-            node: Arc::new(LNode {
-                kind: LKind::Unary(op, a.node.clone()),
-                dtype,
-                shape,
-            }),
+            node: Arc::new(LNode::new(LKind::Unary(op, a.node.clone()), dtype, shape)),
         }
     }
 
@@ -280,7 +282,7 @@ impl Lazy {
         let dtype = op.result_dtype(a.dtype());
         let kind = LKind::Binary(op, a.node.clone(), b.node.clone());
         Lazy {
-            node: Arc::new(LNode { kind, dtype, shape }),
+            node: Arc::new(LNode::new(kind, dtype, shape)),
         }
     }
 
@@ -289,7 +291,7 @@ impl Lazy {
         let dtype = a.dtype();
         let kind = LKind::Select(c.node.clone(), a.node.clone(), b.node.clone());
         Lazy {
-            node: Arc::new(LNode { kind, dtype, shape }),
+            node: Arc::new(LNode::new(kind, dtype, shape)),
         }
     }
 
@@ -300,11 +302,11 @@ impl Lazy {
             *last = 1;
         }
         Lazy {
-            node: Arc::new(LNode {
-                kind: LKind::RowReduce(op, a.node.clone()),
-                dtype: a.dtype(),
+            node: Arc::new(LNode::new(
+                LKind::RowReduce(op, a.node.clone()),
+                a.dtype(),
                 shape,
-            }),
+            )),
         }
     }
 
@@ -320,6 +322,13 @@ impl Lazy {
         Lazy {
             node: share_node(&self.node, &mut memo, &mut table),
         }
+    }
+
+    /// True when the expression is too deep or too large to stay lazy: the interpreter
+    /// computes it then ([`MAX_DEPTH`], [`MAX_SIZE`]), so that the walks over it (recursive)
+    /// and its kernel stay small.
+    pub(crate) fn is_large(&self) -> bool {
+        self.node.depth > MAX_DEPTH || self.node.size > MAX_SIZE
     }
 
     /// True when the expression contains a lazy row reduction.
@@ -586,11 +595,7 @@ fn remember(
     shape: Vec<usize>,
     memo: &mut HashMap<*const LNode, Arc<LNode>>,
 ) -> Arc<LNode> {
-    let out = Arc::new(LNode {
-        kind,
-        dtype: n.dtype,
-        shape,
-    });
+    let out = Arc::new(LNode::new(kind, n.dtype, shape));
     memo.insert(Arc::as_ptr(n), out.clone());
     out
 }
@@ -782,11 +787,7 @@ fn share_node(
                 }
             };
             let s = match kind {
-                Some(k) if !same => Arc::new(LNode {
-                    kind: k,
-                    dtype: n.dtype,
-                    shape: n.shape.clone(),
-                }),
+                Some(k) if !same => Arc::new(LNode::new(k, n.dtype, n.shape.clone())),
                 _ => n.clone(),
             };
             table.insert(key, s.clone());
@@ -796,6 +797,16 @@ fn share_node(
     memo.insert(Arc::as_ptr(n), shared.clone());
     shared
 }
+
+/// The depth from which a lazy expression is computed ([`Lazy::is_large`]): a loop in a `fn`
+/// body that adds to a value 200 000 times made the walks over the expression overflow the
+/// stack. Far deeper than any formula written out (gelu is 12 deep).
+pub(crate) const MAX_DEPTH: u32 = 128;
+
+/// The size (nodes counted as a tree, [`LNode::size`]) from which a lazy expression is
+/// computed ([`Lazy::is_large`]): an expression that doubles by sharing (`y = y * y` in a
+/// loop) stays shallow but grows its kernel.
+pub(crate) const MAX_SIZE: u32 = 4096;
 
 /// A kernel built from lazy expressions, with the arrays it reads.
 pub(crate) struct Built {

@@ -141,7 +141,7 @@ impl Interp {
             _ => x,
         };
         if keepdims && row_fusable(&x, op, &reduced) {
-            return Ok(Val::Lazy(Lazy::row_reduce(op, &x)));
+            return self.lazy_val(Lazy::row_reduce(op, &x));
         }
         let r = if op == ReduceOp::Sum {
             self.sum(&x, &reduced, span)?
@@ -176,7 +176,7 @@ impl Interp {
         if name == "mean" && keepdims && row_fusable(&x, ReduceOp::Sum, reduced) {
             let s = Lazy::row_reduce(ReduceOp::Sum, &x);
             let shape = s.shape().to_vec();
-            return Ok(Val::Lazy(Lazy::binary(BinaryOp::Div, &s, &n, shape)));
+            return self.lazy_val(Lazy::binary(BinaryOp::Div, &s, &n, shape));
         }
         let sum = self.sum(&x, reduced, span)?;
         let mean = Lazy::binary(

@@ -202,6 +202,45 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     }
 }
 
+/// Inside a `fn` body bindings stay lazy, so a loop there that keeps adding to a value built
+/// one expression 200 000 nodes deep, and the walks over it overflowed the stack (an abort).
+/// Such an expression is now computed every so often (`Lazy::is_large`): the loop runs and
+/// gives the exact sum, with a row reduction in the loop too, and with an expression that
+/// doubles by sharing.
+#[test]
+fn a_loop_in_a_fn_body_builds_no_unbounded_expression() {
+    let src = "fn f(x) {
+    let y = x
+    for i in range(200000) {
+        y = y + 1.0
+    }
+    y
+}
+fn g(x) {
+    let y = x
+    for i in range(5000) {
+        y = y + max(y, axis=-1, keepdims=true) * 0.0 + 1.0
+    }
+    y
+}
+fn h(x) {
+    let y = x
+    for i in range(60) {
+        y = (y + y) * 0.5
+    }
+    y
+}
+let a = f(zeros(10) + 0.5)
+let b = g(zeros((3, 4)))
+let c = h(zeros(5) + 3.0)";
+    let mut s = ndx::Session::new();
+    s.run(src).unwrap();
+    let get = |n: &str| s.get(n).unwrap().to_vec::<f64>().unwrap();
+    assert!(get("a").iter().all(|&v| v == 200000.5), "{:?}", get("a"));
+    assert!(get("b").iter().all(|&v| v == 5000.0), "{:?}", get("b"));
+    assert!(get("c").iter().all(|&v| v == 3.0), "{:?}", get("c"));
+}
+
 /// Generated kernel bodies: any mix of locals, element reads and writes (often out of
 /// bounds), loops, `prange`, reductions and returns either runs or fails with a diagnostic.
 #[derive(Clone, Debug)]

@@ -366,7 +366,7 @@ impl Interp {
         let lc = self.to_lazy(&c, DType::Bool);
         let lx = self.to_lazy(&x, dtype);
         let ly = self.to_lazy(&y, dtype);
-        Ok(Val::Lazy(Lazy::select(&lc, &lx, &ly, shape)))
+        self.lazy_val(Lazy::select(&lc, &lx, &ly, shape))
     }
 
     /// An explicit cast: the result is strong.
