@@ -78,5 +78,41 @@ fn outer_sum(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, axpy, bias_add, outer_sum);
+/// Row programs over (4096, 768) and (4096, 1024) `f32`: layernorm (its three steps one
+/// software-pipelined chain), and softmax written on one line (each row's max and the `exp`
+/// computed once) next to its two-statement form.
+fn rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rows_f32");
+    g.sample_size(20);
+    let matrix =
+        |rows: i64, cols: i64| match f32s((rows * cols) as usize, 0.001).reshape(&[rows, cols]) {
+            Ok(a) => a,
+            Err(e) => panic!("bench setup: {e}"),
+        };
+    let mut s = session_with(&[
+        ("x", matrix(4096, 768)),
+        ("g", f32s(768, 0.001)),
+        ("b", f32s(768, 0.002)),
+        ("xs", matrix(4096, 1024)),
+    ]);
+    run(
+        &mut s,
+        "let y = zeros((4096, 768), dtype=f32)\nlet ys = zeros((4096, 1024), dtype=f32)",
+    );
+    let layernorm = "y[:, :] = (x - mean(x, axis=-1, keepdims=true)) / sqrt(mean((x - mean(x, axis=-1, keepdims=true)) * (x - mean(x, axis=-1, keepdims=true)), axis=-1, keepdims=true) + 1e-5) * g + b";
+    g.bench_function("layernorm_4096x768", |bn| {
+        bn.iter(|| run(&mut s, layernorm))
+    });
+    let one_line = "ys[:, :] = exp(xs - max(xs, axis=-1, keepdims=true)) / sum(exp(xs - max(xs, axis=-1, keepdims=true)), axis=-1, keepdims=true)";
+    g.bench_function("softmax_one_line_4096x1024", |bn| {
+        bn.iter(|| run(&mut s, one_line))
+    });
+    let two = "let e = exp(xs - max(xs, axis=-1, keepdims=true))\nys[:, :] = e / sum(e, axis=-1, keepdims=true)";
+    g.bench_function("softmax_two_statements_4096x1024", |bn| {
+        bn.iter(|| run(&mut s, two))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, axpy, bias_add, outer_sum, rows);
 criterion_main!(benches);
