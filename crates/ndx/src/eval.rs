@@ -11,6 +11,7 @@ use crate::value::Val;
 use ndx_ir::kernel::{BinaryOp, UnaryOp};
 use ndx_ir::promote::{promote, true_divide_type, Ty};
 use ndx_ir::shape::{broadcast_shapes, format_shape};
+use ndx_runtime::ops::wide_math::{self, WideFn};
 use ndx_runtime::{Array, DType, Scalar};
 use ndx_syntax::ast::{BinOp, Expr, ExprKind, UnOp};
 use ndx_syntax::Span;
@@ -188,7 +189,11 @@ impl Interp {
         keep_weak: bool,
     ) -> Result<Val, Diag> {
         if let Val::Weak { value, lit } = v {
-            let r = ndx_ir::eval::unary(op, value.cast(dtype));
+            let x = value.cast(dtype);
+            let r = match op.wide() {
+                Some(f) if dtype.is_float() => self.library_unary(op, f, x)?,
+                _ => ndx_ir::eval::unary(op, x),
+            };
             if keep_weak {
                 return Ok(Val::Weak { value: r, lit });
             }
@@ -196,6 +201,34 @@ impl Interp {
         }
         let l = self.to_lazy(&v, dtype);
         self.lazy_val(Lazy::unary(op, &l))
+    }
+
+    /// `op` (a function of the math library, `f`) of the float scalar `x` by the compiled
+    /// library that arrays and kernels use, not by the platform's libm (whose last bit can
+    /// differ: `tanh(-0.5)` was 1 ULP from `tanh(x)` of an array holding -0.5, and from a
+    /// kernel's): its 512-bit code on one lane where the CPU has it (the same bits), else a
+    /// kernel on a 0-d array.
+    fn library_unary(&mut self, op: UnaryOp, f: WideFn, x: Scalar) -> Result<Scalar, Diag> {
+        match x {
+            Scalar::F64(v) => {
+                let mut d = [v];
+                if wide_math::apply(f, &mut d) {
+                    return Ok(Scalar::F64(d[0]));
+                }
+            }
+            Scalar::F32(v) => {
+                let mut d = [v];
+                if wide_math::apply(f, &mut d) {
+                    return Ok(Scalar::F32(d[0]));
+                }
+            }
+            _ => {}
+        }
+        let l = Lazy::unary(op, &Lazy::leaf(Array::scalar(x)));
+        self.exec
+            .materialize(&l)?
+            .item()
+            .map_err(crate::error::runtime_err)
     }
 
     /// `l` as a value: lazy, or computed now when it is too deep or too large to stay lazy
@@ -299,7 +332,18 @@ impl Interp {
         span: Span,
     ) -> Result<Val, Diag> {
         if let (Val::Weak { value: x, lit: la }, Val::Weak { value: y, lit: lb }) = (a, b) {
-            let r = ndx_ir::eval::binary(op, x.cast(dtype), y.cast(dtype));
+            let r = match op {
+                // The math library's, as for `tanh` (`library_unary`): built as on arrays (a
+                // literal exponent a constant, so `2.0 ** 3` multiplies as `x ** 3` does).
+                BinaryOp::Pow | BinaryOp::Arctan2 if dtype.is_float() => {
+                    let (la, lb) = (self.to_lazy(a, dtype), self.to_lazy(b, dtype));
+                    self.exec
+                        .materialize(&Lazy::binary(op, &la, &lb, Vec::new()))?
+                        .item()
+                        .map_err(crate::error::runtime_err)?
+                }
+                _ => ndx_ir::eval::binary(op, x.cast(dtype), y.cast(dtype)),
+            };
             if weak {
                 return Ok(Val::Weak {
                     value: r,
