@@ -63,6 +63,27 @@ fn axpy_stream(x: &[f32], y2: &[f32], y: &mut [f32]) {
     axpy(x, y2, y);
 }
 
+/// Times `f` over the whole arrays on this thread, then over each half on two threads,
+/// pushing the seconds to `times.0` and `times.1`.
+fn one_and_two(
+    f: fn(&[f32], &[f32], &mut [f32]),
+    x: &[f32],
+    y2: &[f32],
+    y: &mut [f32],
+    times: (&mut Vec<f64>, &mut Vec<f64>),
+) {
+    let t = Instant::now();
+    f(x, y2, y);
+    times.0.push(t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let (ya, yb) = y.split_at_mut(N / 2);
+    std::thread::scope(|sc| {
+        sc.spawn(|| f(&x[..N / 2], &y2[..N / 2], ya));
+        f(&x[N / 2..], &y2[N / 2..], yb);
+    });
+    times.1.push(t.elapsed().as_secs_f64());
+}
+
 fn median(mut t: Vec<f64>) -> f64 {
     t.sort_by(f64::total_cmp);
     t[t.len() / 2] * 1e3
@@ -90,26 +111,8 @@ fn main() {
         let (mut r1, mut r2, mut n1, mut n2) = (vec![], vec![], vec![], vec![]);
         let (mut t1, mut t2) = (vec![], vec![]);
         for _ in 0..15 {
-            let t = Instant::now();
-            axpy(&x, &y2, &mut y);
-            r1.push(t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            let (ya, yb) = y.split_at_mut(N / 2);
-            std::thread::scope(|sc| {
-                sc.spawn(|| axpy(&x[..N / 2], &y2[..N / 2], ya));
-                axpy(&x[N / 2..], &y2[N / 2..], yb);
-            });
-            r2.push(t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            axpy_stream(&x, &y2, &mut y);
-            t1.push(t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            let (ya, yb) = y.split_at_mut(N / 2);
-            std::thread::scope(|sc| {
-                sc.spawn(|| axpy_stream(&x[..N / 2], &y2[..N / 2], ya));
-                axpy_stream(&x[N / 2..], &y2[N / 2..], yb);
-            });
-            t2.push(t.elapsed().as_secs_f64());
+            one_and_two(axpy, &x, &y2, &mut y, (&mut r1, &mut r2));
+            one_and_two(axpy_stream, &x, &y2, &mut y, (&mut t1, &mut t2));
             for (s, out) in [(&mut s1, &mut n1), (&mut s2, &mut n2)] {
                 let t = Instant::now();
                 s.run("y[:] = 2.5 * x + y2").expect("axpy");
