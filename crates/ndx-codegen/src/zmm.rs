@@ -542,22 +542,8 @@ fn assemble_chain(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, CodegenEr
     a.set_label(&mut row)?;
     let mut first = 0;
     for (j, p) in plans.iter().enumerate() {
-        let slot = |k: usize| qword_ptr(rax + 8 * (first + k) as i32);
-        a.mov(rax, qword_ptr(rsp))?;
-        for (k, b) in p.base.iter().enumerate() {
-            if let Some(r) = b {
-                a.mov(*r, slot(k))?;
-            }
-        }
         p.constants(&mut a)?;
-        p.row(&mut a, stream && j + 1 == plans.len())?;
-        p.advance(&mut a, first)?;
-        a.mov(rax, qword_ptr(rsp))?;
-        for (k, b) in p.base.iter().enumerate() {
-            if let Some(r) = b {
-                a.mov(slot(k), *r)?;
-            }
-        }
+        p.row_in_table(&mut a, 0, first, stream && j + 1 == plans.len())?;
         first += p.base.len();
     }
     a.dec(rdx)?;
@@ -695,11 +681,10 @@ fn relocate(plans: &mut [Plan<'_>]) -> bool {
             }
         }
     }
-    let walked = |p: &Plan<'_>, a: usize| p.nest.inner.get(a) == Some(&Inner::Contiguous);
     let mut next = BASES.iter();
     for p in plans.iter_mut() {
         for a in 0..p.base.len() {
-            if p.base[a].is_some() && walked(p, a) {
+            if p.base[a].is_some() && p.walks(a) {
                 let Some(&r) = next.next() else {
                     return false;
                 };
@@ -711,7 +696,7 @@ fn relocate(plans: &mut [Plan<'_>]) -> bool {
     for p in plans.iter_mut() {
         let mut t = rest.iter();
         for a in 0..p.base.len() {
-            if p.base[a].is_some() && !walked(p, a) {
+            if p.base[a].is_some() && !p.walks(a) {
                 let Some(&r) = t.next() else {
                     return false;
                 };
@@ -764,12 +749,7 @@ fn assemble_pipelined(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, Codeg
     let mut steady = a.create_label();
     a.set_label(&mut steady)?;
     for (j, p) in plans.iter().enumerate() {
-        a.mov(rax, qword_ptr(rsp))?;
-        for (k, b) in p.base.iter().enumerate() {
-            if let Some(r) = b {
-                a.mov(*r, slot(j, k, rax))?;
-            }
-        }
+        p.load_bases(&mut a, 0, first[j], false)?;
         p.row_start(&mut a)?;
     }
     vector_loops(&mut a, plans, stream)?;
@@ -778,12 +758,7 @@ fn assemble_pipelined(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, Codeg
             continue;
         }
         // The plan's shared base registers again (a later plan loaded its own).
-        a.mov(rax, qword_ptr(rsp))?;
-        for (k, b) in p.base.iter().enumerate() {
-            if let (Some(r), false) = (b, p.nest.inner.get(k) == Some(&Inner::Contiguous)) {
-                a.mov(*r, slot(j, k, rax))?;
-            }
-        }
+        p.load_bases(&mut a, 0, first[j], true)?;
         p.finish_reductions(&mut a)?;
     }
     // Every plan's pointers on to its next row, in the table.
@@ -823,20 +798,7 @@ fn assemble_pipelined(plans: &[Plan<'_>], stream: bool) -> Result<Vec<u8>, Codeg
     // back moved on.
     for (j, p) in plans.iter().enumerate() {
         a.set_label(&mut single[j])?;
-        a.mov(rax, qword_ptr(rsp + 8))?;
-        for (k, b) in p.base.iter().enumerate() {
-            if let Some(r) = b {
-                a.mov(*r, slot(j, k, rax))?;
-            }
-        }
-        p.row(&mut a, stream && j == last)?;
-        p.advance(&mut a, first[j])?;
-        a.mov(rax, qword_ptr(rsp + 8))?;
-        for (k, b) in p.base.iter().enumerate() {
-            if let Some(r) = b {
-                a.mov(slot(j, k, rax), *r)?;
-            }
-        }
+        p.row_in_table(&mut a, 8, first[j], stream && j == last)?;
         a.ret()?;
     }
     Ok(a.assemble(0)?)
@@ -1784,6 +1746,53 @@ impl Plan<'_> {
             let iota = self.konst(Konst::Iota)?;
             for &r in self.best.iter().chain([&i]) {
                 a.vmovdqa64(ZMM[r], iota)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the loop walks array `a` (inputs, then outputs) along the row: it is
+    /// contiguous there (the others are broadcast: read before the loop, or a reduction's
+    /// output, written after it).
+    fn walks(&self, a: usize) -> bool {
+        self.nest.inner.get(a) == Some(&Inner::Contiguous)
+    }
+
+    /// Loads the base registers (with `shared_only`, those of the arrays the loop does not
+    /// walk) from a chain's table of pointers, whose address is at `[rsp + at]` (its entries
+    /// from `first`, through `rax`).
+    fn load_bases(
+        &self,
+        a: &mut CodeAssembler,
+        at: i32,
+        first: usize,
+        shared_only: bool,
+    ) -> Result<(), CodegenError> {
+        a.mov(rax, qword_ptr(rsp + at))?;
+        for (k, b) in self.base.iter().enumerate() {
+            if let (Some(r), false) = (b, shared_only && self.walks(k)) {
+                a.mov(*r, qword_ptr(rax + 8 * (first + k) as i32))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One row of a chain's plan: its pointers loaded from the table of [`Plan::load_bases`],
+    /// the row ([`Plan::row`]), and the pointers stored back moved on to the next row.
+    fn row_in_table(
+        &self,
+        a: &mut CodeAssembler,
+        at: i32,
+        first: usize,
+        stream: bool,
+    ) -> Result<(), CodegenError> {
+        self.load_bases(a, at, first, false)?;
+        self.row(a, stream)?;
+        self.advance(a, first)?;
+        a.mov(rax, qword_ptr(rsp + at))?;
+        for (k, b) in self.base.iter().enumerate() {
+            if let Some(r) = b {
+                a.mov(qword_ptr(rax + 8 * (first + k) as i32), *r)?;
             }
         }
         Ok(())
