@@ -57,6 +57,24 @@ pub struct Listing {
     pub asm: String,
 }
 
+impl Listing {
+    /// Appends `code` (more machine code, such as ndx's own 512-bit row code) to the
+    /// listing of the machine code, on a line of its own.
+    pub fn append_asm(&mut self, code: &str) {
+        if !self.asm.is_empty() && !self.asm.ends_with('\n') {
+            self.asm.push('\n');
+        }
+        self.asm.push_str(code);
+    }
+
+    /// Appends the listing of `nest`'s 512-bit row code, when it has some.
+    pub(crate) fn add_row_code(&mut self, nest: &Nest) {
+        if let Some(rows) = crate::zmm::listing(nest) {
+            self.append_asm(&rows);
+        }
+    }
+}
+
 /// The shape of a vectorised inner loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VectorInfo {
@@ -240,18 +258,8 @@ impl Jit {
         };
         self.ctx.set_disasm(false);
         self.module.clear_context(&mut self.ctx);
-        let asm = with_row_code(asm, nest);
-        Ok(Listing { clif, asm })
+        let mut listing = Listing { clif, asm };
+        listing.add_row_code(nest);
+        Ok(listing)
     }
-}
-
-/// `asm` followed by the listing of `nest`'s 512-bit row code, when it has some.
-pub(crate) fn with_row_code(mut asm: String, nest: &Nest) -> String {
-    if let Some(rows) = crate::zmm::listing(nest) {
-        if !asm.is_empty() && !asm.ends_with('\n') {
-            asm.push('\n');
-        }
-        asm.push_str(&rows);
-    }
-    asm
 }

@@ -659,7 +659,7 @@ impl Jit {
         self.define_listed(id)?;
         if let Some(l) = self.listings.as_mut().filter(|l| l.len() > listed) {
             if let Some(last) = l.last_mut() {
-                last.asm = inspect::with_row_code(std::mem::take(&mut last.asm), nest);
+                last.add_row_code(nest);
             }
         }
         // The row code is an optional fast path: should it fail to assemble (a bug), the

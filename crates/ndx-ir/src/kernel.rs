@@ -106,6 +106,16 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// The 512-bit version of the function in `ndx_runtime::ops::wide_math` (of `f32` and
+    /// `f64`), if it has one: `**` and `arctan2`, the math library's binary functions.
+    pub fn wide(self) -> Option<WideFn> {
+        match self {
+            BinaryOp::Pow => Some(WideFn::Pow),
+            BinaryOp::Arctan2 => Some(WideFn::Arctan2),
+            _ => None,
+        }
+    }
+
     /// True for the comparisons, whose result is bool.
     pub fn is_comparison(self) -> bool {
         matches!(

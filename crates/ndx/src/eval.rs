@@ -224,9 +224,13 @@ impl Interp {
             }
             _ => {}
         }
-        let l = Lazy::unary(op, &Lazy::leaf(Array::scalar(x)));
+        self.scalar_of(&Lazy::unary(op, &Lazy::leaf(Array::scalar(x))))
+    }
+
+    /// The value of the 0-d expression `l`, computed by a kernel.
+    fn scalar_of(&mut self, l: &Lazy) -> Result<Scalar, Diag> {
         self.exec
-            .materialize(&l)?
+            .materialize(l)?
             .item()
             .map_err(crate::error::runtime_err)
     }
@@ -332,15 +336,12 @@ impl Interp {
         span: Span,
     ) -> Result<Val, Diag> {
         if let (Val::Weak { value: x, lit: la }, Val::Weak { value: y, lit: lb }) = (a, b) {
-            let r = match op {
+            let r = match op.wide() {
                 // The math library's, as for `tanh` (`library_unary`): built as on arrays (a
                 // literal exponent a constant, so `2.0 ** 3` multiplies as `x ** 3` does).
-                BinaryOp::Pow | BinaryOp::Arctan2 if dtype.is_float() => {
+                Some(_) if dtype.is_float() => {
                     let (la, lb) = (self.to_lazy(a, dtype), self.to_lazy(b, dtype));
-                    self.exec
-                        .materialize(&Lazy::binary(op, &la, &lb, Vec::new()))?
-                        .item()
-                        .map_err(crate::error::runtime_err)?
+                    self.scalar_of(&Lazy::binary(op, &la, &lb, Vec::new()))?
                 }
                 _ => ndx_ir::eval::binary(op, x.cast(dtype), y.cast(dtype)),
             };

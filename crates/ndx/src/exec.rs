@@ -257,17 +257,21 @@ impl Exec {
         dest: Dest,
     ) -> Result<(), Diag> {
         self.check_interrupt()?;
-        if let [(v, r)] = outputs {
-            // A subexpression written twice is computed once, where the row planner or the
-            // 512-bit steps would otherwise compute it twice (they match nodes by identity;
-            // a kernel's own nodes are shared as it is built).
-            if v.has_row_reduce() || v.shape().iter().product::<usize>() >= rows::WIDE_MIN {
-                let shared = v.shared();
-                if shared.id() != v.id() {
-                    return self.run(&[(&shared, *r)], shape, reduced, outs, dest);
-                }
+        // A subexpression written twice is computed once, where the row planner or the
+        // 512-bit steps would otherwise compute it twice (they match nodes by identity; a
+        // kernel's own nodes are shared as it is built).
+        let shared;
+        let single;
+        let outputs = match outputs {
+            [(v, r)]
+                if v.has_row_reduce() || v.shape().iter().product::<usize>() >= rows::WIDE_MIN =>
+            {
+                shared = v.shared();
+                single = [(&shared, *r)];
+                &single[..]
             }
-        }
+            _ => outputs,
+        };
         if let ([(v, None)], [out]) = (outputs, outs) {
             let rows = dest != Dest::NotRun
                 && v.shape() == shape

@@ -403,16 +403,16 @@ impl Lazy {
                 // the leaves of an operand to block views of its own shape). `x ** c` with a
                 // small constant `c` is multiplied out by the JIT (`vmath::small_exponent`),
                 // so it keeps the JIT's bits without the call.
-                LKind::Binary(op @ (BinaryOp::Pow | BinaryOp::Arctan2), a, b)
-                    if [a, b].iter().all(|o| {
-                        o.dtype == n.dtype
-                            && (o.shape == *shape || matches!(o.kind, LKind::Const(_)))
-                    }) && !(*op == BinaryOp::Pow && small_exponent(b)) =>
+                LKind::Binary(op, a, b)
+                    if op.wide().is_some()
+                        && [a, b].iter().all(|o| {
+                            o.dtype == n.dtype
+                                && (o.shape == *shape || matches!(o.kind, LKind::Const(_)))
+                        })
+                        && !(*op == BinaryOp::Pow && small_exponent(b)) =>
                 {
-                    let f = if *op == BinaryOp::Pow {
-                        WideFn::Pow
-                    } else {
-                        WideFn::Arctan2
+                    let Some(f) = op.wide() else {
+                        return;
                     };
                     (WideOp::Fn(f), vec![lazy(a), lazy(b)])
                 }
@@ -738,16 +738,26 @@ fn share_node(
     if let Some(s) = memo.get(&Arc::as_ptr(n)) {
         return s.clone();
     }
+    // Whether an operand's shared node is another node than the operand.
+    let mut moved = false;
     let mut child = |c: &Arc<LNode>| -> Result<Arc<LNode>, std::convert::Infallible> {
-        Ok(share_node(c, memo, table))
+        let s = share_node(c, memo, table);
+        moved |= !Arc::ptr_eq(&s, c);
+        Ok(s)
     };
     let kind = match n.map_children(&mut child) {
         Ok(k) => k,
         Err(never) => match never {},
     };
     let id = |c: &Arc<LNode>| Arc::as_ptr(c) as usize;
-    let key = match (&n.kind, &kind) {
-        (LKind::Leaf(a), _) => match a.ptr() {
+    let op = |o: OpKey| ShareKey::Op(o, n.dtype, n.shape.clone());
+    let key = match (&kind, &n.kind) {
+        (Some(LKind::Unary(o, a)), _) => op(OpKey::Unary(*o, id(a))),
+        (Some(LKind::Binary(o, a, b)), _) => op(OpKey::Binary(*o, id(a), id(b))),
+        (Some(LKind::Select(c, a, b)), _) => op(OpKey::Select(id(c), id(a), id(b))),
+        (Some(LKind::Cast(a)), _) => op(OpKey::Cast(id(a))),
+        (Some(LKind::RowReduce(o, a)), _) => op(OpKey::RowReduce(*o, id(a))),
+        (_, LKind::Leaf(a)) => match a.ptr() {
             Ok(p) => ShareKey::View(
                 p as usize,
                 a.dtype(),
@@ -756,38 +766,15 @@ fn share_node(
             ),
             Err(_) => ShareKey::Itself(id(n)),
         },
-        (LKind::Const(c), _) => ShareKey::Const(c.dtype(), c.word()),
-        (_, Some(k)) => {
-            let op = match k {
-                LKind::Unary(op, a) => Some(OpKey::Unary(*op, id(a))),
-                LKind::Binary(op, a, b) => Some(OpKey::Binary(*op, id(a), id(b))),
-                LKind::Select(c, a, b) => Some(OpKey::Select(id(c), id(a), id(b))),
-                LKind::Cast(a) => Some(OpKey::Cast(id(a))),
-                LKind::RowReduce(op, a) => Some(OpKey::RowReduce(*op, id(a))),
-                LKind::Leaf(_) | LKind::Const(_) | LKind::Pending(_) => None,
-            };
-            match op {
-                Some(op) => ShareKey::Op(op, n.dtype, n.shape.clone()),
-                None => ShareKey::Itself(id(n)),
-            }
-        }
-        (_, None) => ShareKey::Itself(id(n)),
+        (_, LKind::Const(c)) => ShareKey::Const(c.dtype(), c.word()),
+        _ => ShareKey::Itself(id(n)),
     };
     let shared = match table.get(&key) {
         Some(s) => s.clone(),
         None => {
             // The node itself when its operands are already shared ones (no new node).
-            let same = match &kind {
-                None => true,
-                Some(k) => {
-                    let (mut new, mut old) = (Vec::new(), Vec::new());
-                    k.for_each_child(&mut |c| new.push(Arc::as_ptr(c)));
-                    n.kind.for_each_child(&mut |c| old.push(Arc::as_ptr(c)));
-                    new == old
-                }
-            };
             let s = match kind {
-                Some(k) if !same => Arc::new(LNode::new(k, n.dtype, n.shape.clone())),
+                Some(k) if moved => Arc::new(LNode::new(k, n.dtype, n.shape.clone())),
                 _ => n.clone(),
             };
             table.insert(key, s.clone());

@@ -458,10 +458,7 @@ impl Exec {
                         chain.is_some() && i + 1 == n,
                     ) {
                         if let Some(code) = self.jit()?.chain_listing(nests) {
-                            if !l.asm.ends_with('\n') {
-                                l.asm.push('\n');
-                            }
-                            l.asm.push_str(&code);
+                            l.append_asm(&code);
                         }
                     }
                     if Some(i) == writer {

@@ -390,8 +390,7 @@ fn fold_unary(op: UnaryOp, dtype: DType, x: KExpr) -> KExpr {
 /// `x op y`, computed now when both are constants and `op` is exact in `ndx_ir::eval` (not
 /// `**` or `arctan2`, for the reason of [`fold_unary`]).
 fn fold_binary(op: BinaryOp, dtype: DType, x: KExpr, y: KExpr) -> KExpr {
-    let library = matches!(op, BinaryOp::Pow | BinaryOp::Arctan2);
-    if let (KExprKind::Const(a), KExprKind::Const(b), false) = (&x.kind, &y.kind, library) {
+    if let (KExprKind::Const(a), KExprKind::Const(b), None) = (&x.kind, &y.kind, op.wide()) {
         let r = ndx_ir::eval::binary(op, *a, *b);
         if r.dtype() == dtype {
             return KExpr::constant(r);
